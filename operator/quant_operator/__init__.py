@@ -1,0 +1,1 @@
+"""quant_operator: the kopf operator that runs a TradingDay on Kubernetes."""

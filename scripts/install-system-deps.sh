@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# System packages the servers need: a JDK 17+ (Kafka, QuestDB), Maven (fetches their jars),
+# PostgreSQL (initdb/pg_ctl) and Go (builds the Kubernetes control plane). Idempotent;
+# installs with apt-get only what is missing.
+set -euo pipefail
+need=()
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  need+=(postgresql)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+command -v go >/dev/null 2>&1 || echo "warning: go not found; the operator tests need Go 1.26 to build the control plane" >&2

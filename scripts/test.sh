@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The README's test command (`make test`): install, static checks, then every test tier
+# against real servers (Kafka, QuestDB, PostgreSQL, a Kubernetes control plane), which
+# the test fixtures install and start themselves. Under CI=true a missing server fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== protobuf drift";  python scripts/gen_proto.py --check
+echo "== ruff";            ruff check . && ruff format --check .
+echo "== mypy --strict";   mypy services/quant operator/quant_operator
+echo "== import contracts"; lint-imports
+echo "== pytest (unit, integration, conformance, operator, e2e)"
+pytest tests "$@"

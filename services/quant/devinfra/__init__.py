@@ -1,0 +1,1 @@
+"""Local development servers: Kafka (KRaft), QuestDB and PostgreSQL on loopback."""

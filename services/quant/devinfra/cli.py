@@ -1,0 +1,22 @@
+"""``quant dev infra up|down|status``: placeholder registered until the infra module lands."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "dev", help="developer tools: local Kafka, QuestDB and PostgreSQL"
+    )
+    sub = parser.add_subparsers(dest="dev_command", metavar="TOOL")
+    infra = sub.add_parser("infra", help="start, stop or report the local servers")
+    infra.add_argument("action", choices=["up", "down", "status"])
+    infra.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from quant.devinfra.servers import main as infra_main
+
+    return infra_main(args.action)

@@ -1,0 +1,1 @@
+"""Generated protobuf modules; the sources are in proto/ (run `make proto`)."""

@@ -1,0 +1,1 @@
+"""Upstox-compatible simulator: market model, matching engine, REST and feed servers."""

@@ -1,0 +1,1 @@
+"""Stores: tick store (QuestDB, embedded) and relational store (PostgreSQL, embedded)."""
