@@ -1,0 +1,48 @@
+"""``Annotated`` dependency aliases: how routers get the ports ``create_app`` installed.
+
+``create_app`` stores a :class:`GatewayPorts` on ``app.state.ports``; routers declare
+``market: MarketDep`` / ``instruments: InstrumentsDep`` and never build adapters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from prometheus_client import CollectorRegistry
+
+from quant.gateway.ports import InstrumentLookup, MarketReadModel, Readiness
+
+
+class _AlwaysReady:
+    def ready(self) -> tuple[bool, list[str]]:
+        return True, []
+
+
+@dataclass
+class GatewayPorts:
+    """Everything the routers read."""
+
+    market: MarketReadModel
+    instruments: InstrumentLookup
+    readiness: Readiness = field(default_factory=_AlwaysReady)
+    registry: CollectorRegistry | None = None
+
+
+def get_ports(request: Request) -> GatewayPorts:
+    ports: GatewayPorts = request.app.state.ports
+    return ports
+
+
+def get_market(request: Request) -> MarketReadModel:
+    return get_ports(request).market
+
+
+def get_instruments(request: Request) -> InstrumentLookup:
+    return get_ports(request).instruments
+
+
+PortsDep = Annotated[GatewayPorts, Depends(get_ports)]
+MarketDep = Annotated[MarketReadModel, Depends(get_market)]
+InstrumentsDep = Annotated[InstrumentLookup, Depends(get_instruments)]

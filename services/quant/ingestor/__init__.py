@@ -1,0 +1,1 @@
+"""The ingestor service (``quant ingestor``): Upstox feed -> ``market.*`` bus topics."""
