@@ -1,0 +1,149 @@
+"""The TradingDay spec as a frozen, validated domain object (pure: no kopf, no I/O).
+
+The handlers parse ``body["spec"]`` with :func:`parse_spec` once per reconcile; the
+phase machine and the builders only ever see :class:`DaySpec`. Field names follow the
+CRD (``crds/tradingday.yaml``, camelCase). The apiserver's schema rejects malformed
+objects first; this module adds the checks a schema cannot express (ordered session
+times, a known exchange) and turns any failure into one readable :class:`SpecError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from quant.core.calendar import CALENDARS, NORMAL_SESSION, SessionTimes
+
+#: Components whose Deployments the operator scales (the gateway is never scaled).
+SCALED_COMPONENTS: tuple[str, ...] = ("ingestor", "features", "scanner", "strategy")
+GATEWAY = "gateway"
+
+
+class SpecError(ValueError):
+    """The TradingDay spec is invalid; the message says which field and why."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", alias_generator=to_camel, populate_by_name=True
+    )
+
+
+class Schedule(_Model):
+    """Overrides of the calendar for this day (times are IST ``HH:MM``)."""
+
+    pre_open_start: dt.time | None = None
+    pre_open_end: dt.time | None = None
+    market_open: dt.time | None = None
+    market_close: dt.time | None = None
+    closing_start: dt.time | None = None
+    closing_end: dt.time | None = None
+    #: How long before pre-open the operator starts preparing (token, instrument sync).
+    prepare_minutes: int = Field(default=45, ge=1, le=720)
+    #: Trade although the calendar lists a holiday or weekend (e.g. Muhurat trading).
+    special_session: bool = False
+    #: Declare the day closed although the calendar lists a session.
+    holiday: bool = False
+
+    def overrides(self) -> dict[str, dt.time]:
+        """Overridden parts, named as :class:`SessionTimes` fields."""
+        names = {
+            "pre_open_start": "pre_open_start",
+            "pre_open_end": "pre_open_end",
+            "market_open": "open",
+            "market_close": "close",
+            "closing_start": "closing_start",
+            "closing_end": "closing_end",
+        }
+        return {
+            target: getattr(self, mine)
+            for mine, target in names.items()
+            if getattr(self, mine) is not None
+        }
+
+    @model_validator(mode="after")
+    def _not_both(self) -> Schedule:
+        if self.special_session and self.holiday:
+            raise ValueError("specialSession and holiday cannot both be true")
+        return self
+
+
+class SecretRef(_Model):
+    name: str = Field(min_length=1, max_length=253)
+    key: str = "access_token"
+
+
+class Replicas(_Model):
+    ingestor: int = Field(default=1, ge=0, le=50)
+    features: int = Field(default=1, ge=0, le=50)
+    scanner: int = Field(default=1, ge=0, le=50)
+    strategy: int = Field(default=1, ge=0, le=50)
+
+    def as_mapping(self) -> Mapping[str, int]:
+        return MappingProxyType({c: int(getattr(self, c)) for c in SCALED_COMPONENTS})
+
+
+class InstrumentSync(_Model):
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    backoff_limit: int = Field(default=2, ge=0, le=10)
+    active_deadline_seconds: int = Field(default=900, ge=30, le=7200)
+    image: str | None = None
+
+
+class DaySpec(_Model):
+    """A validated TradingDay spec."""
+
+    date: dt.date
+    exchange: str = "NSE"
+    mode: Literal["paper", "live"] = "paper"
+    schedule: Schedule = Schedule()
+    token_secret_ref: SecretRef | None = None
+    replicas: Replicas = Replicas()
+    kill_switch: bool = False
+    kill_switch_action: Literal["halt", "flatten"] = "halt"
+    instrument_sync: InstrumentSync = InstrumentSync()
+
+    @field_validator("exchange")
+    @classmethod
+    def _known_exchange(cls, value: str) -> str:
+        if value.upper() not in CALENDARS:
+            raise ValueError(f"unknown exchange {value!r}; expected one of {sorted(CALENDARS)}")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _live_needs_token(self) -> DaySpec:
+        if self.mode == "live" and self.token_secret_ref is None:
+            raise ValueError("mode=live requires spec.tokenSecretRef")
+        return self
+
+    def session_times(self, base: SessionTimes = NORMAL_SESSION) -> SessionTimes:
+        """The calendar's timings for this day with the schedule's overrides applied."""
+        return base.with_overrides(**self.schedule.overrides())
+
+
+def parse_spec(raw: Mapping[str, Any]) -> DaySpec:
+    """Validate ``body["spec"]``; raise :class:`SpecError` naming each bad field."""
+    try:
+        spec = DaySpec.model_validate(dict(raw))
+        spec.session_times()
+    except ValidationError as e:
+        problems = "; ".join(
+            f"spec.{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            for err in e.errors()
+        )
+        raise SpecError(problems) from e
+    except ValueError as e:
+        raise SpecError(f"spec.schedule: {e}") from e
+    return spec
