@@ -1,0 +1,177 @@
+"""Black-76 implied volatility: a safeguarded Halley solver on Jäckel's normalised price.
+
+Every option is first reduced to the out-of-the-money *normalised time value*
+``b(x, s) = e^{x/2} Φ(x/s + s/2) - e^{-x/2} Φ(x/s - s/2)`` with ``x = -|ln(F/K)| <= 0`` and
+``s = σ√T`` (put-call parity makes the time value of a call and a put at one strike equal,
+and ``b(x) = b_put(-x)``). ``b`` rises from 0 to ``e^{x/2}`` in ``s``, is convex below the
+inflection point ``s_c = sqrt(2|x|)`` and concave above it (Jäckel, "Let's be rational",
+2013/2016). Below ``b(s_c)`` we solve ``ln b = ln β`` (nearly linear in ``1/s²`` for small
+``s``), above it ``b = β`` directly; both start at ``s_c``, so Halley steps approach the root
+monotonically after at most one overshoot. The second derivative is free:
+``b'' = b' (x²/s³ - s/4)``. A bracket kept from the residual signs catches any step that
+leaves it (bisection), so the solver converges for every price strictly inside the
+no-arbitrage bounds; prices outside them give NaN.
+
+Called by :mod:`quant.analytics.black76` (public API) and the feature engine's option path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from quant.analytics.normal import INV_SQRT_2PI, FloatArray, norm_cdf
+
+_MAX_ITERATIONS = 64
+_REL_TOL = 1e-14
+# A Halley step this small (relative) leaves an error ~ its cube: below double precision.
+_STEP_TOL = 1e-7
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+def normalised_call(x: FloatArray, s: FloatArray) -> FloatArray:
+    """Jäckel's normalised undiscounted call ``b(x, s)`` (price / sqrt(F K)), elementwise."""
+    h = x / s
+    half = 0.5 * s
+    result: FloatArray = np.exp(0.5 * x) * norm_cdf(h + half) - np.exp(-0.5 * x) * norm_cdf(
+        h - half
+    )
+    return result
+
+
+def _normalised_vega(x: FloatArray, s: FloatArray) -> FloatArray:
+    """db/ds = exp(-x²/(2s²) - s²/8) / sqrt(2π)."""
+    h = x / s
+    result: FloatArray = INV_SQRT_2PI * np.exp(-0.5 * h * h - 0.125 * s * s)
+    return result
+
+
+def _halley_step(
+    x: FloatArray, s: FloatArray, beta: FloatArray, lower: npt.NDArray[np.bool_]
+) -> tuple[FloatArray, FloatArray]:
+    """One safeguarded Halley step; returns (residual sign source, step)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        b = normalised_call(x, s)
+        b1 = _normalised_vega(x, s)
+        b2 = b1 * (x * x / (s * s * s) - 0.25 * s)
+        # Lower region: f = ln b - ln beta; upper: f = b - beta.
+        f = np.where(lower, np.log(b) - np.log(beta), b - beta)
+        f1 = np.where(lower, b1 / b, b1)
+        f2 = np.where(lower, b2 / b - (b1 / b) ** 2, b2)
+        newton = -f / f1
+        # Halley: step = newton / (1 + newton*f2/(2 f1)); fall back to Newton when unsafe.
+        denom = 1.0 + 0.5 * newton * f2 / f1
+        step = np.where((denom > 0.5) & np.isfinite(denom), newton / denom, newton)
+        # Residual sign: b - beta has the same sign as f in both regions.
+        resid = b - beta
+    return resid, step
+
+
+def _lower_guess(x: FloatArray, beta: FloatArray) -> FloatArray:
+    """Start for small prices: solve the tail asymptote of ``b`` by fixed-point iteration.
+
+    For ``s << |x|`` Mills' ratio gives ``b ≈ s³/x² · exp(-x²/(2s²)) / sqrt(2π)``, so
+    ``s² = x² / (2 (3 ln s - ln(x² sqrt(2π)) - ln β))``; two passes from ``|x|/sqrt(-2 ln β)``,
+    kept only where the passes agree to 5%.
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        x2 = x * x
+        log_beta = np.log(beta)
+        c = np.log(x2 * _SQRT_2PI) + log_beta
+        s = np.sqrt(-0.5 * x2 / log_beta)
+        s1 = np.sqrt(0.5 * x2 / np.maximum(3.0 * np.log(s) - c, 1e-300))
+        s = np.sqrt(0.5 * x2 / np.maximum(3.0 * np.log(s1) - c, 1e-300))
+        # The asymptote only holds where the iteration settles; elsewhere start at s_c.
+        ok = np.isfinite(s) & (s > 0.0) & (np.abs(s - s1) <= 0.05 * s)
+    result: FloatArray = np.where(ok, s, np.sqrt(-2.0 * x))
+    return result
+
+
+def solve_normalised(x: FloatArray, beta: FloatArray) -> FloatArray:
+    """Solve ``b(x, s) = beta`` for ``s``; requires ``x <= 0`` and ``0 < beta < e^{x/2}``."""
+    n = x.shape[0]
+    sc = np.sqrt(-2.0 * x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bc = np.where(sc > 0.0, normalised_call(x, np.maximum(sc, 1e-300)), 0.0)
+    lower = beta < bc
+    s = np.where(sc > 0.0, sc, beta * _SQRT_2PI)
+    if lower.any():
+        s = np.where(lower, np.minimum(_lower_guess(x, beta), sc), s)
+    # The root lies below s_c in the lower region and above it in the upper one.
+    lo = np.where(lower, 0.0, sc)
+    hi = np.where(lower, sc, np.inf)
+    out = np.full(n, np.nan)
+    idx = np.arange(n)
+    for _ in range(_MAX_ITERATIONS):
+        resid, step = _halley_step(x, s, beta, lower)
+        above = resid > 0.0
+        hi = np.where(above, np.minimum(hi, s), hi)
+        lo = np.where(above, lo, np.maximum(lo, s))
+        s_new = s + step
+        done = (np.abs(step) <= _STEP_TOL * s) | (resid == 0.0) | (hi - lo <= _REL_TOL * s)
+        bad = ~done & (~np.isfinite(s_new) | (s_new <= lo) | (s_new >= hi))
+        if bad.any():
+            bisect = np.where(np.isfinite(hi), 0.5 * (lo + hi), 2.0 * np.maximum(s, lo))
+            s_new = np.where(bad, bisect, s_new)
+        if done.any():
+            out[idx[done]] = np.where(resid[done] == 0.0, s[done], s_new[done])
+            keep = ~done
+            idx, x, beta, lower = idx[keep], x[keep], beta[keep], lower[keep]
+            s, lo, hi = s_new[keep], lo[keep], hi[keep]
+            if idx.size == 0:
+                break
+        else:
+            s = s_new
+    return out
+
+
+def implied_vol_array(
+    price: npt.ArrayLike,
+    forward: npt.ArrayLike,
+    strike: npt.ArrayLike,
+    t_years: npt.ArrayLike,
+    rate: npt.ArrayLike,
+    is_call: npt.ArrayLike,
+) -> FloatArray:
+    """Black-76 implied vol of discounted prices, elementwise (arguments broadcast).
+
+    Returns NaN where the inputs are invalid (non-positive forward/strike/time, NaN) or the
+    price lies outside the no-arbitrage bounds ``intrinsic <= price < upper`` (call upper
+    bound ``F e^{-rT}``, put ``K e^{-rT}``); exactly intrinsic gives 0.0.
+    """
+    p, f, k, t, r, c = np.broadcast_arrays(
+        np.asarray(price, dtype=np.float64),
+        np.asarray(forward, dtype=np.float64),
+        np.asarray(strike, dtype=np.float64),
+        np.asarray(t_years, dtype=np.float64),
+        np.asarray(rate, dtype=np.float64),
+        np.asarray(is_call, dtype=np.bool_),
+    )
+    shape = p.shape
+    p, f, k, t, r, c = (a.ravel() for a in (p, f, k, t, r, c))
+    out = np.full(p.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        valid = (f > 0.0) & (k > 0.0) & (t > 0.0) & np.isfinite(p) & np.isfinite(r) & (p >= 0.0)
+        valid &= np.isfinite(f) & np.isfinite(k) & np.isfinite(t)
+        x = np.log(f / k)
+        undiscounted = p * np.exp(r * t)
+        intrinsic = np.maximum(np.where(c, f - k, k - f), 0.0)
+        tv = (undiscounted - intrinsic) / np.sqrt(f * k)
+        xt = -np.abs(x)
+        valid &= (tv >= 0.0) & (tv < np.exp(0.5 * xt))
+    zero = valid & (tv == 0.0)
+    out[zero] = 0.0
+    solve = valid & (tv > 0.0)
+    if solve.any():
+        s = solve_normalised(xt[solve], tv[solve])
+        out[solve] = s / np.sqrt(t[solve])
+    return out.reshape(shape)
+
+
+def implied_vol(
+    price: float, forward: float, strike: float, t_years: float, rate: float, is_call: bool
+) -> float:
+    """Black-76 implied vol of one discounted price; NaN outside the no-arbitrage bounds."""
+    return float(implied_vol_array(price, forward, strike, t_years, rate, is_call).item())
