@@ -1,0 +1,281 @@
+"""Kafka adapter of the bus port on confluent-kafka (librdkafka).
+
+Built by a service's composition root: ``KafkaBus(bootstrap_servers, client_id=...)``.
+
+* Producer: idempotent, ``acks=all``, lz4 batches with a short linger, delivery reports
+  only for failures (``delivery.report.only.error``), broker-side topic auto-creation
+  off. A failed delivery is recorded by the callback and raised as ``DeliveryError``
+  from the next ``publish`` or from ``flush`` -- never swallowed. A full local queue
+  applies back-pressure (serve callbacks and retry) up to ``queue_full_timeout``.
+* Consumer: group member with ``enable.auto.commit=false``; ``commit()`` is synchronous
+  and commits the positions of everything ``poll`` has returned; a new group starts at
+  the earliest offset. Message-level errors raise ``ConsumeError``.
+* ``ensure_topics`` creates the registry's topics with ``AdminClient`` (idempotent).
+
+Extra librdkafka settings can be passed as ``producer_config``/``consumer_config``; the
+benchmarks reuse ``producer_settings``/``consumer_settings`` to drive raw confluent-kafka
+with identical configs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from confluent_kafka import Consumer as _RawConsumer
+from confluent_kafka import KafkaError, KafkaException, Message
+from confluent_kafka import Producer as _RawProducer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from quant.bus.errors import BusError, CommitError, ConsumeError, DeliveryError, DeliveryFailure
+from quant.bus.topics import Topic
+
+log = logging.getLogger(__name__)
+
+PRODUCER_DEFAULTS: Mapping[str, Any] = {
+    "enable.idempotence": True,
+    "acks": "all",
+    "linger.ms": 5,
+    "batch.num.messages": 10_000,
+    "batch.size": 1_000_000,
+    "compression.type": "lz4",
+    "queue.buffering.max.messages": 500_000,
+    "queue.buffering.max.kbytes": 262_144,
+    "delivery.report.only.error": True,
+    "allow.auto.create.topics": False,
+}
+CONSUMER_DEFAULTS: Mapping[str, Any] = {
+    "enable.auto.commit": False,
+    "enable.auto.offset.store": True,
+    "auto.offset.reset": "earliest",
+    "enable.partition.eof": False,
+    "allow.auto.create.topics": False,
+    "session.timeout.ms": 10_000,
+    "fetch.wait.max.ms": 50,
+}
+_POLL_EVERY = 1024  # serve delivery callbacks every this many publishes
+
+
+def producer_settings(
+    bootstrap_servers: str, client_id: str, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The producer's librdkafka config (without callbacks)."""
+    return {
+        "bootstrap.servers": bootstrap_servers,
+        "client.id": client_id,
+        **PRODUCER_DEFAULTS,
+        **(overrides or {}),
+    }
+
+
+def consumer_settings(
+    bootstrap_servers: str,
+    client_id: str,
+    group_id: str,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The consumer's librdkafka config (without callbacks)."""
+    return {
+        "bootstrap.servers": bootstrap_servers,
+        "client.id": client_id,
+        "group.id": group_id,
+        **CONSUMER_DEFAULTS,
+        **(overrides or {}),
+    }
+
+
+def _failure(err: KafkaError, topic: str, key: str | None) -> DeliveryFailure:
+    return DeliveryFailure(topic, key, err.str(), err.name(), bool(err.retriable()))
+
+
+class KafkaBus:
+    """``Bus`` on a Kafka cluster. No I/O happens until a method is called."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        client_id: str = "quant",
+        producer_config: Mapping[str, Any] | None = None,
+        consumer_config: Mapping[str, Any] | None = None,
+        admin_timeout: float = 30.0,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.client_id = client_id
+        self._producer_config = dict(producer_config or {})
+        self._consumer_config = dict(consumer_config or {})
+        self._admin_timeout = admin_timeout
+
+    def ensure_topics(self, topics: Iterable[Topic]) -> None:
+        wanted = list(topics)
+        if not wanted:
+            return
+        admin = AdminClient(
+            {"bootstrap.servers": self.bootstrap_servers, "client.id": self.client_id}
+        )
+        new = [
+            NewTopic(t.name, num_partitions=t.partitions, config=t.kafka_config()) for t in wanted
+        ]
+        futures = admin.create_topics(
+            new, operation_timeout=self._admin_timeout, request_timeout=self._admin_timeout
+        )
+        for name, future in futures.items():
+            try:
+                future.result(timeout=self._admin_timeout)
+                log.info("created topic %s", name)
+            except KafkaException as e:
+                err = e.args[0]
+                if isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                    continue
+                raise BusError(f"cannot create topic {name!r}: {e}") from e
+
+    def publisher(self) -> KafkaPublisher:
+        return KafkaPublisher(
+            producer_settings(self.bootstrap_servers, self.client_id, self._producer_config)
+        )
+
+    def consumer(self, group_id: str, topics: Sequence[str]) -> KafkaConsumer:
+        return KafkaConsumer(
+            consumer_settings(
+                self.bootstrap_servers, self.client_id, group_id, self._consumer_config
+            ),
+            topics,
+        )
+
+
+class KafkaPublisher:
+    """``Publisher`` on a confluent-kafka ``Producer`` (see the module docstring)."""
+
+    def __init__(self, config: Mapping[str, Any], *, queue_full_timeout: float = 30.0) -> None:
+        self._failures: list[DeliveryFailure] = []
+        self._queue_full_timeout = queue_full_timeout
+        self._producer = _RawProducer(
+            {**config, "on_delivery": self._on_delivery, "error_cb": self._on_error}
+        )
+        self._produce = self._producer.produce
+        self._count = 0
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            key = msg.key()
+            self._failures.append(
+                _failure(err, msg.topic() or "", key.decode() if isinstance(key, bytes) else key)
+            )
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self._failures.append(_failure(err, "", None))
+        else:
+            log.warning("kafka producer: %s", err.str())
+
+    def _raise_failures(self) -> None:
+        failures, self._failures = self._failures, []
+        raise DeliveryError(failures)
+
+    def publish(self, topic: str, key: str, value: bytes) -> None:
+        if self._failures:
+            self._raise_failures()
+        try:
+            self._produce(topic, value, key)
+        except BufferError:
+            self._produce_when_room(topic, key, value)
+        except KafkaException as e:
+            raise DeliveryError([_failure(e.args[0], topic, key)]) from e
+        self._count += 1
+        if not self._count % _POLL_EVERY:
+            self._producer.poll(0)
+
+    def _produce_when_room(self, topic: str, key: str, value: bytes) -> None:
+        deadline = time.monotonic() + self._queue_full_timeout
+        while True:
+            self._producer.poll(0.05)
+            if self._failures:
+                self._raise_failures()
+            try:
+                self._produce(topic, value, key)
+                return
+            except BufferError:
+                if time.monotonic() > deadline:
+                    raise DeliveryError(
+                        [
+                            DeliveryFailure(
+                                topic, key, "local producer queue stayed full", "QUEUE_FULL", True
+                            )
+                        ]
+                    ) from None
+            except KafkaException as e:
+                raise DeliveryError([_failure(e.args[0], topic, key)]) from e
+
+    def flush(self, timeout: float = 30.0) -> None:
+        remaining = self._producer.flush(timeout)
+        if self._failures:
+            self._raise_failures()
+        if remaining:
+            raise DeliveryError(
+                [
+                    DeliveryFailure(
+                        "", None, f"{remaining} messages undelivered after {timeout}s",
+                        "FLUSH_TIMEOUT", True,
+                    )
+                ]
+            )  # fmt: skip
+
+    def close(self) -> None:
+        self.flush()
+
+
+class KafkaConsumer:
+    """``Consumer`` on a confluent-kafka ``Consumer`` subscribed to ``topics``."""
+
+    def __init__(self, config: Mapping[str, Any], topics: Sequence[str]) -> None:
+        self._consumer = _RawConsumer({**config, "error_cb": self._on_error})
+        self._consumer.subscribe(list(topics))
+        self._consume = self._consumer.consume
+        self._fatal: KafkaError | None = None
+        self._closed = False
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self._fatal = err
+        else:
+            log.warning("kafka consumer: %s", err.str())
+
+    def poll(self, max_messages: int = 1000, timeout: float = 1.0) -> list[Message]:
+        if self._fatal is not None:
+            raise ConsumeError(f"fatal consumer error: {self._fatal.str()}")
+        try:
+            batch: list[Message] = self._consume(num_messages=max_messages, timeout=timeout)
+        except KafkaException as e:
+            raise ConsumeError(str(e)) from e
+        for m in batch:
+            if m.error() is not None:
+                return self._without_errors(batch)
+        return batch
+
+    @staticmethod
+    def _without_errors(batch: list[Message]) -> list[Message]:
+        good = []
+        for m in batch:
+            err = m.error()
+            if err is None:
+                good.append(m)
+            elif err.code() != KafkaError._PARTITION_EOF:
+                raise ConsumeError(f"{m.topic()}[{m.partition()}]: {err.name()}: {err.str()}")
+        return good
+
+    def commit(self) -> None:
+        try:
+            self._consumer.commit(asynchronous=False)
+        except KafkaException as e:
+            err = e.args[0]
+            if isinstance(err, KafkaError) and err.code() == KafkaError._NO_OFFSET:
+                return  # nothing consumed since the last commit
+            raise CommitError(f"commit failed: {e}") from e
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._consumer.close()

@@ -1,0 +1,33 @@
+"""Topic registry: the seven topics, unique names, sane layouts, lookup by name."""
+
+from __future__ import annotations
+
+import pytest
+
+from quant.bus import topics
+
+
+def test_registry_holds_the_designed_topic_names() -> None:
+    assert {t.name for t in topics.ALL_TOPICS} == {
+        "market.equity.ticks",
+        "market.option.greeks",
+        "market.enriched.ticks",
+        "market.candles.1m",
+        "scanner.suggestions",
+        "orders.events",
+        "control.commands",
+    }
+    assert len({t.name for t in topics.ALL_TOPICS}) == len(topics.ALL_TOPICS)
+
+
+def test_every_topic_has_partitions_and_retention() -> None:
+    for t in topics.ALL_TOPICS:
+        assert t.partitions >= 1
+        assert t.retention_ms >= 3_600_000
+        assert t.kafka_config()["retention.ms"] == str(t.retention_ms)
+
+
+def test_lookup_by_name_and_unknown_name() -> None:
+    assert topics.topic_named("orders.events") is topics.ORDERS
+    with pytest.raises(KeyError, match="registered"):
+        topics.topic_named("nope")
