@@ -1,0 +1,216 @@
+"""The ingestor's run loop: feed sockets -> bounded queue -> bus, plus run-time subscriptions.
+
+Built by the composition roots (``quant ingestor``, ``quant up``) with its adapters:
+one :class:`FeedSocket` per websocket connection (at most the account's limit), a bus
+``Publisher`` and an optional ``Consumer`` on ``control.commands`` and
+``scanner.suggestions``. :meth:`Ingestor.run` runs in a TaskGroup:
+
+* one reader per socket puts decoded batches on a bounded ``asyncio.Queue``; when the
+  publisher falls behind, ``put`` waits, the reader stops reading, and the socket's TCP
+  window closes (backpressure to the websocket, nothing dropped);
+* the publisher encodes each ``Tick`` to ``market.equity.ticks`` and each
+  ``OptionGreeks`` to ``market.option.greeks``, keyed by instrument_key;
+* the control loop turns subscription requests and scanner suggestions into
+  :class:`~quant.ingestor.subscriptions.SubscriptionBook` changes, sends them to the
+  sockets, and logs/counts what it refused and why;
+* a 1 Hz task refreshes the feed-age gauges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+
+from quant.bus import codecs, topics
+from quant.bus.port import Consumer, Publisher
+from quant.core.clock import NS_PER_SECOND, Clock
+from quant.core.control import KillSwitch, SubscriptionAction, SubscriptionRequest
+from quant.core.events import FeedMode, OptionGreeks, ScannerSuggestion, Tick
+from quant.ingestor.metrics import IngestorMetrics
+from quant.ingestor.subscriptions import Change, Refusal, SubscriptionBook
+
+log = logging.getLogger(__name__)
+
+FeedEvent = Tick | OptionGreeks
+
+
+class Reconnected:
+    """Marker a socket yields after it reconnected (and replayed its subscriptions)."""
+
+
+RECONNECTED = Reconnected()
+
+
+class FeedSocket(Protocol):
+    """One market-data websocket. The adapter owns reconnects and subscription replay."""
+
+    async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:
+        """Send ``sub`` / ``unsub`` / ``change_mode`` for ``keys``."""
+        ...
+
+    def batches(self) -> AsyncIterator[Sequence[FeedEvent] | Reconnected]:
+        """Decoded events, one batch per frame; ``RECONNECTED`` after each reconnect."""
+        ...
+
+
+class Ingestor:
+    """Holds the feed, publishes events, and changes subscriptions at run time."""
+
+    def __init__(
+        self,
+        *,
+        sockets: Sequence[FeedSocket],
+        book: SubscriptionBook,
+        publisher: Publisher,
+        metrics: IngestorMetrics,
+        clock: Clock,
+        control: Consumer | None = None,
+        queue_size: int = 1024,
+    ) -> None:
+        if len(sockets) != book.connections:
+            raise ValueError(f"{len(sockets)} sockets for a book of {book.connections}")
+        self._sockets = sockets
+        self._book = book
+        self._publisher = publisher
+        self._metrics = metrics
+        self._clock = clock
+        self._control = control
+        self._queue: asyncio.Queue[Sequence[FeedEvent]] = asyncio.Queue(maxsize=queue_size)
+        self._last_seen: dict[str, int] = {}
+        self.refusals: deque[Refusal] = deque(maxlen=1000)
+        self.published = 0
+
+    @property
+    def book(self) -> SubscriptionBook:
+        return self._book
+
+    async def run(self) -> None:
+        """Run until cancelled; on the way out, flush what was handed to the bus."""
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for i, sock in enumerate(self._sockets):
+                    tg.create_task(self._read(i, sock), name=f"ingestor-read-{i}")
+                tg.create_task(self._publish_loop(), name="ingestor-publish")
+                tg.create_task(self._age_loop(), name="ingestor-feed-age")
+                if self._control is not None:
+                    tg.create_task(self._control_loop(self._control), name="ingestor-control")
+        finally:
+            self._drain()
+            await asyncio.to_thread(self._publisher.flush)
+
+    # -- subscriptions -------------------------------------------------------------
+    async def subscribe(self, keys: Sequence[str], mode: FeedMode) -> Change:
+        return await self._send(self._book.subscribe(keys, mode))
+
+    async def apply(self, request: SubscriptionRequest) -> Change:
+        """Apply one control-topic request (add, remove or change_mode)."""
+        if request.action is SubscriptionAction.ADD:
+            change = self._book.subscribe(request.instrument_keys, request.mode)
+        elif request.action is SubscriptionAction.REMOVE:
+            change = self._book.unsubscribe(request.instrument_keys)
+        else:
+            change = self._book.change_mode(request.instrument_keys, request.mode)
+        return await self._send(change, requested_by=request.requested_by)
+
+    async def _send(self, change: Change, requested_by: str = "config") -> Change:
+        for sock, by_mode in change.subscribe.items():
+            for mode, keys in by_mode.items():
+                await self._sockets[sock].send("sub", keys, mode)
+        for sock, by_mode in change.change_mode.items():
+            for mode, keys in by_mode.items():
+                await self._sockets[sock].send("change_mode", keys, mode)
+        for sock, keys in change.unsubscribe.items():
+            await self._sockets[sock].send("unsub", keys, None)
+            for key in keys:
+                self._last_seen.pop(key, None)
+                with contextlib.suppress(KeyError):  # no gauge yet for a key never seen
+                    self._metrics.feed_age.remove(key)
+        for refusal in change.refused:
+            self.refusals.append(refusal)
+            kind = "limit" if "limit" in refusal.reason else "not_subscribed"
+            self._metrics.refused.labels(refusal.mode.wire_name, kind).inc()
+        if change.refused:
+            log.warning(
+                "refused %d subscription(s) requested by %s, e.g. %s: %s",
+                len(change.refused),
+                requested_by,
+                change.refused[0].instrument_key,
+                change.refused[0].reason,
+            )
+        for mode in FeedMode:
+            self._metrics.subscribed.labels(mode.wire_name).set(self._book.counts().get(mode, 0))
+        return change
+
+    # -- tasks ---------------------------------------------------------------------
+    async def _read(self, index: int, sock: FeedSocket) -> None:
+        async for batch in sock.batches():
+            if isinstance(batch, Reconnected):
+                self._metrics.reconnects.labels(str(index)).inc()
+                continue
+            if batch:
+                await self._queue.put(batch)
+                self._metrics.queue_depth.set(self._queue.qsize())
+
+    async def _publish_loop(self) -> None:
+        while True:
+            batch = await self._queue.get()
+            self._publish(batch)
+
+    def _drain(self) -> None:
+        while not self._queue.empty():
+            self._publish(self._queue.get_nowait())
+
+    def _publish(self, batch: Sequence[FeedEvent]) -> None:
+        publish = self._publisher.publish
+        ticks_topic, greeks_topic = topics.TICKS.name, topics.GREEKS.name
+        seen = self._last_seen
+        for event in batch:
+            if isinstance(event, Tick):
+                publish(ticks_topic, event.instrument_key, codecs.encode_tick(event))
+                self._metrics.ticks.labels(event.mode.wire_name).inc()
+            else:
+                publish(greeks_topic, event.instrument_key, codecs.encode_greeks(event))
+                self._metrics.greeks.inc()
+            seen[event.instrument_key] = event.ts_init
+        self.published += len(batch)
+        now = self._clock.now_ns()
+        self._metrics.publish_latency.observe((now - batch[-1].ts_init) / NS_PER_SECOND)
+
+    async def _age_loop(self) -> None:
+        while True:
+            now = self._clock.now_ns()
+            for key, ts in self._last_seen.items():
+                self._metrics.feed_age.labels(key).set((now - ts) / NS_PER_SECOND)
+            await asyncio.sleep(1.0)
+
+    async def _control_loop(self, consumer: Consumer) -> None:
+        while True:
+            messages = await asyncio.to_thread(consumer.poll, 100, 0.5)
+            for msg in messages:
+                value = msg.value()
+                if not isinstance(value, bytes):
+                    continue
+                await self._handle_control(msg.topic(), value)
+            if messages:
+                await asyncio.to_thread(consumer.commit)
+
+    async def _handle_control(self, topic: str | None, value: bytes) -> None:
+        try:
+            if topic == topics.SUGGESTIONS.name:
+                suggestion: ScannerSuggestion = codecs.decode_suggestion(value)
+                await self._send(
+                    self._book.subscribe([suggestion.instrument_key], suggestion.feed_mode),
+                    requested_by="scanner",
+                )
+                return
+            event = codecs.decode_control(value)
+        except codecs.CodecError:
+            log.exception("undecodable message on %s; skipped", topic)
+            return
+        if isinstance(event, KillSwitch):
+            return  # not the ingestor's business: execution acts on it
+        await self.apply(event)

@@ -1,0 +1,131 @@
+"""The ingestor loop on fake sockets and the in-process bus."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from prometheus_client import CollectorRegistry
+
+from quant.bus import codecs, topics
+from quant.bus.inprocess import InProcessBus
+from quant.core.clock import FakeClock
+from quant.core.control import SubscriptionAction, SubscriptionRequest
+from quant.core.events import FeedMode, OptionGreeks, ScannerSuggestion, Tick
+from quant.ingestor.metrics import IngestorMetrics
+from quant.ingestor.service import RECONNECTED, FeedEvent, Ingestor, Reconnected
+from quant.ingestor.subscriptions import FeedLimits, SubscriptionBook
+
+T0 = 1_795_000_000_000_000_000
+
+
+class FakeSocket:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, tuple[str, ...], FeedMode | None]] = []
+        self.inbox: asyncio.Queue[Sequence[FeedEvent] | Reconnected] = asyncio.Queue()
+
+    async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:
+        self.sent.append((method, tuple(keys), mode))
+
+    async def batches(self) -> AsyncIterator[Sequence[FeedEvent] | Reconnected]:
+        while True:
+            yield await self.inbox.get()
+
+
+def _ingestor(
+    bus: InProcessBus, n: int = 2, limits: FeedLimits | None = None, queue: int = 8
+) -> tuple[Ingestor, list[FakeSocket], CollectorRegistry]:
+    sockets = [FakeSocket() for _ in range(n)]
+    registry = CollectorRegistry()
+    ing = Ingestor(
+        sockets=sockets,
+        book=SubscriptionBook(limits, connections=n),
+        publisher=bus.publisher(),
+        metrics=IngestorMetrics(registry),
+        clock=FakeClock(T0 + 2_000_000),
+        control=bus.consumer("ingestor-control", [topics.CONTROL.name, topics.SUGGESTIONS.name]),
+        queue_size=queue,
+    )
+    return ing, sockets, registry
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    for _ in range(300):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached within 3 s")
+
+
+async def test_publishes_ticks_and_greeks_keyed_by_instrument() -> None:
+    bus = InProcessBus()
+    ing, sockets, registry = _ingestor(bus)
+    tick = Tick("NSE_EQ|A", FeedMode.FULL, T0, T0 + 1_000_000, 10_050, ltq=3, volume=10)
+    greeks = OptionGreeks("NSE_FO|1", T0, T0, 500, 0.2, 0.5, 0.01, -1.0, 2.0, 0.1)
+    reader = bus.consumer("check", [topics.TICKS.name, topics.GREEKS.name])
+    async with asyncio.TaskGroup() as tg:
+        task = tg.create_task(ing.run())
+        await sockets[1].inbox.put([tick, greeks])
+        await sockets[0].inbox.put(RECONNECTED)
+        await _until(lambda: ing.published == 2)
+        task.cancel()
+    got = {m.topic(): (m.key(), m.value()) for m in reader.poll(10, 0.1)}
+    assert got[topics.TICKS.name] == ("NSE_EQ|A", codecs.encode_tick(tick))
+    assert codecs.decode_greeks(got[topics.GREEKS.name][1]) == greeks
+    assert registry.get_sample_value("ingestor_ticks_total", {"mode": "full"}) == 1
+    assert registry.get_sample_value("ingestor_reconnects_total", {"socket": "0"}) == 1
+    latency = registry.get_sample_value("ingestor_publish_latency_seconds_sum")
+    assert latency is not None
+    assert abs(latency - 0.002) < 1e-9  # clock 2 ms after ts_init of the last event
+
+
+async def test_control_topic_and_suggestions_change_subscriptions_within_limits() -> None:
+    bus = InProcessBus()
+    limits = FeedLimits(
+        connections=2,
+        individual={FeedMode.FULL: 2, FeedMode.LTPC: 5},
+        combined={FeedMode.FULL: 1, FeedMode.LTPC: 5},
+    )
+    ing, sockets, registry = _ingestor(bus, limits=limits)
+    await ing.subscribe(["NSE_EQ|A"], FeedMode.FULL)
+    assert sockets[0].sent == [("sub", ("NSE_EQ|A",), FeedMode.FULL)]
+    pub = bus.publisher()
+    add = SubscriptionRequest(
+        SubscriptionAction.ADD, ("NSE_EQ|B", "NSE_EQ|C"), FeedMode.FULL, "ops", T0
+    )
+    pub.publish(topics.CONTROL.name, "x", codecs.encode_control(add))
+    pick = ScannerSuggestion("NSE_EQ|D", "D", T0, 1, 9.0, ("orb",), 100, FeedMode.LTPC)
+    async with asyncio.TaskGroup() as tg:
+        task = tg.create_task(ing.run())
+        await _until(lambda: len(ing.book) == 2)
+        pub.publish(topics.SUGGESTIONS.name, "NSE_EQ|D", codecs.encode_suggestion(pick))
+        await _until(lambda: len(ing.refusals) == 2)
+        task.cancel()
+    assert ing.book.mode_of("NSE_EQ|B") is FeedMode.FULL
+    assert ing.book.mode_of("NSE_EQ|C") is None  # full individual limit (2) reached
+    assert ing.book.mode_of("NSE_EQ|D") is None  # ltpc would make the combined full limit 1
+    assert [r.instrument_key for r in ing.refusals] == ["NSE_EQ|C", "NSE_EQ|D"]
+    assert (
+        registry.get_sample_value(
+            "ingestor_refused_subscriptions_total", {"mode": "full", "reason": "limit"}
+        )
+        == 1
+    )
+    remove = SubscriptionRequest(SubscriptionAction.REMOVE, ("NSE_EQ|A",), FeedMode.FULL, "ops", T0)
+    await ing.apply(remove)
+    assert ("unsub", ("NSE_EQ|A",), None) in sockets[0].sent
+
+
+async def test_slow_publisher_backpressures_the_reader() -> None:
+    bus = InProcessBus()
+    ing, sockets, _ = _ingestor(bus, n=1, queue=2)
+    tick = Tick("NSE_EQ|A", FeedMode.LTPC, T0, T0, 1)
+    for _ in range(10):
+        sockets[0].inbox.put_nowait([tick])
+    # no publisher running: the reader can queue only 2 batches, then must wait
+    reader = asyncio.create_task(ing._read(0, sockets[0]))
+    await asyncio.sleep(0.05)
+    assert ing._queue.qsize() == 2
+    assert sockets[0].inbox.qsize() == 7  # one batch held by the blocked put
+    reader.cancel()
+    await asyncio.gather(reader, return_exceptions=True)
