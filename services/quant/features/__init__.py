@@ -1,0 +1,1 @@
+"""The feature-engine service (``quant features``): ticks -> enriched ticks, candles, stores."""
