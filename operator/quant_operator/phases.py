@@ -166,6 +166,8 @@ class Decision:
     token_expiry_ns: int | None = None
     kill_switch_engaged: bool = False
     token_requested_ns: int | None = None
+    #: A finished day: keep the recorded message and conditions, change nothing.
+    hold: bool = False
 
 
 def _ist(ns: int) -> str:
@@ -222,8 +224,16 @@ class _Draft:
     def cond(self, type_: str, ok: bool, reason: str, message: str) -> None:
         self.conditions.append(Condition(type_, ok, reason, message))
 
-    def done(self, phase: Phase, message: str, replicas: Mapping[str, int] | None) -> Decision:
+    def done(
+        self,
+        phase: Phase,
+        message: str,
+        replicas: Mapping[str, int] | None,
+        *,
+        hold: bool = False,
+    ) -> Decision:
         return Decision(
+            hold=hold,
             phase=phase,
             replicas=None if replicas is None else MappingProxyType(dict(replicas)),
             actions=tuple(self.actions),
@@ -345,10 +355,6 @@ def next_phase(
     draft = _Draft(spec, status, now_ns, obs, _sync_state(spec, obs.sync_jobs))
     draft.standing_actions()
 
-    # Terminal phases stay; only the transitions scale anything.
-    if current is not None and current in TERMINAL:
-        return draft.done(current, f"day is {current.value}", None)
-
     # Holiday (calendar, or forced by the schedule) never scales anything.
     session = cal.session(spec.date)
     forced = spec.schedule.holiday
@@ -356,6 +362,10 @@ def next_phase(
         why = "closed by spec.schedule.holiday" if forced else cal.closed_reason(spec.date)
         draft.cond("MarketOpen", False, "Holiday", f"{spec.date}: {why}")
         return draft.done(Phase.HOLIDAY, f"{spec.exchange} is closed on {spec.date}: {why}", None)
+    # Closed and Failed stay; only the transitions scale anything.
+    if current is not None and current in TERMINAL:
+        return draft.done(current, f"day is {current.value}", None, hold=True)
+
     times = spec.session_times(session.times) if session is not None else spec.session_times()
     bounds = times.bounds_ns(spec.date)
     prepare_ns = bounds.pre_open_start - spec.schedule.prepare_minutes * NS_PER_MINUTE
