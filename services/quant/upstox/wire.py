@@ -1,0 +1,345 @@
+"""Pure decoding of Upstox V3 feed frames (protobuf ``FeedResponse``) into domain events.
+
+Called by :mod:`quant.upstox.feed` for every binary frame, by the benchmark in
+``bench/bench_decode.py`` and by the conformance tests. It turns one frame straight
+into :class:`~quant.core.events.Tick` / :class:`~quant.core.events.OptionGreeks`
+NamedTuples: no ``MessageToDict``, no intermediate dicts. Prices become integer paise
+with exactly the rounding of :func:`quant.core.money.to_paise` (half away from zero),
+``ts_event`` is the frame's ``currentTs`` (ms) in UTC ns and ``ts_init`` is given by the
+caller (its clock). Feed fields ``ltt`` and OHLC ``ts`` are ms and become ns.
+
+The hot loop binds everything to locals and builds the NamedTuples with
+``tuple.__new__`` so that the only per-field cost left is upb's attribute access.
+Subscription requests (binary JSON) are built here too, see :func:`encode_request`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from enum import IntEnum
+from typing import NamedTuple
+
+from google.protobuf.message import DecodeError
+
+from quant.core.events import DepthLevel, FeedMode, FeedOhlc, OptionGreeks, Tick
+from quant.pb.upstox.v3 import market_data_feed_pb2 as pb
+from quant.upstox.errors import UpstoxDecodeError
+
+_NS_PER_MS = 1_000_000
+
+
+class FrameKind(IntEnum):
+    """``FeedResponse.type``: snapshot, live update or market-status message."""
+
+    INITIAL = 0
+    LIVE = 1
+    MARKET_INFO = 2
+
+
+class FeedFrame(NamedTuple):
+    """One decoded feed frame: its ticks, greeks and (for market_info) segment statuses."""
+
+    kind: FrameKind
+    ts_event: int
+    ts_init: int
+    ticks: list[Tick]
+    greeks: list[OptionGreeks]
+    segment_status: tuple[tuple[str, str], ...] = ()
+
+
+_MODE_BY_WIRE = {
+    pb.ltpc: FeedMode.LTPC,
+    pb.full_d5: FeedMode.FULL,
+    pb.option_greeks: FeedMode.OPTION_GREEKS,
+    pb.full_d30: FeedMode.FULL_D30,
+}
+_STATUS_NAMES = {v.number: v.name for v in pb.MarketStatus.DESCRIPTOR.values}
+_KINDS = {k.value: k for k in FrameKind}
+
+
+def decode_frame(data: bytes, ts_init: int) -> FeedFrame:
+    """Decode one binary feed frame; raise :class:`UpstoxDecodeError` if it is malformed."""
+    try:
+        msg = pb.FeedResponse.FromString(data)
+    except DecodeError as e:
+        raise UpstoxDecodeError(f"malformed feed frame ({len(data)} bytes): {e}") from e
+    kind = _KINDS.get(msg.type)
+    if kind is None:
+        raise UpstoxDecodeError(f"feed frame has unknown type {msg.type}")
+    ts_event = msg.currentTs * _NS_PER_MS
+    ticks: list[Tick] = []
+    greeks: list[OptionGreeks] = []
+    if msg.feeds:
+        _decode_feeds(msg.feeds, ts_event, ts_init, ticks, greeks)
+    status: tuple[tuple[str, str], ...] = ()
+    if kind is FrameKind.MARKET_INFO:
+        seg = msg.marketInfo.segmentStatus
+        status = tuple(sorted((k, _STATUS_NAMES.get(v, str(v))) for k, v in seg.items()))
+    return FeedFrame(kind, ts_event, ts_init, ticks, greeks, status)
+
+
+def _decode_feeds(
+    feeds: object,
+    ts_event: int,
+    ts_init: int,
+    ticks: list[Tick],
+    greeks: list[OptionGreeks],
+) -> None:
+    new = tuple.__new__
+    tick_cls = Tick
+    depth_cls = DepthLevel
+    ohlc_cls = FeedOhlc
+    greeks_cls = OptionGreeks
+    modes = _MODE_BY_WIRE
+    full_mode = FeedMode.FULL
+    ltpc_mode = FeedMode.LTPC
+    greeks_mode = FeedMode.OPTION_GREEKS
+    ms = _NS_PER_MS
+    append_tick = ticks.append
+    append_greeks = greeks.append
+    for key, feed in feeds.items():  # type: ignore[attr-defined]
+        which = feed.WhichOneof("FeedUnion")
+        if which == "fullFeed":
+            full = feed.fullFeed
+            mff = full.marketFF if full.WhichOneof("FullFeedUnion") == "marketFF" else None
+            mode = modes.get(feed.requestMode, full_mode)
+            if mff is not None:
+                lt = mff.ltpc
+                x = lt.ltp
+                ltp = int(x * 100 + 0.5) if x >= 0 else -int(-x * 100 + 0.5)
+                x = lt.cp
+                cp = int(x * 100 + 0.5) if x >= 0 else -int(-x * 100 + 0.5)
+                x = mff.atp
+                atp = int(x * 100 + 0.5) if x >= 0 else -int(-x * 100 + 0.5)
+                depth = []
+                for q in mff.marketLevel.bidAskQuote:
+                    b = q.bidP
+                    a = q.askP
+                    depth.append(
+                        new(
+                            depth_cls,
+                            (
+                                int(b * 100 + 0.5) if b >= 0 else -int(-b * 100 + 0.5),
+                                q.bidQ,
+                                int(a * 100 + 0.5) if a >= 0 else -int(-a * 100 + 0.5),
+                                q.askQ,
+                            ),
+                        )
+                    )
+                ohlc = []
+                for c in mff.marketOHLC.ohlc:
+                    o = c.open
+                    h = c.high
+                    lo = c.low
+                    cl = c.close
+                    ohlc.append(
+                        new(
+                            ohlc_cls,
+                            (
+                                c.interval,
+                                int(o * 100 + 0.5) if o >= 0 else -int(-o * 100 + 0.5),
+                                int(h * 100 + 0.5) if h >= 0 else -int(-h * 100 + 0.5),
+                                int(lo * 100 + 0.5) if lo >= 0 else -int(-lo * 100 + 0.5),
+                                int(cl * 100 + 0.5) if cl >= 0 else -int(-cl * 100 + 0.5),
+                                c.vol,
+                                c.ts * ms,
+                            ),
+                        )
+                    )
+                vtt = mff.vtt
+                oi = int(mff.oi)
+                append_tick(
+                    new(
+                        tick_cls,
+                        (
+                            key,
+                            mode,
+                            ts_event,
+                            ts_init,
+                            ltp,
+                            lt.ltt * ms,
+                            lt.ltq,
+                            cp,
+                            vtt,
+                            atp,
+                            oi,
+                            int(mff.tbq),
+                            int(mff.tsq),
+                            tuple(depth),
+                            tuple(ohlc),
+                        ),
+                    )
+                )
+                if mff.HasField("optionGreeks"):
+                    g = mff.optionGreeks
+                    append_greeks(
+                        new(
+                            greeks_cls,
+                            (
+                                key,
+                                ts_event,
+                                ts_init,
+                                ltp,
+                                mff.iv,
+                                g.delta,
+                                g.gamma,
+                                g.theta,
+                                g.vega,
+                                g.rho,
+                                oi,
+                                vtt,
+                            ),
+                        )
+                    )
+            else:
+                iff = full.indexFF
+                lt = iff.ltpc
+                x = lt.ltp
+                ltp = int(x * 100 + 0.5) if x >= 0 else -int(-x * 100 + 0.5)
+                x = lt.cp
+                cp = int(x * 100 + 0.5) if x >= 0 else -int(-x * 100 + 0.5)
+                ohlc = []
+                for c in iff.marketOHLC.ohlc:
+                    o = c.open
+                    h = c.high
+                    lo = c.low
+                    cl = c.close
+                    ohlc.append(
+                        new(
+                            ohlc_cls,
+                            (
+                                c.interval,
+                                int(o * 100 + 0.5) if o >= 0 else -int(-o * 100 + 0.5),
+                                int(h * 100 + 0.5) if h >= 0 else -int(-h * 100 + 0.5),
+                                int(lo * 100 + 0.5) if lo >= 0 else -int(-lo * 100 + 0.5),
+                                int(cl * 100 + 0.5) if cl >= 0 else -int(-cl * 100 + 0.5),
+                                c.vol,
+                                c.ts * ms,
+                            ),
+                        )
+                    )
+                append_tick(
+                    new(
+                        tick_cls,
+                        (
+                            key,
+                            mode,
+                            ts_event,
+                            ts_init,
+                            ltp,
+                            lt.ltt * ms,
+                            lt.ltq,
+                            cp,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            (),
+                            tuple(ohlc),
+                        ),
+                    )
+                )
+        elif which == "ltpc":
+            lt = feed.ltpc
+            x = lt.ltp
+            ltp = int(x * 100 + 0.5) if x >= 0 else -int(-x * 100 + 0.5)
+            x = lt.cp
+            cp = int(x * 100 + 0.5) if x >= 0 else -int(-x * 100 + 0.5)
+            append_tick(
+                new(
+                    tick_cls,
+                    (
+                        key,
+                        ltpc_mode,
+                        ts_event,
+                        ts_init,
+                        ltp,
+                        lt.ltt * ms,
+                        lt.ltq,
+                        cp,
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        (),
+                        (),
+                    ),
+                )
+            )
+        elif which == "firstLevelWithGreeks":
+            fl = feed.firstLevelWithGreeks
+            lt = fl.ltpc
+            x = lt.ltp
+            ltp = int(x * 100 + 0.5) if x >= 0 else -int(-x * 100 + 0.5)
+            x = lt.cp
+            cp = int(x * 100 + 0.5) if x >= 0 else -int(-x * 100 + 0.5)
+            q = fl.firstDepth
+            b = q.bidP
+            a = q.askP
+            level = new(
+                depth_cls,
+                (
+                    int(b * 100 + 0.5) if b >= 0 else -int(-b * 100 + 0.5),
+                    q.bidQ,
+                    int(a * 100 + 0.5) if a >= 0 else -int(-a * 100 + 0.5),
+                    q.askQ,
+                ),
+            )
+            vtt = fl.vtt
+            oi = int(fl.oi)
+            append_tick(
+                new(
+                    tick_cls,
+                    (
+                        key,
+                        greeks_mode,
+                        ts_event,
+                        ts_init,
+                        ltp,
+                        lt.ltt * ms,
+                        lt.ltq,
+                        cp,
+                        vtt,
+                        0,
+                        oi,
+                        0,
+                        0,
+                        (level,),
+                        (),
+                    ),
+                )
+            )
+            g = fl.optionGreeks
+            append_greeks(
+                new(
+                    greeks_cls,
+                    (
+                        key,
+                        ts_event,
+                        ts_init,
+                        ltp,
+                        fl.iv,
+                        g.delta,
+                        g.gamma,
+                        g.theta,
+                        g.vega,
+                        g.rho,
+                        oi,
+                        vtt,
+                    ),
+                )
+            )
+        # A feed with no payload (oneof unset) carries nothing to decode.
+
+
+def encode_request(method: str, keys: Iterable[str], mode: FeedMode | None = None) -> bytes:
+    """Build a subscription request (``sub``/``unsub``/``change_mode``) as a binary frame."""
+    data: dict[str, object] = {"instrumentKeys": list(keys)}
+    if mode is not None:
+        data["mode"] = mode.wire_name
+    request = {"guid": uuid.uuid4().hex[:20], "method": method, "data": data}
+    return json.dumps(request, separators=(",", ":")).encode()
