@@ -1,4 +1,4 @@
-"""``quant dev infra up|down|status``: placeholder registered until the infra module lands."""
+"""``quant dev infra up|down|status``: argument parsing; the work is in ``quant.devinfra.infra``."""
 
 from __future__ import annotations
 

@@ -1,0 +1,155 @@
+"""QuestDB on 127.0.0.1 (REST/ILP-over-HTTP, PG wire, ILP/TCP, health), telemetry off.
+
+Used by :mod:`quant.devinfra.servers` and the ``questdb`` pytest fixture. Ports are set
+through ``QDB_*`` environment variables; the data lives under ``root/db``. Healthy means
+``/exec?query=select 1`` answers over HTTP and ``select 1`` answers over PG wire.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from quant.devinfra import fetch
+from quant.devinfra.base import Server
+from quant.devinfra.errors import InfraError
+from quant.devinfra.process import ManagedProcess, free_port, port_open
+
+log = logging.getLogger(__name__)
+
+PG_USER = "admin"
+PG_PASSWORD = "quest"  # noqa: S105 - QuestDB default, loopback-only dev server
+PG_DATABASE = "qdb"
+
+
+class QuestDBServer(Server):
+    """One QuestDB; ``http_port`` serves REST and ILP over HTTP, ``pg_port`` PG wire."""
+
+    name = "questdb"
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        http_port: int | None = None,
+        pg_port: int | None = None,
+        ilp_tcp_port: int | None = None,
+        min_http_port: int | None = None,
+        die_with_parent: bool = False,
+    ) -> None:
+        super().__init__(root, die_with_parent=die_with_parent)
+        self.http_port = http_port or free_port()
+        self.pg_port = pg_port or free_port()
+        self.ilp_tcp_port = ilp_tcp_port or free_port()
+        self.min_http_port = min_http_port or free_port()
+        self._java: Path | None = None
+        self._jar: Path | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def ilp_conf(self) -> str:
+        return f"http::addr={self.host}:{self.http_port};"
+
+    @property
+    def pg_dsn(self) -> str:
+        return f"postgresql://{PG_USER}:{PG_PASSWORD}@{self.host}:{self.pg_port}/{PG_DATABASE}"
+
+    @property
+    def address(self) -> str:
+        return self.http_url
+
+    def ports(self) -> dict[str, int]:
+        return {
+            "http_port": self.http_port,
+            "pg_port": self.pg_port,
+            "ilp_tcp_port": self.ilp_tcp_port,
+            "min_http_port": self.min_http_port,
+        }
+
+    def env(self) -> dict[str, str]:
+        return {
+            "QUANT_QUESTDB__HOST": self.host,
+            "QUANT_QUESTDB__HTTP_PORT": str(self.http_port),
+            "QUANT_QUESTDB__PG_PORT": str(self.pg_port),
+        }
+
+    def prepare(self) -> None:
+        self._jar = fetch.questdb_jar()
+        self._java = fetch.java(fetch.QUESTDB_MIN_JAVA)
+        (self.root / "db").mkdir(parents=True, exist_ok=True)
+
+    def command(self) -> list[str]:
+        if self._java is None or self._jar is None:
+            raise InfraError("questdb: prepare() must run before launch")
+        return [
+            str(self._java),
+            "-Xms128m",
+            "-Xmx512m",
+            "-XX:+ExitOnOutOfMemoryError",
+            "--add-exports",
+            "java.base/jdk.internal.math=io.questdb",
+            "-p",
+            str(self._jar),
+            "-m",
+            "io.questdb/io.questdb.ServerMain",
+            "-d",
+            str(self.root / "db"),
+            "-n",
+        ]
+
+    def build_process(self) -> ManagedProcess:
+        env = dict(os.environ)
+        env.update(
+            {
+                "QDB_HTTP_BIND_TO": f"{self.host}:{self.http_port}",
+                "QDB_PG_NET_BIND_TO": f"{self.host}:{self.pg_port}",
+                "QDB_LINE_TCP_NET_BIND_TO": f"{self.host}:{self.ilp_tcp_port}",
+                "QDB_LINE_UDP_ENABLED": "false",
+                "QDB_HTTP_MIN_BIND_TO": f"{self.host}:{self.min_http_port}",
+                "QDB_TELEMETRY_ENABLED": "false",
+                "QDB_SHARED_WORKER_COUNT": "2",
+            }
+        )
+        return ManagedProcess(
+            "questdb",
+            log_path=self.root / "questdb.log",
+            marker=str(self.root / "db"),
+            env=env,
+            cwd=self.root,
+        )
+
+    def http_query(self, sql: str, timeout: float = 3.0) -> dict[str, object]:
+        """Run ``sql`` through ``/exec`` and return the decoded JSON answer."""
+        query = urllib.parse.urlencode({"query": sql})
+        with urllib.request.urlopen(  # noqa: S310 - fixed http://127.0.0.1 URL
+            f"{self.http_url}/exec?{query}", timeout=timeout
+        ) as response:
+            answer: dict[str, object] = json.loads(response.read())
+        return answer
+
+    def healthy(self) -> bool:
+        if not (port_open(self.http_port) and port_open(self.pg_port)):
+            return False
+        try:
+            if self.http_query("select 1").get("dataset") != [[1]]:
+                return False
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            log.debug("questdb http probe failed: %s", e)
+            return False
+        import psycopg
+
+        try:
+            with psycopg.connect(self.pg_dsn, connect_timeout=3, autocommit=True) as conn:
+                row = conn.execute("select 1").fetchone()
+        except psycopg.Error as e:
+            log.debug("questdb pg probe failed: %s", e)
+            return False
+        return row is not None and row[0] == 1
