@@ -5,12 +5,12 @@ Every option is first reduced to the out-of-the-money *normalised time value*
 ``s = σ√T`` (put-call parity makes the time value of a call and a put at one strike equal,
 and ``b(x) = b_put(-x)``). ``b`` rises from 0 to ``e^{x/2}`` in ``s``, is convex below the
 inflection point ``s_c = sqrt(2|x|)`` and concave above it (Jäckel, "Let's be rational",
-2013/2016). Below ``b(s_c)`` we solve ``ln b = ln β`` (nearly linear in ``1/s²`` for small
-``s``), above it ``b = β`` directly; both start at ``s_c``, so Halley steps approach the root
-monotonically after at most one overshoot. The second derivative is free:
-``b'' = b' (x²/s³ - s/4)``. A bracket kept from the residual signs catches any step that
-leaves it (bisection), so the solver converges for every price strictly inside the
-no-arbitrage bounds; prices outside them give NaN.
+2013/2016). Below ``b(s_c)`` we solve ``ln b = ln β`` in ``u = 1/s²`` (nearly linear there),
+starting from the tail asymptote of ``b``; above it ``ln(b_max - b) = ln(b_max - β)`` in ``s``
+starting at ``s_c``, with ``b_max - b`` computed without cancellation. The second derivative
+is free: ``b'' = b' (x²/s³ - s/4)``, so each step is a third-order Halley step. A bracket
+kept from the residual signs catches any step that leaves it (bisection), so the solver
+converges for every price strictly inside the no-arbitrage bounds; prices outside give NaN.
 
 Called by :mod:`quant.analytics.black76` (public API) and the feature engine's option path.
 """
@@ -24,10 +24,12 @@ import numpy.typing as npt
 
 from quant.analytics.normal import INV_SQRT_2PI, FloatArray, norm_cdf
 
+BoolArray = npt.NDArray[np.bool_]
+
 _MAX_ITERATIONS = 64
 _REL_TOL = 1e-14
 # A Halley step this small (relative) leaves an error ~ its cube: below double precision.
-_STEP_TOL = 1e-7
+_STEP_TOL = 1e-5
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
@@ -41,51 +43,62 @@ def normalised_call(x: FloatArray, s: FloatArray) -> FloatArray:
     return result
 
 
-def _normalised_vega(x: FloatArray, s: FloatArray) -> FloatArray:
-    """db/ds = exp(-x²/(2s²) - s²/8) / sqrt(2π)."""
-    h = x / s
-    result: FloatArray = INV_SQRT_2PI * np.exp(-0.5 * h * h - 0.125 * s * s)
-    return result
-
-
 def _halley_step(
-    x: FloatArray, s: FloatArray, beta: FloatArray, lower: npt.NDArray[np.bool_]
+    x: FloatArray, s: FloatArray, beta: FloatArray, gap_beta: FloatArray, lower: BoolArray
 ) -> tuple[FloatArray, FloatArray]:
-    """One safeguarded Halley step; returns (residual sign source, step)."""
+    """One Halley step; returns (objective value, with the sign of ``b - β``; new ``s``).
+
+    Lower region: ``f = ln b - ln β`` in ``u = 1/s²`` (nearly linear there). Upper region:
+    ``g = ln(b_max - β) - ln(b_max - b)`` in ``s`` with ``b_max = e^{x/2}``, where
+    ``b_max - b = e^{x/2} Φ(-d1) + e^{-x/2} Φ(d2)`` is computed without cancellation.
+    """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        b = normalised_call(x, s)
-        b1 = _normalised_vega(x, s)
-        b2 = b1 * (x * x / (s * s * s) - 0.25 * s)
-        # Lower region: f = ln b - ln beta; upper: f = b - beta.
-        f = np.where(lower, np.log(b) - np.log(beta), b - beta)
-        f1 = np.where(lower, b1 / b, b1)
-        f2 = np.where(lower, b2 / b - (b1 / b) ** 2, b2)
+        h = x / s
+        half = 0.5 * s
+        d1 = h + half
+        # One erfc pass: Φ(d1) (lower) or Φ(-d1) (upper), and Φ(d2).
+        q = norm_cdf(np.concatenate((np.where(lower, d1, -d1), h - half)))
+        n = s.shape[0]
+        q1, q2 = q[:n], q[n:]
+        ex = np.exp(0.5 * x)
+        emx = 1.0 / ex
+        b1 = INV_SQRT_2PI * np.exp(-0.5 * h * h - 0.125 * s * s)
+        b2 = b1 * (h * h / s - 0.25 * s)
+        b = np.where(lower, ex * q1 - emx * q2, 1.0)
+        gap = np.where(lower, 1.0, ex * q1 + emx * q2)
+        fs_lower = b1 / b
+        fs_upper = b1 / gap
+        f = np.where(lower, np.log(b) - np.log(beta), np.log(gap_beta) - np.log(gap))
+        fs = np.where(lower, fs_lower, fs_upper)
+        fss = np.where(lower, b2 / b - fs_lower * fs_lower, b2 / gap + fs_upper * fs_upper)
+        # Lower region: change variable to u = 1/s² (ds/du = -s³/2, d²s/du² = 3 s⁵/4).
+        s3 = s * s * s
+        f1 = np.where(lower, -0.5 * s3 * fs, fs)
+        f2 = np.where(lower, 0.25 * s3 * s3 * fss + 0.75 * s3 * s * s * fs, fss)
         newton = -f / f1
-        # Halley: step = newton / (1 + newton*f2/(2 f1)); fall back to Newton when unsafe.
         denom = 1.0 + 0.5 * newton * f2 / f1
         step = np.where((denom > 0.5) & np.isfinite(denom), newton / denom, newton)
-        # Residual sign: b - beta has the same sign as f in both regions.
-        resid = b - beta
-    return resid, step
+        u_new = 1.0 / (s * s) + step
+        s_new = np.where(lower, np.where(u_new > 0.0, 1.0 / np.sqrt(u_new), np.inf), s + step)
+    return f, s_new
 
 
 def _lower_guess(x: FloatArray, beta: FloatArray) -> FloatArray:
     """Start for small prices: solve the tail asymptote of ``b`` by fixed-point iteration.
 
     For ``s << |x|`` Mills' ratio gives ``b ≈ s³/x² · exp(-x²/(2s²)) / sqrt(2π)``, so
-    ``s² = x² / (2 (3 ln s - ln(x² sqrt(2π)) - ln β))``; two passes from ``|x|/sqrt(-2 ln β)``,
-    kept only where the passes agree to 5%.
+    ``s² = x² / (2 (3 ln s - ln(x² sqrt(2π)) - ln β))``; two passes from ``|x|/sqrt(-2 ln β)``.
     """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         x2 = x * x
         log_beta = np.log(beta)
         c = np.log(x2 * _SQRT_2PI) + log_beta
         s = np.sqrt(-0.5 * x2 / log_beta)
-        s1 = np.sqrt(0.5 * x2 / np.maximum(3.0 * np.log(s) - c, 1e-300))
-        s = np.sqrt(0.5 * x2 / np.maximum(3.0 * np.log(s1) - c, 1e-300))
-        # The asymptote only holds where the iteration settles; elsewhere start at s_c.
-        ok = np.isfinite(s) & (s > 0.0) & (np.abs(s - s1) <= 0.05 * s)
-    result: FloatArray = np.where(ok, s, np.sqrt(-2.0 * x))
+        for _ in range(2):
+            s = np.sqrt(0.5 * x2 / np.maximum(3.0 * np.log(s) - c, 1e-300))
+    # Where the asymptote is poor the guess is still a fair start in u = 1/s² (the bracket
+    # catches the rest); fall back to s_c only if it is not a usable number.
+    result: FloatArray = np.where(np.isfinite(s) & (s > 0.0), s, np.sqrt(-2.0 * x))
     return result
 
 
@@ -96,6 +109,7 @@ def solve_normalised(x: FloatArray, beta: FloatArray) -> FloatArray:
     with np.errstate(divide="ignore", invalid="ignore"):
         bc = np.where(sc > 0.0, normalised_call(x, np.maximum(sc, 1e-300)), 0.0)
     lower = beta < bc
+    gap_beta = np.exp(0.5 * x) - beta
     s = np.where(sc > 0.0, sc, beta * _SQRT_2PI)
     if lower.any():
         s = np.where(lower, np.minimum(_lower_guess(x, beta), sc), s)
@@ -105,12 +119,11 @@ def solve_normalised(x: FloatArray, beta: FloatArray) -> FloatArray:
     out = np.full(n, np.nan)
     idx = np.arange(n)
     for _ in range(_MAX_ITERATIONS):
-        resid, step = _halley_step(x, s, beta, lower)
+        resid, s_new = _halley_step(x, s, beta, gap_beta, lower)
         above = resid > 0.0
         hi = np.where(above, np.minimum(hi, s), hi)
         lo = np.where(above, lo, np.maximum(lo, s))
-        s_new = s + step
-        done = (np.abs(step) <= _STEP_TOL * s) | (resid == 0.0) | (hi - lo <= _REL_TOL * s)
+        done = (np.abs(s_new - s) <= _STEP_TOL * s) | (resid == 0.0) | (hi - lo <= _REL_TOL * s)
         bad = ~done & (~np.isfinite(s_new) | (s_new <= lo) | (s_new >= hi))
         if bad.any():
             bisect = np.where(np.isfinite(hi), 0.5 * (lo + hi), 2.0 * np.maximum(s, lo))
@@ -118,7 +131,7 @@ def solve_normalised(x: FloatArray, beta: FloatArray) -> FloatArray:
         if done.any():
             out[idx[done]] = np.where(resid[done] == 0.0, s[done], s_new[done])
             keep = ~done
-            idx, x, beta, lower = idx[keep], x[keep], beta[keep], lower[keep]
+            idx, x, beta, gap_beta, lower = (a[keep] for a in (idx, x, beta, gap_beta, lower))
             s, lo, hi = s_new[keep], lo[keep], hi[keep]
             if idx.size == 0:
                 break
