@@ -18,7 +18,6 @@ effectively-once results, and the same VWAP as an uninterrupted run.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -26,6 +25,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from quant.blocking import run_blocking
 from quant.bus import codecs, topics
 from quant.bus.port import Consumer, Publisher, Received
 from quant.core.clock import NS_PER_SECOND, Clock
@@ -105,9 +105,9 @@ class FeatureService:
         """Poll and process until cancelled, then checkpoint what was processed."""
         try:
             while True:
-                await asyncio.to_thread(self.step)
+                await run_blocking(self.step)
         finally:
-            await asyncio.to_thread(self.close)
+            await run_blocking(self.close)
 
     def step(self) -> int:
         """Process one polled batch; checkpoint if due. Returns messages processed."""

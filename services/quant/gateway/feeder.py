@@ -7,9 +7,9 @@ worker thread; decoding and applying happen on the event loop, in poll-sized bat
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
+from quant.blocking import run_blocking
 from quant.bus import codecs, topics
 from quant.bus.port import Consumer
 from quant.gateway.readmodel import LiveMarketState
@@ -47,6 +47,6 @@ async def feed_read_model(
     """Apply bus messages to ``state`` until cancelled (the read model is not committed)."""
     try:
         while True:
-            await asyncio.to_thread(apply_batch, state, consumer, max_messages, poll_s)
+            await run_blocking(apply_batch, state, consumer, max_messages, poll_s)
     finally:
-        await asyncio.to_thread(consumer.close)
+        await run_blocking(consumer.close)

@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
+from quant.blocking import run_blocking
 from quant.bus import codecs, topics
 from quant.bus.port import Consumer, Publisher
 from quant.core.clock import NS_PER_SECOND, Clock
@@ -100,7 +101,7 @@ class Ingestor:
                     tg.create_task(self._control_loop(self._control), name="ingestor-control")
         finally:
             self._drain()
-            await asyncio.to_thread(self._publisher.flush)
+            await run_blocking(self._publisher.flush)
 
     # -- subscriptions -------------------------------------------------------------
     async def subscribe(self, keys: Sequence[str], mode: FeedMode) -> Change:
@@ -189,14 +190,14 @@ class Ingestor:
 
     async def _control_loop(self, consumer: Consumer) -> None:
         while True:
-            messages = await asyncio.to_thread(consumer.poll, 100, 0.5)
+            messages = await run_blocking(consumer.poll, 100, 0.5)
             for msg in messages:
                 value = msg.value()
                 if not isinstance(value, bytes):
                     continue
                 await self._handle_control(msg.topic(), value)
             if messages:
-                await asyncio.to_thread(consumer.commit)
+                await run_blocking(consumer.commit)
 
     async def _handle_control(self, topic: str | None, value: bytes) -> None:
         try:
