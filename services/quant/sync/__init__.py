@@ -1,0 +1,1 @@
+"""Instrument sync (``quant sync-instruments``): Upstox instrument master -> relational store."""
