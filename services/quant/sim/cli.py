@@ -1,0 +1,70 @@
+"""``quant sim``: run the Upstox-compatible simulator on one port until interrupted.
+
+Prints the base URL, the feed URL and a ready-to-use access token (it is a fake token for
+the simulator's own fake user, valid until 03:30 IST on the simulated clock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from datetime import datetime
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser("sim", help="run the Upstox-compatible market simulator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
+    p.add_argument(
+        "--start",
+        type=datetime.fromisoformat,
+        default=None,
+        help="simulated start, e.g. 2026-11-24T09:14:00+05:30",
+    )
+    p.add_argument("--tls", action="store_true", help="serve HTTPS/WSS with a throwaway CA")
+    p.add_argument("--redirect-status", type=int, choices=(302, 307), default=302)
+    p.add_argument(
+        "--step-interval", type=float, default=0.5, help="wall seconds between market steps"
+    )
+    p.add_argument("--notifier-url", default=None, help="webhook for the token-request flow")
+    p.add_argument("--no-rate-limits", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from quant.sim.config import SimConfig
+    from quant.sim.server import SimServer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = SimConfig(
+        seed=args.seed,
+        speed=args.speed,
+        start=args.start,
+        host=args.host,
+        port=args.port,
+        tls=args.tls,
+        redirect_status=args.redirect_status,
+        step_interval=args.step_interval,
+        notifier_url=args.notifier_url,
+        rate_limits=not args.no_rate_limits,
+    )
+
+    async def main() -> None:
+        async with SimServer(config) as sim:
+            log.info("base URL %s", sim.base_url)
+            log.info("feed URL %s", sim.ws_url)
+            if sim.ca_file is not None:
+                log.info("TLS CA file %s", sim.ca_file)
+            log.info("access token (simulator only): %s", sim.mint_token())
+            await sim.serve_forever()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        log.info("simulator stopped")
+    return 0

@@ -1,0 +1,341 @@
+"""The simulated market: vectorised price processes, trades, OHLC and depth for every row.
+
+``Market.step()`` advances all instruments to the simulated clock's now in one numpy pass:
+NSE equities follow geometric random walks with per-name drift/vol, trend regimes and
+jumps, and U-shaped intraday activity; BSE equities mirror NSE; indices are weighted
+baskets of their constituents; futures trade at carry; options at Black-76 prices off the
+smile. Pre-open (09:00-09:08) publishes an indicative price that becomes the open at 09:15.
+The feed, REST and matching layers read the arrays; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import date
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from quant.core.clock import IST, NS_PER_MS, NS_PER_SECOND, Clock, ns_to_datetime
+from quant.sim import calendar
+from quant.sim.calendar import Phase
+from quant.sim.depth import Book, build_book
+from quant.sim.master import Kind, Universe
+from quant.sim.pricing import (
+    RISK_FREE_RATE,
+    SECONDS_PER_YEAR,
+    Greeks,
+    black76_greeks,
+    black76_price,
+    smile_vol,
+)
+
+TRADING_SECONDS_PER_YEAR = 252.0 * calendar.SESSION_SECONDS
+TAPE_LEN = 50_000
+
+
+class SimTrade(NamedTuple):
+    """One trade print of the simulated tape (price paise, qty units)."""
+
+    ts_ns: int
+    price: int
+    qty: int
+    side: int
+
+
+class MinuteBars(NamedTuple):
+    """Completed 1-minute bars for the bar rows (paise; volume in units)."""
+
+    start_ns: int
+    open: npt.NDArray[np.int64]
+    high: npt.NDArray[np.int64]
+    low: npt.NDArray[np.int64]
+    close: npt.NDArray[np.int64]
+    volume: npt.NDArray[np.int64]
+
+
+def u_shape(frac: float) -> float:
+    """Intraday activity multiplier: high at the open and close, ~0.6 at midday."""
+    return 0.55 + 2.2 * (frac - 0.5) ** 2 * 2.0
+
+
+class Market:
+    """All mutable market state; call :meth:`step` to move it to the clock's now."""
+
+    def __init__(
+        self, universe: Universe, clock: Clock, seed: int, holidays: tuple[date, ...]
+    ) -> None:
+        self.u = universe
+        self.clock = clock
+        self.seed = seed
+        self.holidays = holidays
+        self.rng = np.random.default_rng(seed)
+        n = len(universe)
+        k = universe.kind
+        arange = np.arange(n, dtype=np.int64)
+        self.is_proc = ((k == Kind.EQ) & (universe.underlying == arange)) | (
+            (k == Kind.INDEX) & ~np.isin(arange, list(universe.index_members))
+        )
+        self.is_mirror = (k == Kind.EQ) & (universe.underlying != arange)
+        self.is_fut = k == Kind.FUT
+        self.is_opt = (k == Kind.CE) | (k == Kind.PE)
+        self.is_call = k == Kind.CE
+        self.is_index = k == Kind.INDEX
+        self.bar_rows = np.nonzero(~self.is_opt)[0]
+        self.tick = np.where(self.is_index, 1, universe.tick)
+        self.idx_base = {i: float(universe.ref_price[i]) for i in universe.index_members}
+        now = clock.now_ns()
+        self.trade_date = ns_to_datetime(now, IST).date()
+        self.step_no = 0
+        self.last_ns = now
+        self.trend = np.zeros(n)
+        self.fair = universe.ref_price * np.exp(self.rng.normal(0.0, 0.01, n))
+        self.fair[self.is_index] = universe.ref_price[self.is_index]
+        self._derive()
+        self.close_prev = self._round(self.fair)
+        self.ltp = self.close_prev.copy()
+        self.ltq = np.zeros(n, dtype=np.int64)
+        self.ltt_ms = np.full(n, now // NS_PER_MS - 86_400_000, dtype=np.int64)
+        self.side = np.zeros(n, dtype=np.int8)
+        self.consumed = np.zeros(n, dtype=np.int64)
+        self.open = np.zeros(n, dtype=np.int64)
+        self.high = np.zeros(n, dtype=np.int64)
+        self.low = np.zeros(n, dtype=np.int64)
+        self.vtt = np.zeros(n, dtype=np.int64)
+        self.turnover = np.zeros(n)
+        self.oi = np.where(self.is_fut | self.is_opt, universe.adv * 3, 0.0).round()
+        self.iep = np.zeros(n, dtype=np.int64)
+        self.updated = np.zeros(n, dtype=np.int64)
+        self.phase = calendar.phase_at(now, holidays)
+        self.minute_bars: deque[MinuteBars] = deque(maxlen=400)
+        self._bar_start = -1
+        self._bar = np.zeros((5, len(self.bar_rows)), dtype=np.int64)
+        self._tape: dict[int, deque[SimTrade]] = {}
+        if self.phase != Phase.CLOSING_END or calendar.session_fraction(now) > 0:
+            self._pre_open()
+        if self.phase in (Phase.NORMAL_OPEN, Phase.CLOSING_START):
+            self._open_session(now)
+
+    # ---- public reads -------------------------------------------------------------
+    def now_ns(self) -> int:
+        return self.clock.now_ns()
+
+    def t_years(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        left = (self.u.expiry_ns[rows] - self.last_ns) / NS_PER_SECOND
+        out: npt.NDArray[np.float64] = np.maximum(left, 60.0) / SECONDS_PER_YEAR
+        return out
+
+    def forward(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Forward of each derivative row's underlying to its expiry (rupees)."""
+        spot = self.fair[self.u.underlying[rows]]
+        out: npt.NDArray[np.float64] = spot * np.exp(RISK_FREE_RATE * self.t_years(rows))
+        return out
+
+    def smile(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """The smile vol the model prices these option rows at."""
+        atm = self.u.vol[self.u.underlying[rows]]
+        return smile_vol(atm, self.u.strike[rows], self.forward(rows), self.t_years(rows))
+
+    def greeks(self, rows: npt.NDArray[np.int64]) -> tuple[Greeks, npt.NDArray[np.float64]]:
+        """Black-76 greeks and smile IV of option rows at the current state."""
+        vol = self.smile(rows)
+        g = black76_greeks(
+            self.forward(rows), self.u.strike[rows], vol, self.t_years(rows), self.is_call[rows]
+        )
+        return g, vol
+
+    def book(self, rows: npt.NDArray[np.int64], levels: int = 5) -> Book:
+        """Current depth ladder of ``rows``."""
+        depth_scale = self.u.adv[rows] / 2e5 / np.maximum(self.u.lot[rows], 1)
+        return build_book(
+            self.seed,
+            self.step_no,
+            rows,
+            self.fair[rows] * 100.0,
+            self.tick[rows],
+            self.u.lot[rows],
+            depth_scale,
+            self.consumed[rows],
+            self.side[rows],
+            levels,
+        )
+
+    def track(self, key: str) -> None:
+        """Start recording every trade print of ``key`` (see :meth:`trades`)."""
+        self._tape.setdefault(self.u.index_of[key], deque(maxlen=TAPE_LEN))
+
+    def trades(self, key: str) -> list[SimTrade]:
+        """Trade prints recorded since :meth:`track` was called for ``key``."""
+        return list(self._tape.get(self.u.index_of[key], ()))
+
+    def atp(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Average traded price (session VWAP) in paise; the LTP where nothing traded."""
+        vol = self.vtt[rows]
+        out: npt.NDArray[np.float64] = np.where(
+            vol > 0, self.turnover[rows] / np.maximum(vol, 1), self.ltp[rows]
+        )
+        return out
+
+    # ---- evolution ----------------------------------------------------------------
+    def step(self) -> npt.NDArray[np.int64]:
+        """Advance to the clock's now; returns the rows whose LTP/volume changed."""
+        now = self.clock.now_ns()
+        day = ns_to_datetime(now, IST).date()
+        if day != self.trade_date:
+            self._roll_day(day)
+        phase = calendar.phase_at(now, self.holidays)
+        if phase != self.phase:
+            if phase in (Phase.PRE_OPEN_START, Phase.PRE_OPEN_END) and not self.iep.any():
+                self._pre_open()
+            if phase == Phase.NORMAL_OPEN:
+                if not self.iep.any():
+                    self._pre_open()
+                self._open_session(now)
+            self.phase = phase
+        dt = max(now - self.last_ns, 0) / NS_PER_SECOND
+        self.last_ns = now
+        self.step_no += 1
+        self.consumed[:] = 0
+        if phase != Phase.NORMAL_OPEN or dt <= 0:
+            return np.zeros(0, dtype=np.int64)
+        self._move(dt, calendar.session_fraction(now))
+        self._derive()
+        return self._trade(dt, calendar.session_fraction(now), now)
+
+    def _move(self, dt: float, frac: float) -> None:
+        proc = np.nonzero(self.is_proc)[0]
+        m = len(proc)
+        dt_y = dt / TRADING_SECONDS_PER_YEAR
+        vol = self.u.vol[proc] * np.sqrt(u_shape(frac))
+        switch = self.rng.random(m) < dt / 1800.0
+        new_trend = np.where(self.rng.random(m) < 0.15, self.rng.normal(0, 0.012, m), 0.0)
+        self.trend[proc] = np.where(switch, new_trend, self.trend[proc])
+        jumps = (self.rng.random(m) < dt / 20_000.0) * self.rng.normal(0, 0.015, m)
+        ret = (
+            -0.5 * vol * vol * dt_y
+            + vol * np.sqrt(dt_y) * self.rng.standard_normal(m)
+            + self.trend[proc] * dt / 3600.0
+            + jumps
+        )
+        vix = self.is_index[proc] & (self.u.vol[proc] > 0.5)
+        ret = np.where(vix, ret + 0.02 * dt / 3600.0 * np.log(13.0 / self.fair[proc]), ret)
+        self.fair[proc] *= np.exp(ret)
+
+    def _derive(self) -> None:
+        u = self.u
+        self.fair[self.is_mirror] = self.fair[u.underlying[self.is_mirror]]
+        for row, (members, weights) in u.index_members.items():
+            rel = self.fair[members] / u.ref_price[members]
+            self.fair[row] = self.idx_base[row] * float(rel @ weights)
+        fut = np.nonzero(self.is_fut)[0]
+        self.fair[fut] = self.forward(fut)
+        opt = np.nonzero(self.is_opt)[0]
+        vol = self.smile(opt)
+        price = black76_price(
+            self.forward(opt), u.strike[opt], vol, self.t_years(opt), self.is_call[opt]
+        )
+        self.fair[opt] = np.maximum(price, 0.05)
+
+    def _round(self, rupees: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        paise = rupees * 100.0
+        out: npt.NDArray[np.int64] = (np.round(paise / self.tick) * self.tick).astype(np.int64)
+        return np.maximum(out, self.tick)
+
+    def _trade(self, dt: float, frac: float, now: int) -> npt.NDArray[np.int64]:
+        u = self.u
+        lam = u.adv * u_shape(frac) * dt / calendar.SESSION_SECONDS / np.maximum(u.lot, 1)
+        prints = self.rng.random(len(u)) < 1.0 - np.exp(-np.minimum(lam, 50.0) / 4.0)
+        per_print = np.maximum(np.ceil(lam / 4.0), 1.0).astype(np.int64)
+        lots = np.where(prints, self.rng.geometric(0.25, len(u)) * per_print, 0)
+        qty = lots * u.lot
+        paise = self.fair * 100.0
+        up = paise >= self.ltp
+        side = np.where(
+            self.rng.random(len(u)) < 0.5,
+            np.where(up, 1, -1),
+            np.where(self.rng.random(len(u)) < 0.5, 1, -1),
+        ).astype(np.int8)
+        bid = np.maximum(np.floor(paise / self.tick) * self.tick, self.tick).astype(np.int64)
+        price = np.where(side > 0, bid + self.tick, bid)
+        traded = (qty > 0) & ~self.is_index
+        rows = np.nonzero(traded | self.is_index)[0]
+        self.ltp[self.is_index] = np.round(paise[self.is_index]).astype(np.int64)
+        t = np.nonzero(traded)[0]
+        self.ltp[t] = price[t]
+        self.ltq[t] = qty[t]
+        self.side[t] = side[t]
+        self.consumed[t] = qty[t]
+        self.vtt[t] += qty[t]
+        self.turnover[t] += qty[t] * price[t].astype(np.float64)
+        oi_rows = t[self.is_fut[t] | self.is_opt[t]]
+        self.oi[oi_rows] = np.maximum(
+            self.oi[oi_rows] + qty[oi_rows] * self.rng.choice([-1, 1], len(oi_rows)), 0
+        )
+        self.ltt_ms[rows] = now // NS_PER_MS
+        first = rows[self.open[rows] == 0]
+        self.open[first] = self.ltp[first]
+        self.high[rows] = np.maximum(
+            np.where(self.high[rows] == 0, self.ltp[rows], self.high[rows]), self.ltp[rows]
+        )
+        self.low[rows] = np.minimum(
+            np.where(self.low[rows] == 0, self.ltp[rows], self.low[rows]), self.ltp[rows]
+        )
+        self.updated[rows] = self.step_no
+        for row, tape in self._tape.items():
+            if traded[row]:
+                tape.append(SimTrade(now, int(self.ltp[row]), int(qty[row]), int(side[row])))
+        self._update_bars(now)
+        return rows
+
+    def _update_bars(self, now: int) -> None:
+        minute = now - now % (60 * NS_PER_SECOND)
+        b = self.bar_rows
+        ltp = self.ltp[b]
+        vtt = self.vtt[b]
+        if minute != self._bar_start:
+            if self._bar_start >= 0:
+                o, h, lo, c, v0 = self._bar
+                self.minute_bars.append(
+                    MinuteBars(self._bar_start, o.copy(), h.copy(), lo.copy(), c.copy(), vtt - v0)
+                )
+            self._bar_start = minute
+            self._bar = np.stack([ltp, ltp, ltp, ltp, vtt])
+        self._bar[1] = np.maximum(self._bar[1], ltp)
+        self._bar[2] = np.minimum(self._bar[2], ltp)
+        self._bar[3] = ltp
+
+    def current_bar(self) -> MinuteBars | None:
+        """The forming 1-minute bar of the bar rows, if any."""
+        if self._bar_start < 0:
+            return None
+        o, h, lo, c, v0 = self._bar
+        return MinuteBars(self._bar_start, o, h, lo, c, self.vtt[self.bar_rows] - v0)
+
+    # ---- session events -----------------------------------------------------------
+    def _pre_open(self) -> None:
+        gap = self.rng.normal(0.0, 0.006, len(self.u))
+        proc = self.is_proc
+        self.fair[proc] = (self.close_prev[proc] / 100.0) * np.exp(gap[proc])
+        self._derive()
+        self.iep = np.where(self.is_opt | self.is_fut, 0, self._round(self.fair))
+
+    def _open_session(self, now: int) -> None:
+        rows = np.nonzero(self.open == 0)[0]
+        price = self._round(self.fair)
+        self.open[rows] = price[rows]
+        self.high[rows] = price[rows]
+        self.low[rows] = price[rows]
+        self.ltp[rows] = price[rows]
+        self.ltt_ms[rows] = now // NS_PER_MS
+        self.updated[rows] = self.step_no
+
+    def _roll_day(self, day: date) -> None:
+        traded = self.open > 0
+        self.close_prev = np.where(traded, self.ltp, self.close_prev)
+        for arr in (self.open, self.high, self.low, self.vtt, self.iep, self.ltq):
+            arr[:] = 0
+        self.turnover[:] = 0.0
+        self.minute_bars.clear()
+        self._bar_start = -1
+        self.trade_date = day

@@ -1,0 +1,68 @@
+"""Portfolio stream (order updates) server side: JSON text frames to every subscriber.
+
+``PortfolioHub.handle`` keeps an accepted socket open; :meth:`PortfolioHub.publish` is
+called by the order engine with each order update (Upstox's portfolio-feed shape).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class _Sub:
+    ws: WebSocket
+    user_id: str
+    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(1024))
+    dropped: int = 0
+
+
+class PortfolioHub:
+    """Open portfolio-stream sockets; fan-out of order updates per user."""
+
+    def __init__(self) -> None:
+        self._subs: set[_Sub] = set()
+
+    def publish(self, user_id: str, update: dict[str, object]) -> None:
+        text = json.dumps(update)
+        for sub in self._subs:
+            if sub.user_id != user_id:
+                continue
+            if sub.queue.full():
+                sub.queue.get_nowait()
+                sub.dropped += 1
+            sub.queue.put_nowait(text)
+
+    async def handle(self, ws: WebSocket, user_id: str) -> None:
+        sub = _Sub(ws, user_id)
+        self._subs.add(sub)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                sender = tg.create_task(self._sender(sub), name="sim-portfolio-sender")
+                try:
+                    while True:
+                        msg = await ws.receive()
+                        if msg["type"] == "websocket.disconnect":
+                            return
+                except WebSocketDisconnect:
+                    return
+                finally:
+                    sender.cancel()
+        finally:
+            self._subs.discard(sub)
+
+    async def _sender(self, sub: _Sub) -> None:
+        while True:
+            text = await sub.queue.get()
+            try:
+                await sub.ws.send_text(text)
+            except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+                log.debug("portfolio client went away: %r", exc)
+                return
