@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quant.core.clock import ns_to_datetime
-from quant.pb.control.v1 import control_pb2
+from quant.core.control import KillSwitch
 from quant_operator.phases import Condition, Decision
 from quant_operator.spec import DaySpec
 
@@ -278,15 +278,12 @@ def status_patch(
 
 def kill_switch_event(
     *, engaged: bool, flatten: bool, reason: str, trading_day: str, ts_event_ns: int
-) -> bytes:
-    """Serialized ``ControlEvent{kill_switch}`` for the control topic."""
-    event = control_pb2.ControlEvent(
-        kill_switch=control_pb2.KillSwitch(
-            engaged=engaged,
-            flatten=flatten,
-            reason=reason,
-            trading_day=trading_day,
-            ts_event=ts_event_ns,
-        )
+) -> KillSwitch:
+    """The control command for the kill switch (encoded by the publisher's codec)."""
+    return KillSwitch(
+        engaged=engaged,
+        flatten=flatten,
+        reason=reason,
+        trading_day=trading_day,
+        ts_event=ts_event_ns,
     )
-    return event.SerializeToString()

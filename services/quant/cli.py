@@ -17,6 +17,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, str] = {
     "dev": "quant.devinfra.cli",
     "sim": "quant.sim.cli",
+    "operator": "quant_operator.cli",
 }
 
 

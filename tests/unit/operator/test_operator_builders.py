@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
+from quant.bus.codecs import encode_control
 from quant.core.calendar import NSE_CALENDAR, SessionKind, SessionTimes, calendar_for
 from quant.core.clock import IST, NS_PER_SECOND, datetime_to_ns
 from quant.pb.control.v1 import control_pb2
@@ -144,7 +145,7 @@ def test_kill_switch_event_is_a_control_event() -> None:
     raw = builders.kill_switch_event(
         engaged=True, flatten=False, reason="r", trading_day="2026-11-25", ts_event_ns=7
     )
-    event = control_pb2.ControlEvent.FromString(raw)
+    event = control_pb2.ControlEvent.FromString(encode_control(raw))
     assert event.WhichOneof("payload") == "kill_switch"
     assert event.kill_switch.engaged and event.kill_switch.trading_day == "2026-11-25"
     assert event.kill_switch.ts_event == 7

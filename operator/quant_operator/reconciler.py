@@ -1,0 +1,388 @@
+"""One reconcile of a TradingDay: observe the cluster, ask the phase machine, apply.
+
+Called by the kopf handlers (``quant_operator.handlers``) on create/update/resume and
+periodically by the day's daemon, always under a per-object lock. Every step is
+idempotent: Jobs have deterministic names (a 409 means done), scaling and annotations
+are merge patches to a target value, and the status records what was applied, so a
+restart simply reconciles again. Errors propagate as :class:`ReconcileError` (or the
+port's own exceptions); the handlers decide retry versus failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from quant.core.clock import datetime_to_ns
+from quant_operator import builders
+from quant_operator.builders import DayRef
+from quant_operator.control import ControlPublisher
+from quant_operator.kube import (
+    KubeApi,
+    deployments_path,
+    jobs_path,
+    secret_path,
+    tradingday_path,
+)
+from quant_operator.phases import (
+    ACTIVE,
+    CreateSyncJob,
+    DayStatus,
+    Decision,
+    DeploymentObservation,
+    JobObservation,
+    JobState,
+    Observations,
+    Phase,
+    PublishKillSwitch,
+    RequestToken,
+    RollDeployment,
+    TokenObservation,
+    next_phase,
+)
+from quant_operator.spec import GATEWAY, SCALED_COMPONENTS, DaySpec, SpecError, parse_spec
+from quant_operator.timesource import TimeSource
+from quant_operator.tokens import token_expiry_ns
+from quant_operator.upstox_token import TokenRequester, TokenRequestError
+
+log = logging.getLogger(__name__)
+
+
+class ReconcileError(Exception):
+    """A reconcile could not complete; retry later."""
+
+
+class EventSink(Protocol):
+    """Kubernetes Events on the TradingDay (kopf's posting in production)."""
+
+    def info(self, reason: str, message: str) -> None: ...
+    def warn(self, reason: str, message: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    kube: KubeApi
+    time: TimeSource
+    control: ControlPublisher
+    tokens: TokenRequester | None
+    sync_image: str
+    sync_service_account: str | None = None
+    sync_env_configmap: str | None = None
+    #: Job finish times are wall-clock; they are comparable to "now" only on a real clock.
+    real_time: bool = True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    phase: Phase
+    previous: str | None
+    decision: Decision | None
+    now_ns: int
+
+
+def _ts_ns(value: object) -> int | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime_to_ns(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def _phase(value: object) -> Phase | None:
+    try:
+        return Phase(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def observe_token(kube: KubeApi, namespace: str, spec: DaySpec) -> TokenObservation:
+    ref = spec.token_secret_ref
+    if ref is None:
+        return TokenObservation(present=False)
+    secret = await kube.get(secret_path(namespace, ref.name))
+    data = (secret or {}).get("data") or {}
+    if ref.key not in data:
+        return TokenObservation(present=False)
+    try:
+        token = base64.b64decode(data[ref.key]).decode().strip()
+    except (binascii.Error, UnicodeDecodeError):
+        return TokenObservation(present=False)
+    if not token:
+        return TokenObservation(present=False)
+    expires_at_ms: int | None = None
+    if "expires_at" in data:
+        try:
+            expires_at_ms = int(base64.b64decode(data["expires_at"]).decode().strip())
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            expires_at_ms = None
+    meta = (secret or {}).get("metadata") or {}
+    issued = _ts_ns((meta.get("annotations") or {}).get("quant-platform.io/issued-at"))
+    if issued is None:
+        issued = _ts_ns(meta.get("creationTimestamp"))
+    return TokenObservation(
+        present=True,
+        checksum=builders.token_checksum(token),
+        expiry_ns=token_expiry_ns(token, issued_ns=issued, expires_at_ms=expires_at_ms),
+    )
+
+
+def _job_observation(job: Mapping[str, Any], real_time: bool) -> JobObservation:
+    meta = job.get("metadata") or {}
+    status = job.get("status") or {}
+    try:
+        attempt = int((meta.get("labels") or {}).get(builders.LABEL_ATTEMPT, "1"))
+    except ValueError:
+        attempt = 1
+    state, finished, message = JobState.ACTIVE, None, ""
+    for cond in status.get("conditions") or ():
+        if cond.get("status") != "True":
+            continue
+        if cond.get("type") == "Complete":
+            state = JobState.SUCCEEDED
+        elif cond.get("type") == "Failed":
+            state = JobState.FAILED
+            message = f"{cond.get('reason', '')}: {cond.get('message', '')}".strip(": ")
+        else:
+            continue
+        finished = _ts_ns(cond.get("lastTransitionTime")) if real_time else None
+    if state is JobState.ACTIVE and (status.get("succeeded") or 0) > 0:
+        state = JobState.SUCCEEDED
+    return JobObservation(str(meta.get("name", "")), attempt, state, finished, message)
+
+
+async def observe(
+    ports: Ports, day: DayRef, spec: DaySpec
+) -> tuple[Observations, list[dict[str, Any]]]:
+    token = await observe_token(ports.kube, day.namespace, spec)
+    jobs = await ports.kube.list(jobs_path(day.namespace), builders.sync_job_selector(day, spec))
+    deployments = await ports.kube.list(deployments_path(day.namespace), builders.LABEL_COMPONENT)
+    secret = spec.token_secret_ref.name if spec.token_secret_ref else None
+    deps = tuple(
+        DeploymentObservation(
+            name=d["metadata"]["name"],
+            component=d["metadata"]["labels"][builders.LABEL_COMPONENT],
+            replicas=int((d.get("spec") or {}).get("replicas", 1)),
+            token_checksum=(
+                ((d.get("spec") or {}).get("template", {}).get("metadata") or {}).get("annotations")
+                or {}
+            ).get(builders.ANNOTATION_TOKEN_CHECKSUM),
+            uses_token=secret is not None and builders.uses_secret(d, secret),
+        )
+        for d in deployments
+    )
+    obs = Observations(
+        token=token,
+        sync_jobs=tuple(_job_observation(j, ports.real_time) for j in jobs),
+        deployments=deps,
+        token_request_configured=ports.tokens is not None,
+    )
+    return obs, deployments
+
+
+def managed(deployments: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Scalable Deployment names per component (never the gateway)."""
+    out: dict[str, list[str]] = {}
+    for d in deployments:
+        labels = d["metadata"].get("labels") or {}
+        component = labels.get(builders.LABEL_COMPONENT)
+        if labels.get(builders.LABEL_MANAGED) != "true" or component == GATEWAY:
+            continue
+        if component in SCALED_COMPONENTS:
+            out.setdefault(component, []).append(d["metadata"]["name"])
+    return out
+
+
+async def scale(
+    kube: KubeApi, namespace: str, deployments: list[dict[str, Any]], wanted: Mapping[str, int]
+) -> list[str]:
+    """Patch replicas where they differ; returns ``name=n`` for each change."""
+    current = {d["metadata"]["name"]: (d.get("spec") or {}).get("replicas") for d in deployments}
+    changed = []
+    for component, names in managed(deployments).items():
+        if component not in wanted:
+            continue
+        for name in names:
+            if current.get(name) != wanted[component]:
+                patch = builders.scale_patch(wanted[component])
+                await kube.patch(deployments_path(namespace, name), patch)
+                changed.append(f"{name}={wanted[component]}")
+    return changed
+
+
+async def _apply_actions(
+    ports: Ports,
+    day: DayRef,
+    spec: DaySpec,
+    decision: Decision,
+    now_ns: int,
+    events: EventSink,
+) -> bool | None:
+    """Run the decision's actions; returns the kill-switch state now applied (if changed)."""
+    applied_ks: bool | None = None
+    for action in decision.actions:
+        if isinstance(action, CreateSyncJob):
+            job = builders.build_sync_job(
+                day,
+                spec,
+                action.attempt,
+                image=ports.sync_image,
+                service_account=ports.sync_service_account,
+                env_from_configmap=ports.sync_env_configmap,
+            )
+            created = await ports.kube.create(jobs_path(day.namespace), job)
+            if created is not None:
+                events.info("SyncJobCreated", f"created Job {job['metadata']['name']}")
+        elif isinstance(action, RollDeployment):
+            await ports.kube.patch(
+                deployments_path(day.namespace, action.name),
+                builders.checksum_patch(action.checksum),
+            )
+            events.info("TokenRotated", f"rolled Deployment {action.name} for the new token")
+        elif isinstance(action, PublishKillSwitch):
+            await ports.control.publish(
+                builders.kill_switch_event(
+                    engaged=action.engaged,
+                    flatten=action.flatten,
+                    reason=action.reason,
+                    trading_day=spec.date.isoformat(),
+                    ts_event_ns=now_ns,
+                )
+            )
+            applied_ks = action.engaged
+            state = "engaged" if action.engaged else "released"
+            events.warn("KillSwitch", f"kill switch {state}; published on control.commands")
+        elif isinstance(action, RequestToken) and ports.tokens is not None:
+            stamp = {builders.ANNOTATION_TOKEN_REQUESTED: builders.iso(now_ns)}
+            await ports.kube.patch(
+                tradingday_path(day.namespace, day.name), {"metadata": {"annotations": stamp}}
+            )
+            try:
+                events.info("TokenRequested", await ports.tokens.request_token())
+            except TokenRequestError as e:
+                events.warn("TokenRequestFailed", str(e))
+                if e.retryable:
+                    raise ReconcileError(str(e)) from e
+    return applied_ks
+
+
+def _day_status(body: Mapping[str, Any], spec_valid: bool) -> DayStatus:
+    status = body.get("status") or {}
+    phase = _phase(status.get("phase"))
+    conditions = {c.get("type"): c for c in status.get("conditions") or ()}
+    if (
+        phase is Phase.FAILED
+        and spec_valid
+        and (conditions.get("SpecValid") or {}).get("status") == "False"
+    ):
+        phase = None  # the spec was fixed: start the day again
+    ks = status.get("killSwitch")
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    return DayStatus(
+        phase=phase,
+        kill_switch_published=ks if isinstance(ks, bool) else None,
+        token_requested_ns=_ts_ns(annotations.get(builders.ANNOTATION_TOKEN_REQUESTED)),
+    )
+
+
+async def reconcile(ports: Ports, namespace: str, name: str, events: EventSink) -> Outcome | None:
+    """Reconcile the named TradingDay once; ``None`` if it no longer exists."""
+    body = await ports.kube.get(tradingday_path(namespace, name))
+    if body is None:
+        return None
+    meta = body["metadata"]
+    day = DayRef(name, namespace, meta["uid"])
+    generation = int(meta.get("generation", 0))
+    previous = dict(body.get("status") or {})
+    now = await ports.time.now_ns(namespace)
+    try:
+        spec = parse_spec(body.get("spec") or {})
+    except SpecError as e:
+        await _record_invalid(ports, day, previous, generation, now, str(e), events)
+        raise
+    obs, deployments = await observe(ports, day, spec)
+    decision = next_phase(spec, _day_status(body, True), now, obs)
+    applied_ks = await _apply_actions(ports, day, spec, decision, now, events)
+    if decision.replicas is not None:
+        changed = await scale(ports.kube, namespace, deployments, decision.replicas)
+        if changed:
+            events.info("Scaled", f"{decision.phase.value}: " + ", ".join(changed))
+    if decision.hold:
+        patch: dict[str, Any] = {"status": {"observedGeneration": generation}}
+        if applied_ks is not None:
+            patch["status"]["killSwitch"] = applied_ks
+    else:
+        ks = applied_ks if applied_ks is not None else previous.get("killSwitch")
+        patch = builders.status_patch(
+            decision,
+            previous_status=previous,
+            generation=generation,
+            now_ns=now,
+            kill_switch_applied=ks if isinstance(ks, bool) else None,
+        )
+        patch["status"]["conditions"].append(_spec_valid(True, "spec is valid", now, generation))
+    await ports.kube.patch(tradingday_path(namespace, name, status=True), patch)
+    before = previous.get("phase")
+    if before != decision.phase.value:
+        msg = f"{before or '(new)'} -> {decision.phase.value}: {decision.message}"
+        if decision.phase is Phase.FAILED:
+            events.warn("PhaseChanged", msg)
+        else:
+            events.info("PhaseChanged", msg)
+        log.info("TradingDay %s/%s %s", namespace, name, msg)
+    return Outcome(decision.phase, before, decision, now)
+
+
+def _spec_valid(ok: bool, message: str, now_ns: int, generation: int) -> dict[str, Any]:
+    return {
+        "type": "SpecValid",
+        "status": "True" if ok else "False",
+        "reason": "Valid" if ok else "Invalid",
+        "message": message[:4096],
+        "lastTransitionTime": builders.iso(now_ns),
+        "observedGeneration": generation,
+    }
+
+
+async def _record_invalid(
+    ports: Ports,
+    day: DayRef,
+    previous: Mapping[str, Any],
+    generation: int,
+    now_ns: int,
+    message: str,
+    events: EventSink,
+) -> None:
+    """Mark the day Failed with ``SpecValid=False`` naming the bad fields."""
+    conditions = [c for c in previous.get("conditions") or () if c.get("type") != "SpecValid"]
+    conditions.append(_spec_valid(False, message, now_ns, generation))
+    status = {
+        "phase": Phase.FAILED.value,
+        "message": f"invalid spec: {message}"[:4096],
+        "observedGeneration": generation,
+        "conditions": conditions,
+    }
+    if previous.get("phase") != Phase.FAILED.value:
+        status["phaseSince"] = builders.iso(now_ns)
+    await ports.kube.patch(
+        tradingday_path(day.namespace, day.name, status=True), {"status": status}
+    )
+    events.warn("InvalidSpec", message)
+
+
+async def finalize(
+    ports: Ports, namespace: str, body: Mapping[str, Any], events: EventSink
+) -> None:
+    """On deletion: scale the day's workloads down if the day was running them."""
+    phase = _phase((body.get("status") or {}).get("phase"))
+    if phase not in ACTIVE:
+        return
+    deployments = await ports.kube.list(deployments_path(namespace), builders.LABEL_COMPONENT)
+    changed = await scale(ports.kube, namespace, deployments, dict.fromkeys(SCALED_COMPONENTS, 0))
+    if changed:
+        events.info("ScaledDown", "TradingDay deleted: " + ", ".join(changed))
