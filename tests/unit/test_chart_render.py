@@ -1,0 +1,226 @@
+"""The Helm chart renders to hardened, least-privilege manifests (``helm template``).
+
+Checks every container for probes, resources and a locked-down securityContext, the
+operator's RBAC verbs exactly, the managed-replica labels the operator relies on, the
+Kafka topics against the bus registry, the settings checksum, and values.schema.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from chart_render import (
+    NAMESPACE,
+    RELEASE,
+    Obj,
+    by_kind,
+    helm_run,
+    pod_specs,
+    render,
+    render_objects,
+)
+
+from k8s_tools import CHART_DIR
+from quant.bus.topics import ALL_TOPICS
+
+MANAGED = ("ingestor", "features", "scanner", "strategy")
+
+
+@pytest.fixture(scope="module")
+def helm_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("helm-home")
+
+
+@pytest.fixture(scope="module")
+def objects(helm_home: Path) -> list[Obj]:
+    return render_objects(helm_home)
+
+
+def _named(objects: list[Obj], kind: str, suffix: str) -> Obj:
+    found = [o for o in by_kind(objects, kind) if o["metadata"]["name"].endswith(suffix)]
+    assert len(found) == 1, f"{kind} *{suffix}: {[o['metadata']['name'] for o in found]}"
+    return found[0]
+
+
+def test_helm_lint_passes(helm_home: Path) -> None:
+    done = helm_run("lint", "--strict", str(CHART_DIR), home=helm_home)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_chart_renders_every_component(objects: list[Obj]) -> None:
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    for component in ("gateway", "operator", *MANAGED):
+        assert ("Deployment", f"{RELEASE}-quant-platform-{component}") in kinds
+    for store in ("questdb", "postgres"):
+        assert ("StatefulSet", f"{RELEASE}-quant-platform-{store}") in kinds
+        assert ("Service", f"{RELEASE}-quant-platform-{store}") in kinds
+    for kind in ("Ingress", "PodDisruptionBudget", "ServiceAccount", "Role", "RoleBinding"):
+        assert by_kind(objects, kind), kind
+    assert {o["kind"] for o in objects} >= {"Kafka", "KafkaNodePool", "KafkaTopic", "ConfigMap"}
+
+
+def test_every_container_has_probes_resources_and_locked_down_security(
+    objects: list[Obj],
+) -> None:
+    checked = 0
+    for where, pod in pod_specs(objects):
+        psc = pod.get("securityContext", {})
+        assert psc.get("runAsNonRoot") is True, where
+        assert psc.get("seccompProfile", {}).get("type") == "RuntimeDefault", where
+        for c in [*pod.get("initContainers", []), *pod["containers"]]:
+            name = f"{where}/{c['name']}"
+            assert "livenessProbe" in c, name
+            assert "readinessProbe" in c, name
+            res = c.get("resources", {})
+            assert {"cpu", "memory"} <= set(res.get("requests", {})), name
+            assert {"cpu", "memory"} <= set(res.get("limits", {})), name
+            sc = c.get("securityContext", {})
+            assert sc.get("readOnlyRootFilesystem") is True, name
+            assert sc.get("allowPrivilegeEscalation") is False, name
+            assert sc.get("runAsNonRoot") is True, name
+            assert "ALL" in sc.get("capabilities", {}).get("drop", []), name
+            image = c["image"]
+            assert ":" in image.rsplit("/", 1)[-1], f"{name}: unpinned image {image}"
+            assert not image.endswith(":latest"), name
+            checked += 1
+    assert checked == 8  # gateway, operator, 4 services, questdb, postgres
+
+
+def test_managed_deployments_start_at_zero_with_operator_labels(objects: list[Obj]) -> None:
+    managed = [
+        o
+        for o in by_kind(objects, "Deployment")
+        if o["metadata"]["labels"].get("quant-platform.io/managed-replicas") == "true"
+    ]
+    assert sorted(
+        o["metadata"]["labels"]["quant-platform.io/component"] for o in managed
+    ) == sorted(MANAGED)
+    assert all(o["spec"]["replicas"] == 0 for o in managed)
+    gateway = _named(objects, "Deployment", "-gateway")
+    assert "quant-platform.io/managed-replicas" not in gateway["metadata"]["labels"]
+
+
+def test_operator_rbac_grants_exactly_the_needed_verbs(objects: list[Obj]) -> None:
+    role = _named(objects, "Role", "-operator")
+    rules = {
+        (tuple(r["apiGroups"]), tuple(r["resources"]), tuple(r.get("resourceNames", ()))): set(
+            r["verbs"]
+        )
+        for r in role["rules"]
+    }
+    assert rules == {
+        (("trading.quant-platform.io",), ("tradingdays",), ()): {"get", "list", "watch", "patch"},
+        (("trading.quant-platform.io",), ("tradingdays/status",), ()): {"get", "patch"},
+        (("apps",), ("deployments",), ()): {"get", "list", "watch", "patch"},
+        (("batch",), ("jobs",), ()): {"create", "get", "list", "watch", "delete"},
+        (("",), ("secrets",), ("upstox-token",)): {"get", "watch", "patch", "update"},
+        (("",), ("events",), ()): {"create"},
+        (("kafka.strimzi.io",), ("kafkatopics",), ()): {"get"},
+    }
+    cluster_role = _named(objects, "ClusterRole", "-operator")
+    assert cluster_role["rules"] == [
+        {
+            "apiGroups": ["apiextensions.k8s.io"],
+            "resources": ["customresourcedefinitions"],
+            "verbs": ["list", "watch"],
+        }
+    ]
+    binding = _named(objects, "RoleBinding", "-operator")
+    sa = _named(objects, "ServiceAccount", "-operator")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": NAMESPACE}
+    ]
+    operator = _named(objects, "Deployment", "-operator")["spec"]["template"]["spec"]
+    assert operator["serviceAccountName"] == sa["metadata"]["name"]
+    assert "--standalone" in operator["containers"][0]["args"]
+    for where, pod in pod_specs(objects):
+        if not where.endswith("-operator"):
+            assert pod.get("automountServiceAccountToken") is False, where
+
+
+def test_kafka_topics_match_the_bus_registry(objects: list[Obj]) -> None:
+    topics = {t["spec"]["topicName"]: t for t in by_kind(objects, "KafkaTopic")}
+    assert set(topics) == {t.name for t in ALL_TOPICS}
+    for t in ALL_TOPICS:
+        spec = topics[t.name]["spec"]
+        assert spec["partitions"] == t.partitions, t.name
+        assert spec["config"]["retention.ms"] == t.retention_ms, t.name
+        assert topics[t.name]["metadata"]["labels"]["strimzi.io/cluster"] == "quant-kafka"
+    assert all(o["apiVersion"] == "kafka.strimzi.io/v1" for o in by_kind(objects, "KafkaTopic"))
+
+
+def test_settings_change_rolls_pods_through_the_checksum(helm_home: Path) -> None:
+    def checksums(objs: list[Obj]) -> set[str]:
+        return {
+            o["spec"]["template"]["metadata"]["annotations"]["checksum/settings"]
+            for o in by_kind(objs, "Deployment")
+        }
+
+    before = checksums(render_objects(helm_home))
+    after = checksums(render_objects(helm_home, {"settings.logLevel": "DEBUG"}))
+    assert len(before) == 1
+    assert len(after) == 1
+    assert before != after
+
+
+def test_secrets_are_referenced_never_inlined(objects: list[Obj]) -> None:
+    assert not by_kind(objects, "Secret")
+    gateway = _named(objects, "Deployment", "-gateway")["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in gateway["containers"][0]["env"]}
+    token = env["QUANT_UPSTOX__ACCESS_TOKEN"]["valueFrom"]["secretKeyRef"]
+    assert token == {"name": "upstox-token", "key": "access_token", "optional": True}
+    assert "valueFrom" in env["QUANT_UPSTOX__CLIENT_SECRET"]
+    settings = _named(objects, "ConfigMap", "-settings")["data"]
+    assert not any("SECRET" in k or "PASSWORD" in k for k in settings)
+
+
+def test_gateway_has_a_pdb_and_the_network_policies_deny_by_default(objects: list[Obj]) -> None:
+    pdb = _named(objects, "PodDisruptionBudget", "-gateway")
+    gateway = _named(objects, "Deployment", "-gateway")
+    assert pdb["spec"]["selector"]["matchLabels"] == gateway["spec"]["selector"]["matchLabels"]
+    deny = _named(objects, "NetworkPolicy", "-default-deny")
+    assert deny["spec"]["policyTypes"] == ["Ingress"]
+    assert "ingress" not in deny["spec"]
+    assert deny["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/instance": RELEASE}
+
+
+def test_external_postgres_and_kafka_drop_the_in_cluster_servers(helm_home: Path) -> None:
+    objs = render_objects(
+        helm_home,
+        {
+            "postgres.external": "true",
+            "kafka.strimzi.enabled": "false",
+            "kafka.externalBootstrapServers": "broker.example:9092",
+        },
+    )
+    assert not [o for o in objs if o["kind"].startswith("Kafka")]
+    assert not [o for o in by_kind(objs, "StatefulSet") if "postgres" in o["metadata"]["name"]]
+    settings = _named(objs, "ConfigMap", "-settings")["data"]
+    assert settings["QUANT_KAFKA__BOOTSTRAP_SERVERS"] == "broker.example:9092"
+    env = {
+        e["name"]: e
+        for e in _named(objs, "Deployment", "-gateway")["spec"]["template"]["spec"]["containers"][
+            0
+        ]["env"]
+    }
+    assert env["QUANT_POSTGRES__DSN"]["valueFrom"]["secretKeyRef"]["key"] == "dsn"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "complaint"),
+    [
+        ("image.tag", "latest", "/image/tag"),
+        ("gateway.replicas", "0", "/gateway/replicas"),
+        ("containerSecurityContext.readOnlyRootFilesystem", "false", "readOnlyRootFilesystem"),
+        ("upstox.apiBase", "http://api.upstox.com", "/upstox/apiBase"),
+        ("settings.logLevel", "CHATTY", "/settings/logLevel"),
+        ("unknownKey", "1", "unknownKey"),
+    ],
+)
+def test_values_schema_rejects_bad_values(
+    helm_home: Path, key: str, value: str, complaint: str
+) -> None:
+    done = render(helm_home, {key: value})
+    assert done.returncode != 0
+    assert complaint in done.stderr
