@@ -1,0 +1,123 @@
+"""Store ports: what services need from the tick store and the relational store.
+
+Consumers: the feature engine and backfiller write ticks/greeks/enriched ticks/candles
+(``TickWriter``); the gateway, scanner and strategies read quotes and candles
+(``TickReader``); instrument sync, execution and the gateway use the relational
+repositories. Adapters: ``QuestDBTickStore`` / ``SqliteTickStore`` and
+``PostgresStore`` / ``SqliteRelationalStore``. All calls are synchronous and
+thread-safe; asyncio callers use ``asyncio.to_thread``.
+
+Semantics every adapter honours (``tests/integration/store`` contract suites):
+* tick-store writes are idempotent upserts on ``(ts, instrument_key)`` (candles on
+  ``(ts_start, instrument_key, interval_seconds)``), so replaying a batch writes nothing
+  twice; ``wait_visible()`` returns once every accepted write is readable;
+* ``upsert_instruments`` is one transaction: on failure the previous rows are intact;
+* ``executed_orders`` is append-only (updates and deletes are refused by the database).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import NamedTuple, Protocol
+
+from quant.core.events import Candle, EnrichedTick, OptionGreeks, Tick
+from quant.core.instruments import Instrument
+from quant.core.orders import OrderEvent
+
+
+class Quote(NamedTuple):
+    """The latest stored tick of an instrument, with the best bid/ask (paise)."""
+
+    instrument_key: str
+    ts_event: int
+    ts_init: int
+    ltp: int
+    ltq: int
+    close_price: int
+    volume: int
+    atp: int
+    oi: int
+    bid_price: int
+    bid_quantity: int
+    ask_price: int
+    ask_quantity: int
+    total_buy_quantity: int
+    total_sell_quantity: int
+
+
+class TickWriter(Protocol):
+    def write_ticks(self, ticks: Sequence[Tick]) -> None: ...
+    def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None: ...
+    def write_enriched(self, ticks: Sequence[EnrichedTick]) -> None: ...
+    def write_candles(self, candles: Sequence[Candle]) -> None: ...
+
+
+class TickReader(Protocol):
+    def latest_quote(self, instrument_key: str) -> Quote | None: ...
+    def latest_greeks(self, instrument_key: str) -> OptionGreeks | None: ...
+    def candles(
+        self, instrument_key: str, start_ns: int, end_ns: int, interval_seconds: int = 60
+    ) -> list[Candle]:
+        """Candles with ``start_ns <= ts_start < end_ns``, oldest first."""
+        ...
+
+
+class TickStore(TickWriter, TickReader, Protocol):
+    def wait_visible(self, timeout: float = 30.0) -> None:
+        """Block until every accepted write is readable (QuestDB applies WAL async)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class UpsertResult(NamedTuple):
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+class UserRecord(NamedTuple):
+    """A platform user: the secret is stored hashed, never in clear."""
+
+    username: str
+    secret_hash: str
+    role: str
+
+
+class InstrumentRepository(Protocol):
+    def upsert_instruments(self, instruments: Iterable[Instrument]) -> UpsertResult: ...
+    def get_instrument(self, instrument_key: str) -> Instrument | None: ...
+    def resolve_symbol(self, trading_symbol: str, segment: str | None = None) -> Instrument | None:
+        """Case-insensitive; without ``segment`` NSE_EQ wins, then NSE_INDEX, NSE_FO, BSE..."""
+        ...
+
+    def search_instruments(self, query: str, limit: int = 20) -> list[Instrument]:
+        """Exact symbol, then symbol prefix, then symbol or name containing ``query``."""
+        ...
+
+    def mark_expired(self, today: date) -> int:
+        """Flag instruments whose expiry is before ``today``; returns how many were flagged."""
+        ...
+
+
+class OrderAudit(Protocol):
+    def append_order_event(self, event: OrderEvent) -> None: ...
+    def list_order_events(
+        self, limit: int = 50, client_order_id: str | None = None
+    ) -> list[OrderEvent]:
+        """Newest first."""
+        ...
+
+
+class UserRepository(Protocol):
+    def save_user(self, user: UserRecord) -> None: ...
+    def get_user(self, username: str) -> UserRecord | None: ...
+
+
+class RelationalStore(InstrumentRepository, OrderAudit, UserRepository, Protocol):
+    def close(self) -> None: ...
+
+
+class StoreError(Exception):
+    """A store operation failed (connection, SQL, ingestion); chained to the driver error."""

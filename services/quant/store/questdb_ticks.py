@@ -1,0 +1,242 @@
+"""QuestDB adapter of the tick store: ILP over HTTP for writes, PG wire for reads.
+
+Built by the feature engine / backfiller / gateway composition roots:
+``QuestDBTickStore(ilp_conf="http::addr=HOST:9000;", pg_dsn="postgresql://admin:quest@HOST:8812/qdb")``
+(or ``QuestDBTickStore.from_settings(QuestDBSettings)``), then ``open()``.
+
+* ``open()`` creates ``ticks``, ``option_greeks``, ``enriched_ticks`` and ``ohlc`` as WAL
+  tables partitioned by day with ``DEDUP UPSERT KEYS`` (``ts, instrument_key``; plus
+  ``interval_seconds`` for ``ohlc``), ``ts`` a ``TIMESTAMP_NS``: replays write no duplicates.
+* Each ``write_*`` call turns its batch into numpy columns and one DataFrame, sends it with
+  the ``questdb`` client's ``Sender.dataframe`` (chunked to ``max_rows_per_request``) and
+  flushes: when it returns the server has committed the rows to the WAL. Applying the WAL
+  is asynchronous; ``wait_visible()`` waits until ``wal_tables()`` shows writerTxn ==
+  sequencerTxn for every table (and fails if a table is suspended).
+* Reads use a small psycopg connection pool over PG wire (``LATEST ON`` for quotes).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+from psycopg_pool import ConnectionPool
+from questdb import QuestDBError, Sender
+
+from quant.config import QuestDBSettings
+from quant.core.events import Candle, EnrichedTick, OptionGreeks, Tick
+from quant.store import columns as C
+from quant.store.ports import Quote, StoreError
+
+_TS = "cast(ts AS long)"
+_QUOTE = C.select_list(C.QUOTE_FIELDS, _TS)
+_GREEKS = C.select_list(C.GREEKS_FIELDS, _TS)
+_OHLC = C.select_list(C.OHLC_FIELDS, _TS)
+
+
+def table_ddl(table: str) -> str:
+    """The QuestDB ``CREATE TABLE IF NOT EXISTS`` statement of a tick-store table."""
+
+    def col_type(c: str) -> str:
+        if c == "ts":
+            return "TIMESTAMP_NS"
+        if c == "instrument_key":
+            return "SYMBOL CAPACITY 65536 CACHE"
+        return "DOUBLE" if c in C.FLOAT_COLUMNS else "LONG"
+
+    cols = ", ".join(f"{c} {col_type(c)}" for c in C.TABLES[table])
+    keys = ", ".join(C.DEDUP_KEYS[table])
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} ({cols}) TIMESTAMP(ts) PARTITION BY DAY WAL "
+        f"DEDUP UPSERT KEYS({keys})"
+    )
+
+
+def frame(table: str, cols: C.Columns) -> pd.DataFrame:
+    """Numpy-backed DataFrame of ``cols`` in ``table``'s column order (``ts`` as ns)."""
+    data: dict[str, Any] = {}
+    for c in C.TABLES[table]:
+        v = cols[c]
+        if c == "instrument_key":
+            data[c] = np.array(v, dtype=object)
+        elif c == "ts":
+            data[c] = np.array(v, dtype=np.int64).view("datetime64[ns]")
+        elif c in C.FLOAT_COLUMNS:
+            data[c] = np.array(v, dtype=np.float64)
+        else:
+            data[c] = np.array(v, dtype=np.int64)
+    return pd.DataFrame(data, copy=False)
+
+
+class QuestDBTickStore:
+    """``TickStore`` on QuestDB (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        ilp_conf: str,
+        pg_dsn: str,
+        max_rows_per_request: int = 100_000,
+        pool_size: int = 4,
+    ) -> None:
+        self._ilp_conf = ilp_conf
+        self._pg_dsn = pg_dsn
+        self._chunk = max_rows_per_request
+        self._pool_size = pool_size
+        self._sender: Sender | None = None
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._send_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: QuestDBSettings) -> QuestDBTickStore:
+        password = settings.password.get_secret_value()
+        return cls(
+            ilp_conf=f"http::addr={settings.host}:{settings.http_port};",
+            pg_dsn=(
+                f"postgresql://{settings.user}:{password}@{settings.host}:"
+                f"{settings.pg_port}/{settings.database}"
+            ),
+        )
+
+    def open(self) -> QuestDBTickStore:
+        """Connect (reader pool and ILP sender) and create the tables. Returns ``self``."""
+        pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            self._pg_dsn,
+            min_size=1,
+            max_size=self._pool_size,
+            kwargs={"autocommit": True},
+            open=False,
+        )
+        try:
+            pool.open(wait=True, timeout=30)
+            with pool.connection() as conn:
+                for table in C.TABLES:
+                    conn.execute(table_ddl(table).encode())
+            sender = Sender.from_conf(self._ilp_conf, auto_flush=False)
+            sender.establish()  # type: ignore[no-untyped-call]
+        except (psycopg.Error, QuestDBError, TimeoutError) as e:
+            pool.close()
+            raise StoreError(f"cannot open QuestDB tick store: {e}") from e
+        self._pool, self._sender = pool, sender
+        return self
+
+    # --- writes -------------------------------------------------------------------------
+
+    def _send(self, table: str, cols: C.Columns) -> None:
+        if self._sender is None:
+            raise StoreError("tick store is not open; call open() first")
+        df = frame(table, cols)
+        with self._send_lock:
+            try:
+                for start in range(0, len(df), self._chunk):
+                    part = df if len(df) <= self._chunk else df.iloc[start : start + self._chunk]
+                    self._sender.dataframe(
+                        part, table_name=table, symbols=["instrument_key"], at="ts"
+                    )
+                    self._sender.flush()
+            except QuestDBError as e:
+                raise StoreError(f"writing {len(df)} rows to {table}: {e}") from e
+
+    def write_ticks(self, ticks: Sequence[Tick]) -> None:
+        if ticks:
+            self._send("ticks", C.tick_columns(ticks))
+
+    def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
+        if greeks:
+            self._send("option_greeks", C.greeks_columns(greeks))
+
+    def write_enriched(self, ticks: Sequence[EnrichedTick]) -> None:
+        if ticks:
+            self._send("enriched_ticks", C.enriched_columns(ticks))
+
+    def write_candles(self, candles: Sequence[Candle]) -> None:
+        if candles:
+            self._send("ohlc", C.candle_columns(candles))
+
+    # --- reads --------------------------------------------------------------------------
+
+    def _fetch(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
+        if self._pool is None:
+            raise StoreError("tick store is not open; call open() first")
+        try:
+            with self._pool.connection() as conn:
+                return conn.execute(sql.encode(), args).fetchall()
+        except psycopg.Error as e:
+            raise StoreError(f"QuestDB query failed: {e}") from e
+
+    def latest_quote(self, instrument_key: str) -> Quote | None:
+        rows = self._fetch(
+            f"SELECT {_QUOTE} FROM ticks WHERE instrument_key = %s "  # noqa: S608 - constant
+            "LATEST ON ts PARTITION BY instrument_key",
+            (instrument_key,),
+        )
+        return C.quote_from_row(rows[0]) if rows else None
+
+    def latest_greeks(self, instrument_key: str) -> OptionGreeks | None:
+        rows = self._fetch(
+            f"SELECT {_GREEKS} FROM option_greeks WHERE instrument_key = %s "  # noqa: S608
+            "LATEST ON ts PARTITION BY instrument_key",
+            (instrument_key,),
+        )
+        return C.greeks_from_row(rows[0]) if rows else None
+
+    def candles(
+        self, instrument_key: str, start_ns: int, end_ns: int, interval_seconds: int = 60
+    ) -> list[Candle]:
+        rows = self._fetch(
+            f"SELECT {_OHLC} FROM ohlc WHERE instrument_key = %s "  # noqa: S608 - constant
+            "AND interval_seconds = %s AND ts >= %s::timestamp_ns AND ts < %s::timestamp_ns "
+            "ORDER BY ts",
+            (instrument_key, interval_seconds, start_ns, end_ns),
+        )
+        return [C.candle_from_row(r) for r in rows]
+
+    def count(self, table: str, instrument_key: str | None = None) -> int:
+        """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""
+        if table not in C.TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        sql = f"SELECT count() FROM {table}"  # noqa: S608 - checked name
+        args: tuple[str, ...] = ()
+        if instrument_key is not None:
+            sql += " WHERE instrument_key = %s"
+            args = (instrument_key,)
+        return int(self._fetch(sql, args)[0][0])
+
+    def wait_visible(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        names = tuple(C.TABLES)
+        while True:
+            rows = self._fetch(
+                "SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables()", ()
+            )
+            pending = []
+            for name, suspended, writer_txn, sequencer_txn in rows:
+                if name not in names:
+                    continue
+                if suspended:
+                    raise StoreError(f"QuestDB suspended WAL apply of table {name}")
+                if writer_txn != sequencer_txn:
+                    pending.append(name)
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise StoreError(f"QuestDB WAL not applied within {timeout}s for {pending}")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        with self._send_lock:
+            if self._sender is not None:
+                sender, self._sender = self._sender, None
+                try:
+                    sender.close()
+                except QuestDBError as e:
+                    raise StoreError(f"closing the ILP sender: {e}") from e
+                finally:
+                    if self._pool is not None:
+                        self._pool.close()
+                        self._pool = None

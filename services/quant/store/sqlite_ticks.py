@@ -1,0 +1,157 @@
+"""Embedded tick store on SQLite: the ``TickStore`` port for ``quant up`` and unit tests.
+
+Same tables and columns as QuestDB (``quant.store.columns``), each with a primary key on
+its dedup keys and ``INSERT OR REPLACE``, so a replay upserts exactly like QuestDB's
+``DEDUP UPSERT KEYS``. Writes are visible as soon as the call returns. One connection
+guarded by a lock (the platform runs in one process when this store is used); a file
+database uses WAL journaling so readers never block the writer for long.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from quant.core.events import Candle, EnrichedTick, OptionGreeks, Tick
+from quant.store import columns as C
+from quant.store.ports import Quote, StoreError
+
+T = TypeVar("T")
+_QUOTE = C.select_list(C.QUOTE_FIELDS)
+_GREEKS = C.select_list(C.GREEKS_FIELDS)
+_OHLC = C.select_list(C.OHLC_FIELDS)
+
+
+def _ddl(table: str) -> str:
+    cols = ", ".join(
+        f"{c} {'REAL' if c in C.FLOAT_COLUMNS else 'TEXT' if c == 'instrument_key' else 'INTEGER'}"
+        + (" NOT NULL" if c in C.DEDUP_KEYS[table] else "")
+        for c in C.TABLES[table]
+    )
+    key = ", ".join(reversed(C.DEDUP_KEYS[table]))  # instrument_key first: per-key range scans
+    return f"CREATE TABLE IF NOT EXISTS {table} ({cols}, PRIMARY KEY ({key})) WITHOUT ROWID"
+
+
+class SqliteTickStore:
+    """``TickStore`` in a SQLite file (or ``":memory:"``)."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self._path = str(path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._inserts = {
+            # identifiers come from quant.store.columns, never from callers
+            t: f"INSERT OR REPLACE INTO {t} ({', '.join(cols)}) VALUES "  # noqa: S608
+            f"({', '.join('?' for _ in cols)})"
+            for t, cols in C.TABLES.items()
+        }
+
+    def open(self) -> SqliteTickStore:
+        """Connect and create the tables (idempotent). Returns ``self``."""
+        try:
+            conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            if self._path != ":memory:":
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            for table in C.TABLES:
+                conn.execute(_ddl(table))
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open tick store {self._path}: {e}") from e
+        self._conn = conn
+        return self
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._conn is None:
+            raise StoreError("tick store is not open; call open() first")
+        with self._lock:
+            try:
+                return fn(self._conn)
+            except sqlite3.Error as e:
+                raise StoreError(f"tick store: {e}") from e
+
+    def _write(self, table: str, cols: C.Columns) -> None:
+        rows = list(zip(*(cols[c] for c in C.TABLES[table]), strict=True))
+        sql = self._inserts[table]
+
+        def go(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN")
+            try:
+                conn.executemany(sql, rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+        self._run(go)
+
+    def write_ticks(self, ticks: Sequence[Tick]) -> None:
+        if ticks:
+            self._write("ticks", C.tick_columns(ticks))
+
+    def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
+        if greeks:
+            self._write("option_greeks", C.greeks_columns(greeks))
+
+    def write_enriched(self, ticks: Sequence[EnrichedTick]) -> None:
+        if ticks:
+            self._write("enriched_ticks", C.enriched_columns(ticks))
+
+    def write_candles(self, candles: Sequence[Candle]) -> None:
+        if candles:
+            self._write("ohlc", C.candle_columns(candles))
+
+    def _one(self, sql: str, args: Sequence[Any]) -> Any:
+        return self._run(lambda conn: conn.execute(sql, args).fetchone())
+
+    def latest_quote(self, instrument_key: str) -> Quote | None:
+        row = self._one(
+            f"SELECT {_QUOTE} FROM ticks WHERE instrument_key = ? "  # noqa: S608 - constant
+            "ORDER BY ts DESC LIMIT 1",
+            (instrument_key,),
+        )
+        return None if row is None else C.quote_from_row(row)
+
+    def latest_greeks(self, instrument_key: str) -> OptionGreeks | None:
+        row = self._one(
+            f"SELECT {_GREEKS} FROM option_greeks WHERE instrument_key = ? "  # noqa: S608
+            "ORDER BY ts DESC LIMIT 1",
+            (instrument_key,),
+        )
+        return None if row is None else C.greeks_from_row(row)
+
+    def candles(
+        self, instrument_key: str, start_ns: int, end_ns: int, interval_seconds: int = 60
+    ) -> list[Candle]:
+        sql = (
+            f"SELECT {_OHLC} FROM ohlc WHERE instrument_key = ? "  # noqa: S608 - constant
+            "AND interval_seconds = ? AND ts >= ? AND ts < ? ORDER BY ts"
+        )
+        rows = self._run(
+            lambda conn: conn.execute(
+                sql, (instrument_key, interval_seconds, start_ns, end_ns)
+            ).fetchall()
+        )
+        return [C.candle_from_row(r) for r in rows]
+
+    def count(self, table: str, instrument_key: str | None = None) -> int:
+        """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""
+        if table not in C.TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        sql = f"SELECT count(*) FROM {table}"  # noqa: S608 - checked name
+        args: tuple[str, ...] = ()
+        if instrument_key is not None:
+            sql += " WHERE instrument_key = ?"
+            args = (instrument_key,)
+        return int(self._one(sql, args)[0])
+
+    def wait_visible(self, timeout: float = 30.0) -> None:
+        """Writes are visible when they return."""
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with self._lock:
+                self._conn.close()
+                self._conn = None

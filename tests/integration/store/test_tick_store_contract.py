@@ -1,0 +1,173 @@
+"""Tick-store port contract, run against the embedded SQLite store and QuestDB (``integration``).
+
+QuestDB tables are shared by the whole session, so every test uses its own instrument keys.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterator
+from typing import Protocol
+
+import pytest
+
+from conftest import require
+from quant.core.events import (
+    AggressorSide,
+    Candle,
+    DepthLevel,
+    EnrichedTick,
+    FeedMode,
+    OptionGreeks,
+    Tick,
+)
+from quant.store.ports import TickStore
+from quant.store.sqlite_ticks import SqliteTickStore
+
+T0 = 1_795_500_000_000_000_000  # 2026-11-23, UTC ns
+MINUTE = 60_000_000_000
+
+
+class CountingStore(TickStore, Protocol):
+    def count(self, table: str, instrument_key: str | None = None) -> int: ...
+
+
+@pytest.fixture(params=["sqlite", pytest.param("questdb", marks=pytest.mark.integration)])
+def store(request: pytest.FixtureRequest) -> Iterator[CountingStore]:
+    if request.param == "sqlite":
+        s = SqliteTickStore(":memory:").open()
+        yield s
+        s.close()
+        return
+    try:
+        server = request.getfixturevalue("questdb")
+    except pytest.FixtureLookupError:
+        require(False, "the questdb fixture is not available")
+    from quant.store.questdb_ticks import QuestDBTickStore
+
+    q = QuestDBTickStore(
+        ilp_conf=server.ilp_conf,
+        pg_dsn=f"postgresql://admin:quest@{server.host}:{server.pg_port}/qdb",
+    ).open()
+    yield q
+    q.close()
+
+
+def _keys(n: int) -> list[str]:
+    run = uuid.uuid4().hex[:10]
+    return [f"NSE_EQ|T{run}{i:03d}" for i in range(n)]
+
+
+def _tick(key: str, i: int, ltp: int = 0) -> Tick:
+    return Tick(
+        key, FeedMode.FULL, T0 + i * 1_000_003, T0 + i * 1_000_003 + 777, ltp or 100_000 + i,
+        T0 + i * 1_000_003 - 5, 10 + i % 7, 99_000, 1_000 * i, 100_050, i % 3, 5_000, 6_000,
+        (DepthLevel(100_000 + i - 5, 40, 100_000 + i + 5, 60), DepthLevel(1, 2, 3, 4)),
+    )  # fmt: skip
+
+
+def test_a_replayed_batch_of_ten_thousand_ticks_lands_exactly_once(store: CountingStore) -> None:
+    keys = _keys(10)
+    ticks = [_tick(keys[i % 10], i) for i in range(10_000)]
+    store.write_ticks(ticks)
+    store.write_ticks(ticks)  # the replay
+    store.wait_visible()
+    assert sum(store.count("ticks", k) for k in keys) == 10_000
+    # a replay with changed values upserts: same rows, new values
+    store.write_ticks([t._replace(ltp=t.ltp + 1) for t in ticks[-10:]])
+    store.wait_visible()
+    assert sum(store.count("ticks", k) for k in keys) == 10_000
+    quote = store.latest_quote(ticks[-1].instrument_key)
+    assert quote is not None and quote.ltp == ticks[-1].ltp + 1
+
+
+def test_latest_quote_is_the_newest_tick_with_best_bid_and_ask(store: CountingStore) -> None:
+    (key,) = _keys(1)
+    ticks = [_tick(key, i) for i in range(50)]
+    store.write_ticks(ticks[25:] + ticks[:25])  # arrival order does not matter
+    store.wait_visible()
+    q = store.latest_quote(key)
+    last = ticks[-1]
+    assert q is not None
+    assert (q.instrument_key, q.ts_event, q.ts_init, q.ltp) == (
+        key,
+        last.ts_event,
+        last.ts_init,
+        last.ltp,
+    )
+    assert (q.bid_price, q.bid_quantity, q.ask_price, q.ask_quantity) == tuple(last.depth[0])
+    assert (q.volume, q.oi, q.atp, q.close_price, q.ltq) == (
+        last.volume, last.oi, last.atp, last.close_price, last.ltq,
+    )  # fmt: skip
+    assert (q.total_buy_quantity, q.total_sell_quantity) == (5_000, 6_000)
+    assert store.latest_quote(_keys(1)[0]) is None
+
+
+def test_a_tick_without_depth_stores_zero_bid_and_ask(store: CountingStore) -> None:
+    (key,) = _keys(1)
+    store.write_ticks([Tick(key, FeedMode.LTPC, T0, T0 + 1, 123_45)])
+    store.wait_visible()
+    q = store.latest_quote(key)
+    assert q is not None and q.ltp == 123_45 and (q.bid_price, q.ask_price) == (0, 0)
+
+
+def test_candles_by_time_range_oldest_first_and_idempotent(store: CountingStore) -> None:
+    (key,) = _keys(1)
+    candles = [
+        Candle(key, 60, T0 + m * MINUTE, 100 + m, 110 + m, 90 + m, 105 + m, 1000 * m, 7, m)
+        for m in range(30)
+    ]
+    daily = Candle(key, 86_400, T0, 1, 2, 1, 2, 3)
+    store.write_candles([*candles[::-1], daily])
+    store.write_candles(candles[10:12])
+    store.wait_visible()
+    got = store.candles(key, T0 + 5 * MINUTE, T0 + 15 * MINUTE)
+    assert got == candles[5:15]
+    assert store.candles(key, T0, T0 + 1, interval_seconds=86_400) == [daily]
+    assert store.count("ohlc", key) == 31
+    assert store.candles(key, T0 + 100 * MINUTE, T0 + 200 * MINUTE) == []
+
+
+def test_greeks_latest_and_replay(store: CountingStore) -> None:
+    (key,) = _keys(1)
+    greeks = [
+        OptionGreeks(key, T0 + i, T0 + i + 9, 5_000 + i, 0.2, 0.5, 0.01, -3.5, 8.25, 0.1, 100, i)
+        for i in range(20)
+    ]
+    store.write_greeks(greeks)
+    store.write_greeks(greeks)
+    store.wait_visible()
+    assert store.count("option_greeks", key) == 20
+    assert store.latest_greeks(key) == greeks[-1]
+    assert store.latest_greeks(_keys(1)[0]) is None
+
+
+def _enriched(key: str, i: int) -> EnrichedTick:
+    return EnrichedTick(
+        key, T0 + i, T0 + i + 1, 100 + i, 10 * i, 100.5, 101.25, 0.1, -0.2, 0.3, 5, 4.9,
+        100.4, AggressorSide.SELL, 3, 7, 9, 1.5, T0 + i + 2,
+    )  # fmt: skip
+
+
+def test_enriched_ticks_are_stored_once_with_nan_greeks(store: CountingStore) -> None:
+    (key,) = _keys(1)
+    enriched = [_enriched(key, i) for i in range(100)]
+    assert math.isnan(enriched[0].iv)
+    store.write_enriched(enriched)
+    store.write_enriched(enriched)
+    store.wait_visible()
+    assert store.count("enriched_ticks", key) == 100
+
+
+def test_empty_batches_are_no_ops(store: CountingStore) -> None:
+    store.write_ticks([])
+    store.write_greeks([])
+    store.write_enriched([])
+    store.write_candles([])
+    store.wait_visible()
+
+
+def test_unknown_table_is_refused(store: CountingStore) -> None:
+    with pytest.raises(ValueError, match="unknown table"):
+        store.count("users")
