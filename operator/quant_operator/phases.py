@@ -204,8 +204,15 @@ def _sync_state(spec: DaySpec, jobs: tuple[JobObservation, ...]) -> SyncResult:
 
 
 def _sync_retry_due(latest: JobObservation, now_ns: int) -> int:
-    """Instant (ns) at which the attempt after ``latest`` may start."""
-    finished = latest.finished_ns if latest.finished_ns is not None else now_ns
+    """Instant (ns) at which the attempt after ``latest`` may start.
+
+    Without a finish time on the day's clock (a simulated clock cannot date a Job's
+    wall-clock condition), the retry is due at once; the Job's own ``backoffLimit``
+    already spaced its pod retries.
+    """
+    if latest.finished_ns is None:
+        return now_ns
+    finished = latest.finished_ns
     return finished + SYNC_RETRY_BASE_NS * (1 << max(0, latest.attempt - 1))
 
 

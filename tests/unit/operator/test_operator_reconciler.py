@@ -1,0 +1,365 @@
+"""The reconciler against an in-memory apiserver: apply, idempotence, restart, finalizer."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Any
+
+import pytest
+
+from quant.core.clock import IST, FakeClock, datetime_to_ns
+from quant_operator import builders
+from quant_operator.control import RecordingControlPublisher
+from quant_operator.kube import KubeError
+from quant_operator.reconciler import Ports, finalize, reconcile
+from quant_operator.spec import SpecError
+from quant_operator.timesource import ClockTimeSource
+
+NS = "trading"
+DAY = date(2026, 11, 25)
+TD_PATH = f"/apis/trading.quant-platform.io/v1alpha1/namespaces/{NS}/tradingdays/day1"
+
+
+def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> None:
+    for k, v in patch.items():
+        if v is None:
+            target.pop(k, None)
+        elif isinstance(v, Mapping) and isinstance(target.get(k), dict):
+            _merge(target[k], v)
+        else:
+            target[k] = copy.deepcopy(v)
+
+
+class FakeKube:
+    """Objects keyed by path; enough of the REST semantics for the reconciler."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, str]] = []
+        self.fail_next: KubeError | None = None
+
+    def put(self, collection: str, obj: dict[str, Any]) -> None:
+        obj.setdefault("metadata", {}).setdefault("uid", f"uid-{obj['metadata']['name']}")
+        self.objects[f"{collection}/{obj['metadata']['name']}"] = obj
+
+    def _check(self) -> None:
+        if self.fail_next is not None:
+            err, self.fail_next = self.fail_next, None
+            raise err
+
+    async def get(self, path: str) -> dict[str, Any] | None:
+        self._check()
+        self.calls.append(("GET", path))
+        obj = self.objects.get(path)
+        return copy.deepcopy(obj) if obj is not None else None
+
+    async def list(self, path: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+        self._check()
+        self.calls.append(("LIST", path))
+        out = []
+        for key, obj in self.objects.items():
+            if key.rsplit("/", 1)[0] != path:
+                continue
+            labels = obj["metadata"].get("labels") or {}
+            terms = [t for t in (label_selector or "").split(",") if t]
+            if all(
+                (labels.get(t.split("=")[0]) == t.split("=")[1]) if "=" in t else t in labels
+                for t in terms
+            ):
+                out.append(copy.deepcopy(obj))
+        return out
+
+    async def create(self, path: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        self._check()
+        self.calls.append(("POST", path))
+        key = f"{path}/{body['metadata']['name']}"
+        if key in self.objects:
+            return None
+        self.objects[key] = copy.deepcopy(dict(body))
+        return copy.deepcopy(dict(body))
+
+    async def patch(self, path: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        self._check()
+        self.calls.append(("PATCH", path))
+        key = path.removesuffix("/status")
+        if key not in self.objects:
+            return None
+        if path.endswith("/status"):
+            body = {"status": body["status"]}
+        _merge(self.objects[key], body)
+        return copy.deepcopy(self.objects[key])
+
+
+class Events:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str]] = []
+
+    def info(self, reason: str, message: str) -> None:
+        self.seen.append(("Normal", reason, message))
+
+    def warn(self, reason: str, message: str) -> None:
+        self.seen.append(("Warning", reason, message))
+
+
+def jwt(exp: int) -> str:
+    def enc(o: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
+
+    return f"{enc({'alg': 'none'})}.{enc({'sub': 'U', 'exp': exp})}.x"
+
+
+def ist(hh: int, mm: int) -> int:
+    return datetime_to_ns(datetime.combine(DAY, time(hh, mm), tzinfo=IST))
+
+
+DEPLOY = f"/apis/apps/v1/namespaces/{NS}/deployments"
+JOBS = f"/apis/batch/v1/namespaces/{NS}/jobs"
+SECRET = f"/api/v1/namespaces/{NS}/secrets/upstox-token"
+
+
+def deployment(component: str, *, uses_token: bool = True, managed: bool = True) -> dict[str, Any]:
+    env = [
+        {
+            "name": "T",
+            "valueFrom": {"secretKeyRef": {"name": "upstox-token", "key": "access_token"}},
+        }
+    ]
+    labels = {builders.LABEL_COMPONENT: component}
+    if managed:
+        labels[builders.LABEL_MANAGED] = "true"
+    return {
+        "metadata": {"name": f"quant-{component}", "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "template": {"spec": {"containers": [{"name": "c", "env": env if uses_token else []}]}},
+        },
+    }
+
+
+def set_token(kube: FakeKube, token: str) -> None:
+    kube.objects[SECRET] = {
+        "metadata": {"name": "upstox-token"},
+        "data": {"access_token": base64.b64encode(token.encode()).decode()},
+    }
+
+
+@pytest.fixture
+def world() -> tuple[FakeKube, FakeClock, RecordingControlPublisher, Ports, Events]:
+    kube = FakeKube()
+    for c in ("ingestor", "features", "scanner", "strategy"):
+        kube.put(DEPLOY, deployment(c))
+    kube.put(DEPLOY, deployment("gateway", managed=False))
+    set_token(kube, jwt(ist(3, 30) // 10**9 + 86400))
+    kube.objects[TD_PATH] = {
+        "metadata": {"name": "day1", "namespace": NS, "uid": "td-uid", "generation": 1},
+        "spec": {
+            "date": DAY.isoformat(),
+            "tokenSecretRef": {"name": "upstox-token"},
+            "replicas": {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 2},
+        },
+    }
+    clock = FakeClock(ist(7, 0))
+    control = RecordingControlPublisher()
+    ports = Ports(
+        kube, ClockTimeSource(clock), control, None, "quant-platform:test", real_time=False
+    )
+    return kube, clock, control, ports, Events()
+
+
+def replicas(kube: FakeKube) -> dict[str, int]:
+    return {
+        o["metadata"]["labels"][builders.LABEL_COMPONENT]: o["spec"]["replicas"]
+        for k, o in kube.objects.items()
+        if k.startswith(DEPLOY)
+    }
+
+
+def complete_jobs(kube: FakeKube, kind: str = "Complete") -> None:
+    for k, o in kube.objects.items():
+        if k.startswith(JOBS) and not o.get("status"):
+            o["status"] = {
+                "conditions": [
+                    {
+                        "type": kind,
+                        "status": "True",
+                        "reason": "BackoffLimitExceeded" if kind == "Failed" else "",
+                    }
+                ]
+            }
+
+
+async def test_a_day_through_the_reconciler_scales_and_records_status(world: Any) -> None:
+    kube, clock, control, ports, events = world
+    phases = []
+    for hh, mm in [(7, 0), (8, 20), (8, 21), (9, 1), (9, 20), (15, 35), (16, 1), (16, 30)]:
+        clock.set_ns(ist(hh, mm))
+        out = await reconcile(ports, NS, "day1", events)
+        assert out is not None
+        phases.append(out.phase.value)
+        complete_jobs(kube)
+        if (hh, mm) == (9, 20):
+            assert replicas(kube) == {
+                "ingestor": 2,
+                "features": 1,
+                "scanner": 1,
+                "strategy": 2,
+                "gateway": 1,
+            }
+        if (hh, mm) == (15, 35):
+            assert replicas(kube)["strategy"] == 0 and replicas(kube)["ingestor"] == 2
+    assert phases == [
+        "Pending",
+        "SyncingInstruments",
+        "SyncingInstruments",
+        "PreOpen",
+        "Trading",
+        "Closing",
+        "Closed",
+        "Closed",
+    ]
+    assert replicas(kube) == {
+        "ingestor": 0,
+        "features": 0,
+        "scanner": 0,
+        "strategy": 0,
+        "gateway": 1,
+    }
+    jobs = [k for k in kube.objects if k.startswith(JOBS)]
+    assert jobs == [f"{JOBS}/day1-sync-20261125-1"]
+    status = kube.objects[TD_PATH]["status"]
+    assert status["phase"] == "Closed" and status["observedGeneration"] == 1
+    assert status["instrumentSync"]["succeeded"] is True
+    assert status["instrumentSync"]["jobName"] == "day1-sync-20261125-1"
+    assert status["tokenExpiry"].endswith("Z")
+    conds = {c["type"]: c for c in status["conditions"]}
+    assert conds["TokenValid"]["status"] == "True" and conds["SpecValid"]["status"] == "True"
+    changes = [m for _, r, m in events.seen if r == "PhaseChanged"]
+    assert [m.split(":")[0] for m in changes] == [
+        "(new) -> Pending",
+        "Pending -> SyncingInstruments",
+        "SyncingInstruments -> PreOpen",
+        "PreOpen -> Trading",
+        "Trading -> Closing",
+        "Closing -> Closed",
+    ]
+    # Every token-reading Deployment carries the token checksum; the token is never stored.
+    dep = kube.objects[f"{DEPLOY}/quant-ingestor"]
+    checksum = dep["spec"]["template"]["metadata"]["annotations"][
+        builders.ANNOTATION_TOKEN_CHECKSUM
+    ]
+    assert len(checksum) == 64 and "." not in checksum
+    assert control.sent == []
+
+
+async def test_a_restart_mid_sync_does_not_create_a_second_job(world: Any) -> None:
+    kube, clock, _, ports, events = world
+    clock.set_ns(ist(8, 20))
+    await reconcile(ports, NS, "day1", events)
+    restarted = Ports(
+        kube, ClockTimeSource(clock), RecordingControlPublisher(), None, "img", real_time=False
+    )
+    for _ in range(3):
+        await reconcile(restarted, NS, "day1", Events())
+    assert len([k for k in kube.objects if k.startswith(JOBS)]) == 1
+    assert not [c for c in kube.calls if c == ("POST", JOBS)][1:]
+
+
+async def test_a_job_that_keeps_failing_fails_the_day(world: Any) -> None:
+    kube, clock, _, ports, events = world
+    kube.objects[TD_PATH]["spec"]["instrumentSync"] = {"maxAttempts": 2}
+    for minute in (20, 21, 22, 23):
+        clock.set_ns(ist(8, minute))
+        await reconcile(ports, NS, "day1", events)
+        complete_jobs(kube, "Failed")
+    status = kube.objects[TD_PATH]["status"]
+    assert status["phase"] == "Failed"
+    assert len([k for k in kube.objects if k.startswith(JOBS)]) == 2
+    cond = {c["type"]: c for c in status["conditions"]}["InstrumentsSynced"]
+    assert cond["status"] == "False" and "BackoffLimitExceeded" in cond["message"]
+    assert ("Warning", "PhaseChanged") in [(t, r) for t, r, _ in events.seen]
+
+
+async def test_kill_switch_publishes_once_and_scales_strategy_down(world: Any) -> None:
+    kube, clock, control, ports, events = world
+    clock.set_ns(ist(8, 20))
+    await reconcile(ports, NS, "day1", events)
+    complete_jobs(kube)
+    clock.set_ns(ist(10, 0))
+    await reconcile(ports, NS, "day1", events)
+    kube.objects[TD_PATH]["spec"]["killSwitch"] = True
+    await reconcile(ports, NS, "day1", events)
+    await reconcile(ports, NS, "day1", events)
+    assert [(c.engaged, c.trading_day) for c in control.sent] == [(True, "2026-11-25")]
+    assert replicas(kube)["strategy"] == 0 and replicas(kube)["ingestor"] == 2
+    status = kube.objects[TD_PATH]["status"]
+    assert status["killSwitch"] is True
+    assert {c["type"]: c for c in status["conditions"]}["KillSwitch"]["status"] == "True"
+
+
+async def test_a_new_token_rolls_only_the_deployments_that_read_it(world: Any) -> None:
+    kube, clock, _, ports, events = world
+    kube.put(DEPLOY, deployment("scanner", uses_token=False))
+    clock.set_ns(ist(10, 0))
+    await reconcile(ports, NS, "day1", events)
+
+    def sums() -> dict[str, str | None]:
+        return {
+            k.rsplit("/", 1)[1]: (
+                (o["spec"]["template"].get("metadata") or {}).get("annotations") or {}
+            ).get(builders.ANNOTATION_TOKEN_CHECKSUM)
+            for k, o in kube.objects.items()
+            if k.startswith(DEPLOY)
+        }
+
+    before = sums()
+    set_token(kube, jwt(ist(3, 30) // 10**9 + 2 * 86400))
+    await reconcile(ports, NS, "day1", events)
+    after = sums()
+    assert before["quant-scanner"] is None and after["quant-scanner"] is None
+    for name in ("quant-ingestor", "quant-strategy", "quant-gateway"):
+        assert after[name] is not None and after[name] != before[name]
+
+
+async def test_an_invalid_spec_is_recorded_and_raised(world: Any) -> None:
+    kube, _, _, ports, events = world
+    kube.objects[TD_PATH]["spec"]["schedule"] = {"marketOpen": "17:00"}
+    with pytest.raises(SpecError, match="ordered"):
+        await reconcile(ports, NS, "day1", events)
+    status = kube.objects[TD_PATH]["status"]
+    assert status["phase"] == "Failed" and "invalid spec" in status["message"]
+    cond = {c["type"]: c for c in status["conditions"]}["SpecValid"]
+    assert cond["status"] == "False"
+    # Fixing the spec starts the day again.
+    kube.objects[TD_PATH]["spec"]["schedule"] = {}
+    out = await reconcile(ports, NS, "day1", events)
+    assert out is not None and out.phase.value == "Pending"
+
+
+async def test_deleting_a_running_day_scales_down_but_an_old_day_does_not(world: Any) -> None:
+    kube, clock, _, ports, events = world
+    clock.set_ns(ist(8, 20))
+    await reconcile(ports, NS, "day1", events)
+    complete_jobs(kube)
+    clock.set_ns(ist(10, 0))
+    await reconcile(ports, NS, "day1", events)
+    assert replicas(kube)["ingestor"] == 2
+    await finalize(ports, NS, {"status": {"phase": "Closed"}}, events)
+    assert replicas(kube)["ingestor"] == 2
+    await finalize(ports, NS, kube.objects[TD_PATH], events)
+    assert replicas(kube) == {
+        "ingestor": 0,
+        "features": 0,
+        "scanner": 0,
+        "strategy": 0,
+        "gateway": 1,
+    }
+
+
+async def test_a_deleted_day_reconciles_to_nothing(world: Any) -> None:
+    kube, _, _, ports, events = world
+    del kube.objects[TD_PATH]
+    assert await reconcile(ports, NS, "day1", events) is None
