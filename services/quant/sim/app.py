@@ -12,9 +12,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from quant.sim import routes_auth, routes_feed, routes_market
+from quant.sim import routes_auth, routes_feed, routes_market, routes_orders
 from quant.sim.errors import NOT_FOUND, SimApiError, envelope
 from quant.sim.feed import FeedHub
+from quant.sim.orders import update_json
 from quant.sim.portfolio import PortfolioHub
 from quant.sim.state import SimState
 
@@ -36,12 +37,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_app(state: SimState) -> Starlette:
     """The ASGI app serving ``state``."""
-    routes = [*routes_auth.ROUTES, *routes_market.ROUTES, *routes_feed.ROUTES]
+    routes = [
+        *routes_auth.ROUTES,
+        *routes_market.ROUTES,
+        *routes_feed.ROUTES,
+        *routes_orders.ROUTES,
+    ]
     app = Starlette(
         routes=routes,
         exception_handlers={SimApiError: _sim_error, HTTPException: _http_error},
     )
     app.state.sim = state
     app.state.feed_hub = FeedHub(state)
-    app.state.portfolio_hub = PortfolioHub()
+    portfolio = PortfolioHub()
+    app.state.portfolio_hub = portfolio
+    state.engine.on_update = lambda order: portfolio.publish(order.user_id, update_json(order))
     return app

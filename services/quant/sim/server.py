@@ -138,9 +138,7 @@ class SimServer:
         while True:
             started = loop.time()
             rows = state.market.step()
-            engine = getattr(state, "engine", None)
-            if engine is not None:
-                engine.on_step()
+            state.engine.on_step()
             self._hub.publish(rows)
             await asyncio.sleep(max(0.0, interval - (loop.time() - started)))
 

@@ -15,6 +15,7 @@ from quant.sim.config import SimConfig
 from quant.sim.errors import SimApiError, bad_input
 from quant.sim.market import Market
 from quant.sim.master import Universe, build_universe
+from quant.sim.matching import OrderEngine
 from quant.sim.ratelimit import RateLimiter
 from quant.sim.simclock import SimClock
 
@@ -42,6 +43,7 @@ class SimState:
         self.tokens = TokenStore(self.clock, config.user_id)
         self.limiter = RateLimiter(config.rate_limits)
         self.faults = Faults()
+        self.engine = OrderEngine(self.market)
         self._master_gz: dict[str | None, bytes] = {}
 
     def rows_for(self, raw: str | None, limit: int, param: str = "instrument_key") -> list[int]:

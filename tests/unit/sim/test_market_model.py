@@ -1,0 +1,174 @@
+"""Market model: determinism, tick grid, index/futures consistency, smile-IV recovery, phases."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import pytest
+
+from quant.core.clock import IST, FakeClock, datetime_to_ns, ns_to_datetime
+from quant.sim import calendar
+from quant.sim.calendar import Phase
+from quant.sim.config import SimConfig
+from quant.sim.market import Market
+from quant.sim.master import Kind, build_universe, isin_check_digit
+from quant.sim.pricing import RISK_FREE_RATE
+
+DAY = date(2026, 11, 24)
+CFG = SimConfig()
+
+
+def _market(seed: int = 7, at: time = time(9, 14)) -> tuple[Market, FakeClock]:
+    uni = build_universe(SimConfig(seed=seed), DAY)
+    clock = FakeClock(datetime_to_ns(datetime.combine(DAY, at, tzinfo=IST)))
+    return Market(uni, clock, seed, CFG.holidays), clock
+
+
+def _run(market: Market, clock: FakeClock, steps: int, dt: float = 5.0) -> None:
+    for _ in range(steps):
+        clock.advance(dt)
+        market.step()
+
+
+def test_master_has_upstox_shape_and_size() -> None:
+    uni = build_universe(CFG, DAY)
+    assert len(uni) >= 20_000
+    rows = {r["instrument_key"]: r for r in uni.rows}
+    rel = rows["NSE_EQ|INE002A01018"]
+    assert rel["trading_symbol"] == "RELIANCE" and rel["tick_size"] == 10.0
+    assert "NSE_INDEX|Nifty 50" in rows and "BSE_INDEX|SENSEX" in rows
+    for r in uni.rows:
+        if r["segment"] in ("NSE_EQ", "BSE_EQ"):
+            isin = str(r["isin"])
+            assert int(isin[-1]) == isin_check_digit(isin[:-1]), isin
+
+
+def test_expiries_fall_on_the_exchange_weekday_at_235959_ist() -> None:
+    uni = build_universe(CFG, DAY)
+    for r in uni.rows:
+        if r.get("instrument_type") not in ("CE", "PE", "FUT"):
+            continue
+        local = ns_to_datetime(int(str(r["expiry"])) * 1_000_000, IST)
+        assert local.time() == time(23, 59, 59)
+        wanted = 3 if r["segment"] == "BSE_FO" else 1
+        target = local.date() + timedelta(days=wanted - local.weekday())
+        assert local.weekday() == wanted or target in CFG.holidays, r["trading_symbol"]
+
+
+def test_same_seed_same_path_other_seed_other_path() -> None:
+    a, ca = _market(7)
+    b, cb = _market(7)
+    c, cc = _market(8)
+    for m, clk in ((a, ca), (b, cb), (c, cc)):
+        _run(m, clk, 40)
+    assert np.array_equal(a.ltp, b.ltp) and np.array_equal(a.vtt, b.vtt)
+    assert not np.array_equal(a.ltp[:50], c.ltp[:50])
+
+
+def test_prices_and_depth_sit_on_the_tick_grid() -> None:
+    m, clock = _market()
+    _run(m, clock, 30)
+    tradable = ~m.is_index
+    assert np.all(m.ltp[tradable] % m.tick[tradable] == 0)
+    rows = np.nonzero(tradable)[0][:500]
+    book = m.book(rows)
+    assert np.all(book.bid_price % m.tick[rows][:, None] == 0)
+    assert np.all(book.ask_price > book.bid_price[:, :1])
+    assert np.all(np.diff(book.bid_price, axis=1) < 0)
+
+
+def test_indices_follow_constituents_and_futures_trade_at_carry() -> None:
+    m, clock = _market()
+    _run(m, clock, 30)
+    u = m.u
+    nifty = u.index_of["NSE_INDEX|Nifty 50"]
+    members, weights = u.index_members[nifty]
+    expected = m.idx_base[nifty] * float((m.fair[members] / u.ref_price[members]) @ weights)
+    assert m.fair[nifty] == pytest.approx(expected)
+    fut = np.nonzero(m.is_fut)[0]
+    ratio = m.fair[fut] / m.fair[u.underlying[fut]]
+    assert np.allclose(ratio, np.exp(RISK_FREE_RATE * m.t_years(fut)))
+
+
+def _ncdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def _b76(f: float, k: float, v: float, t: float, call: bool) -> float:
+    sd = v * math.sqrt(t)
+    d1 = (math.log(f / k) + 0.5 * sd * sd) / sd
+    d2 = d1 - sd
+    disc = math.exp(-RISK_FREE_RATE * t)
+    if call:
+        return disc * (f * _ncdf(d1) - k * _ncdf(d2))
+    return disc * (k * _ncdf(-d2) - f * _ncdf(-d1))
+
+
+def _implied(price: float, f: float, k: float, t: float, call: bool) -> float:
+    lo, hi = 0.001, 5.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if _b76(f, k, mid, t, call) > price:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+def test_implied_vol_of_simulated_prices_matches_the_smile() -> None:
+    m, clock = _market()
+    _run(m, clock, 20)
+    opt = np.nonzero(m.is_opt)[0]
+    fwd = m.forward(opt)
+    moneyness = np.abs(np.log(m.u.strike[opt] / fwd))
+    chosen = opt[(moneyness < 0.05) & (m.t_years(opt) > 3 / 365)][:200]
+    smile = m.smile(chosen)
+    for j, row in enumerate(chosen):
+        t = float(m.t_years(np.asarray([row]))[0])
+        f = float(m.forward(np.asarray([row]))[0])
+        iv = _implied(float(m.fair[row]), f, float(m.u.strike[row]), t, bool(m.is_call[row]))
+        assert iv == pytest.approx(float(smile[j]), abs=2e-4), m.u.keys[row]
+    assert len(chosen) > 50
+
+
+def test_session_phases() -> None:
+    def at(h: int, mi: int, day: date = DAY) -> Phase:
+        return calendar.phase_at(
+            datetime_to_ns(datetime.combine(day, time(h, mi), tzinfo=IST)), CFG.holidays
+        )
+
+    assert at(8, 59) == Phase.CLOSING_END
+    assert at(9, 3) == Phase.PRE_OPEN_START
+    assert at(9, 10) == Phase.PRE_OPEN_END
+    assert at(9, 15) == Phase.NORMAL_OPEN
+    assert at(15, 35) == Phase.CLOSING_START
+    assert at(12, 0, date(2026, 11, 28)) == Phase.CLOSING_END  # Saturday
+    assert at(12, 0, date(2026, 12, 25)) == Phase.CLOSING_END  # holiday
+
+
+def test_pre_open_indicative_price_becomes_the_open_and_nothing_trades_before() -> None:
+    m, clock = _market(at=time(9, 1))
+    _run(m, clock, 20, dt=10.0)  # until ~09:04
+    assert m.vtt.sum() == 0
+    rel = m.u.index_of["NSE_EQ|INE002A01018"]
+    iep = int(m.iep[rel])
+    assert iep > 0
+    clock.set_ns(datetime_to_ns(datetime.combine(DAY, time(9, 15, 1), tzinfo=IST)))
+    m.step()
+    assert int(m.open[rel]) == iep
+    _run(m, clock, 60)
+    assert m.vtt[m.u.kind == Kind.EQ].sum() > 0
+
+
+def test_trade_tape_matches_volume_and_vwap() -> None:
+    m, clock = _market(at=time(9, 16))
+    key = "NSE_EQ|INE002A01018"
+    m.track(key)
+    _run(m, clock, 100)
+    tape = m.trades(key)
+    row = m.u.index_of[key]
+    assert sum(t.qty for t in tape) == int(m.vtt[row])
+    vwap = sum(t.price * t.qty for t in tape) / sum(t.qty for t in tape)
+    assert vwap == pytest.approx(float(m.atp(np.asarray([row]))[0]))

@@ -1,0 +1,163 @@
+"""Matching engine: fills against the book, partial fills, IOC, SL triggers, rejections."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+import numpy as np
+import pytest
+
+from quant.core.clock import IST, FakeClock, datetime_to_ns
+from quant.sim.config import SimConfig
+from quant.sim.errors import SimApiError
+from quant.sim.market import Market
+from quant.sim.master import build_universe
+from quant.sim.matching import (
+    FREEZE_QTY,
+    LOT_SIZE,
+    MARKET_CLOSED,
+    PRICE_BAND,
+    PRICE_NOT_REQUIRED,
+    TICK_SIZE,
+    OrderEngine,
+)
+from quant.sim.orders import SimOrder
+
+DAY = date(2026, 11, 24)
+RELIANCE = "NSE_EQ|INE002A01018"
+
+
+@pytest.fixture
+def setup() -> tuple[Market, FakeClock, OrderEngine, list[SimOrder]]:
+    cfg = SimConfig()
+    clock = FakeClock(datetime_to_ns(datetime.combine(DAY, time(10, 0), tzinfo=IST)))
+    market = Market(build_universe(cfg, DAY), clock, 7, cfg.holidays)
+    for _ in range(3):
+        clock.advance(2.0)
+        market.step()
+    updates: list[SimOrder] = []
+    return market, clock, OrderEngine(market, updates.append), updates
+
+
+def _order(**kw: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "instrument_token": RELIANCE,
+        "quantity": 10,
+        "product": "I",
+        "validity": "DAY",
+        "price": 0,
+        "order_type": "MARKET",
+        "transaction_type": "BUY",
+        "trigger_price": 0,
+        "tag": "t1",
+    }
+    body.update(kw)
+    return body
+
+
+def _row(m: Market, key: str = RELIANCE) -> np.ndarray:
+    return np.asarray([m.u.index_of[key]], dtype=np.int64)
+
+
+def test_market_buy_walks_the_ask_side(setup) -> None:  # type: ignore[no-untyped-def]
+    m, _, eng, updates = setup
+    book = m.book(_row(m))
+    l1, l2 = int(book.ask_qty[0, 0]), int(book.ask_qty[0, 1])
+    (oid,) = eng.place("U", _order(quantity=l1 + 1))
+    o = eng.orders[oid]
+    assert o.status == "complete" and o.filled == l1 + 1
+    prices = [f.price for f in eng.fills]
+    assert prices == [int(book.ask_price[0, 0]), int(book.ask_price[0, 1])]
+    assert [f.qty for f in eng.fills] == [l1, 1]
+    assert l2 >= 1
+    assert [u.status for u in updates][-1] == "complete"
+
+
+def test_same_step_liquidity_is_not_offered_twice(setup) -> None:  # type: ignore[no-untyped-def]
+    m, _, eng, _ = setup
+    book = m.book(_row(m))
+    l1 = int(book.ask_qty[0, 0])
+    eng.place("U", _order(quantity=l1))
+    eng.place("U", _order(quantity=1))
+    assert eng.fills[-1].price == int(book.ask_price[0, 1])
+
+
+def test_limit_rests_then_ioc_cancels(setup) -> None:  # type: ignore[no-untyped-def]
+    m, _, eng, _ = setup
+    bid = int(m.book(_row(m)).bid_price[0, 0])
+    tick = int(m.tick[_row(m)][0])
+    low = (bid - 20 * tick) / 100
+    (rest,) = eng.place("U", _order(order_type="LIMIT", price=low))
+    assert eng.orders[rest].status == "open" and eng.orders[rest].filled == 0
+    (ioc,) = eng.place("U", _order(order_type="LIMIT", price=low, validity="IOC"))
+    assert eng.orders[ioc].status == "cancelled"
+    eng.cancel("U", rest)
+    assert eng.orders[rest].status == "cancelled"
+
+
+def test_partial_fill_of_a_large_market_order_then_ioc(setup) -> None:  # type: ignore[no-untyped-def]
+    m, _, eng, _ = setup
+    total = int(m.book(_row(m)).ask_qty[0].sum())
+    (oid,) = eng.place("U", _order(quantity=total + 50, validity="IOC"))
+    o = eng.orders[oid]
+    assert o.filled == total and o.status == "cancelled"
+
+
+def test_stop_loss_triggers_when_ltp_crosses(setup) -> None:  # type: ignore[no-untyped-def]
+    m, _, eng, _ = setup
+    row = _row(m)[0]
+    ltp = int(m.ltp[row])
+    tick = int(m.tick[row])
+    trigger = ltp + tick
+    (oid,) = eng.place("U", _order(order_type="SL-M", trigger_price=trigger / 100))
+    assert eng.orders[oid].status == "trigger pending"
+    m.ltp[row] = trigger  # the market trades at the trigger
+    eng.on_step()
+    assert eng.orders[oid].status == "complete"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"order_type": "LIMIT", "price": 1500.03}, TICK_SIZE),
+        ({"order_type": "MARKET", "price": 1500.0}, PRICE_NOT_REQUIRED),
+        ({"order_type": "LIMIT", "price": 99.0}, PRICE_BAND),
+        ({"quantity": 100_001}, FREEZE_QTY),
+    ],
+)
+def test_rejections(setup, body: dict[str, object], code: str) -> None:  # type: ignore[no-untyped-def]
+    _, _, eng, _ = setup
+    with pytest.raises(SimApiError) as info:
+        eng.place("U", _order(**body))
+    assert info.value.code == code and info.value.status == 400
+
+
+def test_lot_size_and_market_closed(setup) -> None:  # type: ignore[no-untyped-def]
+    m, clock, eng, _ = setup
+    opt = next(
+        k
+        for k, r in zip(m.u.keys, m.u.rows, strict=True)
+        if r.get("name") == "NIFTY" and r.get("instrument_type") == "CE"
+    )
+    with pytest.raises(SimApiError) as info:
+        eng.place("U", _order(instrument_token=opt, quantity=10))
+    assert info.value.code == LOT_SIZE
+    clock.set_ns(datetime_to_ns(datetime.combine(DAY, time(16, 0), tzinfo=IST)))
+    m.step()
+    with pytest.raises(SimApiError) as info:
+        eng.place("U", _order())
+    assert info.value.code == MARKET_CLOSED
+
+
+def test_slice_splits_at_the_freeze_quantity(setup) -> None:  # type: ignore[no-untyped-def]
+    m, _, eng, _ = setup
+    ids = eng.place(
+        "U",
+        _order(
+            quantity=250_000,
+            slice=True,
+            order_type="LIMIT",
+            price=int(m.close_prev[_row(m)][0]) / 100 * 0.9 // 0.1 / 10,
+        ),
+    )
+    assert [eng.orders[i].quantity for i in ids] == [100_000, 100_000, 50_000]
