@@ -57,6 +57,11 @@ class FeedSocket(Protocol):
         """Decoded events, one batch per frame; ``RECONNECTED`` after each reconnect."""
         ...
 
+    @property
+    def decode_errors(self) -> int:
+        """Frames that failed to decode so far (exported as a counter)."""
+        ...
+
 
 class Ingestor:
     """Holds the feed, publishes events, and changes subscriptions at run time."""
@@ -182,10 +187,16 @@ class Ingestor:
         self._metrics.publish_latency.observe((now - batch[-1].ts_init) / NS_PER_SECOND)
 
     async def _age_loop(self) -> None:
+        decode_errors = [0] * len(self._sockets)
         while True:
             now = self._clock.now_ns()
             for key, ts in self._last_seen.items():
                 self._metrics.feed_age.labels(key).set((now - ts) / NS_PER_SECOND)
+            for i, sock in enumerate(self._sockets):
+                seen = sock.decode_errors
+                if seen > decode_errors[i]:
+                    self._metrics.decode_errors.inc(seen - decode_errors[i])
+                    decode_errors[i] = seen
             await asyncio.sleep(1.0)
 
     async def _control_loop(self, consumer: Consumer) -> None:

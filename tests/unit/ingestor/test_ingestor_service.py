@@ -23,6 +23,7 @@ class FakeSocket:
     def __init__(self) -> None:
         self.sent: list[tuple[str, tuple[str, ...], FeedMode | None]] = []
         self.inbox: asyncio.Queue[Sequence[FeedEvent] | Reconnected] = asyncio.Queue()
+        self.decode_errors = 0
 
     async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:
         self.sent.append((method, tuple(keys), mode))
@@ -67,7 +68,9 @@ async def test_publishes_ticks_and_greeks_keyed_by_instrument() -> None:
         task = tg.create_task(ing.run())
         await sockets[1].inbox.put([tick, greeks])
         await sockets[0].inbox.put(RECONNECTED)
+        sockets[0].decode_errors = 3
         await _until(lambda: ing.published == 2)
+        await _until(lambda: registry.get_sample_value("ingestor_decode_errors_total") == 3)
         task.cancel()
     got = {m.topic(): (m.key(), m.value()) for m in reader.poll(10, 0.1)}
     assert got[topics.TICKS.name] == ("NSE_EQ|A", codecs.encode_tick(tick))
