@@ -22,7 +22,7 @@ import kopf
 from quant_operator import builders
 from quant_operator.control import ControlPublisher, KafkaControlPublisher, LoggingControlPublisher
 from quant_operator.kube import HttpKube, KubeError
-from quant_operator.reconciler import Ports, ReconcileError, finalize, reconcile
+from quant_operator.reconciler import Outcome, Ports, ReconcileError, finalize, reconcile
 from quant_operator.settings import OperatorSettings
 from quant_operator.spec import SpecError
 from quant_operator.timesource import build_time_source
@@ -115,11 +115,11 @@ def _lock(memo: kopf.Memo, namespace: str, name: str) -> asyncio.Lock:
     return locks.setdefault((namespace, name), asyncio.Lock())
 
 
-async def _reconcile_once(body: kopf.Body, memo: kopf.Memo) -> None:
+async def _reconcile_once(body: kopf.Body, memo: kopf.Memo) -> Outcome | None:
     namespace, name = body.metadata.namespace or "default", body.metadata.name or ""
     async with _lock(memo, namespace, name):
         try:
-            await reconcile(memo.ports, namespace, name, _Events(body))
+            return await reconcile(memo.ports, namespace, name, _Events(body))
         except SpecError as e:
             raise kopf.PermanentError(f"invalid TradingDay spec: {e}") from e
         except (KubeError, ReconcileError) as e:
@@ -136,12 +136,20 @@ async def changed(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
 
 @kopf.daemon(*RESOURCE, cancellation_timeout=10.0)
 async def run_day(body: kopf.Body, memo: kopf.Memo, stopped: kopf.DaemonStopped, **_: Any) -> None:
-    """Reconcile the day periodically so time-driven transitions happen on their own."""
-    interval: float = memo.config.operator.reconcile_interval
+    """Reconcile the day periodically so time-driven transitions happen on their own.
+
+    The wait is the configured interval, or less when the phase machine says the next
+    boundary (e.g. market open) comes sooner on a real or accelerated clock.
+    """
+    config: OperatorSettings = memo.config
+    interval = config.operator.reconcile_interval
+    speed = {"real": 1.0, "accelerated": config.clock.speed}.get(config.clock.mode)
     while not stopped:
         try:
-            await _reconcile_once(body, memo)
+            outcome = await _reconcile_once(body, memo)
             delay = interval
+            if outcome is not None and outcome.decision is not None and speed:
+                delay = min(interval, max(0.05, outcome.decision.requeue_after_s / speed))
         except kopf.PermanentError:
             delay = max(interval, 30.0)  # recorded on the status; wait for a spec change
         except kopf.TemporaryError as e:
