@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 from psycopg import sql
+
+from conftest import require
 
 if TYPE_CHECKING:
     from quant.devinfra.servers import KafkaServer, QuestDBServer
@@ -151,3 +162,81 @@ def test_private_kafka_broker_stopped_politely_restarts_on_the_same_port(
     assert not broker.running()
     broker.start()
     assert broker.port == port and broker.healthy()
+
+
+def _quant(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real ``quant`` command line in a child process, as a developer would."""
+    return subprocess.run(
+        [sys.executable, "-m", "quant.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def _process_lives(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def test_infra_up_twice_reuses_the_servers_status_reports_and_down_stops_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from quant.cli import main as quant_main
+
+    folder = Path(tempfile.mkdtemp(prefix="quant-infra-")) / "infra"
+    folder.parent.chmod(0o755)
+    monkeypatch.setenv("QUANT_INFRA_DIR", str(folder))
+    try:
+        first = _quant("dev", "infra", "up")
+        require(first.returncode == 0, f"quant dev infra up failed:\n{first.stdout}{first.stderr}")
+        state = json.loads((folder / "state.json").read_text())
+        assert set(state) == {"kafka", "questdb", "postgres"}
+        assert all(_process_lives(entry["pid"]) for entry in state.values())
+        exports = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in first.stdout.splitlines()
+            if line.startswith("export ")
+        )
+        kafka_port = state["kafka"]["ports"]["port"]
+        assert exports["QUANT_KAFKA__BOOTSTRAP_SERVERS"] == f"127.0.0.1:{kafka_port}"
+        assert exports["QUANT_QUESTDB__HTTP_PORT"] == str(state["questdb"]["ports"]["http_port"])
+        assert exports["QUANT_QUESTDB__PG_PORT"] == str(state["questdb"]["ports"]["pg_port"])
+        with psycopg.connect(exports["QUANT_POSTGRES__DSN"]) as conn:
+            assert conn.execute("select current_database()").fetchone() == ("quant_platform",)
+
+        second = _quant("dev", "infra", "up")
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert json.loads((folder / "state.json").read_text()) == state
+        assert second.stdout.count("already running") == 3
+
+        assert quant_main(["dev", "infra", "status"]) == 0
+        report = _quant("dev", "infra", "status")
+        assert report.returncode == 0
+        assert report.stdout.count("healthy") == 3
+
+        # a crashed server shows as down, and the next `up` brings it back on its old ports
+        os.kill(state["questdb"]["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while _process_lives(state["questdb"]["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        after_crash = _quant("dev", "infra", "status")
+        assert after_crash.returncode == 1
+        assert re.search(r"^questdb .* down$", after_crash.stdout, re.MULTILINE)
+        assert _quant("dev", "infra", "up").returncode == 0
+        revived = json.loads((folder / "state.json").read_text())
+        assert revived["questdb"]["ports"] == state["questdb"]["ports"]
+        assert revived["questdb"]["pid"] != state["questdb"]["pid"]
+
+        assert _quant("dev", "infra", "down").returncode == 0
+        stopped = _quant("dev", "infra", "status")
+        assert stopped.returncode == 1
+        assert stopped.stdout.count(" down") == 3
+        assert not any(_process_lives(entry["pid"]) for entry in revived.values())
+    finally:
+        _quant("dev", "infra", "down")
+        shutil.rmtree(folder.parent, ignore_errors=True)

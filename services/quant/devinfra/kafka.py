@@ -46,6 +46,9 @@ transaction.state.log.num.partitions=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# a broker SIGKILLed and restarted must wait out its old session before it registers again
+broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=2500
 auto.create.topics.enable=true
 num.network.threads=2
 num.io.threads=2
@@ -109,6 +112,8 @@ class KafkaServer(Server):
         argv = [
             str(java),
             "-Xmx256m",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
             "-cp",
             f"{libs}/*",
             "kafka.tools.StorageTool",
@@ -132,6 +137,8 @@ class KafkaServer(Server):
             str(self._java),
             HEAP,
             "-Xms64m",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
             "-XX:+ExitOnOutOfMemoryError",
             "-Djava.awt.headless=true",
             "-Dorg.slf4j.simpleLogger.showDateTime=true",
