@@ -123,3 +123,42 @@ async def test_kafka_control_publisher_writes_a_control_event_and_waits() -> Non
     ((topic, key, value),) = pub.messages
     assert topic == "control.commands" and key == "2026-11-25"
     assert decode_control(value) == cmd and pub.flushed == 1
+
+
+async def test_http_kube_maps_statuses_and_sends_merge_patches() -> None:
+    from quant_operator.kube import HttpKube
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        path = request.url.path
+        if path.endswith("/missing"):
+            return httpx.Response(404, json={"message": "not found"})
+        if request.method == "POST" and path.endswith("/jobs"):
+            return httpx.Response(409, json={"message": "exists"})
+        if path.endswith("/forbidden"):
+            return httpx.Response(403, json={"message": "jobs is forbidden"})
+        if request.method == "GET" and path.endswith("/jobs"):
+            return httpx.Response(200, json={"items": [{"metadata": {"name": "j"}}]})
+        return httpx.Response(200, json={"ok": True})
+
+    client = httpx.AsyncClient(base_url="https://k8s.local", transport=httpx.MockTransport(handler))
+    kube = HttpKube(client)
+    assert await kube.get("/api/v1/x/missing") is None
+    assert await kube.patch("/api/v1/x/missing", {"a": 1}) is None
+    assert (
+        await kube.create("/apis/batch/v1/namespaces/n/jobs", {"metadata": {"name": "j"}}) is None
+    )
+    assert await kube.list("/apis/batch/v1/namespaces/n/jobs", "a=b") == [
+        {"metadata": {"name": "j"}}
+    ]
+    assert await kube.patch("/apis/apps/v1/d", {"spec": {"replicas": 1}}) == {"ok": True}
+    with pytest.raises(KubeError, match="forbidden") as info:
+        await kube.get("/api/v1/x/forbidden")
+    assert info.value.status == 403
+    await kube.aclose()
+    patch = next(r for r in seen if r.method == "PATCH" and r.url.path == "/apis/apps/v1/d")
+    assert patch.headers["content-type"] == "application/merge-patch+json"
+    listed = next(r for r in seen if r.method == "GET" and r.url.path.endswith("/jobs"))
+    assert listed.url.params["labelSelector"] == "a=b"
