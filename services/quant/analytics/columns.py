@@ -1,0 +1,155 @@
+"""Columnar views of tick batches: ``Tick`` tuples in, numpy columns; columns out, ``EnrichedTick``.
+
+The feature engine's math runs on columns. Converting a batch of ``Tick`` NamedTuples is
+done with C-level transposes (``zip(*ticks)``, ``numpy.fromiter`` over chained depth
+levels) rather than a per-tick Python loop, and ``EnrichedTick`` tuples are built the same
+way (``tuple.__new__`` over zipped columns). Called by :mod:`quant.analytics.engine`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain, repeat
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from quant.analytics.segments import IntArray
+from quant.core.events import AggressorSide, EnrichedTick, Tick
+
+FloatArray = npt.NDArray[np.float64]
+MAX_LEVELS = 30
+_SIDES = np.array([AggressorSide.NONE, *AggressorSide], dtype=object)
+
+
+class TickColumns(NamedTuple):
+    """A batch of ticks as columns; depth arrays are (n, levels), 0 where a level is absent."""
+
+    keys: list[str]
+    ts_event: IntArray
+    ts_init: IntArray
+    ltp: IntArray
+    ltt_ns: IntArray
+    ltq: IntArray
+    volume: IntArray
+    oi: IntArray
+    bid_price: IntArray
+    bid_qty: IntArray
+    ask_price: IntArray
+    ask_qty: IntArray
+
+
+class EnrichedColumns(NamedTuple):
+    """The engine's per-tick features as columns, in the batch's input order."""
+
+    session_vwap: FloatArray
+    rolling_vwap: FloatArray
+    imbalance_l1: FloatArray
+    imbalance_d5: FloatArray
+    imbalance_d30: FloatArray
+    spread: IntArray
+    spread_bps: FloatArray
+    microprice: FloatArray
+    aggressor: IntArray
+    trade_quantity: IntArray
+    buy_volume: IntArray
+    sell_volume: IntArray
+    trade_intensity: FloatArray
+    iv: FloatArray
+    delta: FloatArray
+    gamma: FloatArray
+    theta: FloatArray
+    vega: FloatArray
+
+
+def _ints(values: Sequence[int], n: int) -> IntArray:
+    return np.fromiter(values, dtype=np.int64, count=n)
+
+
+def _depth(depths: Sequence[tuple[tuple[int, ...], ...]], max_levels: int) -> IntArray:
+    """(n, levels, 4) array of (bid price, bid qty, ask price, ask qty)."""
+    n = len(depths)
+    lengths = np.fromiter(map(len, depths), dtype=np.int64, count=n)
+    levels = min(int(lengths.max()) if n else 0, max_levels)
+    out = np.zeros((n, levels, 4), dtype=np.int64)
+    if levels == 0:
+        return out
+    for length in np.unique(lengths).tolist():
+        if length == 0:
+            continue
+        if length == lengths[0] and bool(np.all(lengths == length)):
+            rows: Sequence[tuple[tuple[int, ...], ...]] = depths
+            idx: slice | IntArray = slice(None)
+        else:
+            idx = np.flatnonzero(lengths == length)
+            rows = [depths[i] for i in idx.tolist()]
+        flat = np.fromiter(
+            chain.from_iterable(chain.from_iterable(rows)),
+            dtype=np.int64,
+            count=len(rows) * length * 4,
+        ).reshape(len(rows), length, 4)
+        use = min(length, levels)
+        out[idx, :use] = flat[:, :use]
+    return out
+
+
+def from_ticks(ticks: Sequence[Tick], max_levels: int = MAX_LEVELS) -> TickColumns:
+    """Columns of a batch of ticks (depth truncated to ``max_levels``)."""
+    n = len(ticks)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        flat = np.zeros((0, 0), dtype=np.int64)
+        return TickColumns([], empty, empty, empty, empty, empty, empty, empty, *(flat,) * 4)
+    cols = list(zip(*ticks, strict=True))
+    depth = _depth(cols[13], max_levels)
+    return TickColumns(
+        keys=list(cols[0]),
+        ts_event=_ints(cols[2], n),
+        ts_init=_ints(cols[3], n),
+        ltp=_ints(cols[4], n),
+        ltt_ns=_ints(cols[5], n),
+        ltq=_ints(cols[6], n),
+        volume=_ints(cols[8], n),
+        oi=_ints(cols[10], n),
+        bid_price=depth[:, :, 0],
+        bid_qty=depth[:, :, 1],
+        ask_price=depth[:, :, 2],
+        ask_qty=depth[:, :, 3],
+    )
+
+
+def to_enriched(
+    ticks: TickColumns, features: EnrichedColumns, ts_enriched: int
+) -> list[EnrichedTick]:
+    """``EnrichedTick`` events for a batch (input order)."""
+    n = len(ticks.keys)
+    f = features
+    columns = (
+        ticks.keys,
+        ticks.ts_event.tolist(),
+        ticks.ts_init.tolist(),
+        ticks.ltp.tolist(),
+        ticks.volume.tolist(),
+        f.session_vwap.tolist(),
+        f.rolling_vwap.tolist(),
+        f.imbalance_l1.tolist(),
+        f.imbalance_d5.tolist(),
+        f.imbalance_d30.tolist(),
+        f.spread.tolist(),
+        f.spread_bps.tolist(),
+        f.microprice.tolist(),
+        _SIDES[f.aggressor].tolist(),
+        f.trade_quantity.tolist(),
+        f.buy_volume.tolist(),
+        f.sell_volume.tolist(),
+        f.trade_intensity.tolist(),
+        repeat(ts_enriched, n),
+        f.iv.tolist(),
+        f.delta.tolist(),
+        f.gamma.tolist(),
+        f.theta.tolist(),
+        f.vega.tolist(),
+    )
+    make = tuple.__new__
+    return list(map(make, repeat(EnrichedTick, n), zip(*columns, strict=False)))

@@ -1,0 +1,129 @@
+"""Segmented array primitives: running sums, previous values and forward fills per segment.
+
+The feature engine sorts a batch of ticks by instrument (stably, so each instrument keeps
+its arrival order) and then computes every running feature for all instruments at once.
+A *segment* is a contiguous run of one instrument (and trading day); ``starts`` marks its
+first element. Each function also takes the value carried in from the previous batch for
+every segment, which is what makes batch boundaries (and snapshot/restore) invisible.
+
+Used by :mod:`quant.analytics.features`, :mod:`quant.analytics.candles` and the engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def segment_ids(starts: BoolArray) -> IntArray:
+    """Index of the segment of every element (``starts[0]`` must be True)."""
+    ids: IntArray = np.cumsum(starts, dtype=np.int64) - 1
+    return ids
+
+
+def seg_cumsum(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
+    """Inclusive running sum within each segment, plus that segment's carried-in total.
+
+    Exact in int64 (wrap-around cancels in the differences as long as each segment's own
+    total fits), so results do not depend on how a stream is cut into batches.
+    """
+    if values.size == 0:
+        return values.copy()
+    total = np.cumsum(values, dtype=np.int64)
+    first = np.flatnonzero(starts)
+    before = total[first] - values[first]
+    ids = segment_ids(starts)
+    out: IntArray = total - before[ids] + carry[ids]
+    return out
+
+
+def seg_previous(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
+    """The previous element within the segment; the segment's carry for its first element."""
+    out = np.empty_like(values)
+    if values.size == 0:
+        return out
+    out[1:] = values[:-1]
+    first = np.flatnonzero(starts)
+    out[first] = carry
+    return out
+
+
+def seg_last_nonzero(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
+    """Forward fill: the last non-zero value up to and including each element.
+
+    Zeros mean "no value here"; a segment with no non-zero value yet takes its carry.
+    """
+    n = values.size
+    if n == 0:
+        return values.copy()
+    positions = np.arange(n, dtype=np.int64)
+    marks = np.where(values != 0, positions, -1)
+    first = np.flatnonzero(starts)
+    ids = segment_ids(starts)
+    latest = np.maximum.accumulate(marks)
+    has_own = latest >= first[ids]
+    out: IntArray = np.where(has_own, values[np.maximum(latest, 0)], carry[ids])
+    return out
+
+
+def seg_last_nonzero_before(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
+    """Like :func:`seg_last_nonzero` but strictly before each element."""
+    filled = seg_last_nonzero(values, starts, carry)
+    return seg_previous(filled, starts, carry)
+
+
+def seg_running_max(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
+    """Running maximum within each segment, starting from the carry (for monotone time)."""
+    n = values.size
+    out = values.copy()
+    if n == 0:
+        return out
+    first = np.flatnonzero(starts)
+    out[first] = np.maximum(out[first], carry)
+    # Fast path: already non-decreasing inside every segment (the normal case for time).
+    drops = np.flatnonzero(out[1:] < out[:-1]) + 1
+    if drops.size == 0 or bool(np.all(starts[drops])):
+        return out
+    bounds = np.append(first, n)
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        out[lo:hi] = np.maximum.accumulate(out[lo:hi])
+    return out
+
+
+def seg_window_sum(
+    keys_ts: IntArray,
+    group: IntArray,
+    values: IntArray,
+    window_ns: int,
+    query: IntArray,
+) -> IntArray:
+    """Sum of ``values`` over ``(ts - window, ts]`` within the group, at each query index.
+
+    ``group`` must be non-decreasing and ``keys_ts`` non-decreasing within each group.
+    ``query`` holds the indices at which the windowed sum is wanted.
+    """
+    n = values.size
+    if n == 0 or query.size == 0:
+        return np.zeros(query.size, dtype=np.int64)
+    total = np.cumsum(values, dtype=np.int64)
+    t0 = int(keys_ts.min())
+    rel = keys_ts - t0
+    span = int(rel.max()) + window_ns + 1
+    groups = int(group[-1]) + 1
+    if groups * span < (1 << 62):
+        key = group * span + rel
+        lo = np.searchsorted(key, key[query] - window_ns, side="right")
+    else:  # too wide to pack into one int64 key: search group by group
+        lo = np.empty(query.size, dtype=np.int64)
+        bounds = np.searchsorted(group, np.arange(groups + 1))
+        qgroup = group[query]
+        for g in np.unique(qgroup).tolist():
+            sel = np.flatnonzero(qgroup == g)
+            a, b = int(bounds[g]), int(bounds[g + 1])
+            lo[sel] = a + np.searchsorted(keys_ts[a:b], keys_ts[query[sel]] - window_ns, "right")
+    before = np.where(lo > 0, total[np.maximum(lo - 1, 0)], 0)
+    out: IntArray = total[query] - before
+    return out
