@@ -1,0 +1,333 @@
+"""Async client of the Upstox V3 market-data feed, delivering domain ticks with backpressure.
+
+Used by the ingestor (and tests/benchmarks against the simulator). It connects with the
+``websockets`` library (TLS verified), either straight to ``/v3/feed/market-data-feed``
+with the bearer token, following Upstox's 302/307 redirect, or through the single-use
+URL from ``/authorize``. It sends binary JSON ``sub``/``unsub``/``change_mode`` frames,
+keeps a :class:`~quant.upstox.subscriptions.SubscriptionBook` (client-side limits) and
+replays it after every reconnect. Reconnects use jittered exponential backoff; a socket
+that stays silent (no data frame and no server ping) for ``silence_timeout_seconds`` is
+dropped and reconnected; a 401/403 handshake (or an auth error from ``/authorize``) stops
+the client with :class:`UpstoxAuthError` instead of retrying. Each binary frame is
+decoded by :func:`quant.upstox.wire.decode_frame` into ticks/greeks; malformed frames are
+counted and logged, never fatal.
+
+Usage::
+
+    async with UpstoxFeedClient(token_source, FeedConfig(api_base=...), clock=clock) as feed:
+        await feed.subscribe(["NSE_EQ|INE002A01018"], FeedMode.FULL)
+        async for item in feed:           # FeedFrame | FeedConnected, bounded queue
+            ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, NamedTuple, Self
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.frames import Opcode
+
+from quant.core.clock import Clock, SystemClock
+from quant.core.events import FeedMode, Tick
+from quant.upstox.config import FeedConfig, make_ssl_context
+from quant.upstox.constants import FEED_PATH
+from quant.upstox.errors import UpstoxAuthError, UpstoxDecodeError, UpstoxError
+from quant.upstox.subscriptions import SubscriptionBook
+from quant.upstox.wire import FeedFrame, decode_frame, encode_request
+
+log = logging.getLogger(__name__)
+
+TokenSource = Callable[[], str]
+Authorizer = Callable[[], Awaitable[str]]
+
+
+class FeedConnected(NamedTuple):
+    """Delivered in the stream after each successful (re)connect and resubscription."""
+
+    connection: int
+    ts_init: int
+    resubscribed: int
+
+
+FeedItem = FeedFrame | FeedConnected
+
+
+class _Stop(NamedTuple):
+    error: BaseException | None
+
+
+class _SilentSocket(Exception):
+    """No data and no server ping for too long: drop the socket and reconnect."""
+
+
+@dataclass(slots=True)
+class FeedStats:
+    """Counters for metrics and tests."""
+
+    connections: int = 0
+    frames: int = 0
+    ticks: int = 0
+    decode_errors: int = 0
+    silent_drops: int = 0
+    handshake_failures: int = 0
+
+
+class _WatchedConnection(ClientConnection):
+    """A client connection that remembers when the server last sent anything alive."""
+
+    last_alive: float = 0.0
+
+    def process_event(self, event: Any) -> None:
+        super().process_event(event)
+        opcode = getattr(event, "opcode", None)
+        if opcode is not None and opcode is not Opcode.PONG:
+            self.last_alive = self.loop.time()
+
+
+class UpstoxFeedClient:
+    """The market-data feed as an async iterator of decoded frames."""
+
+    def __init__(
+        self,
+        token: TokenSource,
+        config: FeedConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        authorizer: Authorizer | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config or FeedConfig()
+        if self.config.use_authorize and authorizer is None:
+            raise ValueError("FeedConfig.use_authorize needs an authorizer (rest.authorize_feed)")
+        self._token = token
+        self._clock = clock or SystemClock()
+        self._authorizer = authorizer
+        self._rng = rng or random.Random()
+        self.book = SubscriptionBook(
+            upstox_plus=self.config.upstox_plus, enforce=self.config.enforce_limits
+        )
+        self.stats = FeedStats()
+        self._queue: asyncio.Queue[FeedItem | _Stop] = asyncio.Queue(self.config.queue_size)
+        self._ws: _WatchedConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._stopped = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="upstox-feed")
+
+    async def aclose(self) -> None:
+        self._closing = True
+        if self._ws is not None:
+            await self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task])
+            if not self._task.cancelled() and self._task.exception() is not None:
+                log.error("feed: loop ended with %r", self._task.exception())
+            self._task = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None
+
+    # -- subscriptions ------------------------------------------------------------------
+
+    async def subscribe(self, keys: Iterable[str], mode: FeedMode = FeedMode.LTPC) -> None:
+        """Subscribe ``keys`` in ``mode`` (checked against Upstox's limits first)."""
+        added = self.book.subscribe(keys, mode)
+        await self._send("sub", added, mode)
+
+    async def change_mode(self, keys: Iterable[str], mode: FeedMode) -> None:
+        changed = self.book.change_mode(keys, mode)
+        await self._send("change_mode", changed, mode)
+
+    async def unsubscribe(self, keys: Iterable[str]) -> None:
+        removed = self.book.unsubscribe(keys)
+        await self._send("unsub", removed, None)
+
+    async def _send(self, method: str, keys: list[str], mode: FeedMode | None) -> None:
+        ws = self._ws
+        if not keys or ws is None:
+            return  # not connected: the book is replayed on connect
+        try:
+            await ws.send(encode_request(method, keys, mode))
+        except ConnectionClosed:
+            log.info("feed: %s for %d keys deferred to the next connection", method, len(keys))
+
+    # -- consumption --------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[FeedItem]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[FeedItem]:
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, _Stop):
+                self._queue.put_nowait(item)  # later iterators see the same end
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
+
+    async def ticks(self) -> AsyncIterator[Tick]:
+        """Only the ticks, flattened across frames."""
+        async for item in self:
+            if isinstance(item, FeedFrame):
+                for tick in item.ticks:
+                    yield tick
+
+    # -- connection loop ----------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        cap = min(
+            self.config.reconnect_max_seconds, self.config.reconnect_base_seconds * 2**attempt
+        )
+        return self._rng.uniform(cap / 2, cap)
+
+    async def _endpoint(self) -> tuple[str, dict[str, str] | None]:
+        if self.config.use_authorize and self._authorizer is not None:
+            return await self._authorizer(), None
+        base = self.config.api_base.rstrip("/")
+        url = "wss://" + base.removeprefix("https://") if base.startswith("https://") else base
+        url = "ws://" + url.removeprefix("http://") if url.startswith("http://") else url
+        return url + FEED_PATH, {"Authorization": f"Bearer {self._token()}"}
+
+    async def _run(self) -> None:
+        attempt = 0
+        error: BaseException | None = None
+        try:
+            while not self._closing:
+                try:
+                    await self._connect_once()
+                    attempt = 0
+                except UpstoxAuthError as e:
+                    error = e
+                    return
+                except InvalidStatus as e:
+                    self.stats.handshake_failures += 1
+                    status = e.response.status_code
+                    if status in (401, 403):
+                        error = UpstoxAuthError(
+                            f"feed handshake refused with HTTP {status}: token invalid, expired "
+                            "or not permitted; not retrying",
+                            status=status,
+                        )
+                        error.__cause__ = e
+                        return
+                    log.warning("feed: handshake failed with HTTP %d", status)
+                except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as e:
+                    log.warning("feed: connection lost: %s: %s", type(e).__name__, e)
+                except _SilentSocket as e:
+                    self.stats.silent_drops += 1
+                    log.warning("feed: %s; reconnecting", e)
+                except UpstoxError as e:  # e.g. /authorize failed with 5xx
+                    if not e.retryable:
+                        error = e
+                        return
+                    log.warning("feed: %s", e)
+                if self._closing:
+                    return
+                delay = self._backoff(attempt)
+                attempt += 1
+                log.info("feed: reconnecting in %.2fs (attempt %d)", delay, attempt)
+                await asyncio.sleep(delay)
+        except Exception as e:
+            error = e
+            raise
+        finally:
+            self._stopped = True
+            if error is not None:
+                log.error("feed: stopped: %s", error)
+            self._put_stop(_Stop(error))
+
+    def _put_stop(self, stop: _Stop) -> None:
+        """End the stream without blocking: make room by dropping the oldest item if full."""
+        if self._queue.full():
+            self._queue.get_nowait()
+            log.warning("feed: queue full at stop; dropped the oldest undelivered item")
+        self._queue.put_nowait(stop)
+
+    async def _connect_once(self) -> None:
+        url, headers = await self._endpoint()
+        cfg = self.config
+        ssl = make_ssl_context(cfg.ca_file) if url.startswith("wss://") else None
+        async with connect(
+            url,
+            additional_headers=headers,
+            ssl=ssl,
+            open_timeout=cfg.open_timeout_seconds,
+            ping_interval=cfg.ping_interval_seconds,
+            ping_timeout=cfg.silence_timeout_seconds,
+            max_size=2**24,
+            create_connection=_WatchedConnection,
+        ) as ws:
+            assert isinstance(ws, _WatchedConnection)
+            ws.last_alive = ws.loop.time()
+            self._ws = ws
+            try:
+                self.stats.connections += 1
+                replayed = 0
+                for mode, keys in self.book.by_mode().items():
+                    await ws.send(encode_request("sub", keys, mode))
+                    replayed += len(keys)
+                log.info(
+                    "feed: connected (#%d), resubscribed %d keys", self.stats.connections, replayed
+                )
+                await self._queue.put(
+                    FeedConnected(self.stats.connections, self._clock.now_ns(), replayed)
+                )
+                await self._pump(ws)
+            finally:
+                self._ws = None
+
+    async def _pump(self, ws: _WatchedConnection) -> None:
+        silence = self.config.silence_timeout_seconds
+        loop = ws.loop
+        put = self._queue.put
+        now_ns = self._clock.now_ns
+        stats = self.stats
+        while True:
+            remaining = ws.last_alive + silence - loop.time()
+            if remaining <= 0:
+                raise _SilentSocket(f"no data and no ping for {silence:.1f}s")
+            try:
+                async with asyncio.timeout(remaining):
+                    message = await ws.recv()
+            except TimeoutError:
+                continue  # re-check last_alive: a ping may have arrived meanwhile
+            if isinstance(message, str):
+                stats.decode_errors += 1
+                log.warning("feed: unexpected text frame (%d chars) ignored", len(message))
+                continue
+            try:
+                frame = decode_frame(message, now_ns())
+            except UpstoxDecodeError as e:
+                stats.decode_errors += 1
+                log.warning("feed: %s (%d so far)", e, stats.decode_errors)
+                continue
+            stats.frames += 1
+            stats.ticks += len(frame.ticks)
+            await put(frame)
