@@ -1,0 +1,195 @@
+"""Relational-store port contract, on the embedded SQLite store and PostgreSQL (``integration``).
+
+The PostgreSQL variant gets a brand-new database per test (``fresh_postgres_dsn``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import date
+from typing import Any, Protocol
+
+import pytest
+
+from conftest import require
+from quant.core.instruments import Instrument, InstrumentType
+from quant.core.orders import OrderEvent, OrderStatus, OrderType, Side
+from quant.store.ports import RelationalStore, StoreError, UpsertResult, UserRecord
+from quant.store.sqlite_relational import SqliteRelationalStore
+
+
+class RawStore(RelationalStore, Protocol):
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int: ...
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def store(request: pytest.FixtureRequest) -> Iterator[RawStore]:
+    if request.param == "sqlite":
+        s = SqliteRelationalStore(":memory:").open()
+        yield s
+        s.close()
+        return
+    try:
+        dsn = request.getfixturevalue("fresh_postgres_dsn")
+    except pytest.FixtureLookupError:
+        require(False, "the fresh_postgres_dsn fixture is not available")
+    from quant.store.postgres import PostgresStore
+
+    p = PostgresStore(dsn).open()
+    yield p
+    p.close()
+
+
+def _eq(symbol: str, isin: str, segment: str = "NSE_EQ", name: str = "") -> Instrument:
+    return Instrument(
+        instrument_key=f"{segment}|{isin}",
+        trading_symbol=symbol,
+        name=name or f"{symbol} LIMITED",
+        exchange=segment.split("_")[0],
+        segment=segment,
+        instrument_type=InstrumentType.EQUITY,
+        lot_size=1,
+        tick_size_paise=5,
+        isin=isin,
+        exchange_token=isin[-5:],
+    )
+
+
+def _option(token: str, symbol: str, expiry: date) -> Instrument:
+    return Instrument(
+        instrument_key=f"NSE_FO|{token}",
+        trading_symbol=symbol,
+        name="NIFTY",
+        exchange="NSE",
+        segment="NSE_FO",
+        instrument_type=InstrumentType.CALL,
+        lot_size=75,
+        tick_size_paise=5,
+        freeze_quantity=1800,
+        exchange_token=token,
+        expiry=expiry,
+        strike_paise=2_450_000,
+        underlying_key="NSE_INDEX|Nifty 50",
+        underlying_symbol="NIFTY",
+        weekly=True,
+    )
+
+
+RELIANCE = _eq("RELIANCE", "INE002A01018")
+RELIANCE_BSE = _eq("RELIANCE", "INE002A01018", segment="BSE_EQ")
+TCS = _eq("TCS", "INE467B01029", name="TATA CONSULTANCY SERVICES LTD")
+RELINFRA = _eq("RELINFRA", "INE036A01016", name="RELIANCE INFRASTRUCTURE LTD")
+PCT = _eq("A%_B", "INE000X01000", name="WILD CARD")
+OPT = _option("45450", "NIFTY 24500 CE 27 NOV 25", date(2025, 11, 27))
+ALL = [RELIANCE, RELIANCE_BSE, TCS, RELINFRA, PCT, OPT]
+
+
+def test_upsert_counts_inserted_updated_and_unchanged(store: RawStore) -> None:
+    assert store.upsert_instruments(ALL) == UpsertResult(6, 0, 0)
+    assert store.upsert_instruments(ALL) == UpsertResult(0, 0, 6)
+    new_tcs = dataclasses.replace(TCS, lot_size=2)
+    extra = _eq("INFY", "INE009A01021")
+    assert store.upsert_instruments([new_tcs, extra, RELIANCE]) == UpsertResult(1, 1, 1)
+    assert store.get_instrument(TCS.instrument_key) == new_tcs
+    assert store.get_instrument(OPT.instrument_key) == OPT
+    assert store.get_instrument("NSE_EQ|NOPE") is None
+
+
+def test_duplicate_keys_in_one_batch_count_once_and_last_wins(store: RawStore) -> None:
+    renamed = dataclasses.replace(TCS, name="X")
+    assert store.upsert_instruments([TCS, renamed]) == UpsertResult(1, 0, 0)
+    got = store.get_instrument(TCS.instrument_key)
+    assert got is not None and got.name == "X"
+
+
+def test_a_failed_upsert_leaves_the_previous_rows_intact(store: RawStore) -> None:
+    store.upsert_instruments(ALL)
+    bad = dataclasses.replace(TCS, name=None)  # type: ignore[arg-type]  # violates NOT NULL
+    better_reliance = dataclasses.replace(RELIANCE, lot_size=9)
+    with pytest.raises(StoreError):
+        store.upsert_instruments([better_reliance, _eq("NEW", "INE111A01011"), bad])
+    assert store.get_instrument(RELIANCE.instrument_key) == RELIANCE
+    assert store.get_instrument("NSE_EQ|INE111A01011") is None
+    assert store.get_instrument(TCS.instrument_key) == TCS
+
+
+def test_resolve_symbol_prefers_nse_and_honours_segment(store: RawStore) -> None:
+    store.upsert_instruments(ALL)
+    assert store.resolve_symbol("reliance") == RELIANCE
+    assert store.resolve_symbol("RELIANCE", segment="BSE_EQ") == RELIANCE_BSE
+    assert store.resolve_symbol("NOPE") is None
+
+
+def test_search_ranks_exact_then_prefix_then_contains(store: RawStore) -> None:
+    store.upsert_instruments(ALL)
+    keys = [i.instrument_key for i in store.search_instruments("relian")]
+    assert keys[:2] == [RELIANCE.instrument_key, RELIANCE_BSE.instrument_key]
+    assert keys[2] == RELINFRA.instrument_key  # matched by name
+    assert [i.trading_symbol for i in store.search_instruments("tata")] == ["TCS"]
+    assert store.search_instruments("tcs")[0] == TCS
+    assert [i.trading_symbol for i in store.search_instruments("%")] == ["A%_B"]
+    assert store.search_instruments("  ") == []
+    assert len(store.search_instruments("e", limit=2)) == 2
+
+
+def test_mark_expired_hides_expired_contracts_from_search_and_resolve(store: RawStore) -> None:
+    store.upsert_instruments(ALL)
+    assert store.mark_expired(date(2025, 11, 27)) == 0  # expires that day: still live
+    assert store.mark_expired(date(2025, 11, 28)) == 1
+    assert store.mark_expired(date(2025, 11, 28)) == 0
+    assert store.search_instruments("NIFTY 24500") == []
+    assert store.resolve_symbol(OPT.trading_symbol) is None
+    assert store.get_instrument(OPT.instrument_key) == OPT
+
+
+def _order(coid: str, status: OrderStatus, ts: int, filled: int = 0) -> OrderEvent:
+    return OrderEvent(
+        client_order_id=coid,
+        instrument_key=RELIANCE.instrument_key,
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=10,
+        status=status,
+        ts_event=ts,
+        ts_init=ts + 1,
+        broker_order_id=f"B{coid}",
+        price=245_050,
+        filled_quantity=filled,
+        filled_value=filled * 245_050,
+        strategy="orb",
+    )
+
+
+def test_order_audit_appends_and_lists_newest_first(store: RawStore) -> None:
+    events = [
+        _order("c1", OrderStatus.PENDING_NEW, 1),
+        _order("c1", OrderStatus.OPEN, 2),
+        _order("c2", OrderStatus.PENDING_NEW, 3),
+        _order("c1", OrderStatus.FILLED, 4, filled=10),
+    ]
+    for e in events:
+        store.append_order_event(e)
+    store.append_order_event(events[0])  # a duplicate event is still recorded: it is an audit
+    assert store.list_order_events() == [events[0], *events[::-1]]
+    assert store.list_order_events(limit=2) == [events[0], events[3]]
+    assert store.list_order_events(client_order_id="c2") == [events[2]]
+    assert store.list_order_events(client_order_id="nope") == []
+
+
+def test_executed_orders_refuse_updates_and_deletes(store: RawStore) -> None:
+    store.append_order_event(_order("c1", OrderStatus.OPEN, 1))
+    with pytest.raises(StoreError, match="append-only"):
+        store.execute("UPDATE executed_orders SET quantity = 0")
+    with pytest.raises(StoreError, match="append-only"):
+        store.execute("DELETE FROM executed_orders")
+    assert len(store.list_order_events()) == 1
+
+
+def test_users_are_saved_and_updated(store: RawStore) -> None:
+    assert store.get_user("asha") is None
+    store.save_user(UserRecord("asha", "$argon2id$v=19$hash1", "trader"))
+    store.save_user(UserRecord("ravi", "$argon2id$v=19$hash2", "viewer"))
+    assert store.get_user("asha") == UserRecord("asha", "$argon2id$v=19$hash1", "trader")
+    store.save_user(UserRecord("asha", "$argon2id$v=19$hash3", "admin"))
+    assert store.get_user("asha") == UserRecord("asha", "$argon2id$v=19$hash3", "admin")
