@@ -12,7 +12,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from quant.sim import routes_auth, routes_feed, routes_market, routes_orders
+from quant.sim import (
+    routes_auth,
+    routes_feed,
+    routes_history,
+    routes_market,
+    routes_options,
+    routes_orders,
+)
 from quant.sim.errors import NOT_FOUND, SimApiError, envelope
 from quant.sim.feed import FeedHub
 from quant.sim.orders import update_json
@@ -42,6 +49,8 @@ def create_app(state: SimState) -> Starlette:
         *routes_market.ROUTES,
         *routes_feed.ROUTES,
         *routes_orders.ROUTES,
+        *routes_history.ROUTES,
+        *routes_options.ROUTES,
     ]
     app = Starlette(
         routes=routes,

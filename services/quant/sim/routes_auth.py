@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import httpx
 from starlette.background import BackgroundTask
@@ -70,8 +70,8 @@ def _profile(state: SimState, token: str) -> dict[str, object]:
 async def token(request: Request) -> JSONResponse:
     state = sim_state(request)
     cfg = state.config
-    form = await request.form()
-    code = str(form.get("code") or "")
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+    code = form.get("code", "")
     user = state.tokens.redeem_code(code)
     if (
         user is None
