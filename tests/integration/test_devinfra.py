@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -240,3 +241,21 @@ def test_infra_up_twice_reuses_the_servers_status_reports_and_down_stops_them(
     finally:
         _quant("dev", "infra", "down")
         shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def test_a_port_taken_between_pick_and_bind_is_picked_again() -> None:
+    from quant.devinfra.servers import PostgresServer
+
+    root = Path(tempfile.mkdtemp(prefix="quant-clash-"))
+    root.chmod(0o755)
+    server = PostgresServer(root / "pg", die_with_parent=True)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", server.port))
+        squatter.listen()
+        taken = server.port
+        try:
+            server.start()
+            assert server.port != taken and server.healthy()
+        finally:
+            server.stop()
+            shutil.rmtree(root, ignore_errors=True)

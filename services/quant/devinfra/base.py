@@ -22,6 +22,8 @@ from quant.devinfra.process import ManagedProcess, wait_until
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 90.0
+# what Kafka, QuestDB and PostgreSQL log when a port is taken
+_BIND_ERRORS = ("Address already in use", "errno=98", "could not bind")
 
 
 class Server(abc.ABC):
@@ -35,6 +37,8 @@ class Server(abc.ABC):
         self.host = "127.0.0.1"
         self._process: ManagedProcess | None = None
         self.started_in_s: float | None = None
+        self._ports_chosen_here = False
+        self._ever_ready = False
 
     # --- what a subclass provides -------------------------------------------------
     @abc.abstractmethod
@@ -66,6 +70,10 @@ class Server(abc.ABC):
     def ports(self) -> dict[str, int]:
         """The ports this server binds, by role."""
 
+    def _repick_ports(self) -> None:
+        """Choose new free ports and forget any state that names the old ones."""
+        raise InfraError(f"{self.name} cannot change its ports")
+
     # --- lifecycle ----------------------------------------------------------------
     @property
     def process(self) -> ManagedProcess:
@@ -92,14 +100,36 @@ class Server(abc.ABC):
             tail = proc.log_tail()
             proc.kill()
             raise InfraError(f"{e}; last log lines ({proc.log_path}):\n{tail}") from e
+        self._ever_ready = True
         self.started_in_s = time.monotonic() - getattr(self, "_t0", time.monotonic())
         log.info("%s ready on %s in %.1fs", self.name, self.address, self.started_in_s)
 
     def start(self, timeout: float = READY_TIMEOUT_S) -> None:
-        """Prepare, launch and wait until healthy (same ports and data as before)."""
-        self.prepare()
-        self.launch()
-        self.wait_ready(timeout)
+        """Prepare, launch and wait until healthy (same ports and data as before).
+
+        If the ports were picked here and another process took one of them between the
+        pick and the bind, the first start picks new ports and tries once more.
+        """
+        try:
+            self.prepare()
+            self.launch()
+            self.wait_ready(timeout)
+        except InfraError as e:
+            if not self.retry_after_port_clash(e):
+                raise
+            self.prepare()
+            self.launch()
+            self.wait_ready(timeout)
+
+    def retry_after_port_clash(self, error: InfraError) -> bool:
+        """Pick new ports if ``error`` was a lost race for a port we chose; true if so."""
+        clash = any(text in str(error) for text in _BIND_ERRORS)
+        if not (clash and self._ports_chosen_here and not self._ever_ready):
+            return False
+        old = self.ports()
+        self._repick_ports()
+        log.warning("%s lost a port race on %s; retrying on %s", self.name, old, self.ports())
+        return True
 
     def stop(self) -> None:
         """Stop politely (SIGTERM, or the server's own polite signal), then SIGKILL."""

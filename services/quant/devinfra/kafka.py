@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -79,6 +80,7 @@ class KafkaServer(Server):
         die_with_parent: bool = False,
     ) -> None:
         super().__init__(root, die_with_parent=die_with_parent)
+        self._ports_chosen_here = port is None and controller_port is None
         self.port = port or free_port()
         self.controller_port = controller_port or free_port()
         self.data_dir = self.root / "data"
@@ -96,6 +98,12 @@ class KafkaServer(Server):
 
     def ports(self) -> dict[str, int]:
         return {"port": self.port, "controller_port": self.controller_port}
+
+    def _repick_ports(self) -> None:
+        # the formatted quorum state names the controller port: start from a fresh folder
+        self.port, self.controller_port = free_port(), free_port()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self._process = None
 
     def env(self) -> dict[str, str]:
         return {"QUANT_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap}

@@ -55,6 +55,7 @@ class PostgresServer(Server):
         self, root: Path, *, port: int | None = None, die_with_parent: bool = False
     ) -> None:
         super().__init__(root, die_with_parent=die_with_parent)
+        self._ports_chosen_here = port is None
         self.port = port or free_port()
         self.data_dir = self.root / "pgdata"
         self.user = _run_as()
@@ -73,6 +74,9 @@ class PostgresServer(Server):
 
     def ports(self) -> dict[str, int]:
         return {"port": self.port}
+
+    def _repick_ports(self) -> None:
+        self.port = free_port()
 
     def env(self) -> dict[str, str]:
         return {"QUANT_POSTGRES__DSN": self.dsn}

@@ -43,6 +43,8 @@ class QuestDBServer(Server):
         die_with_parent: bool = False,
     ) -> None:
         super().__init__(root, die_with_parent=die_with_parent)
+        given = (http_port, pg_port, ilp_tcp_port, min_http_port)
+        self._ports_chosen_here = all(p is None for p in given)
         self.http_port = http_port or free_port()
         self.pg_port = pg_port or free_port()
         self.ilp_tcp_port = ilp_tcp_port or free_port()
@@ -73,6 +75,11 @@ class QuestDBServer(Server):
             "ilp_tcp_port": self.ilp_tcp_port,
             "min_http_port": self.min_http_port,
         }
+
+    def _repick_ports(self) -> None:
+        self.http_port, self.pg_port = free_port(), free_port()
+        self.ilp_tcp_port, self.min_http_port = free_port(), free_port()
+        self._process = None  # its environment names the old ports
 
     def env(self) -> dict[str, str]:
         return {

@@ -90,11 +90,21 @@ def start_all(servers: Sequence[Server], timeout: float = READY_TIMEOUT_S) -> di
                 continue
             launched.append(server)
         waits = {s.name: pool.submit(s.wait_ready, timeout) for s in launched}
+        retry: list[Server] = []
         for server in launched:
             try:
                 waits[server.name].result()
             except _FAILURES as e:
-                errors[server.name] = _as_infra_error(server, e)
+                error = _as_infra_error(server, e)
+                if server.retry_after_port_clash(error):
+                    retry.append(server)
+                else:
+                    errors[server.name] = error
+    for server in retry:  # rare: another process took a port we had picked
+        try:
+            server.start(timeout)
+        except _FAILURES as e:
+            errors[server.name] = _as_infra_error(server, e)
     for name, error in errors.items():
         log.error("%s failed to start: %s", name, error)
     return errors
