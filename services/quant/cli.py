@@ -16,6 +16,7 @@ from collections.abc import Sequence
 # command name -> module providing add_parser(subparsers)
 COMMANDS: dict[str, str] = {
     "dev": "quant.devinfra.cli",
+    "auth": "quant.auth.cli",
     "sim": "quant.sim.cli",
     "operator": "quant_operator.cli",
 }
