@@ -1,22 +1,24 @@
-"""The instrument sync: download and fully parse the master, diff, then one transaction.
+"""The instrument sync: download and fully parse the master, then one upsert transaction.
 
-Called by ``quant sync-instruments`` (and by ``quant up`` against the simulator). The
-order is what keeps yesterday's data safe: the whole download is parsed into
-:class:`~quant.core.instruments.Instrument`s first (a truncated gzip or malformed JSON
-raises before the store is touched), a master that shrank implausibly is refused, and
-only then are the inserts, updates and expiries written in a single transaction. Running
-it twice is a no-op the second time (everything ``unchanged``).
+Called by ``quant sync-instruments`` and by ``quant up`` (against the simulator). The order
+is what keeps yesterday's data safe: the whole download is parsed into
+:class:`~quant.core.instruments.Instrument`s first (a truncated gzip, a short body or
+malformed JSON raises in the source before the store is touched), a master that is
+empty, implausibly small or lists a key twice is refused, and only then is everything
+upserted in a single transaction (the repository's contract). Instruments whose expiry
+has passed are then flagged expired. Running it twice reports everything ``unchanged``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 
 from quant.core.instruments import Instrument
-from quant.sync.diff import MasterDiff, diff_master
+from quant.store.ports import UpsertResult
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,12 @@ class MasterSource(Protocol):
 class InstrumentRepository(Protocol):
     """The relational store's instrument table, as the sync needs it."""
 
-    def active_instruments(self) -> Mapping[str, Instrument]: ...
+    def upsert_instruments(self, instruments: Iterable[Instrument]) -> UpsertResult:
+        """Insert or update every row in ONE transaction; counts what changed."""
+        ...
 
-    def apply_master(
-        self, upserts: Sequence[Instrument], expired: Sequence[str], progress: ProgressFn
-    ) -> None:
-        """Upsert ``upserts`` and mark ``expired`` keys expired, in ONE transaction."""
+    def mark_expired(self, today: date) -> int:
+        """Flag instruments whose expiry is before ``today``; returns how many."""
         ...
 
 
@@ -53,11 +55,6 @@ class SyncReport:
     unchanged: int
     expired: int
 
-    @classmethod
-    def of(cls, total: int, diff: MasterDiff) -> SyncReport:
-        s = diff.summary()
-        return cls(total, s["inserted"], s["updated"], s["unchanged"], s["expired"])
-
     def line(self) -> str:
         return (
             f"{self.total} instruments: {self.inserted} inserted, {self.updated} updated, "
@@ -65,29 +62,35 @@ class SyncReport:
         )
 
 
+def validate_master(instruments: list[Instrument], min_rows: int) -> None:
+    """Refuse an empty/small master or one listing a key twice (raises :class:`SyncError`)."""
+    if len(instruments) < max(min_rows, 1):
+        raise SyncError(
+            f"the instrument master has {len(instruments)} rows (< {max(min_rows, 1)}); "
+            "refusing it as truncated and keeping the stored instruments"
+        )
+    seen: set[str] = set()
+    for inst in instruments:
+        if inst.instrument_key in seen:
+            raise SyncError(f"the instrument master lists {inst.instrument_key!r} twice")
+        seen.add(inst.instrument_key)
+
+
 async def sync_instruments(
     source: MasterSource,
     repo: InstrumentRepository,
     *,
+    today: date,
     progress: ProgressFn,
-    min_ratio: float = 0.5,
-) -> SyncReport:
-    """Fetch, validate, diff and apply; raise :class:`SyncError` without writing on refusal."""
+    min_rows: int = 1,
+) -> tuple[SyncReport, list[Instrument]]:
+    """Fetch, validate, upsert, expire; returns the report and the parsed instruments."""
     fresh = await source.fetch(progress)
-    if not fresh:
-        raise SyncError("the instrument master is empty; keeping the stored instruments")
-    stored = repo.active_instruments()
-    if stored and len(fresh) < min_ratio * len(stored):
-        raise SyncError(
-            f"the new master has {len(fresh)} rows against {len(stored)} stored "
-            f"(< {min_ratio:.0%}); refusing it as truncated"
-        )
-    try:
-        diff = diff_master(fresh, stored)
-    except ValueError as e:
-        raise SyncError(str(e)) from e
-    if diff.upserts or diff.expired:
-        repo.apply_master(diff.upserts, diff.expired, progress)
-    report = SyncReport.of(len(fresh), diff)
+    validate_master(fresh, min_rows)
+    progress("upsert", 0, len(fresh))
+    result = repo.upsert_instruments(fresh)
+    progress("upsert", len(fresh), len(fresh))
+    expired = repo.mark_expired(today)
+    report = SyncReport(len(fresh), result.inserted, result.updated, result.unchanged, expired)
     log.info("instrument sync: %s", report.line())
-    return report
+    return report, fresh
