@@ -21,7 +21,7 @@ from quant.sim import calendar, history
 from quant.sim.errors import INVALID_DATE_RANGE, SimApiError, bad_input
 from quant.sim.market import MinuteBars
 from quant.sim.state import SimState
-from quant.sim.web import authed, ok, sim_state
+from quant.sim.web import ok, public, sim_state
 
 UNITS = {"minutes": (1, 300), "hours": (1, 5), "days": (1, 1), "weeks": (1, 1), "months": (1, 1)}
 Bars = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -224,7 +224,7 @@ def _row(state: SimState, key: str) -> int:
 
 
 async def historical(request: Request) -> JSONResponse:
-    authed(request)
+    public(request)
     state = sim_state(request)
     p = request.path_params
     row = _row(state, p["key"])
@@ -252,7 +252,7 @@ async def historical(request: Request) -> JSONResponse:
 
 
 async def intraday(request: Request) -> JSONResponse:
-    authed(request)
+    public(request)
     state = sim_state(request)
     p = request.path_params
     row = _row(state, p["key"])

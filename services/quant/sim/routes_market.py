@@ -19,7 +19,7 @@ from quant.core.clock import IST, NS_PER_MS, ns_to_datetime
 from quant.sim import calendar
 from quant.sim.errors import bad_input
 from quant.sim.state import SimState
-from quant.sim.web import authed, ok, sim_state
+from quant.sim.web import authed, ok, public, sim_state
 
 
 async def instruments_file(request: Request) -> Response:
@@ -29,6 +29,12 @@ async def instruments_file(request: Request) -> Response:
         return JSONResponse({"error": "not found"}, status_code=404)
     body = sim_state(request).master_gz(exchange[name])
     return Response(body, media_type="application/gzip")
+
+
+def _keys(request: Request) -> str | None:
+    """``instrument_key`` (V3) or the V2 endpoints' legacy ``symbol`` parameter."""
+    q = request.query_params
+    return q.get("instrument_key") or q.get("symbol")
 
 
 def _ohlc(state: SimState, i: int) -> dict[str, float]:
@@ -107,14 +113,14 @@ def full_quote(state: SimState, rows: list[int], v3: bool = False) -> dict[str, 
 async def quotes_v2(request: Request) -> JSONResponse:
     authed(request)
     state = sim_state(request)
-    rows = state.rows_for(request.query_params.get("instrument_key"), 500)
+    rows = state.rows_for(_keys(request), 500)
     return ok(full_quote(state, rows))
 
 
 async def quotes_v3(request: Request) -> JSONResponse:
     authed(request)
     state = sim_state(request)
-    rows = state.rows_for(request.query_params.get("instrument_key"), 500)
+    rows = state.rows_for(_keys(request), 500)
     return ok(full_quote(state, rows, v3=True))
 
 
@@ -122,7 +128,7 @@ async def ltp_v3(request: Request) -> JSONResponse:
     authed(request)
     state = sim_state(request)
     m, u = state.market, state.universe
-    rows = state.rows_for(request.query_params.get("instrument_key"), 500)
+    rows = state.rows_for(_keys(request), 500)
     return ok(
         {
             u.quote_keys[i]: {
@@ -141,7 +147,7 @@ async def ltp_v2(request: Request) -> JSONResponse:
     authed(request)
     state = sim_state(request)
     m, u = state.market, state.universe
-    rows = state.rows_for(request.query_params.get("instrument_key"), 500)
+    rows = state.rows_for(_keys(request), 500)
     return ok(
         {
             u.quote_keys[i]: {"last_price": int(m.ltp[i]) / 100.0, "instrument_token": u.keys[i]}
@@ -157,7 +163,7 @@ async def ohlc_v3(request: Request) -> JSONResponse:
     if interval not in ("1d", "I1", "I30"):
         raise bad_input("interval must be one of 1d, I1, I30", "interval", interval)
     m, u = state.market, state.universe
-    rows = state.rows_for(request.query_params.get("instrument_key"), 500)
+    rows = state.rows_for(_keys(request), 500)
     day_ms = calendar.at_ist(m.trade_date, calendar.NORMAL_OPEN) // NS_PER_MS
     out = {}
     for i in rows:
@@ -180,8 +186,27 @@ async def ohlc_v3(request: Request) -> JSONResponse:
     return ok(out)
 
 
-async def holidays(request: Request) -> JSONResponse:
+async def ohlc_v2(request: Request) -> JSONResponse:
     authed(request)
+    state = sim_state(request)
+    if request.query_params.get("interval") not in ("1d", "I1", "I30"):
+        raise bad_input("interval must be one of 1d, I1, I30", "interval")
+    m, u = state.market, state.universe
+    rows = state.rows_for(_keys(request), 500)
+    return ok(
+        {
+            u.quote_keys[i]: {
+                "ohlc": _ohlc(state, i),
+                "last_price": int(m.ltp[i]) / 100,
+                "instrument_token": u.keys[i],
+            }
+            for i in rows
+        }
+    )
+
+
+async def holidays(request: Request) -> JSONResponse:
+    public(request)
     state = sim_state(request)
     day = request.path_params.get("day")
     hols = state.config.holidays
@@ -195,7 +220,7 @@ async def holidays(request: Request) -> JSONResponse:
 
 
 async def timings(request: Request) -> JSONResponse:
-    authed(request)
+    public(request)
     state = sim_state(request)
     try:
         day = date.fromisoformat(request.path_params["day"])
@@ -225,6 +250,7 @@ ROUTES = [
     Route("/v2/market-quote/ltp", ltp_v2),
     Route("/v3/market-quote/ltp", ltp_v3),
     Route("/v3/market-quote/ohlc", ohlc_v3),
+    Route("/v2/market-quote/ohlc", ohlc_v2),
     Route("/v2/market/holidays", holidays),
     Route("/v2/market/holidays/{day}", holidays),
     Route("/v2/market/timings/{day}", timings),

@@ -34,5 +34,17 @@ def authed(conn: HTTPConnection, bucket: str = "standard") -> Session:
     return session
 
 
+def public(conn: HTTPConnection) -> None:
+    """Faults and rate limiting for the APIs the SDK calls without a token (historical
+    candles, holidays, timings); the limit is keyed by client address."""
+    state = sim_state(conn)
+    failures = state.faults.rest_failures
+    if failures:
+        code, status = failures.pop(0)
+        raise SimApiError(status, code, "Injected failure")
+    host = conn.client.host if conn.client else "unknown"
+    state.limiter.check("ip:" + host, "standard")
+
+
 def ok(data: Any, **extra: Any) -> JSONResponse:
     return JSONResponse({"status": "success", "data": data, **extra})
