@@ -83,22 +83,32 @@ def _halley_step(
     return f, s_new
 
 
-def _lower_guess(x: FloatArray, beta: FloatArray) -> FloatArray:
-    """Start for small prices: solve the tail asymptote of ``b`` by fixed-point iteration.
+def _initial_guess(x: FloatArray, beta: FloatArray, sc: FloatArray, lower: BoolArray) -> FloatArray:
+    """Starting ``s``: the tail asymptote far out of the money, Corrado-Miller elsewhere.
 
-    For ``s << |x|`` Mills' ratio gives ``b ≈ s³/x² · exp(-x²/(2s²)) / sqrt(2π)``, so
-    ``s² = x² / (2 (3 ln s - ln(x² sqrt(2π)) - ln β))``; two passes from ``|x|/sqrt(-2 ln β)``.
+    Tail: for ``s << |x|`` Mills' ratio gives ``b ≈ s³/x² · exp(-x²/(2s²)) / sqrt(2π)``, so
+    ``s² = x² / (2 (3 ln s - ln(x² sqrt(2π)) - ln β))``; two passes from ``|x|/sqrt(-2 ln β)``,
+    used where they agree to 5%. Corrado-Miller (1996) in normalised units (``F = e^{x/2}``,
+    ``K = e^{-x/2}``) covers the rest. The guess is clipped to its region's side of ``s_c``.
     """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         x2 = x * x
         log_beta = np.log(beta)
         c = np.log(x2 * _SQRT_2PI) + log_beta
-        s = np.sqrt(-0.5 * x2 / log_beta)
-        for _ in range(2):
-            s = np.sqrt(0.5 * x2 / np.maximum(3.0 * np.log(s) - c, 1e-300))
-    # Where the asymptote is poor the guess is still a fair start in u = 1/s² (the bracket
-    # catches the rest); fall back to s_c only if it is not a usable number.
-    result: FloatArray = np.where(np.isfinite(s) & (s > 0.0), s, np.sqrt(-2.0 * x))
+        s0 = np.sqrt(-0.5 * x2 / log_beta)
+        s1 = np.sqrt(0.5 * x2 / np.maximum(3.0 * np.log(s0) - c, 1e-300))
+        tail = np.sqrt(0.5 * x2 / np.maximum(3.0 * np.log(s1) - c, 1e-300))
+        use_tail = lower & np.isfinite(tail) & (np.abs(tail - s1) <= 0.05 * tail)
+        diff = 2.0 * np.sinh(0.5 * x)  # F - K
+        a = beta - 0.5 * diff
+        cm = (
+            _SQRT_2PI
+            / (2.0 * np.cosh(0.5 * x))
+            * (a + np.sqrt(np.maximum(a * a - diff * diff / np.pi, 0.0)))
+        )
+        s = np.where(use_tail, tail, cm)
+        s = np.where(lower, np.clip(s, 1e-3 * sc, sc), np.maximum(s, sc))
+    result: FloatArray = np.where(np.isfinite(s) & (s > 0.0), s, np.maximum(sc, 1e-8))
     return result
 
 
@@ -106,13 +116,11 @@ def solve_normalised(x: FloatArray, beta: FloatArray) -> FloatArray:
     """Solve ``b(x, s) = beta`` for ``s``; requires ``x <= 0`` and ``0 < beta < e^{x/2}``."""
     n = x.shape[0]
     sc = np.sqrt(-2.0 * x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bc = np.where(sc > 0.0, normalised_call(x, np.maximum(sc, 1e-300)), 0.0)
+    # b at the inflection point: d1 = 0 there, so b_c = e^{x/2}/2 - e^{-x/2} Φ(-s_c).
+    bc = 0.5 * np.exp(0.5 * x) - np.exp(-0.5 * x) * norm_cdf(-sc)
     lower = beta < bc
     gap_beta = np.exp(0.5 * x) - beta
-    s = np.where(sc > 0.0, sc, beta * _SQRT_2PI)
-    if lower.any():
-        s = np.where(lower, np.minimum(_lower_guess(x, beta), sc), s)
+    s = _initial_guess(x, beta, sc, lower)
     # The root lies below s_c in the lower region and above it in the upper one.
     lo = np.where(lower, 0.0, sc)
     hi = np.where(lower, sc, np.inf)
