@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "auth": "quant.auth.cli",
     "sim": "quant.sim.cli",
     "operator": "quant_operator.cli",
+    "sync-instruments": "quant.sync.cli",
 }
 
 

@@ -23,7 +23,7 @@ class Progress:
         self.finish()
         self._phase, self._total, self._last_step = phase, total, -1
         if not self._tty:
-            suffix = f" ({total} items)" if total else ""
+            suffix = f" (of {total})" if total else ""
             self._stream.write(f"{phase}...{suffix}\n")
         else:
             self.update(0)

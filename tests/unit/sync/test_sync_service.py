@@ -119,7 +119,7 @@ def test_progress_plain_when_not_a_tty() -> None:
         bar.update(i)
     bar.finish()
     assert out.getvalue().splitlines() == [
-        "upsert... (100 items)", "upsert: 30/100", "upsert: 50/100", "upsert: 80/100",
+        "upsert... (of 100)", "upsert: 30/100", "upsert: 50/100", "upsert: 80/100",
         "upsert: done",
     ]  # fmt: skip
     tty = io.StringIO()
