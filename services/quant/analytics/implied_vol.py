@@ -22,6 +22,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from quant.analytics.implied_vol_scalar import implied_vol_scalar
 from quant.analytics.normal import INV_SQRT_2PI, FloatArray, norm_cdf
 
 BoolArray = npt.NDArray[np.bool_]
@@ -194,5 +195,8 @@ def implied_vol_array(
 def implied_vol(
     price: float, forward: float, strike: float, t_years: float, rate: float, is_call: bool
 ) -> float:
-    """Black-76 implied vol of one discounted price; NaN outside the no-arbitrage bounds."""
-    return float(implied_vol_array(price, forward, strike, t_years, rate, is_call).item())
+    """Black-76 implied vol of one discounted price; NaN outside the no-arbitrage bounds.
+
+    Runs the scalar twin of the solver (:mod:`quant.analytics.implied_vol_scalar`).
+    """
+    return implied_vol_scalar(price, forward, strike, t_years, rate, is_call)
