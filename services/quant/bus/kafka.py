@@ -1,6 +1,7 @@
 """Kafka adapter of the bus port on confluent-kafka (librdkafka).
 
-Built by a service's composition root: ``KafkaBus(bootstrap_servers, client_id=...)``.
+Built by a service's composition root: ``KafkaBus(bootstrap_servers, client_id=...)`` or
+``KafkaBus.from_settings(KafkaSettings)``; call ``ensure_topics(ALL_TOPICS)`` at start-up.
 
 * Producer: idempotent, ``acks=all``, lz4 batches with a short linger, delivery reports
   only for failures (``delivery.report.only.error``), broker-side topic auto-creation
@@ -32,6 +33,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from quant.bus.errors import BusError, CommitError, ConsumeError, DeliveryError, DeliveryFailure
 from quant.bus.topics import Topic
+from quant.config import KafkaSettings
 
 log = logging.getLogger(__name__)
 _librdkafka_log = logging.getLogger("quant.bus.librdkafka")  # librdkafka's own log lines
@@ -109,6 +111,10 @@ class KafkaBus:
         self._producer_config = dict(producer_config or {})
         self._consumer_config = dict(consumer_config or {})
         self._admin_timeout = admin_timeout
+
+    @classmethod
+    def from_settings(cls, settings: KafkaSettings) -> KafkaBus:
+        return cls(settings.bootstrap_servers, client_id=settings.client_id)
 
     def ensure_topics(self, topics: Iterable[Topic]) -> None:
         wanted = list(topics)
