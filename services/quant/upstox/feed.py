@@ -281,6 +281,7 @@ class UpstoxFeedClient:
             open_timeout=cfg.open_timeout_seconds,
             ping_interval=cfg.ping_interval_seconds,
             ping_timeout=cfg.silence_timeout_seconds,
+            close_timeout=2.0,
             max_size=2**24,
             create_connection=_WatchedConnection,
         ) as ws:
@@ -312,6 +313,8 @@ class UpstoxFeedClient:
         while True:
             remaining = ws.last_alive + silence - loop.time()
             if remaining <= 0:
+                # A silent peer will not complete a closing handshake either: abort now.
+                ws.transport.abort()
                 raise _SilentSocket(f"no data and no ping for {silence:.1f}s")
             try:
                 async with asyncio.timeout(remaining):

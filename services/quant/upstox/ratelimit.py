@@ -2,18 +2,23 @@
 
 Upstox counts calls per user in three windows at once (per second, per minute, per 30
 minutes; UPSTOX.md §3) with a separate bucket for order placement/modification/
-cancellation. :class:`SlidingWindowLimiter` keeps a log of admitted calls per window and
-makes a caller wait until every window has room, so a burst never exceeds any window
-however Upstox aligns its own. The REST client (:mod:`quant.upstox.rest`) holds one
-limiter per bucket (:class:`UpstoxRateLimits`); tests drive it with a ``FakeClock`` and
-a fake sleep.
+cancellation. :class:`SlidingWindowLimiter` keeps a log of calls per window and makes a
+caller wait until every window has room, so a burst never exceeds any window however
+Upstox aligns its own. A call holds a slot from :meth:`~SlidingWindowLimiter.slot` entry
+until it completes and is logged at its *completion* time: the server saw it somewhere
+between our send and its answer, so counting from the answer is the only stamp that
+cannot under-count when requests queue on the way (measured: stamping at send time
+still drew 429s from the simulator under a 2x burst). The REST client
+(:mod:`quant.upstox.rest`) holds one limiter per bucket (:class:`UpstoxRateLimits`);
+tests drive it with a ``FakeClock`` and a fake sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from quant.core.clock import NS_PER_SECOND, Clock, SystemClock
@@ -42,8 +47,8 @@ STANDARD_WINDOWS = (RateWindow(50, 1), RateWindow(500, 60), RateWindow(2000, 180
 class SlidingWindowLimiter:
     """Admit a call only when every window has room; otherwise wait on the clock.
 
-    ``margin_seconds`` widens every window a little so that network jitter between our
-    send time and Upstox's receive time cannot squeeze an extra call into a window.
+    ``margin_seconds`` widens every window a little, so that our clock running slightly
+    fast against Upstox's cannot squeeze an extra call into a window.
     """
 
     def __init__(
@@ -64,41 +69,68 @@ class SlidingWindowLimiter:
         self._periods = [int((w.seconds + margin_seconds) * NS_PER_SECOND) for w in windows]
         self._logs: list[deque[int]] = [deque() for _ in windows]
         self._lock = asyncio.Lock()
+        self._released = asyncio.Event()
+        self._in_flight = 0
         self.waits = 0
 
-    def _wait_ns(self, now: int) -> int:
-        """How long until every window has room (0 = now); prunes expired entries."""
+    def _wait_ns(self, now: int) -> int | None:
+        """Nanoseconds until every window has room (0 = now, None = wait for a completion).
+
+        Prunes expired entries. Calls in flight occupy a slot that cannot expire yet.
+        """
         wait = 0
         for window, period, log in zip(self.windows, self._periods, self._logs, strict=True):
             horizon = now - period
             while log and log[0] <= horizon:
                 log.popleft()
-            if len(log) >= window.limit:
-                # The call that frees a slot is the one `limit` calls back from the end.
-                wait = max(wait, log[len(log) - window.limit] - horizon)
+            excess = len(log) + self._in_flight - window.limit
+            if excess >= 0:
+                if excess >= len(log):
+                    return None  # only a call in flight completing can free a slot
+                # The (excess+1)-th oldest logged call must leave the window.
+                wait = max(wait, log[excess] - horizon)
         return wait
 
     def try_acquire(self) -> bool:
-        """Admit a call now if every window has room; never waits."""
-        now = self._clock.now_ns()
-        if self._wait_ns(now) > 0:
+        """Take a slot now if every window has room (then call :meth:`release`)."""
+        if self._wait_ns(self._clock.now_ns()) != 0:
             return False
-        for log in self._logs:
-            log.append(now)
+        self._in_flight += 1
         return True
 
     async def acquire(self) -> None:
-        """Wait (on the injected sleep) until a call may be made, then record it."""
+        """Wait until a slot is free and take it; pair with :meth:`release`."""
         async with self._lock:
             while True:
-                now = self._clock.now_ns()
-                wait = self._wait_ns(now)
-                if wait <= 0:
-                    for log in self._logs:
-                        log.append(now)
+                wait = self._wait_ns(self._clock.now_ns())
+                if wait == 0:
+                    self._in_flight += 1
                     return
                 self.waits += 1
-                await self._sleep(wait / NS_PER_SECOND)
+                if wait is None:
+                    self._released.clear()
+                    await self._released.wait()
+                else:
+                    await self._sleep(wait / NS_PER_SECOND)
+
+    def release(self) -> None:
+        """The call finished (answered or failed): log it at the current time."""
+        if self._in_flight <= 0:
+            raise RuntimeError(f"{self.name} limiter released more often than acquired")
+        self._in_flight -= 1
+        now = self._clock.now_ns()
+        for log in self._logs:
+            log.append(now)
+        self._released.set()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """``async with limiter.slot(): <one call>``."""
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
 
 
 class UpstoxRateLimits:

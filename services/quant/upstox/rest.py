@@ -123,12 +123,12 @@ class UpstoxRestClient:
     ) -> bytes:
         if self._http is None:
             raise RuntimeError("UpstoxRestClient used before start() / async with")
-        await limiter.acquire()
         request_headers = {"Authorization": f"Bearer {self._token()}", **headers}
         try:
-            response = await self._http.request(
-                method, url, params=params, json=body, headers=request_headers
-            )
+            async with limiter.slot():
+                response = await self._http.request(
+                    method, url, params=params, json=body, headers=request_headers
+                )
         except httpx.TimeoutException as e:
             raise UpstoxTransportError(f"{what}: timed out ({type(e).__name__})") from e
         except httpx.TransportError as e:

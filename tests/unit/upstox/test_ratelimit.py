@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from quant.core.clock import NS_PER_SECOND, FakeClock
@@ -41,8 +43,8 @@ async def test_order_bucket_never_exceeds_any_window() -> None:
     limiter = SlidingWindowLimiter(ORDER_WINDOWS_UNREGISTERED, clock=clock, sleep=sleep)
     times = []
     for _ in range(2100):
-        await limiter.acquire()
-        times.append(clock.now_ns())
+        async with limiter.slot():
+            times.append(clock.now_ns())
     assert _admitted_in_any(times, 1) == 10
     assert _admitted_in_any(times, 60) == 500
     assert _admitted_in_any(times, 1800) == 2000
@@ -55,9 +57,11 @@ async def test_first_burst_is_immediate_then_waits_about_a_second() -> None:
     sleep = FakeSleep(clock)
     limiter = SlidingWindowLimiter((RateWindow(10, 1),), clock=clock, sleep=sleep, margin_seconds=0)
     for _ in range(10):
-        await limiter.acquire()
+        async with limiter.slot():
+            pass
     assert sleep.slept == []
-    await limiter.acquire()
+    async with limiter.slot():
+        pass
     assert sleep.slept == [pytest.approx(1.0)]
     assert limiter.waits == 1
 
@@ -67,8 +71,13 @@ def test_try_acquire_does_not_wait() -> None:
     limiter = SlidingWindowLimiter((RateWindow(2, 1),), clock=clock, margin_seconds=0)
     assert limiter.try_acquire() and limiter.try_acquire()
     assert not limiter.try_acquire()
+    limiter.release()
+    limiter.release()
     clock.advance(1.0)
     assert limiter.try_acquire()
+    limiter.release()
+    with pytest.raises(RuntimeError, match="released more often"):
+        limiter.release()
 
 
 def test_buckets_are_separate_and_registered_algos_get_50_per_second() -> None:
@@ -80,6 +89,26 @@ def test_buckets_are_separate_and_registered_algos_get_50_per_second() -> None:
         assert limits.orders.try_acquire()
     assert not limits.orders.try_acquire()
     assert limits.standard.try_acquire()
+
+
+async def test_calls_in_flight_hold_slots_and_are_stamped_at_completion() -> None:
+    clock = FakeClock(0)
+    sleep = FakeSleep(clock)
+    limiter = SlidingWindowLimiter((RateWindow(2, 1),), clock=clock, sleep=sleep, margin_seconds=0)
+    await limiter.acquire()
+    await limiter.acquire()
+    waiter = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    assert not waiter.done()  # both slots are in flight: only a completion can free one
+    clock.advance(5.0)  # a slow answer
+    limiter.release()
+    limiter.release()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    # The two calls are logged at t=5 s, so the third waits until t=6 s, not t=1 s.
+    await waiter
+    assert clock.now_ns() == 6 * NS_PER_SECOND
+    assert sleep.slept == [pytest.approx(1.0)]
 
 
 def test_bad_windows_are_refused() -> None:
