@@ -60,6 +60,7 @@ def _control(settings: OperatorSettings) -> ControlPublisher:
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Composition root: settings, credentials, ports."""
     config = OperatorSettings()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     settings.persistence.finalizer = FINALIZER
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 60

@@ -14,7 +14,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -31,6 +31,7 @@ from quant_operator.kube import (
 )
 from quant_operator.phases import (
     ACTIVE,
+    Condition,
     CreateSyncJob,
     DayStatus,
     Decision,
@@ -307,6 +308,8 @@ async def reconcile(ports: Ports, namespace: str, name: str, events: EventSink) 
         raise
     obs, deployments = await observe(ports, day, spec)
     decision = next_phase(spec, _day_status(body, True), now, obs)
+    valid = Condition("SpecValid", True, "Valid", "spec is valid")
+    decision = replace(decision, conditions=(*decision.conditions, valid))
     applied_ks = await _apply_actions(ports, day, spec, decision, now, events)
     if decision.replicas is not None:
         changed = await scale(ports.kube, namespace, deployments, decision.replicas)
@@ -325,7 +328,6 @@ async def reconcile(ports: Ports, namespace: str, name: str, events: EventSink) 
             now_ns=now,
             kill_switch_applied=ks if isinstance(ks, bool) else None,
         )
-        patch["status"]["conditions"].append(_spec_valid(True, "spec is valid", now, generation))
     await ports.kube.patch(tradingday_path(namespace, name, status=True), patch)
     before = previous.get("phase")
     if before != decision.phase.value:

@@ -90,6 +90,9 @@ class FakeKube:
             return None
         if path.endswith("/status"):
             body = {"status": body["status"]}
+            types = [c["type"] for c in body["status"].get("conditions") or ()]
+            if len(types) != len(set(types)):  # the CRD's list-map keyed by type
+                raise KubeError(422, f"duplicate condition types {types}")
         _merge(self.objects[key], body)
         return copy.deepcopy(self.objects[key])
 

@@ -1,0 +1,231 @@
+"""Helpers for driving the operator against the test control plane (tests and bench).
+
+Builds the objects a TradingDay needs (the platform's Deployments labelled like the
+chart's, the Upstox token Secret holding a JWT, the clock ConfigMap) and runs the
+operator in-process with ``kopf.testing.KopfRunner`` on the ConfigMap clock, so a test
+moves the day's time by writing ``data.now``. Used by ``tests/operator/test_operator_*``
+and ``bench/bench_operator.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any, Protocol
+
+from quant.core.clock import IST
+
+COMPONENTS = ("ingestor", "features", "scanner", "strategy")
+CLOCK_CONFIGMAP = "quant-operator-clock"
+TOKEN_SECRET = "upstox-token"
+
+
+class Cluster(Protocol):
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> Any: ...
+
+
+def ist(day: date, hh: int, mm: int) -> datetime:
+    return datetime.combine(day, dtime(hh, mm), tzinfo=IST)
+
+
+def jwt(exp: datetime, sub: str = "TEST01") -> str:
+    """An unsigned Upstox-shaped JWT whose ``exp`` is ``exp``."""
+
+    def enc(obj: Mapping[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    claims = {"sub": sub, "iss": "udapi-gateway-service", "exp": int(exp.timestamp())}
+    return f"{enc({'alg': 'HS256', 'typ': 'JWT'})}.{enc(claims)}.signature"
+
+
+def token_for(day: date, sub: str = "TEST01") -> str:
+    """A token valid for ``day`` (dies at 03:30 IST the next morning)."""
+    return jwt(ist(day + timedelta(days=1), 3, 30), sub)
+
+
+def deployment(component: str, namespace: str, *, managed: bool = True) -> dict[str, Any]:
+    labels = {
+        "app.kubernetes.io/name": f"quant-{component}",
+        "quant-platform.io/component": component,
+    }
+    if managed:
+        labels["quant-platform.io/managed-replicas"] = "true"
+    env = [
+        {
+            "name": "QUANT_UPSTOX__ACCESS_TOKEN",
+            "valueFrom": {"secretKeyRef": {"name": TOKEN_SECRET, "key": "access_token"}},
+        }
+    ]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": f"quant-{component}", "namespace": namespace, "labels": labels},
+        "spec": {
+            "replicas": 0 if managed else 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": f"quant-{component}"}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [{"name": component, "image": "quant-platform:test", "env": env}],
+                },
+            },
+        },
+    }
+
+
+def token_secret(namespace: str, token: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": TOKEN_SECRET, "namespace": namespace},
+        "type": "Opaque",
+        "stringData": {"access_token": token},
+    }
+
+
+def clock_configmap(namespace: str, now: datetime) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": CLOCK_CONFIGMAP, "namespace": namespace},
+        "data": {"now": now.isoformat()},
+    }
+
+
+def trading_day(name: str, namespace: str, day: date, **spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "date": day.isoformat(),
+        "tokenSecretRef": {"name": TOKEN_SECRET},
+        "replicas": {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 2},
+    }
+    body.update(spec)
+    return {
+        "apiVersion": "trading.quant-platform.io/v1alpha1",
+        "kind": "TradingDay",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": body,
+    }
+
+
+def apply(cluster: Cluster, *objects: Mapping[str, Any]) -> None:
+    text = "\n".join(json.dumps(o) for o in objects)
+    cluster.kubectl("apply", "-f", "-", input=text)
+
+
+def get(cluster: Cluster, namespace: str, kind: str, name: str) -> dict[str, Any]:
+    out = cluster.kubectl("get", "-n", namespace, kind, name, "-o", "json")
+    loaded: dict[str, Any] = json.loads(out.stdout)
+    return loaded
+
+
+def items(cluster: Cluster, namespace: str, kind: str, selector: str = "") -> list[dict[str, Any]]:
+    args = ["get", "-n", namespace, kind, "-o", "json"]
+    if selector:
+        args += ["-l", selector]
+    found: list[dict[str, Any]] = json.loads(cluster.kubectl(*args).stdout)["items"]
+    return found
+
+
+def set_clock(cluster: Cluster, namespace: str, now: datetime) -> None:
+    patch = json.dumps({"data": {"now": now.isoformat()}})
+    cluster.kubectl("patch", "-n", namespace, "configmap", CLOCK_CONFIGMAP, "-p", patch)
+
+
+def replicas(cluster: Cluster, namespace: str) -> dict[str, int]:
+    return {
+        d["metadata"]["labels"]["quant-platform.io/component"]: d["spec"]["replicas"]
+        for d in items(cluster, namespace, "deployments", "quant-platform.io/component")
+    }
+
+
+def wait_until(
+    what: str, check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.2
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def phase_of(cluster: Cluster, namespace: str, name: str) -> str | None:
+    status = get(cluster, namespace, "tradingday", name).get("status") or {}
+    phase: str | None = status.get("phase")
+    return phase
+
+
+def wait_phase(
+    cluster: Cluster, namespace: str, name: str, phase: str, timeout: float = 30.0
+) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        body = get(cluster, namespace, "tradingday", name)
+        return body if (body.get("status") or {}).get("phase") == phase else None
+
+    found: dict[str, Any] = wait_until(f"{name} phase {phase}", check, timeout)
+    return found
+
+
+def phase_events(cluster: Cluster, namespace: str, name: str) -> list[str]:
+    """``PhaseChanged`` event messages for the TradingDay, oldest first."""
+    evs = items(cluster, namespace, "events")
+    mine = [
+        e
+        for e in evs
+        if e.get("involvedObject", {}).get("name") == name and e.get("reason") == "PhaseChanged"
+    ]
+    mine.sort(
+        key=lambda e: (e.get("firstTimestamp") or e.get("eventTime") or "", e["metadata"]["name"])
+    )
+    return [e.get("message", "") for e in mine]
+
+
+OPERATOR_ENV = {
+    "QUANT_CLOCK__MODE": "configmap",
+    "QUANT_CLOCK__CONFIGMAP": CLOCK_CONFIGMAP,
+    "QUANT_OPERATOR__RECONCILE_INTERVAL": "0.25",
+    "QUANT_OPERATOR__SYNC_IMAGE": "quant-platform:test",
+}
+
+
+@contextmanager
+def operator_env(kubeconfig: str, namespace: str) -> Iterator[None]:
+    """Environment for an in-process operator on the ConfigMap clock (restored after)."""
+    wanted = {**OPERATOR_ENV, "KUBECONFIG": kubeconfig, "QUANT_OPERATOR__NAMESPACE": namespace}
+    cleared = ("QUANT_KAFKA__BOOTSTRAP_SERVERS", "QUANT_UPSTOX__CLIENT_ID")
+    saved = {k: os.environ.get(k) for k in (*wanted, *cleared)}
+    os.environ.update(wanted)
+    for key in cleared:
+        os.environ.pop(key, None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def kopf_args(namespace: str) -> list[str]:
+    return ["run", "--standalone", "--namespace", namespace, "-m", "quant_operator.handlers"]
+
+
+def prepare_namespace(cluster: Cluster, namespace: str, day: date, now: datetime) -> None:
+    """Deployments (4 managed + the gateway), the token Secret and the clock ConfigMap."""
+    apply(
+        cluster,
+        *(deployment(c, namespace) for c in COMPONENTS),
+        deployment("gateway", namespace, managed=False),
+        token_secret(namespace, token_for(day)),
+        clock_configmap(namespace, now),
+    )
