@@ -44,6 +44,7 @@ class FeatureServiceConfig:
     batch_size: int = 2000
     poll_timeout_s: float = 0.2
     checkpoint_interval_s: float = 1.0
+    drain_s: float = 0.0  # on close, keep processing what is already on the bus this long
 
 
 def pack_checkpoint(offsets: dict[str, int], engine_blob: bytes) -> bytes:
@@ -122,6 +123,14 @@ class FeatureService:
         return len(messages)
 
     def close(self) -> None:
+        """Drain for up to ``drain_s`` (if configured), then checkpoint what was processed."""
+        if self._config.drain_s > 0:
+            deadline = self._clock.now_ns() + int(self._config.drain_s * NS_PER_SECOND)
+            while self._clock.now_ns() < deadline:
+                messages = self._consumer.poll(self._config.batch_size, 0.05)
+                if not messages:
+                    break
+                self._process(messages)
         if self._dirty:
             self.checkpoint()
 

@@ -76,6 +76,25 @@ def validate_master(instruments: list[Instrument], min_rows: int) -> None:
         seen.add(inst.instrument_key)
 
 
+def apply_master(
+    repo: InstrumentRepository,
+    instruments: list[Instrument],
+    *,
+    today: date,
+    progress: ProgressFn,
+) -> SyncReport:
+    """Upsert a validated master in one transaction, then flag expired instruments."""
+    progress("upsert", 0, len(instruments))
+    result = repo.upsert_instruments(instruments)
+    progress("upsert", len(instruments), len(instruments))
+    expired = repo.mark_expired(today)
+    report = SyncReport(
+        len(instruments), result.inserted, result.updated, result.unchanged, expired
+    )
+    log.info("instrument sync: %s", report.line())
+    return report
+
+
 async def sync_instruments(
     source: MasterSource,
     repo: InstrumentRepository,
@@ -87,10 +106,4 @@ async def sync_instruments(
     """Fetch, validate, upsert, expire; returns the report and the parsed instruments."""
     fresh = await source.fetch(progress)
     validate_master(fresh, min_rows)
-    progress("upsert", 0, len(fresh))
-    result = repo.upsert_instruments(fresh)
-    progress("upsert", len(fresh), len(fresh))
-    expired = repo.mark_expired(today)
-    report = SyncReport(len(fresh), result.inserted, result.updated, result.unchanged, expired)
-    log.info("instrument sync: %s", report.line())
-    return report, fresh
+    return apply_master(repo, fresh, today=today, progress=progress), fresh

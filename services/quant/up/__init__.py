@@ -1,0 +1,1 @@
+"""``quant up``: the whole platform in one process on the in-process bus and embedded stores."""

@@ -1,0 +1,48 @@
+"""The one settings object of ``quant up`` (env prefix ``QUANT_``, nesting with ``__``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quant.gateway.settings import GatewaySettings
+
+DEFAULT_UNIVERSE = (
+    "NIFTY 50",
+    "NIFTY BANK",
+    "INDIA VIX",
+    "SENSEX",
+    "RELIANCE",
+    "HDFCBANK",
+    "ICICIBANK",
+    "INFY",
+    "TCS",
+    "SBIN",
+    "BHARTIARTL",
+    "ITC",
+    "LT",
+    "AXISBANK",
+    "FUTURES:NIFTY 50",
+    "OPTIONS:NIFTY 50",
+)
+
+
+class UpSettings(BaseSettings):
+    """Everything ``quant up`` needs; the defaults give a live simulated market day."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QUANT_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    gateway: GatewaySettings = GatewaySettings()
+    data_dir: Path = Path.home() / ".local" / "share" / "quant-platform" / "up"
+    universe: tuple[str, ...] = DEFAULT_UNIVERSE
+    equity_mode: Literal["full", "ltpc"] = "full"
+    option_mode: Literal["full", "option_greeks"] = "full"
+    feed_connections: int = 1
+    sim_seed: int = 7
+    sim_speed: float = 1.0
+    sim_start_minutes_after_open: float = 1.0
+    log_level: str = "INFO"
