@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from quant.core.clock import IST, NS_PER_MS, ns_to_datetime
 from quant.pb.upstox.v3 import market_data_feed_pb2 as pb
+from quant.sim import wire
 from quant.sim.calendar import Phase
 from quant.sim.market import Market
 
@@ -83,63 +84,146 @@ def _day_start_ms(now_ns: int) -> int:
 
 
 def encode(market: Market, rows: npt.NDArray[np.int64], mode: str) -> list[bytes]:
-    """Tagged map entries for ``rows`` in ``mode`` at the market's current state."""
+    """Tagged map entries for ``rows`` in ``mode`` at the market's current state.
+
+    Columns become Python lists up front and messages are written by :mod:`wire`; building
+    protobuf objects per instrument would dominate the cost at thousands per step.
+    """
     if len(rows) == 0:
         return []
     m = market
-    ltp = m.ltp[rows] / 100.0
-    cp = m.close_prev[rows] / 100.0
-    ltt = m.ltt_ms[rows]
-    ltq = m.ltq[rows]
+    ltp = (m.ltp[rows] / 100.0).tolist()
+    cp = (m.close_prev[rows] / 100.0).tolist()
+    ltt = m.ltt_ms[rows].tolist()
+    ltq = m.ltq[rows].tolist()
+    keys = [m.u.keys[i] for i in rows.tolist()]
+    req = int(_REQUEST_MODE[mode])
+    if mode == "ltpc":
+        return [
+            map_entry(key, wire.feed(1, wire.ltpc(ltp[j], ltt[j], ltq[j], cp[j]), req))
+            for j, key in enumerate(keys)
+        ]
+    levels = 30 if mode == "full_d30" else 5
+    book = m.book(rows, levels)
+    bq, bp = book.bid_qty.tolist(), (book.bid_price / 100.0).tolist()
+    aq, ap = book.ask_qty.tolist(), (book.ask_price / 100.0).tolist()
+    tbq, tsq = book.bid_qty.sum(axis=1).tolist(), book.ask_qty.sum(axis=1).tolist()
+    is_opt = m.is_opt[rows].tolist()
+    is_index = m.is_index[rows].tolist()
+    opt_rows = rows[m.is_opt[rows]]
+    greek_rows: list[tuple[float, float, float, float, float, float]] = []
+    if len(opt_rows):
+        g, iv = m.greeks(opt_rows)
+        greek_rows = list(
+            zip(
+                g.delta.tolist(),
+                g.theta.tolist(),
+                g.gamma.tolist(),
+                g.vega.tolist(),
+                g.rho.tolist(),
+                iv.tolist(),
+                strict=True,
+            )
+        )
+    vtt, oi, atp = m.vtt[rows].tolist(), m.oi[rows].tolist(), (m.atp(rows) / 100.0).tolist()
+    o = (m.open[rows] / 100.0).tolist()
+    h = (m.high[rows] / 100.0).tolist()
+    lo = (m.low[rows] / 100.0).tolist()
+    day_ms = _day_start_ms(m.last_ns)
+    out: list[bytes] = []
+    gi = 0
+    for j, key in enumerate(keys):
+        lt = wire.ltpc(ltp[j], ltt[j], ltq[j], cp[j])
+        og = None
+        iv_j = 0.0
+        if is_opt[j]:
+            d, th, ga, ve, rh, iv_j = greek_rows[gi]
+            gi += 1
+            og = wire.greeks(d, th, ga, ve, rh)
+        if mode == "option_greeks":
+            first = wire.quote(bq[j][0], bp[j][0], aq[j][0], ap[j][0])
+            body = wire.first_level(lt, first, og, vtt[j], oi[j], iv_j)
+            out.append(map_entry(key, wire.feed(3, body, req)))
+            continue
+        day = [wire.ohlc(b"1d", o[j], h[j], lo[j], ltp[j], vtt[j], day_ms)]
+        if is_index[j]:
+            body = wire.full_feed(False, wire.index_full_feed(lt, day))
+        else:
+            qb, qp, qa, qap = bq[j], bp[j], aq[j], ap[j]
+            quotes = [wire.quote(qb[k], qp[k], qa[k], qap[k]) for k in range(levels)]
+            body = wire.full_feed(
+                True,
+                wire.market_full_feed(
+                    lt, quotes, og, day, atp[j], vtt[j], oi[j], iv_j, float(tbq[j]), float(tsq[j])
+                ),
+            )
+        out.append(map_entry(key, wire.feed(2, body, req)))
+    return out
+
+
+def encode_reference(market: Market, rows: npt.NDArray[np.int64], mode: str) -> list[bytes]:
+    """Same entries as :func:`encode`, built with protobuf message objects.
+
+    The oracle for tests and the reference for ``bench/bench_sim_feed.py``.
+    """
+    if len(rows) == 0:
+        return []
+    m = market
+    ltp = (m.ltp[rows] / 100.0).tolist()
+    cp = (m.close_prev[rows] / 100.0).tolist()
+    ltt = m.ltt_ms[rows].tolist()
+    ltq = m.ltq[rows].tolist()
     keys = [m.u.keys[i] for i in rows.tolist()]
     req = _REQUEST_MODE[mode]
+    LTPC, Feed = pb.LTPC, pb.Feed
     out: list[bytes] = []
     if mode == "ltpc":
         for j, key in enumerate(keys):
-            f = pb.Feed(
-                ltpc=pb.LTPC(ltp=ltp[j], ltt=int(ltt[j]), ltq=int(ltq[j]), cp=cp[j]),
-                requestMode=req,
-            )
+            f = Feed(ltpc=LTPC(ltp=ltp[j], ltt=ltt[j], ltq=ltq[j], cp=cp[j]), requestMode=req)
             out.append(map_entry(key, f.SerializeToString()))
         return out
     levels = 30 if mode == "full_d30" else 5
     book = m.book(rows, levels)
-    is_opt = m.is_opt[rows]
-    is_index = m.is_index[rows]
-    opt_rows = rows[is_opt]
-    greeks, iv = m.greeks(opt_rows) if len(opt_rows) else (None, None)
-    gpos = np.cumsum(is_opt) - 1
-    vtt, oi, atp = m.vtt[rows], m.oi[rows], m.atp(rows) / 100.0
-    o, h, lo = m.open[rows] / 100.0, m.high[rows] / 100.0, m.low[rows] / 100.0
+    bq, bp = book.bid_qty.tolist(), (book.bid_price / 100.0).tolist()
+    aq, ap = book.ask_qty.tolist(), (book.ask_price / 100.0).tolist()
+    tbq, tsq = book.bid_qty.sum(axis=1).tolist(), book.ask_qty.sum(axis=1).tolist()
+    is_opt = m.is_opt[rows].tolist()
+    is_index = m.is_index[rows].tolist()
+    opt_rows = rows[m.is_opt[rows]]
+    greek_rows: list[tuple[float, float, float, float, float, float]] = []
+    if len(opt_rows):
+        g, iv = m.greeks(opt_rows)
+        greek_rows = list(
+            zip(
+                g.delta.tolist(),
+                g.theta.tolist(),
+                g.gamma.tolist(),
+                g.vega.tolist(),
+                g.rho.tolist(),
+                iv.tolist(),
+                strict=True,
+            )
+        )
+    vtt, oi, atp = m.vtt[rows].tolist(), m.oi[rows].tolist(), (m.atp(rows) / 100.0).tolist()
+    o = (m.open[rows] / 100.0).tolist()
+    h = (m.high[rows] / 100.0).tolist()
+    lo = (m.low[rows] / 100.0).tolist()
     day_ms = _day_start_ms(m.last_ns)
+    gi = 0
     for j, key in enumerate(keys):
-        lt = pb.LTPC(ltp=ltp[j], ltt=int(ltt[j]), ltq=int(ltq[j]), cp=cp[j])
+        lt = LTPC(ltp=ltp[j], ltt=ltt[j], ltq=ltq[j], cp=cp[j])
         og = None
-        if is_opt[j] and greeks is not None:
-            g = int(gpos[j])
-            og = pb.OptionGreeks(
-                delta=greeks.delta[g],
-                theta=greeks.theta[g],
-                gamma=greeks.gamma[g],
-                vega=greeks.vega[g],
-                rho=greeks.rho[g],
-            )
+        iv_j = 0.0
+        if is_opt[j]:
+            d, th, ga, ve, rh, iv_j = greek_rows[gi]
+            gi += 1
+            og = pb.OptionGreeks(delta=d, theta=th, gamma=ga, vega=ve, rho=rh)
         if mode == "option_greeks":
-            first = pb.Quote(
-                bidQ=int(book.bid_qty[j, 0]),
-                bidP=book.bid_price[j, 0] / 100.0,
-                askQ=int(book.ask_qty[j, 0]),
-                askP=book.ask_price[j, 0] / 100.0,
-            )
+            first = pb.Quote(bidQ=bq[j][0], bidP=bp[j][0], askQ=aq[j][0], askP=ap[j][0])
             fl = pb.FirstLevelWithGreeks(
-                ltpc=lt,
-                firstDepth=first,
-                optionGreeks=og,
-                vtt=int(vtt[j]),
-                oi=oi[j],
-                iv=float(iv[int(gpos[j])]) if og is not None and iv is not None else 0.0,
+                ltpc=lt, firstDepth=first, optionGreeks=og, vtt=vtt[j], oi=oi[j], iv=iv_j
             )
-            f = pb.Feed(firstLevelWithGreeks=fl, requestMode=req)
+            f = Feed(firstLevelWithGreeks=fl, requestMode=req)
             out.append(map_entry(key, f.SerializeToString()))
             continue
         ohlc = pb.MarketOHLC(
@@ -150,25 +234,20 @@ def encode(market: Market, rows: npt.NDArray[np.int64], mode: str) -> list[bytes
                     high=h[j],
                     low=lo[j],
                     close=ltp[j],
-                    vol=int(vtt[j]),
+                    vol=vtt[j],
                     ts=day_ms,
                 )
             ]
         )
         if is_index[j]:
-            f = pb.Feed(
+            f = Feed(
                 fullFeed=pb.FullFeed(indexFF=pb.IndexFullFeed(ltpc=lt, marketOHLC=ohlc)),
                 requestMode=req,
             )
         else:
+            qb, qp, qa, qap = bq[j], bp[j], aq[j], ap[j]
             quotes = [
-                pb.Quote(
-                    bidQ=int(book.bid_qty[j, k]),
-                    bidP=book.bid_price[j, k] / 100.0,
-                    askQ=int(book.ask_qty[j, k]),
-                    askP=book.ask_price[j, k] / 100.0,
-                )
-                for k in range(levels)
+                pb.Quote(bidQ=qb[k], bidP=qp[k], askQ=qa[k], askP=qap[k]) for k in range(levels)
             ]
             ff = pb.MarketFullFeed(
                 ltpc=lt,
@@ -176,12 +255,12 @@ def encode(market: Market, rows: npt.NDArray[np.int64], mode: str) -> list[bytes
                 optionGreeks=og,
                 marketOHLC=ohlc,
                 atp=atp[j],
-                vtt=int(vtt[j]),
+                vtt=vtt[j],
                 oi=oi[j],
-                iv=float(iv[int(gpos[j])]) if og is not None and iv is not None else 0.0,
-                tbq=float(book.bid_qty[j].sum()),
-                tsq=float(book.ask_qty[j].sum()),
+                iv=iv_j,
+                tbq=float(tbq[j]),
+                tsq=float(tsq[j]),
             )
-            f = pb.Feed(fullFeed=pb.FullFeed(marketFF=ff), requestMode=req)
+            f = Feed(fullFeed=pb.FullFeed(marketFF=ff), requestMode=req)
         out.append(map_entry(key, f.SerializeToString()))
     return out
