@@ -67,10 +67,14 @@ class Obj:
         return float(value)
 
     def integer(self, key: str, default: int | None = None) -> int:
-        value = self.number(key, None if default is None else float(default))
-        if value != int(value):
-            raise UpstoxDecodeError(f"{self.path}.{key}: expected an integer, got {value!r}")
-        return int(value)
+        value = self._get(key, _MISSING if default is None else default)
+        if value is None:
+            return 0
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value  # exact, even beyond 2**53 (ns timestamps)
+        if isinstance(value, float) and value == int(value):
+            return int(value)
+        raise UpstoxDecodeError(f"{self.path}.{key}: expected an integer, got {value!r}")
 
     def paise(self, key: str, default: float | None = None) -> int:
         return to_paise(self.number(key, default))

@@ -122,7 +122,8 @@ def test_file_store_is_private_and_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "cfg" / "token.json"
     store = FileTokenStore(path)
     assert store.load() is None
-    token = AccessToken(SecretStr("tok"), 200, 100, "AB1234")
+    # ns timestamps beyond 2**53 must survive the JSON round trip exactly
+    token = AccessToken(SecretStr("tok"), 1795557600000000007, 1795487284296726807, "AB1234")
     store.save(token)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
@@ -170,7 +171,8 @@ def test_kubernetes_secret_store_writes_and_reads(tmp_path: Path) -> None:
         transport=httpx.MockTransport(handler),
     )  # fmt: skip
     assert store.load() is None
-    token = AccessToken(SecretStr("tok"), 200, 100, "AB1234")
+    # ns timestamps beyond 2**53 must survive the JSON round trip exactly
+    token = AccessToken(SecretStr("tok"), 1795557600000000007, 1795487284296726807, "AB1234")
     store.save(token)
     store.save(token)  # second save updates in place
     assert base64.b64decode(secrets["upstox-token"]["data"]["access_token"]) == b"tok"  # type: ignore[index]
