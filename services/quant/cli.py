@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "operator": "quant_operator.cli",
     "sync-instruments": "quant.sync.cli",
     "up": "quant.up.cli",
+    "ingestor": "quant.ingestor.cli",
+    "features": "quant.features.cli",
 }
 
 

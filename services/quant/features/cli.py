@@ -1,0 +1,80 @@
+"""``quant features``: the feature engine service (Kafka in, Kafka + QuestDB out)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from quant.features.settings import FeaturesSettings
+    from quant.store.ports import TickStore
+
+
+def add_parser(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "features",
+        help="ticks -> enriched ticks, candles and greeks on Kafka and in QuestDB",
+    )
+    parser.add_argument("--metrics-port", type=int, help="Prometheus port (0 = off)")
+    parser.set_defaults(func=_run)
+
+
+def _open_store(settings: FeaturesSettings) -> TickStore:
+    if settings.tick_store == "sqlite":
+        from quant.store.sqlite_ticks import SqliteTickStore
+
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteTickStore(settings.sqlite_path).open()
+    from quant.store.questdb_ticks import QuestDBTickStore
+
+    return QuestDBTickStore.from_settings(settings.questdb).open()
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from quant.bus.kafka import KafkaBus
+    from quant.core.clock import SystemClock
+    from quant.features.adapters import StoreSink
+    from quant.features.main import build_feature_service, run_features
+    from quant.features.settings import FeaturesSettings
+    from quant.features.snapshots import FileSnapshotStore
+    from quant.logging_setup import setup_logging
+    from quant.upstox.instruments import UpstoxInstrumentSource
+
+    settings = FeaturesSettings()
+    setup_logging(settings.log_level, json_format=settings.log_json)
+    registry = CollectorRegistry()
+    port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
+    if port:
+        start_http_server(port, registry=registry)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        source = UpstoxInstrumentSource(
+            settings.upstox.assets_base, settings.instrument_files, ca_file=settings.upstox.ca_file
+        )
+        instruments = await source.fetch(lambda phase, done, total: None)
+        store = _open_store(settings)
+        try:
+            service = build_feature_service(
+                settings,
+                bus=KafkaBus.from_settings(settings.kafka),
+                sink=StoreSink(store),
+                snapshots=FileSnapshotStore(settings.snapshot_path),
+                options=[i for i in instruments if i.is_option],
+                registry=registry,
+                clock=SystemClock(),
+            )
+            await run_features(service, stop)
+        finally:
+            store.close()
+
+    asyncio.run(main())
+    return 0

@@ -1,0 +1,32 @@
+"""The one settings object of ``quant features`` (env prefix ``QUANT_``, nesting ``__``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quant.config import KafkaSettings, QuestDBSettings, UpstoxSettings
+
+
+class FeaturesSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="QUANT_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    questdb: QuestDBSettings = QuestDBSettings()
+    upstox: UpstoxSettings = UpstoxSettings()
+    tick_store: Literal["questdb", "sqlite"] = "questdb"
+    sqlite_path: Path = Path.home() / ".local" / "share" / "quant-platform" / "ticks.sqlite"
+    group_id: str = "features"
+    snapshot_path: Path = Path.home() / ".local" / "share" / "quant-platform" / "features.snap"
+    batch_size: int = 2000
+    poll_timeout_s: float = 0.2
+    checkpoint_interval_s: float = 1.0
+    drain_s: float = 2.0
+    instrument_files: tuple[str, ...] = ("NSE", "BSE")
+    metrics_port: int = 9102
+    log_level: str = "INFO"
+    log_json: bool = False

@@ -1,0 +1,61 @@
+"""``quant ingestor``: hold the Upstox feed and publish ticks and greeks to Kafka."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "ingestor",
+        help="Upstox market-data feed -> Kafka market.equity.ticks / market.option.greeks",
+    )
+    parser.add_argument("--metrics-port", type=int, help="Prometheus port (0 = off)")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from quant.bus.kafka import KafkaBus
+    from quant.core.clock import SystemClock
+    from quant.ingestor.main import run_ingestor, universe_of
+    from quant.ingestor.settings import IngestorSettings
+    from quant.logging_setup import setup_logging
+    from quant.upstox.auth import FileTokenStore, StoredTokenSource
+    from quant.upstox.instruments import UpstoxInstrumentSource
+
+    settings = IngestorSettings()
+    setup_logging(settings.log_level, json_format=settings.log_json)
+    clock = SystemClock()
+    registry = CollectorRegistry()
+    port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
+    if port:
+        start_http_server(port, registry=registry)
+    token = StoredTokenSource(FileTokenStore(settings.upstox.token_file), clock)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        source = UpstoxInstrumentSource(
+            settings.upstox.assets_base, settings.instrument_files, ca_file=settings.upstox.ca_file
+        )
+        instruments = await source.fetch(lambda phase, done, total: None)
+        await run_ingestor(
+            settings,
+            bus=KafkaBus.from_settings(settings.kafka),
+            token=token,
+            universe=universe_of(settings, instruments),
+            registry=registry,
+            clock=clock,
+            stop=stop,
+        )
+
+    asyncio.run(main())
+    return 0
