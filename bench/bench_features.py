@@ -4,7 +4,8 @@ Generates a deterministic interleaved stream (``--instruments`` names, 5 depth l
 30 with ``--levels 30``), then times ``FeatureEngine.process`` over batches of
 ``--batch`` ticks (Tick tuples in, EnrichedTick tuples and candles out), and separately the
 columnar core ``process_columns`` and the tuple<->column conversions. Prints a Markdown
-table; best of ``--repeat`` runs. Usage::
+table; best of ``--repeat`` runs, in CPU seconds of this process (``time.process_time``,
+pinned to one core) so that other load on a shared machine inflates the figures less. Usage::
 
     python bench/bench_features.py [--ticks 200000] [--batch 10000] [--levels 5]
 """
@@ -54,9 +55,9 @@ def make_ticks(n: int, instruments: int, levels: int, seed: int = 1) -> list[Tic
 def _best(fn: object, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()  # type: ignore[operator]
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best
 
 

@@ -69,7 +69,8 @@ from quant.analytics.segments import (
     seg_cumsum,
     seg_last_nonzero,
     seg_running_max,
-    seg_window_sum,
+    seg_window_starts,
+    window_sum,
 )
 from quant.core.clock import NS_PER_SECOND, Clock
 from quant.core.events import Candle, EnrichedTick, Tick
@@ -284,7 +285,9 @@ class FeatureEngine:
     ) -> tuple[IntArray, IntArray, IntArray]:
         """Rolling (pv, qty) and trade counts per tick; keeps the trades still in a window."""
         window = self._state.window
-        touched = np.isin(window[:, 0], inst_codes)
+        active = np.zeros(len(self._state.keys), dtype=np.bool_)
+        active[inst_codes] = True
+        touched = active[window[:, 0]]
         carried, idle = window[touched], window[~touched]
         m = carried.shape[0]
         all_code = np.concatenate((carried[:, 0], c))
@@ -296,10 +299,12 @@ class FeatureEngine:
         position = np.empty_like(merged_order)
         position[merged_order] = np.arange(merged_order.size)
         query = position[m:]
-        roll_pv = seg_window_sum(keys_ts, group, m_pv, self._rolling_ns, query)
-        roll_qty = seg_window_sum(keys_ts, group, m_qty, self._rolling_ns, query)
+        rolling_lo = seg_window_starts(keys_ts, group, self._rolling_ns, query)
+        roll_pv = window_sum(m_pv, rolling_lo, query)
+        roll_qty = window_sum(m_qty, rolling_lo, query)
         is_trade = (m_qty > 0).astype(np.int64)
-        trades = seg_window_sum(keys_ts, group, is_trade, self._intensity_ns, query)
+        intensity_lo = seg_window_starts(keys_ts, group, self._intensity_ns, query)
+        trades = window_sum(is_trade, intensity_lo, query)
         horizon = max(self._rolling_ns, self._intensity_ns)
         latest = np.zeros(int(group.max()) + 1 if group.size else 0, dtype=np.int64)
         latest[inst_codes] = inst_last_ts

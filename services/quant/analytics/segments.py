@@ -93,6 +93,44 @@ def seg_running_max(values: IntArray, starts: BoolArray, carry: IntArray) -> Int
     return out
 
 
+def seg_window_starts(
+    keys_ts: IntArray, group: IntArray, window_ns: int, query: IntArray
+) -> IntArray:
+    """For each query index, the first index of its group with ``ts > ts[query] - window``.
+
+    ``group`` must be non-decreasing and ``keys_ts`` non-decreasing within each group.
+    """
+    if query.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    t0 = int(keys_ts.min())
+    rel = keys_ts - t0
+    span = int(rel.max()) + window_ns + 1
+    groups = int(group[-1]) + 1
+    if groups * span < (1 << 62):
+        key = group * span + rel
+        lo: IntArray = np.searchsorted(key, key[query] - window_ns, side="right")
+        return lo
+    # Too wide to pack into one int64 key: search group by group.
+    lo = np.empty(query.size, dtype=np.int64)
+    bounds = np.searchsorted(group, np.arange(groups + 1))
+    qgroup = group[query]
+    for g in np.unique(qgroup).tolist():
+        sel = np.flatnonzero(qgroup == g)
+        a, b = int(bounds[g]), int(bounds[g + 1])
+        lo[sel] = a + np.searchsorted(keys_ts[a:b], keys_ts[query[sel]] - window_ns, "right")
+    return lo
+
+
+def window_sum(values: IntArray, starts_at: IntArray, query: IntArray) -> IntArray:
+    """``values[starts_at[i] : query[i] + 1].sum()`` for every i, via one cumulative sum."""
+    if query.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    total = np.cumsum(values, dtype=np.int64)
+    before = np.where(starts_at > 0, total[np.maximum(starts_at - 1, 0)], 0)
+    out: IntArray = total[query] - before
+    return out
+
+
 def seg_window_sum(
     keys_ts: IntArray,
     group: IntArray,
@@ -100,30 +138,5 @@ def seg_window_sum(
     window_ns: int,
     query: IntArray,
 ) -> IntArray:
-    """Sum of ``values`` over ``(ts - window, ts]`` within the group, at each query index.
-
-    ``group`` must be non-decreasing and ``keys_ts`` non-decreasing within each group.
-    ``query`` holds the indices at which the windowed sum is wanted.
-    """
-    n = values.size
-    if n == 0 or query.size == 0:
-        return np.zeros(query.size, dtype=np.int64)
-    total = np.cumsum(values, dtype=np.int64)
-    t0 = int(keys_ts.min())
-    rel = keys_ts - t0
-    span = int(rel.max()) + window_ns + 1
-    groups = int(group[-1]) + 1
-    if groups * span < (1 << 62):
-        key = group * span + rel
-        lo = np.searchsorted(key, key[query] - window_ns, side="right")
-    else:  # too wide to pack into one int64 key: search group by group
-        lo = np.empty(query.size, dtype=np.int64)
-        bounds = np.searchsorted(group, np.arange(groups + 1))
-        qgroup = group[query]
-        for g in np.unique(qgroup).tolist():
-            sel = np.flatnonzero(qgroup == g)
-            a, b = int(bounds[g]), int(bounds[g + 1])
-            lo[sel] = a + np.searchsorted(keys_ts[a:b], keys_ts[query[sel]] - window_ns, "right")
-    before = np.where(lo > 0, total[np.maximum(lo - 1, 0)], 0)
-    out: IntArray = total[query] - before
-    return out
+    """Sum of ``values`` over ``(ts - window, ts]`` within the group, at each query index."""
+    return window_sum(values, seg_window_starts(keys_ts, group, window_ns, query), query)
