@@ -9,6 +9,7 @@ the concatenated entries of its instruments, which is valid protobuf wire format
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -83,6 +84,36 @@ def _day_start_ms(now_ns: int) -> int:
     return int(midnight.timestamp()) * 1000
 
 
+class _Candle(NamedTuple):
+    interval: str
+    open: float
+    high: float
+    low: float
+    close: float
+    vol: int
+    ts: int
+
+
+def _intraday(m: Market, rows: npt.NDArray[np.int64]) -> list[list[_Candle]]:
+    """Per row: the I1 (previous and current) and I30 (current) candles, if any."""
+    out: list[list[_Candle]] = [[] for _ in range(len(rows))]
+    sel = np.nonzero(m.bar_pos[rows] >= 0)[0]
+    if len(sel) == 0:
+        return out
+    for interval, minutes, prev in (("I1", 1, True), ("I1", 1, False), ("I30", 30, False)):
+        got = m.window_ohlc(rows[sel], minutes, prev)
+        if got is None:
+            continue
+        start_ms = got[0] // NS_PER_MS
+        cols = got[1].T.tolist()
+        for j, vals in zip(sel.tolist(), cols, strict=True):
+            o, h, lo, c, v = vals
+            out[j].append(
+                _Candle(interval, o / 100.0, h / 100.0, lo / 100.0, c / 100.0, int(v), start_ms)
+            )
+    return out
+
+
 def encode(market: Market, rows: npt.NDArray[np.int64], mode: str) -> list[bytes]:
     """Tagged map entries for ``rows`` in ``mode`` at the market's current state.
 
@@ -130,6 +161,7 @@ def encode(market: Market, rows: npt.NDArray[np.int64], mode: str) -> list[bytes
     h = (m.high[rows] / 100.0).tolist()
     lo = (m.low[rows] / 100.0).tolist()
     day_ms = _day_start_ms(m.last_ns)
+    intraday = _intraday(m, rows)
     out: list[bytes] = []
     gi = 0
     for j, key in enumerate(keys):
@@ -146,6 +178,10 @@ def encode(market: Market, rows: npt.NDArray[np.int64], mode: str) -> list[bytes
             out.append(map_entry(key, wire.feed(3, body, req)))
             continue
         day = [wire.ohlc(b"1d", o[j], h[j], lo[j], ltp[j], vtt[j], day_ms)]
+        day += [
+            wire.ohlc(c.interval.encode(), c.open, c.high, c.low, c.close, c.vol, c.ts)
+            for c in intraday[j]
+        ]
         if is_index[j]:
             body = wire.full_feed(False, wire.index_full_feed(lt, day))
         else:
@@ -209,6 +245,7 @@ def encode_reference(market: Market, rows: npt.NDArray[np.int64], mode: str) -> 
     h = (m.high[rows] / 100.0).tolist()
     lo = (m.low[rows] / 100.0).tolist()
     day_ms = _day_start_ms(m.last_ns)
+    intraday = _intraday(m, rows)
     gi = 0
     for j, key in enumerate(keys):
         lt = LTPC(ltp=ltp[j], ltt=ltt[j], ltq=ltq[j], cp=cp[j])
@@ -236,7 +273,19 @@ def encode_reference(market: Market, rows: npt.NDArray[np.int64], mode: str) -> 
                     close=ltp[j],
                     vol=vtt[j],
                     ts=day_ms,
-                )
+                ),
+                *(
+                    pb.OHLC(
+                        interval=c.interval,
+                        open=c.open,
+                        high=c.high,
+                        low=c.low,
+                        close=c.close,
+                        vol=c.vol,
+                        ts=c.ts,
+                    )
+                    for c in intraday[j]
+                ),
             ]
         )
         if is_index[j]:

@@ -83,6 +83,12 @@ class Market:
         self.is_call = k == Kind.CE
         self.is_index = k == Kind.INDEX
         self.bar_rows = np.nonzero(~self.is_opt)[0]
+        self.proc_rows = np.nonzero(self.is_proc)[0]
+        self.fut_rows = np.nonzero(self.is_fut)[0]
+        self.opt_rows = np.nonzero(self.is_opt)[0]
+        self.index_rows = np.nonzero(self.is_index)[0]
+        self.bar_pos = np.full(n, -1, dtype=np.int64)
+        self.bar_pos[self.bar_rows] = np.arange(len(self.bar_rows))
         self.tick = np.where(self.is_index, 1, universe.tick)
         self.idx_base = {i: float(universe.ref_price[i]) for i in universe.index_members}
         now = clock.now_ns()
@@ -204,7 +210,7 @@ class Market:
         return self._trade(dt, calendar.session_fraction(now), now)
 
     def _move(self, dt: float, frac: float) -> None:
-        proc = np.nonzero(self.is_proc)[0]
+        proc = self.proc_rows
         m = len(proc)
         dt_y = dt / TRADING_SECONDS_PER_YEAR
         vol = self.u.vol[proc] * np.sqrt(u_shape(frac))
@@ -228,9 +234,9 @@ class Market:
         for row, (members, weights) in u.index_members.items():
             rel = self.fair[members] / u.ref_price[members]
             self.fair[row] = self.idx_base[row] * float(rel @ weights)
-        fut = np.nonzero(self.is_fut)[0]
+        fut = self.fut_rows
         self.fair[fut] = self.forward(fut)
-        opt = np.nonzero(self.is_opt)[0]
+        opt = self.opt_rows
         vol = self.smile(opt)
         price = black76_price(
             self.forward(opt), u.strike[opt], vol, self.t_years(opt), self.is_call[opt]
@@ -311,6 +317,33 @@ class Market:
             return None
         o, h, lo, c, v0 = self._bar
         return MinuteBars(self._bar_start, o, h, lo, c, self.vtt[self.bar_rows] - v0)
+
+    def window_ohlc(
+        self, rows: npt.NDArray[np.int64], minutes: int, previous: bool = False
+    ) -> tuple[int, npt.NDArray[np.int64]] | None:
+        """OHLCV (5 x len(rows), paise/units) of the current (or previous) ``minutes`` window.
+
+        ``rows`` must be bar rows (not options). Returns (window start ns, array) or None
+        when no bar of that window exists yet.
+        """
+        cur = self.current_bar()
+        if cur is None:
+            return None
+        width = minutes * 60 * NS_PER_SECOND
+        open_ns = calendar.at_ist(self.trade_date, calendar.NORMAL_OPEN)
+        start = open_ns + (cur.start_ns - open_ns) // width * width
+        if previous:
+            start -= width
+        bars = [b for b in (*self.minute_bars, cur) if start <= b.start_ns < start + width]
+        if not bars:
+            return None
+        pos = self.bar_pos[rows]
+        o = bars[0].open[pos]
+        h = np.max(np.stack([b.high[pos] for b in bars]), axis=0)
+        lo = np.min(np.stack([b.low[pos] for b in bars]), axis=0)
+        c = bars[-1].close[pos]
+        v = np.sum(np.stack([b.volume[pos] for b in bars]), axis=0)
+        return start, np.stack([o, h, lo, c, v])
 
     # ---- session events -----------------------------------------------------------
     def _pre_open(self) -> None:

@@ -91,8 +91,9 @@ def black76_price(
     d1, d2, _ = _d1d2(forward, strike, vol, t)
     disc = np.exp(-rate * t)
     call = disc * (forward * norm_cdf(d1) - strike * norm_cdf(d2))
-    put = disc * (strike * norm_cdf(-d2) - forward * norm_cdf(-d1))
-    out: FloatArray = np.where(is_call, call, put)
+    # put-call parity halves the CDF evaluations (prices of deep ITM puts stay exact to
+    # float64 rounding, well below a tick)
+    out: FloatArray = np.where(is_call, call, call - disc * (forward - strike))
     return out
 
 
