@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -38,37 +39,50 @@ def _apply(cluster: ControlPlane, namespace: str, objects: list[dict[str, Any]])
     return done.stdout
 
 
-@pytest.fixture
-def installed(k8s_cluster: ControlPlane, k8s_namespace: str) -> list[dict[str, Any]]:
-    objects = _render(k8s_cluster, k8s_namespace)
-    out = _apply(k8s_cluster, k8s_namespace, objects)
+@pytest.fixture(scope="module")
+def chart_ns(k8s_cluster: ControlPlane) -> Iterator[str]:
+    """One namespace per module with the chart applied (tests here only read or add)."""
+    namespace = k8s_cluster.namespace("chart")
+    yield namespace
+    k8s_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def installed(k8s_cluster: ControlPlane, chart_ns: str) -> list[dict[str, Any]]:
+    objects = _render(k8s_cluster, chart_ns)
+    out = _apply(k8s_cluster, chart_ns, objects)
     assert out.count("serverside-applied") == len(objects), out
     return objects
 
 
+def _ref(obj: dict[str, Any]) -> str:
+    group = obj["apiVersion"].rpartition("/")[0]
+    kind = obj["kind"].lower() + (f".{group}" if group else "")
+    return f"{kind}/{obj['metadata']['name']}"
+
+
 def test_every_rendered_manifest_is_accepted_by_the_apiserver(
-    k8s_cluster: ControlPlane, k8s_namespace: str, installed: list[dict[str, Any]]
+    k8s_cluster: ControlPlane, chart_ns: str, installed: list[dict[str, Any]]
 ) -> None:
-    for obj in installed:
-        kind, name = obj["kind"], obj["metadata"]["name"]
-        scope = [] if kind in {"ClusterRole", "ClusterRoleBinding"} else ["-n", k8s_namespace]
-        got = k8s_cluster.kubectl("get", *scope, kind, name, "-o", "json").stdout
-        assert json.loads(got)["metadata"]["name"] == name
-    topics = k8s_cluster.kubectl(
-        "get", "-n", k8s_namespace, "kafkatopics.kafka.strimzi.io",
-        "-o", "jsonpath={.items[*].spec.topicName}",
-    ).stdout.split()  # fmt: skip
+    refs = [_ref(o) for o in installed]
+    got = k8s_cluster.kubectl("get", "-n", chart_ns, *refs, "-o", "json").stdout
+    items = json.loads(got)["items"]
+    assert sorted((i["kind"], i["metadata"]["name"]) for i in items) == sorted(
+        (o["kind"], o["metadata"]["name"]) for o in installed
+    )
+    topics = [i["spec"]["topicName"] for i in items if i["kind"] == "KafkaTopic"]
     assert "market.equity.ticks" in topics
     assert len(topics) == 7
 
 
 def test_strimzi_schema_rejects_a_broken_kafka_resource(
-    k8s_cluster: ControlPlane, k8s_namespace: str
+    k8s_cluster: ControlPlane, chart_ns: str
 ) -> None:
-    (pool,) = [o for o in _render(k8s_cluster, k8s_namespace) if o["kind"] == "KafkaNodePool"]
+    (pool,) = [o for o in _render(k8s_cluster, chart_ns) if o["kind"] == "KafkaNodePool"]
+    pool["metadata"]["name"] = "broken-pool"
     pool["spec"]["roles"] = ["broker", "janitor"]
     done = k8s_cluster.kubectl(
-        "apply", "--server-side", "-n", k8s_namespace, "-f", "-",
+        "apply", "--server-side", "-n", chart_ns, "-f", "-",
         input=yaml.safe_dump(pool), check=False,
     )  # fmt: skip
     assert done.returncode != 0
@@ -76,28 +90,62 @@ def test_strimzi_schema_rejects_a_broken_kafka_resource(
 
 
 def test_managed_deployments_are_found_by_label(
-    k8s_cluster: ControlPlane, k8s_namespace: str, installed: list[dict[str, Any]]
+    k8s_cluster: ControlPlane, chart_ns: str, installed: list[dict[str, Any]]
 ) -> None:
     names = k8s_cluster.kubectl(
-        "get", "deployments", "-n", k8s_namespace,
+        "get", "deployments", "-n", chart_ns,
         "-l", "quant-platform.io/managed-replicas=true",
         "-o", "jsonpath={.items[*].metadata.labels.quant-platform\\.io/component}",
     ).stdout.split()  # fmt: skip
     assert sorted(names) == ["features", "ingestor", "scanner", "strategy"]
 
 
-def _can(cluster: ControlPlane, namespace: str, verb: str, resource: str) -> bool:
-    sa = f"system:serviceaccount:{namespace}:{RELEASE}-quant-platform-operator"
-    done = cluster.kubectl(
-        "auth", "can-i", verb, resource, "-n", namespace, f"--as={sa}", check=False
-    )
-    return done.stdout.strip() == "yes"
+def _allowed(
+    cluster: ControlPlane, namespace: str, checks: list[tuple[str, str]]
+) -> dict[tuple[str, str], bool]:
+    """Ask the apiserver (SubjectAccessReviews, one kubectl call) what the operator may do."""
+    user = f"system:serviceaccount:{namespace}:{RELEASE}-quant-platform-operator"
+    reviews = []
+    for verb, resource in checks:
+        plural_group, _, name = resource.partition("/")
+        plural, _, group = plural_group.partition(".")
+        if plural == "tradingdays" and name == "status":
+            plural, name, sub = "tradingdays", "", "status"
+        else:
+            sub = ""
+        attrs = {"namespace": namespace, "verb": verb, "group": group, "resource": plural}
+        if name:
+            attrs["name"] = name
+        if sub:
+            attrs["subresource"] = sub
+        reviews.append(
+            {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SubjectAccessReview",
+                "spec": {
+                    "user": user,
+                    "groups": ["system:serviceaccounts", f"system:serviceaccounts:{namespace}"],
+                    "resourceAttributes": attrs,
+                },
+            }
+        )
+    out = cluster.kubectl(
+        "create", "-f", "-", "-o", "json", input=yaml.safe_dump_all(reviews)
+    ).stdout
+    # kubectl prints one JSON document per created object, back to back.
+    decoder, results, pos = json.JSONDecoder(), [], 0
+    while pos < len(out):
+        if out[pos].isspace():
+            pos += 1
+            continue
+        doc, pos = decoder.raw_decode(out, pos)
+        results.append(doc)
+    return {c: bool(r["status"].get("allowed")) for c, r in zip(checks, results, strict=True)}
 
 
 def test_operator_service_account_has_least_privilege(
-    k8s_cluster: ControlPlane, k8s_namespace: str, installed: list[dict[str, Any]]
+    k8s_cluster: ControlPlane, chart_ns: str, installed: list[dict[str, Any]]
 ) -> None:
-    ns = k8s_namespace
     allowed = [
         ("patch", "tradingdays.trading.quant-platform.io"),
         ("watch", "tradingdays.trading.quant-platform.io"),
@@ -122,17 +170,16 @@ def test_operator_service_account_has_least_privilege(
         ("create", "pods"),
         ("delete", "kafkatopics.kafka.strimzi.io"),
     ]
-    assert [a for a in allowed if not _can(k8s_cluster, ns, *a)] == []
-    assert [d for d in denied if _can(k8s_cluster, ns, *d)] == []
+    answers = _allowed(k8s_cluster, chart_ns, allowed + denied)
+    assert [a for a in allowed if not answers[a]] == []
+    assert [d for d in denied if answers[d]] == []
 
 
 def test_kwok_runs_gateway_pods_and_completes_jobs(
-    k8s_cluster: ControlPlane, k8s_namespace: str, installed: list[dict[str, Any]]
+    k8s_cluster: ControlPlane, chart_ns: str, installed: list[dict[str, Any]]
 ) -> None:
     gateway = f"deployment/{RELEASE}-quant-platform-gateway"
-    k8s_cluster.kubectl(
-        "rollout", "status", "-n", k8s_namespace, gateway, "--timeout=90s", timeout=100
-    )
+    k8s_cluster.kubectl("rollout", "status", "-n", chart_ns, gateway, "--timeout=90s", timeout=100)
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -147,8 +194,8 @@ def test_kwok_runs_gateway_pods_and_completes_jobs(
             },
         },
     }
-    k8s_cluster.kubectl("create", "-n", k8s_namespace, "-f", "-", input=yaml.safe_dump(job))
-    k8s_cluster.wait_for("job", "sync-probe", "condition=Complete", k8s_namespace, timeout=90)
+    k8s_cluster.kubectl("create", "-n", chart_ns, "-f", "-", input=yaml.safe_dump(job))
+    k8s_cluster.wait_for("job", "sync-probe", "condition=Complete", chart_ns, timeout=90)
 
 
 def test_helm_install_works_against_the_apiserver(
