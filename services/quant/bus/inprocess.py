@@ -34,7 +34,7 @@ class InProcessMessage:
 
     __slots__ = ("_key", "_offset", "_partition", "_topic", "_value")
 
-    def __init__(self, topic: str, partition: int, offset: int, key: str, value: bytes) -> None:
+    def __init__(self, topic: str, partition: int, offset: int, key: bytes, value: bytes) -> None:
         self._topic = topic
         self._partition = partition
         self._offset = offset
@@ -50,7 +50,7 @@ class InProcessMessage:
     def offset(self) -> int:
         return self._offset
 
-    def key(self) -> str:
+    def key(self) -> bytes:
         return self._key
 
     def value(self) -> bytes:
@@ -150,7 +150,7 @@ class InProcessBus:
         p = hash(key) % len(partitions)
         with self._cond:
             part = partitions[p]
-            part.messages.append(InProcessMessage(topic, p, part.end, key, value))
+            part.messages.append(InProcessMessage(topic, p, part.end, key.encode(), value))
             if len(part.messages) >= 2 * self._retain:
                 drop = len(part.messages) - self._retain
                 del part.messages[:drop]

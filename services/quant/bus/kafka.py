@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import Consumer as _RawConsumer
 from confluent_kafka import KafkaError, KafkaException, Message
@@ -32,6 +32,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from quant.bus.errors import BusError, CommitError, ConsumeError, DeliveryError, DeliveryFailure
+from quant.bus.port import Received
 from quant.bus.topics import Topic
 from quant.config import KafkaSettings
 
@@ -257,7 +258,7 @@ class KafkaConsumer:
         else:
             log.warning("kafka consumer: %s", err.str())
 
-    def poll(self, max_messages: int = 1000, timeout: float = 1.0) -> list[Message]:
+    def poll(self, max_messages: int = 1000, timeout: float = 1.0) -> list[Received]:
         if self._fatal is not None:
             raise ConsumeError(f"fatal consumer error: {self._fatal.str()}")
         try:
@@ -266,8 +267,10 @@ class KafkaConsumer:
             raise ConsumeError(str(e)) from e
         for m in batch:
             if m.error() is not None:
-                return self._without_errors(batch)
-        return batch
+                batch = self._without_errors(batch)
+                break
+        # error events are gone: every message has a topic, partition, offset and value
+        return cast("list[Received]", batch)
 
     @staticmethod
     def _without_errors(batch: list[Message]) -> list[Message]:

@@ -61,6 +61,6 @@ def test_publish_through_a_broker_crash_loses_and_duplicates_nothing(
     after = _drain(consumer, 1000, deadline_s=120)
     extra = consumer.poll(max_messages=100, timeout=2.0)
     consumer.close()
-    values = sorted(int(m.value()) for m in after)  # type: ignore[arg-type]
+    values = sorted(int(m.value()) for m in after)
     assert not extra
     assert values == list(range(500, 1500))
