@@ -139,6 +139,22 @@ def test_operator_rbac_grants_exactly_the_needed_verbs(objects: list[Obj]) -> No
             assert pod.get("automountServiceAccountToken") is False, where
 
 
+def test_configmap_clock_adds_only_a_get_on_that_configmap(helm_home: Path) -> None:
+    objs = render_objects(
+        helm_home, {"operator.clock.mode": "configmap", "operator.clock.configMap": "clk"}
+    )
+    extra = [
+        r for r in _named(objs, "Role", "-operator")["rules"] if "configmaps" in r["resources"]
+    ]
+    assert extra == [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["clk"], "verbs": ["get"]}
+    ]
+    container = _named(objs, "Deployment", "-operator")["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["QUANT_CLOCK__MODE"] == "configmap"
+    assert env["QUANT_CLOCK__CONFIGMAP"] == "clk"
+
+
 def test_kafka_topics_match_the_bus_registry(objects: list[Obj]) -> None:
     topics = {t["spec"]["topicName"]: t for t in by_kind(objects, "KafkaTopic")}
     assert set(topics) == {t.name for t in ALL_TOPICS}
