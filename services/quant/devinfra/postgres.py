@@ -107,6 +107,8 @@ class PostgresServer(Server):
             timeout=INITDB_TIMEOUT_S,
             check=False,
             user=self.user,
+            group=None if self.user is None else pwd.getpwnam(self.user).pw_gid,
+            extra_groups=None if self.user is None else [],
             cwd=self.root,
         )
         if done.returncode != 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -97,6 +98,7 @@ class ManagedProcess:
         if die_with_parent and setpriv is not None:
             argv = [setpriv, "--pdeathsig", "KILL", *argv]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        group, extra_groups = _groups_of(self.user)
         with self.log_path.open("ab") as out:
             self._popen = subprocess.Popen(
                 argv,
@@ -107,6 +109,8 @@ class ManagedProcess:
                 cwd=self.cwd,
                 start_new_session=True,
                 user=self.user,
+                group=group,
+                extra_groups=extra_groups,
             )
         self._pid = self._popen.pid
         log.info("%s started, pid %d, log %s", self.name, self._pid, self.log_path)
@@ -187,6 +191,13 @@ class ManagedProcess:
             self._pid = None
         elif self._popen is None:
             self._pid = None
+
+
+def _groups_of(user: str | None) -> tuple[int | None, list[int] | None]:
+    """The primary group of ``user`` and no supplementary groups (None: keep ours)."""
+    if user is None:
+        return None, None
+    return pwd.getpwnam(user).pw_gid, []
 
 
 def _pid_runs(pid: int, marker: str) -> bool:
