@@ -12,7 +12,7 @@ from quant.core.clock import IST, FakeClock, datetime_to_ns, ns_to_datetime
 from quant.sim import calendar
 from quant.sim.calendar import Phase
 from quant.sim.config import SimConfig
-from quant.sim.market import Market
+from quant.sim.market import Market, u_shape
 from quant.sim.master import Kind, build_universe, isin_check_digit
 from quant.sim.pricing import RISK_FREE_RATE
 
@@ -172,3 +172,19 @@ def test_trade_tape_matches_volume_and_vwap() -> None:
     assert sum(t.qty for t in tape) == int(m.vtt[row])
     vwap = sum(t.price * t.qty for t in tape) / sum(t.qty for t in tape)
     assert vwap == pytest.approx(float(m.atp(np.asarray([row]))[0]))
+
+
+def test_activity_is_u_shaped() -> None:
+    assert u_shape(0.0) > 2 * u_shape(0.5) and u_shape(1.0) > 2 * u_shape(0.5)
+
+
+@pytest.mark.slow
+def test_some_names_trend_enough_for_a_momentum_scanner() -> None:
+    m, clock = _market(at=time(9, 15, 1))
+    m.step()
+    eq = np.nonzero(m.is_proc & (m.u.kind == Kind.EQ))[0]
+    opened = m.open[eq].astype(float)
+    _run(m, clock, 240, dt=30.0)  # two hours
+    moves = m.ltp[eq] / opened - 1.0
+    assert (np.abs(moves) > 0.02).sum() >= 5
+    assert np.median(np.abs(moves)) < 0.02  # most names stay calm
