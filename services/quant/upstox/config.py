@@ -42,6 +42,7 @@ class FeedConfig:
     ping_interval_seconds: float = 5.0
     reconnect_base_seconds: float = 0.2
     reconnect_max_seconds: float = 30.0
+    stable_after_seconds: float = 5.0  # a connection this old resets the backoff
     max_redirects: int = 3
     queue_size: int = 1024
     enforce_limits: bool = True

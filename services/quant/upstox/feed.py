@@ -38,7 +38,12 @@ from quant.core.clock import Clock, SystemClock
 from quant.core.events import FeedMode, Tick
 from quant.upstox.config import FeedConfig, make_ssl_context
 from quant.upstox.constants import FEED_PATH
-from quant.upstox.errors import UpstoxAuthError, UpstoxDecodeError, UpstoxError
+from quant.upstox.errors import (
+    FeedSubscriptionLimitError,
+    UpstoxAuthError,
+    UpstoxDecodeError,
+    UpstoxError,
+)
 from quant.upstox.subscriptions import SubscriptionBook
 from quant.upstox.wire import FeedFrame, decode_frame, encode_request
 
@@ -119,6 +124,7 @@ class UpstoxFeedClient:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._stopped = False
+        self._connected_at: float | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -215,41 +221,64 @@ class UpstoxFeedClient:
         url = "ws://" + url.removeprefix("http://") if url.startswith("http://") else url
         return url + FEED_PATH, {"Authorization": f"Bearer {self._token()}"}
 
+    def _fatal(self, e: BaseException) -> UpstoxError | None:
+        """The one place deciding retry vs stop: a fatal error to end with, or None to retry."""
+        if isinstance(e, UpstoxAuthError):
+            return e
+        if isinstance(e, InvalidStatus):
+            self.stats.handshake_failures += 1
+            status = e.response.status_code
+            if status in (401, 403):
+                fatal = UpstoxAuthError(
+                    f"feed handshake refused with HTTP {status}: token invalid, expired or "
+                    "not permitted (or too many connections); not retrying",
+                    status=status,
+                )
+                fatal.__cause__ = e
+                return fatal
+            log.warning("feed: handshake failed with HTTP %d", status)
+            return None
+        if isinstance(e, ConnectionClosed) and e.rcvd is not None and e.rcvd.code == 1008:
+            # Policy violation: the server refused our subscriptions (limits); replaying
+            # the same set would only be refused again.
+            fatal_limit = FeedSubscriptionLimitError(
+                f"feed closed by the server for policy violation: {e.rcvd.reason or 'no reason'}"
+            )
+            fatal_limit.__cause__ = e
+            return fatal_limit
+        if isinstance(e, _SilentSocket):
+            self.stats.silent_drops += 1
+            log.warning("feed: %s; reconnecting", e)
+            return None
+        if isinstance(e, UpstoxError):  # e.g. /authorize failed
+            if not e.retryable:
+                return e
+            log.warning("feed: %s", e)
+            return None
+        log.warning("feed: connection lost: %s: %s", type(e).__name__, e)
+        return None
+
     async def _run(self) -> None:
         attempt = 0
         error: BaseException | None = None
+        loop = asyncio.get_running_loop()
         try:
             while not self._closing:
+                self._connected_at = None
                 try:
                     await self._connect_once()
-                    attempt = 0
-                except UpstoxAuthError as e:
-                    error = e
-                    return
-                except InvalidStatus as e:
-                    self.stats.handshake_failures += 1
-                    status = e.response.status_code
-                    if status in (401, 403):
-                        error = UpstoxAuthError(
-                            f"feed handshake refused with HTTP {status}: token invalid, expired "
-                            "or not permitted; not retrying",
-                            status=status,
-                        )
-                        error.__cause__ = e
+                except (
+                    UpstoxError, InvalidHandshake, OSError, TimeoutError, ConnectionClosed,
+                    _SilentSocket,
+                ) as e:  # fmt: skip
+                    error = self._fatal(e)
+                    if error is not None:
                         return
-                    log.warning("feed: handshake failed with HTTP %d", status)
-                except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as e:
-                    log.warning("feed: connection lost: %s: %s", type(e).__name__, e)
-                except _SilentSocket as e:
-                    self.stats.silent_drops += 1
-                    log.warning("feed: %s; reconnecting", e)
-                except UpstoxError as e:  # e.g. /authorize failed with 5xx
-                    if not e.retryable:
-                        error = e
-                        return
-                    log.warning("feed: %s", e)
                 if self._closing:
                     return
+                lived = loop.time() - self._connected_at if self._connected_at else 0.0
+                if lived >= self.config.stable_after_seconds:
+                    attempt = 0  # the last connection was healthy: start backing off afresh
                 delay = self._backoff(attempt)
                 attempt += 1
                 log.info("feed: reconnecting in %.2fs (attempt %d)", delay, attempt)
@@ -287,6 +316,7 @@ class UpstoxFeedClient:
         ) as ws:
             assert isinstance(ws, _WatchedConnection)
             ws.last_alive = ws.loop.time()
+            self._connected_at = ws.last_alive
             self._ws = ws
             try:
                 self.stats.connections += 1

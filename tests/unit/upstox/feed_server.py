@@ -32,6 +32,7 @@ class FakeFeedServer:
         self.outbox: asyncio.Queue[bytes | str] = asyncio.Queue()
         self.silent = False
         self.reject_status: int | None = None
+        self.close_on_accept: tuple[int, str] | None = None
         self._current: ServerConnection | None = None
         self.server: Server | None = None
         self.subscribed = asyncio.Event()
@@ -61,6 +62,9 @@ class FakeFeedServer:
         self.connections += 1
         self._current = conn
         silent = self.silent
+        if self.close_on_accept is not None:
+            await conn.close(*self.close_on_accept)
+            return
 
         async def reader() -> None:
             async for message in conn:

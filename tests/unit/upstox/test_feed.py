@@ -186,3 +186,29 @@ async def test_limits_are_enforced_before_sending() -> None:
         await feed.unsubscribe(["NSE_FO|1"])
         await asyncio.sleep(0.2)
     assert [r["method"] for r in server.requests] == ["sub", "change_mode", "unsub"]
+
+
+async def test_policy_close_stops_instead_of_replaying_refused_subscriptions() -> None:
+    server = FakeFeedServer()
+    server.close_on_accept = (1008, "subscription limit exceeded")
+    async with (
+        server.running(),
+        UpstoxFeedClient(lambda: TOKEN, config(server), clock=CLOCK) as feed,
+    ):
+        it = aiter(feed)
+        with pytest.raises(FeedSubscriptionLimitError, match="subscription limit exceeded"):
+            while True:
+                await next_item(it)
+        await asyncio.sleep(0.3)
+    assert server.connections == 1
+
+
+async def test_backoff_grows_while_connections_keep_dying() -> None:
+    server = FakeFeedServer()
+    server.close_on_accept = (1011, "going away")
+    async with server.running():
+        cfg = config(server, reconnect_base_seconds=0.05, reconnect_max_seconds=0.4)
+        async with UpstoxFeedClient(lambda: TOKEN, cfg, clock=CLOCK):
+            await asyncio.sleep(1.0)
+    # Without growth (a reset after every handshake) this would be ~20 connections.
+    assert 3 <= server.connections <= 10
