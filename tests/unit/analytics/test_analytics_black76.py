@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from datetime import UTC, date, datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,10 +25,11 @@ from quant.analytics.expiry import OptionPricingConfig, expiry_ns, time_to_expir
 from quant.analytics.normal import erfc, norm_cdf
 from quant.core.clock import datetime_to_ns
 
-# vollib is py_vollib's current import name (the py_vollib alias warns on import).
-vollib_black = pytest.importorskip("vollib.black")
-vollib_greeks = pytest.importorskip("vollib.black.greeks.analytical")
-vollib_iv = pytest.importorskip("vollib.black.implied_volatility")
+# py_vollib (a dev dependency) now installs as ``vollib``; importing it through the old
+# ``py_vollib`` name raises a DeprecationWarning, which this suite turns into an error.
+vollib_black: Any = importlib.import_module("vollib.black")
+vollib_greeks: Any = importlib.import_module("vollib.black.greeks.analytical")
+vollib_iv: Any = importlib.import_module("vollib.black.implied_volatility")
 
 
 def test_hull_futures_put_textbook_value() -> None:
