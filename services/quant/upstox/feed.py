@@ -123,7 +123,6 @@ class UpstoxFeedClient:
         self._ws: _WatchedConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._stopped = False
         self._connected_at: float | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -287,7 +286,6 @@ class UpstoxFeedClient:
             error = e
             raise
         finally:
-            self._stopped = True
             if error is not None:
                 log.error("feed: stopped: %s", error)
             self._put_stop(_Stop(error))

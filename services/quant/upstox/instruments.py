@@ -87,7 +87,7 @@ def parse_row(ob: Obj) -> Instrument | None:
         lot_size=ob.integer("lot_size", 1) or 1,
         tick_size_paise=_tick_paise(ob),
         freeze_quantity=int(ob.number("freeze_quantity", 0.0)),
-        exchange_token=str(ob._get("exchange_token", "") or ""),
+        exchange_token=str(ob.get("exchange_token", "") or ""),
         isin=ob.text("isin", ""),
         expiry=ns_to_datetime(expiry_ms * NS_PER_MS, IST).date() if expiry_ms else None,
         strike_paise=to_paise(strike)
@@ -95,7 +95,7 @@ def parse_row(ob: Obj) -> Instrument | None:
         else None,
         underlying_key=ob.text("underlying_key", ""),
         underlying_symbol=ob.text("underlying_symbol", ""),
-        weekly=bool(ob._get("weekly", False)),
+        weekly=bool(ob.get("weekly", False)),
     )
 
 

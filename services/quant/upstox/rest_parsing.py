@@ -44,14 +44,15 @@ class Obj:
         self._d: dict[str, object] = value
         self.path = path
 
-    def _get(self, key: str, default: object) -> object:
+    def get(self, key: str, default: object) -> object:
+        """The raw value (``default`` if absent); raises if absent and default is missing."""
         value = self._d.get(key, default)
         if value is _MISSING:
             raise UpstoxDecodeError(f"{self.path}.{key}: missing")
         return value
 
     def text(self, key: str, default: object = None) -> str:
-        value = self._get(key, _MISSING if default is None else default)
+        value = self.get(key, _MISSING if default is None else default)
         if value is None:
             return ""
         if not isinstance(value, str):
@@ -59,7 +60,7 @@ class Obj:
         return value
 
     def number(self, key: str, default: float | None = None) -> float:
-        value = self._get(key, _MISSING if default is None else default)
+        value = self.get(key, _MISSING if default is None else default)
         if value is None:
             return 0.0
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -67,7 +68,7 @@ class Obj:
         return float(value)
 
     def integer(self, key: str, default: int | None = None) -> int:
-        value = self._get(key, _MISSING if default is None else default)
+        value = self.get(key, _MISSING if default is None else default)
         if value is None:
             return 0
         if isinstance(value, int) and not isinstance(value, bool):
@@ -80,14 +81,14 @@ class Obj:
         return to_paise(self.number(key, default))
 
     def obj(self, key: str) -> Obj:
-        return Obj(self._get(key, _MISSING), f"{self.path}.{key}")
+        return Obj(self.get(key, _MISSING), f"{self.path}.{key}")
 
     def opt_obj(self, key: str) -> Obj | None:
         value = self._d.get(key)
         return None if value is None else Obj(value, f"{self.path}.{key}")
 
     def array(self, key: str) -> list[object]:
-        value = self._get(key, _MISSING)
+        value = self.get(key, _MISSING)
         if not isinstance(value, list):
             raise UpstoxDecodeError(f"{self.path}.{key}: expected a list, got {value!r}")
         return value
@@ -109,7 +110,7 @@ def success_data(body: bytes, what: str) -> object:
     status = root.text("status", "")
     if status != "success":
         raise UpstoxDecodeError(f"{what}: status is {status!r}, expected 'success'")
-    return root._get("data", _MISSING)
+    return root.get("data", _MISSING)
 
 
 def _each(items: list[object], path: str, build: Callable[[Obj], T]) -> list[T]:
@@ -156,7 +157,7 @@ def _depth(ob: Obj) -> tuple[DepthLevel, ...]:
 
 def _quote(ob: Obj) -> Quote:
     ohlc = ob.opt_obj("ohlc")
-    ltt = ob._get("last_trade_time", "0")
+    ltt = ob.get("last_trade_time", "0")
     try:
         ltt_ns = int(str(ltt or 0)) * NS_PER_MS
     except ValueError as e:
@@ -266,7 +267,7 @@ def parse_holidays(body: bytes) -> list[Holiday]:
         raise UpstoxDecodeError("holidays: data is not a list")
 
     def row(ob: Obj) -> Holiday:
-        closed = ob._get("closed_exchanges", [])
+        closed = ob.get("closed_exchanges", [])
         if not isinstance(closed, list) or not all(isinstance(x, str) for x in closed):
             raise UpstoxDecodeError(f"{ob.path}.closed_exchanges: expected a list of strings")
         return Holiday(
@@ -294,7 +295,7 @@ def parse_order_ack(body: bytes, what: str) -> OrderAck:
         raise UpstoxDecodeError(f"{what}: response is not JSON ({len(body)} bytes)") from e
     root = Obj(doc, what)
     data = Obj(success_data(body, what), "data")
-    ids_raw = data._get("order_ids", None)
+    ids_raw = data.get("order_ids", None)
     if ids_raw is None:
         ids: tuple[str, ...] = (data.text("order_id"),)
     elif isinstance(ids_raw, list) and all(isinstance(x, str) for x in ids_raw):
