@@ -56,3 +56,22 @@ def test_sample_tradingday_uses_the_chart_secret_names() -> None:
         "name": values["upstox"]["tokenSecret"]["name"],
         "key": values["upstox"]["tokenSecret"]["key"],
     }
+
+
+def test_compose_file_pins_images_and_hardens_the_platform_containers() -> None:
+    import yaml
+
+    compose = yaml.safe_load((REPO / "deploy" / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"kafka", "questdb", "postgres", "gateway", "ingestor"} <= set(services)
+    for name, svc in services.items():
+        image = svc["image"]
+        assert ":" in image.rsplit("/", 1)[-1], f"{name}: unpinned {image}"
+        assert not image.endswith(":latest"), name
+    for name in ("gateway", "ingestor", "features", "scanner", "strategy"):
+        svc = services[name]
+        assert svc["read_only"] is True, name
+        assert svc["user"] == "10001:10001", name
+        assert svc["cap_drop"] == ["ALL"], name
+    published = [p for svc in services.values() for p in svc.get("ports", [])]
+    assert all(p.startswith("127.0.0.1:") for p in published), published
