@@ -10,15 +10,12 @@ port's own exceptions); the handlers decide retry versus failure.
 
 from __future__ import annotations
 
-import base64
-import binascii
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any, Protocol
 
-from quant.core.clock import datetime_to_ns
 from quant_operator import builders
 from quant_operator.builders import DayRef
 from quant_operator.control import ControlPublisher
@@ -26,29 +23,23 @@ from quant_operator.kube import (
     KubeApi,
     deployments_path,
     jobs_path,
-    secret_path,
     tradingday_path,
 )
+from quant_operator.observe import observe, phase_of, ts_ns
 from quant_operator.phases import (
     ACTIVE,
     Condition,
     CreateSyncJob,
     DayStatus,
     Decision,
-    DeploymentObservation,
-    JobObservation,
-    JobState,
-    Observations,
     Phase,
     PublishKillSwitch,
     RequestToken,
     RollDeployment,
-    TokenObservation,
     next_phase,
 )
 from quant_operator.spec import GATEWAY, SCALED_COMPONENTS, DaySpec, SpecError, parse_spec
 from quant_operator.timesource import TimeSource
-from quant_operator.tokens import token_expiry_ns
 from quant_operator.upstox_token import TokenRequester, TokenRequestError
 
 log = logging.getLogger(__name__)
@@ -86,106 +77,6 @@ class Outcome:
     now_ns: int
 
 
-def _ts_ns(value: object) -> int | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime_to_ns(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        return None
-
-
-def _phase(value: object) -> Phase | None:
-    try:
-        return Phase(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-async def observe_token(kube: KubeApi, namespace: str, spec: DaySpec) -> TokenObservation:
-    ref = spec.token_secret_ref
-    if ref is None:
-        return TokenObservation(present=False)
-    secret = await kube.get(secret_path(namespace, ref.name))
-    data = (secret or {}).get("data") or {}
-    if ref.key not in data:
-        return TokenObservation(present=False)
-    try:
-        token = base64.b64decode(data[ref.key]).decode().strip()
-    except (binascii.Error, UnicodeDecodeError):
-        return TokenObservation(present=False)
-    if not token:
-        return TokenObservation(present=False)
-    expires_at_ms: int | None = None
-    if "expires_at" in data:
-        try:
-            expires_at_ms = int(base64.b64decode(data["expires_at"]).decode().strip())
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            expires_at_ms = None
-    meta = (secret or {}).get("metadata") or {}
-    issued = _ts_ns((meta.get("annotations") or {}).get("quant-platform.io/issued-at"))
-    if issued is None:
-        issued = _ts_ns(meta.get("creationTimestamp"))
-    return TokenObservation(
-        present=True,
-        checksum=builders.token_checksum(token),
-        expiry_ns=token_expiry_ns(token, issued_ns=issued, expires_at_ms=expires_at_ms),
-    )
-
-
-def _job_observation(job: Mapping[str, Any], real_time: bool) -> JobObservation:
-    meta = job.get("metadata") or {}
-    status = job.get("status") or {}
-    try:
-        attempt = int((meta.get("labels") or {}).get(builders.LABEL_ATTEMPT, "1"))
-    except ValueError:
-        attempt = 1
-    state, finished, message = JobState.ACTIVE, None, ""
-    for cond in status.get("conditions") or ():
-        if cond.get("status") != "True":
-            continue
-        if cond.get("type") == "Complete":
-            state = JobState.SUCCEEDED
-        elif cond.get("type") == "Failed":
-            state = JobState.FAILED
-            message = f"{cond.get('reason', '')}: {cond.get('message', '')}".strip(": ")
-        else:
-            continue
-        finished = _ts_ns(cond.get("lastTransitionTime")) if real_time else None
-    if state is JobState.ACTIVE and (status.get("succeeded") or 0) > 0:
-        state = JobState.SUCCEEDED
-    return JobObservation(str(meta.get("name", "")), attempt, state, finished, message)
-
-
-async def observe(
-    ports: Ports, day: DayRef, spec: DaySpec
-) -> tuple[Observations, list[dict[str, Any]]]:
-    token = await observe_token(ports.kube, day.namespace, spec)
-    jobs = await ports.kube.list(jobs_path(day.namespace), builders.sync_job_selector(day, spec))
-    deployments = await ports.kube.list(deployments_path(day.namespace), builders.LABEL_COMPONENT)
-    secret = spec.token_secret_ref.name if spec.token_secret_ref else None
-    deps = tuple(
-        DeploymentObservation(
-            name=d["metadata"]["name"],
-            component=d["metadata"]["labels"][builders.LABEL_COMPONENT],
-            replicas=int((d.get("spec") or {}).get("replicas", 1)),
-            token_checksum=(
-                ((d.get("spec") or {}).get("template", {}).get("metadata") or {}).get("annotations")
-                or {}
-            ).get(builders.ANNOTATION_TOKEN_CHECKSUM),
-            uses_token=secret is not None and builders.uses_secret(d, secret),
-        )
-        for d in deployments
-    )
-    obs = Observations(
-        token=token,
-        sync_jobs=tuple(_job_observation(j, ports.real_time) for j in jobs),
-        deployments=deps,
-        token_request_configured=ports.tokens is not None,
-    )
-    return obs, deployments
-
-
 def managed(deployments: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Scalable Deployment names per component (never the gateway)."""
     out: dict[str, list[str]] = {}
@@ -204,16 +95,21 @@ async def scale(
 ) -> list[str]:
     """Patch replicas where they differ; returns ``name=n`` for each change."""
     current = {d["metadata"]["name"]: (d.get("spec") or {}).get("replicas") for d in deployments}
-    changed = []
-    for component, names in managed(deployments).items():
-        if component not in wanted:
-            continue
-        for name in names:
-            if current.get(name) != wanted[component]:
-                patch = builders.scale_patch(wanted[component])
-                await kube.patch(deployments_path(namespace, name), patch)
-                changed.append(f"{name}={wanted[component]}")
-    return changed
+    todo = [
+        (name, wanted[component])
+        for component, names in managed(deployments).items()
+        if component in wanted
+        for name in names
+        if current.get(name) != wanted[component]
+    ]
+    try:
+        async with asyncio.TaskGroup() as tg:
+            for name, n in todo:
+                path = deployments_path(namespace, name)
+                tg.create_task(kube.patch(path, builders.scale_patch(n)))
+    except ExceptionGroup as eg:
+        raise eg.exceptions[0] from eg
+    return [f"{name}={n}" for name, n in todo]
 
 
 async def _apply_actions(
@@ -274,7 +170,7 @@ async def _apply_actions(
 
 def _day_status(body: Mapping[str, Any], spec_valid: bool) -> DayStatus:
     status = body.get("status") or {}
-    phase = _phase(status.get("phase"))
+    phase = phase_of(status.get("phase"))
     conditions = {c.get("type"): c for c in status.get("conditions") or ()}
     if (
         phase is Phase.FAILED
@@ -287,7 +183,7 @@ def _day_status(body: Mapping[str, Any], spec_valid: bool) -> DayStatus:
     return DayStatus(
         phase=phase,
         kill_switch_published=ks if isinstance(ks, bool) else None,
-        token_requested_ns=_ts_ns(annotations.get(builders.ANNOTATION_TOKEN_REQUESTED)),
+        token_requested_ns=ts_ns(annotations.get(builders.ANNOTATION_TOKEN_REQUESTED)),
     )
 
 
@@ -306,7 +202,9 @@ async def reconcile(ports: Ports, namespace: str, name: str, events: EventSink) 
     except SpecError as e:
         await _record_invalid(ports, day, previous, generation, now, str(e), events)
         raise
-    obs, deployments = await observe(ports, day, spec)
+    obs, deployments = await observe(
+        ports.kube, day, spec, real_time=ports.real_time, token_request=ports.tokens is not None
+    )
     decision = next_phase(spec, _day_status(body, True), now, obs)
     valid = Condition("SpecValid", True, "Valid", "spec is valid")
     decision = replace(decision, conditions=(*decision.conditions, valid))
@@ -381,7 +279,7 @@ async def finalize(
     ports: Ports, namespace: str, body: Mapping[str, Any], events: EventSink
 ) -> None:
     """On deletion: scale the day's workloads down if the day was running them."""
-    phase = _phase((body.get("status") or {}).get("phase"))
+    phase = phase_of((body.get("status") or {}).get("phase"))
     if phase not in ACTIVE:
         return
     deployments = await ports.kube.list(deployments_path(namespace), builders.LABEL_COMPONENT)
