@@ -165,7 +165,7 @@ async def test_twice_the_per_second_limits_through_our_limiter_gets_no_429(sim: 
     async with UpstoxRestClient(lambda: token, rest_config(sim), limits=wide) as api:
         await asyncio.sleep(1.1)
         results = await asyncio.gather(
-            *(api.place_order(order) for _ in range(20)), return_exceptions=True
+            *(api.place_order(order) for _ in range(40)), return_exceptions=True
         )
     assert any(isinstance(r, UpstoxRateLimitError) for r in results)
 
