@@ -78,14 +78,11 @@ class ControlPlane:
         self.root = root
         self.bins = binaries
         self.pki: Pki | None = None
-        self.ports = {
-            "etcd": free_port(),
-            "etcd-peer": free_port(),
-            "apiserver": free_port(),
-            "controller-manager": free_port(),
-            "scheduler": free_port(),
-            "kwok": free_port(),
-        }
+        names = ("etcd", "etcd-peer", "apiserver", "controller-manager", "scheduler", "kwok")
+        ports: set[int] = set()
+        while len(ports) < len(names):
+            ports.add(free_port())
+        self.ports = dict(zip(names, sorted(ports), strict=True))
         self.server = f"https://127.0.0.1:{self.ports['apiserver']}"
         self.kubeconfig = root / "kubeconfig.yaml"
         self.processes: list[ManagedProcess] = []

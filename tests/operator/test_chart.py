@@ -175,6 +175,19 @@ def test_operator_service_account_has_least_privilege(
     assert [d for d in denied if answers[d]] == []
 
 
+def test_a_client_cert_identity_gets_the_operator_role(
+    k8s_cluster: ControlPlane, chart_ns: str, installed: list[dict[str, Any]]
+) -> None:
+    user = f"system:serviceaccount:{chart_ns}:{RELEASE}-quant-platform-operator"
+    kubeconfig = k8s_cluster.user_kubeconfig(user, ["system:serviceaccounts"])
+    as_operator = ["--kubeconfig", str(kubeconfig), "-n", chart_ns]
+    k8s_cluster.kubectl("get", "tradingdays", *as_operator)
+    k8s_cluster.kubectl("get", "deployments", *as_operator)
+    denied = k8s_cluster.kubectl("get", "secrets", *as_operator, check=False)
+    assert denied.returncode != 0
+    assert "forbidden" in denied.stderr
+
+
 def test_kwok_runs_gateway_pods_and_completes_jobs(
     k8s_cluster: ControlPlane, chart_ns: str, installed: list[dict[str, Any]]
 ) -> None:
