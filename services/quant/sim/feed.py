@@ -2,9 +2,10 @@
 
 ``FeedHub`` owns every open feed connection. ``handle(ws, user)`` runs one connection
 (first ``market_info``, then ``initial_feed`` snapshots on each subscription, then
-``live_feed`` frames every market step); :meth:`FeedHub.publish` is called by the market
-loop after each step. Limits per UPSTOX.md 2.3 are per user across connections; a breach
-closes the socket with 1008 and a reason (Upstox's exact behaviour is UNCONFIRMED).
+``live_feed`` frames every market step, and a new ``market_info`` at each phase change);
+:meth:`FeedHub.publish` is called by the market loop after each step. Limits per
+UPSTOX.md 2.3 are per user across connections; a breach closes the socket with 1008
+and a reason (Upstox's exact behaviour is UNCONFIRMED).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class FeedHub:
         self.state = state
         self.conns: set[FeedConnection] = set()
         self.frames_sent = 0
+        self._phase = state.market.phase
 
     def connections_of(self, user_id: str) -> int:
         return sum(1 for c in self.conns if c.user_id == user_id)
@@ -122,10 +124,16 @@ class FeedHub:
         return frames.frame(pb.initial_feed, entries, self.state.clock.now_ns() // 1_000_000)
 
     def publish(self, changed: npt.NDArray[np.int64]) -> None:
-        """Fan out one market step to every live connection."""
+        """Fan out one market step to every live connection (and phase changes)."""
+        market = self.state.market
+        if market.phase != self._phase:
+            self._phase = market.phase
+            info = frames.market_info_frame(market.phase, self.state.clock.now_ns())
+            for conn in self.conns:
+                if not conn.silent:
+                    conn.offer(info)
         if not self.conns:
             return
-        market = self.state.market
         is_changed = np.zeros(len(market.u), dtype=np.bool_)
         is_changed[changed] = True
         open_market = market.phase == Phase.NORMAL_OPEN

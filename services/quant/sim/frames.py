@@ -114,6 +114,21 @@ def _intraday(m: Market, rows: npt.NDArray[np.int64]) -> list[list[_Candle]]:
     return out
 
 
+def _iep(m: Market, rows: npt.NDArray[np.int64]) -> list[float]:
+    """Indicative equilibrium prices during pre-open, zeros otherwise."""
+    if m.phase in (Phase.PRE_OPEN_START, Phase.PRE_OPEN_END):
+        out: list[float] = (m.iep[rows] / 100.0).tolist()
+        return out
+    return [0.0] * len(rows)
+
+
+def _ref_ltpc(ltp: float, ltt: int, ltq: int, cp: float, iep: float) -> pb.LTPC:
+    msg = pb.LTPC(ltp=ltp, ltt=ltt, ltq=ltq, cp=cp)
+    if iep > 0:
+        msg.iep.value = iep
+    return msg
+
+
 def encode(market: Market, rows: npt.NDArray[np.int64], mode: str) -> list[bytes]:
     """Tagged map entries for ``rows`` in ``mode`` at the market's current state.
 
@@ -129,9 +144,10 @@ def encode(market: Market, rows: npt.NDArray[np.int64], mode: str) -> list[bytes
     ltq = m.ltq[rows].tolist()
     keys = [m.u.keys[i] for i in rows.tolist()]
     req = int(_REQUEST_MODE[mode])
+    iep = _iep(m, rows)
     if mode == "ltpc":
         return [
-            map_entry(key, wire.feed(1, wire.ltpc(ltp[j], ltt[j], ltq[j], cp[j]), req))
+            map_entry(key, wire.feed(1, wire.ltpc(ltp[j], ltt[j], ltq[j], cp[j], iep[j]), req))
             for j, key in enumerate(keys)
         ]
     levels = 30 if mode == "full_d30" else 5
@@ -165,7 +181,7 @@ def encode(market: Market, rows: npt.NDArray[np.int64], mode: str) -> list[bytes
     out: list[bytes] = []
     gi = 0
     for j, key in enumerate(keys):
-        lt = wire.ltpc(ltp[j], ltt[j], ltq[j], cp[j])
+        lt = wire.ltpc(ltp[j], ltt[j], ltq[j], cp[j], iep[j])
         og = None
         iv_j = 0.0
         if is_opt[j]:
@@ -211,11 +227,12 @@ def encode_reference(market: Market, rows: npt.NDArray[np.int64], mode: str) -> 
     ltq = m.ltq[rows].tolist()
     keys = [m.u.keys[i] for i in rows.tolist()]
     req = _REQUEST_MODE[mode]
-    LTPC, Feed = pb.LTPC, pb.Feed
+    iep = _iep(m, rows)
+    Feed = pb.Feed
     out: list[bytes] = []
     if mode == "ltpc":
         for j, key in enumerate(keys):
-            f = Feed(ltpc=LTPC(ltp=ltp[j], ltt=ltt[j], ltq=ltq[j], cp=cp[j]), requestMode=req)
+            f = Feed(ltpc=_ref_ltpc(ltp[j], ltt[j], ltq[j], cp[j], iep[j]), requestMode=req)
             out.append(map_entry(key, f.SerializeToString()))
         return out
     levels = 30 if mode == "full_d30" else 5
@@ -248,7 +265,7 @@ def encode_reference(market: Market, rows: npt.NDArray[np.int64], mode: str) -> 
     intraday = _intraday(m, rows)
     gi = 0
     for j, key in enumerate(keys):
-        lt = LTPC(ltp=ltp[j], ltt=ltt[j], ltq=ltq[j], cp=cp[j])
+        lt = _ref_ltpc(ltp[j], ltt[j], ltq[j], cp[j], iep[j])
         og = None
         iv_j = 0.0
         if is_opt[j]:

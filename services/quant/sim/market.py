@@ -203,6 +203,8 @@ class Market:
         self.last_ns = now
         self.step_no += 1
         self.consumed[:] = 0
+        if phase == Phase.PRE_OPEN_START and dt > 0:
+            return self._discover(dt)
         if phase != Phase.NORMAL_OPEN or dt <= 0:
             return np.zeros(0, dtype=np.int64)
         self._move(dt, calendar.session_fraction(now))
@@ -352,6 +354,17 @@ class Market:
         self.fair[proc] = (self.close_prev[proc] / 100.0) * np.exp(gap[proc])
         self._derive()
         self.iep = np.where(self.is_opt | self.is_fut, 0, self._round(self.fair))
+
+    def _discover(self, dt: float) -> npt.NDArray[np.int64]:
+        """Pre-open order collection: the indicative price wanders a little."""
+        proc = self.proc_rows
+        noise = self.rng.normal(0.0, 0.0004 * np.sqrt(dt), len(proc))
+        self.fair[proc] *= np.exp(noise)
+        self._derive()
+        rows = np.nonzero(self.iep > 0)[0]
+        self.iep[rows] = self._round(self.fair)[rows]
+        self.updated[rows] = self.step_no
+        return rows
 
     def _open_session(self, now: int) -> None:
         rows = np.nonzero(self.open == 0)[0]

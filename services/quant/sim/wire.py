@@ -32,8 +32,10 @@ def sub(tag: bytes, body: bytes) -> bytes:
     return tag + varint(len(body)) + body
 
 
-def ltpc(ltp: float, ltt: int, ltq: int, cp: float) -> bytes:
-    return b"\x09" + _D(ltp) + b"\x10" + varint(ltt) + b"\x18" + varint(ltq) + b"\x21" + _D(cp)
+def ltpc(ltp: float, ltt: int, ltq: int, cp: float, iep: float = 0.0) -> bytes:
+    """LTPC; a positive ``iep`` (pre-open indicative price) is sent as a DoubleValue."""
+    out = b"\x09" + _D(ltp) + b"\x10" + varint(ltt) + b"\x18" + varint(ltq) + b"\x21" + _D(cp)
+    return out + b"\x2a\x09\x09" + _D(iep) if iep > 0 else out
 
 
 def quote(bid_q: int, bid_p: float, ask_q: int, ask_p: float) -> bytes:

@@ -29,9 +29,23 @@ def market() -> Market:
     return m
 
 
+@pytest.fixture(scope="module")
+def pre_open() -> Market:
+    cfg = SimConfig()
+    clock = FakeClock(datetime_to_ns(datetime.combine(DAY, time(9, 1), tzinfo=IST)))
+    m = Market(build_universe(cfg, DAY), clock, 7, cfg.holidays)
+    for _ in range(5):
+        clock.advance(3.0)
+        m.step()
+    return m
+
+
+@pytest.mark.parametrize("phase", ["open", "pre_open"])
 @pytest.mark.parametrize("mode", frames.MODES)
-def test_fast_encoder_matches_protobuf_oracle(market: Market, mode: str) -> None:
-    m = market
+def test_fast_encoder_matches_protobuf_oracle(
+    market: Market, pre_open: Market, mode: str, phase: str
+) -> None:
+    m = market if phase == "open" else pre_open
     rows = np.concatenate(
         [
             np.nonzero(m.is_index)[0],
@@ -48,3 +62,20 @@ def test_fast_encoder_matches_protobuf_oracle(market: Market, mode: str) -> None
     sdk = sdk_pb.FeedResponse()
     sdk.ParseFromString(fast)
     assert sdk.currentTs == 123 and len(sdk.feeds) == len(rows)
+    feed = got.feeds[m.u.keys[0]]  # RELIANCE's NSE row
+    union = feed.WhichOneof("FeedUnion")
+    ltpc = {
+        "ltpc": feed.ltpc,
+        "fullFeed": feed.fullFeed.marketFF.ltpc,
+        "firstLevelWithGreeks": feed.firstLevelWithGreeks.ltpc,
+    }[str(union)]
+    assert ltpc.HasField("iep") == (phase == "pre_open")
+
+
+def test_pre_open_ltpc_carries_the_indicative_price(pre_open: Market) -> None:
+    rows = np.asarray([0], dtype=np.int64)
+    msg = pb.FeedResponse.FromString(
+        frames.frame(pb.live_feed, frames.encode(pre_open, rows, "ltpc"), 0)
+    )
+    ltpc = msg.feeds[pre_open.u.keys[0]].ltpc
+    assert ltpc.HasField("iep") and ltpc.iep.value == pre_open.iep[0] / 100
