@@ -49,9 +49,18 @@ trap 'rm -f "$strimzi_yaml"' EXIT
 curl -fsSL -o "$strimzi_yaml" \
     "https://github.com/strimzi/strimzi-kafka-operator/releases/download/$STRIMZI_VERSION/strimzi-cluster-operator-$STRIMZI_VERSION.yaml"
 # The release YAML binds its RBAC to the namespace "myproject"; point it at ours.
-sed -i "s/namespace: .*/namespace: $NAMESPACE/" "$strimzi_yaml"
+sed -i -E "s/^([[:space:]]*)namespace: .*/\1namespace: $NAMESPACE/" "$strimzi_yaml"
 kubectl apply --server-side -n "$NAMESPACE" -f "$strimzi_yaml"
 kubectl -n "$NAMESPACE" rollout status deployment/strimzi-cluster-operator --timeout=300s
+# Use the newest Kafka version this Strimzi release ships an image for.
+kafka_version="$(kubectl -n "$NAMESPACE" get deployment strimzi-cluster-operator \
+    -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="STRIMZI_KAFKA_IMAGES")].value}' |
+    sed -n -E 's/^[[:space:]]*([0-9]+\.[0-9]+\.[0-9]+)=.*/\1/p' | sort -V | tail -n 1)"
+if [[ -z "$kafka_version" ]]; then
+    echo "could not read the Kafka versions of Strimzi $STRIMZI_VERSION" >&2
+    exit 1
+fi
+log "Strimzi $STRIMZI_VERSION: Kafka $kafka_version"
 
 log "creating the Secrets the chart references"
 secret() {
@@ -81,6 +90,7 @@ helm upgrade --install "$RELEASE" "$CHART" \
     --set gateway.pdb.minAvailable=0 \
     --set gateway.ingress.enabled=false \
     --set networkPolicy.enabled=false \
+    --set kafka.strimzi.version="$kafka_version" \
     --set kafka.strimzi.nodePool.replicas=1 \
     --set kafka.strimzi.nodePool.storage.size=2Gi \
     --set kafka.strimzi.replicationFactor=1 \
