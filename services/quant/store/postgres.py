@@ -50,8 +50,11 @@ _COPY = f"COPY incoming_instruments ({_ICOLS}) FROM STDIN"
 class PostgresStore:
     """``RelationalStore`` on PostgreSQL (see the module docstring)."""
 
-    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 4) -> None:
+    def __init__(
+        self, dsn: str, *, min_size: int = 1, max_size: int = 4, connect_timeout: float = 30.0
+    ) -> None:
         self._dsn = dsn
+        self._connect_timeout = connect_timeout
         self._min_size = min_size
         self._max_size = max_size
         self._pool: ConnectionPool[Conn] | None = None
@@ -63,10 +66,14 @@ class PostgresStore:
     def open(self) -> PostgresStore:
         """Open the pool and apply pending migrations. Returns ``self``."""
         pool: ConnectionPool[Conn] = ConnectionPool(
-            self._dsn, min_size=self._min_size, max_size=self._max_size, open=False
+            self._dsn,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            open=False,
+            check=ConnectionPool.check_connection,  # drop connections the server closed
         )
         try:
-            pool.open(wait=True, timeout=30)
+            pool.open(wait=True, timeout=self._connect_timeout)
             with pool.connection() as conn:
                 apply_postgres(conn)
         except (psycopg.Error, TimeoutError) as e:

@@ -83,11 +83,13 @@ class QuestDBTickStore:
         pg_dsn: str,
         max_rows_per_request: int = 100_000,
         pool_size: int = 4,
+        connect_timeout: float = 30.0,
     ) -> None:
         self._ilp_conf = ilp_conf
         self._pg_dsn = pg_dsn
         self._chunk = max_rows_per_request
         self._pool_size = pool_size
+        self._connect_timeout = connect_timeout
         self._sender: Sender | None = None
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._send_lock = threading.Lock()
@@ -111,9 +113,10 @@ class QuestDBTickStore:
             max_size=self._pool_size,
             kwargs={"autocommit": True},
             open=False,
+            check=ConnectionPool.check_connection,  # drop connections the server closed
         )
         try:
-            pool.open(wait=True, timeout=30)
+            pool.open(wait=True, timeout=self._connect_timeout)
             with pool.connection() as conn:
                 for table in C.TABLES:
                     conn.execute(table_ddl(table).encode())

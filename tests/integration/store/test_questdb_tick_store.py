@@ -1,0 +1,54 @@
+"""QuestDB tick store specifics: ingestion failures surface as StoreError, never vanish."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+
+from quant.core.events import FeedMode, Tick
+from quant.store.ports import StoreError
+from quant.store.questdb_ticks import QuestDBTickStore
+
+pytestmark = pytest.mark.integration
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_write_the_server_never_receives_raises_store_error(questdb: Any) -> None:
+    store = QuestDBTickStore(
+        # protocol_version given, so open() does not probe the (closed) ILP endpoint
+        ilp_conf=f"http::addr=127.0.0.1:{_closed_port()};protocol_version=2;retry_timeout=0;",
+        pg_dsn=f"postgresql://admin:quest@{questdb.host}:{questdb.pg_port}/qdb",
+    ).open()
+    try:
+        with pytest.raises(StoreError, match="writing 1 rows to ticks"):
+            store.write_ticks([Tick("NSE_EQ|INE002A01018", FeedMode.LTPC, 1, 2, 3)])
+    finally:
+        store.close()
+
+
+def test_opening_against_an_unreachable_reader_raises_store_error(questdb: Any) -> None:
+    store = QuestDBTickStore(
+        ilp_conf=questdb.ilp_conf,
+        pg_dsn=f"postgresql://admin:quest@127.0.0.1:{_closed_port()}/qdb?connect_timeout=1",
+        connect_timeout=2,
+    )
+    with pytest.raises(StoreError, match="cannot open"):
+        store.open()
+
+
+def test_opening_against_an_unreachable_ingestion_endpoint_raises_store_error(
+    questdb: Any,
+) -> None:
+    store = QuestDBTickStore(
+        ilp_conf=f"http::addr=127.0.0.1:{_closed_port()};",
+        pg_dsn=f"postgresql://admin:quest@{questdb.host}:{questdb.pg_port}/qdb",
+    )
+    with pytest.raises(StoreError, match="cannot open"):
+        store.open()
