@@ -19,6 +19,7 @@ from quant.sim import (
     routes_market,
     routes_options,
     routes_orders,
+    routes_portfolio,
 )
 from quant.sim.errors import NOT_FOUND, SimApiError, envelope
 from quant.sim.feed import FeedHub
@@ -51,6 +52,7 @@ def create_app(state: SimState) -> Starlette:
         *routes_orders.ROUTES,
         *routes_history.ROUTES,
         *routes_options.ROUTES,
+        *routes_portfolio.ROUTES,
     ]
     app = Starlette(
         routes=routes,

@@ -110,11 +110,21 @@ async def test_orders_round_trip_with_portfolio_updates(sim: SimServer) -> None:
         trades = await c.get("/v2/order/trades/get-trades-for-day", headers=headers)
         hist = await c.get("/v2/order/history", params={"order_id": oid}, headers=headers)
         bad = await c.post("/v3/order/place", json={**body, "price": 10.0}, headers=headers)
+        sold = await c.post(
+            "/v3/order/place",
+            json={**body, "transaction_type": "SELL", "quantity": 2},
+            headers=headers,
+        )
+        assert sold.status_code == 200
+        pos = await c.get("/v2/portfolio/short-term-positions", headers=headers)
     assert statuses[0] == "put order req received"
     assert book.json()["data"][0]["filled_quantity"] == 5
     assert sum(t["quantity"] for t in trades.json()["data"]) == 5
     assert [h["status"] for h in hist.json()["data"]][-1] == "complete"
     assert bad.status_code == 400 and bad.json()["errors"][0]["error_code"] == "UDAPI1040"
+    (position,) = pos.json()["data"]
+    assert position["instrument_token"] == RELIANCE and position["quantity"] == 3
+    assert position["day_buy_quantity"] == 5 and position["day_sell_quantity"] == 2
 
 
 async def test_order_rate_limit_is_a_separate_bucket(sim: SimServer) -> None:
