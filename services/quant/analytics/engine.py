@@ -100,6 +100,13 @@ class FeatureEngineConfig:
     max_depth_levels: int = MAX_LEVELS
     pricing: OptionPricingConfig = field(default_factory=OptionPricingConfig)
 
+    def __post_init__(self) -> None:
+        windows = (self.rolling_window_s, self.intensity_window_s, self.candle_interval_s)
+        if min(windows) <= 0:
+            raise ValueError(f"windows and candle interval must be positive, got {windows}")
+        if self.max_depth_levels < 1:
+            raise ValueError("max_depth_levels must be at least 1")
+
 
 def _unsort(values: Any, order: IntArray) -> Any:
     out = np.empty_like(values)

@@ -253,3 +253,12 @@ def test_option_ticks_get_black76_iv_and_greeks(underlying_is_forward: bool) -> 
     # The next batch prices off the underlying price carried in state.
     out, _ = engine.process([_tick("NSE_FO|CE", BASE_NS + NS, call)])
     assert out[0].iv == pytest.approx(out[0].iv) and not math.isnan(out[0].iv)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"rolling_window_s": 0}, {"intensity_window_s": -1}, {"candle_interval_s": 0}],
+)
+def test_config_rejects_non_positive_windows(bad: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        FeatureEngineConfig(**bad)
