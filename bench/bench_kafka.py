@@ -157,7 +157,8 @@ def run(bootstrap: str, n: int, rounds: int) -> dict[str, float]:
                 res["ad_p"].append(n / adapter_produce(bus, topic.name, items))
                 res["ad_c"].append(n / adapter_consume(bus, topic.name, n))
         print(
-            f"round {r + 1}: produce raw {res['raw_p'][-1]:,.0f} adapter {res['ad_p'][-1]:,.0f} | "
+            f"round {r + 1} (load {os.getloadavg()[0]:.1f}): produce raw {res['raw_p'][-1]:,.0f}"
+            f" adapter {res['ad_p'][-1]:,.0f} | "
             f"consume raw {res['raw_c'][-1]:,.0f} adapter {res['ad_c'][-1]:,.0f} msgs/s",
             flush=True,
         )
@@ -207,6 +208,7 @@ def main() -> int:
         "",
         f"Codec on the same ticks: encode {r['enc_us']:.2f} µs, decode {r['dec_us']:.2f} µs "
         "per tick.",
+        f"Load average at the end of the run: {os.getloadavg()[0]:.1f} (2 cores, shared).",
     ]
     print("\n".join(lines))
     if args.append:
