@@ -1,0 +1,81 @@
+"""Embedded (SQLite) stores as ``quant up`` uses them: files that survive a restart."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from quant.core.events import DepthLevel, FeedMode, Tick
+from quant.core.instruments import Instrument, InstrumentType
+from quant.store.ports import UpsertResult, UserRecord
+from quant.store.sqlite_relational import SqliteRelationalStore
+from quant.store.sqlite_ticks import SqliteTickStore
+
+T0 = 1_795_500_000_000_000_000
+KEY = "NSE_EQ|INE002A01018"
+
+
+def test_tick_store_file_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "ticks.db"
+    store = SqliteTickStore(path).open()
+    store.write_ticks([Tick(KEY, FeedMode.FULL, T0 + i, T0 + i, 100 + i) for i in range(10)])
+    store.close()
+    again = SqliteTickStore(path).open()
+    quote = again.latest_quote(KEY)
+    again.close()
+    assert quote is not None and quote.ltp == 109
+
+
+def test_tick_store_serves_readers_while_a_thread_writes() -> None:
+    store = SqliteTickStore().open()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for b in range(20):
+                store.write_ticks(
+                    [
+                        Tick(
+                            KEY,
+                            FeedMode.FULL,
+                            T0 + b * 100 + i,
+                            T0,
+                            1 + b * 100 + i,
+                            depth=(DepthLevel(1, 2, 3, 4),),
+                        )
+                        for i in range(100)
+                    ]
+                )
+        except BaseException as e:  # surfaced to the test below
+            errors.append(e)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    seen = []
+    while writer.is_alive():
+        q = store.latest_quote(KEY)
+        if q is not None:
+            seen.append(q.ltp)
+    writer.join()
+    assert not errors
+    assert seen == sorted(seen)
+    final = store.latest_quote(KEY)
+    assert final is not None and final.ltp == 2000
+    assert store.count("ticks") == 2000
+    store.close()
+
+
+def test_relational_store_file_keeps_data_and_migrates_once(tmp_path: Path) -> None:
+    path = tmp_path / "quant.db"
+    inst = Instrument(
+        KEY, "RELIANCE", "RELIANCE INDUSTRIES", "NSE", "NSE_EQ", InstrumentType.EQUITY
+    )
+    store = SqliteRelationalStore(path).open()
+    assert store.upsert_instruments([inst]) == UpsertResult(1, 0, 0)
+    store.save_user(UserRecord("asha", "hash", "admin"))
+    store.close()
+    again = SqliteRelationalStore(path).open()
+    assert again.get_instrument(KEY) == inst
+    assert again.get_user("asha") == UserRecord("asha", "hash", "admin")
+    assert again.upsert_instruments([inst]) == UpsertResult(0, 0, 1)
+    again.close()
