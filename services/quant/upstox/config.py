@@ -39,7 +39,7 @@ class FeedConfig:
     ca_file: Path | None = None
     open_timeout_seconds: float = 10.0
     silence_timeout_seconds: float = 10.0
-    ping_interval_seconds: float = 5.0
+    ping_interval_seconds: float | None = 5.0  # our keepalive pings (None: off)
     reconnect_base_seconds: float = 0.2
     reconnect_max_seconds: float = 30.0
     stable_after_seconds: float = 5.0  # a connection this old resets the backoff
