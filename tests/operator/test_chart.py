@@ -29,20 +29,28 @@ def _render(cluster: ControlPlane, namespace: str, *sets: str) -> list[dict[str,
     return [o for o in yaml.safe_load_all(out) if o]
 
 
-def _apply(cluster: ControlPlane, namespace: str, objects: list[dict[str, Any]]) -> str:
+def _apply(
+    cluster: ControlPlane, namespace: str, objects: list[dict[str, Any]]
+) -> subprocess.CompletedProcess[str]:
     text = yaml.safe_dump_all(objects)
     done = cluster.kubectl(
         "apply", "--server-side", "--field-manager=helm-test", "--validate=strict",
         "-n", namespace, "-f", "-", input=text, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return done
 
 
 @pytest.fixture(scope="module")
 def chart_ns(k8s_cluster: ControlPlane) -> Iterator[str]:
     """One namespace per module with the chart applied (tests here only read or add)."""
     namespace = k8s_cluster.namespace("chart")
+    # Pod Security Admission at its strictest: pods that break "restricted" are refused.
+    k8s_cluster.kubectl(
+        "label", "namespace", namespace,
+        "pod-security.kubernetes.io/enforce=restricted",
+        "pod-security.kubernetes.io/warn=restricted",
+    )  # fmt: skip
     yield namespace
     k8s_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
@@ -50,8 +58,9 @@ def chart_ns(k8s_cluster: ControlPlane) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def installed(k8s_cluster: ControlPlane, chart_ns: str) -> list[dict[str, Any]]:
     objects = _render(k8s_cluster, chart_ns)
-    out = _apply(k8s_cluster, chart_ns, objects)
-    assert out.count("serverside-applied") == len(objects), out
+    done = _apply(k8s_cluster, chart_ns, objects)
+    assert done.stdout.count("serverside-applied") == len(objects), done.stdout
+    assert "PodSecurity" not in done.stderr, done.stderr
     return objects
 
 
@@ -202,7 +211,22 @@ def test_kwok_runs_gateway_pods_and_completes_jobs(
             "template": {
                 "spec": {
                     "restartPolicy": "Never",
-                    "containers": [{"name": "sync", "image": "busybox:1.36", "args": ["true"]}],
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [
+                        {
+                            "name": "sync",
+                            "image": "busybox:1.36",
+                            "args": ["true"],
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                        }
+                    ],
                 }
             },
         },
