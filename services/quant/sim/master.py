@@ -19,52 +19,8 @@ import numpy.typing as npt
 from quant.core.clock import NS_PER_MS
 from quant.sim import calendar
 from quant.sim.config import SimConfig
+from quant.sim.rules import equity_tick_paise, lot_for, strike_step, synthetic_companies
 from quant.sim.universe import INDEX_FNO, INDICES, NIFTY50, Company
-
-_SYLLABLES = (
-    "AR",
-    "BHA",
-    "CHE",
-    "DEV",
-    "GAN",
-    "HIM",
-    "JAY",
-    "KAL",
-    "MAH",
-    "NAV",
-    "OM",
-    "PRA",
-    "RAJ",
-    "SAR",
-    "TAR",
-    "UMA",
-    "VAS",
-    "YAM",
-    "ZEN",
-    "SHR",
-    "KRI",
-    "LAK",
-    "MOH",
-    "NIR",
-)
-_SUFFIXES = (
-    "IND",
-    "TECH",
-    "CHEM",
-    "PHARM",
-    "FIN",
-    "STEEL",
-    "POWER",
-    "AUTO",
-    "INFRA",
-    "TEX",
-    "AGRO",
-    "CEM",
-    "LOG",
-    "SOFT",
-    "BANK",
-    "ENER",
-)
 
 
 class Kind(IntEnum):
@@ -104,88 +60,6 @@ class Universe:
         if exchange is None:
             return self.rows
         return [r for r in self.rows if r["exchange"] == exchange]
-
-
-def isin_check_digit(body: str) -> int:
-    """Luhn check digit of an 11-character ISIN body."""
-    digits = "".join(str(int(ch, 36)) for ch in body)
-    total = 0
-    for pos, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if pos % 2 == 0:
-            d *= 2
-            d = d - 9 if d > 9 else d
-        total += d
-    return (10 - total % 10) % 10
-
-
-def equity_tick_paise(price: float) -> int:
-    """NSE price-band tick sizes (2025 regime) in paise."""
-    for bound, tick in ((250, 1), (1000, 5), (5000, 10), (10000, 50), (20000, 100)):
-        if price < bound:
-            return tick
-    return 500
-
-
-def _strike_step(price: float) -> float:
-    target = price * 0.012
-    for step in (1.0, 2.5, 5.0, 10.0, 20.0, 50.0, 100.0, 250.0, 500.0):
-        if step >= target:
-            return step
-    return 1000.0
-
-
-def _lot_for(price: float) -> int:
-    raw = 600_000 / price
-    for nice in (
-        1,
-        5,
-        10,
-        25,
-        50,
-        75,
-        100,
-        125,
-        150,
-        200,
-        250,
-        300,
-        400,
-        500,
-        600,
-        750,
-        1000,
-        1200,
-        1500,
-        2000,
-        2500,
-        3000,
-        4000,
-        5000,
-        6000,
-        8000,
-        10000,
-    ):
-        if nice >= raw:
-            return nice
-    return 12000
-
-
-def _synthetic_companies(count: int, rng: random.Random) -> list[Company]:
-    names: list[str] = []
-    seen: set[str] = set()
-    while len(names) < count:
-        sym = rng.choice(_SYLLABLES) + rng.choice(_SYLLABLES) + rng.choice(_SUFFIXES)
-        if sym not in seen:
-            seen.add(sym)
-            names.append(sym)
-    out = []
-    for i, sym in enumerate(names):
-        body = f"INE{i:03d}Z0101"
-        isin = body + str(isin_check_digit(body))
-        price = round(float(np.exp(rng.uniform(np.log(40), np.log(6000)))), 1)
-        out.append(Company(sym, f"{sym} LIMITED", isin, price, 0.0, 590000 + i))
-    return out
 
 
 def _fmt_expiry(day: date) -> str:
@@ -353,7 +227,7 @@ def build_universe(config: SimConfig, trade_date: date) -> Universe:
     """Build the master for ``trade_date`` deterministically from ``config.seed``."""
     rng = random.Random(config.seed)
     hol = config.holidays
-    companies = list(NIFTY50) + _synthetic_companies(config.extra_equities, rng)
+    companies = list(NIFTY50) + synthetic_companies(config.extra_equities, rng)
     b = _Builder()
     nse = _add_equities(b, companies, rng)
     index_rows: dict[str, int] = {}
@@ -398,7 +272,7 @@ def build_universe(config: SimConfig, trade_date: date) -> Universe:
     stock_monthly = calendar.monthly_expiries(trade_date, 1, 3, hol)
     fno_companies = companies[: len(NIFTY50) + config.fno_extra_underlyings]
     for c in fno_companies:
-        lot = _lot_for(c.price)
+        lot = lot_for(c.price)
         _add_derivatives(
             b,
             nse[c.symbol],
@@ -410,7 +284,7 @@ def build_universe(config: SimConfig, trade_date: date) -> Universe:
             stock_monthly,
             lot,
             lot * 20,
-            _strike_step(c.price),
+            strike_step(c.price),
             15,
             "EQUITY",
             token,

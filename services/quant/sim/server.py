@@ -102,21 +102,26 @@ class SimServer:
         )
 
     async def stop(self) -> None:
+        """Stop serving and the market loop; re-raise a market-loop failure after cleanup."""
         if self._server is not None:
             self._server.should_exit = True
-        for task in reversed(self._tasks):
+        failure: BaseException | None = None
+        for task in self._tasks:
             if task.get_name() == "sim-market":
                 task.cancel()
-        for task in self._tasks:
             try:
                 await task
             except asyncio.CancelledError:
                 if task.get_name() != "sim-market":
                     raise
+            except Exception as exc:  # re-raised below, once everything is shut down
+                failure = failure or exc
         self._tasks.clear()
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+        if failure is not None:
+            raise failure
 
     async def __aenter__(self) -> SimServer:
         await self.start()
@@ -128,8 +133,11 @@ class SimServer:
         await self.stop()
 
     async def serve_forever(self) -> None:
-        """Run until the uvicorn server exits (Ctrl-C in ``quant sim``)."""
-        await self._tasks[0]
+        """Run until the uvicorn server exits (Ctrl-C in ``quant sim``) or the market loop
+        fails (its exception propagates: a simulator without a market must not limp on)."""
+        done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
 
     async def _market_loop(self) -> None:
         loop = asyncio.get_running_loop()

@@ -13,8 +13,9 @@ from quant.sim import calendar
 from quant.sim.calendar import Phase
 from quant.sim.config import SimConfig
 from quant.sim.market import Market, u_shape
-from quant.sim.master import Kind, build_universe, isin_check_digit
+from quant.sim.master import Kind, build_universe
 from quant.sim.pricing import RISK_FREE_RATE
+from quant.sim.rules import isin_check_digit
 
 DAY = date(2026, 11, 24)
 CFG = SimConfig()
