@@ -43,7 +43,6 @@ class FeedConfig:
     reconnect_base_seconds: float = 0.2
     reconnect_max_seconds: float = 30.0
     stable_after_seconds: float = 5.0  # a connection this old resets the backoff
-    max_redirects: int = 3
     queue_size: int = 1024
     enforce_limits: bool = True
     upstox_plus: bool = False
