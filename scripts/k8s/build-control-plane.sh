@@ -29,6 +29,10 @@ BIN="$K8S_DIR/bin"
 WORK="$K8S_DIR/build"
 mkdir -p "$BIN" "$WORK"
 
+# One build at a time per cache (several test sessions may start together).
+exec 9>"$K8S_DIR/.lock"
+flock 9
+
 export GOFLAGS="-trimpath -buildvcs=false"
 export CGO_ENABLED=0
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
