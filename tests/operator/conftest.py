@@ -5,11 +5,12 @@
 etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on 127.0.0.1
 (:mod:`k8s_control_plane`), creates the fake node ``kwok-node-0``, loads the TradingDay
 CRD from ``crds/tradingday.yaml`` and Strimzi's CRDs from ``../shared/strimzi-crds``, and
-yields a :class:`K8sCluster`:
+yields a :class:`K8sCluster` (an alias of :class:`k8s_control_plane.ControlPlane`):
 
 - ``.kubeconfig: Path`` admin kubeconfig with a client certificate (kopf logs in with it)
 - ``.server: str`` ``https://127.0.0.1:PORT``
 - ``.kubectl(*args, input=None, check=True)`` / ``.helm(...)`` -> ``CompletedProcess[str]``
+  (text; with ``check`` a non-zero exit raises ``KubectlError`` carrying stderr)
 - ``.kubectl_path`` / ``.helm_path: Path`` the binaries (also ``KUBECTL`` / ``HELM`` env)
 - ``.apply_objects([dict, ...])`` server-side apply; ``.wait_for(kind, name, condition)``
 - ``.user_kubeconfig(user, groups)`` a client-cert kubeconfig for an RBAC identity
