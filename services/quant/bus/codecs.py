@@ -93,38 +93,42 @@ class Codec(Generic[T]):
 
 
 def encode_tick(t: Tick) -> bytes:
-    msg = _PbTick(
-        instrument_key=t.instrument_key,
-        mode=t.mode,  # type: ignore[arg-type]  # IntEnum is the wire int
-        ts_event=t.ts_event,
-        ts_init=t.ts_init,
-        ltp_paise=t.ltp,
-        ltt_ns=t.ltt_ns,
-        ltq=t.ltq,
-        close_price_paise=t.close_price,
-        volume_traded_today=t.volume,
-        atp_paise=t.atp,
-        oi=t.oi,
-        total_buy_quantity=t.total_buy_quantity,
-        total_sell_quantity=t.total_sell_quantity,
-    )
-    if t.depth:
-        add = msg.depth.add
-        for d in t.depth:
-            add(bid_price_paise=d[0], bid_quantity=d[1], ask_price_paise=d[2], ask_quantity=d[3])
-    if t.ohlc:
-        add_ohlc = msg.ohlc.add
-        for o in t.ohlc:
-            add_ohlc(
-                interval=o[0],
-                open_paise=o[1],
-                high_paise=o[2],
-                low_paise=o[3],
-                close_paise=o[4],
-                volume=o[5],
-                ts_ns=o[6],
-            )
-    return msg.SerializeToString()
+    # attribute assignment is ~30% cheaper than constructor keywords on upb messages
+    key, mode, ts_event, ts_init, ltp, ltt, ltq, close, volume, atp, oi, tbq, tsq, depth, ohlc = t
+    m = _PbTick()
+    m.instrument_key = key
+    m.mode = mode  # type: ignore[assignment]  # IntEnum is the wire int
+    m.ts_event = ts_event
+    m.ts_init = ts_init
+    m.ltp_paise = ltp
+    m.ltt_ns = ltt
+    m.ltq = ltq
+    m.close_price_paise = close
+    m.volume_traded_today = volume
+    m.atp_paise = atp
+    m.oi = oi
+    m.total_buy_quantity = tbq
+    m.total_sell_quantity = tsq
+    if depth:
+        add = m.depth.add
+        for bid_price, bid_qty, ask_price, ask_qty in depth:
+            level = add()
+            level.bid_price_paise = bid_price
+            level.bid_quantity = bid_qty
+            level.ask_price_paise = ask_price
+            level.ask_quantity = ask_qty
+    if ohlc:
+        add_bar = m.ohlc.add
+        for interval, open_, high, low, close_, bar_volume, ts_ns in ohlc:
+            bar = add_bar()
+            bar.interval = interval
+            bar.open_paise = open_
+            bar.high_paise = high
+            bar.low_paise = low
+            bar.close_paise = close_
+            bar.volume = bar_volume
+            bar.ts_ns = ts_ns
+    return m.SerializeToString()
 
 
 def decode_tick(data: bytes) -> Tick:
