@@ -38,10 +38,22 @@ def sim_config(**kw: Any) -> SimConfig:
     return SimConfig(**base)
 
 
+_SDK_CLIENTS: list[Any] = []
+
+
+def _close_sdk_clients() -> None:
+    """Each SDK ApiClient owns a ThreadPool; close it here rather than in its __del__."""
+    while _SDK_CLIENTS:
+        pool = _SDK_CLIENTS.pop().pool
+        pool.close()
+        pool.join()
+
+
 @pytest.fixture(name="sim")
 async def sim_fixture() -> AsyncIterator[SimServer]:
     async with SimServer(sim_config()) as server:
         yield server
+    _close_sdk_clients()
 
 
 @pytest.fixture(name="frozen_sim")
@@ -49,6 +61,7 @@ async def frozen_sim_fixture() -> AsyncIterator[SimServer]:
     """A simulator whose market does not move after its first step (stable quotes)."""
     async with SimServer(sim_config(step_interval=3600.0)) as server:
         yield server
+    _close_sdk_clients()
 
 
 def sdk_client(sim: SimServer, token: str | None = None) -> Any:
@@ -56,7 +69,9 @@ def sdk_client(sim: SimServer, token: str | None = None) -> Any:
     conf.host = sim.base_url
     conf.order_host = sim.base_url
     conf.access_token = token or sim.mint_token()
-    return upstox_client.ApiClient(conf)
+    client = upstox_client.ApiClient(conf)
+    _SDK_CLIENTS.append(client)
+    return client
 
 
 def rest_config(sim: SimServer, **kw: Any) -> RestConfig:
