@@ -199,7 +199,13 @@ class Market:
                     self._pre_open()
                 self._open_session(now)
             self.phase = phase
-        dt = max(now - self.last_ns, 0) / NS_PER_SECOND
+        # only session time moves prices: a jump across the night counts from today's 09:15
+        # (09:00 for the pre-open's indicative price)
+        session_start = calendar.at_ist(day, calendar.NORMAL_OPEN)
+        dt = max(now - max(self.last_ns, session_start), 0) / NS_PER_SECOND
+        if phase == Phase.PRE_OPEN_START:
+            pre_start = calendar.at_ist(day, calendar.PRE_OPEN_START)
+            dt = max(now - max(self.last_ns, pre_start), 0) / NS_PER_SECOND
         self.last_ns = now
         self.step_no += 1
         self.consumed[:] = 0

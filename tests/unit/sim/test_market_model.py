@@ -189,3 +189,22 @@ def test_some_names_trend_enough_for_a_momentum_scanner() -> None:
     moves = m.ltp[eq] / opened - 1.0
     assert (np.abs(moves) > 0.02).sum() >= 5
     assert np.median(np.abs(moves)) < 0.02  # most names stay calm
+
+
+def test_next_day_rolls_close_and_resets_the_session() -> None:
+    m, clock = _market(at=time(15, 20))
+    _run(m, clock, 20, dt=30.0)  # through the 15:30 close
+    assert m.phase == Phase.CLOSING_START
+    last = m.ltp.copy()
+    traded = m.open > 0
+    t_before = m.t_years(m.opt_rows[:10])
+    clock.set_ns(datetime_to_ns(datetime.combine(date(2026, 11, 25), time(9, 3), tzinfo=IST)))
+    m.step()
+    assert m.trade_date == date(2026, 11, 25) and m.phase == Phase.PRE_OPEN_START
+    assert np.array_equal(m.close_prev[traded], last[traded])
+    assert m.vtt.sum() == 0 and (m.iep[m.proc_rows] > 0).all()
+    assert (m.t_years(m.opt_rows[:10]) < t_before).all()
+    clock.set_ns(datetime_to_ns(datetime.combine(date(2026, 11, 25), time(9, 15, 2), tzinfo=IST)))
+    m.step()
+    rel = m.u.index_of["NSE_EQ|INE002A01018"]
+    assert abs(int(m.open[rel]) / int(m.close_prev[rel]) - 1) < 0.05
