@@ -63,14 +63,13 @@ from quant.analytics.features import (
     spread_bps,
     vwap_from_sums,
 )
+from quant.analytics.rolling import extend_history, window_sums
 from quant.analytics.segments import (
     BoolArray,
     IntArray,
     seg_cumsum,
     seg_last_nonzero,
     seg_running_max,
-    seg_window_starts,
-    window_sum,
 )
 from quant.core.clock import NS_PER_SECOND, Clock
 from quant.core.events import Candle, EnrichedTick, Tick
@@ -227,7 +226,17 @@ class FeatureEngine:
         )
         buy = seg_cumsum(np.where(sides == BUY, qty, 0), sess_start, carry("buy_volume"))
         sell = seg_cumsum(np.where(sides == SELL, qty, 0), sess_start, carry("sell_volume"))
-        roll_pv, roll_qty, trades = self._windows(c, ts, pv, qty, inst_codes, ts[last])
+        values = (pv, qty, (qty > 0).astype(np.int64))
+        totals = (fields["cum_pv"][inst_codes], fields["cum_qty"][inst_codes])
+        sums, after, before = window_sums(
+            state.history,
+            c,
+            ts,
+            inst_start,
+            (*totals, fields["cum_count"][inst_codes]),
+            values,
+            (self._rolling_ns, self._intensity_ns),
+        )
 
         runs = build_runs(c, ts, ltp, qty, t.oi[order], self._interval_ns)
         closed, state.open_candles = merge_open(runs, state.open_candles)
@@ -246,15 +255,28 @@ class FeatureEngine:
             "direction": f_dir,
             "last_ts": ts,
             "last_ltp": seg_last_nonzero(ltp, inst_start, fields["last_ltp"][inst_codes]),
+            "cum_pv": after[0],
+            "cum_qty": after[1],
+            "cum_count": after[2],
         }
-        for name, values in updates.items():
-            fields[name][inst_codes] = values[last]
+        for name, column in updates.items():
+            fields[name][inst_codes] = column[last]
+        state.history, state.history_pruned = extend_history(
+            state.history,
+            c,
+            ts,
+            qty,
+            before,
+            fields["last_ts"],
+            max(self._rolling_ns, self._intensity_ns),
+            state.history_pruned,
+        )
 
         l1 = imbalance(bq1, aq1)
         has_depth = t.bid_qty.shape[1] > 0
         features = EnrichedColumns(
             session_vwap=_unsort(vwap_from_sums(sess_pv, sess_qty), order),
-            rolling_vwap=_unsort(vwap_from_sums(roll_pv, roll_qty), order),
+            rolling_vwap=_unsort(vwap_from_sums(sums.rolling_pv, sums.rolling_qty), order),
             imbalance_l1=l1,
             imbalance_d5=depth_imbalance(t.bid_qty, t.ask_qty, 5) if has_depth else l1,
             imbalance_d30=depth_imbalance(t.bid_qty, t.ask_qty, 30) if has_depth else l1,
@@ -265,7 +287,7 @@ class FeatureEngine:
             trade_quantity=_unsort(qty, order),
             buy_volume=_unsort(buy, order),
             sell_volume=_unsort(sell, order),
-            trade_intensity=_unsort(trades / self._config.intensity_window_s, order),
+            trade_intensity=_unsort(sums.trade_count / self._config.intensity_window_s, order),
             iv=greeks[0],
             delta=greeks[1],
             gamma=greeks[2],
@@ -280,45 +302,6 @@ class FeatureEngine:
             zero = np.zeros(len(t.keys), dtype=np.int64)
             return zero, zero, zero, zero
         return t.bid_price[:, 0], t.ask_price[:, 0], t.bid_qty[:, 0], t.ask_qty[:, 0]
-
-    def _windows(
-        self,
-        c: IntArray,
-        ts: IntArray,
-        pv: IntArray,
-        qty: IntArray,
-        inst_codes: IntArray,
-        inst_last_ts: IntArray,
-    ) -> tuple[IntArray, IntArray, IntArray]:
-        """Rolling (pv, qty) and trade counts per tick; keeps the trades still in a window."""
-        window = self._state.window
-        active = np.zeros(len(self._state.keys), dtype=np.bool_)
-        active[inst_codes] = True
-        touched = active[window[:, 0]]
-        carried, idle = window[touched], window[~touched]
-        m = carried.shape[0]
-        all_code = np.concatenate((carried[:, 0], c))
-        merged_order = np.argsort(all_code, kind="stable")
-        group = all_code[merged_order]
-        keys_ts = np.concatenate((carried[:, 1], ts))[merged_order]
-        m_pv = np.concatenate((carried[:, 2], pv))[merged_order]
-        m_qty = np.concatenate((carried[:, 3], qty))[merged_order]
-        position = np.empty_like(merged_order)
-        position[merged_order] = np.arange(merged_order.size)
-        query = position[m:]
-        rolling_lo = seg_window_starts(keys_ts, group, self._rolling_ns, query)
-        roll_pv = window_sum(m_pv, rolling_lo, query)
-        roll_qty = window_sum(m_qty, rolling_lo, query)
-        is_trade = (m_qty > 0).astype(np.int64)
-        intensity_lo = seg_window_starts(keys_ts, group, self._intensity_ns, query)
-        trades = window_sum(is_trade, intensity_lo, query)
-        horizon = max(self._rolling_ns, self._intensity_ns)
-        latest = np.zeros(int(group.max()) + 1 if group.size else 0, dtype=np.int64)
-        latest[inst_codes] = inst_last_ts
-        keep = (m_qty > 0) & (keys_ts > latest[group] - horizon)
-        kept = np.stack((group[keep], keys_ts[keep], m_pv[keep], m_qty[keep]), axis=1)
-        self._state.window = np.concatenate((idle, kept)) if idle.size else kept
-        return roll_pv, roll_qty, trades
 
     def _option_greeks(
         self, t: TickColumns, codes: IntArray

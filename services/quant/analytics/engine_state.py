@@ -11,7 +11,9 @@ Snapshot format (``version`` 1)::
      "keys": ["NSE_EQ|INE...", ...],            # instrument code i is keys[i]
      "fields": {"day": [...], "last_volume": [...], ...},   # one list per STATE_FIELDS
      "open_candles": [[code, start, o, h, l, c, volume, oi, count], ...],
-     "window": [[code, ts, pv, qty], ...]}      # trades still inside the rolling windows
+     "history": [[code, ts, pv_before, qty_before, count_before], ...],
+     "history_pruned": 123}   # recent trades with the running totals before each
+                              # (quant.analytics.rolling); the size after the last pruning
 
 Called by :mod:`quant.analytics.engine`.
 """
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from quant.analytics.candles import COLUMNS, Table, empty_table
+from quant.analytics.rolling import History
 from quant.analytics.segments import IntArray
 
 SNAPSHOT_VERSION = 1
@@ -41,10 +44,12 @@ STATE_FIELDS: dict[str, int] = {
     "direction": 0,  # last non-zero tick direction today (+1 / -1)
     "last_ts": 0,  # latest ts_event seen (time is made non-decreasing per instrument)
     "last_ltp": 0,  # last traded price (any day): the underlying price for options
+    "cum_pv": 0,  # running Σ price·qty since the engine started (rolling windows)
+    "cum_qty": 0,  # running Σ qty
+    "cum_count": 0,  # running number of trades
 }
 SESSION_FIELDS = ("last_volume", "last_ltt", "session_pv", "session_qty", "buy_volume",
                   "sell_volume", "mid2", "trade_price", "direction")  # fmt: skip
-WINDOW_COLUMNS = ("code", "ts", "pv", "qty")
 
 
 class SnapshotError(ValueError):
@@ -61,7 +66,8 @@ class EngineState:
         default_factory=lambda: {k: np.zeros(0, dtype=np.int64) for k in STATE_FIELDS}
     )
     open_candles: Table = field(default_factory=empty_table)
-    window: Table = field(default_factory=lambda: np.zeros((0, 4), dtype=np.int64))
+    history: History = field(default_factory=History.empty)
+    history_pruned: int = 0
 
     def code_of(self, key: str) -> int:
         """The instrument's code, registering it (with fresh state) if new."""
@@ -89,7 +95,8 @@ class EngineState:
             "keys": list(self.keys),
             "fields": {name: values.tolist() for name, values in self.fields.items()},
             "open_candles": self.open_candles.tolist(),
-            "window": self.window.tolist(),
+            "history": self.history.rows().tolist(),
+            "history_pruned": self.history_pruned,
         }
 
     @classmethod
@@ -106,11 +113,12 @@ class EngineState:
                 raise SnapshotError(f"field {name!r} has shape {values.shape}, expected ({n},)")
             fields[name] = values
         candles = np.asarray(data["open_candles"], dtype=np.int64).reshape(-1, len(COLUMNS))
-        window = np.asarray(data["window"], dtype=np.int64).reshape(-1, len(WINDOW_COLUMNS))
+        history = History.from_rows(np.asarray(data["history"], dtype=np.int64))
         return cls(
             keys=keys,
             codes={k: i for i, k in enumerate(keys)},
             fields=fields,
             open_candles=candles,
-            window=window,
+            history=history,
+            history_pruned=int(data["history_pruned"]),
         )

@@ -262,3 +262,13 @@ def test_option_ticks_get_black76_iv_and_greeks(underlying_is_forward: bool) -> 
 def test_config_rejects_non_positive_windows(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="positive"):
         FeatureEngineConfig(**bad)
+
+
+def test_windows_stay_exact_when_timestamps_span_decades() -> None:
+    # Old history plus new ticks are too far apart to pack into one int64 search key.
+    old = random_ticks(600, 4, seed=5, start_ns=10**15)
+    new = random_ticks(600, 4, seed=6, start_ns=BASE_NS)
+    ticks = old + new
+    ref_rows, _ = reference(ticks)
+    out, _ = _run_in_batches(ticks, 150)
+    assert all(_same(_row(e), r) for e, r in zip(out, ref_rows, strict=True))

@@ -1,0 +1,159 @@
+"""Exact trailing-time-window sums for many instruments, carried across batches.
+
+Each instrument keeps running totals (``Σ price·qty``, ``Σ qty``, trade count) since the
+engine started, and a *history* of its recent trades: one row per trade with the totals
+just *before* it. The sum over ``(t - W, t]`` at a tick is its running total minus the
+total before the first trade with ``ts > t - W``; that trade is found by binary search,
+first among the batch's own ticks and, only when the window reaches back past the batch,
+in the history. So a batch costs O(n log m) searches plus one merge of its trades into the
+history (rows older than the longest window are pruned lazily: extra old rows never change
+an answer). Totals are int64 and may wrap on a very long run; the differences stay exact.
+
+Called by :mod:`quant.analytics.engine`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from quant.analytics.segments import BoolArray, IntArray, seg_cumsum
+
+HISTORY_COLUMNS = ("code", "ts", "pv_before", "qty_before", "count_before")
+_PRUNE_MIN_ROWS = 4_096
+
+
+class History(NamedTuple):
+    """Trade rows sorted by (code, ts); the three totals are those before each trade."""
+
+    code: IntArray
+    ts: IntArray
+    pv: IntArray
+    qty: IntArray
+    trades: IntArray
+
+    @classmethod
+    def empty(cls) -> History:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z, z, z, z, z)
+
+    @classmethod
+    def from_rows(cls, rows: IntArray) -> History:
+        table = rows.reshape(-1, len(HISTORY_COLUMNS))
+        return cls(*(np.ascontiguousarray(table[:, i]) for i in range(len(HISTORY_COLUMNS))))
+
+    def rows(self) -> IntArray:
+        out: IntArray = np.stack(self, axis=1) if self.code.size else np.zeros((0, 5), np.int64)
+        return out
+
+
+Totals = tuple[IntArray, IntArray, IntArray]
+
+
+class WindowSums(NamedTuple):
+    """Per-tick trailing sums (in the batch's instrument-sorted order)."""
+
+    rolling_pv: IntArray
+    rolling_qty: IntArray
+    trade_count: IntArray
+
+
+def _first_after(
+    c: IntArray,
+    ts: IntArray,
+    inst_start: BoolArray,
+    window_ns: int,
+    history: History,
+    before: tuple[IntArray, ...],
+) -> tuple[IntArray, ...]:
+    """Totals before the first trade of each tick's instrument with ``ts > t - window``."""
+    first = np.flatnonzero(inst_start)
+    seg = np.cumsum(inst_start, dtype=np.int64) - 1
+    t0 = int(ts.min()) - window_ns
+    span = int(ts.max()) - t0 + 1
+    key = seg * span + (ts - t0)
+    j = np.searchsorted(key, key - window_ns, side="right")  # first batch row with ts > t - W
+    out = [b[j] for b in before]
+    back = np.flatnonzero(j == first[seg])  # the window may reach into the history
+    if back.size and history.code.size:
+        h_t0 = min(t0, int(history.ts.min()))
+        h_span = max(span + t0, int(history.ts.max()) + 1) - h_t0
+        if (int(history.code.max()) + int(c.max()) + 2) * h_span < (1 << 62):
+            h_key = history.code * h_span + (history.ts - h_t0)
+            q_key = c[back] * h_span + (ts[back] - window_ns - h_t0)
+            jh = np.searchsorted(h_key, q_key, side="right")
+        else:  # a range too wide for one int64 key (e.g. months of history): per code
+            jh = np.empty(back.size, dtype=np.int64)
+            for code in np.unique(c[back]).tolist():
+                sel = np.flatnonzero(c[back] == code)
+                a = int(np.searchsorted(history.code, code, side="left"))
+                b = int(np.searchsorted(history.code, code, side="right"))
+                jh[sel] = a + np.searchsorted(
+                    history.ts[a:b], ts[back[sel]] - window_ns, side="right"
+                )
+        jh_ok = np.minimum(jh, history.code.size - 1)
+        hit = (jh < history.code.size) & (history.code[jh_ok] == c[back])
+        rows = back[hit]
+        for o, h in zip(out, (history.pv, history.qty, history.trades), strict=False):
+            o[rows] = h[jh_ok[hit]]
+    return tuple(out)
+
+
+def window_sums(
+    history: History,
+    c: IntArray,
+    ts: IntArray,
+    inst_start: BoolArray,
+    totals: tuple[IntArray, IntArray, IntArray],
+    values: tuple[IntArray, IntArray, IntArray],
+    windows_ns: tuple[int, int],
+) -> tuple[WindowSums, Totals, Totals]:
+    """Trailing sums for a batch sorted by instrument code (time non-decreasing per code).
+
+    ``totals`` are the per-segment running totals carried in (pv, qty, count), ``values``
+    the per-tick increments; ``windows_ns`` = (rolling window, intensity window).
+    Returns the sums and the running totals after and before every tick.
+    """
+    pv_a, qty_a, count_a = (
+        seg_cumsum(v, inst_start, t) for v, t in zip(values, totals, strict=True)
+    )
+    before = (pv_a - values[0], qty_a - values[1], count_a - values[2])
+    rolling_ns, intensity_ns = windows_ns
+    pv0, qty0, _ = _first_after(c, ts, inst_start, rolling_ns, history, before)
+    _, _, count0 = _first_after(c, ts, inst_start, intensity_ns, history, before)
+    sums = WindowSums(pv_a - pv0, qty_a - qty0, count_a - count0)
+    return sums, (pv_a, qty_a, count_a), before
+
+
+def extend_history(
+    history: History,
+    c: IntArray,
+    ts: IntArray,
+    qty: IntArray,
+    before: tuple[IntArray, IntArray, IntArray],
+    last_ts_by_code: IntArray,
+    horizon_ns: int,
+    pruned_size: int,
+) -> tuple[History, int]:
+    """Merge the batch's trades into the history; prune rows past the horizon lazily.
+
+    Returns the new history and the size it had after its last pruning.
+    """
+    trade = qty > 0
+    new = History(c[trade], ts[trade], before[0][trade], before[1][trade], before[2][trade])
+    if history.code.size == 0:
+        merged = new
+    else:
+        codes = np.concatenate((history.code, new.code))
+        order = np.argsort(codes, kind="stable")  # history rows precede the batch's per code
+        merged = History(
+            codes[order],
+            *(np.concatenate((h, b))[order] for h, b in zip(history[1:], new[1:], strict=True)),
+        )
+    size = merged.code.size
+    if size > max(2 * pruned_size, _PRUNE_MIN_ROWS):
+        keep = merged.ts > last_ts_by_code[merged.code] - horizon_ns
+        merged = History(*(column[keep] for column in merged))
+        return merged, merged.code.size
+    return merged, pruned_size
