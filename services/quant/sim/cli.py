@@ -1,7 +1,8 @@
 """``quant sim``: run the Upstox-compatible simulator on one port until interrupted.
 
-Prints the base URL, the feed URL and a ready-to-use access token (it is a fake token for
-the simulator's own fake user, valid until 03:30 IST on the simulated clock).
+Logs the base URL and the feed URL. With ``--token-file PATH`` it writes a ready-to-use
+access token for the simulator's own user there (mode 0600; valid until 03:30 IST on the
+simulated clock); tokens are never logged.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 from datetime import datetime
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--notifier-url", default=None, help="webhook for the token-request flow")
     p.add_argument("--no-rate-limits", action="store_true")
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help="write an access token for the simulator's user to this file",
+    )
     p.set_defaults(func=run)
 
 
@@ -60,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
             log.info("feed URL %s", sim.ws_url)
             if sim.ca_file is not None:
                 log.info("TLS CA file %s", sim.ca_file)
-            log.info("access token (simulator only): %s", sim.mint_token())
+            if args.token_file is not None:
+                fd = os.open(args.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(sim.mint_token() + "\n")
+                log.info("access token written to %s", args.token_file)
             await sim.serve_forever()
 
     try:
