@@ -1,0 +1,161 @@
+"""Trading and control events <-> protobuf bytes: ScannerSuggestion, OrderEvent, control.
+
+Use them through ``quant.bus.codecs``.
+"""
+
+from __future__ import annotations
+
+from google.protobuf.message import DecodeError
+
+from quant.bus.codec_base import CodecError, enum_table, member
+from quant.core.control import ControlEvent, KillSwitch, SubscriptionAction, SubscriptionRequest
+from quant.core.events import FeedMode, ScannerSuggestion
+from quant.core.orders import OrderEvent, OrderStatus, OrderType, Side
+from quant.pb.control.v1 import control_pb2
+from quant.pb.trading.v1 import trading_pb2
+
+_PbSuggestion = trading_pb2.ScannerSuggestion
+_PbOrder = trading_pb2.OrderEvent
+_PbControl = control_pb2.ControlEvent
+_PbSubscription = control_pb2.SubscriptionRequest
+_PbKill = control_pb2.KillSwitch
+
+_SIDES: tuple[Side, ...] = enum_table(Side)
+_ORDER_TYPES: tuple[OrderType, ...] = enum_table(OrderType)
+_STATUSES: tuple[OrderStatus, ...] = enum_table(OrderStatus)
+_ACTIONS: tuple[SubscriptionAction, ...] = enum_table(SubscriptionAction)
+
+
+# --- ScannerSuggestion -----------------------------------------------------------------
+
+
+def encode_suggestion(s: ScannerSuggestion) -> bytes:
+    return _PbSuggestion(
+        instrument_key=s.instrument_key,
+        trading_symbol=s.trading_symbol,
+        ts_event=s.ts_event,
+        rank=s.rank,
+        score=s.score,
+        reasons=s.reasons,
+        last_price_paise=s.last_price,
+        feed_mode=s.feed_mode.wire_name,
+    ).SerializeToString()
+
+
+def decode_suggestion(data: bytes) -> ScannerSuggestion:
+    try:
+        m = _PbSuggestion.FromString(data)
+        mode = FeedMode.from_wire(m.feed_mode)
+    except (DecodeError, ValueError) as e:
+        raise CodecError(f"undecodable ScannerSuggestion: {e}") from e
+    return ScannerSuggestion(
+        m.instrument_key,
+        m.trading_symbol,
+        m.ts_event,
+        m.rank,
+        m.score,
+        tuple(m.reasons),
+        m.last_price_paise,
+        mode,
+    )
+
+
+# --- OrderEvent ------------------------------------------------------------------------
+
+
+def encode_order(o: OrderEvent) -> bytes:
+    return _PbOrder(
+        client_order_id=o.client_order_id,
+        broker_order_id=o.broker_order_id,
+        instrument_key=o.instrument_key,
+        side=o.side,  # type: ignore[arg-type]  # IntEnum is the wire int
+        order_type=o.order_type,  # type: ignore[arg-type]  # IntEnum is the wire int
+        product=o.product,
+        validity=o.validity,
+        quantity=o.quantity,
+        price_paise=o.price,
+        trigger_price_paise=o.trigger_price,
+        status=o.status,  # type: ignore[arg-type]  # IntEnum is the wire int
+        filled_quantity=o.filled_quantity,
+        filled_value_paise=o.filled_value,
+        message=o.message,
+        ts_event=o.ts_event,
+        ts_init=o.ts_init,
+        strategy=o.strategy,
+        mode=o.mode,
+    ).SerializeToString()
+
+
+def decode_order(data: bytes) -> OrderEvent:
+    try:
+        m = _PbOrder.FromString(data)
+    except DecodeError as e:
+        raise CodecError(f"undecodable OrderEvent: {e}") from e
+    return OrderEvent(
+        client_order_id=m.client_order_id,
+        instrument_key=m.instrument_key,
+        side=member(_SIDES, m.side, "order side"),
+        order_type=member(_ORDER_TYPES, m.order_type, "order type"),
+        quantity=m.quantity,
+        status=member(_STATUSES, m.status, "order status"),
+        ts_event=m.ts_event,
+        ts_init=m.ts_init,
+        broker_order_id=m.broker_order_id,
+        product=m.product,
+        validity=m.validity,
+        price=m.price_paise,
+        trigger_price=m.trigger_price_paise,
+        filled_quantity=m.filled_quantity,
+        filled_value=m.filled_value_paise,
+        message=m.message,
+        strategy=m.strategy,
+        mode=m.mode,
+    )
+
+
+# --- ControlEvent ----------------------------------------------------------------------
+
+
+def encode_control(c: ControlEvent) -> bytes:
+    if isinstance(c, SubscriptionRequest):
+        msg = _PbControl(
+            subscription=_PbSubscription(
+                action=c.action,  # type: ignore[arg-type]  # IntEnum is the wire int
+                instrument_keys=c.instrument_keys,
+                mode=c.mode.wire_name,
+                requested_by=c.requested_by,
+                ts_event=c.ts_event,
+            )
+        )
+    else:
+        msg = _PbControl(
+            kill_switch=_PbKill(
+                engaged=c.engaged,
+                flatten=c.flatten,
+                reason=c.reason,
+                trading_day=c.trading_day,
+                ts_event=c.ts_event,
+            )
+        )
+    return msg.SerializeToString()
+
+
+def decode_control(data: bytes) -> ControlEvent:
+    try:
+        m = _PbControl.FromString(data)
+        which = m.WhichOneof("payload")
+        if which == "subscription":
+            s = m.subscription
+            return SubscriptionRequest(
+                action=member(_ACTIONS, s.action, "subscription action"),
+                instrument_keys=tuple(s.instrument_keys),
+                mode=FeedMode.from_wire(s.mode),
+                requested_by=s.requested_by,
+                ts_event=s.ts_event,
+            )
+        if which == "kill_switch":
+            k = m.kill_switch
+            return KillSwitch(k.engaged, k.flatten, k.reason, k.trading_day, k.ts_event)
+    except (DecodeError, ValueError) as e:
+        raise CodecError(f"undecodable ControlEvent: {e}") from e
+    raise CodecError("ControlEvent carries no payload")
