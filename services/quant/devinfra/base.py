@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from quant.devinfra.errors import InfraError
-from quant.devinfra.process import ManagedProcess, wait_until
+from quant.devinfra.process import STOP_TIMEOUT_S, ManagedProcess, wait_until
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +134,21 @@ class Server(abc.ABC):
     def stop(self) -> None:
         """Stop politely (SIGTERM, or the server's own polite signal), then SIGKILL."""
         if self._process is not None:
-            self._process.stop()
+            self.after_stop(polite=self._process.stop(self.stop_timeout()))
 
     def kill(self) -> None:
         """SIGKILL the server, as a crash would."""
         if self._process is not None:
             self._process.kill()
+            self.after_stop(polite=False)
+
+    def stop_timeout(self) -> float:
+        """Seconds to wait for a polite stop before SIGKILL."""
+        return STOP_TIMEOUT_S
+
+    def after_stop(self, *, polite: bool) -> None:
+        """Tidy up once the process has ended (``polite``: it was not killed)."""
+        log.debug("%s ended (polite=%s)", self.name, polite)
 
     def adopt(self, pid: int) -> bool:
         """Take over a server started by an earlier ``quant dev infra up``."""

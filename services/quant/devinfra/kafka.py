@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from quant.devinfra import fetch
+from quant.devinfra import cds, fetch
 from quant.devinfra.base import Server
 from quant.devinfra.errors import InfraError
 from quant.devinfra.process import ManagedProcess, free_port, port_open
@@ -119,6 +119,7 @@ class KafkaServer(Server):
             return
         argv = [
             str(java),
+            *cds.jvm_flags("kafka", java, self.root, record=False),
             "-Xmx256m",
             "-XX:TieredStopAtLevel=1",
             "-XX:+UseSerialGC",
@@ -143,6 +144,7 @@ class KafkaServer(Server):
             raise InfraError("kafka: prepare() must run before launch")
         return [
             str(self._java),
+            *cds.jvm_flags("kafka", self._java, self.root),
             HEAP,
             "-Xms64m",
             "-XX:TieredStopAtLevel=1",
@@ -156,6 +158,17 @@ class KafkaServer(Server):
             "kafka.Kafka",
             str(self.config_path),
         ]
+
+    def stop_timeout(self) -> float:
+        if cds.recording(self.root):
+            return cds.RECORDING_STOP_TIMEOUT_S
+        return super().stop_timeout()
+
+    def after_stop(self, *, polite: bool) -> None:
+        if polite:
+            cds.keep("kafka", self._java or fetch.java(fetch.KAFKA_MIN_JAVA), self.root)
+        else:
+            cds.discard(self.root)
 
     def build_process(self) -> ManagedProcess:
         return ManagedProcess(

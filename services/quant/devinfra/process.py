@@ -135,20 +135,24 @@ class ManagedProcess:
     def exit_code(self) -> int | None:
         return self._popen.poll() if self._popen is not None else None
 
-    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        """Ask the process to stop; SIGKILL it after ``timeout`` seconds."""
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
+        """Ask the process to stop; SIGKILL it after ``timeout`` seconds.
+
+        True when it ended politely (or had already ended), false when it was killed.
+        """
         if not self.alive():
             self._reap()
-            return
+            return True
         assert self._pid is not None
         with contextlib.suppress(ProcessLookupError):
             os.kill(self._pid, self.stop_signal)
         if not self._wait(timeout):
             log.warning("%s did not stop within %.0fs; killing it", self.name, timeout)
             self.kill()
-            return
+            return False
         self._reap()
         log.info("%s stopped", self.name)
+        return True
 
     def kill(self) -> None:
         """SIGKILL the process group (the server and any workers) and reap it."""

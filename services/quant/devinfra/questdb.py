@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from quant.devinfra import fetch
+from quant.devinfra import cds, fetch
 from quant.devinfra.base import READY_TIMEOUT_S, Server
 from quant.devinfra.errors import InfraError
 from quant.devinfra.process import ManagedProcess, free_port, port_open
@@ -130,6 +130,7 @@ class QuestDBServer(Server):
             raise InfraError("questdb: prepare() must run before launch")
         return [
             str(self._java),
+            *cds.jvm_flags("questdb", self._java, self.root),
             "-Xms128m",
             "-Xmx512m",
             "-XX:+ExitOnOutOfMemoryError",
@@ -143,6 +144,17 @@ class QuestDBServer(Server):
             str(self.root / "db"),
             "-n",
         ]
+
+    def stop_timeout(self) -> float:
+        if cds.recording(self.root):
+            return cds.RECORDING_STOP_TIMEOUT_S
+        return super().stop_timeout()
+
+    def after_stop(self, *, polite: bool) -> None:
+        if polite:
+            cds.keep("questdb", self._java or fetch.java(fetch.QUESTDB_MIN_JAVA), self.root)
+        else:
+            cds.discard(self.root)
 
     def build_process(self) -> ManagedProcess:
         env = dict(os.environ)
