@@ -214,3 +214,36 @@ async def test_orders_place_modify_cancel_v3_sdk_and_ours(sim: SimServer) -> Non
         book = {o.order_id: o for o in await api.order_book()}
         assert {sdk_id, our_id} <= set(book)
         assert book[our_id].tag == "ours" and book[sdk_id].tag == "sdk"
+
+
+async def test_ohlc_v3_and_option_greeks_v3_agree(frozen_sim: SimServer) -> None:
+    sim = frozen_sim
+    token = sim.mint_token()
+    expiry = _nifty_expiry(sim)
+    async with our_client(sim, token) as api:
+        chain = await api.option_chain(NIFTY, expiry)
+        keys = [r.call.instrument_key for r in chain if r.call is not None][:5]
+
+        def sdk() -> tuple[Any, Any]:
+            quotes = upstox_client.MarketQuoteV3Api(sdk_client(sim, token))
+            return (
+                quotes.get_market_quote_ohlc("I1", instrument_key=RELIANCE),
+                quotes.get_market_quote_option_greek(instrument_key=",".join(keys)),
+            )
+
+        sdk_ohlc, sdk_greeks = await asyncio.to_thread(sdk)
+        ohlc = await api.ohlc([RELIANCE], "I1")
+        greeks = await api.option_greeks(keys)
+    (s_ohlc,) = sdk_ohlc.data.values()
+    ours = ohlc[RELIANCE]
+    assert ours.last_price == to_paise(s_ohlc.last_price) and ours.live is not None
+    live = s_ohlc.live_ohlc
+    assert (ours.live.open, ours.live.high, ours.live.low, ours.live.close) == tuple(
+        to_paise(x) for x in (live.open, live.high, live.low, live.close)
+    )
+    sdk_by_key = {g.instrument_token: g for g in sdk_greeks.data.values()}
+    assert set(sdk_by_key) == set(greeks) == set(keys)
+    for key, g in greeks.items():
+        s = sdk_by_key[key]
+        assert (g.last_price, g.delta, g.iv) == (to_paise(s.last_price), s.delta, s.iv)
+        assert (g.gamma, g.theta, g.vega, g.oi) == (s.gamma, s.theta, s.vega, int(s.oi))

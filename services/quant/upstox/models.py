@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from quant.core.events import DepthLevel
+from quant.core.events import DepthLevel, FeedOhlc
 
 
 class TransactionType(StrEnum):
@@ -70,6 +70,33 @@ class LastPrice:
     ltq: int
     volume: int
     close_price: int
+
+
+@dataclass(frozen=True, slots=True)
+class OhlcQuote:
+    """An OHLC V3 quote (``/v3/market-quote/ohlc``): previous and live bar of ``interval``."""
+
+    instrument_key: str
+    last_price: int
+    prev: FeedOhlc | None
+    live: FeedOhlc | None
+
+
+@dataclass(frozen=True, slots=True)
+class GreeksQuote:
+    """Option greeks V3 (``/v3/market-quote/option-greek``); ``iv`` as Upstox sends it."""
+
+    instrument_key: str
+    last_price: int
+    ltq: int
+    volume: int
+    close_price: int
+    oi: int
+    iv: float
+    delta: float
+    gamma: float
+    theta: float
+    vega: float
 
 
 @dataclass(frozen=True, slots=True)

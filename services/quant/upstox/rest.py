@@ -36,9 +36,11 @@ from quant.upstox.errors import (
 )
 from quant.upstox.models import (
     ExchangeStatus,
+    GreeksQuote,
     Holiday,
     LastPrice,
     ModifyOrderRequest,
+    OhlcQuote,
     OptionChainRow,
     OrderAck,
     OrderDetails,
@@ -221,6 +223,26 @@ class UpstoxRestClient:
             chunk = ",".join(instrument_keys[i : i + c.MAX_QUOTE_KEYS])
             body = await self._get(c.LTP_PATH, "ltp", {"instrument_key": chunk})
             out.update(parse.parse_ltp(body))
+        return out
+
+    async def ohlc(
+        self, instrument_keys: Sequence[str], interval: str = "1d"
+    ) -> dict[str, OhlcQuote]:
+        """OHLC V3 (``interval`` 1d, I1 or I30) keyed by instrument_key (batched by 500)."""
+        out: dict[str, OhlcQuote] = {}
+        for i in range(0, len(instrument_keys), c.MAX_QUOTE_KEYS):
+            chunk = ",".join(instrument_keys[i : i + c.MAX_QUOTE_KEYS])
+            params = {"instrument_key": chunk, "interval": interval}
+            out.update(parse.parse_ohlc(await self._get(c.OHLC_PATH, "ohlc", params), interval))
+        return out
+
+    async def option_greeks(self, instrument_keys: Sequence[str]) -> dict[str, GreeksQuote]:
+        """Option greeks V3 keyed by instrument_key (batched by Upstox's 50-key limit)."""
+        out: dict[str, GreeksQuote] = {}
+        for i in range(0, len(instrument_keys), c.MAX_GREEK_KEYS):
+            chunk = ",".join(instrument_keys[i : i + c.MAX_GREEK_KEYS])
+            body = await self._get(c.OPTION_GREEK_PATH, "option greeks", {"instrument_key": chunk})
+            out.update(parse.parse_option_greeks(body))
         return out
 
     async def option_chain(self, underlying_key: str, expiry: date) -> list[OptionChainRow]:

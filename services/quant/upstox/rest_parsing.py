@@ -15,13 +15,15 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from quant.core.clock import NS_PER_MS, datetime_to_ns
-from quant.core.events import Candle, DepthLevel
+from quant.core.events import Candle, DepthLevel, FeedOhlc
 from quant.core.money import to_paise
 from quant.upstox.errors import UpstoxDecodeError
 from quant.upstox.models import (
     ExchangeStatus,
+    GreeksQuote,
     Holiday,
     LastPrice,
+    OhlcQuote,
     OptionChainRow,
     OptionLeg,
     OrderAck,
@@ -203,6 +205,58 @@ def parse_ltp(body: bytes) -> dict[str, LastPrice]:
             ob.integer("ltq", 0),
             ob.integer("volume", 0),
             ob.paise("cp", 0),
+        )
+    return out
+
+
+def _bar(ob: Obj | None, interval: str) -> FeedOhlc | None:
+    if ob is None:
+        return None
+    return FeedOhlc(
+        interval,
+        ob.paise("open", 0),
+        ob.paise("high", 0),
+        ob.paise("low", 0),
+        ob.paise("close", 0),
+        ob.integer("volume", 0),
+        ob.integer("ts", 0) * NS_PER_MS,
+    )
+
+
+def parse_ohlc(body: bytes, interval: str) -> dict[str, OhlcQuote]:
+    """OHLC V3 quotes, re-keyed by instrument_key."""
+    data = Obj(success_data(body, "ohlc"), "data")
+    out: dict[str, OhlcQuote] = {}
+    for k, v in data.items():
+        ob = Obj(v, f"data[{k!r}]")
+        key = ob.text("instrument_token")
+        prev, live = (
+            _bar(ob.opt_obj("prev_ohlc"), interval),
+            _bar(ob.opt_obj("live_ohlc"), interval),
+        )
+        out[key] = OhlcQuote(key, ob.paise("last_price"), prev, live)
+    return out
+
+
+def parse_option_greeks(body: bytes) -> dict[str, GreeksQuote]:
+    """Option greeks V3, re-keyed by instrument_key."""
+    data = Obj(success_data(body, "option greeks"), "data")
+    out: dict[str, GreeksQuote] = {}
+    for k, v in data.items():
+        ob = Obj(v, f"data[{k!r}]")
+        key = ob.text("instrument_token")
+        out[key] = GreeksQuote(
+            instrument_key=key,
+            last_price=ob.paise("last_price"),
+            ltq=ob.integer("ltq", 0),
+            volume=ob.integer("volume", 0),
+            close_price=ob.paise("cp", 0),
+            oi=ob.integer("oi", 0),
+            iv=ob.number("iv", 0),
+            delta=ob.number("delta", 0),
+            gamma=ob.number("gamma", 0),
+            theta=ob.number("theta", 0),
+            vega=ob.number("vega", 0),
         )
     return out
 

@@ -277,3 +277,36 @@ def test_order_request_validation() -> None:
         OrderRequest("NSE_EQ|A1", 1, TransactionType.BUY, OrderType.MARKET, price=100)
     with pytest.raises(ValueError, match="positive"):
         OrderRequest("NSE_EQ|A1", 0, TransactionType.BUY, OrderType.LIMIT, price=100)
+
+
+async def test_ohlc_v3_and_option_greeks_v3_are_rekeyed_and_batched() -> None:
+    bar = {"open": 10, "high": 12.5, "low": 9.95, "close": 12, "volume": 100, "ts": 1764000000000}
+    greeks = {"instrument_token": "NSE_FO|1", "last_price": 5.5, "ltq": 75, "volume": 10,
+              "cp": 5, "iv": 14.25, "vega": 1.5, "gamma": 0.001, "theta": -3.2, "delta": 0.45,
+              "oi": 1500.0}  # fmt: skip
+    rec = Recorder(
+        ok(
+            {
+                "NSE_EQ:A": {
+                    "instrument_token": "NSE_EQ|A1",
+                    "last_price": 12,
+                    "prev_ohlc": bar,
+                    "live_ohlc": bar,
+                }
+            }
+        ),
+        ok({"NSE_FO:X": greeks}),
+    )
+    async with client(rec) as api:
+        ohlc = await api.ohlc(["NSE_EQ|A1"], "I1")
+        got = await api.option_greeks([f"NSE_FO|{i}" for i in range(60)])
+    q = ohlc["NSE_EQ|A1"]
+    assert q.live is not None and q.live.interval == "I1"
+    assert (q.live.open, q.live.high, q.live.low, q.live.volume) == (1000, 1250, 995, 100)
+    assert q.live.ts_ns == 1764000000000 * 10**6 and q.last_price == 1200
+    assert rec.requests[0].url.params["interval"] == "I1"
+    g = got["NSE_FO|1"]
+    assert (g.last_price, g.oi, g.iv, g.delta, g.close_price) == (550, 1500, 14.25, 0.45, 500)
+    # 60 keys -> two requests of at most 50 (Upstox's option-greek limit)
+    sizes = [len(r.url.params["instrument_key"].split(",")) for r in rec.requests[1:]]
+    assert sizes == [50, 10]
