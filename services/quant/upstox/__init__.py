@@ -7,8 +7,9 @@ Public API (import from the submodules; nothing here imports ``quant.sim``):
   :class:`~quant.upstox.wire.FeedFrame` (``ticks``/``greeks`` lists) or
   :class:`~quant.upstox.feed.FeedConnected` after every (re)connect; ``client.ticks()``
   flattens to ``Tick``. Ends with :class:`~quant.upstox.errors.UpstoxAuthError` on 401/403.
-* :class:`quant.upstox.rest.UpstoxRestClient` - typed REST calls (candles, quotes, LTP,
-  option chain, holidays, market status, feed authorize, orders V3 on the HFT host).
+* :class:`quant.upstox.rest.UpstoxRestClient` - typed REST calls (candles, quotes, LTP, OHLC,
+  option greeks, option chain, holidays, market status, feed authorize, orders V3 on the
+  HFT host).
 * :class:`quant.upstox.ratelimit.UpstoxRateLimits` / ``SlidingWindowLimiter`` - the
   per-second/minute/30-minute windows for the order and standard buckets.
 * :mod:`quant.upstox.auth` - ``AccessToken``, expiry (03:30 IST / JWT ``exp``), OAuth code
