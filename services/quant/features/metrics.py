@@ -26,6 +26,9 @@ class FeatureMetrics:
             "Redelivered messages already contained in the restored snapshot",
             registry=registry,
         )
+        self.commit_failures = Counter(
+            "features_commit_failures", "Offset commits that failed (retried)", registry=registry
+        )
         self.latency = Histogram(
             "features_latency_seconds",
             "Time from ts_init to the enriched publish",

@@ -9,11 +9,14 @@ instrument_key) and writes ticks, greeks, enriched ticks and candles to the sink
 
 Checkpoints make restarts exact. At most every ``checkpoint_interval_s``: flush the sink,
 flush the publisher, save the engine snapshot together with the last processed offset of
-every partition, and only then commit the consumer's offsets. After a crash the
-uncommitted messages are redelivered; those at or below the snapshot's offsets are
-skipped (their effect is already in the restored state), the rest are processed again,
-and the store's DEDUP keys absorb the repeated writes: at-least-once delivery,
-effectively-once results, and the same VWAP as an uninterrupted run.
+every partition, and only then commit the consumer's offsets. Any redelivered message
+(after a crash, a broker restart or a rebalance) at or below the last processed offset
+of its partition is skipped, since its effect is already in the (restored) state; the
+rest are processed again and the store's DEDUP keys absorb repeated writes:
+at-least-once delivery, effectively-once results, and the same VWAP as an uninterrupted
+run. A failed commit (group rebalancing while a broker restarts) is logged, counted and
+retried at the next checkpoint. One replica per consumer group: engine state is not
+handed over between members when partitions move.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 
 from quant.blocking import run_blocking
 from quant.bus import codecs, topics
+from quant.bus.errors import CommitError
 from quant.bus.port import Consumer, Publisher, Received
 from quant.core.clock import NS_PER_SECOND, Clock
 from quant.core.events import EnrichedTick, OptionGreeks, Tick
@@ -85,7 +89,6 @@ class FeatureService:
         self._clock = clock
         self._config = config or FeatureServiceConfig()
         self._offsets: dict[str, int] = {}
-        self._restored: dict[str, int] = {}
         self._upstox_iv: dict[str, float] = {}
         self._dirty = False
         self._last_checkpoint = clock.now_ns()
@@ -96,10 +99,9 @@ class FeatureService:
         blob = self._snapshots.load()
         if blob is None:
             return False
-        self._restored, engine_blob = unpack_checkpoint(blob)
-        self._offsets = dict(self._restored)
+        self._offsets, engine_blob = unpack_checkpoint(blob)
         self._engine.restore(engine_blob)
-        log.info("restored feature-engine snapshot at offsets %s", self._restored)
+        log.info("restored feature-engine snapshot at offsets %s", self._offsets)
         return True
 
     async def run(self) -> None:
@@ -140,7 +142,14 @@ class FeatureService:
         self._sink.flush()
         self._publisher.flush()
         self._snapshots.save(pack_checkpoint(self._offsets, self._engine.snapshot()))
-        self._consumer.commit()
+        try:
+            self._consumer.commit()
+        except CommitError as e:
+            # e.g. the broker restarted and the group rebalanced: the snapshot holds the
+            # offsets, redeliveries are skipped, and the commit is retried next time
+            self._metrics.commit_failures.inc()
+            log.warning("offset commit failed (retried at the next checkpoint): %s", e)
+            return
         self._dirty = False
         self._last_checkpoint = self._clock.now_ns()
         self._metrics.checkpoint_seconds.observe((self._last_checkpoint - started) / NS_PER_SECOND)
@@ -148,14 +157,15 @@ class FeatureService:
     def _process(self, messages: Sequence[Received]) -> None:
         ticks: list[Tick] = []
         greeks: list[OptionGreeks] = []
-        restored = self._restored
+        done = self._offsets
         for msg in messages:
             slot = f"{msg.topic()}:{msg.partition()}"
             offset = msg.offset() or 0
-            if restored and offset <= restored.get(slot, -1):
+            if offset <= done.get(slot, -1):
+                # redelivered (after a rebalance or a restart): already in the engine state
                 self._metrics.skipped.inc()
                 continue
-            self._offsets[slot] = offset
+            done[slot] = offset
             value = msg.value()
             if not isinstance(value, bytes):
                 continue

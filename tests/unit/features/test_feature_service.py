@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 from quant.bus import codecs, topics
+from quant.bus.errors import CommitError
 from quant.bus.inprocess import InProcessBus
 from quant.core.clock import FakeClock
 from quant.core.events import AggressorSide, Candle, EnrichedTick, FeedMode, OptionGreeks, Tick
@@ -193,3 +195,60 @@ def test_snapshot_without_commit_is_not_double_counted() -> None:
 def test_checkpoint_round_trip() -> None:
     blob = pack_checkpoint({"market.equity.ticks:3": 41}, b"\x00engine")
     assert unpack_checkpoint(blob) == ({"market.equity.ticks:3": 41}, b"\x00engine")
+
+
+class FlakyConsumer:
+    """Redelivers its first batch once and fails its first commit (a broker restart)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.first: Sequence[Any] = ()
+        self.redelivered = False
+        self.commits_failed = 0
+        self.commits = 0
+
+    def poll(self, max_messages: int = 1000, timeout: float = 1.0) -> Sequence[Any]:
+        got = self.inner.poll(max_messages, timeout)
+        if not self.first:
+            self.first = got
+        elif not self.redelivered:
+            self.redelivered = True
+            return [*self.first, *got]
+        return got
+
+    def commit(self) -> None:
+        if not self.commits_failed:
+            self.commits_failed += 1
+            raise CommitError("commit failed: group partition assignment lost")
+        self.commits += 1
+        self.inner.commit()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_redeliveries_are_skipped_and_a_failed_commit_is_retried() -> None:
+    ticks = _ticks(40)
+    bus = InProcessBus()
+    _publish(bus, ticks)
+    ref_engine = VwapEngine()
+    ref_engine.process(ticks)
+    registry = CollectorRegistry()
+    engine = VwapEngine()
+    consumer = FlakyConsumer(bus.consumer("features", [topics.TICKS.name]))
+    svc = FeatureService(
+        consumer=consumer,
+        publisher=bus.publisher(),
+        engine=engine,
+        sink=ListSink(),
+        snapshots=MemorySnapshotStore(),
+        metrics=FeatureMetrics(registry),
+        clock=FakeClock(T0),
+        config=FeatureServiceConfig(batch_size=10, poll_timeout_s=0.0, checkpoint_interval_s=0),
+    )
+    _drain(svc)
+    assert consumer.redelivered
+    assert engine.state == ref_engine.state  # the redelivered batch was not counted twice
+    assert registry.get_sample_value("features_skipped_after_restore_total") == 10
+    assert registry.get_sample_value("features_commit_failures_total") == 1
+    assert consumer.commits >= 1
