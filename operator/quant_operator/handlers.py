@@ -64,6 +64,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.persistence.finalizer = FINALIZER
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 60
+    # One namespace (the chart's case): serve the resources found at startup and do not
+    # list namespaces or CRDs cluster-wide, which a namespaced Role does not allow.
+    settings.scanning.disabled = config.operator.namespace is not None
     conn = kopf.login_with_service_account(settings=settings) or kopf.login_with_kubeconfig(
         settings=settings
     )

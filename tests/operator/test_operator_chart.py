@@ -1,0 +1,114 @@
+"""The operator with the Helm chart: its Deployments, its least-privilege Role, restricted PSA.
+
+Renders ``charts/quant-platform`` and applies the operator's ServiceAccount, Role and
+RoleBinding, the settings ConfigMap and the platform Deployments into a namespace that
+enforces the "restricted" Pod Security Standard. The operator then runs in-process as the
+chart's ServiceAccount identity (client certificate) on an accelerated clock, so this
+checks three agreements at once: the chart's labels are the ones the operator scales,
+the Role grants everything the operator does, and the sync Job's pod is admitted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import pytest
+import yaml
+from kopf.testing import KopfRunner
+from tradingday_kit import (
+    apply,
+    ist,
+    items,
+    kopf_args,
+    replicas,
+    token_for,
+    token_secret,
+    trading_day,
+    wait_phase,
+    wait_until,
+)
+
+from k8s_tools import CHART_DIR
+
+pytestmark = [pytest.mark.operator, pytest.mark.slow]
+
+RELEASE = "qp"
+DAY = date(2026, 11, 25)
+KINDS = {"ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment"}
+
+
+@contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _chart_objects(cluster: Any, namespace: str) -> list[dict[str, Any]]:
+    out = cluster.helm("template", RELEASE, str(CHART_DIR), "--namespace", namespace).stdout
+    objects = [o for o in yaml.safe_load_all(out) if o and o["kind"] in KINDS]
+    # The operator runs in the test process; its Deployment would only be a kwok pod.
+    return [
+        o
+        for o in objects
+        if not (o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-operator"))
+    ]
+
+
+def test_the_chart_workloads_run_a_day_under_the_operator_role(
+    k8s_cluster: Any, k8s_namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ns, cluster = k8s_namespace, k8s_cluster
+    cluster.kubectl("label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted")
+    objects = _chart_objects(cluster, ns)
+    chart_gateway = next(
+        o["spec"]["replicas"]
+        for o in objects
+        if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-gateway")
+    )
+    cluster.kubectl(
+        "apply", "--server-side", "--field-manager=quant-tests", "-n", ns, "-f", "-",
+        input=yaml.safe_dump_all(objects),
+    )  # fmt: skip
+    apply(cluster, token_secret(ns, token_for(DAY)))
+    user = f"system:serviceaccount:{ns}:{RELEASE}-quant-platform-operator"
+    kubeconfig = cluster.user_kubeconfig(user, ["system:serviceaccounts"])
+    env = {
+        "KUBECONFIG": str(kubeconfig),
+        "QUANT_OPERATOR__NAMESPACE": ns,
+        "QUANT_OPERATOR__RECONCILE_INTERVAL": "0.25",
+        "QUANT_OPERATOR__SYNC_IMAGE": "quant-platform:test",
+        # 08:14:00 IST, 300 day-seconds per second: pre-open 09:00 comes ~9 s in.
+        "QUANT_CLOCK__MODE": "accelerated",
+        "QUANT_CLOCK__START": ist(DAY, 8, 14).isoformat(),
+        "QUANT_CLOCK__SPEED": "300",
+    }
+    spec = {"replicas": {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 1}}
+    with _env(env), KopfRunner(kopf_args(ns), timeout=60):
+        apply(cluster, trading_day("chart-day", ns, DAY, **spec))
+        body = wait_phase(cluster, ns, "chart-day", "Trading", timeout=90)
+        gateway = replicas(cluster, ns)["gateway"]  # the chart's value: never touched
+        wanted = {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 1, "gateway": gateway}
+        wait_until("chart Deployments scaled", lambda: replicas(cluster, ns) == wanted)
+    assert gateway == chart_gateway
+    jobs = items(cluster, ns, "jobs", "quant-platform.io/component=instrument-sync")
+    assert [j["metadata"]["name"] for j in jobs] == ["chart-day-sync-20261125-1"]
+    assert (jobs[0].get("status") or {}).get("succeeded") == 1  # restricted PSA admitted it
+    assert body["status"]["instrumentSync"]["succeeded"] is True
+    assert body["status"]["tokenExpiry"] == f"{DAY}T22:00:00Z"  # 03:30 IST the next day
+    forbidden = [e for e in items(cluster, ns, "events") if "forbidden" in json.dumps(e).lower()]
+    assert forbidden == []
+    denied = [r.getMessage() for r in caplog.records if "forbidden" in r.getMessage().lower()]
+    assert denied == []  # neither kopf nor the reconciler was refused anything
