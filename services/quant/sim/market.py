@@ -118,7 +118,7 @@ class Market:
         self._bar_start = -1
         self._bar = np.zeros((5, len(self.bar_rows)), dtype=np.int64)
         self._tape: dict[int, deque[SimTrade]] = {}
-        if self.phase != Phase.CLOSING_END or calendar.session_fraction(now) > 0:
+        if self.phase != Phase.CLOSING_END:  # started inside today's session
             self._pre_open()
         if self.phase in (Phase.NORMAL_OPEN, Phase.CLOSING_START):
             self._open_session(now)

@@ -24,7 +24,9 @@ from quant.sim.state import SimState
 from quant.sim.web import ok, public, sim_state
 
 UNITS = {"minutes": (1, 300), "hours": (1, 5), "days": (1, 1), "weeks": (1, 1), "months": (1, 1)}
-Bars = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Bars = tuple[
+    history.IntArray, history.IntArray, history.IntArray, history.IntArray, history.IntArray
+]
 
 
 def _add_months(day: date, months: int) -> date:

@@ -6,6 +6,8 @@ Starlette app reaches it as ``request.app.state.sim``. Also holds the fault swit
 
 from __future__ import annotations
 
+import gzip
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -63,9 +65,6 @@ class SimState:
 
     def master_gz(self, exchange: str | None) -> bytes:
         """Gzipped JSON instrument master (cached), all rows or one exchange's."""
-        import gzip
-        import json
-
         if exchange not in self._master_gz:
             rows = self.universe.exchange_rows(exchange)
             raw = json.dumps(rows, separators=(",", ":")).encode()
