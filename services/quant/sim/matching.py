@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from quant.core.clock import IST, ns_to_datetime
+from quant.core.money import to_paise
 from quant.sim import orders as st
 from quant.sim.calendar import Phase
 from quant.sim.errors import SimApiError
@@ -87,6 +88,14 @@ class OrderEngine:
             raise _reject(BAD_INPUT, "Price is required", "price", 0)
         if o.order_type in ("SL", "SL-M") and o.trigger_price <= 0:
             raise _reject(BAD_INPUT, "Trigger price is required", "trigger_price", 0)
+        if o.order_type == "SL" and (o.price - o.trigger_price) * o.side < 0:
+            raise _reject(
+                BAD_INPUT,
+                "Trigger price must not be worse than the limit price "
+                "(buy: trigger <= price, sell: trigger >= price)",
+                "trigger_price",
+                o.trigger_price / 100,
+            )
         if not (m.is_opt[o.row] or m.is_index[o.row]):
             cp = int(m.close_prev[o.row])
             lo, hi = cp * (1 - BAND), cp * (1 + BAND)
@@ -138,8 +147,8 @@ class OrderEngine:
             order_type=otype,
             side=side,
             quantity=int(body.get("quantity") or 0),
-            price=round(float(body.get("price") or 0) * 100),
-            trigger_price=round(float(body.get("trigger_price") or 0) * 100),
+            price=to_paise(float(body.get("price") or 0)),
+            trigger_price=to_paise(float(body.get("trigger_price") or 0)),
             disclosed_quantity=int(body.get("disclosed_quantity") or 0),
             tag=None if tag is None else str(tag),
             is_amo=bool(body.get("is_amo")),
@@ -184,7 +193,7 @@ class OrderEngine:
             changed.quantity = int(body["quantity"])
         for name in ("price", "trigger_price"):
             if body.get(name) is not None:
-                setattr(changed, name, round(float(body[name]) * 100))
+                setattr(changed, name, to_paise(float(body[name])))
         for name in ("order_type", "validity"):
             if body.get(name):
                 setattr(changed, name, str(body[name]))

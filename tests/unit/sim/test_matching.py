@@ -161,3 +161,33 @@ def test_slice_splits_at_the_freeze_quantity(setup) -> None:  # type: ignore[no-
         ),
     )
     assert [eng.orders[i].quantity for i in ids] == [100_000, 100_000, 50_000]
+
+
+def test_modify_reprices_a_resting_limit_into_a_fill(setup) -> None:  # type: ignore[no-untyped-def]
+    m, _, eng, updates = setup
+    seen = len(updates)
+    book = m.book(_row(m))
+    tick = int(m.tick[_row(m)][0])
+    low = (int(book.bid_price[0, 0]) - 10 * tick) / 100
+    (oid,) = eng.place("U", _order(order_type="LIMIT", price=low, quantity=1))
+    assert eng.orders[oid].status == "open"
+    eng.modify("U", {"order_id": oid, "price": int(book.ask_price[0, 0]) / 100})
+    assert eng.orders[oid].status == "complete"
+    assert eng.fills[-1].price == int(book.ask_price[0, 0])
+    assert [u.status for u in updates[seen:]][-1] == "complete"
+    with pytest.raises(SimApiError):
+        eng.cancel("U", oid)  # completed orders cannot be cancelled
+    with pytest.raises(SimApiError) as info:
+        eng.cancel("someone else", oid)
+    assert info.value.status == 403
+
+
+def test_sl_trigger_must_not_be_worse_than_the_limit(setup) -> None:  # type: ignore[no-untyped-def]
+    m, _, eng, _ = setup
+    ltp = int(m.ltp[_row(m)][0])
+    tick = int(m.tick[_row(m)][0])
+    with pytest.raises(SimApiError):
+        eng.place(
+            "U",
+            _order(order_type="SL", price=(ltp + tick) / 100, trigger_price=(ltp + 2 * tick) / 100),
+        )
