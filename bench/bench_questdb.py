@@ -1,6 +1,6 @@
 """Benchmark: QuestDB tick writes through the store adapter vs the raw ``questdb`` client.
 
-Writes N full-mode ticks in batches (default 10,000 per HTTP request) three ways, in
+Writes N full-mode ticks in batches (default 10,000 per HTTP request) four ways, in
 alternating rounds of one run, each to its own table with the same DDL
 (``quant.store.questdb_ticks.table_ddl``), WAL + DEDUP UPSERT KEYS:
 
@@ -8,6 +8,9 @@ alternating rounds of one run, each to its own table with the same DDL
   ``Sender.dataframe`` -> flush), i.e. including the conversion from domain objects;
 * raw dataframe: the ``questdb`` client's ``Sender.dataframe`` on DataFrames already built
   (outside the timing) + flush: the reference the issue names;
+* raw from ticks: the same client path fed from the same ``list[Tick]`` the way a raw
+  user would build the frame (``pd.DataFrame(ticks)``, best bid/ask from depth, ns
+  timestamps), i.e. the same input as the adapter;
 * raw rows: ``Sender.row`` per tick + flush (the client's other path), for context.
 
 After one untimed warm-up batch per path, reports the median rows/s of each path, the
@@ -30,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import psycopg
 from questdb import Sender, TimestampNanos
 
@@ -39,6 +44,7 @@ from quant.store.questdb_ticks import QuestDBTickStore, frame, table_ddl
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 T0 = 1_795_500_000_000_000_000
+RAW_TABLES = ("ticks_raw_df", "ticks_raw_from_ticks", "ticks_raw_rows")
 
 
 def make_ticks(n: int, t0: int, instruments: int = 500) -> list[Tick]:
@@ -74,6 +80,29 @@ def run_raw_dataframe(conf: str, table: str, parts: list[list[Tick]]) -> tuple[f
     with Sender.from_conf(conf, auto_flush=False) as sender:
         t, c = time.perf_counter(), time.process_time()
         for df in frames:
+            sender.dataframe(df, table_name=table, symbols=["instrument_key"], at="ts")
+            sender.flush()
+        return time.perf_counter() - t, time.process_time() - c
+
+
+def natural_frame(ticks: list[Tick]) -> pd.DataFrame:
+    """What a raw client user writes to turn ``list[Tick]`` into the ticks table's frame."""
+    df = pd.DataFrame(ticks, columns=Tick._fields)
+    best = df["depth"].str[0]
+    for i, name in enumerate(("bid_price", "bid_quantity", "ask_price", "ask_quantity")):
+        df[name] = best.str[i].fillna(0).astype("int64")
+    df["mode"] = df["mode"].astype("int64")
+    df["ts"] = pd.to_datetime(df.pop("ts_event"), unit="ns")
+    df = df.drop(columns=["depth", "ohlc"]).rename(columns={"ltt_ns": "ltt"})
+    # the client needs C-contiguous columns; frames built from records are not
+    return pd.DataFrame({c: np.ascontiguousarray(df[c].to_numpy()) for c in df.columns})
+
+
+def run_raw_from_ticks(conf: str, table: str, parts: list[list[Tick]]) -> tuple[float, float]:
+    with Sender.from_conf(conf, auto_flush=False) as sender:
+        t, c = time.perf_counter(), time.process_time()
+        for part in parts:
+            df = natural_frame(part)
             sender.dataframe(df, table_name=table, symbols=["instrument_key"], at="ts")
             sender.flush()
         return time.perf_counter() - t, time.process_time() - c
@@ -151,28 +180,34 @@ def main() -> int:
 
 def run(conf: str, dsn: str, args: argparse.Namespace) -> dict[str, float]:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for table in ("ticks", "ticks_raw_df", "ticks_raw_rows"):
+        for table in ("ticks", *RAW_TABLES):
             conn.execute(f"DROP TABLE IF EXISTS {table}".encode())
-        for table in ("ticks_raw_df", "ticks_raw_rows"):
+        for table in RAW_TABLES:
             conn.execute(table_ddl("ticks").replace(" ticks ", f" {table} ", 1).encode())
     store = QuestDBTickStore(ilp_conf=conf, pg_dsn=dsn).open()
-    rates: dict[str, list[float]] = {"adapter": [], "raw_df": [], "raw_rows": []}
-    cpu: dict[str, list[float]] = {"adapter": [], "raw_df": [], "raw_rows": []}
+    kinds = ("adapter", "raw_df", "raw_ticks", "raw_rows")
+    rates: dict[str, list[float]] = {k: [] for k in kinds}
+    cpu: dict[str, list[float]] = {k: [] for k in kinds}
     n = args.ticks
     warm = batches(make_ticks(args.batch, T0 - 10**15), args.batch)  # first-write costs
     run_adapter(store, warm)
     run_raw_dataframe(conf, "ticks_raw_df", warm)
     run_raw_rows(conf, "ticks_raw_rows", warm)
+    run_raw_from_ticks(conf, "ticks_raw_from_ticks", warm)
     for r in range(args.rounds):
         parts = batches(make_ticks(n, T0 + r * 10**15), args.batch)  # fresh timestamps per round
         order = (
-            ["raw_df", "adapter", "raw_rows"] if r % 2 == 0 else ["adapter", "raw_df", "raw_rows"]
+            ["raw_df", "adapter", "raw_ticks", "raw_rows"]
+            if r % 2 == 0
+            else ["adapter", "raw_df", "raw_rows", "raw_ticks"]
         )
         for kind in order:
             if kind == "adapter":
                 wall, used = run_adapter(store, parts)
             elif kind == "raw_df":
                 wall, used = run_raw_dataframe(conf, "ticks_raw_df", parts)
+            elif kind == "raw_ticks":
+                wall, used = run_raw_from_ticks(conf, "ticks_raw_from_ticks", parts)
             else:
                 wall, used = run_raw_rows(conf, "ticks_raw_rows", parts)
             rates[kind].append(n / wall)
@@ -180,13 +215,14 @@ def run(conf: str, dsn: str, args: argparse.Namespace) -> dict[str, float]:
         print(
             f"round {r + 1} (load {os.getloadavg()[0]:.1f}): adapter {rates['adapter'][-1]:,.0f}"
             f"  raw dataframe {rates['raw_df'][-1]:,.0f}"
+            f"  raw from ticks {rates['raw_ticks'][-1]:,.0f}"
             f"  raw rows {rates['raw_rows'][-1]:,.0f} rows/s",
             flush=True,
         )
     t = time.perf_counter()
     store.wait_visible(timeout=300)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for table in ("ticks_raw_df", "ticks_raw_rows"):
+        for table in RAW_TABLES:
             while True:
                 row = conn.execute(
                     "SELECT writerTxn, sequencerTxn FROM wal_tables() WHERE name = %s", (table,)
@@ -196,7 +232,7 @@ def run(conf: str, dsn: str, args: argparse.Namespace) -> dict[str, float]:
                 time.sleep(0.1)
         counts = {
             table: conn.execute(f"SELECT count() FROM {table}".encode()).fetchone()[0]  # type: ignore[index]
-            for table in ("ticks", "ticks_raw_df", "ticks_raw_rows")
+            for table in ("ticks", *RAW_TABLES)
         }
     apply_s = time.perf_counter() - t
     store.close()
@@ -206,7 +242,7 @@ def run(conf: str, dsn: str, args: argparse.Namespace) -> dict[str, float]:
             raise SystemExit(f"{table} holds {count} rows, expected {expected}")
     print(f"all tables hold {expected:,} rows; WAL applied {apply_s:.1f}s after the last write")
     out = {k: statistics.median(v) for k, v in rates.items()}
-    for k in ("adapter", "raw_rows"):
+    for k in ("adapter", "raw_ticks", "raw_rows"):
         pairs = zip(rates[k], rates["raw_df"], strict=True)
         out[f"ratio_{k}"] = statistics.median(a / b for a, b in pairs)
     return out | {f"cpu_{k}": statistics.median(v) for k, v in cpu.items()} | {"apply_s": apply_s}
@@ -225,6 +261,8 @@ def report(r: dict[str, float], args: argparse.Namespace) -> None:
         f"| 1.00x | {r['cpu_raw_df']:.2f} |",
         f"| `QuestDBTickStore.write_ticks(list[Tick])` (incl. conversion) | {r['adapter']:,.0f} "
         f"| {r['ratio_adapter']:.2f}x | {r['cpu_adapter']:.2f} |",
+        f"| raw `Sender.dataframe` fed from the same `list[Tick]` via pandas "
+        f"| {r['raw_ticks']:,.0f} | {r['ratio_raw_ticks']:.2f}x | {r['cpu_raw_ticks']:.2f} |",
         f"| raw `Sender.row` per tick (context) | {r['raw_rows']:,.0f} "
         f"| {r['ratio_raw_rows']:.2f}x | {r['cpu_raw_rows']:.2f} |",
         "",
