@@ -7,6 +7,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import pytest
 from analytics_tickgen import BASE_NS, NS, random_ticks
@@ -261,7 +262,7 @@ def test_option_ticks_get_black76_iv_and_greeks(underlying_is_forward: bool) -> 
     "bad",
     [{"rolling_window_s": 0}, {"intensity_window_s": -1}, {"candle_interval_s": 0}],
 )
-def test_config_rejects_non_positive_windows(bad: dict[str, int]) -> None:
+def test_config_rejects_non_positive_windows(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="positive"):
         FeatureEngineConfig(**bad)
 
