@@ -1,0 +1,253 @@
+"""Simulator -> ingestor -> Kafka -> feature engine -> QuestDB and Kafka, values checked.
+
+One pipeline run per module (a private Kafka broker, the shared QuestDB): the simulator
+records every trade of a few equities while the ingestor and the feature service run
+for ~30 s. Then, against the simulator's own trade tape:
+
+* every trade reached Kafka as a tick, in order, with its price and quantity;
+* the session VWAP the engine wrote to QuestDB equals the tape's volume-weighted mean;
+* every closed 1-minute candle in QuestDB equals the candle built from the tape;
+* our IVs recover the simulator's smile (the IV on Upstox's feed) within 1e-4;
+* enriched ticks and candles were published on Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from pipeline_harness import (
+    SIM_START,
+    Market,
+    RecordingBus,
+    open_market,
+    run_ingestor_for,
+    sim_config,
+    tape_candles,
+    tape_until,
+    tape_vwap,
+    wait_until,
+)
+from prometheus_client import CollectorRegistry
+
+from conftest import require
+from quant.bus import codecs, topics
+from quant.bus.kafka import KafkaBus
+from quant.config import KafkaSettings
+from quant.core.clock import SystemClock, datetime_to_ns
+from quant.core.events import Tick
+from quant.features.adapters import StoreSink
+from quant.features.main import build_feature_service, run_features
+from quant.features.settings import FeaturesSettings
+from quant.features.snapshots import MemorySnapshotStore
+from quant.sim.server import SimServer
+from quant.store.questdb_ticks import QuestDBTickStore
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+RUN_SECONDS = 45.0
+SIM_OPEN_NS = datetime_to_ns(SIM_START.replace(hour=9, minute=15, second=0))
+
+
+@dataclass
+class Run:
+    market: Market
+    published: list[Tick]
+    store: QuestDBTickStore
+    pg_dsn: str
+    bootstrap: str
+    registry: CollectorRegistry
+    enriched_on_kafka: int
+    candles_on_kafka: int
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.pg_dsn, autocommit=True) as conn:
+            return conn.execute(sql.encode(), args).fetchall()
+
+    def ticks_of(self, key: str) -> list[Tick]:
+        return sorted(
+            (t for t in self.published if t.instrument_key == key), key=lambda t: t.ts_event
+        )
+
+
+async def _pipeline(
+    bootstrap: str, store: QuestDBTickStore, registry: CollectorRegistry
+) -> tuple[Market, RecordingBus]:
+    bus = RecordingBus(KafkaBus(bootstrap, client_id="pipeline-values"))
+    async with SimServer(sim_config()) as sim:
+        market = await open_market(sim)
+        settings = FeaturesSettings(
+            kafka=KafkaSettings(bootstrap_servers=bootstrap),
+            group_id=f"features-{uuid.uuid4().hex[:8]}",
+            checkpoint_interval_s=0.5,
+            drain_s=10.0,
+        )
+        service = build_feature_service(
+            settings,
+            bus=bus.inner,
+            sink=StoreSink(store),
+            snapshots=MemorySnapshotStore(),
+            options=market.options,
+            registry=registry,
+            clock=SystemClock(),
+        )
+        stop_ingest, stop_features = asyncio.Event(), asyncio.Event()
+        async with asyncio.TaskGroup() as tg:
+            ingest = tg.create_task(run_ingestor_for(market, bus, bootstrap, stop_ingest))
+            tg.create_task(run_features(service, stop_features))
+            await asyncio.sleep(RUN_SECONDS)
+            stop_ingest.set()
+            await ingest
+            sent = len(bus.sent)
+            await wait_until(lambda: service.processed >= sent, 60, "features to catch up")
+            stop_features.set()
+    return market, bus
+
+
+def _count_outputs(bus: RecordingBus, want: int) -> tuple[int, int]:
+    reader = bus.inner.consumer(
+        f"check-{uuid.uuid4().hex[:8]}", [topics.ENRICHED.name, topics.CANDLES.name]
+    )
+    got = {topics.ENRICHED.name: 0, topics.CANDLES.name: 0}
+    try:
+        for _ in range(60):
+            for m in reader.poll(5000, 0.5):
+                got[str(m.topic())] += 1
+                if m.topic() == topics.CANDLES.name:
+                    value = m.value()
+                    assert isinstance(value, bytes)
+                    codecs.decode_candle(value)
+            if got[topics.ENRICHED.name] >= want:
+                break
+    finally:
+        reader.close()
+    return got[topics.ENRICHED.name], got[topics.CANDLES.name]
+
+
+@pytest.fixture(scope="module")
+def run(questdb: Any) -> Iterator[Run]:
+    from quant.devinfra.servers import InfraError, KafkaServer
+
+    root = Path(tempfile.mkdtemp(prefix="pipeline-kafka-"))
+    broker = KafkaServer(root / "kafka", die_with_parent=True)
+    try:
+        broker.start()
+    except InfraError as e:
+        require(False, f"private kafka broker: {e}")
+    store = QuestDBTickStore(ilp_conf=questdb.ilp_conf, pg_dsn=questdb.pg_dsn).open()
+    registry = CollectorRegistry()
+    try:
+        market, bus = asyncio.run(_pipeline(broker.bootstrap, store, registry))
+        store.wait_visible(60)
+        published = [codecs.decode_tick(v) for _, v in bus.sent]
+        enriched, candles = _count_outputs(bus, len(published))
+        yield Run(
+            market, published, store, questdb.pg_dsn, broker.bootstrap, registry, enriched, candles
+        )
+    finally:
+        store.close()
+        broker.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_every_simulated_trade_reached_kafka_in_order(run: Run) -> None:
+    assert len(run.published) > 100
+    for inst in run.market.equities:
+        seen = run.ticks_of(inst.instrument_key)
+        tape = tape_until(run.market.sim.market.trades(inst.instrument_key), seen[-1].ltt_ns)
+        assert tape[0].ts_ns > SIM_OPEN_NS  # the tape holds the whole day's trades
+        assert len(tape) >= 10, f"{inst.trading_symbol}: too few trades ({len(tape)})"
+        trades = [
+            (b.ltt_ns, b.ltp, b.volume - a.volume)
+            for a, b in itertools.pairwise(seen)
+            if b.volume > a.volume
+        ]
+        assert seen[0].volume == 0  # subscribed before the open
+        assert trades == [(t.ts_ns // 1_000_000 * 1_000_000, t.price, t.qty) for t in tape]
+
+
+# Known defects found by these tests (owners: quant.analytics and quant.sim); strict, so
+# the markers must be removed as soon as the fixes land.
+FIRST_TRADE_DROPPED = pytest.mark.xfail(
+    strict=True,
+    reason="quant.analytics.features.seg_trade_quantity takes the last NON-ZERO cumulative "
+    "volume as the baseline, so when the first tick of the day has volume 0 (subscribed "
+    "in pre-open) the day's first trade gets quantity 0: VWAP and the first candle's "
+    "volume miss it",
+)
+EXPIRY_TIME_MISMATCH = pytest.mark.xfail(
+    strict=True,
+    reason="the simulator prices options to 23:59:59 IST on expiry (the master's expiry "
+    "epoch) while quant.analytics uses 15:30 IST: IVs differ by ~4e-3 (6 days out) and more "
+    "near expiry; with the simulator's convention the IV matches the smile to ~5e-5",
+)
+
+
+@FIRST_TRADE_DROPPED
+def test_session_vwap_in_questdb_equals_the_simulators_trades(run: Run) -> None:
+    for inst in run.market.equities:
+        seen = run.ticks_of(inst.instrument_key)
+        last = seen[-1]
+        tape = tape_until(run.market.sim.market.trades(inst.instrument_key), last.ltt_ns)
+        rows = run.query(
+            "SELECT session_vwap, volume FROM enriched_ticks WHERE instrument_key = %s "
+            "AND ts = %s::timestamp_ns",
+            inst.instrument_key,
+            last.ts_event,
+        )
+        assert rows, f"no enriched tick in QuestDB for {inst.trading_symbol} at {last.ts_event}"
+        vwap, volume = rows[0]
+        assert volume == sum(t.qty for t in tape) == last.volume
+        assert vwap == pytest.approx(tape_vwap(tape), rel=1e-12), inst.trading_symbol
+
+
+@FIRST_TRADE_DROPPED
+def test_closed_candles_in_questdb_equal_the_simulators_trades(run: Run) -> None:
+    for inst in run.market.equities:
+        key = inst.instrument_key
+        last = run.ticks_of(key)[-1]
+        tape = tape_until(run.market.sim.market.trades(key), last.ltt_ns)
+        expected = tape_candles(key, tape)
+        last_minute = max(expected)
+        stored = [c for c in run.store.candles(key, min(expected), last_minute, 60) if c.volume]
+        assert len(stored) >= 3, f"{inst.trading_symbol}: {len(stored)} closed candles"
+        assert {c.ts_start for c in stored} == {m for m in expected if m < last_minute}
+        for c in stored:
+            ref = expected[c.ts_start]
+            assert (c.open, c.high, c.low, c.close, c.volume) == (
+                ref.open, ref.high, ref.low, ref.close, ref.volume,
+            ), f"{inst.trading_symbol} candle at {c.ts_start}"  # fmt: skip
+
+
+@EXPIRY_TIME_MISMATCH
+def test_our_iv_recovers_the_simulators_smile(run: Run) -> None:
+    checked = 0
+    for opt in run.market.options:
+        rows = run.query(
+            "SELECT e.iv, g.iv FROM enriched_ticks e JOIN option_greeks g "
+            "ON e.instrument_key = g.instrument_key AND e.ts = g.ts "
+            "WHERE e.instrument_key = %s",
+            opt.instrument_key,
+        )
+        for ours, theirs in rows:
+            if ours is None or theirs is None or math.isnan(ours):
+                continue
+            assert abs(ours - theirs) < 1e-4, (opt.trading_symbol, ours, theirs)
+            checked += 1
+    assert checked >= 20, f"only {checked} option ticks had both IVs"
+    assert (run.registry.get_sample_value("features_iv_abs_diff_count") or 0) >= checked
+
+
+def test_enriched_ticks_and_candles_were_published_on_kafka(run: Run) -> None:
+    assert run.enriched_on_kafka >= len(run.published)
+    assert run.candles_on_kafka > 0
