@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date
 from enum import IntEnum
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +53,7 @@ class Universe:
     index_members: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = field(
         default_factory=dict
     )
+    gz_cache: dict[str | None, bytes] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -224,10 +226,28 @@ def _add_derivatives(
 
 
 def build_universe(config: SimConfig, trade_date: date) -> Universe:
-    """Build the master for ``trade_date`` deterministically from ``config.seed``."""
-    rng = random.Random(config.seed)
-    hol = config.holidays
-    companies = list(NIFTY50) + synthetic_companies(config.extra_equities, rng)
+    """The master for ``trade_date``, deterministic from the seed (cached: treat as read-only)."""
+    return _cached_universe(
+        config.seed,
+        config.extra_equities,
+        config.fno_extra_underlyings,
+        config.holidays,
+        trade_date,
+    )
+
+
+@lru_cache(maxsize=4)
+def _cached_universe(
+    seed: int, extra: int, fno_extra: int, holidays: tuple[date, ...], trade_date: date
+) -> Universe:
+    return _build(seed, extra, fno_extra, holidays, trade_date)
+
+
+def _build(
+    seed: int, extra: int, fno_extra: int, hol: tuple[date, ...], trade_date: date
+) -> Universe:
+    rng = random.Random(seed)
+    companies = list(NIFTY50) + synthetic_companies(extra, rng)
     b = _Builder()
     nse = _add_equities(b, companies, rng)
     index_rows: dict[str, int] = {}
@@ -270,7 +290,7 @@ def build_universe(config: SimConfig, trade_date: date) -> Universe:
             token,
         )
     stock_monthly = calendar.monthly_expiries(trade_date, 1, 3, hol)
-    fno_companies = companies[: len(NIFTY50) + config.fno_extra_underlyings]
+    fno_companies = companies[: len(NIFTY50) + fno_extra]
     for c in fno_companies:
         lot = lot_for(c.price)
         _add_derivatives(

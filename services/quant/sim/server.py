@@ -203,6 +203,8 @@ class SimServer:
         conns = list(self._hub.conns)
         for conn in conns:
             conn.silent = True
+            while not conn.queue.empty():  # frames not yet written are never sent
+                conn.queue.get_nowait()
             proto = _protocol(conn)
             if proto is not None:
                 proto.stop_keepalive()

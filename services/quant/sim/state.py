@@ -46,7 +46,6 @@ class SimState:
         self.limiter = RateLimiter(config.rate_limits)
         self.faults = Faults()
         self.engine = OrderEngine(self.market)
-        self._master_gz: dict[str | None, bytes] = {}
 
     def rows_for(self, raw: str | None, limit: int, param: str = "instrument_key") -> list[int]:
         """Resolve a comma-separated key list into row indices (unknown keys skipped)."""
@@ -65,8 +64,9 @@ class SimState:
 
     def master_gz(self, exchange: str | None) -> bytes:
         """Gzipped JSON instrument master (cached), all rows or one exchange's."""
-        if exchange not in self._master_gz:
+        cache = self.universe.gz_cache
+        if exchange not in cache:
             rows = self.universe.exchange_rows(exchange)
             raw = json.dumps(rows, separators=(",", ":")).encode()
-            self._master_gz[exchange] = gzip.compress(raw, compresslevel=5, mtime=0)
-        return self._master_gz[exchange]
+            cache[exchange] = gzip.compress(raw, compresslevel=5, mtime=0)
+        return cache[exchange]

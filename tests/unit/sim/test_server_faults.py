@@ -132,7 +132,9 @@ async def test_drop_closes_abruptly(sim: SimServer) -> None:
 
 
 async def test_silence_stops_data_and_pongs(sim: SimServer) -> None:
-    async with websockets.connect(sim.ws_url, additional_headers=_h(sim), ping_interval=None) as ws:
+    async with websockets.connect(
+        sim.ws_url, additional_headers=_h(sim), ping_interval=None, close_timeout=0.5
+    ) as ws:
         await _next(ws)
         await ws.send(_sub("full", ["NSE_EQ|INE002A01018"]))
         await _next(ws)
