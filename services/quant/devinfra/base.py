@@ -39,6 +39,7 @@ class Server(abc.ABC):
         self.started_in_s: float | None = None
         self._ports_chosen_here = False
         self._ever_ready = False
+        self._t0 = time.monotonic()
 
     # --- what a subclass provides -------------------------------------------------
     @abc.abstractmethod
@@ -98,10 +99,10 @@ class Server(abc.ABC):
             wait_until(f"{self.name} on {self.address}", self.healthy, timeout, proc.alive)
         except InfraError as e:
             tail = proc.log_tail()
-            proc.kill()
+            self.kill()
             raise InfraError(f"{e}; last log lines ({proc.log_path}):\n{tail}") from e
         self._ever_ready = True
-        self.started_in_s = time.monotonic() - getattr(self, "_t0", time.monotonic())
+        self.started_in_s = time.monotonic() - self._t0
         log.info("%s ready on %s in %.1fs", self.name, self.address, self.started_in_s)
 
     def start(self, timeout: float = READY_TIMEOUT_S) -> None:
