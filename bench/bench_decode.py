@@ -145,9 +145,20 @@ def main() -> None:
     parser.add_argument("--per-frame", type=int, default=50)
     parser.add_argument("--sdk-frames", type=int, default=40, help="frames timed on the SDK path")
     parser.add_argument("--append", action="store_true", help="append results to docs")
+    parser.add_argument(
+        "--only",
+        choices=["none", "ours", "sdk", "floor"],
+        help="run one path once, untimed (for instruction counts under valgrind cachegrind: "
+        "subtract a --only none run)",
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     frames = [build_frame(rng, args.per_frame, 1_764_000_000_000 + i) for i in range(args.frames)]
+    if args.only:
+        paths = {"ours": run_ours, "sdk": run_sdk, "floor": run_floor}
+        if args.only in paths:
+            paths[args.only](frames)
+        return
     avg_bytes = sum(map(len, frames)) / len(frames)
     run_ours(frames[:10])  # warm-up
     run_sdk(frames[:2])
