@@ -258,7 +258,9 @@ class Market:
 
     def _trade(self, dt: float, frac: float, now: int) -> npt.NDArray[np.int64]:
         u = self.u
-        lam = u.adv * u_shape(frac) * dt / calendar.SESSION_SECONDS / np.maximum(u.lot, 1)
+        # names in a trend regime trade more (relative volume for the momentum scanner)
+        hot = 1.0 + 60.0 * np.abs(self.trend[u.underlying])
+        lam = u.adv * hot * u_shape(frac) * dt / calendar.SESSION_SECONDS / np.maximum(u.lot, 1)
         prints = self.rng.random(len(u)) < 1.0 - np.exp(-np.minimum(lam, 50.0) / 4.0)
         per_print = np.maximum(np.ceil(lam / 4.0), 1.0).astype(np.int64)
         lots = np.where(prints, self.rng.geometric(0.25, len(u)) * per_print, 0)

@@ -217,6 +217,30 @@ class OrderEngine:
         self._set(o, st.CANCELLED)
         return o.order_id
 
+    def cancel_all(
+        self, user_id: str, tag: str | None = None, segment: str | None = None
+    ) -> list[str]:
+        """Cancel every live order of the user (optionally one tag / segment)."""
+        out = []
+        for o in self.orders.values():
+            if o.user_id != user_id or o.status not in st.LIVE:
+                continue
+            if (tag and o.tag != tag) or (segment and not o.instrument_key.startswith(segment)):
+                continue
+            self._set(o, st.CANCELLED)
+            out.append(o.order_id)
+        return out
+
+    def net_positions(self, user_id: str) -> dict[tuple[str, str], int]:
+        """Net filled quantity per (instrument_key, product) of the user's day."""
+        net: dict[tuple[str, str], int] = {}
+        for f in self.fills:
+            o = self.orders[f.order_id]
+            if o.user_id == user_id:
+                k = (o.instrument_key, o.product)
+                net[k] = net.get(k, 0) + o.side * f.qty
+        return net
+
     def _own(self, user_id: str, order_id: str) -> SimOrder:
         o = self.orders.get(order_id)
         if o is None or o.user_id != user_id:

@@ -1,6 +1,6 @@
-"""Order routes: V3 place/modify/cancel (the SDK's order host is this same port), order
-book, details, history, trades. Order commands use the ``orders`` rate-limit bucket.
-Mounted by :func:`quant.sim.app.create_app`.
+"""Order routes: V3 place/modify/cancel (the SDK's order host is this same port), multi
+place, cancel-all, exit positions, order book, details, history, trades. Order commands
+use the ``orders`` rate-limit bucket. Mounted by :func:`quant.sim.app.create_app`.
 """
 
 from __future__ import annotations
@@ -59,6 +59,88 @@ async def cancel_v3(request: Request) -> JSONResponse:
     return ok({"order_id": oid}, **_latency(started))
 
 
+def _summary(total: int, errors: int) -> dict[str, int]:
+    return {"total": total, "success": total - errors, "error": errors}
+
+
+def _batch(
+    status_ok: bool,
+    data: Any,
+    errors: list[dict[str, Any]],
+    total: int,
+    extra: dict[str, int] | None = None,
+) -> JSONResponse:
+    status = "success" if not errors else ("partial_success" if status_ok else "error")
+    body: dict[str, Any] = {
+        "status": status,
+        "data": data,
+        "summary": {**_summary(total, len(errors)), **(extra or {})},
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=200 if status != "error" else 400)
+
+
+async def multi_place(request: Request) -> JSONResponse:
+    session = authed(request, "orders")
+    try:
+        body = json.loads(await request.body() or b"[]")
+    except json.JSONDecodeError as exc:
+        raise bad_input("Request body is not valid JSON") from exc
+    if not isinstance(body, list) or not body:
+        raise bad_input("Request body must be a non-empty list of orders")
+    engine = _engine(request)
+    data: list[dict[str, str]] = []
+    errors: list[dict[str, Any]] = []
+    for item in body:
+        cid = str(item.get("correlation_id") or "") if isinstance(item, dict) else ""
+        if not cid:
+            raise bad_input("correlation_id is required for every order", "correlation_id")
+        try:
+            ids = engine.place(session.user_id, item)
+            data.extend({"correlation_id": cid, "order_id": oid} for oid in ids)
+        except SimApiError as exc:
+            errors.append({**exc.body()["errors"][0], "correlation_id": cid})
+    return _batch(bool(data), data, errors, len(body), {"payload_error": 0})
+
+
+async def multi_cancel(request: Request) -> JSONResponse:
+    session = authed(request, "orders")
+    q = request.query_params
+    ids = _engine(request).cancel_all(session.user_id, q.get("tag"), q.get("segment"))
+    if not ids:
+        raise SimApiError(400, "UDAPI1109", "No open orders to cancel")
+    return _batch(True, {"order_ids": ids}, [], len(ids))
+
+
+async def exit_positions(request: Request) -> JSONResponse:
+    session = authed(request, "orders")
+    engine = _engine(request)
+    engine.cancel_all(session.user_id)
+    ids: list[str] = []
+    errors: list[dict[str, Any]] = []
+    for (key, product), qty in engine.net_positions(session.user_id).items():
+        if qty == 0:
+            continue
+        order = {
+            "instrument_token": key,
+            "quantity": abs(qty),
+            "product": product,
+            "validity": "DAY",
+            "price": 0,
+            "order_type": "MARKET",
+            "transaction_type": "SELL" if qty > 0 else "BUY",
+            "slice": True,
+        }
+        try:
+            ids.extend(engine.place(session.user_id, order))
+        except SimApiError as exc:
+            errors.append({**exc.body()["errors"][0], "instrument_key": key, "order_id": None})
+    if not ids and not errors:
+        raise SimApiError(400, "UDAPI1111", "No open positions to exit")
+    return _batch(bool(ids), {"order_ids": ids}, errors, len(ids) + len(errors))
+
+
 async def order_book(request: Request) -> JSONResponse:
     session = authed(request)
     orders = _engine(request).orders.values()
@@ -105,6 +187,9 @@ ROUTES = [
     Route("/v3/order/place", place_v3, methods=["POST"]),
     Route("/v3/order/modify", modify_v3, methods=["PUT"]),
     Route("/v3/order/cancel", cancel_v3, methods=["DELETE"]),
+    Route("/v2/order/multi/place", multi_place, methods=["POST"]),
+    Route("/v2/order/multi/cancel", multi_cancel, methods=["DELETE"]),
+    Route("/v2/order/positions/exit", exit_positions, methods=["POST"]),
     Route("/v2/order/retrieve-all", order_book),
     Route("/v2/order/details", order_details),
     Route("/v2/order/history", order_history),

@@ -189,6 +189,8 @@ def test_some_names_trend_enough_for_a_momentum_scanner() -> None:
     moves = m.ltp[eq] / opened - 1.0
     assert (np.abs(moves) > 0.02).sum() >= 5
     assert np.median(np.abs(moves)) < 0.02  # most names stay calm
+    trending = np.abs(m.trend[eq]) > 0
+    assert trending.any() and (~trending).any()
 
 
 def test_next_day_rolls_close_and_resets_the_session() -> None:

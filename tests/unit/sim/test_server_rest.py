@@ -207,3 +207,57 @@ async def test_option_chain_and_greeks(sim: SimServer) -> None:
     assert deltas[0] > 0.9 and deltas[-1] < 0.1
     assert len(greeks.json()["data"]) == 50
     assert too_many.status_code == 400
+
+
+async def test_multi_place_cancel_all_and_exit_positions(sim: SimServer) -> None:
+    headers = _auth(sim)
+    row = sim.state.universe.index_of[RELIANCE]
+    far = int(sim.market.close_prev[row] * 0.85) // 10 * 10 / 100  # inside the band, no fill
+    base = {
+        "instrument_token": RELIANCE,
+        "product": "I",
+        "validity": "DAY",
+        "trigger_price": 0,
+        "disclosed_quantity": 0,
+        "is_amo": False,
+    }
+    orders = [
+        {
+            **base,
+            "correlation_id": "a",
+            "quantity": 4,
+            "price": 0,
+            "order_type": "MARKET",
+            "transaction_type": "BUY",
+        },
+        {
+            **base,
+            "correlation_id": "b",
+            "quantity": 1,
+            "price": far,
+            "order_type": "LIMIT",
+            "transaction_type": "BUY",
+            "tag": "rest",
+        },
+        {
+            **base,
+            "correlation_id": "c",
+            "quantity": 1,
+            "price": 1.03,
+            "order_type": "LIMIT",
+            "transaction_type": "BUY",
+        },
+    ]
+    async with httpx.AsyncClient(base_url=sim.base_url) as c:
+        multi = await c.post("/v2/order/multi/place", json=orders, headers=headers)
+        cancel = await c.delete("/v2/order/multi/cancel", params={"tag": "rest"}, headers=headers)
+        exit_ = await c.post("/v2/order/positions/exit", headers=headers)
+        pos = await c.get("/v2/portfolio/short-term-positions", headers=headers)
+    body = multi.json()
+    assert body["status"] == "partial_success"
+    assert [d["correlation_id"] for d in body["data"]] == ["a", "b"]
+    assert body["errors"][0]["correlation_id"] == "c"
+    assert body["summary"] == {"total": 3, "success": 2, "error": 1, "payload_error": 0}
+    assert len(cancel.json()["data"]["order_ids"]) == 1
+    assert exit_.status_code == 200 and len(exit_.json()["data"]["order_ids"]) == 1
+    assert pos.json()["data"][0]["quantity"] == 0
