@@ -50,6 +50,10 @@ def _ingestor(
     return ing, sockets, registry
 
 
+def _text(key: str | bytes | None) -> str | None:
+    return key.decode() if isinstance(key, bytes) else key
+
+
 async def _until(predicate: Callable[[], bool]) -> None:
     for _ in range(300):
         if predicate():
@@ -72,7 +76,7 @@ async def test_publishes_ticks_and_greeks_keyed_by_instrument() -> None:
         await _until(lambda: ing.published == 2)
         await _until(lambda: registry.get_sample_value("ingestor_decode_errors_total") == 3)
         task.cancel()
-    got = {m.topic(): (m.key(), m.value()) for m in reader.poll(10, 0.1)}
+    got = {m.topic(): (_text(m.key()), m.value()) for m in reader.poll(10, 0.1)}
     assert got[topics.TICKS.name] == ("NSE_EQ|A", codecs.encode_tick(tick))
     assert codecs.decode_greeks(got[topics.GREEKS.name][1]) == greeks
     assert registry.get_sample_value("ingestor_ticks_total", {"mode": "full"}) == 1
