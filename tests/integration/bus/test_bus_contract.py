@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import require
-from quant.bus.errors import DeliveryError
+from quant.bus.errors import ConsumeError, DeliveryError
 from quant.bus.inprocess import InProcessBus
 from quant.bus.port import Bus, Consumer, Received
 from quant.bus.topics import Topic
@@ -192,3 +192,15 @@ def test_a_message_over_the_topic_size_limit_raises_delivery_error(make_bus: Bus
     pub.publish(topic.name, "NSE_EQ|OK", b"small again")
     pub.flush()
     pub.close()
+
+
+def test_consuming_a_missing_topic_raises_consume_error(make_bus: BusFactory) -> None:
+    bus = make_bus([_topic()])
+    with pytest.raises(ConsumeError):
+        consumer = bus.consumer(f"g-{uuid.uuid4().hex}", [f"missing.{uuid.uuid4().hex}"])
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                consumer.poll(timeout=0.5)
+        finally:
+            consumer.close()
