@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -129,3 +132,39 @@ def test_wait_until_reports_a_dead_process_and_a_timeout() -> None:
         wait_until("dead", lambda: False, 5, lambda: False)
     with pytest.raises(InfraError, match="not ready"):
         wait_until("slow", lambda: False, 0.2, lambda: True)
+
+
+_NEEDS_KAFKA = """
+def test_needs_kafka(kafka_bootstrap):
+    assert kafka_bootstrap
+"""
+
+
+# pytest reports a fixture's failure as an error of the test: the run fails either way
+@pytest.mark.slow
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "1 error"), ("", "1 skipped")])
+def test_a_server_that_cannot_start_fails_the_test_in_ci_and_skips_it_locally(
+    tmp_path: Path, ci: str, outcome: str
+) -> None:
+    shutil.copy(Path(__file__).resolve().parents[1] / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "test_needs_kafka.py").write_text(_NEEDS_KAFKA)
+    env = {
+        **os.environ,
+        "CI": ci,
+        "PATH": str(tmp_path / "no-tools"),  # no mvn: the jars cannot be fetched
+        "QUANT_CACHE_DIR": str(tmp_path / "empty-cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rfs", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert outcome in done.stdout, done.stdout + done.stderr
+    assert done.returncode == (1 if ci else 0)
+    assert "kafka server" in done.stdout and "mvn not found" in done.stdout
+    if ci:
+        assert "required in CI" in done.stdout
