@@ -7,19 +7,24 @@ pytest fixtures in ``tests/conftest.py``::
     questdb = QuestDBServer(tmp / "questdb")
     postgres = PostgresServer(tmp / "postgres")
     errors = start_all([kafka, questdb, postgres])   # in parallel; {} when all are up
-    kafka.bootstrap, questdb.http_url, questdb.ilp_conf, postgres.dsn
+    kafka.bootstrap, questdb.http_url, questdb.ilp_conf, questdb.pg_dsn, postgres.dsn
+    postgres.ensure_database("scratch"); postgres.drop_database("scratch")
     kafka.kill(); kafka.start()                     # same ports, same data
     stop_all([kafka, questdb, postgres])
 
 Every server binds 127.0.0.1 on free ports (or the ports given), keeps its data under its
-``root`` folder and is stopped with its polite signal, then SIGKILL.
+``root`` folder and is stopped with its polite signal, then SIGKILL. ``die_with_parent``
+(tests) makes the kernel kill a server when the thread that launched it exits; call
+``start()`` from a thread that outlives the server (the main thread in pytest).
 
 Versions: Kafka 4.3.1 (KRaft, Scala 2.13) with slf4j-simple, QuestDB 9.3.4 (Java 17),
 PostgreSQL from the system (``/usr/lib/postgresql/*/bin``, or ``initdb`` on PATH).
 
 Environment:
-- ``QUANT_CACHE_DIR``: where the jars are cached (default ``~/.cache/quant-platform``);
-  the first start downloads them from Maven Central with ``mvn``, later starts reuse them.
+- ``QUANT_CACHE_DIR``: the per-user cache (default ``~/.cache/quant-platform``): the
+  Kafka classpath (``kafka_2.13-<v>/libs``) and the QuestDB jar (``questdb-<v>/libs``),
+  downloaded once from Maven Central with ``mvn``; a QuestDB root template; and the JVM
+  class-data archives (``*.jsa``, see :mod:`quant.devinfra.cds`). Delete it to refetch.
 - ``QUANT_INFRA_DIR``: state and data of ``quant dev infra`` (default ``.quant/infra`` in
   the enclosing git checkout, which git ignores, else in the current folder).
 - ``JAVA_HOME``: preferred JDK (else ``java`` on PATH, else ``/usr/lib/jvm/*``).
