@@ -133,6 +133,11 @@ def up(folder: Path, out: TextIO) -> int:
     for server in servers.values():
         line = f"failed: {errors[server.name]}" if server.name in errors else "up"
         out.write(f"{server.name:9} {server.address:28} {line}\n")
+    if errors:
+        out.write(
+            f"\nif a recorded port is now taken by another program, run `quant dev infra down`"
+            f" and remove {folder} to start afresh on new ports (and with empty data)\n"
+        )
     out.write("\n# environment for the services:\n")
     for server in servers.values():
         for key, value in server.env().items():
