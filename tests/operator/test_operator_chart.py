@@ -19,13 +19,12 @@ from typing import Any
 
 import pytest
 import yaml
-from kopf.testing import KopfRunner
 from tradingday_kit import (
     apply,
     ist,
     items,
-    kopf_args,
     replicas,
+    run_operator,
     token_for,
     token_secret,
     trading_day,
@@ -96,7 +95,7 @@ def test_the_chart_workloads_run_a_day_under_the_operator_role(
         "QUANT_CLOCK__SPEED": "300",
     }
     spec = {"replicas": {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 1}}
-    with _env(env), KopfRunner(kopf_args(ns), timeout=60):
+    with _env(env), run_operator(ns):
         apply(cluster, trading_day("chart-day", ns, DAY, **spec))
         body = wait_phase(cluster, ns, "chart-day", "Trading", timeout=90)
         gateway = replicas(cluster, ns)["gateway"]  # the chart's value: never touched

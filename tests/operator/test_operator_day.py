@@ -12,19 +12,18 @@ from datetime import date
 from typing import Any
 
 import pytest
-from kopf.testing import KopfRunner
 from tradingday_kit import (
     COMPONENTS,
     apply,
     get,
     ist,
     items,
-    kopf_args,
     operator_env,
     phase_events,
     phase_of,
     prepare_namespace,
     replicas,
+    run_operator,
     set_clock,
     token_for,
     token_secret,
@@ -65,7 +64,7 @@ def test_a_whole_day_phases_scaling_sync_token_and_kill_switch(
 ) -> None:
     ns, cluster = k8s_namespace, k8s_cluster
     prepare_namespace(cluster, ns, DAY, ist(DAY, 7, 0))
-    with operator_env(str(cluster.kubeconfig), ns), KopfRunner(kopf_args(ns), timeout=60):
+    with operator_env(str(cluster.kubeconfig), ns), run_operator(ns):
         apply(cluster, trading_day("day", ns, DAY))
         wait_phase(cluster, ns, "day", "Pending")
         assert set(replicas(cluster, ns).values()) == {0, 1}  # gateway 1, the rest 0
@@ -153,7 +152,7 @@ def test_a_holiday_is_holiday_and_scales_nothing(k8s_cluster: Any, k8s_namespace
     ns, cluster = k8s_namespace, k8s_cluster
     holiday = date(2026, 11, 24)  # Prakash Gurpurb Sri Guru Nanak Dev
     prepare_namespace(cluster, ns, holiday, ist(holiday, 10, 0))
-    with operator_env(str(cluster.kubeconfig), ns), KopfRunner(kopf_args(ns), timeout=60):
+    with operator_env(str(cluster.kubeconfig), ns), run_operator(ns):
         apply(cluster, trading_day("gurpurb", ns, holiday))
         body = wait_phase(cluster, ns, "gurpurb", "Holiday")
         set_clock(cluster, ns, ist(holiday, 11, 0))
@@ -194,7 +193,7 @@ def test_a_spec_the_schema_accepts_but_the_operator_cannot_run_fails_clearly(
     prepare_namespace(cluster, ns, DAY, ist(DAY, 7, 0))
     with (
         operator_env(str(cluster.kubeconfig), ns),
-        KopfRunner(kopf_args(ns), timeout=60, reraise=False),
+        run_operator(ns, reraise=False),
     ):
         # marketOpen after the (default) close: each field is valid alone.
         apply(cluster, trading_day("odd", ns, DAY, schedule={"marketOpen": "17:00"}))
@@ -210,14 +209,14 @@ def test_an_operator_restart_mid_day_resumes_without_a_duplicate_job(
     ns, cluster = k8s_namespace, k8s_cluster
     prepare_namespace(cluster, ns, DAY, ist(DAY, 8, 20))
     with operator_env(str(cluster.kubeconfig), ns):
-        with KopfRunner(kopf_args(ns), timeout=60):
+        with run_operator(ns):
             apply(cluster, trading_day("day", ns, DAY))
             wait_phase(cluster, ns, "day", "SyncingInstruments")
             wait_until("the Job", lambda: items(cluster, ns, "jobs", SYNC_SELECTOR))
         # The operator is down; the day moves on meanwhile.
         wait_until("sync Job to complete (kwok)", lambda: _job_complete(cluster, ns), 60)
         set_clock(cluster, ns, ist(DAY, 10, 0))
-        with KopfRunner(kopf_args(ns), timeout=60):
+        with run_operator(ns):
             wait_phase(cluster, ns, "day", "Trading")
             wait_until("trading replicas", lambda: replicas(cluster, ns)["strategy"] == 2)
     jobs = items(cluster, ns, "jobs", SYNC_SELECTOR)
@@ -231,7 +230,7 @@ def test_deleting_a_running_day_scales_its_workloads_down(
 ) -> None:
     ns, cluster = k8s_namespace, k8s_cluster
     prepare_namespace(cluster, ns, DAY, ist(DAY, 8, 20))
-    with operator_env(str(cluster.kubeconfig), ns), KopfRunner(kopf_args(ns), timeout=60):
+    with operator_env(str(cluster.kubeconfig), ns), run_operator(ns):
         apply(cluster, trading_day("day", ns, DAY))
         wait_until("sync Job to complete (kwok)", lambda: _job_complete(cluster, ns), 60)
         set_clock(cluster, ns, ist(DAY, 10, 0))
@@ -243,3 +242,24 @@ def test_deleting_a_running_day_scales_its_workloads_down(
             lambda: all(v == 0 for k, v in replicas(cluster, ns).items() if k != "gateway"),
         )
     assert replicas(cluster, ns)["gateway"] == 1
+
+
+def test_an_expired_token_holds_the_day_until_a_fresh_one_is_written(
+    k8s_cluster: Any, k8s_namespace: str
+) -> None:
+    ns, cluster = k8s_namespace, k8s_cluster
+    prepare_namespace(cluster, ns, DAY, ist(DAY, 8, 20))
+    yesterday = date(2026, 11, 24)
+    apply(cluster, token_secret(ns, token_for(yesterday)))  # died at 03:30 IST today
+    with operator_env(str(cluster.kubeconfig), ns), run_operator(ns):
+        apply(cluster, trading_day("day", ns, DAY))
+        body = wait_phase(cluster, ns, "day", "Authenticating")
+        cond = _conditions(body)["TokenValid"]
+        assert cond["status"] == "False" and cond["reason"] == "Expired"
+        assert "upstox-token" in cond["message"] and "quant auth login" in cond["message"]
+        assert items(cluster, ns, "jobs", SYNC_SELECTOR) == []
+        # `quant auth login` (or the token webhook) writes today's token.
+        apply(cluster, token_secret(ns, token_for(DAY)))
+        body = wait_phase(cluster, ns, "day", "SyncingInstruments")
+    assert _conditions(body)["TokenValid"]["status"] == "True"
+    assert len(items(cluster, ns, "jobs", SYNC_SELECTOR)) == 1

@@ -10,6 +10,7 @@ and ``bench/bench_operator.py``.
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import os
 import time
@@ -18,6 +19,8 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any, Protocol
+
+from kopf.testing import KopfRunner
 
 from quant.core.clock import IST
 
@@ -218,6 +221,22 @@ def operator_env(kubeconfig: str, namespace: str) -> Iterator[None]:
 
 def kopf_args(namespace: str) -> list[str]:
     return ["run", "--standalone", "--namespace", namespace, "-m", "quant_operator.handlers"]
+
+
+@contextmanager
+def run_operator(namespace: str, *, reraise: bool = True) -> Iterator[KopfRunner]:
+    """The operator in-process (``KopfRunner``) watching ``namespace``.
+
+    After it stops, collect garbage at once: HTTP transports the stopped event loop left
+    behind are finalised here rather than at a random later collection; CPython 3.11.7
+    raises ``SystemError: AST constructor recursion depth mismatch`` when such a
+    finaliser's warning is formatted during an ``ast.parse`` (pytest's assertion rewriting).
+    """
+    try:
+        with KopfRunner(kopf_args(namespace), timeout=60, reraise=reraise) as runner:
+            yield runner
+    finally:
+        gc.collect()
 
 
 def prepare_namespace(cluster: Cluster, namespace: str, day: date, now: datetime) -> None:
