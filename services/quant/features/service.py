@@ -47,7 +47,7 @@ _HEADER = struct.Struct(">I")
 class FeatureServiceConfig:
     batch_size: int = 2000
     poll_timeout_s: float = 0.2
-    checkpoint_interval_s: float = 1.0
+    checkpoint_interval_s: float = 5.0
     drain_s: float = 0.0  # on close, keep processing what is already on the bus this long
 
 

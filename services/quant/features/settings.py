@@ -24,7 +24,7 @@ class FeaturesSettings(BaseSettings):
     snapshot_path: Path = Path.home() / ".local" / "share" / "quant-platform" / "features.snap"
     batch_size: int = 2000
     poll_timeout_s: float = 0.2
-    checkpoint_interval_s: float = 1.0
+    checkpoint_interval_s: float = 5.0
     drain_s: float = 2.0
     instrument_files: tuple[str, ...] = ("NSE", "BSE")
     metrics_port: int = 9102
