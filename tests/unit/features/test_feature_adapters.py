@@ -1,0 +1,68 @@
+"""The feature service's adapters: analytics engine snapshots as bytes, option specs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from quant.analytics.engine import FeatureEngine
+from quant.core.clock import FakeClock
+from quant.core.events import DepthLevel, FeedMode, Tick
+from quant.core.instruments import Instrument, InstrumentType
+from quant.features.adapters import AnalyticsEngine, option_specs
+
+T0 = 1_796_183_100_000_000_000  # 2026-12-02 09:15 IST
+
+
+def _ticks(start: int, n: int) -> list[Tick]:
+    out = []
+    for i in range(start, start + n):
+        px = 150_000 + (i * 37) % 400
+        out.append(
+            Tick(
+                "NSE_EQ|INE002A01018", FeedMode.FULL, T0 + i * 1_000_000_000, T0, px,
+                ltt_ns=T0 + i * 1_000_000_000, ltq=5, volume=100 + 5 * i,
+                depth=(DepthLevel(px - 10, 40, px + 10, 60),),
+            )
+        )  # fmt: skip
+    return out
+
+
+def test_snapshot_bytes_round_trip_continues_exactly() -> None:
+    clock = FakeClock(T0)
+    whole = AnalyticsEngine(FeatureEngine(clock))
+    whole.process(_ticks(0, 50))
+    expected, _ = whole.process(_ticks(50, 50))
+    first = AnalyticsEngine(FeatureEngine(clock))
+    first.process(_ticks(0, 50))
+    blob = first.snapshot()
+    assert isinstance(blob, bytes)
+    second = AnalyticsEngine(FeatureEngine(clock))
+    second.restore(blob)
+    got, _ = second.process(_ticks(50, 50))
+    assert [e.session_vwap for e in got] == [e.session_vwap for e in expected]
+    assert got[-1].volume == expected[-1].volume
+
+
+def test_option_specs_only_for_complete_options() -> None:
+    under = "NSE_INDEX|Nifty 50"
+    ce = Instrument(
+        "NSE_FO|1", "NIFTY 25000 CE 08 DEC 26", "NIFTY", "NSE", "NSE_FO", InstrumentType.CALL,
+        expiry=date(2026, 12, 8), strike_paise=2_500_000, underlying_key=under,
+    )  # fmt: skip
+    pe = Instrument(
+        "NSE_FO|2", "NIFTY 25000 PE 08 DEC 26", "NIFTY", "NSE", "NSE_FO", InstrumentType.PUT,
+        expiry=date(2026, 12, 8), strike_paise=2_500_000, underlying_key=under,
+    )  # fmt: skip
+    no_strike = Instrument(
+        "NSE_FO|3", "X", "X", "NSE", "NSE_FO", InstrumentType.PUT, underlying_key=under
+    )
+    fut = Instrument(
+        "NSE_FO|4", "NIFTY FUT", "NIFTY", "NSE", "NSE_FO", InstrumentType.FUTURE,
+        expiry=date(2026, 12, 29), underlying_key=under,
+    )  # fmt: skip
+    specs = option_specs([ce, pe, no_strike, fut])
+    assert set(specs) == {"NSE_FO|1", "NSE_FO|2"}
+    assert specs["NSE_FO|1"].is_call
+    assert not specs["NSE_FO|2"].is_call
+    assert specs["NSE_FO|1"].strike == 2_500_000
+    assert specs["NSE_FO|1"].underlying_key == under
