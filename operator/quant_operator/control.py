@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Protocol
 
 from quant.bus.codecs import encode_control
+from quant.bus.errors import BusError
 from quant.bus.topics import CONTROL
 from quant.core.control import KillSwitch
 
@@ -23,9 +24,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class ControlPublishError(Exception):
+    """The command could not be delivered; the reconcile is retried."""
+
+
 class ControlPublisher(Protocol):
     async def publish(self, command: KillSwitch) -> None:
-        """Deliver the command; raises if it could not be delivered."""
+        """Deliver the command; raises :class:`ControlPublishError` if it could not."""
         ...
 
 
@@ -63,7 +68,10 @@ class KafkaControlPublisher:
         self._publisher.flush(self._flush_timeout)
 
     async def publish(self, command: KillSwitch) -> None:
-        await asyncio.to_thread(self._send, command)
+        try:
+            await asyncio.to_thread(self._send, command)
+        except BusError as e:
+            raise ControlPublishError(f"kill switch not delivered to {CONTROL.name}: {e}") from e
         log.info("published kill switch engaged=%s for %s", command.engaged, command.trading_day)
 
     def close(self) -> None:

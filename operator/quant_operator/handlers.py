@@ -20,7 +20,12 @@ import httpx
 import kopf
 
 from quant_operator import builders
-from quant_operator.control import ControlPublisher, KafkaControlPublisher, LoggingControlPublisher
+from quant_operator.control import (
+    ControlPublisher,
+    ControlPublishError,
+    KafkaControlPublisher,
+    LoggingControlPublisher,
+)
 from quant_operator.kube import HttpKube, KubeError
 from quant_operator.reconciler import Outcome, Ports, ReconcileError, finalize, reconcile
 from quant_operator.settings import OperatorSettings
@@ -126,7 +131,7 @@ async def _reconcile_once(body: kopf.Body, memo: kopf.Memo) -> Outcome | None:
             return await reconcile(memo.ports, namespace, name, _Events(body))
         except SpecError as e:
             raise kopf.PermanentError(f"invalid TradingDay spec: {e}") from e
-        except (KubeError, ReconcileError) as e:
+        except (KubeError, ReconcileError, ControlPublishError) as e:
             raise kopf.TemporaryError(str(e), delay=RETRY_DELAY) from e
 
 

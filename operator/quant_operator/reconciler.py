@@ -208,11 +208,12 @@ async def reconcile(ports: Ports, namespace: str, name: str, events: EventSink) 
     decision = next_phase(spec, _day_status(body, True), now, obs)
     valid = Condition("SpecValid", True, "Valid", "spec is valid")
     decision = replace(decision, conditions=(*decision.conditions, valid))
-    applied_ks = await _apply_actions(ports, day, spec, decision, now, events)
+    # Scale first: a kill switch halts the strategy even if the control topic is down.
     if decision.replicas is not None:
         changed = await scale(ports.kube, namespace, deployments, decision.replicas)
         if changed:
             events.info("Scaled", f"{decision.phase.value}: " + ", ".join(changed))
+    applied_ks = await _apply_actions(ports, day, spec, decision, now, events)
     if decision.hold:
         patch: dict[str, Any] = {"status": {"observedGeneration": generation}}
         if applied_ks is not None:

@@ -162,3 +162,17 @@ async def test_http_kube_maps_statuses_and_sends_merge_patches() -> None:
     assert patch.headers["content-type"] == "application/merge-patch+json"
     listed = next(r for r in seen if r.method == "GET" and r.url.path.endswith("/jobs"))
     assert listed.url.params["labelSelector"] == "a=b"
+
+
+async def test_kafka_delivery_failure_becomes_a_control_publish_error() -> None:
+    from quant.bus.errors import DeliveryError, DeliveryFailure
+    from quant_operator.control import ControlPublishError
+
+    class Failing(_FakePublisher):
+        def flush(self, timeout: float = 30.0) -> None:
+            raise DeliveryError(
+                [DeliveryFailure("control.commands", "k", "down", "_TRANSPORT", True)]
+            )
+
+    with pytest.raises(ControlPublishError, match=r"control\.commands"):
+        await KafkaControlPublisher(Failing()).publish(KillSwitch(True, False, "r", "d", 1))

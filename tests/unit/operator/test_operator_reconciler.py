@@ -13,7 +13,7 @@ import pytest
 
 from quant.core.clock import IST, FakeClock, datetime_to_ns
 from quant_operator import builders
-from quant_operator.control import RecordingControlPublisher
+from quant_operator.control import ControlPublishError, RecordingControlPublisher
 from quant_operator.kube import KubeError
 from quant_operator.reconciler import Ports, finalize, reconcile
 from quant_operator.spec import SpecError
@@ -366,3 +366,23 @@ async def test_a_deleted_day_reconciles_to_nothing(world: Any) -> None:
     kube, _, _, ports, events = world
     del kube.objects[TD_PATH]
     assert await reconcile(ports, NS, "day1", events) is None
+
+
+class _DownControl:
+    async def publish(self, command: Any) -> None:
+        raise ControlPublishError("control topic unreachable")
+
+
+async def test_kill_switch_scales_strategy_down_even_when_publishing_fails(world: Any) -> None:
+    kube, clock, _, ports, events = world
+    clock.set_ns(ist(8, 20))
+    await reconcile(ports, NS, "day1", events)
+    complete_jobs(kube)
+    clock.set_ns(ist(10, 0))
+    await reconcile(ports, NS, "day1", events)
+    kube.objects[TD_PATH]["spec"]["killSwitch"] = True
+    down = Ports(kube, ports.time, _DownControl(), None, "img", real_time=False)
+    with pytest.raises(ControlPublishError):
+        await reconcile(down, NS, "day1", events)
+    assert replicas(kube)["strategy"] == 0
+    assert kube.objects[TD_PATH]["status"].get("killSwitch") is not True  # not yet published
