@@ -17,6 +17,7 @@ Built by the feature engine / backfiller / gateway composition roots:
 
 from __future__ import annotations
 
+import array
 import threading
 import time
 from collections.abc import Sequence
@@ -58,18 +59,22 @@ def table_ddl(table: str) -> str:
 
 
 def frame(table: str, cols: C.Columns) -> pd.DataFrame:
-    """Numpy-backed DataFrame of ``cols`` in ``table``'s column order (``ts`` as ns)."""
+    """Numpy-backed DataFrame of ``cols`` in ``table``'s column order (``ts`` as ns).
+
+    Numbers go through ``array.array`` buffers: filling one from a tuple of Python numbers
+    is about twice as fast as ``np.array(values, dtype=...)``, and ``np.frombuffer`` wraps
+    it without a copy.
+    """
     data: dict[str, Any] = {}
     for c in C.TABLES[table]:
         v = cols[c]
         if c == "instrument_key":
             data[c] = np.array(v, dtype=object)
-        elif c == "ts":
-            data[c] = np.array(v, dtype=np.int64).view("datetime64[ns]")
         elif c in C.FLOAT_COLUMNS:
-            data[c] = np.array(v, dtype=np.float64)
+            data[c] = np.frombuffer(array.array("d", v), dtype=np.float64)
         else:
-            data[c] = np.array(v, dtype=np.int64)
+            ints = np.frombuffer(array.array("q", v), dtype=np.int64)
+            data[c] = ints.view("datetime64[ns]") if c == "ts" else ints
     return pd.DataFrame(data, copy=False)
 
 
