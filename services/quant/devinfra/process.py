@@ -183,7 +183,8 @@ class ManagedProcess:
                 return False
             return True
         deadline = time.monotonic() + timeout
-        while self.alive():
+        # not alive(): an exiting process loses its command line before it is a zombie
+        while self._pid is not None and _pid_runs(self._pid, marker=""):
             if time.monotonic() > deadline:
                 return False
             time.sleep(_POLL_S)
@@ -205,7 +206,10 @@ def _groups_of(user: str | None) -> tuple[int | None, list[int] | None]:
 
 
 def _pid_runs(pid: int, marker: str) -> bool:
-    """Whether ``pid`` is a live (not zombie) process whose command line has ``marker``."""
+    """Whether ``pid`` is a live (not zombie) process whose command line has ``marker``.
+
+    An empty ``marker`` matches any process, including one that is exiting.
+    """
     proc = Path(f"/proc/{pid}")
     try:
         stat = (proc / "stat").read_text()
@@ -213,4 +217,4 @@ def _pid_runs(pid: int, marker: str) -> bool:
     except OSError:
         return False
     state = stat.rsplit(")", 1)[-1].split()[0]
-    return state != "Z" and marker in cmdline
+    return state not in ("Z", "X") and marker in cmdline
