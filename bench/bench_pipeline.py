@@ -1,0 +1,279 @@
+"""Benchmark: the market-data pipeline through real Kafka and QuestDB on this machine.
+
+What runs is the production code: ticks are encoded and published to
+``market.equity.ticks`` by a separate producer process through ``KafkaBus`` (the
+ingestor's publish path); the feature service (``quant.features.service.FeatureService``
+with the analytics engine, publishing ``EnrichedTick``s/``Candle``s to Kafka and writing
+ticks, enriched ticks and candles to QuestDB, checkpointing and committing every 5 s)
+consumes them in this process. Synthetic FULL-mode ticks: 500 instruments, 5-level depth,
+rising cumulative volume.
+
+1. Latency at fixed rates (default 10k and 1k ticks/s, 15 s each): p50/p99/max of
+   ``ts_init`` (stamped by the producer just before publishing) -> the enriched publish.
+2. Sustained throughput: the service drains the whole topic (the backlog of phase 1 plus
+   a preload); ticks/s, side by side with the reference in the same run:
+   raw confluent-kafka consumption of the same messages (no decode, no engine, no store),
+   i.e. the transport ceiling. The producer's publish rate is printed too.
+
+Starts a private Kafka broker and QuestDB through ``quant.devinfra.servers``.
+Run: ``python bench/bench_pipeline.py [--preload 300000] [--rate 10000] [--seconds 20]
+[--append]``; ``--append`` adds a dated section to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from confluent_kafka import Consumer
+from prometheus_client import CollectorRegistry
+
+from quant.analytics.engine import FeatureEngine
+from quant.bus import topics
+from quant.bus.codecs import encode_tick
+from quant.bus.kafka import KafkaBus, consumer_settings
+from quant.core.clock import SystemClock
+from quant.core.events import Candle, DepthLevel, EnrichedTick, FeedMode, FeedOhlc, Tick
+from quant.features.adapters import AnalyticsEngine, StoreSink
+from quant.features.metrics import FeatureMetrics
+from quant.features.service import INPUT_TOPICS, FeatureService, FeatureServiceConfig
+from quant.features.snapshots import MemorySnapshotStore
+from quant.store.questdb_ticks import QuestDBTickStore
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+T0 = 1_796_700_000_000_000_000  # 2026-12-14, a day no test writes
+INSTRUMENTS = 500
+
+
+def make_tick(i: int, ts_init: int) -> Tick:
+    k = i % INSTRUMENTS
+    px = 100_000 + (i * 7919) % 5_000
+    depth = tuple(DepthLevel(px - 5 * (j + 1), 100 + j, px + 5 * (j + 1), 90 + j) for j in range(5))
+    ts = T0 + i * 1000
+    day = (FeedOhlc("1d", px - 900, px + 1200, px - 1500, px, 1_000 + i, T0),)
+    return Tick(
+        f"NSE_EQ|INE{k:06d}01018", FeedMode.FULL, ts, ts_init, px, ts, 1 + i % 50, px - 300,
+        1_000 + i, px - 10, 0, 50_000, 60_000, depth, day,
+    )  # fmt: skip
+
+
+def produce(bootstrap: str, start: int, count: int, rate: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Producer process: publish ``count`` ticks at ``rate``/s (0 = as fast as possible)."""
+    publisher = KafkaBus(bootstrap, client_id="bench-producer").publisher()
+    name = topics.TICKS.name
+    began = time.perf_counter()
+    chunk = 100 if rate else 1000
+    for base in range(start, start + count, chunk):
+        if rate:
+            due = began + (base - start) / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        now = time.time_ns()
+        for i in range(base, min(base + chunk, start + count)):
+            t = make_tick(i, now)
+            publisher.publish(name, t.instrument_key, encode_tick(t))
+    publisher.flush(120)
+    publisher.close()
+    out.put(count / (time.perf_counter() - began))
+
+
+class TimedEngine(AnalyticsEngine):
+    """Remembers each batch's ts_init so the publisher can time every enriched publish."""
+
+    def __init__(self, engine: FeatureEngine) -> None:
+        super().__init__(engine)
+        self.pending: list[int] = []
+        self.next = 0
+
+    def process(self, ticks: Sequence[Tick]) -> tuple[list[EnrichedTick], list[Candle]]:
+        enriched, candles = super().process(ticks)
+        self.pending = [e.ts_init for e in enriched]
+        self.next = 0
+        return enriched, candles
+
+
+class TimedPublisher:
+    def __init__(self, inner: object, engine: TimedEngine, samples: list[int]) -> None:
+        self.inner = inner
+        self.engine = engine
+        self.samples = samples
+        self.record = False
+
+    def publish(self, topic: str, key: str, value: bytes) -> None:
+        self.inner.publish(topic, key, value)  # type: ignore[attr-defined]
+        if topic == topics.ENRICHED.name:
+            if self.record:
+                self.samples.append(time.time_ns() - self.engine.pending[self.engine.next])
+            self.engine.next += 1
+
+    def flush(self, timeout: float = 30.0) -> None:
+        self.inner.flush(timeout)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.inner.close()  # type: ignore[attr-defined]
+
+
+def build_service(
+    bus: KafkaBus, store: QuestDBTickStore, group: str, samples: list[int]
+) -> tuple[FeatureService, TimedPublisher]:
+    clock = SystemClock()
+    engine = TimedEngine(FeatureEngine(clock))
+    publisher = TimedPublisher(bus.publisher(), engine, samples)
+    service = FeatureService(
+        consumer=bus.consumer(group, INPUT_TOPICS),
+        publisher=publisher,  # type: ignore[arg-type]
+        engine=engine,
+        sink=StoreSink(store),
+        snapshots=MemorySnapshotStore(),
+        metrics=FeatureMetrics(CollectorRegistry()),
+        clock=clock,
+        config=FeatureServiceConfig(
+            batch_size=5000, poll_timeout_s=0.05, checkpoint_interval_s=5.0
+        ),
+    )
+    return service, publisher
+
+
+def pct(values: list[int], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)] / 1e6
+
+
+def raw_consume(bootstrap: str, total: int) -> float:
+    consumer = Consumer(consumer_settings(bootstrap, "bench-raw", f"raw-{uuid.uuid4().hex}"))
+    consumer.subscribe([topics.TICKS.name])
+    got, began = 0, None
+    while got < total:
+        msgs = consumer.consume(5000, 1.0)
+        if msgs and began is None:
+            began = time.perf_counter()
+        for m in msgs:
+            if m.error() is None:
+                got += 1
+    elapsed = time.perf_counter() - (began or time.perf_counter())
+    consumer.close()
+    return total / elapsed
+
+
+def drain(service: FeatureService, total: int) -> float:
+    """Ticks/s from the first message to the last checkpoint (everything written)."""
+    began = None
+    while service.processed < total:
+        n = service.step()
+        if n and began is None:
+            began = time.perf_counter()
+            first = n
+    service.checkpoint()
+    return (total - first) / (time.perf_counter() - (began or time.perf_counter()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preload", type=int, default=300_000)
+    parser.add_argument("--rate", type=float, default=10_000)
+    parser.add_argument("--low-rate", type=float, default=1_000)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--append", action="store_true")
+    args = parser.parse_args()
+
+    from quant.devinfra.servers import KafkaServer, QuestDBServer
+
+    root = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    kafka = KafkaServer(root / "kafka", die_with_parent=True)
+    questdb = QuestDBServer(root / "questdb", die_with_parent=True)
+    kafka.start()
+    questdb.start()
+    ctx = mp.get_context("spawn")
+    results: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    try:
+        bus = KafkaBus(kafka.bootstrap, client_id="bench")
+        bus.ensure_topics(topics.ALL_TOPICS)
+        store = QuestDBTickStore(ilp_conf=questdb.ilp_conf, pg_dsn=questdb.pg_dsn).open()
+
+        # 1. latency at a fixed rate, producer and service running together; a warm-up
+        # batch first, so the group has joined and the engine knows every instrument
+        samples: list[int] = []
+        service, publisher = build_service(bus, store, "bench-latency", samples)
+        warmup = 2 * INSTRUMENTS
+        proc = ctx.Process(target=produce, args=(kafka.bootstrap, 0, warmup, 0, results))
+        proc.start()
+        while service.processed < warmup:
+            service.step()
+        proc.join()
+        results.get()
+        start = warmup
+        latency: list[tuple[float, float, list[int]]] = []
+        for rate in (args.rate, args.low_rate):
+            samples.clear()
+            publisher.record = False
+            n_rate = int(rate * args.seconds)
+            proc = ctx.Process(target=produce, args=(kafka.bootstrap, start, n_rate, rate, results))
+            proc.start()
+            print(f"phase 1: {n_rate:,} ticks at {rate:,.0f}/s", flush=True)
+            while service.processed < start + n_rate:
+                if not proc.is_alive() and proc.exitcode:
+                    raise SystemExit(f"producer failed with exit code {proc.exitcode}")
+                if service.processed >= start + int(rate):  # the first second is warm-up
+                    publisher.record = True
+                service.step()
+            proc.join()
+            latency.append((rate, results.get(), list(samples)))
+            start += n_rate
+        service.checkpoint()
+
+        print(f"phase 2: preload {args.preload:,} ticks", flush=True)
+        # 2. sustained throughput: preload, then drain everything; raw consumer as reference
+        proc = ctx.Process(target=produce, args=(kafka.bootstrap, start, args.preload, 0, results))
+        proc.start()
+        proc.join()
+        produce_rate = results.get()
+        total = start + args.preload
+        raw_rate = raw_consume(kafka.bootstrap, total)
+        tput_service, _ = build_service(bus, store, "bench-throughput", [])
+        pipeline_rate = drain(tput_service, total)
+        store.wait_visible(120)
+        stored = store.count("ticks")
+        store.close()
+    finally:
+        questdb.stop()
+        kafka.stop()
+
+    load = os.getloadavg()[0]
+    lines = [
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; load average at the end {load:.1f}",
+        *(
+            f"- latency ts_init -> enriched publish at {rate:,.0f} ticks/s for "
+            f"{args.seconds:.0f} s (producer achieved {achieved:,.0f}/s; first 1 s excluded; "
+            f"{len(lat):,} enriched publishes): p50 {pct(lat, 0.5):.1f} ms, "
+            f"p99 {pct(lat, 0.99):.1f} ms, max {max(lat) / 1e6:.1f} ms"
+            for rate, achieved, lat in latency
+        ),
+        f"- sustained throughput, feature service draining {total:,} ticks (decode, engine, "
+        f"publish enriched + candles, QuestDB writes, checkpoint + commit): "
+        f"{pipeline_rate:,.0f} ticks/s",
+        f"- reference, raw confluent-kafka consume of the same messages (no decode/engine/store): "
+        f"{raw_rate:,.0f} msgs/s; ratio pipeline/raw {pipeline_rate / raw_rate:.2f}",
+        f"- producer (encode + KafkaBus.publish, one process): {produce_rate:,.0f} ticks/s",
+        f"- QuestDB rows in ticks after the run: {stored:,} (distinct (ts, key): dedup upserts)",
+    ]
+    print("\n".join(lines))
+    if args.append:
+        with DOCS.open("a", encoding="utf-8") as fh:
+            fh.write(
+                "\n## 2026-11-24 — market-data pipeline through Kafka and QuestDB "
+                "(`bench/bench_pipeline.py`)\n\n"
+            )
+            fh.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
