@@ -116,7 +116,7 @@ def encoder_comparison(rounds: int = 5) -> tuple[float, float]:
 
     cfg = SimConfig()
     clock = FakeClock(datetime_to_ns(datetime(2026, 11, 24, 10, 0, tzinfo=IST)))
-    m = Market(build_universe(cfg, date(2026, 11, 24)), clock, 7, cfg.holidays)
+    m = Market(build_universe(cfg, date(2026, 11, 24)), clock, 7, cfg.calendar)
     tradable = np.nonzero(~m.is_index)[0]
     activity = m.u.adv[tradable] / np.maximum(m.u.lot[tradable], 1)
     order = tradable[np.argsort(-activity, kind="stable")]

@@ -223,6 +223,32 @@ class ExchangeCalendar:
         )
         self._normal = normal
 
+    def holidays(self, year: int | None = None) -> tuple[Holiday, ...]:
+        """The listed holidays in date order (of one ``year`` if given; weekends not listed)."""
+        return tuple(h for d, h in sorted(self._holidays.items()) if year is None or d.year == year)
+
+    def special_sessions(self) -> tuple[SpecialSession, ...]:
+        """The special sessions in date order."""
+        return tuple(s for _, s in sorted(self._special.items()))
+
+    def without_holidays(self, days: Iterable[date]) -> ExchangeCalendar:
+        """A copy in which the listed holidays on ``days`` are normal trading days.
+
+        For simulations and what-if runs that need a session on a listed holiday; the
+        special sessions and the normal session timings are kept.
+        """
+        opened = frozenset(days)
+        return ExchangeCalendar(
+            (h for d, h in self._holidays.items() if d not in opened),
+            self._special.values(),
+            self._normal,
+        )
+
+    @property
+    def normal_session(self) -> SessionTimes:
+        """The timings of a normal trading day."""
+        return self._normal
+
     def holiday(self, day: date) -> Holiday | None:
         """The listed holiday on ``day`` (weekends are not listed)."""
         return self._holidays.get(day)

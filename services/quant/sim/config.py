@@ -2,7 +2,8 @@
 
 Everything the simulator does is decided here: seed, simulated start time and speed,
 network binding, TLS, the redirect status of the feed handshake, credentials of the one
-registered app and user, and the size of the synthetic universe.
+registered app and user, the size of the synthetic universe and the exchange calendar
+(:data:`quant.sim.calendar.SIM_CALENDAR`, the platform's NSE calendar by default).
 """
 
 from __future__ import annotations
@@ -10,32 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from quant.core.calendar import ExchangeCalendar
 from quant.core.clock import IST
-
-# NSE trading holidays 2026 as published in late 2025 (UNCONFIRMED in this repo; the
-# simulator only needs a plausible calendar).
-NSE_HOLIDAYS_2026: tuple[date, ...] = (
-    date(2026, 1, 26),
-    date(2026, 3, 3),
-    date(2026, 3, 26),
-    date(2026, 3, 31),
-    date(2026, 4, 3),
-    date(2026, 4, 14),
-    date(2026, 5, 1),
-    date(2026, 5, 28),
-    date(2026, 6, 26),
-    date(2026, 9, 14),
-    date(2026, 10, 2),
-    date(2026, 10, 20),
-    date(2026, 11, 10),
-    date(2026, 12, 25),
-)
+from quant.sim import calendar
+from quant.sim.calendar import SIM_CALENDAR
 
 
-def default_start(today: date, holidays: tuple[date, ...] = NSE_HOLIDAYS_2026) -> datetime:
-    """09:14 IST on ``today`` or, if that is not a trading day, on the next trading day."""
+def default_start(today: date, cal: ExchangeCalendar = SIM_CALENDAR) -> datetime:
+    """09:14 IST on ``today`` or, if that is not a full trading day, on the next one."""
     day = today
-    while day.weekday() >= 5 or day in holidays:
+    while not calendar.has_normal_session(day, cal):
         day += timedelta(days=1)
     return datetime.combine(day, time(9, 14), tzinfo=IST)
 
@@ -64,7 +49,7 @@ class SimConfig:
     notifier_url: str | None = None
     max_connections: int = 2
     rate_limits: bool = True
-    holidays: tuple[date, ...] = field(default=NSE_HOLIDAYS_2026)
+    calendar: ExchangeCalendar = field(default=SIM_CALENDAR)
 
     def start_time(self, today: date) -> datetime:
         """The simulated clock's starting instant (aware)."""
@@ -72,4 +57,4 @@ class SimConfig:
             if self.start.tzinfo is None:
                 raise ValueError("SimConfig.start must be timezone-aware")
             return self.start
-        return default_start(today, self.holidays)
+        return default_start(today, self.calendar)

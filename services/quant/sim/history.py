@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from quant.core.calendar import ExchangeCalendar
 from quant.sim import calendar
 
 IntArray = npt.NDArray[np.int64]
@@ -23,14 +24,14 @@ MAX_DAYS = 2700
 
 @lru_cache(maxsize=256)
 def trading_days_before(
-    day: date, holidays: tuple[date, ...], count: int = MAX_DAYS
+    day: date, cal: ExchangeCalendar, count: int = MAX_DAYS
 ) -> tuple[date, ...]:
-    """The ``count`` trading days before ``day``, newest first."""
+    """The ``count`` full trading days before ``day``, newest first."""
     out: list[date] = []
     d = day
     while len(out) < count:
         d -= timedelta(days=1)
-        if calendar.is_trading_day(d, holidays):
+        if calendar.has_normal_session(d, cal):
             out.append(d)
     return tuple(out)
 

@@ -4,8 +4,11 @@
 NSE equities follow geometric random walks with per-name drift/vol, trend regimes and
 jumps, and U-shaped intraday activity; BSE equities mirror NSE; indices are weighted
 baskets of their constituents; futures trade at carry; options at Black-76 prices off the
-smile. Pre-open (09:00-09:08) publishes an indicative price that becomes the open at 09:15.
-The feed, REST and matching layers read the arrays; nothing here does I/O.
+smile (:mod:`quant.sim.pricing`: the platform's Black-76, T to 15:30 IST on the expiry
+date). Session phases and timings come from the exchange calendar
+(:mod:`quant.sim.calendar`). Pre-open (09:00-09:08) publishes an indicative price that
+becomes the open at 09:15. The feed, REST and matching layers read the arrays; nothing
+here does I/O.
 """
 
 from __future__ import annotations
@@ -17,19 +20,13 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from quant.core.calendar import ExchangeCalendar
 from quant.core.clock import IST, NS_PER_MS, NS_PER_SECOND, Clock, ns_to_datetime
-from quant.sim import calendar
+from quant.sim import calendar, pricing
 from quant.sim.calendar import Phase
 from quant.sim.depth import Book, build_book
 from quant.sim.master import Kind, Universe
-from quant.sim.pricing import (
-    RISK_FREE_RATE,
-    SECONDS_PER_YEAR,
-    Greeks,
-    black76_greeks,
-    black76_price,
-    smile_vol,
-)
+from quant.sim.pricing import GreeksArray, smile_vol
 
 TRADING_SECONDS_PER_YEAR = 252.0 * calendar.SESSION_SECONDS
 TAPE_LEN = 50_000
@@ -63,13 +60,11 @@ def u_shape(frac: float) -> float:
 class Market:
     """All mutable market state; call :meth:`step` to move it to the clock's now."""
 
-    def __init__(
-        self, universe: Universe, clock: Clock, seed: int, holidays: tuple[date, ...]
-    ) -> None:
+    def __init__(self, universe: Universe, clock: Clock, seed: int, cal: ExchangeCalendar) -> None:
         self.u = universe
         self.clock = clock
         self.seed = seed
-        self.holidays = holidays
+        self.calendar = cal
         self.rng = np.random.default_rng(seed)
         n = len(universe)
         k = universe.kind
@@ -87,6 +82,15 @@ class Market:
         self.fut_rows = np.nonzero(self.is_fut)[0]
         self.opt_rows = np.nonzero(self.is_opt)[0]
         self.index_rows = np.nonzero(self.is_index)[0]
+        # each derivative row's expiry date (index into expiry_dates); T comes per date
+        deriv = self.is_fut | self.is_opt
+        exp_days = [ns_to_datetime(int(x), IST).date() for x in universe.expiry_ns[deriv]]
+        self.expiry_dates: tuple[date, ...] = tuple(sorted(set(exp_days)))
+        pos = {d: i for i, d in enumerate(self.expiry_dates)}
+        self.expiry_pos = np.zeros(n, dtype=np.int64)
+        self.expiry_pos[deriv] = np.asarray([pos[d] for d in exp_days], dtype=np.int64)
+        self._t_at = -1
+        self._t_by_expiry = np.zeros(len(self.expiry_dates))
         self.bar_pos = np.full(n, -1, dtype=np.int64)
         self.bar_pos[self.bar_rows] = np.arange(len(self.bar_rows))
         self.tick = np.where(self.is_index, 1, universe.tick)
@@ -95,6 +99,7 @@ class Market:
         self.trade_date = ns_to_datetime(now, IST).date()
         self.step_no = 0
         self.last_ns = now
+        self.priced_ns = now
         self.trend = np.zeros(n)
         self.fair = universe.ref_price * np.exp(self.rng.normal(0.0, 0.01, n))
         self.fair[self.is_index] = universe.ref_price[self.is_index]
@@ -113,7 +118,7 @@ class Market:
         self.oi = np.where(self.is_fut | self.is_opt, universe.adv * 3, 0.0).round()
         self.iep = np.zeros(n, dtype=np.int64)
         self.updated = np.zeros(n, dtype=np.int64)
-        self.phase = calendar.phase_at(now, holidays)
+        self.phase = calendar.phase_at(now, cal)
         self.minute_bars: deque[MinuteBars] = deque(maxlen=400)
         self._bar_start = -1
         self._bar = np.zeros((5, len(self.bar_rows)), dtype=np.int64)
@@ -128,28 +133,35 @@ class Market:
         return self.clock.now_ns()
 
     def t_years(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        left = (self.u.expiry_ns[rows] - self.last_ns) / NS_PER_SECOND
-        out: npt.NDArray[np.float64] = np.maximum(left, 60.0) / SECONDS_PER_YEAR
+        """T of derivative rows as priced: ACT/365 years from :attr:`priced_ns` (the last
+        re-pricing) to 15:30 IST on the expiry date, 0 once past."""
+        if self._t_at != self.priced_ns:
+            self._t_by_expiry = pricing.times_to_expiry(self.priced_ns, self.expiry_dates)
+            self._t_at = self.priced_ns
+        out: npt.NDArray[np.float64] = self._t_by_expiry[self.expiry_pos[rows]]
         return out
 
     def forward(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Forward of each derivative row's underlying to its expiry (rupees)."""
-        spot = self.fair[self.u.underlying[rows]]
-        out: npt.NDArray[np.float64] = spot * np.exp(RISK_FREE_RATE * self.t_years(rows))
-        return out
+        return pricing.forward(self.fair[self.u.underlying[rows]], self.t_years(rows))
 
     def smile(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """The smile vol the model prices these option rows at."""
         atm = self.u.vol[self.u.underlying[rows]]
         return smile_vol(atm, self.u.strike[rows], self.forward(rows), self.t_years(rows))
 
-    def greeks(self, rows: npt.NDArray[np.int64]) -> tuple[Greeks, npt.NDArray[np.float64]]:
-        """Black-76 greeks and smile IV of option rows at the current state."""
+    def greeks(self, rows: npt.NDArray[np.int64]) -> tuple[GreeksArray, npt.NDArray[np.float64]]:
+        """Black-76 greeks (0 once expired) and smile IV of option rows at the current state."""
         vol = self.smile(rows)
-        g = black76_greeks(
+        g = pricing.option_greeks(
             self.forward(rows), self.u.strike[rows], vol, self.t_years(rows), self.is_call[rows]
         )
         return g, vol
+
+    def open_ns(self) -> int:
+        """UTC ns of the trading day's continuous-session open (09:15 IST on a normal day)."""
+        times = calendar.session_times(self.trade_date, self.calendar)
+        return calendar.at_ist(self.trade_date, times.open)
 
     def book(self, rows: npt.NDArray[np.int64], levels: int = 5) -> Book:
         """Current depth ladder of ``rows``."""
@@ -190,7 +202,7 @@ class Market:
         day = ns_to_datetime(now, IST).date()
         if day != self.trade_date:
             self._roll_day(day)
-        phase = calendar.phase_at(now, self.holidays)
+        phase = calendar.phase_at(now, self.calendar)
         if phase != self.phase:
             if phase in (Phase.PRE_OPEN_START, Phase.PRE_OPEN_END) and not self.iep.any():
                 self._pre_open()
@@ -201,10 +213,11 @@ class Market:
             self.phase = phase
         # only session time moves prices: a jump across the night counts from today's 09:15
         # (09:00 for the pre-open's indicative price)
-        session_start = calendar.at_ist(day, calendar.NORMAL_OPEN)
+        times = calendar.session_times(day, self.calendar)
+        session_start = calendar.at_ist(day, times.open)
         dt = max(now - max(self.last_ns, session_start), 0) / NS_PER_SECOND
         if phase == Phase.PRE_OPEN_START:
-            pre_start = calendar.at_ist(day, calendar.PRE_OPEN_START)
+            pre_start = calendar.at_ist(day, times.pre_open_start)
             dt = max(now - max(self.last_ns, pre_start), 0) / NS_PER_SECOND
         self.last_ns = now
         self.step_no += 1
@@ -213,9 +226,10 @@ class Market:
             return self._discover(dt)
         if phase != Phase.NORMAL_OPEN or dt <= 0:
             return np.zeros(0, dtype=np.int64)
-        self._move(dt, calendar.session_fraction(now))
+        frac = calendar.session_fraction(now, self.calendar)
+        self._move(dt, frac)
         self._derive()
-        return self._trade(dt, calendar.session_fraction(now), now)
+        return self._trade(dt, frac, now)
 
     def _move(self, dt: float, frac: float) -> None:
         proc = self.proc_rows
@@ -238,6 +252,7 @@ class Market:
 
     def _derive(self) -> None:
         u = self.u
+        self.priced_ns = self.last_ns
         self.fair[self.is_mirror] = self.fair[u.underlying[self.is_mirror]]
         for row, (members, weights) in u.index_members.items():
             rel = self.fair[members] / u.ref_price[members]
@@ -246,7 +261,7 @@ class Market:
         self.fair[fut] = self.forward(fut)
         opt = self.opt_rows
         vol = self.smile(opt)
-        price = black76_price(
+        price = pricing.option_price(
             self.forward(opt), u.strike[opt], vol, self.t_years(opt), self.is_call[opt]
         )
         self.fair[opt] = np.maximum(price, 0.05)
@@ -340,7 +355,7 @@ class Market:
         if cur is None:
             return None
         width = minutes * 60 * NS_PER_SECOND
-        open_ns = calendar.at_ist(self.trade_date, calendar.NORMAL_OPEN)
+        open_ns = self.open_ns()
         start = open_ns + (cur.start_ns - open_ns) // width * width
         if previous:
             start -= width

@@ -17,6 +17,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from quant.core.calendar import ExchangeCalendar
 from quant.core.clock import NS_PER_MS
 from quant.sim import calendar
 from quant.sim.config import SimConfig
@@ -231,20 +232,20 @@ def build_universe(config: SimConfig, trade_date: date) -> Universe:
         config.seed,
         config.extra_equities,
         config.fno_extra_underlyings,
-        config.holidays,
+        config.calendar,
         trade_date,
     )
 
 
 @lru_cache(maxsize=4)
 def _cached_universe(
-    seed: int, extra: int, fno_extra: int, holidays: tuple[date, ...], trade_date: date
+    seed: int, extra: int, fno_extra: int, cal: ExchangeCalendar, trade_date: date
 ) -> Universe:
-    return _build(seed, extra, fno_extra, holidays, trade_date)
+    return _build(seed, extra, fno_extra, cal, trade_date)
 
 
 def _build(
-    seed: int, extra: int, fno_extra: int, hol: tuple[date, ...], trade_date: date
+    seed: int, extra: int, fno_extra: int, hol: ExchangeCalendar, trade_date: date
 ) -> Universe:
     rng = random.Random(seed)
     companies = list(NIFTY50) + synthetic_companies(extra, rng)

@@ -1,43 +1,64 @@
-"""Vectorised Black-76 pricing and the simulator's volatility smile.
+"""Option pricing of the simulated market: the platform's Black-76 at the simulator's smile.
 
-The market model prices every option each step with :func:`black76_price` at the vol given
-by :func:`smile_vol`; tests recover implied vols from simulated prices and compare them
-with :func:`smile_vol`. Forwards are ``spot * exp(RISK_FREE_RATE * T)`` (futures trade at
-the same carry) and T is in years of 365 days up to the expiry instant (23:59:59 IST of
-the expiry day). Written here rather than imported
-from ``quant.analytics`` because the model needs numpy arrays, not scalars.
+The smile (:func:`smile_vol`) is the simulator's own model; everything else is the
+platform's pure math, with exactly the conventions the feature engine uses to recover IVs
+from the feed (so the engine's IVs recover the smile up to the tick rounding of the wire
+price):
+
+* prices and greeks: :func:`quant.analytics.black76.black76_price_array` and
+  :func:`~quant.analytics.black76.black76_greeks_array` (vectorised, full-precision
+  normal CDF; greeks in Upstox's units, see that module);
+* T: :meth:`quant.analytics.expiry.OptionPricingConfig.time_to_expiry` - ACT/365 years to
+  **15:30 IST** on the expiry date, 0 once past (the instrument master's ``expiry`` field
+  stays 23:59:59 IST epoch ms, as Upstox publishes it);
+* rate: :data:`PRICING` ``.rate`` (:data:`quant.analytics.expiry.DEFAULT_RATE`, 6.5%);
+  forwards (and futures fair values) are ``spot * exp(rate * T)`` with that same T.
+
+Called by :class:`quant.sim.market.Market` each step and by the feed/REST greeks.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
+from quant.analytics.black76 import GreeksArray, black76_greeks_array, black76_price_array
+from quant.analytics.expiry import SECONDS_PER_YEAR, OptionPricingConfig
+
+__all__ = [
+    "MIN_T_YEARS",
+    "PRICING",
+    "RISK_FREE_RATE",
+    "GreeksArray",
+    "forward",
+    "option_greeks",
+    "option_price",
+    "smile_vol",
+    "times_to_expiry",
+]
+
 FloatArray = npt.NDArray[np.float64]
-RISK_FREE_RATE = 0.065
-SECONDS_PER_YEAR = 365.0 * 86400.0
+PRICING = OptionPricingConfig()
+RISK_FREE_RATE = PRICING.rate
 MIN_T_YEARS = 60.0 / SECONDS_PER_YEAR
+"""Floor on T inside the smile's moneyness only (the smile must stay finite at expiry)."""
 SMILE_SKEW = -0.08
 SMILE_CURVATURE = 0.03
 
-_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
-_P = 0.3275911
+
+def times_to_expiry(now_ns: int, expiries: Sequence[date]) -> FloatArray:
+    """T in years from ``now_ns`` to the 15:30 IST close of each expiry date (0 once past)."""
+    return np.fromiter(
+        (PRICING.time_to_expiry(now_ns, d) for d in expiries), dtype=np.float64, count=len(expiries)
+    )
 
 
-def norm_cdf(x: FloatArray) -> FloatArray:
-    """Standard normal CDF (Abramowitz-Stegun 7.1.26, |error| < 1.5e-7)."""
-    z = np.abs(x) / np.sqrt(2.0)
-    t = 1.0 / (1.0 + _P * z)
-    poly = t * (_A[0] + t * (_A[1] + t * (_A[2] + t * (_A[3] + t * _A[4]))))
-    erf = 1.0 - poly * np.exp(-z * z)
-    out: FloatArray = 0.5 * (1.0 + np.sign(x) * erf)
-    return out
-
-
-def norm_pdf(x: FloatArray) -> FloatArray:
-    out: FloatArray = np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+def forward(spot: FloatArray, t_years: FloatArray) -> FloatArray:
+    """Forward (and futures fair value) of ``spot`` with carry at :data:`PRICING`'s rate."""
+    out: FloatArray = spot * np.exp(PRICING.rate * t_years)
     return out
 
 
@@ -49,7 +70,7 @@ def smile_vol(
 ) -> FloatArray:
     """Implied vol of the simulated smile.
 
-    ``x = ln(K/F) / (atm_vol * sqrt(T))`` (clamped to +-4);
+    ``x = ln(K/F) / (atm_vol * sqrt(T))`` (T floored at one minute, x clamped to +-4);
     ``vol = atm_vol * (1 + SMILE_SKEW * x + SMILE_CURVATURE * x**2)``, floored at half ATM.
     """
     atm = np.asarray(atm_vol, dtype=np.float64)
@@ -60,62 +81,27 @@ def smile_vol(
     return out
 
 
-class Greeks(NamedTuple):
-    """Black-76 greeks as Upstox reports them (theta per day, vega and rho per 1%)."""
-
-    delta: FloatArray
-    gamma: FloatArray
-    theta: FloatArray
-    vega: FloatArray
-    rho: FloatArray
-
-
-def _d1d2(
-    forward: FloatArray, strike: FloatArray, vol: FloatArray, t: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    sd = vol * np.sqrt(t)
-    d1 = (np.log(forward / strike) + 0.5 * sd * sd) / sd
-    return d1, d1 - sd, sd
-
-
-def black76_price(
+def option_price(
     forward: FloatArray,
     strike: FloatArray,
     vol: FloatArray,
     t_years: FloatArray,
     is_call: npt.NDArray[np.bool_],
-    rate: float = RISK_FREE_RATE,
 ) -> FloatArray:
-    """Discounted Black-76 option prices (rupees)."""
-    t = np.maximum(t_years, MIN_T_YEARS)
-    d1, d2, _ = _d1d2(forward, strike, vol, t)
-    disc = np.exp(-rate * t)
-    call = disc * (forward * norm_cdf(d1) - strike * norm_cdf(d2))
-    # put-call parity halves the CDF evaluations (prices of deep ITM puts stay exact to
-    # float64 rounding, well below a tick)
-    out: FloatArray = np.where(is_call, call, call - disc * (forward - strike))
-    return out
+    """Discounted Black-76 prices (rupees); intrinsic value at T = 0."""
+    return black76_price_array(forward, strike, t_years, vol, PRICING.rate, is_call)
 
 
-def black76_greeks(
+def option_greeks(
     forward: FloatArray,
     strike: FloatArray,
     vol: FloatArray,
     t_years: FloatArray,
     is_call: npt.NDArray[np.bool_],
-    rate: float = RISK_FREE_RATE,
-) -> Greeks:
-    """Greeks with respect to the spot (delta ~ N(d1)), per Upstox's units."""
-    t = np.maximum(t_years, MIN_T_YEARS)
-    d1, d2, sd = _d1d2(forward, strike, vol, t)
-    disc = np.exp(-rate * t)
-    pdf = norm_pdf(d1)
-    price = black76_price(forward, strike, vol, t, is_call, rate)
-    delta = np.where(is_call, norm_cdf(d1), norm_cdf(d1) - 1.0)
-    gamma = pdf / (forward * sd)
-    decay = -disc * forward * pdf * vol / (2.0 * np.sqrt(t))
-    theta = (decay + rate * price) / 365.0
-    vega = disc * forward * pdf * np.sqrt(t) / 100.0
-    rho = -t * price / 100.0
-    _ = d2
-    return Greeks(delta, gamma, theta, vega, rho)
+) -> GreeksArray:
+    """Black-76 greeks in Upstox's units; 0 where undefined (expired, T = 0).
+
+    The platform's greeks are NaN once expired; the wire (JSON and the feed) carries 0.
+    """
+    g = black76_greeks_array(forward, strike, t_years, vol, PRICING.rate, is_call)
+    return GreeksArray(*(np.nan_to_num(a, nan=0.0) for a in g))

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from quant.core.clock import IST, NS_PER_SECOND, ns_to_datetime
-from quant.sim import calendar, history
+from quant.sim import history
 from quant.sim.errors import INVALID_DATE_RANGE, SimApiError, bad_input
 from quant.sim.market import MinuteBars
 from quant.sim.state import SimState
@@ -87,7 +87,7 @@ def _candles(day: date, bars: Bars, minutes_per_bar: int, oi: float) -> list[lis
 
 def _past_day_bars(state: SimState, row: int, day: date) -> Bars | None:
     m = state.market
-    days = history.trading_days_before(m.trade_date, state.config.holidays)
+    days = history.trading_days_before(m.trade_date, state.config.calendar)
     try:
         k = days.index(day)
     except ValueError:
@@ -124,7 +124,7 @@ def _session_candles(state: SimState, row: int, size: int) -> list[list[Any]]:
     cur = m.current_bar()
     if cur is not None:
         bars.append(cur)
-    open_ns = calendar.at_ist(m.trade_date, calendar.NORMAL_OPEN)
+    open_ns = m.open_ns()
     width = size * 60 * NS_PER_SECOND
     groups: dict[int, list[MinuteBars]] = {}
     for bar in bars:
@@ -162,7 +162,7 @@ def _daily(state: SimState, row: int, start: date, end: date) -> list[list[Any]]
     m = state.market
     days = [
         d
-        for d in history.trading_days_before(m.trade_date, state.config.holidays)
+        for d in history.trading_days_before(m.trade_date, state.config.calendar)
         if start <= d <= end
     ]
     if start <= m.trade_date <= end and m.open[row] > 0:

@@ -164,7 +164,7 @@ async def ohlc_v3(request: Request) -> JSONResponse:
         raise bad_input("interval must be one of 1d, I1, I30", "interval", interval)
     m, u = state.market, state.universe
     rows = state.rows_for(_keys(request), 500)
-    day_ms = calendar.at_ist(m.trade_date, calendar.NORMAL_OPEN) // NS_PER_MS
+    day_ms = m.open_ns() // NS_PER_MS
     out = {}
     for i in rows:
         live = {**_ohlc(state, i), "volume": int(m.vtt[i]), "ts": day_ms}
@@ -209,14 +209,14 @@ async def holidays(request: Request) -> JSONResponse:
     public(request)
     state = sim_state(request)
     day = request.path_params.get("day")
-    hols = state.config.holidays
+    cal = state.config.calendar
     if day is None:
-        return ok(calendar.holiday_rows(hols, int(state.today_ist()[:4])))
+        return ok(calendar.holiday_rows(cal, int(state.today_ist()[:4])))
     try:
         wanted = date.fromisoformat(day)
     except ValueError as exc:
         raise bad_input("date must be YYYY-MM-DD", "date", day) from exc
-    return ok([r for r in calendar.holiday_rows(hols) if r["date"] == wanted.isoformat()])
+    return ok([r for r in calendar.holiday_rows(cal) if r["date"] == wanted.isoformat()])
 
 
 async def timings(request: Request) -> JSONResponse:
@@ -226,14 +226,14 @@ async def timings(request: Request) -> JSONResponse:
         day = date.fromisoformat(request.path_params["day"])
     except ValueError as exc:
         raise bad_input("date must be YYYY-MM-DD", "date") from exc
-    return ok(calendar.timings(day, state.config.holidays))
+    return ok(calendar.timings(day, state.config.calendar))
 
 
 async def market_status(request: Request) -> JSONResponse:
     authed(request)
     state = sim_state(request)
     now = state.clock.now_ns()
-    phase = calendar.phase_at(now, state.config.holidays)
+    phase = calendar.phase_at(now, state.config.calendar)
     return ok(
         {
             "exchange": request.path_params["exchange"],

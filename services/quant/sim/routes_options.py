@@ -1,7 +1,8 @@
 """Option chain (``/v2/option/chain``), option contracts and option greeks V3 routes.
 
-Greeks are Black-76 at the simulator's smile (:func:`quant.sim.pricing.smile_vol`); ``iv``
-is in percent here, as in Upstox's option-chain samples (the feed carries a fraction).
+Greeks are the platform's Black-76 greeks (:func:`quant.sim.pricing.option_greeks`, Upstox's
+units) at the simulator's smile (:func:`quant.sim.pricing.smile_vol`); ``iv`` is in percent
+here, as in Upstox's option-chain samples (the feed carries a fraction).
 Mounted by :func:`quant.sim.app.create_app`.
 """
 

@@ -41,7 +41,7 @@ class SimState:
         start = config.start_time(wall_today)
         self.clock = SimClock(datetime_to_ns(start), config.speed)
         self.universe: Universe = build_universe(config, start.astimezone(IST).date())
-        self.market = Market(self.universe, self.clock, config.seed, config.holidays)
+        self.market = Market(self.universe, self.clock, config.seed, config.calendar)
         self.tokens = TokenStore(self.clock, config.user_id)
         self.limiter = RateLimiter(config.rate_limits)
         self.faults = Faults()

@@ -22,7 +22,7 @@ DAY = date(2026, 11, 24)
 def market() -> Market:
     cfg = SimConfig()
     clock = FakeClock(datetime_to_ns(datetime.combine(DAY, time(10, 0), tzinfo=IST)))
-    m = Market(build_universe(cfg, DAY), clock, 7, cfg.holidays)
+    m = Market(build_universe(cfg, DAY), clock, 7, cfg.calendar)
     for _ in range(5):
         clock.advance(3.0)
         m.step()
@@ -33,7 +33,7 @@ def market() -> Market:
 def pre_open() -> Market:
     cfg = SimConfig()
     clock = FakeClock(datetime_to_ns(datetime.combine(DAY, time(9, 1), tzinfo=IST)))
-    m = Market(build_universe(cfg, DAY), clock, 7, cfg.holidays)
+    m = Market(build_universe(cfg, DAY), clock, 7, cfg.calendar)
     for _ in range(5):
         clock.advance(3.0)
         m.step()

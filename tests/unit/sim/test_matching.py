@@ -31,7 +31,7 @@ RELIANCE = "NSE_EQ|INE002A01018"
 def setup() -> tuple[Market, FakeClock, OrderEngine, list[SimOrder]]:
     cfg = SimConfig()
     clock = FakeClock(datetime_to_ns(datetime.combine(DAY, time(10, 0), tzinfo=IST)))
-    market = Market(build_universe(cfg, DAY), clock, 7, cfg.holidays)
+    market = Market(build_universe(cfg, DAY), clock, 7, cfg.calendar)
     for _ in range(3):
         clock.advance(2.0)
         market.step()
