@@ -260,10 +260,11 @@ class Market:
         fut = self.fut_rows
         self.fair[fut] = self.forward(fut)
         opt = self.opt_rows
-        vol = self.smile(opt)
-        price = pricing.option_price(
-            self.forward(opt), u.strike[opt], vol, self.t_years(opt), self.is_call[opt]
-        )
+        t = self.t_years(opt)
+        fwd = pricing.forward(self.fair[u.underlying[opt]], t)
+        strike = u.strike[opt]
+        vol = smile_vol(u.vol[u.underlying[opt]], strike, fwd, t)  # == self.smile(opt)
+        price = pricing.option_price(fwd, strike, vol, t, self.is_call[opt])
         self.fair[opt] = np.maximum(price, 0.05)
 
     def _round(self, rupees: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
