@@ -67,7 +67,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     config = OperatorSettings()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     settings.persistence.finalizer = FINALIZER
-    settings.posting.level = logging.INFO
+    settings.posting.level = logging.INFO  # kopf.info() Events (PhaseChanged, ...) need INFO
     settings.watching.server_timeout = 60
     # One namespace (the chart's case): serve the resources found at startup and do not
     # list namespaces or CRDs cluster-wide, which a namespaced Role does not allow.
@@ -175,3 +175,4 @@ async def deleted(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         await finalize(memo.ports, namespace, body, _Events(body))
     except KubeError as e:
         raise kopf.TemporaryError(str(e), delay=RETRY_DELAY) from e
+    memo.locks.pop((namespace, body.metadata.name or ""), None)
