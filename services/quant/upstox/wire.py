@@ -8,18 +8,27 @@ with exactly the rounding of :func:`quant.core.money.to_paise` (half away from z
 ``ts_event`` is the frame's ``currentTs`` (ms) in UTC ns and ``ts_init`` is given by the
 caller (its clock). Feed fields ``ltt`` and OHLC ``ts`` are ms and become ns.
 
-The hot loop binds everything to locals and builds the NamedTuples with
-``tuple.__new__`` so that the only per-field cost left is upb's attribute access.
+Two decoders give identical results; this module picks one, once, at import:
+
+* ``native``: the Rust extension ``quant_wire`` (``native/quant_wire``, installed by
+  ``scripts/bootstrap.sh``), which parses the protobuf wire format itself;
+* ``python``: :func:`decode_frame_python`, on upb. Its hot loop binds everything to locals
+  and builds the NamedTuples with ``tuple.__new__`` so that the only per-field cost left
+  is upb's attribute access. Used when ``quant_wire`` is not importable.
+
+:data:`DECODER` says which one :func:`decode_frame` is. Feeds come out in map order,
+which protobuf leaves unspecified (upb: hash order, native: wire order).
 Subscription requests (binary JSON) are built here too, see :func:`encode_request`.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Final, NamedTuple, cast
 
 from google.protobuf.message import DecodeError
 
@@ -59,8 +68,43 @@ _STATUS_NAMES = {v.number: v.name for v in pb.MarketStatus.DESCRIPTOR.values}
 _KINDS = {k.value: k for k in FrameKind}
 
 
-def decode_frame(data: bytes, ts_init: int) -> FeedFrame:
-    """Decode one binary feed frame; raise :class:`UpstoxDecodeError` if it is malformed."""
+_NativeResult = tuple[int, int, list[Tick], list[OptionGreeks], list[tuple[str, int]]]
+# Wire RequestMode number -> FeedMode, the order the native decoder indexes.
+_NATIVE_MODES = (FeedMode.LTPC, FeedMode.FULL, FeedMode.OPTION_GREEKS, FeedMode.FULL_D30)
+
+
+def _load_native() -> Callable[..., _NativeResult] | None:
+    try:
+        module = importlib.import_module("quant_wire")
+    except ImportError:
+        return None
+    return cast(Callable[..., _NativeResult], module.decode_frame)
+
+
+_native_decode = _load_native()
+
+
+def decode_frame_native(data: bytes, ts_init: int) -> FeedFrame:
+    """Decode one frame with the ``quant_wire`` extension (must be installed)."""
+    if _native_decode is None:
+        raise RuntimeError("the native decoder quant_wire is not installed")
+    try:
+        kind_no, ts_event, ticks, greeks, seg = _native_decode(
+            data, ts_init, Tick, DepthLevel, FeedOhlc, OptionGreeks, _NATIVE_MODES
+        )
+    except ValueError as e:
+        raise UpstoxDecodeError(str(e)) from e
+    kind = _KINDS.get(kind_no)
+    if kind is None:
+        raise UpstoxDecodeError(f"feed frame has unknown type {kind_no}")
+    status: tuple[tuple[str, str], ...] = ()
+    if seg:
+        status = tuple(sorted((k, _STATUS_NAMES.get(v, str(v))) for k, v in seg))
+    return FeedFrame(kind, ts_event, ts_init, ticks, greeks, status)
+
+
+def decode_frame_python(data: bytes, ts_init: int) -> FeedFrame:
+    """Decode one frame with upb (the fallback when ``quant_wire`` is not installed)."""
     try:
         msg = pb.FeedResponse.FromString(data)
     except DecodeError as e:
@@ -72,12 +116,24 @@ def decode_frame(data: bytes, ts_init: int) -> FeedFrame:
     ticks: list[Tick] = []
     greeks: list[OptionGreeks] = []
     if msg.feeds:
-        _decode_feeds(msg.feeds, ts_event, ts_init, ticks, greeks)
+        try:
+            _decode_feeds(msg.feeds, ts_event, ts_init, ticks, greeks)
+        except (ValueError, OverflowError) as e:  # int() of a NaN/infinite price
+            raise UpstoxDecodeError(f"feed frame has a non-finite value: {e}") from e
     status: tuple[tuple[str, str], ...] = ()
     if kind is FrameKind.MARKET_INFO:
         seg = msg.marketInfo.segmentStatus
         status = tuple(sorted((k, _STATUS_NAMES.get(v, str(v))) for k, v in seg.items()))
     return FeedFrame(kind, ts_event, ts_init, ticks, greeks, status)
+
+
+DECODER: Final[str] = "native" if _native_decode is not None else "python"
+"""Which decoder :func:`decode_frame` is: ``"native"`` or ``"python"``."""
+
+decode_frame: Callable[[bytes, int], FeedFrame] = (
+    decode_frame_native if _native_decode is not None else decode_frame_python
+)
+"""Decode one binary feed frame; raise :class:`UpstoxDecodeError` if it is malformed."""
 
 
 def _decode_feeds(

@@ -1,0 +1,446 @@
+//! `quant_wire`: native decoder of Upstox V3 feed frames into quant domain NamedTuples.
+//!
+//! Called by `quant.upstox.wire` (which falls back to its pure-Python decoder when this
+//! extension is not installed). `decode_frame` parses the protobuf `FeedResponse` with the
+//! hand-rolled reader in `wire.rs` and builds `Tick` / `DepthLevel` / `FeedOhlc` /
+//! `OptionGreeks` tuples of the classes it is given, with exactly the Python decoder's
+//! values: prices in paise rounded half away from zero (`int(x * 100 + 0.5)` mirrored for
+//! negatives), ms timestamps as ns, missing fields as protobuf defaults. Malformed input
+//! and non-finite prices raise `ValueError`; a Rust panic is caught and raised as one too.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple, PyType};
+
+mod wire;
+
+use wire::{Feed, Full, Greeks, Ltpc, Ohlc, Payload, Quote};
+
+const NS_PER_MS: i64 = 1_000_000;
+/// Doubles strictly inside ±2^63 convert to i64 exactly; larger ones go via PyLong.
+const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;
+
+/// The classes and enum members a frame is built from, plus how to instantiate a tuple.
+struct Ctx<'py> {
+    py: Python<'py>,
+    tick: *mut ffi::PyTypeObject,
+    depth: *mut ffi::PyTypeObject,
+    ohlc: *mut ffi::PyTypeObject,
+    greeks: *mut ffi::PyTypeObject,
+    modes: [Bound<'py, PyAny>; 4],
+    tuple_new: ffi::newfunc,
+    ts_event: Bound<'py, PyAny>,
+    ts_init: Bound<'py, PyAny>,
+    zero: Bound<'py, PyAny>,
+    empty: Bound<'py, PyAny>,
+}
+
+fn owned<'py>(py: Python<'py>, p: *mut ffi::PyObject) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: `p` is a new reference or null with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, p) }
+}
+
+fn int_i64<'py>(py: Python<'py>, v: i64) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: plain constructor call with the GIL held.
+    owned(py, unsafe { ffi::PyLong_FromLongLong(v) })
+}
+
+fn float<'py>(py: Python<'py>, v: f64) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: plain constructor call with the GIL held.
+    owned(py, unsafe { ffi::PyFloat_FromDouble(v) })
+}
+
+/// Python's `int(r)` for an already integral double `r`.
+fn int_f64<'py>(py: Python<'py>, r: f64, what: &str) -> PyResult<Bound<'py, PyAny>> {
+    if !r.is_finite() {
+        return Err(PyValueError::new_err(format!("{what} is not finite")));
+    }
+    if r > -I64_LIMIT && r < I64_LIMIT {
+        int_i64(py, r as i64)
+    } else {
+        // SAFETY: plain constructor call with the GIL held; `r` is finite.
+        owned(py, unsafe { ffi::PyLong_FromDouble(r) })
+    }
+}
+
+/// Rupees (double) to paise exactly as `quant.core.money.to_paise`: half away from zero.
+fn paise<'py>(py: Python<'py>, x: f64) -> PyResult<Bound<'py, PyAny>> {
+    if x.is_nan() {
+        return Err(PyValueError::new_err("price is NaN"));
+    }
+    let r = if x >= 0.0 {
+        (x * 100.0 + 0.5).trunc()
+    } else {
+        -((-x * 100.0 + 0.5).trunc())
+    };
+    int_f64(py, r, "price")
+}
+
+/// `ms * 1_000_000` as a Python int (arbitrary precision like the Python decoder).
+fn ms_to_ns<'py>(py: Python<'py>, ms: i64) -> PyResult<Bound<'py, PyAny>> {
+    match ms.checked_mul(NS_PER_MS) {
+        Some(v) => int_i64(py, v),
+        None => int_i64(py, ms)?.mul(NS_PER_MS),
+    }
+}
+
+impl<'py> Ctx<'py> {
+    /// `tuple.__new__(cls, items)`: a NamedTuple instance without calling its `__new__`.
+    fn make<const N: usize>(
+        &self,
+        cls: *mut ffi::PyTypeObject,
+        items: [Bound<'py, PyAny>; N],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let inner = PyTuple::new(self.py, items)?;
+        let args = PyTuple::new(self.py, [inner])?;
+        // SAFETY: `tuple_new` is tuple's tp_new, `cls` a tuple subclass, `args` a tuple.
+        owned(self.py, unsafe {
+            (self.tuple_new)(cls, args.as_ptr(), std::ptr::null_mut())
+        })
+    }
+
+    fn depth_level(&self, q: &Quote) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        self.make(
+            self.depth,
+            [
+                paise(py, q.bid_p)?,
+                int_i64(py, q.bid_q)?,
+                paise(py, q.ask_p)?,
+                int_i64(py, q.ask_q)?,
+            ],
+        )
+    }
+
+    fn ohlc_tuple(&self, bars: &[Ohlc<'_>]) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        if bars.is_empty() {
+            return Ok(self.empty.clone());
+        }
+        let mut out = Vec::with_capacity(bars.len());
+        for c in bars {
+            out.push(self.make(
+                self.ohlc,
+                [
+                    PyString::new(py, c.interval).into_any(),
+                    paise(py, c.open)?,
+                    paise(py, c.high)?,
+                    paise(py, c.low)?,
+                    paise(py, c.close)?,
+                    int_i64(py, c.vol)?,
+                    ms_to_ns(py, c.ts)?,
+                ],
+            )?);
+        }
+        Ok(PyTuple::new(py, out)?.into_any())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn tick(
+        &self,
+        key: &Bound<'py, PyAny>,
+        mode: &Bound<'py, PyAny>,
+        lt: &Ltpc,
+        ltp: &Bound<'py, PyAny>,
+        volume: Bound<'py, PyAny>,
+        atp: Bound<'py, PyAny>,
+        oi: Bound<'py, PyAny>,
+        tbq: Bound<'py, PyAny>,
+        tsq: Bound<'py, PyAny>,
+        depth: Bound<'py, PyAny>,
+        ohlc: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        self.make(
+            self.tick,
+            [
+                key.clone(),
+                mode.clone(),
+                self.ts_event.clone(),
+                self.ts_init.clone(),
+                ltp.clone(),
+                ms_to_ns(py, lt.ltt)?,
+                int_i64(py, lt.ltq)?,
+                paise(py, lt.cp)?,
+                volume,
+                atp,
+                oi,
+                tbq,
+                tsq,
+                depth,
+                ohlc,
+            ],
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn greeks_tuple(
+        &self,
+        key: &Bound<'py, PyAny>,
+        ltp: &Bound<'py, PyAny>,
+        iv: f64,
+        g: &Greeks,
+        oi: &Bound<'py, PyAny>,
+        vtt: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        self.make(
+            self.greeks,
+            [
+                key.clone(),
+                self.ts_event.clone(),
+                self.ts_init.clone(),
+                ltp.clone(),
+                float(py, iv)?,
+                float(py, g.delta)?,
+                float(py, g.gamma)?,
+                float(py, g.theta)?,
+                float(py, g.vega)?,
+                float(py, g.rho)?,
+                oi.clone(),
+                vtt.clone(),
+            ],
+        )
+    }
+
+    fn feed(
+        &self,
+        key: &str,
+        feed: &Feed<'_>,
+        ticks: &Bound<'py, PyList>,
+        greeks: &Bound<'py, PyList>,
+    ) -> PyResult<()> {
+        let py = self.py;
+        let z = &self.zero;
+        match &feed.payload {
+            Payload::Unset => {}
+            Payload::Ltpc(lt) => {
+                let k = PyString::new(py, key).into_any();
+                let ltp = paise(py, lt.ltp)?;
+                let e = self.empty.clone();
+                let t = self.tick(
+                    &k,
+                    &self.modes[0],
+                    lt,
+                    &ltp,
+                    z.clone(),
+                    z.clone(),
+                    z.clone(),
+                    z.clone(),
+                    z.clone(),
+                    e.clone(),
+                    e,
+                )?;
+                ticks.append(t)?;
+            }
+            Payload::Full(full) => {
+                let k = PyString::new(py, key).into_any();
+                let mode = match feed.request_mode {
+                    m @ 0..=3 => &self.modes[m as usize],
+                    _ => &self.modes[1],
+                };
+                match full {
+                    Full::Market(m) => {
+                        let ltp = paise(py, m.ltpc.ltp)?;
+                        let atp = paise(py, m.atp)?;
+                        let mut levels = Vec::with_capacity(m.quotes.len());
+                        for q in &m.quotes {
+                            levels.push(self.depth_level(q)?);
+                        }
+                        let depth = PyTuple::new(py, levels)?.into_any();
+                        let ohlc = self.ohlc_tuple(&m.ohlc)?;
+                        let vtt = int_i64(py, m.vtt)?;
+                        let oi = int_f64(py, m.oi.trunc(), "oi")?;
+                        let tbq = int_f64(py, m.tbq.trunc(), "tbq")?;
+                        let tsq = int_f64(py, m.tsq.trunc(), "tsq")?;
+                        let t = self.tick(
+                            &k,
+                            mode,
+                            &m.ltpc,
+                            &ltp,
+                            vtt.clone(),
+                            atp,
+                            oi.clone(),
+                            tbq,
+                            tsq,
+                            depth,
+                            ohlc,
+                        )?;
+                        ticks.append(t)?;
+                        if let Some(g) = &m.greeks {
+                            greeks.append(self.greeks_tuple(&k, &ltp, m.iv, g, &oi, &vtt)?)?;
+                        }
+                    }
+                    Full::Index(ix) => self.index(&k, mode, &ix.ltpc, &ix.ohlc, ticks)?,
+                    Full::Unset => self.index(&k, mode, &Ltpc::default(), &[], ticks)?,
+                }
+            }
+            Payload::FirstLevel(fl) => {
+                let k = PyString::new(py, key).into_any();
+                let ltp = paise(py, fl.ltpc.ltp)?;
+                let level = self.depth_level(&fl.depth)?;
+                let vtt = int_i64(py, fl.vtt)?;
+                let oi = int_f64(py, fl.oi.trunc(), "oi")?;
+                let depth = PyTuple::new(py, [level])?.into_any();
+                let t = self.tick(
+                    &k,
+                    &self.modes[2],
+                    &fl.ltpc,
+                    &ltp,
+                    vtt.clone(),
+                    z.clone(),
+                    oi.clone(),
+                    z.clone(),
+                    z.clone(),
+                    depth,
+                    self.empty.clone(),
+                )?;
+                ticks.append(t)?;
+                greeks.append(self.greeks_tuple(&k, &ltp, fl.iv, &fl.greeks, &oi, &vtt)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn index(
+        &self,
+        k: &Bound<'py, PyAny>,
+        mode: &Bound<'py, PyAny>,
+        lt: &Ltpc,
+        bars: &[Ohlc<'_>],
+        ticks: &Bound<'py, PyList>,
+    ) -> PyResult<()> {
+        let py = self.py;
+        let z = &self.zero;
+        let ltp = paise(py, lt.ltp)?;
+        let ohlc = self.ohlc_tuple(bars)?;
+        let t = self.tick(
+            k,
+            mode,
+            lt,
+            &ltp,
+            z.clone(),
+            z.clone(),
+            z.clone(),
+            z.clone(),
+            z.clone(),
+            self.empty.clone(),
+            ohlc,
+        )?;
+        ticks.append(t)
+    }
+}
+
+fn type_ptr(t: &Bound<'_, PyType>) -> PyResult<*mut ffi::PyTypeObject> {
+    // SAFETY: PyType_IsSubtype only reads the two type objects.
+    let ok = unsafe {
+        ffi::PyType_IsSubtype(t.as_ptr().cast(), std::ptr::addr_of_mut!(ffi::PyTuple_Type))
+    };
+    if ok == 0 {
+        return Err(PyValueError::new_err(format!(
+            "{t} is not a tuple subclass"
+        )));
+    }
+    Ok(t.as_ptr().cast())
+}
+
+/// Decode one binary feed frame.
+///
+/// Returns `(type, ts_event_ns, ticks, greeks, segment_status)` where `segment_status`
+/// is a list of `(segment, MarketStatus number)` (empty unless the frame is market_info).
+/// For a `type` other than 0..=2 the lists are empty (the caller rejects the frame).
+#[pyfunction]
+#[pyo3(signature = (data, ts_init, tick_cls, depth_cls, ohlc_cls, greeks_cls, modes))]
+#[allow(clippy::too_many_arguments)]
+fn decode_frame<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    ts_init: Bound<'py, PyAny>,
+    tick_cls: &Bound<'py, PyType>,
+    depth_cls: &Bound<'py, PyType>,
+    ohlc_cls: &Bound<'py, PyType>,
+    greeks_cls: &Bound<'py, PyType>,
+    modes: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    if modes.len() != 4 {
+        return Err(PyValueError::new_err(
+            "modes must be 4 FeedMode members by wire number",
+        ));
+    }
+    let parsed = catch_unwind(AssertUnwindSafe(|| wire::parse_frame(data)));
+    let frame = match parsed {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => {
+            return Err(PyValueError::new_err(format!(
+                "malformed feed frame ({} bytes): {e}",
+                data.len()
+            )))
+        }
+        Err(_) => return Err(PyValueError::new_err("feed frame decoder panicked")),
+    };
+    // SAFETY: reading tuple's tp_new slot (static type, Python >= 3.10).
+    let slot =
+        unsafe { ffi::PyType_GetSlot(std::ptr::addr_of_mut!(ffi::PyTuple_Type), ffi::Py_tp_new) };
+    if slot.is_null() {
+        return Err(PyValueError::new_err("tuple has no tp_new slot"));
+    }
+    // SAFETY: the Py_tp_new slot holds a `newfunc`.
+    let tuple_new: ffi::newfunc = unsafe { std::mem::transmute(slot) };
+    let ctx = Ctx {
+        py,
+        tick: type_ptr(tick_cls)?,
+        depth: type_ptr(depth_cls)?,
+        ohlc: type_ptr(ohlc_cls)?,
+        greeks: type_ptr(greeks_cls)?,
+        modes: [
+            modes.get_item(0)?,
+            modes.get_item(1)?,
+            modes.get_item(2)?,
+            modes.get_item(3)?,
+        ],
+        tuple_new,
+        ts_event: ms_to_ns(py, frame.current_ts)?,
+        ts_init,
+        zero: int_i64(py, 0)?,
+        empty: PyTuple::empty(py).into_any(),
+    };
+    let ticks = PyList::empty(py);
+    let greeks = PyList::empty(py);
+    let status = PyList::empty(py);
+    if (0..=2).contains(&frame.kind) {
+        let built = catch_unwind(AssertUnwindSafe(|| -> PyResult<()> {
+            for (key, feed) in &frame.feeds {
+                ctx.feed(key, feed, &ticks, &greeks)?;
+            }
+            if frame.kind == 2 {
+                for (seg, st) in &frame.segment_status {
+                    status.append((*seg, *st))?;
+                }
+            }
+            Ok(())
+        }));
+        match built {
+            Ok(r) => r?,
+            Err(_) => return Err(PyValueError::new_err("feed frame decoder panicked")),
+        }
+    }
+    PyTuple::new(
+        py,
+        [
+            int_i64(py, i64::from(frame.kind))?,
+            ctx.ts_event.clone(),
+            ticks.into_any(),
+            greeks.into_any(),
+            status.into_any(),
+        ],
+    )
+}
+
+#[pymodule]
+fn quant_wire(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(decode_frame, m)?)?;
+    Ok(())
+}
