@@ -15,16 +15,21 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from quant.analytics.segments import IntArray
-from quant.core.events import AggressorSide, EnrichedTick, Tick
+from quant.analytics.segments import BoolArray, IntArray
+from quant.core.events import AggressorSide, EnrichedTick, FeedMode, Tick
 
 FloatArray = npt.NDArray[np.float64]
 MAX_LEVELS = 30
+_LTPC = int(FeedMode.LTPC)  # the only feed mode without cumulative volume (vtt)
 _SIDES = np.array([AggressorSide.NONE, *AggressorSide], dtype=object)
 
 
 class TickColumns(NamedTuple):
-    """A batch of ticks as columns; depth arrays are (n, levels), 0 where a level is absent."""
+    """A batch of ticks as columns; depth arrays are (n, levels), 0 where a level is absent.
+
+    ``has_volume`` comes from each tick's feed mode: LTPC ticks have no cumulative volume
+    (``vtt``); FULL, FULL_D30 and OPTION_GREEKS ticks do, even when it is 0 (pre-open).
+    """
 
     keys: list[str]
     ts_event: IntArray
@@ -38,6 +43,18 @@ class TickColumns(NamedTuple):
     bid_qty: IntArray
     ask_price: IntArray
     ask_qty: IntArray
+    # Per tick: does ``volume`` carry the cumulative day volume (feed mode other than
+    # LTPC), so that a 0 is a real 0? ``None`` (builders that predate the field) falls back
+    # to ``volume > 0``, which loses a genuine zero baseline; see :func:`volume_mask`.
+    has_volume: BoolArray | None = None
+
+
+def volume_mask(columns: TickColumns) -> BoolArray:
+    """Per tick: does ``volume`` carry the cumulative day volume (even if it is 0)?"""
+    if columns.has_volume is not None:
+        return columns.has_volume
+    mask: BoolArray = columns.volume > 0
+    return mask
 
 
 class EnrichedColumns(NamedTuple):
@@ -100,9 +117,13 @@ def from_ticks(ticks: Sequence[Tick], max_levels: int = MAX_LEVELS) -> TickColum
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         flat = np.zeros((0, 0), dtype=np.int64)
-        return TickColumns([], empty, empty, empty, empty, empty, empty, empty, *(flat,) * 4)
+        return TickColumns(
+            [], empty, empty, empty, empty, empty, empty, empty, *(flat,) * 4,
+            has_volume=np.zeros(0, dtype=np.bool_),
+        )  # fmt: skip
     cols = list(zip(*ticks, strict=True))
     depth = _depth(cols[13], max_levels)
+    modes = _ints(cols[1], n)
     return TickColumns(
         keys=list(cols[0]),
         ts_event=_ints(cols[2], n),
@@ -116,6 +137,7 @@ def from_ticks(ticks: Sequence[Tick], max_levels: int = MAX_LEVELS) -> TickColum
         bid_qty=depth[:, :, 1],
         ask_price=depth[:, :, 2],
         ask_qty=depth[:, :, 3],
+        has_volume=modes != _LTPC,
     )
 
 

@@ -48,6 +48,7 @@ from quant.analytics.columns import (
     TickColumns,
     from_ticks,
     to_enriched,
+    volume_mask,
 )
 from quant.analytics.engine_state import STATE_FIELDS, EngineState
 from quant.analytics.expiry import NS_PER_YEAR, OptionPricingConfig, expiry_ns
@@ -69,6 +70,7 @@ from quant.analytics.segments import (
     IntArray,
     seg_cumsum,
     seg_last_nonzero,
+    seg_last_where,
     seg_running_max,
 )
 from quant.core.clock import NS_PER_SECOND, Clock
@@ -212,8 +214,10 @@ class FeatureEngine:
             return out
 
         ltp, volume, ltt = t.ltp[order], t.volume[order], t.ltt_ns[order]
+        has_volume = volume_mask(t)[order]
+        last_volume = carry("last_volume")
         qty = seg_trade_quantity(
-            volume, ltt, t.ltq[order], sess_start, (carry("last_volume"), carry("last_ltt"))
+            volume, ltt, t.ltq[order], has_volume, sess_start, (last_volume, carry("last_ltt"))
         )
         pv = ltp * qty
         sess_pv = seg_cumsum(pv, sess_start, carry("session_pv"))
@@ -244,7 +248,7 @@ class FeatureEngine:
 
         updates = {
             "day": day,
-            "last_volume": seg_last_nonzero(volume, sess_start, carry("last_volume")),
+            "last_volume": seg_last_where(volume, has_volume, sess_start, last_volume),
             "last_ltt": seg_last_nonzero(ltt, sess_start, carry("last_ltt")),
             "session_pv": sess_pv,
             "session_qty": sess_qty,

@@ -15,6 +15,10 @@ Snapshot format (``version`` 1)::
      "history_pruned": 123}   # recent trades with the running totals before each
                               # (quant.analytics.rolling); the size after the last pruning
 
+``last_volume`` may be a real 0 (a full-mode tick before the day's first trade). Snapshots
+from before that change hold the last non-zero volume there, which is still a valid
+baseline, so the format and its version are unchanged.
+
 Called by :mod:`quant.analytics.engine`.
 """
 
@@ -33,7 +37,7 @@ SNAPSHOT_VERSION = 1
 # Per-instrument scalars; the value a fresh instrument (or a new trading day) starts with.
 STATE_FIELDS: dict[str, int] = {
     "day": -1,  # IST day number of the session the sums below belong to
-    "last_volume": -1,  # cumulative volume of the last tick (-1: none yet today)
+    "last_volume": -1,  # cumulative volume of the last tick carrying one (0 is real; -1: none)
     "last_ltt": 0,  # last trade time seen (for feeds without cumulative volume)
     "session_pv": 0,  # Σ price·qty today (paise·qty)
     "session_qty": 0,  # Σ qty today

@@ -8,8 +8,11 @@ form used by tests, notebooks and backtests.
 Definitions (the engine's ``EnrichedTick`` fields follow them):
 
 * **trade quantity** of a tick: the increase of the cumulative day volume since the previous
-  tick. The first tick of a day only sets the baseline (its volume happened before we saw
-  it); a decrease is a reset of the exchange counter, and the new value is the quantity.
+  tick that carried one. The first such tick of a day only sets the baseline (its volume
+  happened before we saw it; a 0 from pre-open is a real baseline, so the day's first trade
+  counts in full); a decrease is a reset of the exchange counter, and the new value is the
+  quantity. Whether a tick carries cumulative volume is a property of its feed mode (LTPC
+  has none; such ticks count ``ltq`` when their last-trade time moves on), not of the value.
 * **session VWAP**: ``Σ price·qty / Σ qty`` over the IST day's trades (NaN before a trade).
 * **rolling VWAP**: the same over trades with ``ts`` in ``(t - window, t]``.
 * **imbalance L1**: ``(bq1 - aq1) / (bq1 + aq1)`` in [-1, 1]; **depth imbalance over N
@@ -36,6 +39,7 @@ from quant.analytics.segments import (
     seg_cumsum,
     seg_last_nonzero,
     seg_last_nonzero_before,
+    seg_last_where_before,
     seg_window_sum,
 )
 from quant.core.events import AggressorSide
@@ -118,32 +122,39 @@ def seg_trade_quantity(
     volume: IntArray,
     ltt_ns: IntArray,
     ltq: IntArray,
+    has_volume: BoolArray,
     starts: BoolArray,
     carry: tuple[IntArray, IntArray],
 ) -> IntArray:
     """Trade quantity per tick from cumulative volume, with the feed's last-trade fallback.
 
-    ``carry`` = (last non-zero cumulative volume, -1 for the first tick of the day; last
-    trade time, 0 for none). Ticks without cumulative volume (LTPC mode) count ``ltq``
-    when their last-trade time moved on.
+    ``has_volume`` marks the ticks whose ``volume`` is the cumulative day volume (any feed
+    mode but LTPC), including a genuine 0 before the day's first trade. ``carry`` = (the
+    cumulative volume of the last such tick, -1 for none yet today; last trade time, 0 for
+    none). Ticks without cumulative volume (LTPC mode) count ``ltq`` when their last-trade
+    time moved on.
     """
     carry_volume, carry_ltt = carry
-    prev_volume = seg_last_nonzero_before(volume, starts, carry_volume)
+    prev_volume = seg_last_where_before(volume, has_volume, starts, carry_volume)
     by_volume = np.where(
         prev_volume < 0, 0, np.where(volume >= prev_volume, volume - prev_volume, volume)
     )
     prev_ltt = seg_last_nonzero_before(ltt_ns, starts, carry_ltt)
     by_ltt = np.where((ltt_ns > prev_ltt) & (prev_ltt > 0), ltq, 0)
-    out: IntArray = np.where(volume > 0, by_volume, by_ltt)
+    out: IntArray = np.where(has_volume, by_volume, by_ltt)
     return out
 
 
 def volume_deltas(cumulative_volume: npt.ArrayLike) -> IntArray:
-    """Trade quantity per tick of one instrument's day (see the module docstring)."""
+    """Trade quantity per tick of one instrument's day (see the module docstring).
+
+    Every element is a cumulative volume (a leading 0 is a real baseline).
+    """
     v = _i64(cumulative_volume)
     zeros = np.zeros_like(v)
     carry = (np.full(1, -1, dtype=np.int64), np.zeros(1, dtype=np.int64))
-    return seg_trade_quantity(v, zeros, zeros, _one_segment(v.size), carry)
+    has_volume = np.ones(v.size, dtype=np.bool_)
+    return seg_trade_quantity(v, zeros, zeros, has_volume, _one_segment(v.size), carry)
 
 
 def seg_aggressor(

@@ -51,22 +51,41 @@ def seg_previous(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArr
     return out
 
 
-def seg_last_nonzero(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
-    """Forward fill: the last non-zero value up to and including each element.
+def seg_last_where(
+    values: IntArray, mask: BoolArray, starts: BoolArray, carry: IntArray
+) -> IntArray:
+    """Forward fill: the value of the last element with ``mask`` set, up to and including each.
 
-    Zeros mean "no value here"; a segment with no non-zero value yet takes its carry.
+    A segment with no marked element yet takes its carry. Unlike :func:`seg_last_nonzero`
+    a marked zero is a value like any other.
     """
     n = values.size
     if n == 0:
         return values.copy()
     positions = np.arange(n, dtype=np.int64)
-    marks = np.where(values != 0, positions, -1)
+    marks = np.where(mask, positions, -1)
     first = np.flatnonzero(starts)
     ids = segment_ids(starts)
     latest = np.maximum.accumulate(marks)
     has_own = latest >= first[ids]
     out: IntArray = np.where(has_own, values[np.maximum(latest, 0)], carry[ids])
     return out
+
+
+def seg_last_where_before(
+    values: IntArray, mask: BoolArray, starts: BoolArray, carry: IntArray
+) -> IntArray:
+    """Like :func:`seg_last_where` but strictly before each element."""
+    filled = seg_last_where(values, mask, starts, carry)
+    return seg_previous(filled, starts, carry)
+
+
+def seg_last_nonzero(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
+    """Forward fill: the last non-zero value up to and including each element.
+
+    Zeros mean "no value here"; a segment with no non-zero value yet takes its carry.
+    """
+    return seg_last_where(values, values != 0, starts, carry)
 
 
 def seg_last_nonzero_before(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:

@@ -61,7 +61,7 @@ def reference(ticks: list[Tick], window_s: int = 300, intensity_s: int = 60) -> 
         if day != s.day:
             s.day, s.last_volume, s.last_ltt, s.pv, s.qty = day, -1, 0, 0, 0
             s.buy, s.sell, s.mid2, s.trade_price, s.direction = 0, 0, 0, 0, 0
-        if t.volume > 0:
+        if t.mode != FeedMode.LTPC:  # carries cumulative volume, even when it is 0
             prev = s.last_volume
             qty = 0 if prev < 0 else (t.volume - prev if t.volume >= prev else t.volume)
             s.last_volume = t.volume
