@@ -9,6 +9,7 @@
 //! and non-finite prices raise `ValueError`; a Rust panic is caught and raised as one too.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
@@ -32,6 +33,9 @@ struct Ctx<'py> {
     greeks: *mut ffi::PyTypeObject,
     modes: [Bound<'py, PyAny>; 4],
     tuple_new: ffi::newfunc,
+    /// Fill a `tp_alloc`ed instance in place (what `tuple.__new__(cls, t)` does before
+    /// CPython 3.14, which added a per-tuple hash cache that only the runtime may set).
+    direct: bool,
     ts_event: Bound<'py, PyAny>,
     ts_init: Bound<'py, PyAny>,
     zero: Bound<'py, PyAny>,
@@ -94,6 +98,23 @@ impl<'py> Ctx<'py> {
         cls: *mut ffi::PyTypeObject,
         items: [Bound<'py, PyAny>; N],
     ) -> PyResult<Bound<'py, PyAny>> {
+        if self.direct {
+            // SAFETY: `cls` is a tuple subclass whose tp_alloc is PyType_GenericAlloc
+            // (checked by `direct_alloc`): it returns a zeroed, sized tuple instance.
+            let obj = owned(self.py, unsafe {
+                ffi::PyType_GenericAlloc(cls, N as ffi::Py_ssize_t)
+            })?;
+            for (i, item) in items.into_iter().enumerate() {
+                // SAFETY: `obj` is a fresh tuple (refcount 1); SetItem steals `item`.
+                if unsafe {
+                    ffi::PyTuple_SetItem(obj.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr())
+                } != 0
+                {
+                    return Err(PyErr::fetch(self.py));
+                }
+            }
+            return Ok(obj);
+        }
         let inner = PyTuple::new(self.py, items)?;
         let args = PyTuple::new(self.py, [inner])?;
         // SAFETY: `tuple_new` is tuple's tp_new, `cls` a tuple subclass, `args` a tuple.
@@ -334,6 +355,19 @@ impl<'py> Ctx<'py> {
     }
 }
 
+static BEFORE_3_14: OnceLock<bool> = OnceLock::new();
+
+/// Whether NamedTuples of these classes may be built by filling a `tp_alloc`ed instance.
+fn direct_alloc(py: Python<'_>, classes: &[*mut ffi::PyTypeObject]) -> bool {
+    let old_runtime = *BEFORE_3_14.get_or_init(|| py.version_info() < (3, 14));
+    old_runtime
+        && classes.iter().all(|&c| {
+            // SAFETY: reading the tp_alloc slot of a heap or static type (Python >= 3.10).
+            let slot = unsafe { ffi::PyType_GetSlot(c, ffi::Py_tp_alloc) };
+            slot == ffi::PyType_GenericAlloc as *mut std::ffi::c_void
+        })
+}
+
 fn type_ptr(t: &Bound<'_, PyType>) -> PyResult<*mut ffi::PyTypeObject> {
     // SAFETY: PyType_IsSubtype only reads the two type objects.
     let ok = unsafe {
@@ -389,12 +423,19 @@ fn decode_frame<'py>(
     }
     // SAFETY: the Py_tp_new slot holds a `newfunc`.
     let tuple_new: ffi::newfunc = unsafe { std::mem::transmute(slot) };
+    let (tick, depth, ohlc, greeks_t) = (
+        type_ptr(tick_cls)?,
+        type_ptr(depth_cls)?,
+        type_ptr(ohlc_cls)?,
+        type_ptr(greeks_cls)?,
+    );
     let ctx = Ctx {
         py,
-        tick: type_ptr(tick_cls)?,
-        depth: type_ptr(depth_cls)?,
-        ohlc: type_ptr(ohlc_cls)?,
-        greeks: type_ptr(greeks_cls)?,
+        tick,
+        depth,
+        ohlc,
+        greeks: greeks_t,
+        direct: direct_alloc(py, &[tick, depth, ohlc, greeks_t]),
         modes: [
             modes.get_item(0)?,
             modes.get_item(1)?,

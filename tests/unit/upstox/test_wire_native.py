@@ -79,6 +79,16 @@ def test_recorded_frames_decode_identically(index: int) -> None:
     assert all(type(g) is OptionGreeks for g in frame.greeks)
 
 
+def test_native_tuples_hash_and_compare_like_python_ones() -> None:
+    for data in (full_equity_frame(), full_option_frame(), greeks_frame(), index_frame()):
+        native, python = wire.decode_frame_native(data, 1), wire.decode_frame_python(data, 1)
+        assert native.ticks == python.ticks and native.greeks == python.greeks
+        assert [hash(t) for t in native.ticks] == [hash(t) for t in python.ticks]
+        assert {*native.ticks, *python.ticks} == set(python.ticks)
+        assert native.ticks[0]._replace(ltp=1).ltp == 1
+        assert native.ticks[0].depth == tuple(DepthLevel(*d) for d in python.ticks[0].depth)
+
+
 def test_feed_order_is_wire_order() -> None:
     msg = pb.FeedResponse(type=pb.live_feed, currentTs=1)
     for key in ("z", "a", "m"):
