@@ -20,6 +20,7 @@ import argparse
 import os
 import platform
 import random
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,16 +78,19 @@ def main() -> None:
     for line in lines:
         print(line)
     if args.append:
-        section = [
-            "",
-            "## 2026-11-24 — native V3 feed decoder (`bench/bench_decode_native.py`)",
-            "",
+        intro = (
             f"One core (process CPU time, best of {args.repeat}), Python "
             f"{platform.python_version()}; frames from `bench_decode.build_frame` (full mode: "
             "70% equities with 5-level depth and 1d/I1/I30 OHLC, 25% options with greeks, "
             "5% indices). Native = Rust extension `quant_wire` (hand-rolled protobuf reader "
             "building the NamedTuples directly); reference: upstox-python-sdk 2.30.0's decode "
-            "path (`FeedResponse.FromString` + `MessageToDict`); same bytes, same run.",
+            "path (`FeedResponse.FromString` + `MessageToDict`); same bytes, same run."
+        )
+        section = [
+            "",
+            "## 2026-11-24 — native V3 feed decoder (`bench/bench_decode_native.py`)",
+            "",
+            *textwrap.wrap(intro, 90, break_on_hyphens=False),
             "",
             *[f"- {line}" for line in lines],
             "",
