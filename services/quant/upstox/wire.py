@@ -88,6 +88,8 @@ def decode_frame_native(data: bytes, ts_init: int) -> FeedFrame:
     """Decode one frame with the ``quant_wire`` extension (must be installed)."""
     if _native_decode is None:
         raise RuntimeError("the native decoder quant_wire is not installed")
+    if type(data) is not bytes:  # bytearray/memoryview: the extension takes bytes only
+        data = bytes(data)
     try:
         kind_no, ts_event, ticks, greeks, seg = _native_decode(
             data, ts_init, Tick, DepthLevel, FeedOhlc, OptionGreeks, _NATIVE_MODES

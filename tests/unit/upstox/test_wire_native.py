@@ -89,6 +89,13 @@ def test_native_tuples_hash_and_compare_like_python_ones() -> None:
         assert native.ticks[0].depth == tuple(DepthLevel(*d) for d in python.ticks[0].depth)
 
 
+def test_bytes_like_input_is_accepted() -> None:
+    data = full_option_frame()
+    expected = canonical(wire.decode_frame_native(data, 3))
+    for view in (bytearray(data), memoryview(data)):
+        assert canonical(wire.decode_frame_native(view, 3)) == expected  # type: ignore[arg-type]
+
+
 def test_feed_order_is_wire_order() -> None:
     msg = pb.FeedResponse(type=pb.live_feed, currentTs=1)
     for key in ("z", "a", "m"):
