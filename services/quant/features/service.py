@@ -49,6 +49,7 @@ class FeatureServiceConfig:
     poll_timeout_s: float = 0.2
     checkpoint_interval_s: float = 5.0
     drain_s: float = 0.0  # on close, keep processing what is already on the bus this long
+    max_hold_s: float = 0.5  # longest a derivative tick waits for its underlying's instant
 
 
 def pack_checkpoint(offsets: dict[str, int], engine_blob: bytes) -> bytes:
@@ -63,6 +64,14 @@ def unpack_checkpoint(blob: bytes) -> tuple[dict[str, int], bytes]:
         raise ValueError(f"unknown checkpoint version {header.get('v')!r}")
     offsets = {str(k): int(v) for k, v in header["offsets"].items()}
     return offsets, blob[_HEADER.size + size :]
+
+
+def _is_derivative(tick: Tick) -> bool:
+    return tick.instrument_key[3:6] == "_FO"
+
+
+def _time_order(tick: Tick) -> tuple[int, bool]:
+    return tick.ts_event, _is_derivative(tick)
 
 
 class FeatureService:
@@ -90,6 +99,8 @@ class FeatureService:
         self._config = config or FeatureServiceConfig()
         self._offsets: dict[str, int] = {}
         self._upstox_iv: dict[str, float] = {}
+        self._held: list[tuple[Tick, int]] = []  # (tick, held since)
+        self._watermark = 0
         self._dirty = False
         self._last_checkpoint = clock.now_ns()
         self.processed = 0
@@ -116,7 +127,7 @@ class FeatureService:
         """Process one polled batch; checkpoint if due. Returns messages processed."""
         cfg = self._config
         messages = self._consumer.poll(cfg.batch_size, cfg.poll_timeout_s)
-        if messages:
+        if messages or self._held:  # held ticks may be due even when nothing arrived
             self._process(messages)
         if self._dirty:
             elapsed = self._clock.now_ns() - self._last_checkpoint
@@ -139,6 +150,8 @@ class FeatureService:
     def checkpoint(self) -> None:
         """Flush writes and publishes, persist the snapshot, then commit offsets."""
         started = self._clock.now_ns()
+        if self._held:  # their offsets are in the snapshot: their effect must be too
+            self._enrich(self._release([], force=True), [])
         self._sink.flush()
         self._publisher.flush()
         self._snapshots.save(pack_checkpoint(self._offsets, self._engine.snapshot()))
@@ -179,6 +192,40 @@ class FeatureService:
                 log.exception("undecodable message at %s offset %d; skipped", slot, offset)
         self._dirty = True
         self.processed += len(messages)
+        self._enrich(self._release(ticks), greeks)
+
+    def _release(self, ticks: list[Tick], *, force: bool = False) -> list[Tick]:
+        """The ticks to enrich now, in exchange-time order; holds early derivative ticks.
+
+        Partitions are keyed by instrument, so a batch interleaves instruments arbitrarily
+        and an option's tick can arrive a poll or two before its underlying's tick of the
+        same instant. A derivative tick newer than every underlying-side tick seen so far
+        is held until one at least as new arrives, for at most ``max_hold_s``, and never
+        across a checkpoint. Sorting by (ts_event, derivative last) is stable, so each
+        instrument keeps its own order.
+        """
+        for t in ticks:
+            if not _is_derivative(t) and t.ts_event > self._watermark:
+                self._watermark = t.ts_event
+        now = self._clock.now_ns()
+        expired = now - int(self._config.max_hold_s * NS_PER_SECOND)
+        ready: list[Tick] = []
+        held: list[tuple[Tick, int]] = []
+        for t, since in self._held:
+            if force or t.ts_event <= self._watermark or since <= expired:
+                ready.append(t)
+            else:
+                held.append((t, since))
+        for t in ticks:
+            if _is_derivative(t) and t.ts_event > self._watermark and not force:
+                held.append((t, now))
+            else:
+                ready.append(t)
+        self._held = held
+        ready.sort(key=_time_order)
+        return ready
+
+    def _enrich(self, ticks: list[Tick], greeks: list[OptionGreeks]) -> None:
         for g in greeks:
             self._upstox_iv[g.instrument_key] = g.iv
         enriched, candles = self._engine.process(ticks) if ticks else ((), ())

@@ -252,3 +252,51 @@ def test_redeliveries_are_skipped_and_a_failed_commit_is_retried() -> None:
     assert registry.get_sample_value("features_skipped_after_restore_total") == 10
     assert registry.get_sample_value("features_commit_failures_total") == 1
     assert consumer.commits >= 1
+
+
+class OrderEngine(VwapEngine):
+    """Records the order in which the engine saw ticks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, int]] = []
+
+    def process(self, ticks: Sequence[Tick]) -> tuple[list[EnrichedTick], list[Candle]]:
+        self.seen.extend((t.instrument_key, t.ts_event) for t in ticks)
+        return super().process(ticks)
+
+
+def test_an_option_tick_ahead_of_its_underlyings_waits_one_poll() -> None:
+    bus = InProcessBus()
+    pub = bus.publisher()
+    opt = Tick("NSE_FO|1", FeedMode.FULL, T0 + 10, T0, 500, ltq=1)
+    idx = Tick("NSE_INDEX|Nifty 50", FeedMode.FULL, T0 + 10, T0, 2_600_000, ltq=1)
+    later = Tick("NSE_FO|1", FeedMode.FULL, T0 + 20, T0, 510, ltq=1)
+    engine = OrderEngine()
+    clock = FakeClock(T0)
+    svc = FeatureService(
+        consumer=bus.consumer("features", [topics.TICKS.name]),
+        publisher=bus.publisher(),
+        engine=engine,
+        sink=ListSink(),
+        snapshots=MemorySnapshotStore(),
+        metrics=FeatureMetrics(CollectorRegistry()),
+        clock=clock,
+        config=FeatureServiceConfig(batch_size=10, poll_timeout_s=0.0, checkpoint_interval_s=60),
+    )
+    pub.publish(topics.TICKS.name, opt.instrument_key, codecs.encode_tick(opt))
+    svc.step()
+    assert engine.seen == []  # held: no underlying tick of that instant yet
+    pub.publish(topics.TICKS.name, idx.instrument_key, codecs.encode_tick(idx))
+    pub.publish(topics.TICKS.name, later.instrument_key, codecs.encode_tick(later))
+    svc.step()
+    assert engine.seen == [("NSE_INDEX|Nifty 50", T0 + 10), ("NSE_FO|1", T0 + 10)]
+    svc.step()
+    assert engine.seen[-1] == ("NSE_FO|1", T0 + 10)  # T0 + 20 waits for its underlying
+    clock.advance(0.6)
+    svc.step()  # ... but not longer than max_hold_s, even if nothing arrives
+    assert engine.seen[-1] == ("NSE_FO|1", T0 + 20)
+    pub.publish(topics.TICKS.name, "NSE_FO|1", codecs.encode_tick(later._replace(ts_event=T0 + 30)))
+    svc.step()
+    svc.checkpoint()  # a checkpoint releases what is held: its offset is in the snapshot
+    assert engine.seen[-1] == ("NSE_FO|1", T0 + 30)
