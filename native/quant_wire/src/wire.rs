@@ -31,7 +31,7 @@ const LEN: u32 = 2;
 const SGROUP: u32 = 3;
 const EGROUP: u32 = 4;
 const FIXED32: u32 = 5;
-const MAX_DEPTH: u32 = 64;
+const MAX_DEPTH: u32 = 100; // upb's default recursion limit (messages + groups)
 
 /// A cursor over one message's bytes; `base` is its offset in the frame (for errors).
 pub struct Reader<'a> {

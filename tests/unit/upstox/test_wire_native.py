@@ -195,6 +195,25 @@ def test_wrong_wire_type_on_a_known_field_is_treated_as_unknown() -> None:
     assert assert_same(data) != "UpstoxDecodeError"
 
 
+def _len_delimited(tag: bytes, body: bytes) -> bytes:
+    out = bytearray()
+    n = len(body)
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return tag + bytes(out) + body
+
+
+@pytest.mark.parametrize("levels", [96, 97, 98, 100, 101])
+def test_nested_unknown_groups_hit_the_same_depth_limit_as_upb(levels: int) -> None:
+    groups = b"\xcb\x06" * levels + b"\xcc\x06" * levels  # field 105 start/end group
+    feed = _len_delimited(b"\x0a", groups)  # inside Feed.ltpc, 3 messages down
+    frame = _len_delimited(b"\x12", b"\x0a\x01k" + _len_delimited(b"\x12", feed))
+    assert_same(groups)
+    assert_same(frame)
+
+
 prices = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
     st.integers(-(10**9), 10**9).map(lambda k: k / 200),
@@ -234,7 +253,7 @@ def fill_ohlc(m: pb.MarketOHLC, d: st.DataObject) -> None:
 
 
 def fill_feed(feed: pb.Feed, d: st.DataObject) -> None:
-    feed.requestMode = d.draw(st.integers(0, 3))  # type: ignore[assignment]
+    feed.requestMode = d.draw(st.integers(-2, 6))  # type: ignore[assignment]
     kind = d.draw(st.sampled_from(["none", "ltpc", "market", "index", "unset_full", "first"]))
     if kind == "ltpc":
         fill_ltpc(feed.ltpc, d)
