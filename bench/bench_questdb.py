@@ -42,7 +42,6 @@ import psycopg
 from questdb import Sender, TimestampNanos
 
 from quant.core.events import DepthLevel, FeedMode, FeedOhlc, Tick
-from quant.store import columns as C
 from quant.store.questdb_ticks import QuestDBTickStore, frame, table_ddl
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -99,7 +98,7 @@ def run_raw_dataframe(conf: str, table: str, make: Batch, batches: int) -> Clock
     clock = Clock()
     with Sender.from_conf(conf, auto_flush=False) as sender:
         for i in range(batches):
-            df = frame("ticks", C.tick_columns(make(i)))  # the reference gets its frame free
+            df = frame("ticks", make(i))  # the reference gets its frame free
             clock.start()
             sender.dataframe(df, table_name=table, symbols=["instrument_key"], at="ts")
             sender.flush()

@@ -4,16 +4,14 @@ Both tick-store adapters (``questdb_ticks`` and ``sqlite_ticks``) take their col
 names and orders from here, so the embedded store and QuestDB hold the same tables:
 ``ticks``, ``option_greeks``, ``enriched_ticks`` and ``ohlc``. ``ts`` is the designated
 timestamp (``ts_event``, or ``ts_start`` for candles) in UTC nanoseconds.
-
-The ``*_columns`` converters transpose a batch with one ``map(itemgetter)`` pass per
-column: ``zip(*batch)`` is as fast in isolation but allocates a GC-tracked iterator per
-row, which sets off several garbage collections per 10k-row batch.
+``column_iterators`` transposes a batch lazily (QuestDB fills numpy arrays from it);
+the ``*_columns`` functions materialise it as lists (SQLite binds rows from those).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -106,30 +104,42 @@ _ENRICHED = _getters(EnrichedTick, _same(ENRICHED_COLUMNS, ts="ts_event"))
 _CANDLE = _getters(Candle, _same(OHLC_COLUMNS, ts="ts_start"))
 
 
-def _columns(rows: Sequence[Any], getters: list[tuple[str, itemgetter[Any]]]) -> Columns:
-    # one list per column through map(itemgetter): unlike zip(*rows), this allocates no
-    # per-row temporaries, so a large batch does not set off garbage collections
-    return {col: list(map(get, rows)) for col, get in getters}
+_GETTERS = {"option_greeks": _GREEKS, "enriched_ticks": _ENRICHED, "ohlc": _CANDLE}
+
+
+def column_iterators(table: str, rows: Sequence[Any]) -> dict[str, Iterator[Any]]:
+    """Lazy per-column iterators over a batch of ``table``'s domain rows (any order).
+
+    One ``map(itemgetter)`` per column: ``zip(*rows)`` is as fast in isolation but
+    allocates a GC-tracked iterator per row, which sets off garbage collections.
+    """
+    if table == "ticks":
+        out: dict[str, Iterator[Any]] = {col: map(get, rows) for col, get in _TICK}
+        best = [d[0] if d else _NO_LEVEL for d in map(_DEPTH, rows)]
+        out.update({col: map(get, best) for col, get in _LEVEL})
+        return out
+    return {col: map(get, rows) for col, get in _GETTERS[table]}
+
+
+def _lists(table: str, rows: Sequence[Any]) -> Columns:
+    return {col: list(values) for col, values in column_iterators(table, rows).items()}
 
 
 def tick_columns(ticks: Sequence[Tick]) -> Columns:
-    """Column-major view of ``ticks`` (best bid/ask from the first depth level)."""
-    cols = _columns(ticks, _TICK)
-    best = [d[0] if d else _NO_LEVEL for d in map(_DEPTH, ticks)]
-    cols.update(_columns(best, _LEVEL))
-    return cols
+    """Column-major lists of ``ticks`` (best bid/ask from the first depth level)."""
+    return _lists("ticks", ticks)
 
 
 def greeks_columns(greeks: Sequence[OptionGreeks]) -> Columns:
-    return _columns(greeks, _GREEKS)
+    return _lists("option_greeks", greeks)
 
 
 def enriched_columns(ticks: Sequence[EnrichedTick]) -> Columns:
-    return _columns(ticks, _ENRICHED)
+    return _lists("enriched_ticks", ticks)
 
 
 def candle_columns(candles: Sequence[Candle]) -> Columns:
-    return _columns(candles, _CANDLE)
+    return _lists("ohlc", candles)
 
 
 def _f(v: Any) -> float:

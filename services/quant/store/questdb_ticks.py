@@ -7,9 +7,9 @@ Built by the feature engine / backfiller / gateway composition roots:
 * ``open()`` creates ``ticks``, ``option_greeks``, ``enriched_ticks`` and ``ohlc`` as WAL
   tables partitioned by day with ``DEDUP UPSERT KEYS`` (``ts, instrument_key``; plus
   ``interval_seconds`` for ``ohlc``), ``ts`` a ``TIMESTAMP_NS``: replays write no duplicates.
-* Each ``write_*`` call turns its batch into numpy columns and one DataFrame, sends it with
-  the ``questdb`` client's ``Sender.dataframe`` (chunked to ``max_rows_per_request``) and
-  flushes: when it returns the server has committed the rows to the WAL. Applying the WAL
+* Each ``write_*`` call turns its batch into numpy columns and one DataFrame (``frame``),
+  sends it with the ``questdb`` client's ``Sender.dataframe`` (chunked to
+  ``max_rows_per_request``) and flushes: when it returns the server has committed the rows to the WAL. Applying the WAL
   is asynchronous; ``wait_visible()`` waits until ``wal_tables()`` shows writerTxn ==
   sequencerTxn for every table (and fails if a table is suspended).
 * Reads use a small psycopg connection pool over PG wire (``LATEST ON`` for quotes).
@@ -17,7 +17,6 @@ Built by the feature engine / backfiller / gateway composition roots:
 
 from __future__ import annotations
 
-import array
 import threading
 import time
 from collections.abc import Sequence
@@ -58,24 +57,23 @@ def table_ddl(table: str) -> str:
     )
 
 
-def frame(table: str, cols: C.Columns) -> pd.DataFrame:
-    """Numpy-backed DataFrame of ``cols`` in ``table``'s column order (``ts`` as ns).
+def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
+    """Numpy-backed DataFrame of a batch of ``table``'s domain rows (``ts`` as ns).
 
-    Numbers go through ``array.array`` buffers: filling one from a tuple of Python numbers
-    is about twice as fast as ``np.array(values, dtype=...)``, and ``np.frombuffer`` wraps
-    it without a copy.
+    Each numeric column is filled by ``np.fromiter`` straight from a per-column iterator
+    (no intermediate lists); the client needs C-contiguous columns, which these are.
     """
+    n = len(rows)
     data: dict[str, Any] = {}
-    for c in C.TABLES[table]:
-        v = cols[c]
+    for c, values in C.column_iterators(table, rows).items():
         if c == "instrument_key":
-            data[c] = np.array(v, dtype=object)
+            data[c] = np.array(list(values), dtype=object)
         elif c in C.FLOAT_COLUMNS:
-            data[c] = np.frombuffer(array.array("d", v), dtype=np.float64)
+            data[c] = np.fromiter(values, dtype=np.float64, count=n)
         else:
-            ints = np.frombuffer(array.array("q", v), dtype=np.int64)
+            ints = np.fromiter(values, dtype=np.int64, count=n)
             data[c] = ints.view("datetime64[ns]") if c == "ts" else ints
-    return pd.DataFrame(data, copy=False)
+    return pd.DataFrame({c: data[c] for c in C.TABLES[table]}, copy=False)
 
 
 class QuestDBTickStore:
@@ -135,10 +133,10 @@ class QuestDBTickStore:
 
     # --- writes -------------------------------------------------------------------------
 
-    def _send(self, table: str, cols: C.Columns) -> None:
+    def _send(self, table: str, rows: Sequence[Any]) -> None:
         if self._sender is None:
             raise StoreError("tick store is not open; call open() first")
-        df = frame(table, cols)
+        df = frame(table, rows)
         with self._send_lock:
             try:
                 for start in range(0, len(df), self._chunk):
@@ -152,19 +150,19 @@ class QuestDBTickStore:
 
     def write_ticks(self, ticks: Sequence[Tick]) -> None:
         if ticks:
-            self._send("ticks", C.tick_columns(ticks))
+            self._send("ticks", ticks)
 
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
         if greeks:
-            self._send("option_greeks", C.greeks_columns(greeks))
+            self._send("option_greeks", greeks)
 
     def write_enriched(self, ticks: Sequence[EnrichedTick]) -> None:
         if ticks:
-            self._send("enriched_ticks", C.enriched_columns(ticks))
+            self._send("enriched_ticks", ticks)
 
     def write_candles(self, candles: Sequence[Candle]) -> None:
         if candles:
-            self._send("ohlc", C.candle_columns(candles))
+            self._send("ohlc", candles)
 
     # --- reads --------------------------------------------------------------------------
 
