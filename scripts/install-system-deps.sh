@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the servers need: a JDK 17+ (Kafka, QuestDB), Maven (fetches their jars),
-# PostgreSQL (initdb/pg_ctl) and Go (builds the Kubernetes control plane). Idempotent;
+# PostgreSQL (initdb/pg_ctl), Go (builds the Kubernetes control plane) and a Rust
+# toolchain (builds the native feed decoder, native/quant_wire). Idempotent;
 # installs with apt-get only what is missing.
 set -euo pipefail
 need=()
@@ -12,6 +13,9 @@ java_major() {  # major version of `java` on PATH, 0 when absent
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
+fi
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+  need+=(cargo rustc)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
