@@ -9,9 +9,10 @@ Built by the feature engine / backfiller / gateway composition roots:
   ``interval_seconds`` for ``ohlc``), ``ts`` a ``TIMESTAMP_NS``: replays write no duplicates.
 * Each ``write_*`` call turns its batch into numpy columns and one DataFrame (``frame``),
   sends it with the ``questdb`` client's ``Sender.dataframe`` (chunked to
-  ``max_rows_per_request``) and flushes: when it returns the server has committed the rows to the WAL. Applying the WAL
-  is asynchronous; ``wait_visible()`` waits until ``wal_tables()`` shows writerTxn ==
-  sequencerTxn for every table (and fails if a table is suspended).
+  ``max_rows_per_request``) and flushes: when it returns the server has committed the rows
+  to the WAL. Applying the WAL is asynchronous; ``wait_visible()`` waits until
+  ``wal_tables()`` shows writerTxn == sequencerTxn for every table (and fails if a table
+  is suspended).
 * Reads use a small psycopg connection pool over PG wire (``LATEST ON`` for quotes).
 """
 
