@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Run every benchmark once, in sequence, printing its figures (`make bench`). Pass --append
+# to the scripts by hand to record a run in docs/benchmarks.md. The Black-76 comparison
+# runs in its own venv (py_vollib_vectorized pins old releases; see setup_bench_env.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+run() { echo; echo "=== $*"; "$@"; }
+run python bench/bench_decode_native.py
+run python bench/bench_decode.py
+run python bench/bench_features.py
+run python bench/bench_sim_feed.py --seconds 10
+run python bench/bench_kafka.py
+run python bench/bench_questdb.py
+run python bench/bench_pipeline.py
+run python bench/bench_devinfra.py --skip-cold
+run python bench/bench_operator.py
+bench_venv="${QUANT_CACHE_DIR:-$HOME/.cache/quant-platform}/bench-venv"
+bash bench/setup_bench_env.sh "$bench_venv"
+run "$bench_venv/bin/python" bench/bench_greeks.py
