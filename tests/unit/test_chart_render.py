@@ -240,3 +240,21 @@ def test_values_schema_rejects_bad_values(
     done = render(helm_home, {key: value})
     assert done.returncode != 0
     assert complaint in done.stderr
+
+
+def test_services_health_server_listens_on_the_probed_port(objects: list[Obj]) -> None:
+    """The data services read ``QUANT_METRICS_PORT``; their probes must hit that port."""
+    settings = _named(objects, "ConfigMap", "-settings")["data"]
+    checked = 0
+    for deployment in by_kind(objects, "Deployment"):
+        labels = deployment["metadata"]["labels"]
+        if labels.get("quant-platform.io/managed-replicas") != "true":
+            continue
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        probe_port = container["readinessProbe"]["httpGet"]["port"]
+        assert container["livenessProbe"]["httpGet"]["port"] == probe_port
+        assert int(settings["QUANT_METRICS_PORT"]) == ports[probe_port]
+        checked += 1
+    assert checked == len(MANAGED)
+    assert "QUANT_HEALTH_PORT" not in settings

@@ -15,7 +15,7 @@ def add_parser(subparsers: Any) -> None:
         "features",
         help="ticks -> enriched ticks, candles and greeks on Kafka and in QuestDB",
     )
-    parser.add_argument("--metrics-port", type=int, help="Prometheus port (0 = off)")
+    parser.add_argument("--metrics-port", type=int, help="/healthz /readyz /metrics port (0 = off)")
     parser.set_defaults(func=_run)
 
 
@@ -33,8 +33,9 @@ def _open_store(settings: FeaturesSettings) -> TickStore:
 def _run(args: argparse.Namespace) -> int:
     import asyncio
     import signal
+    import threading
 
-    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import CollectorRegistry
 
     from quant.bus.kafka import KafkaBus
     from quant.core.clock import SystemClock
@@ -42,6 +43,7 @@ def _run(args: argparse.Namespace) -> int:
     from quant.features.main import build_feature_service, run_features
     from quant.features.settings import FeaturesSettings
     from quant.features.snapshots import FileSnapshotStore
+    from quant.health import HealthServer
     from quant.logging_setup import setup_logging
     from quant.upstox.instruments import UpstoxInstrumentSource
 
@@ -49,8 +51,12 @@ def _run(args: argparse.Namespace) -> int:
     setup_logging(settings.log_level, json_format=settings.log_json)
     registry = CollectorRegistry()
     port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
-    if port:
-        start_http_server(port, registry=registry)
+    started = threading.Event()  # set once the service loop runs: /readyz turns 200
+
+    def readiness() -> tuple[bool, list[str]]:
+        return (True, []) if started.is_set() else (False, ["loading instruments / starting"])
+
+    health = HealthServer(port, registry, readiness).start() if port else None
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -72,9 +78,14 @@ def _run(args: argparse.Namespace) -> int:
                 registry=registry,
                 clock=SystemClock(),
             )
+            started.set()
             await run_features(service, stop)
         finally:
             store.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        if health is not None:
+            health.close()
     return 0

@@ -11,18 +11,20 @@ def add_parser(subparsers: Any) -> None:
         "ingestor",
         help="Upstox market-data feed -> Kafka market.equity.ticks / market.option.greeks",
     )
-    parser.add_argument("--metrics-port", type=int, help="Prometheus port (0 = off)")
+    parser.add_argument("--metrics-port", type=int, help="/healthz /readyz /metrics port (0 = off)")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     import asyncio
     import signal
+    import threading
 
-    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import CollectorRegistry
 
     from quant.bus.kafka import KafkaBus
     from quant.core.clock import SystemClock
+    from quant.health import HealthServer
     from quant.ingestor.main import run_ingestor, universe_of
     from quant.ingestor.settings import IngestorSettings
     from quant.logging_setup import setup_logging
@@ -34,8 +36,12 @@ def _run(args: argparse.Namespace) -> int:
     clock = SystemClock()
     registry = CollectorRegistry()
     port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
-    if port:
-        start_http_server(port, registry=registry)
+    started = threading.Event()  # set once the service loop runs: /readyz turns 200
+
+    def readiness() -> tuple[bool, list[str]]:
+        return (True, []) if started.is_set() else (False, ["loading instruments / starting"])
+
+    health = HealthServer(port, registry, readiness).start() if port else None
     token = StoredTokenSource(FileTokenStore(settings.upstox.token_file), clock)
 
     async def main() -> None:
@@ -47,6 +53,7 @@ def _run(args: argparse.Namespace) -> int:
             settings.upstox.assets_base, settings.instrument_files, ca_file=settings.upstox.ca_file
         )
         instruments = await source.fetch(lambda phase, done, total: None)
+        started.set()
         await run_ingestor(
             settings,
             bus=KafkaBus.from_settings(settings.kafka),
@@ -57,5 +64,9 @@ def _run(args: argparse.Namespace) -> int:
             stop=stop,
         )
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        if health is not None:
+            health.close()
     return 0
