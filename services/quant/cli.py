@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "up": "quant.up.cli",
     "ingestor": "quant.ingestor.cli",
     "features": "quant.features.cli",
+    "gateway": "quant.gateway.cli",
 }
 
 
