@@ -7,7 +7,9 @@ Kafka topics against the bus registry, the settings checksum, and values.schema.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chart_render import (
@@ -184,11 +186,13 @@ def test_secrets_are_referenced_never_inlined(objects: list[Obj]) -> None:
     assert not by_kind(objects, "Secret")
     gateway = _named(objects, "Deployment", "-gateway")["spec"]["template"]["spec"]
     env = {e["name"]: e for e in gateway["containers"][0]["env"]}
-    token = env["QUANT_UPSTOX__ACCESS_TOKEN"]["valueFrom"]["secretKeyRef"]
-    assert token == {"name": "upstox-token", "key": "access_token", "optional": True}
+    assert "QUANT_UPSTOX__ACCESS_TOKEN" not in env  # the token is a mounted file
+    volumes = {v["name"]: v for v in gateway["volumes"]}
+    assert volumes["upstox-token"]["secret"] == {"secretName": "upstox-token", "optional": True}
     assert "valueFrom" in env["QUANT_UPSTOX__CLIENT_SECRET"]
     settings = _named(objects, "ConfigMap", "-settings")["data"]
     assert not any("SECRET" in k or "PASSWORD" in k for k in settings)
+    assert settings["QUANT_UPSTOX__TOKEN_FILE"].endswith("/upstox/access_token")
 
 
 def test_gateway_has_a_pdb_and_the_network_policies_deny_by_default(objects: list[Obj]) -> None:
@@ -258,3 +262,40 @@ def test_services_health_server_listens_on_the_probed_port(objects: list[Obj]) -
         checked += 1
     assert checked == len(MANAGED)
     assert "QUANT_HEALTH_PORT" not in settings
+
+
+def test_each_service_settings_object_accepts_the_pods_env(
+    objects: list[Obj], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ConfigMap + container env must build each command's settings (unknown keys fail)."""
+    from quant.features.settings import FeaturesSettings
+    from quant.gateway.service_settings import GatewayServiceSettings
+    from quant.ingestor.settings import IngestorSettings
+
+    classes: dict[str, type[Any]] = {
+        "gateway": GatewayServiceSettings,
+        "ingestor": IngestorSettings,
+        "features": FeaturesSettings,
+    }
+    settings = _named(objects, "ConfigMap", "-settings")["data"]
+    built: dict[str, Any] = {}
+    for deployment in by_kind(objects, "Deployment"):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        command = (container.get("args") or [""])[0]
+        if command not in classes:
+            continue
+        env = dict(settings)
+        env.update({e["name"]: e.get("value", "from-a-secret") for e in container.get("env", [])})
+        with monkeypatch.context() as m:
+            for key in [k for k in os.environ if k.startswith("QUANT_")]:
+                m.delenv(key)
+            for key, value in env.items():
+                m.setenv(key, str(value))
+            built[command] = classes[command]()
+    assert set(built) == set(classes)
+    gateway = built["gateway"]
+    assert (gateway.gateway.host, gateway.gateway.port) == ("0.0.0.0", 8080)  # noqa: S104
+    assert gateway.postgres.dsn.get_secret_value().startswith("postgresql://quant:")
+    assert gateway.kafka.bootstrap_servers == settings["QUANT_KAFKA__BOOTSTRAP_SERVERS"]
+    for command in ("ingestor", "features"):
+        assert built[command].metrics_port == int(settings["QUANT_METRICS_PORT"])

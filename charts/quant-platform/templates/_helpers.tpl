@@ -89,6 +89,8 @@ imagePullSecrets:
 {{/*
 Secret-backed env shared by every platform container: Upstox app credentials, QuestDB
 and PostgreSQL logins. Values never appear in the chart; only Secret names and keys.
+The Upstox access token is not an env var (no settings object has such a field, and the
+sections reject unknown keys): it is the mounted file QUANT_UPSTOX__TOKEN_FILE names.
 */}}
 {{- define "qp.secretEnv" -}}
 - name: QUANT_UPSTOX__CLIENT_ID
@@ -102,12 +104,6 @@ and PostgreSQL logins. Values never appear in the chart; only Secret names and k
     secretKeyRef:
       name: {{ .Values.upstox.credentialsSecret.name }}
       key: {{ .Values.upstox.credentialsSecret.clientSecretKey }}
-      optional: true
-- name: QUANT_UPSTOX__ACCESS_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.upstox.tokenSecret.name }}
-      key: {{ .Values.upstox.tokenSecret.key }}
       optional: true
 - name: QUANT_QUESTDB__USER
   valueFrom:
