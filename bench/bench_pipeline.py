@@ -13,11 +13,14 @@ rising cumulative volume.
 2. Sustained throughput: the service drains the whole topic (the backlog of phase 1 plus
    a preload); ticks/s, side by side with the reference in the same run:
    raw confluent-kafka consumption of the same messages (no decode, no engine, no store),
-   i.e. the transport ceiling. The producer's publish rate is printed too.
+   i.e. the transport ceiling. The producer's publish rate is printed too. With
+   ``--compare-python`` the same messages are drained once more first by a service whose
+   batch tick decoder is forced to upb (``decode_ticks_python``: the decoder before the
+   native ``quant_wire.decode_ticks``), for a before/after in one run.
 
 Starts a private Kafka broker and QuestDB through ``quant.devinfra.servers``.
 Run: ``python bench/bench_pipeline.py [--preload 300000] [--rate 10000] [--seconds 20]
-[--append]``; ``--append`` adds a dated section to docs/benchmarks.md.
+[--compare-python] [--append]``; ``--append`` adds a dated section to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ from pathlib import Path
 from confluent_kafka import Consumer
 from prometheus_client import CollectorRegistry
 
+import quant.features.service as service_module
 from quant.analytics.engine import FeatureEngine
 from quant.bus import topics
+from quant.bus.codec_marketdata import TICK_BATCH_DECODER, decode_ticks, decode_ticks_python
 from quant.bus.codecs import encode_tick
 from quant.bus.kafka import KafkaBus, consumer_settings
 from quant.core.clock import SystemClock
@@ -181,6 +186,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10_000)
     parser.add_argument("--low-rate", type=float, default=1_000)
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--compare-python", action="store_true")
     parser.add_argument("--append", action="store_true")
     args = parser.parse_args()
 
@@ -237,6 +243,13 @@ def main() -> None:
         produce_rate = results.get()
         total = start + args.preload
         raw_rate = raw_consume(kafka.bootstrap, total)
+        python_rate = 0.0
+        if args.compare_python:
+            setattr(service_module, "decode_ticks", decode_ticks_python)  # noqa: B010
+            python_service, _ = build_service(bus, store, "bench-throughput-python", [])
+            python_rate = drain(python_service, total)
+            setattr(service_module, "decode_ticks", decode_ticks)  # noqa: B010
+            print(f"upb decoder drain: {python_rate:,.0f} ticks/s", flush=True)
         tput_service, _ = build_service(bus, store, "bench-throughput", [])
         pipeline_rate = drain(tput_service, total)
         store.wait_visible(120)
@@ -259,7 +272,15 @@ def main() -> None:
         ),
         f"- sustained throughput, feature service draining {total:,} ticks (decode, engine, "
         f"publish enriched + candles, QuestDB writes, checkpoint + commit): "
-        f"{pipeline_rate:,.0f} ticks/s",
+        f"{pipeline_rate:,.0f} ticks/s (batch tick decoder: {TICK_BATCH_DECODER})",
+        *(
+            [
+                f"- same drain with the upb tick decoder (before), same run, same messages: "
+                f"{python_rate:,.0f} ticks/s; after/before {pipeline_rate / python_rate:.2f}"
+            ]
+            if python_rate
+            else []
+        ),
         f"- reference, raw confluent-kafka consume of the same messages (no decode/engine/store): "
         f"{raw_rate:,.0f} msgs/s; ratio pipeline/raw {pipeline_rate / raw_rate:.2f}",
         f"- producer (encode + KafkaBus.publish, one process): {produce_rate:,.0f} ticks/s",

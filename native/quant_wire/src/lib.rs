@@ -14,8 +14,9 @@ use std::sync::OnceLock;
 use pyo3::exceptions::PyValueError;
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple, PyType};
 
+mod marketdata;
 mod wire;
 
 use wire::{Feed, Full, Greeks, Ltpc, Ohlc, Payload, Quote};
@@ -480,8 +481,141 @@ fn decode_frame<'py>(
     )
 }
 
+/// Build one bus `Tick` (a `quant.marketdata.v1.Tick` already parsed) as a NamedTuple.
+fn bus_tick<'py>(ctx: &Ctx<'py>, t: &marketdata::BusTick<'_>) -> PyResult<Bound<'py, PyAny>> {
+    let py = ctx.py;
+    let depth = if t.depth.is_empty() {
+        ctx.empty.clone()
+    } else {
+        let mut levels = Vec::with_capacity(t.depth.len());
+        for d in &t.depth {
+            levels.push(ctx.make(
+                ctx.depth,
+                [
+                    int_i64(py, d.bid_p)?,
+                    int_i64(py, d.bid_q)?,
+                    int_i64(py, d.ask_p)?,
+                    int_i64(py, d.ask_q)?,
+                ],
+            )?);
+        }
+        PyTuple::new(py, levels)?.into_any()
+    };
+    let ohlc = if t.ohlc.is_empty() {
+        ctx.empty.clone()
+    } else {
+        let mut bars = Vec::with_capacity(t.ohlc.len());
+        for b in &t.ohlc {
+            bars.push(ctx.make(
+                ctx.ohlc,
+                [
+                    PyString::new(py, b.interval).into_any(),
+                    int_i64(py, b.open)?,
+                    int_i64(py, b.high)?,
+                    int_i64(py, b.low)?,
+                    int_i64(py, b.close)?,
+                    int_i64(py, b.volume)?,
+                    int_i64(py, b.ts_ns)?,
+                ],
+            )?);
+        }
+        PyTuple::new(py, bars)?.into_any()
+    };
+    let s = &t.scalars;
+    ctx.make(
+        ctx.tick,
+        [
+            PyString::new(py, t.key).into_any(),
+            ctx.modes[(t.mode - 1) as usize].clone(),
+            int_i64(py, s[0])?,
+            int_i64(py, s[1])?,
+            int_i64(py, s[2])?,
+            int_i64(py, s[3])?,
+            int_i64(py, s[4])?,
+            int_i64(py, s[5])?,
+            int_i64(py, s[6])?,
+            int_i64(py, s[7])?,
+            int_i64(py, s[8])?,
+            int_i64(py, s[9])?,
+            int_i64(py, s[10])?,
+            depth,
+            ohlc,
+        ],
+    )
+}
+
+/// Decode a batch of bus `quant.marketdata.v1.Tick` messages into `Tick` NamedTuples.
+///
+/// Returns one entry per message: the tuple, or `None` where the message is malformed,
+/// has a mode outside 1..=4 (`modes` are the members of wire numbers 1..=4) or anything else the Python decoder must judge
+/// (the caller decodes those with upb, so values and errors match it exactly).
+#[pyfunction]
+#[pyo3(signature = (messages, tick_cls, depth_cls, ohlc_cls, modes))]
+fn decode_ticks<'py>(
+    py: Python<'py>,
+    messages: &Bound<'py, PyList>,
+    tick_cls: &Bound<'py, PyType>,
+    depth_cls: &Bound<'py, PyType>,
+    ohlc_cls: &Bound<'py, PyType>,
+    modes: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyList>> {
+    if modes.len() != 4 {
+        return Err(PyValueError::new_err(
+            "modes must be 4 FeedMode members by wire number",
+        ));
+    }
+    // SAFETY: reading tuple's tp_new slot (static type, Python >= 3.10).
+    let slot =
+        unsafe { ffi::PyType_GetSlot(std::ptr::addr_of_mut!(ffi::PyTuple_Type), ffi::Py_tp_new) };
+    if slot.is_null() {
+        return Err(PyValueError::new_err("tuple has no tp_new slot"));
+    }
+    // SAFETY: the Py_tp_new slot holds a `newfunc`.
+    let tuple_new: ffi::newfunc = unsafe { std::mem::transmute(slot) };
+    let (tick, depth, ohlc) = (
+        type_ptr(tick_cls)?,
+        type_ptr(depth_cls)?,
+        type_ptr(ohlc_cls)?,
+    );
+    let zero = int_i64(py, 0)?;
+    let ctx = Ctx {
+        py,
+        tick,
+        depth,
+        ohlc,
+        greeks: tick, // unused: bus ticks carry no greeks
+        direct: direct_alloc(py, &[tick, depth, ohlc]),
+        modes: [
+            modes.get_item(0)?,
+            modes.get_item(1)?,
+            modes.get_item(2)?,
+            modes.get_item(3)?,
+        ],
+        tuple_new,
+        ts_event: zero.clone(),
+        ts_init: zero.clone(),
+        zero,
+        empty: PyTuple::empty(py).into_any(),
+    };
+    let out = PyList::empty(py);
+    for item in messages.iter() {
+        let Ok(data) = item.downcast::<PyBytes>() else {
+            out.append(py.None())?;
+            continue;
+        };
+        let parsed = catch_unwind(AssertUnwindSafe(|| marketdata::parse_tick(data.as_bytes())));
+        match parsed {
+            Ok(Ok(t)) if (1..=4).contains(&t.mode) => out.append(bus_tick(&ctx, &t)?)?,
+            Ok(_) => out.append(py.None())?,
+            Err(_) => return Err(PyValueError::new_err("tick decoder panicked")),
+        }
+    }
+    Ok(out)
+}
+
 #[pymodule]
 fn quant_wire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_frame, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_ticks, m)?)?;
     Ok(())
 }

@@ -19,15 +19,15 @@ impl fmt::Display for WireError {
     }
 }
 
-type R<T> = Result<T, WireError>;
+pub(crate) type R<T> = Result<T, WireError>;
 
-fn err<T>(msg: &str, at: usize) -> R<T> {
+pub(crate) fn err<T>(msg: &str, at: usize) -> R<T> {
     Err(WireError(format!("{msg} at byte {at}")))
 }
 
-const VARINT: u32 = 0;
+pub(crate) const VARINT: u32 = 0;
 const FIXED64: u32 = 1;
-const LEN: u32 = 2;
+pub(crate) const LEN: u32 = 2;
 const SGROUP: u32 = 3;
 const EGROUP: u32 = 4;
 const FIXED32: u32 = 5;
@@ -53,7 +53,7 @@ impl<'a> Reader<'a> {
         self.pos >= self.buf.len()
     }
 
-    fn varint(&mut self) -> R<u64> {
+    pub(crate) fn varint(&mut self) -> R<u64> {
         let mut result: u64 = 0;
         for i in 0..10 {
             let Some(&b) = self.buf.get(self.pos) else {
@@ -85,7 +85,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length-delimited payload as a sub-reader.
-    fn bytes(&mut self) -> R<Reader<'a>> {
+    pub(crate) fn bytes(&mut self) -> R<Reader<'a>> {
         let start = self.at();
         let n = self.varint()?;
         let remaining = (self.buf.len() - self.pos) as u64;
@@ -98,7 +98,7 @@ impl<'a> Reader<'a> {
         Ok(sub)
     }
 
-    fn string(&mut self) -> R<&'a str> {
+    pub(crate) fn string(&mut self) -> R<&'a str> {
         let sub = self.bytes()?;
         match std::str::from_utf8(sub.buf) {
             Ok(s) => Ok(s),
@@ -107,7 +107,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next (field number, wire type), or None at the end of the message.
-    fn tag(&mut self) -> R<Option<(u32, u32)>> {
+    pub(crate) fn tag(&mut self) -> R<Option<(u32, u32)>> {
         if self.done() {
             return Ok(None);
         }
@@ -131,7 +131,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skip one field's value of wire type `wt` (groups up to their end-group tag).
-    fn skip(&mut self, field: u32, wt: u32, depth: u32) -> R<()> {
+    pub(crate) fn skip(&mut self, field: u32, wt: u32, depth: u32) -> R<()> {
         match wt {
             VARINT => {
                 self.varint()?;

@@ -3,7 +3,8 @@
 Built by ``quant features`` and ``quant up`` with a bus consumer (group ``features``) on
 ``market.equity.ticks`` and ``market.option.greeks``, a publisher, the pure engine, a
 tick sink and a snapshot store. One :meth:`FeatureService.step` (run off the event loop
-by :meth:`run`) polls a batch, decodes it, runs the engine, publishes ``EnrichedTick``s
+by :meth:`run`) polls a batch, decodes its ticks in one call (``decode_ticks``: the native
+``quant_wire`` decoder when installed), runs the engine, publishes ``EnrichedTick``s
 to ``market.enriched.ticks`` and ``Candle``s to ``market.candles.1m`` (keyed by
 instrument_key) and writes ticks, greeks, enriched ticks and candles to the sink.
 
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 
 from quant.blocking import run_blocking
 from quant.bus import codecs, topics
+from quant.bus.codec_marketdata import decode_ticks
 from quant.bus.errors import CommitError
 from quant.bus.port import Consumer, Publisher, Received
 from quant.core.clock import NS_PER_SECOND, Clock
@@ -168,11 +170,14 @@ class FeatureService:
         self._metrics.checkpoint_seconds.observe((self._last_checkpoint - started) / NS_PER_SECOND)
 
     def _process(self, messages: Sequence[Received]) -> None:
-        ticks: list[Tick] = []
+        tick_values: list[bytes] = []
+        tick_at: list[tuple[str, int]] = []  # (slot, offset) of each tick value
         greeks: list[OptionGreeks] = []
         done = self._offsets
+        ticks_topic = topics.TICKS.name
         for msg in messages:
-            slot = f"{msg.topic()}:{msg.partition()}"
+            topic = msg.topic()
+            slot = f"{topic}:{msg.partition()}"
             offset = msg.offset() or 0
             if offset <= done.get(slot, -1):
                 # redelivered (after a rebalance or a restart): already in the engine state
@@ -182,14 +187,23 @@ class FeatureService:
             value = msg.value()
             if not isinstance(value, bytes):
                 continue
+            if topic == ticks_topic:
+                tick_values.append(value)
+                tick_at.append((slot, offset))
+                continue
             try:
-                if msg.topic() == topics.TICKS.name:
-                    ticks.append(codecs.decode_tick(value))
-                else:
-                    greeks.append(codecs.decode_greeks(value))
+                greeks.append(codecs.decode_greeks(value))
             except codecs.CodecError:
                 self._metrics.decode_errors.inc()
                 log.exception("undecodable message at %s offset %d; skipped", slot, offset)
+        ticks: list[Tick] = []
+        for i, decoded in enumerate(decode_ticks(tick_values)):
+            if isinstance(decoded, codecs.CodecError):
+                self._metrics.decode_errors.inc()
+                slot, offset = tick_at[i]
+                log.error("undecodable message at %s offset %d; skipped: %s", slot, offset, decoded)
+            else:
+                ticks.append(decoded)
         self._dirty = True
         self.processed += len(messages)
         self._enrich(self._release(ticks), greeks)
