@@ -99,19 +99,8 @@ def build_sync_job(
         {"name": "QUANT_TRADING_DAY", "value": spec.date.isoformat()},
         {"name": "QUANT_EXCHANGE", "value": spec.exchange},
     ]
-    if spec.token_secret_ref is not None:
-        env.append(
-            {
-                "name": "QUANT_UPSTOX__ACCESS_TOKEN",
-                "valueFrom": {
-                    "secretKeyRef": {
-                        "name": spec.token_secret_ref.name,
-                        "key": spec.token_secret_ref.key,
-                        "optional": True,
-                    }
-                },
-            }
-        )
+    # No Upstox token here: the instrument master is a public download, and the services'
+    # settings reject unknown QUANT_UPSTOX__* keys (the token reaches services as a file).
     container: dict[str, Any] = {
         "name": "sync-instruments",
         "image": sync.image or image,

@@ -232,8 +232,27 @@ def token_from_json(text: str, where: str) -> AccessToken:
     )
 
 
+def token_from_file_text(text: str, where: str, written_ns: int) -> AccessToken:
+    """A token file's contents: our JSON document, or a bare token (a mounted Secret key).
+
+    A bare token's expiry comes from its JWT ``exp`` claim, else the first 03:30 IST after
+    ``written_ns`` (when the file was written: the best guess of when it was issued).
+    """
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        return token_from_json(stripped, where)
+    if not stripped or any(ch.isspace() for ch in stripped):
+        raise UpstoxDecodeError(f"{where}: neither a token JSON document nor a bare token")
+    expires = token_expiry_ns(stripped, written_ns)
+    return AccessToken(SecretStr(stripped), expires, written_ns, "", "file")
+
+
 class FileTokenStore:
-    """A JSON file readable only by its owner (0600, directory 0700), written atomically."""
+    """A JSON file readable only by its owner (0600, directory 0700), written atomically.
+
+    ``load`` also accepts a file holding only the token, as a Kubernetes Secret key mounted
+    as a file does (the chart mounts ``access_token`` at ``QUANT_UPSTOX__TOKEN_FILE``).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -241,9 +260,10 @@ class FileTokenStore:
     def load(self) -> AccessToken | None:
         try:
             text = self.path.read_text(encoding="utf-8")
+            written_ns = self.path.stat().st_mtime_ns
         except FileNotFoundError:
             return None
-        return token_from_json(text, str(self.path))
+        return token_from_file_text(text, str(self.path), written_ns)
 
     def save(self, token: AccessToken) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

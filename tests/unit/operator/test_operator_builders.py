@@ -12,6 +12,7 @@ from quant.bus.codecs import encode_control
 from quant.core.calendar import NSE_CALENDAR, SessionKind, SessionTimes, calendar_for
 from quant.core.clock import IST, NS_PER_SECOND, datetime_to_ns
 from quant.pb.control.v1 import control_pb2
+from quant.sync.settings import SyncSettings
 from quant_operator import builders
 from quant_operator.builders import DayRef
 from quant_operator.phases import Condition
@@ -62,8 +63,13 @@ def test_sync_job_runs_quant_sync_instruments_owned_by_the_day() -> None:
     (container,) = pod["containers"]
     assert container["command"] == ["quant", "sync-instruments"]
     assert container["image"] == "quant-platform:0.1.0"
-    ref = next(e for e in container["env"] if "valueFrom" in e)["valueFrom"]["secretKeyRef"]
-    assert ref["name"] == "upstox-token" and ref["key"] == "tok"
+    # the master is public: the Job carries no token, and its env builds the sync settings
+    assert not any("valueFrom" in e for e in container["env"])
+    env = {e["name"]: e["value"] for e in container["env"]}
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        SyncSettings()
     labels = job["metadata"]["labels"]
     assert labels[builders.LABEL_ATTEMPT] == "2"
     sel = dict(kv.split("=") for kv in builders.sync_job_selector(DAY, spec).split(","))

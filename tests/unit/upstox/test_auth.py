@@ -130,6 +130,28 @@ def test_file_store_is_private_and_round_trips(tmp_path: Path) -> None:
     assert store.load() == token
 
 
+def test_file_store_reads_a_bare_token_as_a_mounted_secret_key_holds_it(tmp_path: Path) -> None:
+    # A Kubernetes Secret key mounted as a file holds only the token (no JSON, maybe a newline).
+    exp_ns = datetime_to_ns(datetime(2026, 11, 25, 3, 30, tzinfo=IST))
+    bare_jwt = jwt({"sub": "AB1234", "exp": exp_ns // 1_000_000_000})
+    path = tmp_path / "access_token"
+    path.write_text(bare_jwt + "\n")
+    loaded = FileTokenStore(path).load()
+    assert loaded is not None
+    assert loaded.token.get_secret_value() == bare_jwt
+    assert loaded.expires_at_ns == exp_ns
+
+    # not a JWT: expires at the first 03:30 IST after the file was written
+    path.write_text("opaque-token")
+    written = path.stat().st_mtime_ns
+    loaded = FileTokenStore(path).load()
+    assert loaded is not None and loaded.expires_at_ns == next_expiry_ns(written)
+
+    path.write_text("two words")
+    with pytest.raises(UpstoxDecodeError, match="bare token"):
+        FileTokenStore(path).load()
+
+
 def test_stored_token_source_refuses_missing_and_expired_tokens(tmp_path: Path) -> None:
     store = FileTokenStore(tmp_path / "t.json")
     clock = FakeClock(150)
