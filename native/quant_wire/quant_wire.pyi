@@ -12,7 +12,6 @@ def decode_frame(
     greeks_cls: type[tuple[object, ...]],
     modes: tuple[object, object, object, object],
 ) -> tuple[int, int, list[object], list[object], list[tuple[str, int]]]: ...
-
 def decode_ticks(
     messages: list[bytes],
     tick_cls: type[tuple[object, ...]],
