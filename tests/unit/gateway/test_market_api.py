@@ -153,6 +153,12 @@ async def test_unknown_is_404_with_message_and_malformed_is_422(client: httpx.As
     assert "no market data yet" in r.json()["detail"]
     assert (await client.get("/api/v1/market/quote/%3Cscript%3E")).status_code == 422
     assert (await client.get("/api/v1/market/quote/" + "A" * 81)).status_code == 422
+    # a "|" makes it an instrument_key, which must be SEGMENT|IDENTIFIER with a known segment
+    for bad in ("NSE_EQ%7C", "FOO%7CBAR", "NSE_EQ%7CA%7CB"):
+        reply = await client.get(f"/api/v1/market/quote/{bad}")
+        assert reply.status_code == 422, bad
+        assert "malformed instrument_key" in reply.json()["detail"]
+    assert (await client.get("/api/v1/market/greeks/FOO%7CBAR")).status_code == 422
 
 
 async def test_option_greeks_show_upstox_and_ours(client: Client, state: LiveMarketState) -> None:

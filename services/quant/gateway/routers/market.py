@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 
-from quant.core.instruments import Instrument
+from quant.core.instruments import Instrument, validate_instrument_key
 from quant.core.money import paise_to_str
 from quant.gateway.deps import InstrumentsDep, MarketDep
 from quant.gateway.ports import InstrumentLookup
@@ -33,6 +33,12 @@ SymbolPath = Annotated[
 
 
 def resolve_or_404(instruments: InstrumentLookup, symbol: str) -> Instrument:
+    """The instrument ``symbol`` names; 422 for a malformed instrument_key, 404 if unknown."""
+    if "|" in symbol:
+        try:
+            validate_instrument_key(symbol)
+        except ValueError as e:
+            raise HTTPException(status_code=422, detail=str(e)) from e
     inst = instruments.resolve(symbol)
     if inst is None:
         raise HTTPException(
