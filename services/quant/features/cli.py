@@ -45,6 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     from quant.features.snapshots import FileSnapshotStore
     from quant.health import HealthServer
     from quant.logging_setup import setup_logging
+    from quant.shutdown import until_stopped
     from quant.upstox.instruments import UpstoxInstrumentSource
 
     settings = FeaturesSettings()
@@ -66,7 +67,9 @@ def _run(args: argparse.Namespace) -> int:
         source = UpstoxInstrumentSource(
             settings.upstox.assets_base, settings.instrument_files, ca_file=settings.upstox.ca_file
         )
-        instruments = await source.fetch(lambda phase, done, total: None)
+        instruments = await until_stopped(source.fetch(lambda phase, done, total: None), stop)
+        if instruments is None:  # stopped while the instrument master was downloading
+            return
         store = _open_store(settings)
         try:
             service = build_feature_service(

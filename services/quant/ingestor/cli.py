@@ -28,6 +28,7 @@ def _run(args: argparse.Namespace) -> int:
     from quant.ingestor.main import run_ingestor, universe_of
     from quant.ingestor.settings import IngestorSettings
     from quant.logging_setup import setup_logging
+    from quant.shutdown import until_stopped
     from quant.upstox.auth import FileTokenStore, StoredTokenSource
     from quant.upstox.instruments import UpstoxInstrumentSource
 
@@ -52,7 +53,9 @@ def _run(args: argparse.Namespace) -> int:
         source = UpstoxInstrumentSource(
             settings.upstox.assets_base, settings.instrument_files, ca_file=settings.upstox.ca_file
         )
-        instruments = await source.fetch(lambda phase, done, total: None)
+        instruments = await until_stopped(source.fetch(lambda phase, done, total: None), stop)
+        if instruments is None:  # stopped while the instrument master was downloading
+            return
         started.set()
         await run_ingestor(
             settings,
