@@ -28,7 +28,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from enum import IntEnum
-from typing import Final, NamedTuple, cast
+from typing import Any, Final, NamedTuple, cast
 
 from google.protobuf.message import DecodeError
 
@@ -138,6 +138,29 @@ decode_frame: Callable[[bytes, int], FeedFrame] = (
 """Decode one binary feed frame; raise :class:`UpstoxDecodeError` if it is malformed."""
 
 
+def _bars(bars: Iterable[Any]) -> list[FeedOhlc]:
+    """The feed's OHLC bars (``1d``, ``I1``, ``I30``) as domain bars in paise and ns."""
+    new = tuple.__new__
+    out = []
+    for c in bars:
+        o, h, lo, cl = c.open, c.high, c.low, c.close
+        out.append(
+            new(
+                FeedOhlc,
+                (
+                    c.interval,
+                    int(o * 100 + 0.5) if o >= 0 else -int(-o * 100 + 0.5),
+                    int(h * 100 + 0.5) if h >= 0 else -int(-h * 100 + 0.5),
+                    int(lo * 100 + 0.5) if lo >= 0 else -int(-lo * 100 + 0.5),
+                    int(cl * 100 + 0.5) if cl >= 0 else -int(-cl * 100 + 0.5),
+                    c.vol,
+                    c.ts * _NS_PER_MS,
+                ),
+            )
+        )
+    return out
+
+
 def _decode_feeds(
     feeds: object,
     ts_event: int,
@@ -148,7 +171,6 @@ def _decode_feeds(
     new = tuple.__new__
     tick_cls = Tick
     depth_cls = DepthLevel
-    ohlc_cls = FeedOhlc
     greeks_cls = OptionGreeks
     modes = _MODE_BY_WIRE
     full_mode = FeedMode.FULL
@@ -186,26 +208,7 @@ def _decode_feeds(
                             ),
                         )
                     )
-                ohlc = []
-                for c in mff.marketOHLC.ohlc:
-                    o = c.open
-                    h = c.high
-                    lo = c.low
-                    cl = c.close
-                    ohlc.append(
-                        new(
-                            ohlc_cls,
-                            (
-                                c.interval,
-                                int(o * 100 + 0.5) if o >= 0 else -int(-o * 100 + 0.5),
-                                int(h * 100 + 0.5) if h >= 0 else -int(-h * 100 + 0.5),
-                                int(lo * 100 + 0.5) if lo >= 0 else -int(-lo * 100 + 0.5),
-                                int(cl * 100 + 0.5) if cl >= 0 else -int(-cl * 100 + 0.5),
-                                c.vol,
-                                c.ts * ms,
-                            ),
-                        )
-                    )
+                ohlc = _bars(mff.marketOHLC.ohlc)
                 vtt = mff.vtt
                 oi = int(mff.oi)
                 append_tick(
@@ -258,26 +261,7 @@ def _decode_feeds(
                 ltp = int(x * 100 + 0.5) if x >= 0 else -int(-x * 100 + 0.5)
                 x = lt.cp
                 cp = int(x * 100 + 0.5) if x >= 0 else -int(-x * 100 + 0.5)
-                ohlc = []
-                for c in iff.marketOHLC.ohlc:
-                    o = c.open
-                    h = c.high
-                    lo = c.low
-                    cl = c.close
-                    ohlc.append(
-                        new(
-                            ohlc_cls,
-                            (
-                                c.interval,
-                                int(o * 100 + 0.5) if o >= 0 else -int(-o * 100 + 0.5),
-                                int(h * 100 + 0.5) if h >= 0 else -int(-h * 100 + 0.5),
-                                int(lo * 100 + 0.5) if lo >= 0 else -int(-lo * 100 + 0.5),
-                                int(cl * 100 + 0.5) if cl >= 0 else -int(-cl * 100 + 0.5),
-                                c.vol,
-                                c.ts * ms,
-                            ),
-                        )
-                    )
+                ohlc = _bars(iff.marketOHLC.ohlc)
                 append_tick(
                     new(
                         tick_cls,
