@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from quant.devinfra import cds, fetch
-from quant.devinfra.base import Server
 from quant.devinfra.errors import InfraError
+from quant.devinfra.jvm import JvmServer
 from quant.devinfra.process import ManagedProcess, free_port, port_open
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,11 @@ def _cluster_id() -> str:
             return text
 
 
-class KafkaServer(Server):
+class KafkaServer(JvmServer):
     """One KRaft node; ``port`` is the PLAINTEXT listener, ``controller_port`` the quorum."""
 
     name = "kafka"
+    min_java = fetch.KAFKA_MIN_JAVA
 
     def __init__(
         self,
@@ -158,17 +159,6 @@ class KafkaServer(Server):
             "kafka.Kafka",
             str(self.config_path),
         ]
-
-    def stop_timeout(self) -> float:
-        if cds.recording(self.root):
-            return cds.RECORDING_STOP_TIMEOUT_S
-        return super().stop_timeout()
-
-    def after_stop(self, *, polite: bool) -> None:
-        if polite:
-            cds.keep("kafka", self._java or fetch.java(fetch.KAFKA_MIN_JAVA), self.root)
-        else:
-            cds.discard(self.root)
 
     def build_process(self) -> ManagedProcess:
         return ManagedProcess(

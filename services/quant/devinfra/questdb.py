@@ -20,8 +20,9 @@ import urllib.request
 from pathlib import Path
 
 from quant.devinfra import cds, fetch
-from quant.devinfra.base import READY_TIMEOUT_S, Server
+from quant.devinfra.base import READY_TIMEOUT_S
 from quant.devinfra.errors import InfraError
+from quant.devinfra.jvm import JvmServer
 from quant.devinfra.process import ManagedProcess, free_port, port_open
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,11 @@ def _template_dir() -> Path:
     return fetch.cache_dir() / f"questdb-{fetch.QUESTDB_VERSION}" / "template"
 
 
-class QuestDBServer(Server):
+class QuestDBServer(JvmServer):
     """One QuestDB; ``http_port`` serves REST and ILP over HTTP, ``pg_port`` PG wire."""
 
     name = "questdb"
+    min_java = fetch.QUESTDB_MIN_JAVA
 
     def __init__(
         self,
@@ -144,17 +146,6 @@ class QuestDBServer(Server):
             str(self.root / "db"),
             "-n",
         ]
-
-    def stop_timeout(self) -> float:
-        if cds.recording(self.root):
-            return cds.RECORDING_STOP_TIMEOUT_S
-        return super().stop_timeout()
-
-    def after_stop(self, *, polite: bool) -> None:
-        if polite:
-            cds.keep("questdb", self._java or fetch.java(fetch.QUESTDB_MIN_JAVA), self.root)
-        else:
-            cds.discard(self.root)
 
     def build_process(self) -> ManagedProcess:
         env = dict(os.environ)
