@@ -186,10 +186,32 @@ def phase_events(cluster: Cluster, namespace: str, name: str) -> list[str]:
         for e in evs
         if e.get("involvedObject", {}).get("name") == name and e.get("reason") == "PhaseChanged"
     ]
-    mine.sort(
-        key=lambda e: (e.get("firstTimestamp") or e.get("eventTime") or "", e["metadata"]["name"])
-    )
-    return [e.get("message", "") for e in mine]
+    # Event timestamps have one-second resolution, so several transitions can share one;
+    # within a second, order them by the chain "A -> B" then "B -> C".
+    by_second: dict[str, list[str]] = {}
+    for e in mine:
+        stamp = e.get("firstTimestamp") or e.get("eventTime") or ""
+        by_second.setdefault(stamp, []).append(e.get("message", ""))
+    ordered: list[str] = []
+    for stamp in sorted(by_second):
+        rest = sorted(by_second[stamp])
+        while rest:
+            prev = _target(ordered[-1]) if ordered else None
+            targets = {_target(m) for m in rest}
+            nxt = next((m for m in rest if _source(m) == prev), None) or next(
+                (m for m in rest if _source(m) not in targets), rest[0]
+            )
+            rest.remove(nxt)
+            ordered.append(nxt)
+    return ordered
+
+
+def _source(message: str) -> str:
+    return message.split(":")[0].split(" -> ")[0]
+
+
+def _target(message: str) -> str:
+    return message.split(":")[0].split(" -> ")[-1]
 
 
 OPERATOR_ENV = {
