@@ -13,14 +13,11 @@ rising cumulative volume.
 2. Sustained throughput: the service drains the whole topic (the backlog of phase 1 plus
    a preload); ticks/s, side by side with the reference in the same run:
    raw confluent-kafka consumption of the same messages (no decode, no engine, no store),
-   i.e. the transport ceiling. The producer's publish rate is printed too. With
-   ``--compare-python`` the same messages are drained once more first by a service whose
-   batch tick decoder is forced to upb (``decode_ticks_python``: the decoder before the
-   native ``quant_wire.decode_ticks``), for a before/after in one run.
+   i.e. the transport ceiling. The producer's publish rate is printed too.
 
 Starts a private Kafka broker and QuestDB through ``quant.devinfra.servers``.
 Run: ``python bench/bench_pipeline.py [--preload 300000] [--rate 10000] [--seconds 20]
-[--compare-python] [--append]``; ``--append`` adds a dated section to docs/benchmarks.md.
+[--append]``; ``--append`` adds a dated section to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -32,22 +29,22 @@ import platform
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
 from confluent_kafka import Consumer
 from prometheus_client import CollectorRegistry
 
-import quant.features.service as service_module
+from quant.analytics.columns import TickColumns
 from quant.analytics.engine import FeatureEngine
 from quant.bus import topics
-from quant.bus.codec_marketdata import TICK_BATCH_DECODER, decode_ticks, decode_ticks_python
+from quant.bus.codec_marketdata import TICK_BATCH_DECODER
 from quant.bus.codecs import encode_tick
 from quant.bus.kafka import KafkaBus, consumer_settings
 from quant.core.clock import SystemClock
-from quant.core.events import Candle, DepthLevel, EnrichedTick, FeedMode, FeedOhlc, Tick
+from quant.core.events import DepthLevel, FeedMode, FeedOhlc, Tick
 from quant.features.adapters import AnalyticsEngine, StoreSink
 from quant.features.metrics import FeatureMetrics
+from quant.features.ports import EngineOutput
 from quant.features.service import INPUT_TOPICS, FeatureService, FeatureServiceConfig
 from quant.features.snapshots import MemorySnapshotStore
 from quant.store.questdb_ticks import QuestDBTickStore
@@ -98,11 +95,11 @@ class TimedEngine(AnalyticsEngine):
         self.pending: list[int] = []
         self.next = 0
 
-    def process(self, ticks: Sequence[Tick]) -> tuple[list[EnrichedTick], list[Candle]]:
-        enriched, candles = super().process(ticks)
-        self.pending = [e.ts_init for e in enriched]
+    def process(self, ticks: TickColumns) -> EngineOutput:
+        out = super().process(ticks)
+        self.pending = ticks.ts_init.tolist()
         self.next = 0
-        return enriched, candles
+        return out
 
 
 class TimedPublisher:
@@ -136,7 +133,7 @@ def build_service(
         consumer=bus.consumer(group, INPUT_TOPICS),
         publisher=publisher,  # type: ignore[arg-type]
         engine=engine,
-        sink=StoreSink(store),
+        sink=StoreSink.batched(store),
         snapshots=MemorySnapshotStore(),
         metrics=FeatureMetrics(CollectorRegistry()),
         clock=clock,
@@ -186,7 +183,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10_000)
     parser.add_argument("--low-rate", type=float, default=1_000)
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--compare-python", action="store_true")
+    parser.add_argument(
+        "--warmup-s", type=float, default=5.0,
+        help="seconds at the start of each rate not recorded (JVM JIT warm-up of the servers)",
+    )  # fmt: skip
     parser.add_argument("--append", action="store_true")
     args = parser.parse_args()
 
@@ -220,14 +220,14 @@ def main() -> None:
         for rate in (args.rate, args.low_rate):
             samples.clear()
             publisher.record = False
-            n_rate = int(rate * args.seconds)
+            n_rate = int(rate * (args.seconds + args.warmup_s))
             proc = ctx.Process(target=produce, args=(kafka.bootstrap, start, n_rate, rate, results))
             proc.start()
             print(f"phase 1: {n_rate:,} ticks at {rate:,.0f}/s", flush=True)
             while service.processed < start + n_rate:
                 if not proc.is_alive() and proc.exitcode:
                     raise SystemExit(f"producer failed with exit code {proc.exitcode}")
-                if service.processed >= start + int(rate):  # the first second is warm-up
+                if service.processed >= start + int(rate * args.warmup_s):  # warm-up
                     publisher.record = True
                 service.step()
             proc.join()
@@ -243,13 +243,6 @@ def main() -> None:
         produce_rate = results.get()
         total = start + args.preload
         raw_rate = raw_consume(kafka.bootstrap, total)
-        python_rate = 0.0
-        if args.compare_python:
-            setattr(service_module, "decode_ticks", decode_ticks_python)  # noqa: B010
-            python_service, _ = build_service(bus, store, "bench-throughput-python", [])
-            python_rate = drain(python_service, total)
-            setattr(service_module, "decode_ticks", decode_ticks)  # noqa: B010
-            print(f"upb decoder drain: {python_rate:,.0f} ticks/s", flush=True)
         tput_service, _ = build_service(bus, store, "bench-throughput", [])
         pipeline_rate = drain(tput_service, total)
         store.wait_visible(120)
@@ -265,7 +258,7 @@ def main() -> None:
         f"Python {platform.python_version()}; load average at the end {load:.1f}",
         *(
             f"- latency ts_init -> enriched publish at {rate:,.0f} ticks/s for "
-            f"{args.seconds:.0f} s (producer achieved {achieved:,.0f}/s; first 1 s excluded; "
+            f"{args.seconds:.0f} s (producer achieved {achieved:,.0f}/s; after {args.warmup_s:.0f} s of warm-up; "
             f"{len(lat):,} enriched publishes): p50 {pct(lat, 0.5):.1f} ms, "
             f"p99 {pct(lat, 0.99):.1f} ms, max {max(lat) / 1e6:.1f} ms"
             for rate, achieved, lat in latency
@@ -273,14 +266,6 @@ def main() -> None:
         f"- sustained throughput, feature service draining {total:,} ticks (decode, engine, "
         f"publish enriched + candles, QuestDB writes, checkpoint + commit): "
         f"{pipeline_rate:,.0f} ticks/s (batch tick decoder: {TICK_BATCH_DECODER})",
-        *(
-            [
-                f"- same drain with the upb tick decoder (before), same run, same messages: "
-                f"{python_rate:,.0f} ticks/s; after/before {pipeline_rate / python_rate:.2f}"
-            ]
-            if python_rate
-            else []
-        ),
         f"- reference, raw confluent-kafka consume of the same messages (no decode/engine/store): "
         f"{raw_rate:,.0f} msgs/s; ratio pipeline/raw {pipeline_rate / raw_rate:.2f}",
         f"- producer (encode + KafkaBus.publish, one process): {produce_rate:,.0f} ticks/s",

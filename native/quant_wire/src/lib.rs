@@ -7,6 +7,8 @@
 //! values: prices in paise rounded half away from zero (`int(x * 100 + 0.5)` mirrored for
 //! negatives), ms timestamps as ns, missing fields as protobuf defaults. Malformed input
 //! and non-finite prices raise `ValueError`; a Rust panic is caught and raised as one too.
+//! `decode_ticks` does the same for bus `Tick` messages (`marketdata.rs`); `columns.rs`
+//! decodes those into column buffers and encodes `EnrichedTick`s from columns.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
@@ -16,6 +18,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple, PyType};
 
+mod columns;
 mod marketdata;
 mod wire;
 
@@ -617,5 +620,7 @@ fn decode_ticks<'py>(
 fn quant_wire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_frame, m)?)?;
     m.add_function(wrap_pyfunction!(decode_ticks, m)?)?;
+    m.add_function(wrap_pyfunction!(columns::decode_tick_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(columns::encode_enriched_columns, m)?)?;
     Ok(())
 }

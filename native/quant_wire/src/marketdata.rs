@@ -1,11 +1,12 @@
 //! Hand-rolled reader for `quant.marketdata.v1.Tick` (the bus's tick message).
 //!
-//! Used by `lib.rs`'s `decode_tick`, which `quant.bus.codec_marketdata` calls on the
-//! feature service's hot path. Protobuf semantics for well-formed input: unknown fields
-//! are skipped, a later scalar occurrence wins, repeated submessages append, strings must
-//! be UTF-8. Anything the Python (upb) decoder might treat differently (a known field with
-//! an unexpected wire type, malformed bytes) is a `WireError`; the Python caller then
-//! decodes that message with upb, so results and errors stay identical.
+//! Used by `lib.rs`'s `decode_ticks` and `columns.rs`'s `decode_tick_columns`, which
+//! `quant.bus.codec_marketdata` calls on the feature service's hot path. Protobuf
+//! semantics for well-formed input: unknown fields are skipped, a later scalar occurrence
+//! wins, repeated submessages append, strings must be UTF-8. Anything the Python (upb)
+//! decoder might treat differently (a known field with an unexpected wire type, malformed
+//! bytes) is a `WireError`; the Python caller then decodes that message with upb, so
+//! results and errors stay identical.
 
 use crate::wire::{err, Reader, LEN, R, VARINT};
 
@@ -76,8 +77,20 @@ fn parse_bar(mut r: Reader<'_>) -> R<Bar<'_>> {
 }
 
 pub fn parse_tick(data: &[u8]) -> R<BusTick<'_>> {
-    let mut r = Reader::new(data, 0);
     let mut m = BusTick::default();
+    parse_tick_into(data, &mut m)?;
+    Ok(m)
+}
+
+/// `parse_tick` into `m`, reusing its depth and OHLC vectors (a batch decoder parses every
+/// message into one `BusTick`). Every field is reset first; on error `m` is unspecified.
+pub fn parse_tick_into<'a>(data: &'a [u8], m: &mut BusTick<'a>) -> R<()> {
+    m.key = "";
+    m.mode = 0;
+    m.scalars = [0; 11];
+    m.depth.clear();
+    m.ohlc.clear();
+    let mut r = Reader::new(data, 0);
     while let Some((f, wt)) = r.tag()? {
         match (f, wt) {
             (1, LEN) => m.key = r.string()?,
@@ -90,5 +103,5 @@ pub fn parse_tick(data: &[u8]) -> R<BusTick<'_>> {
             _ => r.skip(f, wt, 0)?,
         }
     }
-    Ok(m)
+    Ok(())
 }

@@ -47,6 +47,14 @@ class TickColumns(NamedTuple):
     # LTPC), so that a 0 is a real 0? ``None`` (builders that predate the field) falls back
     # to ``volume > 0``, which loses a genuine zero baseline; see :func:`volume_mask`.
     has_volume: BoolArray | None = None
+    # The rest of the ``Tick`` (the engine does not use them; the tick store writes them):
+    # the feed mode as its ``FeedMode`` value, close price and ATP in paise, total buy and
+    # sell quantity. ``None`` from builders that predate the fields.
+    mode: IntArray | None = None
+    close_price: IntArray | None = None
+    atp: IntArray | None = None
+    total_buy_quantity: IntArray | None = None
+    total_sell_quantity: IntArray | None = None
 
 
 def volume_mask(columns: TickColumns) -> BoolArray:
@@ -119,7 +127,8 @@ def from_ticks(ticks: Sequence[Tick], max_levels: int = MAX_LEVELS) -> TickColum
         flat = np.zeros((0, 0), dtype=np.int64)
         return TickColumns(
             [], empty, empty, empty, empty, empty, empty, empty, *(flat,) * 4,
-            has_volume=np.zeros(0, dtype=np.bool_),
+            has_volume=np.zeros(0, dtype=np.bool_), mode=empty, close_price=empty, atp=empty,
+            total_buy_quantity=empty, total_sell_quantity=empty,
         )  # fmt: skip
     cols = list(zip(*ticks, strict=True))
     depth = _depth(cols[13], max_levels)
@@ -138,6 +147,11 @@ def from_ticks(ticks: Sequence[Tick], max_levels: int = MAX_LEVELS) -> TickColum
         ask_price=depth[:, :, 2],
         ask_qty=depth[:, :, 3],
         has_volume=modes != _LTPC,
+        mode=modes,
+        close_price=_ints(cols[7], n),
+        atp=_ints(cols[9], n),
+        total_buy_quantity=_ints(cols[11], n),
+        total_sell_quantity=_ints(cols[12], n),
     )
 
 

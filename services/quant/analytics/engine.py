@@ -175,6 +175,18 @@ class FeatureEngine:
         """Replace the state with a :meth:`snapshot`; later batches continue seamlessly."""
         self._state = EngineState.restore(snapshot)
 
+    def snapshot_arrays(self) -> tuple[dict[str, Any], dict[str, IntArray]]:
+        """:meth:`snapshot` as a small header plus int64 arrays (for binary storage)."""
+        return self._state.to_arrays()
+
+    def restore_arrays(self, head: dict[str, Any], arrays: dict[str, IntArray]) -> None:
+        """Replace the state with a :meth:`snapshot_arrays`."""
+        self._state = EngineState.from_arrays(head, arrays)
+
+    def now_ns(self) -> int:
+        """The engine clock's time (``ts_enriched`` of a batch processed now)."""
+        return self._clock.now_ns()
+
     # --- the batch path ------------------------------------------------------------------
 
     def _codes(self, keys: list[str]) -> IntArray:
@@ -265,7 +277,7 @@ class FeatureEngine:
         }
         for name, column in updates.items():
             fields[name][inst_codes] = column[last]
-        state.history, state.history_pruned = extend_history(
+        state.history = extend_history(
             state.history,
             c,
             ts,
@@ -273,7 +285,6 @@ class FeatureEngine:
             before,
             fields["last_ts"],
             max(self._rolling_ns, self._intensity_ns),
-            state.history_pruned,
         )
 
         l1 = imbalance(bq1, aq1)

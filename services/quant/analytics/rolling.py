@@ -5,9 +5,17 @@ engine started, and a *history* of its recent trades: one row per trade with the
 just *before* it. The sum over ``(t - W, t]`` at a tick is its running total minus the
 total before the first trade with ``ts > t - W``; that trade is found by binary search,
 first among the batch's own ticks and, only when the window reaches back past the batch,
-in the history. So a batch costs O(n log m) searches plus one merge of its trades into the
-history (rows older than the longest window are pruned lazily: extra old rows never change
-an answer). Totals are int64 and may wrap on a very long run; the differences stay exact.
+in the history. Totals are int64 and may wrap on a very long run; the differences stay
+exact.
+
+The history is a short tuple of *levels* (oldest first), each sorted by (code, ts), like
+a log-structured merge tree: a batch's trades become a new level, and the two newest are
+merged while the older one is at most twice the newer one's size, dropping rows older than
+the longest window before the instrument's latest tick (those never answer a query). So a
+batch costs O(n log m) searches over O(log m) levels plus amortised O(n log m) merging,
+independent of how many trades the window holds (a single sorted history had to be
+re-merged whole for every batch: milliseconds per batch at 100k trades, growing with the
+window). Per instrument, an older level's trades all precede a newer level's.
 
 Called by :mod:`quant.analytics.engine`.
 """
@@ -21,7 +29,6 @@ import numpy as np
 from quant.analytics.segments import BoolArray, IntArray, seg_cumsum
 
 HISTORY_COLUMNS = ("code", "ts", "pv_before", "qty_before", "count_before")
-_PRUNE_MIN_ROWS = 4_096
 
 
 class History(NamedTuple):
@@ -48,6 +55,9 @@ class History(NamedTuple):
         return out
 
 
+Levels = tuple[History, ...]
+"""The history as levels, oldest (and largest) first; ``()`` when empty."""
+
 Totals = tuple[IntArray, IntArray, IntArray]
 
 
@@ -59,12 +69,34 @@ class WindowSums(NamedTuple):
     trade_count: IntArray
 
 
+def _search_level(
+    history: History, c: IntArray, t: IntArray, t0: int, span: int
+) -> tuple[IntArray, BoolArray]:
+    """Per query (code ``c``, time ``t``): index of the level's first row of that code with
+    ``ts > t``, and whether there is one."""
+    h_t0 = min(t0, int(history.ts.min()))
+    h_span = max(span + t0, int(history.ts.max()) + 1) - h_t0
+    if (int(history.code.max()) + int(c.max()) + 2) * h_span < (1 << 62):
+        h_key = history.code * h_span + (history.ts - h_t0)
+        jh = np.searchsorted(h_key, c * h_span + (t - h_t0), side="right")
+    else:  # a range too wide for one int64 key (e.g. months of history): per code
+        jh = np.empty(c.size, dtype=np.int64)
+        for code in np.unique(c).tolist():
+            sel = np.flatnonzero(c == code)
+            a = int(np.searchsorted(history.code, code, side="left"))
+            b = int(np.searchsorted(history.code, code, side="right"))
+            jh[sel] = a + np.searchsorted(history.ts[a:b], t[sel], side="right")
+    jh_ok = np.minimum(jh, history.code.size - 1)
+    hit: BoolArray = (jh < history.code.size) & (history.code[jh_ok] == c)
+    return jh_ok, hit
+
+
 def _first_after(
     c: IntArray,
     ts: IntArray,
     inst_start: BoolArray,
     window_ns: int,
-    history: History,
+    levels: Levels,
     before: tuple[IntArray, ...],
 ) -> tuple[IntArray, ...]:
     """Totals before the first trade of each tick's instrument with ``ts > t - window``."""
@@ -76,32 +108,21 @@ def _first_after(
     j = np.searchsorted(key, key - window_ns, side="right")  # first batch row with ts > t - W
     out = [b[j] for b in before]
     back = np.flatnonzero(j == first[seg])  # the window may reach into the history
-    if back.size and history.code.size:
-        h_t0 = min(t0, int(history.ts.min()))
-        h_span = max(span + t0, int(history.ts.max()) + 1) - h_t0
-        if (int(history.code.max()) + int(c.max()) + 2) * h_span < (1 << 62):
-            h_key = history.code * h_span + (history.ts - h_t0)
-            q_key = c[back] * h_span + (ts[back] - window_ns - h_t0)
-            jh = np.searchsorted(h_key, q_key, side="right")
-        else:  # a range too wide for one int64 key (e.g. months of history): per code
-            jh = np.empty(back.size, dtype=np.int64)
-            for code in np.unique(c[back]).tolist():
-                sel = np.flatnonzero(c[back] == code)
-                a = int(np.searchsorted(history.code, code, side="left"))
-                b = int(np.searchsorted(history.code, code, side="right"))
-                jh[sel] = a + np.searchsorted(
-                    history.ts[a:b], ts[back[sel]] - window_ns, side="right"
-                )
-        jh_ok = np.minimum(jh, history.code.size - 1)
-        hit = (jh < history.code.size) & (history.code[jh_ok] == c[back])
+    for history in levels:  # oldest first: the first level with a hit has the earliest
+        if not back.size:
+            break
+        if not history.code.size:
+            continue
+        jh, hit = _search_level(history, c[back], ts[back] - window_ns, t0, span)
         rows = back[hit]
         for o, h in zip(out, (history.pv, history.qty, history.trades), strict=False):
-            o[rows] = h[jh_ok[hit]]
+            o[rows] = h[jh[hit]]
+        back = back[~hit]
     return tuple(out)
 
 
 def window_sums(
-    history: History,
+    history: Levels,
     c: IntArray,
     ts: IntArray,
     inst_start: BoolArray,
@@ -126,34 +147,46 @@ def window_sums(
     return sums, (pv_a, qty_a, count_a), before
 
 
+def merge_levels(older: History, newer: History) -> History:
+    """One level of two; per code, ``older``'s rows first (they are the earlier trades)."""
+    codes = np.concatenate((older.code, newer.code))
+    order = np.argsort(codes, kind="stable")
+    return History(
+        codes[order],
+        *(np.concatenate((a, b))[order] for a, b in zip(older[1:], newer[1:], strict=True)),
+    )
+
+
+def flatten(levels: Levels) -> History:
+    """All levels as one history sorted by (code, ts)."""
+    if not levels:
+        return History.empty()
+    merged = levels[0]
+    for level in levels[1:]:
+        merged = merge_levels(merged, level)
+    return merged
+
+
 def extend_history(
-    history: History,
+    levels: Levels,
     c: IntArray,
     ts: IntArray,
     qty: IntArray,
     before: tuple[IntArray, IntArray, IntArray],
     last_ts_by_code: IntArray,
     horizon_ns: int,
-    pruned_size: int,
-) -> tuple[History, int]:
-    """Merge the batch's trades into the history; prune rows past the horizon lazily.
-
-    Returns the new history and the size it had after its last pruning.
-    """
+) -> Levels:
+    """Add the batch's trades as a new level, merging and pruning (module docstring)."""
     trade = qty > 0
-    new = History(c[trade], ts[trade], before[0][trade], before[1][trade], before[2][trade])
-    if history.code.size == 0:
-        merged = new
-    else:
-        codes = np.concatenate((history.code, new.code))
-        order = np.argsort(codes, kind="stable")  # history rows precede the batch's per code
-        merged = History(
-            codes[order],
-            *(np.concatenate((h, b))[order] for h, b in zip(history[1:], new[1:], strict=True)),
-        )
-    size = merged.code.size
-    if size > max(2 * pruned_size, _PRUNE_MIN_ROWS):
+    if not trade.any():
+        return levels
+    out = [*levels, History(c[trade], ts[trade], before[0][trade], before[1][trade],
+                            before[2][trade])]  # fmt: skip
+    while len(out) >= 2 and out[-2].code.size <= 2 * out[-1].code.size:
+        newer = out.pop()
+        merged = merge_levels(out.pop(), newer)
         keep = merged.ts > last_ts_by_code[merged.code] - horizon_ns
-        merged = History(*(column[keep] for column in merged))
-        return merged, merged.code.size
-    return merged, pruned_size
+        if not keep.all():
+            merged = History(*(column[keep] for column in merged))
+        out.append(merged)
+    return tuple(level for level in out if level.code.size)

@@ -249,6 +249,7 @@ class KafkaConsumer:
         )
         self._consumer.subscribe(list(topics))
         self._consume = self._consumer.consume
+        self._poll_one = self._consumer.poll
         self._fatal: KafkaError | None = None
         self._closed = False
 
@@ -262,7 +263,18 @@ class KafkaConsumer:
         if self._fatal is not None:
             raise ConsumeError(f"fatal consumer error: {self._fatal.str()}")
         try:
-            batch: list[Message] = self._consume(num_messages=max_messages, timeout=timeout)
+            # librdkafka's batch consume waits until the batch is full or the timeout has
+            # passed, which would hold every message up to ``timeout``. So: take what is
+            # already fetched; if nothing is, wait for the first message alone, then take
+            # the rest that arrived with it. Latency is one fetch, not one poll timeout.
+            batch: list[Message] = self._consume(num_messages=max_messages, timeout=0)
+            if not batch and timeout > 0:
+                first = self._poll_one(timeout)
+                if first is None:
+                    return []
+                batch = [first]
+                if max_messages > 1:
+                    batch.extend(self._consume(num_messages=max_messages - 1, timeout=0))
         except KafkaException as e:
             raise ConsumeError(str(e)) from e
         for m in batch:

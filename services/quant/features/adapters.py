@@ -1,11 +1,14 @@
 """Binds the feature service's ports to ``quant.analytics`` and ``quant.store``.
 
-* :class:`AnalyticsEngine` wraps :class:`quant.analytics.engine.FeatureEngine` (its
-  snapshot is plain JSON-able data; here it becomes bytes for the snapshot store);
+* :class:`AnalyticsEngine` wraps :class:`quant.analytics.engine.FeatureEngine`; its
+  snapshot is binary: a JSON header (version, instrument keys) and the state's int64
+  arrays (:func:`pack_state` / :func:`unpack_state`). Older JSON snapshots still restore.
 * :func:`option_specs` registers every option of the instrument master with the engine;
-* :class:`StoreSink` writes to a ``quant.store`` tick store. Its writes are durable when
-  the call returns (QuestDB's ILP/HTTP flush answers after the WAL commit; SQLite commits
-  per call), so ``flush()`` only has to make them visible to readers.
+* :class:`StoreSink` turns the service's column batches into the tick store's tables
+  (``ticks``, ``enriched_ticks``, ``option_greeks``, ``ohlc``) and writes them with
+  ``write_columns``. Over QuestDB it is built with :meth:`StoreSink.batched`: a
+  ``quant.store.batching.BatchingWriter`` joins batches into large requests and
+  ``flush()`` waits for them; over SQLite writes are durable on return.
 
 Built by the feature composition roots (``quant features``, ``quant up``, benchmarks).
 """
@@ -13,12 +16,55 @@ Built by the feature composition roots (``quant features``, ``quant up``, benchm
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
+import numpy as np
+
+from quant.analytics.columns import TickColumns
 from quant.analytics.engine import FeatureEngine, OptionSpec
-from quant.core.events import Candle, EnrichedTick, OptionGreeks, Tick
+from quant.analytics.segments import IntArray
+from quant.core.events import AggressorSide, Candle, OptionGreeks
 from quant.core.instruments import Instrument, InstrumentType
-from quant.store.ports import TickWriter
+from quant.features.ports import EngineOutput
+from quant.store import columns as C
+from quant.store.batching import BatchingWriter
+
+_MAGIC = b"QFE\x02"
+_LEN = struct.Struct("<I")
+# the engine's aggressor codes (0 none yet, 1 buy, 2 sell, 3 none) -> stored enum values
+_SIDE_VALUES = np.array(
+    [AggressorSide.NONE, AggressorSide.BUY, AggressorSide.SELL, AggressorSide.NONE],
+    dtype=np.int64,
+)
+
+
+def pack_state(head: dict[str, Any], arrays: Mapping[str, IntArray]) -> bytes:
+    """Header + arrays as bytes: magic, header length, JSON header, raw little-endian int64."""
+    layout = [[name, list(a.shape)] for name, a in arrays.items()]
+    header = json.dumps({**head, "arrays": layout}, separators=(",", ":")).encode()
+    body = [np.ascontiguousarray(a, dtype="<i8").tobytes() for a in arrays.values()]
+    return b"".join([_MAGIC, _LEN.pack(len(header)), header, *body])
+
+
+def unpack_state(blob: bytes) -> tuple[dict[str, Any], dict[str, IntArray]]:
+    """Inverse of :func:`pack_state` (arrays are read-only views of ``blob``)."""
+    if not blob.startswith(_MAGIC):
+        raise ValueError("not a binary engine snapshot")
+    (size,) = _LEN.unpack_from(blob, len(_MAGIC))
+    start = len(_MAGIC) + _LEN.size
+    head = json.loads(blob[start : start + size])
+    offset = start + size
+    arrays: dict[str, IntArray] = {}
+    for name, shape in head.pop("arrays"):
+        count = int(np.prod(shape)) if shape else 1
+        a = np.frombuffer(blob, dtype="<i8", count=count, offset=offset)
+        arrays[str(name)] = a.reshape(shape).astype(np.int64, copy=False)
+        offset += count * 8
+    if offset != len(blob):
+        raise ValueError(f"engine snapshot has {len(blob) - offset} trailing bytes")
+    return head, arrays
 
 
 class AnalyticsEngine:
@@ -27,14 +73,18 @@ class AnalyticsEngine:
     def __init__(self, engine: FeatureEngine) -> None:
         self.engine = engine
 
-    def process(self, ticks: Sequence[Tick]) -> tuple[list[EnrichedTick], list[Candle]]:
-        return self.engine.process(ticks)
+    def process(self, ticks: TickColumns) -> EngineOutput:
+        features, candles = self.engine.process_columns(ticks)
+        return EngineOutput(features, candles, self.engine.now_ns())
 
     def snapshot(self) -> bytes:
-        return json.dumps(self.engine.snapshot(), separators=(",", ":")).encode()
+        return pack_state(*self.engine.snapshot_arrays())
 
     def restore(self, blob: bytes) -> None:
-        self.engine.restore(json.loads(blob))
+        if blob.startswith(_MAGIC):
+            self.engine.restore_arrays(*unpack_state(blob))
+        else:  # a JSON snapshot from before the binary format
+            self.engine.restore(json.loads(blob))
 
 
 def option_specs(instruments: Iterable[Instrument]) -> dict[str, OptionSpec]:
@@ -54,23 +104,109 @@ def option_specs(instruments: Iterable[Instrument]) -> dict[str, OptionSpec]:
     return specs
 
 
+class ColumnStore(Protocol):
+    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None: ...
+
+
+def _level1(depth: IntArray) -> IntArray:
+    if depth.shape[1]:
+        return depth[:, 0]
+    return np.zeros(depth.shape[0], dtype=np.int64)
+
+
+def _zeros_if_none(values: IntArray | None, n: int) -> IntArray:
+    return np.zeros(n, dtype=np.int64) if values is None else values
+
+
+def tick_table(t: TickColumns) -> dict[str, Any]:
+    """The ``ticks`` table columns of a batch (best bid/ask from depth level 1)."""
+    n = len(t.keys)
+    return {
+        "ts": t.ts_event,
+        "instrument_key": t.keys,
+        "mode": _zeros_if_none(t.mode, n),
+        "ltp": t.ltp,
+        "ltt": t.ltt_ns,
+        "ltq": t.ltq,
+        "close_price": _zeros_if_none(t.close_price, n),
+        "volume": t.volume,
+        "atp": _zeros_if_none(t.atp, n),
+        "oi": t.oi,
+        "total_buy_quantity": _zeros_if_none(t.total_buy_quantity, n),
+        "total_sell_quantity": _zeros_if_none(t.total_sell_quantity, n),
+        "bid_price": _level1(t.bid_price),
+        "bid_quantity": _level1(t.bid_qty),
+        "ask_price": _level1(t.ask_price),
+        "ask_quantity": _level1(t.ask_qty),
+        "ts_init": t.ts_init,
+    }
+
+
+def enriched_table(t: TickColumns, out: EngineOutput) -> dict[str, Any]:
+    """The ``enriched_ticks`` table columns of a batch and its features."""
+    f = out.features
+    return {
+        "ts": t.ts_event,
+        "instrument_key": t.keys,
+        "ltp": t.ltp,
+        "volume": t.volume,
+        "session_vwap": f.session_vwap,
+        "rolling_vwap": f.rolling_vwap,
+        "imbalance_l1": f.imbalance_l1,
+        "imbalance_d5": f.imbalance_d5,
+        "imbalance_d30": f.imbalance_d30,
+        "spread": f.spread,
+        "spread_bps": f.spread_bps,
+        "microprice": f.microprice,
+        "aggressor": _SIDE_VALUES[f.aggressor],
+        "trade_quantity": f.trade_quantity,
+        "buy_volume": f.buy_volume,
+        "sell_volume": f.sell_volume,
+        "trade_intensity": f.trade_intensity,
+        "ts_enriched": np.full(len(t.keys), out.ts_enriched, dtype=np.int64),
+        "iv": f.iv,
+        "delta": f.delta,
+        "gamma": f.gamma,
+        "theta": f.theta,
+        "vega": f.vega,
+        "ts_init": t.ts_init,
+    }
+
+
 class StoreSink:
-    """``TickSink`` over a ``quant.store`` tick writer."""
+    """``TickSink`` over a tick store's ``write_columns`` (see the module docstring)."""
 
-    def __init__(self, store: TickWriter) -> None:
-        self.store = store
+    def __init__(self, store: ColumnStore, writer: BatchingWriter | None = None) -> None:
+        self.store: ColumnStore = writer or store
+        self._writer = writer
 
-    def write_ticks(self, ticks: Sequence[Tick]) -> None:
-        self.store.write_ticks(ticks)
+    @classmethod
+    def batched(cls, store: ColumnStore, **options: Any) -> StoreSink:
+        """Writes go through a background :class:`BatchingWriter` (``options`` are its)."""
+        return cls(store, BatchingWriter(store, **options))
+
+    def write_ticks(self, ticks: TickColumns) -> None:
+        if ticks.keys:
+            self.store.write_columns("ticks", tick_table(ticks))
+
+    def write_enriched(self, ticks: TickColumns, out: EngineOutput) -> None:
+        if ticks.keys:
+            self.store.write_columns("enriched_ticks", enriched_table(ticks, out))
 
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
-        self.store.write_greeks(greeks)
-
-    def write_enriched(self, enriched: Sequence[EnrichedTick]) -> None:
-        self.store.write_enriched(enriched)
+        if greeks:
+            self.store.write_columns("option_greeks", C.greeks_columns(greeks))
 
     def write_candles(self, candles: Sequence[Candle]) -> None:
-        self.store.write_candles(candles)
+        if candles:
+            self.store.write_columns("ohlc", C.candle_columns(candles))
 
     def flush(self) -> None:
-        """Writes are durable on return (see the module docstring): nothing to do."""
+        """Wait for the background writes, if batched (direct writes are done on return)."""
+        if self._writer is not None:
+            self._writer.flush()
+
+    def close(self) -> None:
+        """Write what is queued and stop the background writer (the store stays open)."""
+        if self._writer is not None:
+            self._writer.close()

@@ -71,11 +71,14 @@ def _run(args: argparse.Namespace) -> int:
         if instruments is None:  # stopped while the instrument master was downloading
             return
         store = _open_store(settings)
+        # QuestDB: batches are joined into large requests by a background writer
+        batched = settings.tick_store == "questdb"
+        sink = StoreSink.batched(store) if batched else StoreSink(store)
         try:
             service = build_feature_service(
                 settings,
                 bus=KafkaBus.from_settings(settings.kafka),
-                sink=StoreSink(store),
+                sink=sink,
                 snapshots=FileSnapshotStore(settings.snapshot_path),
                 options=[i for i in instruments if i.is_option],
                 registry=registry,
@@ -84,7 +87,10 @@ def _run(args: argparse.Namespace) -> int:
             started.set()
             await run_features(service, stop)
         finally:
-            store.close()
+            try:
+                sink.close()  # run_features checkpointed: nothing is left queued
+            finally:
+                store.close()
 
     try:
         asyncio.run(main())

@@ -1,22 +1,34 @@
 """Ports of the feature service, owned here: the engine, the tick sink, snapshots.
 
-``quant.features.adapters`` binds them to ``quant.analytics`` (the pure engine) and
-``quant.store`` (QuestDB / embedded tick store); the unit tests use fakes.
+The service works on columns (``quant.analytics.columns``): a polled batch is decoded
+straight into ``TickColumns``, enriched into ``EnrichedColumns``, encoded and written
+from those arrays, without a tuple per tick. ``quant.features.adapters`` binds the ports
+to ``quant.analytics`` (the pure engine) and ``quant.store`` (QuestDB / embedded tick
+store); the unit tests use fakes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from quant.core.events import Candle, EnrichedTick, OptionGreeks, Tick
+from quant.analytics.columns import EnrichedColumns, TickColumns
+from quant.core.events import Candle, OptionGreeks
+
+
+class EngineOutput(NamedTuple):
+    """What the engine made of one batch: per-tick features (input order) and candles."""
+
+    features: EnrichedColumns
+    candles: Sequence[Candle]
+    ts_enriched: int  # when the batch was enriched (the engine's clock)
 
 
 class FeatureEngine(Protocol):
     """The pure feature engine: deterministic in its input, snapshot-able."""
 
-    def process(self, ticks: Sequence[Tick]) -> tuple[Sequence[EnrichedTick], Sequence[Candle]]:
-        """Enrich ``ticks`` (in order) and return them with any candles they closed."""
+    def process(self, ticks: TickColumns) -> EngineOutput:
+        """Enrich ``ticks`` (in order) and return their features and any closed candles."""
         ...
 
     def snapshot(self) -> bytes: ...
@@ -27,11 +39,11 @@ class FeatureEngine(Protocol):
 class TickSink(Protocol):
     """Where ticks, greeks, enriched ticks and candles are written (idempotently)."""
 
-    def write_ticks(self, ticks: Sequence[Tick]) -> None: ...
+    def write_ticks(self, ticks: TickColumns) -> None: ...
+
+    def write_enriched(self, ticks: TickColumns, out: EngineOutput) -> None: ...
 
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None: ...
-
-    def write_enriched(self, enriched: Sequence[EnrichedTick]) -> None: ...
 
     def write_candles(self, candles: Sequence[Candle]) -> None: ...
 

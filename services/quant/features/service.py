@@ -3,10 +3,13 @@
 Built by ``quant features`` and ``quant up`` with a bus consumer (group ``features``) on
 ``market.equity.ticks`` and ``market.option.greeks``, a publisher, the pure engine, a
 tick sink and a snapshot store. One :meth:`FeatureService.step` (run off the event loop
-by :meth:`run`) polls a batch, decodes its ticks in one call (``decode_ticks``: the native
-``quant_wire`` decoder when installed), runs the engine, publishes ``EnrichedTick``s
-to ``market.enriched.ticks`` and ``Candle``s to ``market.candles.1m`` (keyed by
-instrument_key) and writes ticks, greeks, enriched ticks and candles to the sink.
+by :meth:`run`) polls a batch, decodes its ticks straight into columns in one call
+(``decode_tick_columns``: the native ``quant_wire`` decoder when installed), runs the
+engine on the columns, encodes the ``EnrichedTick``s from them in one call and publishes
+them to ``market.enriched.ticks`` and ``Candle``s to ``market.candles.1m`` (keyed by
+instrument_key), then hands ticks, greeks, enriched ticks and candles to the sink (over
+QuestDB a background writer that joins batches into large requests). No tuple is built
+per tick on this path.
 
 Checkpoints make restarts exact. At most every ``checkpoint_interval_s``: flush the sink,
 flush the publisher, save the engine snapshot together with the last processed offset of
@@ -31,15 +34,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
+
+from quant.analytics.column_ops import concat, empty_columns, take
+from quant.analytics.columns import MAX_LEVELS, TickColumns
 from quant.blocking import run_blocking
 from quant.bus import codecs, topics
-from quant.bus.codec_marketdata import decode_ticks
+from quant.bus.codec_marketdata import decode_tick_columns, encode_enriched_columns
 from quant.bus.errors import CommitError
 from quant.bus.port import Consumer, Publisher, Received
 from quant.core.clock import NS_PER_SECOND, Clock
-from quant.core.events import EnrichedTick, OptionGreeks, Tick
+from quant.core.events import OptionGreeks
 from quant.features.metrics import FeatureMetrics
-from quant.features.ports import FeatureEngine, SnapshotStore, TickSink
+from quant.features.ports import EngineOutput, FeatureEngine, SnapshotStore, TickSink
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,7 @@ class FeatureServiceConfig:
     checkpoint_interval_s: float = 5.0
     drain_s: float = 0.0  # on close, keep processing what is already on the bus this long
     max_hold_s: float = 0.5  # longest a derivative tick waits for its underlying's instant
+    max_depth_levels: int = MAX_LEVELS  # depth levels kept per tick (30 = the D30 feed)
 
 
 def pack_checkpoint(offsets: dict[str, int], engine_blob: bytes) -> bytes:
@@ -88,12 +96,9 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _is_derivative(tick: Tick) -> bool:
-    return tick.instrument_key[3:6] == "_FO"
-
-
-def _time_order(tick: Tick) -> tuple[int, bool]:
-    return tick.ts_event, _is_derivative(tick)
+def derivative_mask(keys: Sequence[str]) -> np.ndarray:
+    """Per key: is it a derivative (``NSE_FO|…``, ``BSE_FO|…``, ``MCX_FO|…``)?"""
+    return np.fromiter((k[3:6] == "_FO" for k in keys), dtype=np.bool_, count=len(keys))
 
 
 class FeatureService:
@@ -121,7 +126,8 @@ class FeatureService:
         self._config = config or FeatureServiceConfig()
         self._offsets: dict[str, int] = {}
         self._upstox_iv: dict[str, float] = {}
-        self._held: list[tuple[Tick, int]] = []  # (tick, held since)
+        self._held = empty_columns()  # derivative ticks waiting for their underlying
+        self._held_since = np.zeros(0, dtype=np.int64)
         self._watermark = 0
         self._dirty = False
         self._last_checkpoint = clock.now_ns()
@@ -149,7 +155,7 @@ class FeatureService:
         """Process one polled batch; checkpoint if due. Returns messages processed."""
         cfg = self._config
         messages = self._consumer.poll(cfg.batch_size, cfg.poll_timeout_s)
-        if messages or self._held:  # held ticks may be due even when nothing arrived
+        if messages or self._held.keys:  # held ticks may be due even when nothing arrived
             with _gc_paused():
                 self._process(messages)
         if self._dirty:
@@ -173,8 +179,8 @@ class FeatureService:
     def checkpoint(self) -> None:
         """Flush writes and publishes, persist the snapshot, then commit offsets."""
         started = self._clock.now_ns()
-        if self._held:  # their offsets are in the snapshot: their effect must be too
-            self._enrich(self._release([], force=True), [])
+        if self._held.keys:  # their offsets are in the snapshot: their effect must be too
+            self._enrich(self._release(empty_columns(), force=True), [])
         self._sink.flush()
         self._publisher.flush()
         self._snapshots.save(pack_checkpoint(self._offsets, self._engine.snapshot()))
@@ -217,19 +223,16 @@ class FeatureService:
             except codecs.CodecError:
                 self._metrics.decode_errors.inc()
                 log.exception("undecodable message at %s offset %d; skipped", slot, offset)
-        ticks: list[Tick] = []
-        for i, decoded in enumerate(decode_ticks(tick_values)):
-            if isinstance(decoded, codecs.CodecError):
-                self._metrics.decode_errors.inc()
-                slot, offset = tick_at[i]
-                log.error("undecodable message at %s offset %d; skipped: %s", slot, offset, decoded)
-            else:
-                ticks.append(decoded)
+        ticks, errors = decode_tick_columns(tick_values, self._config.max_depth_levels)
+        for i, error in errors:
+            self._metrics.decode_errors.inc()
+            slot, offset = tick_at[i]
+            log.error("undecodable message at %s offset %d; skipped: %s", slot, offset, error)
         self._dirty = True
         self.processed += len(messages)
         self._enrich(self._release(ticks), greeks)
 
-    def _release(self, ticks: list[Tick], *, force: bool = False) -> list[Tick]:
+    def _release(self, ticks: TickColumns, *, force: bool = False) -> TickColumns:
         """The ticks to enrich now, in exchange-time order; holds early derivative ticks.
 
         Partitions are keyed by instrument, so a batch interleaves instruments arbitrarily
@@ -239,54 +242,69 @@ class FeatureService:
         across a checkpoint. Sorting by (ts_event, derivative last) is stable, so each
         instrument keeps its own order.
         """
-        for t in ticks:
-            if not _is_derivative(t) and t.ts_event > self._watermark:
-                self._watermark = t.ts_event
+        derivative = derivative_mask(ticks.keys)
+        underlying_ts = ticks.ts_event[~derivative]
+        if underlying_ts.size:
+            self._watermark = max(self._watermark, int(underlying_ts.max()))
+        if not self._held.keys and not derivative.any():
+            return _in_time_order(ticks, derivative)
         now = self._clock.now_ns()
         expired = now - int(self._config.max_hold_s * NS_PER_SECOND)
-        ready: list[Tick] = []
-        held: list[tuple[Tick, int]] = []
-        for t, since in self._held:
-            if force or t.ts_event <= self._watermark or since <= expired:
-                ready.append(t)
-            else:
-                held.append((t, since))
-        for t in ticks:
-            if _is_derivative(t) and t.ts_event > self._watermark and not force:
-                held.append((t, now))
-            else:
-                ready.append(t)
-        self._held = held
-        ready.sort(key=_time_order)
-        return ready
+        merged = concat(self._held, ticks)
+        since = np.concatenate([self._held_since, np.full(len(ticks.keys), now, np.int64)])
+        derivative = np.concatenate([np.ones(len(self._held.keys), np.bool_), derivative])
+        if force:
+            hold = np.zeros(len(merged.keys), dtype=np.bool_)
+        else:
+            hold = derivative & (merged.ts_event > self._watermark) & (since > expired)
+        self._held = take(merged, hold)
+        self._held_since = since[hold]
+        release = ~hold
+        return _in_time_order(take(merged, release), derivative[release])
 
-    def _enrich(self, ticks: list[Tick], greeks: list[OptionGreeks]) -> None:
+    def _enrich(self, ticks: TickColumns, greeks: list[OptionGreeks]) -> None:
         for g in greeks:
             self._upstox_iv[g.instrument_key] = g.iv
-        enriched, candles = self._engine.process(ticks) if ticks else ((), ())
-        publish = self._publisher.publish
-        for e in enriched:
-            publish(topics.ENRICHED.name, e.instrument_key, codecs.encode_enriched(e))
-        for c in candles:
-            publish(topics.CANDLES.name, c.instrument_key, codecs.encode_candle(c))
-        now = self._clock.now_ns()
-        if enriched:
-            self._metrics.latency.observe((now - enriched[-1].ts_init) / NS_PER_SECOND)
-        self._metrics.ticks.inc(len(ticks))
-        self._metrics.enriched.inc(len(enriched))
-        self._metrics.candles.inc(len(candles))
-        self._compare_iv(enriched)
-        if ticks:
+        n = len(ticks.keys)
+        if n:
+            out = self._engine.process(ticks)
+            publish = self._publisher.publish
+            enriched_topic = topics.ENRICHED.name
+            values = encode_enriched_columns(ticks, out.features, out.ts_enriched)
+            for key, value in zip(ticks.keys, values, strict=True):
+                publish(enriched_topic, key, value)
+            for c in out.candles:
+                publish(topics.CANDLES.name, c.instrument_key, codecs.encode_candle(c))
+            now = self._clock.now_ns()
+            self._metrics.latency.observe((now - int(ticks.ts_init[-1])) / NS_PER_SECOND)
+            self._metrics.ticks.inc(n)
+            self._metrics.enriched.inc(n)
+            self._metrics.candles.inc(len(out.candles))
+            self._compare_iv(ticks, out)
             self._sink.write_ticks(ticks)
+            self._sink.write_enriched(ticks, out)
+            if out.candles:
+                self._sink.write_candles(out.candles)
         if greeks:
             self._sink.write_greeks(greeks)
-        if enriched:
-            self._sink.write_enriched(enriched)
-        if candles:
-            self._sink.write_candles(candles)
 
-    def _compare_iv(self, enriched: Sequence[EnrichedTick]) -> None:
-        for e in enriched:
-            theirs = self._upstox_iv.get(e.instrument_key)
-            if theirs is not None and math.isfinite(e.iv) and math.isfinite(theirs):
-                self._metrics.iv_diff.observe(abs(e.iv - theirs))
+    def _compare_iv(self, ticks: TickColumns, out: EngineOutput) -> None:
+        if not self._upstox_iv:
+            return
+        iv = out.features.iv
+        keys = ticks.keys
+        for i in np.flatnonzero(np.isfinite(iv)).tolist():
+            theirs = self._upstox_iv.get(keys[i])
+            if theirs is not None and math.isfinite(theirs):
+                self._metrics.iv_diff.observe(abs(float(iv[i]) - theirs))
+
+
+def _in_time_order(ticks: TickColumns, derivative: np.ndarray) -> TickColumns:
+    """``ticks`` stably sorted by (ts_event, derivatives after underlyings)."""
+    ts = ticks.ts_event
+    if ts.size < 2:
+        return ticks
+    if not derivative.any() and bool(np.all(ts[1:] >= ts[:-1])):
+        return ticks
+    order = np.lexsort((derivative, ts))
+    return take(ticks, order)

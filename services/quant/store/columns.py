@@ -11,7 +11,7 @@ the ``*_columns`` functions materialise it as lists (SQLite binds rows from thos
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -140,6 +140,32 @@ def enriched_columns(ticks: Sequence[EnrichedTick]) -> Columns:
 
 def candle_columns(candles: Sequence[Candle]) -> Columns:
     return _lists("ohlc", candles)
+
+
+def checked_columns(table: str, columns: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``columns`` of one ``table`` batch in table order, checked; ``None`` if empty.
+
+    Every column of the table must be present (``ts`` in ns, ``instrument_key`` a list of
+    str or an object array, the rest numeric arrays or lists) with the same length.
+    """
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}")
+    names = TABLES[table]
+    missing = [c for c in names if c not in columns]
+    if missing:
+        raise ValueError(f"{table}: missing columns {missing}")
+    lengths = {len(columns[c]) for c in names}
+    if len(lengths) != 1:
+        raise ValueError(f"{table}: columns of different lengths {sorted(lengths)}")
+    if not lengths.pop():
+        return None
+    return {c: columns[c] for c in names}
+
+
+def as_list(values: Any) -> list[Any]:
+    """A column as a list of Python scalars (numpy arrays via ``tolist``)."""
+    tolist = getattr(values, "tolist", None)
+    return list(tolist()) if tolist is not None else list(values)
 
 
 def _f(v: Any) -> float:

@@ -17,9 +17,9 @@ Semantics every adapter honours (``tests/integration/store`` contract suites):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from quant.core.events import Candle, EnrichedTick, OptionGreeks, Tick
 from quant.core.instruments import Instrument
@@ -51,6 +51,13 @@ class TickWriter(Protocol):
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None: ...
     def write_enriched(self, ticks: Sequence[EnrichedTick]) -> None: ...
     def write_candles(self, candles: Sequence[Candle]) -> None: ...
+    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
+        """Write one batch of ``table`` given as columns (the feature engine's fast path).
+
+        One entry per column of the table (``quant.store.columns.TABLES``): ``ts`` in ns,
+        ``instrument_key`` a list of str, the rest int64/float64 arrays, equal lengths.
+        """
+        ...
 
 
 class TickReader(Protocol):

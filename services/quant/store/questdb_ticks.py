@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,23 @@ def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
             ints = np.fromiter(values, dtype=np.int64, count=n)
             data[c] = ints.view("datetime64[ns]") if c == "ts" else ints
     return pd.DataFrame({c: data[c] for c in C.TABLES[table]}, copy=False)
+
+
+def frame_from_columns(table: str, columns: Mapping[str, Any]) -> pd.DataFrame | None:
+    """DataFrame of one batch given as columns (no copies for int64/float64 arrays)."""
+    cols = C.checked_columns(table, columns)
+    if cols is None:
+        return None
+    data: dict[str, Any] = {}
+    for c, values in cols.items():
+        if c == "instrument_key":
+            data[c] = np.asarray(values, dtype=object)
+        elif c in C.FLOAT_COLUMNS:
+            data[c] = np.ascontiguousarray(values, dtype=np.float64)
+        else:
+            ints = np.ascontiguousarray(values, dtype=np.int64)
+            data[c] = ints.view("datetime64[ns]") if c == "ts" else ints
+    return pd.DataFrame(data, copy=False)
 
 
 class QuestDBTickStore:
@@ -135,9 +152,17 @@ class QuestDBTickStore:
     # --- writes -------------------------------------------------------------------------
 
     def _send(self, table: str, rows: Sequence[Any]) -> None:
+        self._send_frame(table, frame(table, rows))
+
+    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
+        """Write one batch given as columns (see ``TickWriter.write_columns``)."""
+        df = frame_from_columns(table, columns)
+        if df is not None:
+            self._send_frame(table, df)
+
+    def _send_frame(self, table: str, df: pd.DataFrame) -> None:
         if self._sender is None:
             raise StoreError("tick store is not open; call open() first")
-        df = frame(table, rows)
         with self._send_lock:
             try:
                 for start in range(0, len(df), self._chunk):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,6 +86,12 @@ class SqliteTickStore:
             conn.execute("COMMIT")
 
         self._run(go)
+
+    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
+        """Write one batch given as columns (see ``TickWriter.write_columns``)."""
+        cols = C.checked_columns(table, columns)
+        if cols:
+            self._write(table, {c: C.as_list(v) for c, v in cols.items()})
 
     def write_ticks(self, ticks: Sequence[Tick]) -> None:
         if ticks:

@@ -71,7 +71,7 @@ async def test_no_tick_lost_or_duplicated_across_a_broker_crash(
             service = build_feature_service(
                 settings,
                 bus=bus.inner,
-                sink=StoreSink(store),
+                sink=StoreSink.batched(store),
                 snapshots=MemorySnapshotStore(),
                 options=market.options,
                 registry=CollectorRegistry(),

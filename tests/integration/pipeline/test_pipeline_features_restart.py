@@ -23,14 +23,16 @@ import pytest
 from pipeline_harness import RecordingBus, open_market, run_ingestor_for, sim_config, wait_until
 from prometheus_client import CollectorRegistry
 
+from quant.analytics.columns import TickColumns, to_enriched
 from quant.analytics.engine import FeatureEngine
 from quant.bus.kafka import KafkaBus
 from quant.bus.port import Consumer
 from quant.core.clock import IST, SystemClock
-from quant.core.events import Candle, EnrichedTick, OptionGreeks, Tick
+from quant.core.events import Candle, EnrichedTick, OptionGreeks
 from quant.core.instruments import Instrument
 from quant.features.adapters import AnalyticsEngine, StoreSink, option_specs
 from quant.features.metrics import FeatureMetrics
+from quant.features.ports import EngineOutput
 from quant.features.service import INPUT_TOPICS, FeatureService, FeatureServiceConfig
 from quant.features.snapshots import FileSnapshotStore, MemorySnapshotStore
 from quant.sim.server import SimServer
@@ -49,7 +51,7 @@ class Tee:
         self.last: dict[str, EnrichedTick] = {}
         self.candles: dict[tuple[str, int], Candle] = {}
 
-    def write_ticks(self, ticks: Sequence[Tick]) -> None:
+    def write_ticks(self, ticks: TickColumns) -> None:
         if self.inner:
             self.inner.write_ticks(ticks)
 
@@ -57,13 +59,13 @@ class Tee:
         if self.inner:
             self.inner.write_greeks(greeks)
 
-    def write_enriched(self, enriched: Sequence[EnrichedTick]) -> None:
-        for e in enriched:
+    def write_enriched(self, ticks: TickColumns, out: EngineOutput) -> None:
+        for e in to_enriched(ticks, out.features, out.ts_enriched):
             old = self.last.get(e.instrument_key)
             if old is None or old.ts_event <= e.ts_event:
                 self.last[e.instrument_key] = e
         if self.inner:
-            self.inner.write_enriched(enriched)
+            self.inner.write_enriched(ticks, out)
 
     def write_candles(self, candles: Sequence[Candle]) -> None:
         for c in candles:
@@ -131,7 +133,7 @@ async def test_restart_mid_stream_resumes_with_the_same_vwap(
                 await wait_until(lambda: len(bus.sent) > 200, 60, "ticks on Kafka")
                 # A: processes part of the stream, checkpointing, then crashes
                 first, first_consumer = _service(
-                    kafka, group, Tee(StoreSink(store)), snapshot_file, options, 1e9
+                    kafka, group, Tee(StoreSink.batched(store)), snapshot_file, options, 1e9
                 )
                 first.restore()
                 while first.processed < 300:
@@ -142,7 +144,7 @@ async def test_restart_mid_stream_resumes_with_the_same_vwap(
                 crashed_at = first.processed
                 first_consumer.close()  # the process dies: no commit, no snapshot
                 # B: a new process in the same group resumes from the snapshot
-                b_sink = Tee(StoreSink(store))
+                b_sink = Tee(StoreSink.batched(store))
                 second, _ = _service(kafka, group, b_sink, snapshot_file, options)
                 assert second.restore()
                 ingest_done = asyncio.Event()

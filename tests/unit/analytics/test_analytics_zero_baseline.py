@@ -197,6 +197,6 @@ def test_columns_mark_volume_by_feed_mode() -> None:
     columns = from_ticks(ticks)
     assert volume_mask(columns).tolist() == [True, False, True, True]
     assert volume_mask(from_ticks([])).tolist() == []
-    legacy = TickColumns(*columns[:-1])  # a builder that predates ``has_volume``
+    legacy = TickColumns(*columns[:12])  # a builder that predates ``has_volume``
     assert legacy.has_volume is None
     assert volume_mask(legacy).tolist() == [False, False, False, False]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
+import pytest
+
+from quant.analytics.columns import from_ticks
 from quant.analytics.engine import FeatureEngine
+from quant.analytics.engine_state import SnapshotError
 from quant.core.clock import FakeClock
 from quant.core.events import DepthLevel, FeedMode, Tick
 from quant.core.instruments import Instrument, InstrumentType
-from quant.features.adapters import AnalyticsEngine, option_specs
+from quant.features.adapters import AnalyticsEngine, option_specs, pack_state, unpack_state
 
 T0 = 1_796_183_100_000_000_000  # 2026-12-02 09:15 IST
 
@@ -27,20 +32,42 @@ def _ticks(start: int, n: int) -> list[Tick]:
     return out
 
 
+def _vwaps(engine: AnalyticsEngine, ticks: list[Tick]) -> list[float]:
+    return engine.process(from_ticks(ticks)).features.session_vwap.tolist()
+
+
 def test_snapshot_bytes_round_trip_continues_exactly() -> None:
     clock = FakeClock(T0)
     whole = AnalyticsEngine(FeatureEngine(clock))
-    whole.process(_ticks(0, 50))
-    expected, _ = whole.process(_ticks(50, 50))
+    _vwaps(whole, _ticks(0, 50))
+    expected = _vwaps(whole, _ticks(50, 50))
     first = AnalyticsEngine(FeatureEngine(clock))
-    first.process(_ticks(0, 50))
+    _vwaps(first, _ticks(0, 50))
     blob = first.snapshot()
-    assert isinstance(blob, bytes)
+    assert blob.startswith(b"QFE")  # binary: header + int64 arrays
     second = AnalyticsEngine(FeatureEngine(clock))
     second.restore(blob)
-    got, _ = second.process(_ticks(50, 50))
-    assert [e.session_vwap for e in got] == [e.session_vwap for e in expected]
-    assert got[-1].volume == expected[-1].volume
+    assert _vwaps(second, _ticks(50, 50)) == expected
+    # a JSON snapshot (the format before the binary one) still restores
+    legacy = AnalyticsEngine(FeatureEngine(clock))
+    legacy.restore(json.dumps(first.engine.snapshot()).encode())
+    assert _vwaps(legacy, _ticks(50, 50)) == expected
+
+
+def test_binary_snapshot_rejects_damage() -> None:
+    engine = AnalyticsEngine(FeatureEngine(FakeClock(T0)))
+    _vwaps(engine, _ticks(0, 20))
+    head, arrays = unpack_state(engine.snapshot())
+    assert head["keys"] == ["NSE_EQ|INE002A01018"]
+    assert arrays["history.0"].shape[1] == 5
+    with pytest.raises(ValueError, match="trailing"):
+        unpack_state(engine.snapshot() + b"x")
+    with pytest.raises(ValueError, match="not a binary"):
+        unpack_state(b"{}")
+    bad = dict(arrays)
+    del bad["fields.day"]
+    with pytest.raises(SnapshotError):
+        engine.restore(pack_state(head, bad))
 
 
 def test_option_specs_only_for_complete_options() -> None:

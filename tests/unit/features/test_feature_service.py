@@ -10,14 +10,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from prometheus_client import CollectorRegistry
 
+from quant.analytics.columns import EnrichedColumns, TickColumns, from_ticks, to_enriched
 from quant.bus import codecs, topics
 from quant.bus.errors import CommitError
 from quant.bus.inprocess import InProcessBus
 from quant.core.clock import FakeClock
-from quant.core.events import AggressorSide, Candle, EnrichedTick, FeedMode, OptionGreeks, Tick
+from quant.core.events import Candle, FeedMode, OptionGreeks, Tick
 from quant.features.metrics import FeatureMetrics
+from quant.features.ports import EngineOutput
 from quant.features.service import (
     FeatureService,
     FeatureServiceConfig,
@@ -35,39 +38,25 @@ class VwapEngine:
     def __init__(self) -> None:
         self.state: dict[str, list[int]] = {}
 
-    def process(self, ticks: Sequence[Tick]) -> tuple[list[EnrichedTick], list[Candle]]:
-        out, candles = [], []
-        for t in ticks:
-            pv, vol, n = self.state.setdefault(t.instrument_key, [0, 0, 0])
-            pv, vol, n = pv + t.ltp * t.ltq, vol + t.ltq, n + 1
-            self.state[t.instrument_key] = [pv, vol, n]
-            out.append(
-                EnrichedTick(
-                    t.instrument_key,
-                    t.ts_event,
-                    t.ts_init,
-                    t.ltp,
-                    vol,
-                    pv / vol,
-                    0.0,
-                    0.0,
-                    0.0,
-                    0.0,
-                    0,
-                    0.0,
-                    0.0,
-                    AggressorSide.NONE,
-                    t.ltq,
-                    0,
-                    0,
-                    0.0,
-                    t.ts_init,
-                    iv=0.2 if t.instrument_key.startswith("NSE_FO") else float("nan"),
-                )
-            )
-            if n % 10 == 0:
-                candles.append(Candle(t.instrument_key, 60, t.ts_event, 1, 1, 1, 1, vol))
-        return out, candles
+    def process(self, ticks: TickColumns) -> EngineOutput:
+        n = len(ticks.keys)
+        vwap = np.zeros(n)
+        candles = []
+        for i, key in enumerate(ticks.keys):
+            ltp, ltq = int(ticks.ltp[i]), int(ticks.ltq[i])
+            pv, vol, count = self.state.setdefault(key, [0, 0, 0])
+            pv, vol, count = pv + ltp * ltq, vol + ltq, count + 1
+            self.state[key] = [pv, vol, count]
+            vwap[i] = pv / vol
+            if count % 10 == 0:
+                candles.append(Candle(key, 60, int(ticks.ts_event[i]), 1, 1, 1, 1, vol))
+        f = np.zeros(n)
+        i64 = np.zeros(n, dtype=np.int64)
+        iv = np.where([k.startswith("NSE_FO") for k in ticks.keys], 0.2, np.nan)
+        features = EnrichedColumns(
+            vwap, f, f, f, f, i64, f, f, i64, ticks.ltq, i64, i64, f, iv, f, f, f, f
+        )
+        return EngineOutput(features, candles, T0)
 
     def snapshot(self) -> bytes:
         return json.dumps(self.state).encode()
@@ -81,14 +70,14 @@ class ListSink:
         self.pending: list[object] = []
         self.flushed: list[object] = []
 
-    def write_ticks(self, ticks: Sequence[Tick]) -> None:
-        self.pending.extend(ticks)
+    def write_ticks(self, ticks: TickColumns) -> None:
+        self.pending.extend(("tick", k) for k in ticks.keys)
 
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
         self.pending.extend(greeks)
 
-    def write_enriched(self, enriched: Sequence[EnrichedTick]) -> None:
-        self.pending.extend(enriched)
+    def write_enriched(self, ticks: TickColumns, out: EngineOutput) -> None:
+        self.pending.extend(to_enriched(ticks, out.features, out.ts_enriched))
 
     def write_candles(self, candles: Sequence[Candle]) -> None:
         self.pending.extend(candles)
@@ -232,7 +221,7 @@ def test_redeliveries_are_skipped_and_a_failed_commit_is_retried() -> None:
     bus = InProcessBus()
     _publish(bus, ticks)
     ref_engine = VwapEngine()
-    ref_engine.process(ticks)
+    ref_engine.process(from_ticks(ticks))
     registry = CollectorRegistry()
     engine = VwapEngine()
     consumer = FlakyConsumer(bus.consumer("features", [topics.TICKS.name]))
@@ -261,8 +250,8 @@ class OrderEngine(VwapEngine):
         super().__init__()
         self.seen: list[tuple[str, int]] = []
 
-    def process(self, ticks: Sequence[Tick]) -> tuple[list[EnrichedTick], list[Candle]]:
-        self.seen.extend((t.instrument_key, t.ts_event) for t in ticks)
+    def process(self, ticks: TickColumns) -> EngineOutput:
+        self.seen.extend(zip(ticks.keys, ticks.ts_event.tolist(), strict=True))
         return super().process(ticks)
 
 

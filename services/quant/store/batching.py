@@ -1,0 +1,181 @@
+"""Background, coalescing writes to a tick store: small batches in, large requests out.
+
+Each tick-store write is a transaction on the server; QuestDB spends a near-fixed cost on
+every one (in bench runs, 5,000-row requests cost twice the server CPU per row of
+50,000-row ones). The feature engine polls small batches to keep latency low, so
+:class:`BatchingWriter` takes its ``write_columns`` calls, queues them per table and
+writes them from one background thread, joined into one request per table, as soon as
+``min_rows`` rows are queued or the oldest has waited ``max_delay_s``.
+
+* ``flush()`` returns once everything queued before it is written (the feature service
+  calls it before it saves a checkpoint and commits its Kafka offsets), and raises if a
+  write failed;
+* a failed write stops the writer: every later call raises :class:`StoreError` naming
+  the cause, nothing more is written, and whatever was not written is redelivered from
+  the last committed offsets after the restart (writes are idempotent upserts);
+* ``write_columns`` blocks while ``max_pending_rows`` rows wait (backpressure).
+
+Callers hand over their column arrays and must not modify them afterwards.
+Built by the feature composition roots over ``QuestDBTickStore``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from itertools import chain
+from typing import Any, Protocol
+
+import numpy as np
+
+from quant.store import columns as C
+from quant.store.ports import StoreError
+
+log = logging.getLogger(__name__)
+
+
+class ColumnWriter(Protocol):
+    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None: ...
+
+
+def merge(table: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One batch of ``table`` from several (same columns, concatenated in order)."""
+    if len(parts) == 1:
+        return parts[0]
+    out: dict[str, Any] = {}
+    for c in C.TABLES[table]:
+        if c == "instrument_key":
+            out[c] = list(chain.from_iterable(p[c] for p in parts))
+        else:
+            out[c] = np.concatenate([np.asarray(p[c]) for p in parts])
+    return out
+
+
+class BatchingWriter:
+    """``write_columns`` + ``flush`` over a store, written from a background thread."""
+
+    def __init__(
+        self,
+        store: ColumnWriter,
+        *,
+        min_rows: int = 20_000,
+        max_delay_s: float = 0.25,
+        max_pending_rows: int = 500_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if min_rows < 1 or max_pending_rows < min_rows or max_delay_s <= 0:
+            raise ValueError("need 1 <= min_rows <= max_pending_rows and max_delay_s > 0")
+        self._store = store
+        self._min_rows = min_rows
+        self._max_delay = max_delay_s
+        self._max_pending = max_pending_rows
+        self._now = monotonic
+        self._cond = threading.Condition()
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._pending_rows = 0
+        self._oldest = 0.0
+        self._queued = 0  # batches accepted so far
+        self._written = 0  # batches written so far
+        self._flushing = 0  # callers waiting in flush()
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="tick-store-writer", daemon=True)
+        self._thread.start()
+
+    # --- callers ------------------------------------------------------------------------
+
+    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
+        cols = C.checked_columns(table, columns)
+        if cols is None:
+            return
+        rows = len(cols["ts"])
+        with self._cond:
+            while (
+                self._error is None
+                and not self._closed
+                and self._pending_rows > 0
+                and self._pending_rows + rows > self._max_pending
+            ):
+                self._cond.wait()
+            self._raise_if_failed()
+            if self._closed:
+                raise StoreError("tick-store writer is closed")
+            if not self._pending_rows:
+                self._oldest = self._now()
+            self._pending.setdefault(table, []).append(cols)
+            self._pending_rows += rows
+            self._queued += 1
+            self._cond.notify_all()
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until every batch queued so far is written; raise if a write failed."""
+        deadline = None if timeout is None else self._now() + timeout
+        with self._cond:
+            target = self._queued
+            self._flushing += 1
+            self._cond.notify_all()
+            try:
+                while self._written < target and self._error is None:
+                    left = None if deadline is None else deadline - self._now()
+                    if left is not None and left <= 0:
+                        raise StoreError(f"tick-store writes not done within {timeout}s")
+                    self._cond.wait(left)
+                self._raise_if_failed()
+            finally:
+                self._flushing -= 1
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread (raises if a write failed)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join()
+        with self._cond:
+            self._raise_if_failed()
+
+    @property
+    def pending_rows(self) -> int:
+        with self._cond:
+            return self._pending_rows
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise StoreError(f"an earlier tick-store write failed: {self._error}") from self._error
+
+    # --- the writer thread --------------------------------------------------------------
+
+    def _due(self) -> bool:
+        if not self._pending_rows:
+            return False
+        if self._closed or self._flushing or self._pending_rows >= self._min_rows:
+            return True
+        return self._now() - self._oldest >= self._max_delay
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due():
+                    if self._closed and not self._pending_rows:
+                        return
+                    wait = None
+                    if self._pending_rows:
+                        wait = max(0.0, self._oldest + self._max_delay - self._now())
+                    self._cond.wait(wait)
+                batches, self._pending = self._pending, {}
+                self._pending_rows = 0
+                taken = self._queued
+                self._cond.notify_all()  # writers blocked on max_pending_rows may go on
+            try:
+                for table, parts in batches.items():
+                    self._store.write_columns(table, merge(table, parts))
+            except BaseException as e:
+                log.error("tick-store write failed; the writer stops: %s", e)
+                with self._cond:
+                    self._error = e
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._written = taken
+                self._cond.notify_all()
