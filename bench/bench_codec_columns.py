@@ -21,6 +21,7 @@ import argparse
 import gc
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -82,7 +83,8 @@ def upb_decode(values: list[bytes]) -> TickColumns:
 
 
 def same_columns(a: TickColumns, b: TickColumns) -> bool:
-    return a.keys == b.keys and all(np.array_equal(x, y) for x, y in zip(a[1:], b[1:], strict=True))
+    pairs: list[tuple[Any, Any]] = list(zip(a[1:], b[1:], strict=True))
+    return a.keys == b.keys and all(np.array_equal(x, y) for x, y in pairs)
 
 
 def row(name: str, seconds: float, n: int, baseline: float | None = None) -> None:

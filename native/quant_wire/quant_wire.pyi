@@ -1,6 +1,8 @@
 """Type stub of the native ``quant_wire`` extension (built from ``native/quant_wire``).
 
-Imported by :mod:`quant.upstox.wire`, which selects it over the pure-Python decoder.
+Imported by :mod:`quant.upstox.wire` (feed frames) and :mod:`quant.bus.codec_marketdata` (bus
+ticks, in tuples or columns, and enriched ticks from columns), which select it over their
+pure-Python paths.
 """
 
 def decode_frame(
@@ -19,3 +21,14 @@ def decode_ticks(
     ohlc_cls: type[tuple[object, ...]],
     modes: tuple[object, object, object, object],
 ) -> list[object | None]: ...
+def decode_tick_columns(
+    messages: list[bytes],
+    max_levels: int,
+    modes: tuple[int, int, int, int],
+) -> tuple[list[str], bytearray, bytearray, int, list[int]]: ...
+def encode_enriched_columns(
+    keys: list[str],
+    ints: list[object],
+    floats: list[object],
+    ts_enriched: int,
+) -> list[bytes]: ...

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -61,7 +61,7 @@ def path(name: str) -> Iterator[None]:
 # --- references --------------------------------------------------------------------------
 
 
-def reference(values: list[Any], max_levels: int) -> tuple[TickColumns, list[tuple[int, str]]]:
+def reference(values: Sequence[Any], max_levels: int) -> tuple[TickColumns, list[tuple[int, str]]]:
     decoded = decode_ticks_python(values)
     ticks = [t for t in decoded if not isinstance(t, CodecError)]
     errors = [(i, str(e)) for i, e in enumerate(decoded) if isinstance(e, CodecError)]
@@ -80,7 +80,7 @@ def assert_columns_equal(got: TickColumns, want: TickColumns) -> None:
         assert np.array_equal(a, b), name
 
 
-def assert_decodes_like_tuples(values: list[Any], max_levels: int = 30) -> TickColumns:
+def assert_decodes_like_tuples(values: Sequence[Any], max_levels: int = 30) -> TickColumns:
     columns, errors = decode_tick_columns(values, max_levels)
     want, want_errors = reference(values, max_levels)
     assert_columns_equal(columns, want)
@@ -325,16 +325,15 @@ def features_of(n: int, value: float, aggressor: int = 1) -> EnrichedColumns:
 def varied(n: int) -> EnrichedColumns:
     """Features that differ in every row and column (so a shuffled or shifted one shows)."""
     rows = np.arange(n)
-    return EnrichedColumns(
-        *(
-            (rows * 7 - 3 * j).astype(np.int64) % 4
-            if name == "aggressor"
-            else (rows * 1000 - 17 * j).astype(np.int64)
-            if name in INT_FIELDS
-            else rows * 1.25 + j / 3 - 2
-            for j, name in enumerate(EnrichedColumns._fields)
-        )
-    )
+    columns: list[Any] = [
+        (rows * 7 - 3 * j).astype(np.int64) % 4
+        if name == "aggressor"
+        else (rows * 1000 - 17 * j).astype(np.int64)
+        if name in INT_FIELDS
+        else rows * 1.25 + j / 3 - 2
+        for j, name in enumerate(EnrichedColumns._fields)
+    ]
+    return EnrichedColumns(*columns)
 
 
 @pytest.mark.parametrize("which", PATHS)
@@ -352,7 +351,8 @@ def test_special_doubles(which: str, value: float) -> None:
 @pytest.mark.parametrize("which", PATHS)
 def test_empty_and_default_rows(which: str) -> None:
     empty = from_ticks([])
-    zero = EnrichedColumns(*(np.zeros(0, dtype=a.dtype) for a in features_of(0, 0.0)))
+    empties: list[Any] = [np.zeros(0, dtype=a.dtype) for a in features_of(0, 0.0)]
+    zero = EnrichedColumns(*empties)
     blank = from_ticks([Tick("", FeedMode.LTPC, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (), ())])
     with path(which):
         assert encode_enriched_columns(empty, zero, 5) == []
@@ -364,6 +364,12 @@ def test_empty_and_default_rows(which: str) -> None:
     assert got[0].startswith(b"\x70\x03")
 
 
+def unaligned(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    out = np.frombuffer(b"\0" + a.tobytes(), dtype=a.dtype, offset=1)
+    assert not out.flags.aligned
+    return out
+
+
 @pytest.mark.parametrize("which", PATHS)
 def test_other_dtypes_and_layouts_encode_identically(which: str) -> None:
     n = 6
@@ -373,6 +379,7 @@ def test_other_dtypes_and_layouts_encode_identically(which: str) -> None:
         ltp=wide.ltp[::2], volume=wide.volume[::2],
     )  # fmt: skip
     base = varied(n)
+    ints_as_floats: Any = np.arange(n, dtype=np.int64)  # .tolist() gives ints: still doubles
     variants = {
         "strided": (strided, base),
         "int32/float32": (
@@ -384,7 +391,9 @@ def test_other_dtypes_and_layouts_encode_identically(which: str) -> None:
             ),
         ),
         "uint64": (batch(n), base._replace(buy_volume=np.arange(n, dtype=np.uint64))),
-        "int columns as floats": (batch(n), base._replace(iv=np.arange(n, dtype=np.int64))),
+        "unaligned": (batch(n), base._replace(delta=unaligned(base.delta))),
+        "read-only": (batch(n), base._replace(gamma=np.frombuffer(base.gamma.tobytes()))),
+        "int columns as floats": (batch(n), base._replace(iv=ints_as_floats)),
         "a short feature column": (batch(n), base._replace(vega=base.vega[:4])),
         "short keys": (batch(n)._replace(keys=batch(n).keys[:3]), base),
     }
@@ -422,6 +431,7 @@ def test_invalid_input_fails_like_the_tuple_path(which: str) -> None:
         (ticks._replace(keys=["a", "\ud800", "c"]), features, 1),  # not encodable
         (ticks, features, 2**63),  # ts_enriched out of int64
         (ticks, features._replace(spread=features.spread.astype(np.float64)), 1),
+        (ticks, features._replace(iv=np.zeros((3, 2))), 1),  # a 2-d column
     ]
     for t, f, ts in cases:
         with pytest.raises(Exception) as want:

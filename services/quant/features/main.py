@@ -41,7 +41,8 @@ def build_feature_service(
     clock: Clock,
 ) -> FeatureService:
     bus.ensure_topics(topics.ALL_TOPICS)
-    engine = FeatureEngine(clock, options=option_specs(options))
+    specs = option_specs(options)
+    engine = FeatureEngine(clock, options=specs)
     return FeatureService(
         consumer=bus.consumer(settings.group_id, INPUT_TOPICS),
         publisher=bus.publisher(),
@@ -56,6 +57,7 @@ def build_feature_service(
             checkpoint_interval_s=settings.checkpoint_interval_s,
             drain_s=settings.drain_s,
         ),
+        underlyings={key: spec.underlying_key for key, spec in specs.items()},
     )
 
 

@@ -30,7 +30,7 @@ import json
 import logging
 import math
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -115,6 +115,7 @@ class FeatureService:
         metrics: FeatureMetrics,
         clock: Clock,
         config: FeatureServiceConfig | None = None,
+        underlyings: Mapping[str, str] | None = None,
     ) -> None:
         self._consumer = consumer
         self._publisher = publisher
@@ -128,7 +129,11 @@ class FeatureService:
         self._upstox_iv: dict[str, float] = {}
         self._held = empty_columns()  # derivative ticks waiting for their underlying
         self._held_since = np.zeros(0, dtype=np.int64)
-        self._watermark = 0
+        self._watermark = 0  # latest ts_event of any non-derivative tick
+        # option key -> its underlying's key, and the latest ts_event seen of each underlying
+        self._underlyings: dict[str, str] = dict(underlyings or {})
+        self._underlying_keys = frozenset(self._underlyings.values())
+        self._underlying_ts: dict[str, int] = {}
         self._dirty = False
         self._last_checkpoint = clock.now_ns()
         self.processed = 0
@@ -237,15 +242,22 @@ class FeatureService:
 
         Partitions are keyed by instrument, so a batch interleaves instruments arbitrarily
         and an option's tick can arrive a poll or two before its underlying's tick of the
-        same instant. A derivative tick newer than every underlying-side tick seen so far
-        is held until one at least as new arrives, for at most ``max_hold_s``, and never
-        across a checkpoint. Sorting by (ts_event, derivative last) is stable, so each
-        instrument keeps its own order.
+        same instant. An option tick newer than the latest tick seen of its own underlying
+        (other derivatives: of any non-derivative) is held until one at least as new
+        arrives, for at most ``max_hold_s``, and never across a checkpoint. Sorting by
+        (ts_event, derivative last) is stable, so each instrument keeps its own order.
         """
         derivative = derivative_mask(ticks.keys)
-        underlying_ts = ticks.ts_event[~derivative]
-        if underlying_ts.size:
-            self._watermark = max(self._watermark, int(underlying_ts.max()))
+        spot_rows = np.flatnonzero(~derivative)
+        if spot_rows.size:
+            spot_ts = ticks.ts_event[spot_rows]
+            self._watermark = max(self._watermark, int(spot_ts.max()))
+            if self._underlying_keys:
+                seen, wanted, keys = self._underlying_ts, self._underlying_keys, ticks.keys
+                for i, ts in zip(spot_rows.tolist(), spot_ts.tolist(), strict=True):
+                    key = keys[i]
+                    if key in wanted and ts > seen.get(key, -1):
+                        seen[key] = ts
         if not self._held.keys and not derivative.any():
             return _in_time_order(ticks, derivative)
         now = self._clock.now_ns()
@@ -256,11 +268,23 @@ class FeatureService:
         if force:
             hold = np.zeros(len(merged.keys), dtype=np.bool_)
         else:
-            hold = derivative & (merged.ts_event > self._watermark) & (since > expired)
+            hold = derivative & (merged.ts_event > self._awaited(merged, derivative))
+            hold &= since > expired
         self._held = take(merged, hold)
         self._held_since = since[hold]
         release = ~hold
         return _in_time_order(take(merged, release), derivative[release])
+
+    def _awaited(self, ticks: TickColumns, derivative: np.ndarray) -> np.ndarray:
+        """Per row: the underlying-side time a derivative row must wait for."""
+        awaited = np.full(len(ticks.keys), self._watermark, dtype=np.int64)
+        if self._underlyings:
+            keys, under, seen = ticks.keys, self._underlyings, self._underlying_ts
+            for i in np.flatnonzero(derivative).tolist():
+                u = under.get(keys[i])
+                if u is not None:
+                    awaited[i] = seen.get(u, -1)
+        return awaited
 
     def _enrich(self, ticks: TickColumns, greeks: list[OptionGreeks]) -> None:
         for g in greeks:

@@ -150,7 +150,8 @@ async def _run_services(
                 "ingestor-control", [topics.CONTROL.name, topics.SUGGESTIONS.name]
             ),
         )
-        engine = FeatureEngine(clock, options=option_specs(_priced_options(index, universe)))
+        specs = option_specs(_priced_options(index, universe))
+        engine = FeatureEngine(clock, options=specs)
         features = FeatureService(
             consumer=bus.consumer("features", INPUT_TOPICS),
             publisher=bus.publisher(),
@@ -160,6 +161,7 @@ async def _run_services(
             metrics=FeatureMetrics(registry),
             clock=clock,
             config=FeatureServiceConfig(drain_s=1.0),
+            underlyings={key: spec.underlying_key for key, spec in specs.items()},
         )
         state = LiveMarketState()
         tasks: list[asyncio.Task[None]] = []

@@ -289,3 +289,30 @@ def test_an_option_tick_ahead_of_its_underlyings_waits_one_poll() -> None:
     svc.step()
     svc.checkpoint()  # a checkpoint releases what is held: its offset is in the snapshot
     assert engine.seen[-1] == ("NSE_FO|1", T0 + 30)
+
+
+def test_an_option_waits_for_its_own_underlying_not_any_instrument() -> None:
+    bus = InProcessBus()
+    pub = bus.publisher()
+    opt = Tick("NSE_FO|1", FeedMode.FULL, T0 + 10, T0, 500, ltq=1)
+    other = Tick("NSE_EQ|K9", FeedMode.FULL, T0 + 10, T0, 900, ltq=1)
+    idx = Tick("NSE_INDEX|Nifty 50", FeedMode.FULL, T0 + 10, T0, 2_600_000, ltq=1)
+    engine = OrderEngine()
+    svc = FeatureService(
+        consumer=bus.consumer("features", [topics.TICKS.name]),
+        publisher=bus.publisher(),
+        engine=engine,
+        sink=ListSink(),
+        snapshots=MemorySnapshotStore(),
+        metrics=FeatureMetrics(CollectorRegistry()),
+        clock=FakeClock(T0),
+        config=FeatureServiceConfig(batch_size=10, poll_timeout_s=0.0, checkpoint_interval_s=60),
+        underlyings={"NSE_FO|1": "NSE_INDEX|Nifty 50"},
+    )
+    for t in (opt, other):
+        pub.publish(topics.TICKS.name, t.instrument_key, codecs.encode_tick(t))
+    svc.step()
+    assert engine.seen == [("NSE_EQ|K9", T0 + 10)]  # an equity of that instant is not enough
+    pub.publish(topics.TICKS.name, idx.instrument_key, codecs.encode_tick(idx))
+    svc.step()
+    assert engine.seen[1:] == [("NSE_INDEX|Nifty 50", T0 + 10), ("NSE_FO|1", T0 + 10)]
