@@ -23,6 +23,7 @@ Run: ``python bench/bench_pipeline.py [--preload 300000] [--rate 10000] [--secon
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing as mp
 import os
 import platform
@@ -129,6 +130,8 @@ def build_service(
     clock = SystemClock()
     engine = TimedEngine(FeatureEngine(clock))
     publisher = TimedPublisher(bus.publisher(), engine, samples)
+    gc.collect()
+    gc.freeze()  # as run_features does after start-up
     service = FeatureService(
         consumer=bus.consumer(group, INPUT_TOPICS),
         publisher=publisher,  # type: ignore[arg-type]
@@ -138,7 +141,10 @@ def build_service(
         metrics=FeatureMetrics(CollectorRegistry()),
         clock=clock,
         config=FeatureServiceConfig(
-            batch_size=5000, poll_timeout_s=0.05, checkpoint_interval_s=5.0
+            batch_size=5000,
+            poll_timeout_s=0.05,
+            checkpoint_interval_s=5.0,
+            background_checkpoints=True,  # as build_feature_service (quant features) sets it
         ),
     )
     return service, publisher
@@ -173,7 +179,7 @@ def drain(service: FeatureService, total: int) -> float:
         if n and began is None:
             began = time.perf_counter()
             first = n
-    service.checkpoint()
+    service.close()  # the last checkpoint: every write flushed, offsets committed
     return (total - first) / (time.perf_counter() - (began or time.perf_counter()))
 
 
@@ -233,7 +239,7 @@ def main() -> None:
             proc.join()
             latency.append((rate, results.get(), list(samples)))
             start += n_rate
-        service.checkpoint()
+        service.close()
 
         print(f"phase 2: preload {args.preload:,} ticks", flush=True)
         # 2. sustained throughput: preload, then drain everything; raw consumer as reference
@@ -258,7 +264,8 @@ def main() -> None:
         f"Python {platform.python_version()}; load average at the end {load:.1f}",
         *(
             f"- latency ts_init -> enriched publish at {rate:,.0f} ticks/s for "
-            f"{args.seconds:.0f} s (producer achieved {achieved:,.0f}/s; after {args.warmup_s:.0f} s of warm-up; "
+            f"{args.seconds:.0f} s (producer achieved {achieved:,.0f}/s; "
+            f"after {args.warmup_s:.0f} s of warm-up; "
             f"{len(lat):,} enriched publishes): p50 {pct(lat, 0.5):.1f} ms, "
             f"p99 {pct(lat, 0.99):.1f} ms, max {max(lat) / 1e6:.1f} ms"
             for rate, achieved, lat in latency

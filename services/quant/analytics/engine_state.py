@@ -114,8 +114,9 @@ class EngineState:
                 "history_pruned": self.history_pruned}  # fmt: skip
         arrays = {f"fields.{name}": values for name, values in self.fields.items()}
         arrays["open_candles"] = self.open_candles
-        for i, level in enumerate(self.history):  # levels as they are: no merge per snapshot
-            arrays[f"history.{i}"] = level.rows()
+        for i, level in enumerate(self.history):  # levels as they are: no merge, no copy
+            for name, column in zip(HISTORY_COLUMNS, level, strict=True):
+                arrays[f"history.{i}.{name}"] = column
         return head, arrays
 
     @classmethod
@@ -134,11 +135,16 @@ class EngineState:
         state = cls.restore(data)
         levels = list(state.history)
         i = 0
-        while f"history.{i}" in arrays:
-            rows = np.asarray(arrays[f"history.{i}"], dtype=np.int64)
-            if rows.ndim != 2 or rows.shape[1] != len(HISTORY_COLUMNS):
-                raise SnapshotError(f"history level {i} has shape {rows.shape}")
-            levels.append(History.from_rows(rows))
+        while f"history.{i}.code" in arrays:
+            try:
+                columns = [
+                    np.asarray(arrays[f"history.{i}.{c}"], np.int64) for c in HISTORY_COLUMNS
+                ]
+            except KeyError as e:
+                raise SnapshotError(f"history level {i} lacks column {e}") from e
+            if len({c.shape for c in columns}) != 1 or columns[0].ndim != 1:
+                raise SnapshotError(f"history level {i} has ragged columns")
+            levels.append(History(*columns))
             i += 1
         state.history = tuple(level for level in levels if level.code.size)
         return state

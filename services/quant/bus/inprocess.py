@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from quant.bus.errors import CommitError, ConsumeError, DeliveryError, DeliveryFailure
@@ -256,7 +256,7 @@ class InProcessConsumer:
         self._next = (self._next + 1) % len(order)
         return batch
 
-    def commit(self) -> None:
+    def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
         with self._bus._cond:
             group = self._bus._groups[self.group_id]
             if self._generation != group.generation:
@@ -264,7 +264,10 @@ class InProcessConsumer:
                     f"group {self.group_id!r} rebalanced since the last poll; "
                     "uncommitted messages will be redelivered"
                 )
-            group.committed.update(self._positions)
+            if offsets is None:
+                group.committed.update(self._positions)
+            else:
+                group.committed.update({tp: last + 1 for tp, last in offsets.items()})
 
     def close(self) -> None:
         if not self._closed:

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from confluent_kafka import Consumer as _RawConsumer
-from confluent_kafka import KafkaError, KafkaException, Message
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka import Producer as _RawProducer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
@@ -42,7 +42,7 @@ _librdkafka_log = logging.getLogger("quant.bus.librdkafka")  # librdkafka's own 
 PRODUCER_DEFAULTS: Mapping[str, Any] = {
     "enable.idempotence": True,
     "acks": "all",
-    "linger.ms": 5,
+    "linger.ms": 1,
     "batch.num.messages": 10_000,
     "batch.size": 1_000_000,
     "compression.type": "lz4",
@@ -295,9 +295,14 @@ class KafkaConsumer:
                 raise ConsumeError(f"{m.topic()}[{m.partition()}]: {err.name()}: {err.str()}")
         return good
 
-    def commit(self) -> None:
+    def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
         try:
-            self._consumer.commit(asynchronous=False)
+            if offsets is None:
+                self._consumer.commit(asynchronous=False)
+            else:
+                positions = [TopicPartition(t, p, last + 1) for (t, p), last in offsets.items()]
+                if positions:
+                    self._consumer.commit(offsets=positions, asynchronous=False)
         except KafkaException as e:
             err = e.args[0]
             if isinstance(err, KafkaError) and err.code() == KafkaError._NO_OFFSET:

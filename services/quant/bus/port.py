@@ -19,7 +19,7 @@ honours (checked by ``tests/unit/bus`` and ``tests/integration/bus`` contract su
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from quant.bus.topics import Topic
@@ -57,8 +57,10 @@ class Consumer(Protocol):
         """Up to ``max_messages`` messages, waiting at most ``timeout`` seconds for the first."""
         ...
 
-    def commit(self) -> None:
-        """Commit the position after every message returned by ``poll`` so far."""
+    def commit(self, offsets: Mapping[tuple[str, int], int] | None = None) -> None:
+        """Commit the position after every message returned by ``poll`` so far; or, given
+        ``offsets`` ((topic, partition) -> last processed offset), the position after
+        each of those (safe to call from another thread than ``poll``'s)."""
         ...
 
     def close(self) -> None:

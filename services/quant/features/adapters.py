@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -78,7 +78,16 @@ class AnalyticsEngine:
         return EngineOutput(features, candles, self.engine.now_ns())
 
     def snapshot(self) -> bytes:
-        return pack_state(*self.engine.snapshot_arrays())
+        return self.snapshot_later()()
+
+    def snapshot_later(self) -> Callable[[], bytes]:
+        """Copies what the engine updates in place; history levels are never modified."""
+        head, arrays = self.engine.snapshot_arrays()
+        captured = {
+            name: a.copy() if name.startswith("fields.") or name == "open_candles" else a
+            for name, a in arrays.items()
+        }
+        return lambda: pack_state(head, captured)
 
     def restore(self, blob: bytes) -> None:
         if blob.startswith(_MAGIC):

@@ -9,7 +9,7 @@ store); the unit tests use fakes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol
 
 from quant.analytics.columns import EnrichedColumns, TickColumns
@@ -31,7 +31,10 @@ class FeatureEngine(Protocol):
         """Enrich ``ticks`` (in order) and return their features and any closed candles."""
         ...
 
-    def snapshot(self) -> bytes: ...
+    def snapshot_later(self) -> Callable[[], bytes]:
+        """Capture the state now (cheaply); the returned call serialises that captured
+        state, on any thread, while processing goes on."""
+        ...
 
     def restore(self, blob: bytes) -> None: ...
 

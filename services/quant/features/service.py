@@ -29,8 +29,10 @@ import gc
 import json
 import logging
 import math
+import queue
 import struct
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -62,6 +64,8 @@ class FeatureServiceConfig:
     drain_s: float = 0.0  # on close, keep processing what is already on the bus this long
     max_hold_s: float = 0.5  # longest a derivative tick waits for its underlying's instant
     max_depth_levels: int = MAX_LEVELS  # depth levels kept per tick (30 = the D30 feed)
+    # flush, save and commit checkpoints on a thread of their own (see ``checkpoint``)
+    background_checkpoints: bool = False
 
 
 def pack_checkpoint(offsets: dict[str, int], engine_blob: bytes) -> bytes:
@@ -94,6 +98,51 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _partition(slot: str) -> tuple[str, int]:
+    topic, _, partition = slot.rpartition(":")  # topic names have no ':'
+    return topic, int(partition)
+
+
+class Checkpointer:
+    """One background thread that runs checkpoint jobs in order, one waiting at most.
+
+    A failed job (the tick store or the snapshot store failed) stops it; the error is
+    raised to the processing thread at its next step, which ends the service: nothing
+    after the last good checkpoint was committed, so a restart redoes it.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="feature-checkpoints", daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Queue ``job``; blocks while an earlier one is still waiting (backpressure)."""
+        self.raise_error()
+        self._jobs.put(job)
+
+    def raise_error(self) -> None:
+        if self._error is not None:
+            raise RuntimeError(f"a background checkpoint failed: {self._error}") from self._error
+
+    def close(self) -> None:
+        """Run what is queued, stop, and raise the error of a failed job, if any."""
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
+        self.raise_error()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                job()
+            except BaseException as e:  # handed to the processing thread
+                log.error("background checkpoint failed; the service stops: %s", e)
+                self._error = e
+                return
 
 
 def derivative_mask(keys: Sequence[str]) -> np.ndarray:
@@ -136,6 +185,7 @@ class FeatureService:
         self._underlying_ts: dict[str, int] = {}
         self._dirty = False
         self._last_checkpoint = clock.now_ns()
+        self._checkpointer = Checkpointer() if self._config.background_checkpoints else None
         self.processed = 0
 
     def restore(self) -> bool:
@@ -159,6 +209,7 @@ class FeatureService:
     def step(self) -> int:
         """Process one polled batch; checkpoint if due. Returns messages processed."""
         cfg = self._config
+        self._raise_background_error()
         messages = self._consumer.poll(cfg.batch_size, cfg.poll_timeout_s)
         if messages or self._held.keys:  # held ticks may be due even when nothing arrived
             with _gc_paused():
@@ -178,28 +229,55 @@ class FeatureService:
                 if not messages:
                     break
                 self._process(messages)
-        if self._dirty:
-            self.checkpoint()
+        try:
+            if self._dirty:
+                self.checkpoint()
+        finally:
+            if self._checkpointer is not None:
+                self._checkpointer.close()  # waits for the last checkpoint (raises its error)
 
     def checkpoint(self) -> None:
-        """Flush writes and publishes, persist the snapshot, then commit offsets."""
+        """Checkpoint what was processed: flush writes and publishes, save, commit.
+
+        The state is captured here, on the processing thread; with
+        ``background_checkpoints`` the slow part (waiting for the tick store's writes,
+        serialising and saving the snapshot, committing the offsets it names) runs on the
+        checkpoint thread, so the hot path does not wait for the store every few seconds.
+        """
+        self._raise_background_error()
         started = self._clock.now_ns()
         if self._held.keys:  # their offsets are in the snapshot: their effect must be too
             self._enrich(self._release(empty_columns(), force=True), [])
-        self._sink.flush()
-        self._publisher.flush()
-        self._snapshots.save(pack_checkpoint(self._offsets, self._engine.snapshot()))
-        try:
-            self._consumer.commit()
-        except CommitError as e:
-            # e.g. the broker restarted and the group rebalanced: the snapshot holds the
-            # offsets, redeliveries are skipped, and the commit is retried next time
-            self._metrics.commit_failures.inc()
-            log.warning("offset commit failed (retried at the next checkpoint): %s", e)
-            return
+        self._publisher.flush()  # every enriched tick of these offsets is on the bus
+        offsets = dict(self._offsets)
+        serialise = self._engine.snapshot_later()
         self._dirty = False
         self._last_checkpoint = self._clock.now_ns()
-        self._metrics.checkpoint_seconds.observe((self._last_checkpoint - started) / NS_PER_SECOND)
+
+        def persist() -> None:
+            self._sink.flush()
+            self._snapshots.save(pack_checkpoint(offsets, serialise()))
+            try:
+                self._consumer.commit({_partition(slot): last for slot, last in offsets.items()})
+            except CommitError as e:
+                # e.g. the broker restarted and the group rebalanced: the snapshot holds the
+                # offsets, redeliveries are skipped, and the commit is retried next time
+                self._metrics.commit_failures.inc()
+                log.warning("offset commit failed (retried at the next checkpoint): %s", e)
+                self._dirty = True
+                self._last_checkpoint = 0
+                return
+            elapsed = self._clock.now_ns() - started
+            self._metrics.checkpoint_seconds.observe(elapsed / NS_PER_SECOND)
+
+        if self._checkpointer is None:
+            persist()
+        else:
+            self._checkpointer.submit(persist)
+
+    def _raise_background_error(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.raise_error()
 
     def _process(self, messages: Sequence[Received]) -> None:
         tick_values: list[bytes] = []

@@ -7,10 +7,12 @@ the snapshot and the commit) resumes with exactly the state of an uninterrupted 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import pytest
 from prometheus_client import CollectorRegistry
 
 from quant.analytics.columns import EnrichedColumns, TickColumns, from_ticks, to_enriched
@@ -28,6 +30,7 @@ from quant.features.service import (
     unpack_checkpoint,
 )
 from quant.features.snapshots import MemorySnapshotStore
+from quant.store.ports import StoreError
 
 T0 = 1_795_000_000_000_000_000
 
@@ -60,6 +63,10 @@ class VwapEngine:
 
     def snapshot(self) -> bytes:
         return json.dumps(self.state).encode()
+
+    def snapshot_later(self) -> Callable[[], bytes]:
+        blob = self.snapshot()
+        return lambda: blob
 
     def restore(self, blob: bytes) -> None:
         self.state = json.loads(blob)
@@ -172,7 +179,7 @@ def test_snapshot_without_commit_is_not_double_counted() -> None:
     _publish(bus, ticks)
     snaps = MemorySnapshotStore()
     svc, engine, _ = _service(bus, snaps, ListSink(), batch=50)
-    svc._consumer.commit = lambda: None  # type: ignore[method-assign]  # commit is lost
+    svc._consumer.commit = lambda offsets=None: None  # type: ignore[method-assign]  # lost
     svc.step()
     assert snaps.saves == 1
     svc._consumer.close()
@@ -205,12 +212,12 @@ class FlakyConsumer:
             return [*self.first, *got]
         return got
 
-    def commit(self) -> None:
+    def commit(self, offsets: Any = None) -> None:
         if not self.commits_failed:
             self.commits_failed += 1
             raise CommitError("commit failed: group partition assignment lost")
         self.commits += 1
-        self.inner.commit()
+        self.inner.commit(offsets)
 
     def close(self) -> None:
         self.inner.close()
@@ -316,3 +323,80 @@ def test_an_option_waits_for_its_own_underlying_not_any_instrument() -> None:
     pub.publish(topics.TICKS.name, idx.instrument_key, codecs.encode_tick(idx))
     svc.step()
     assert engine.seen[1:] == [("NSE_INDEX|Nifty 50", T0 + 10), ("NSE_FO|1", T0 + 10)]
+
+
+class OrderedSink(ListSink):
+    """Records when the sink was flushed and when offsets were committed, in order."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__()
+        self.events = events
+
+    def flush(self) -> None:
+        threading.Event().wait(0.01)  # a slow store: the commit must still come after it
+        super().flush()
+        self.events.append(f"flush:{len(self.flushed)}")
+
+
+def test_background_checkpoints_commit_only_what_was_written() -> None:
+    bus = InProcessBus()
+    _publish(bus, _ticks(60))
+    events: list[str] = []
+    sink = OrderedSink(events)
+    consumer = bus.consumer("features", [topics.TICKS.name])
+    real_commit = consumer.commit
+
+    def commit(offsets: Any = None) -> None:
+        assert offsets is not None  # explicit: the state of the snapshot, not the position
+        events.append(f"commit:{sum(last + 1 for last in offsets.values())}")
+        real_commit(offsets)
+
+    consumer.commit = commit  # type: ignore[method-assign]
+    svc = FeatureService(
+        consumer=consumer,
+        publisher=bus.publisher(),
+        engine=VwapEngine(),
+        sink=sink,
+        snapshots=MemorySnapshotStore(),
+        metrics=FeatureMetrics(CollectorRegistry()),
+        clock=FakeClock(T0),
+        config=FeatureServiceConfig(
+            batch_size=7, poll_timeout_s=0.0, checkpoint_interval_s=0, background_checkpoints=True
+        ),
+    )
+    _drain(svc)
+    svc.close()
+    assert events and events[-1] == "commit:60"
+    for flush, commit in zip(events[::2], events[1::2], strict=True):
+        assert flush.startswith("flush:") and commit.startswith("commit:")
+    assert len(sink.flushed) == 60 + 60 + 6
+    assert bus.consumer("features", [topics.TICKS.name]).poll(10, 0.0) == []
+
+
+class FailingSink(ListSink):
+    def flush(self) -> None:
+        raise StoreError("questdb is gone")
+
+
+def test_a_failed_background_checkpoint_stops_the_service_without_committing() -> None:
+    bus = InProcessBus()
+    _publish(bus, _ticks(20))
+    svc = FeatureService(
+        consumer=bus.consumer("features", [topics.TICKS.name]),
+        publisher=bus.publisher(),
+        engine=VwapEngine(),
+        sink=FailingSink(),
+        snapshots=MemorySnapshotStore(),
+        metrics=FeatureMetrics(CollectorRegistry()),
+        clock=FakeClock(T0),
+        config=FeatureServiceConfig(
+            batch_size=7, poll_timeout_s=0.0, checkpoint_interval_s=0, background_checkpoints=True
+        ),
+    )
+    with pytest.raises(RuntimeError, match="questdb is gone"):
+        for _ in range(100):
+            svc.step()
+            threading.Event().wait(0.005)
+    svc._consumer.close()  # the process ends
+    # nothing was committed: the next member of the group gets every tick again
+    assert len(bus.consumer("features", [topics.TICKS.name]).poll(100, 0.0)) == 20
