@@ -2,7 +2,9 @@
 
 Generates a deterministic interleaved stream (``--instruments`` names, 5 depth levels, or
 30 with ``--levels 30``), then times ``FeatureEngine.process`` over batches of
-``--batch`` ticks (Tick tuples in, EnrichedTick tuples and candles out), and separately the
+``--batch`` ticks: the feature service's own path (protobuf bus bytes decoded natively into
+columns, the columnar core, EnrichedTicks encoded natively from the columns), the tuple API
+``FeatureEngine.process`` (Tick tuples in, EnrichedTick tuples out), and separately the
 columnar core ``process_columns`` and the tuple<->column conversions. Prints a Markdown
 table; best of ``--repeat`` runs, in CPU seconds of this process (``time.process_time``,
 pinned to one core) so that other load on a shared machine inflates the figures less. Usage::
@@ -23,6 +25,7 @@ import numpy as np
 
 from quant.analytics.columns import from_ticks, to_enriched
 from quant.analytics.engine import FeatureEngine
+from quant.bus.codec_marketdata import decode_tick_columns, encode_enriched_columns, encode_tick
 from quant.core.clock import FakeClock
 from quant.core.events import DepthLevel, FeedMode, Tick
 
@@ -91,6 +94,16 @@ def main() -> None:
         for c in columns:
             engine.process_columns(c)
 
+    messages = [[encode_tick(t) for t in b] for b in batches]
+
+    def service_path() -> None:
+        # what the feature service runs per batch: bus bytes in, encoded EnrichedTicks out
+        engine = FeatureEngine(FakeClock())
+        for m in messages:
+            cols, _ = decode_tick_columns(m)
+            features, _ = engine.process_columns(cols)
+            encode_enriched_columns(cols, features, 0)
+
     def convert_in() -> None:
         for b in batches:
             from_ticks(b)
@@ -104,6 +117,10 @@ def main() -> None:
 
     n = len(ticks)
     rows = [
+        (
+            "bus bytes -> columns -> engine -> EnrichedTick bytes (the service)",
+            _best(service_path, args.repeat),
+        ),
         ("process(ticks) end to end", _best(end_to_end, args.repeat)),
         ("process_columns (numpy core)", _best(core, args.repeat)),
         ("Tick tuples -> columns", _best(convert_in, args.repeat)),
