@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from bench_pipeline import T0, make_tick  # the same realistic ticks (run from bench/)
 from quant.analytics.columns import TickColumns, from_ticks, to_enriched
 from quant.analytics.engine import FeatureEngine
 from quant.bus.codec_base import CodecError
@@ -40,23 +41,6 @@ from quant.bus.codec_marketdata import (
     encode_tick,
 )
 from quant.core.clock import FakeClock
-from quant.core.events import DepthLevel, FeedMode, FeedOhlc, Tick
-
-T0 = 1_796_700_000_000_000_000
-INSTRUMENTS = 500
-
-
-def make_tick(i: int, ts_init: int) -> Tick:
-    """A FULL tick with 5 depth levels and a day bar (``bench_pipeline.make_tick``)."""
-    k = i % INSTRUMENTS
-    px = 100_000 + (i * 7919) % 5_000
-    depth = tuple(DepthLevel(px - 5 * (j + 1), 100 + j, px + 5 * (j + 1), 90 + j) for j in range(5))
-    ts = T0 + i * 1000
-    day = (FeedOhlc("1d", px - 900, px + 1200, px - 1500, px, 1_000 + i, T0),)
-    return Tick(
-        f"NSE_EQ|INE{k:06d}01018", FeedMode.FULL, ts, ts_init, px, ts, 1 + i % 50, px - 300,
-        1_000 + i, px - 10, 0, 50_000, 60_000, depth, day,
-    )  # fmt: skip
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:
