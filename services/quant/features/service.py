@@ -11,9 +11,11 @@ instrument_key), then hands ticks, greeks, enriched ticks and candles to the sin
 QuestDB a background writer that joins batches into large requests). No tuple is built
 per tick on this path.
 
-Checkpoints make restarts exact. At most every ``checkpoint_interval_s``: flush the sink,
-flush the publisher, save the engine snapshot together with the last processed offset of
-every partition, and only then commit the consumer's offsets. Any redelivered message
+Checkpoints make restarts exact. At most every ``checkpoint_interval_s``: flush the
+publisher, capture the engine state with the last processed offset of every partition,
+then flush the sink, save that snapshot and only then commit exactly those offsets; with
+``background_checkpoints`` (``quant features``) the last three run on a checkpoint thread
+while processing goes on, and a failure there stops the service. Any redelivered message
 (after a crash, a broker restart or a rebalance) at or below the last processed offset
 of its partition is skipped, since its effect is already in the (restored) state; the
 rest are processed again and the store's DEDUP keys absorb repeated writes:
@@ -62,24 +64,58 @@ class FeatureServiceConfig:
     poll_timeout_s: float = 0.2
     checkpoint_interval_s: float = 5.0
     drain_s: float = 0.0  # on close, keep processing what is already on the bus this long
-    max_hold_s: float = 0.5  # longest a derivative tick waits for its underlying's instant
+    max_hold_s: float = 1.0  # longest a derivative tick waits for its underlying's instant
     max_depth_levels: int = MAX_LEVELS  # depth levels kept per tick (30 = the D30 feed)
     # flush, save and commit checkpoints on a thread of their own (see ``checkpoint``)
     background_checkpoints: bool = False
 
 
-def pack_checkpoint(offsets: dict[str, int], engine_blob: bytes) -> bytes:
-    header = json.dumps({"v": 1, "offsets": offsets}).encode()
+def _held_to_json(held: TickColumns) -> dict[str, object]:
+    columns = {
+        name: column.tolist()
+        for name, column in zip(TickColumns._fields[1:], held[1:], strict=True)
+        if column is not None
+    }
+    return {"keys": held.keys, "columns": columns}
+
+
+def _held_from_json(data: dict[str, object]) -> TickColumns:
+    keys = [str(k) for k in data["keys"]]  # type: ignore[attr-defined]
+    columns: dict[str, object] = data["columns"]  # type: ignore[assignment]
+    n = len(keys)
+    values: list[object] = [keys]
+    for name in TickColumns._fields[1:]:
+        raw = columns.get(name)
+        if raw is None:
+            values.append(None)
+            continue
+        dtype = np.bool_ if name == "has_volume" else np.int64
+        array: np.ndarray = np.asarray(raw, dtype=dtype)
+        if name in ("bid_price", "bid_qty", "ask_price", "ask_qty"):
+            array = array.reshape(n, -1)
+        values.append(array)
+    return TickColumns(*values)  # type: ignore[arg-type]
+
+
+def pack_checkpoint(
+    offsets: dict[str, int], engine_blob: bytes, held: TickColumns | None = None
+) -> bytes:
+    """Offsets, the ticks still held back (their offsets are in ``offsets``), the engine."""
+    head: dict[str, object] = {"v": 1, "offsets": offsets}
+    if held is not None and held.keys:
+        head["held"] = _held_to_json(held)
+    header = json.dumps(head).encode()
     return _HEADER.pack(len(header)) + header + engine_blob
 
 
-def unpack_checkpoint(blob: bytes) -> tuple[dict[str, int], bytes]:
+def unpack_checkpoint(blob: bytes) -> tuple[dict[str, int], bytes, TickColumns]:
     (size,) = _HEADER.unpack_from(blob)
     header = json.loads(blob[_HEADER.size : _HEADER.size + size])
     if header.get("v") != 1:
         raise ValueError(f"unknown checkpoint version {header.get('v')!r}")
     offsets = {str(k): int(v) for k, v in header["offsets"].items()}
-    return offsets, blob[_HEADER.size + size :]
+    held = _held_from_json(header["held"]) if "held" in header else empty_columns()
+    return offsets, blob[_HEADER.size + size :], held
 
 
 @contextmanager
@@ -193,7 +229,8 @@ class FeatureService:
         blob = self._snapshots.load()
         if blob is None:
             return False
-        self._offsets, engine_blob = unpack_checkpoint(blob)
+        self._offsets, engine_blob, self._held = unpack_checkpoint(blob)
+        self._held_since = np.full(len(self._held.keys), self._clock.now_ns(), np.int64)
         self._engine.restore(engine_blob)
         log.info("restored feature-engine snapshot at offsets %s", self._offsets)
         return True
@@ -230,6 +267,8 @@ class FeatureService:
                     break
                 self._process(messages)
         try:
+            if self._held.keys:  # shutting down: enrich them with what is known now
+                self._enrich(self._release(empty_columns(), force=True), [])
             if self._dirty:
                 self.checkpoint()
         finally:
@@ -246,17 +285,18 @@ class FeatureService:
         """
         self._raise_background_error()
         started = self._clock.now_ns()
-        if self._held.keys:  # their offsets are in the snapshot: their effect must be too
-            self._enrich(self._release(empty_columns(), force=True), [])
         self._publisher.flush()  # every enriched tick of these offsets is on the bus
         offsets = dict(self._offsets)
+        held = self._held  # held option ticks: their offsets are in ``offsets``, so they
+        # go into the snapshot too (releasing them early would price them off a stale
+        # underlying while a lagging partition catches up)
         serialise = self._engine.snapshot_later()
         self._dirty = False
         self._last_checkpoint = self._clock.now_ns()
 
         def persist() -> None:
             self._sink.flush()
-            self._snapshots.save(pack_checkpoint(offsets, serialise()))
+            self._snapshots.save(pack_checkpoint(offsets, serialise(), held))
             try:
                 self._consumer.commit({_partition(slot): last for slot, last in offsets.items()})
             except CommitError as e:
@@ -322,7 +362,8 @@ class FeatureService:
         and an option's tick can arrive a poll or two before its underlying's tick of the
         same instant. An option tick newer than the latest tick seen of its own underlying
         (other derivatives: of any non-derivative) is held until one at least as new
-        arrives, for at most ``max_hold_s``, and never across a checkpoint. Sorting by
+        arrives, for at most ``max_hold_s`` (across checkpoints: held ticks are part of the
+        snapshot). Sorting by
         (ts_event, derivative last) is stable, so each instrument keeps its own order.
         """
         derivative = derivative_mask(ticks.keys)

@@ -20,7 +20,7 @@ from quant.bus import codecs, topics
 from quant.bus.errors import CommitError
 from quant.bus.inprocess import InProcessBus
 from quant.core.clock import FakeClock
-from quant.core.events import Candle, FeedMode, OptionGreeks, Tick
+from quant.core.events import Candle, DepthLevel, FeedMode, OptionGreeks, Tick
 from quant.features.metrics import FeatureMetrics
 from quant.features.ports import EngineOutput
 from quant.features.service import (
@@ -190,7 +190,14 @@ def test_snapshot_without_commit_is_not_double_counted() -> None:
 
 def test_checkpoint_round_trip() -> None:
     blob = pack_checkpoint({"market.equity.ticks:3": 41}, b"\x00engine")
-    assert unpack_checkpoint(blob) == ({"market.equity.ticks:3": 41}, b"\x00engine")
+    offsets, engine, held = unpack_checkpoint(blob)
+    assert (offsets, engine, held.keys) == ({"market.equity.ticks:3": 41}, b"\x00engine", [])
+    ticks = [Tick("NSE_FO|1", FeedMode.FULL, T0, T0, 5, depth=(DepthLevel(4, 1, 6, 2),))]
+    _, _, held = unpack_checkpoint(pack_checkpoint({}, b"", from_ticks(ticks)))
+    assert held.keys == ["NSE_FO|1"]
+    assert held.ts_event.tolist() == [T0]
+    assert held.ask_qty.tolist() == [[2]]
+    assert held.has_volume is not None and held.has_volume.tolist() == [True]
 
 
 class FlakyConsumer:
@@ -289,13 +296,32 @@ def test_an_option_tick_ahead_of_its_underlyings_waits_one_poll() -> None:
     assert engine.seen == [("NSE_INDEX|Nifty 50", T0 + 10), ("NSE_FO|1", T0 + 10)]
     svc.step()
     assert engine.seen[-1] == ("NSE_FO|1", T0 + 10)  # T0 + 20 waits for its underlying
-    clock.advance(0.6)
+    clock.advance(1.1)
     svc.step()  # ... but not longer than max_hold_s, even if nothing arrives
     assert engine.seen[-1] == ("NSE_FO|1", T0 + 20)
     pub.publish(topics.TICKS.name, "NSE_FO|1", codecs.encode_tick(later._replace(ts_event=T0 + 30)))
     svc.step()
-    svc.checkpoint()  # a checkpoint releases what is held: its offset is in the snapshot
-    assert engine.seen[-1] == ("NSE_FO|1", T0 + 30)
+    svc.checkpoint()  # a held tick stays held: it goes into the snapshot with its offset
+    assert engine.seen[-1] == ("NSE_FO|1", T0 + 20)
+    snaps = svc._snapshots
+    svc._consumer.close()  # the process stops; the next one restores the held tick...
+    again = FeatureService(
+        consumer=bus.consumer("features", [topics.TICKS.name]),
+        publisher=bus.publisher(),
+        engine=engine,
+        sink=ListSink(),
+        snapshots=snaps,
+        metrics=FeatureMetrics(CollectorRegistry()),
+        clock=clock,
+        config=FeatureServiceConfig(batch_size=10, poll_timeout_s=0.0, checkpoint_interval_s=60),
+    )
+    assert again.restore()
+    assert again.step() == 0  # ...nothing is redelivered...
+    pub.publish(
+        topics.TICKS.name, idx.instrument_key, codecs.encode_tick(idx._replace(ts_event=T0 + 30))
+    )
+    again.step()  # ...and releases it once its underlying catches up
+    assert engine.seen[-2:] == [("NSE_INDEX|Nifty 50", T0 + 30), ("NSE_FO|1", T0 + 30)]
 
 
 def test_an_option_waits_for_its_own_underlying_not_any_instrument() -> None:
