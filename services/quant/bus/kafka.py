@@ -43,6 +43,7 @@ PRODUCER_DEFAULTS: Mapping[str, Any] = {
     "enable.idempotence": True,
     "acks": "all",
     "linger.ms": 1,
+    "socket.nagle.disable": True,  # small requests go out at once (no Nagle delay)
     "batch.num.messages": 10_000,
     "batch.size": 1_000_000,
     "compression.type": "lz4",
@@ -59,6 +60,7 @@ CONSUMER_DEFAULTS: Mapping[str, Any] = {
     "allow.auto.create.topics": False,
     "session.timeout.ms": 10_000,
     "fetch.wait.max.ms": 50,
+    "socket.nagle.disable": True,
 }
 _POLL_EVERY = 1024  # serve delivery callbacks every this many publishes
 
