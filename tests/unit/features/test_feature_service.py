@@ -269,6 +269,26 @@ class OrderEngine(VwapEngine):
         return super().process(ticks)
 
 
+def _order_service(
+    bus: InProcessBus,
+    engine: OrderEngine,
+    clock: FakeClock,
+    snaps: MemorySnapshotStore | None = None,
+    underlyings: dict[str, str] | None = None,
+) -> FeatureService:
+    return FeatureService(
+        consumer=bus.consumer("features", [topics.TICKS.name]),
+        publisher=bus.publisher(),
+        engine=engine,
+        sink=ListSink(),
+        snapshots=snaps or MemorySnapshotStore(),
+        metrics=FeatureMetrics(CollectorRegistry()),
+        clock=clock,
+        config=FeatureServiceConfig(batch_size=10, poll_timeout_s=0.0, checkpoint_interval_s=60),
+        underlyings=underlyings,
+    )
+
+
 def test_an_option_tick_ahead_of_its_underlyings_waits_one_poll() -> None:
     bus = InProcessBus()
     pub = bus.publisher()
@@ -277,16 +297,8 @@ def test_an_option_tick_ahead_of_its_underlyings_waits_one_poll() -> None:
     later = Tick("NSE_FO|1", FeedMode.FULL, T0 + 20, T0, 510, ltq=1)
     engine = OrderEngine()
     clock = FakeClock(T0)
-    svc = FeatureService(
-        consumer=bus.consumer("features", [topics.TICKS.name]),
-        publisher=bus.publisher(),
-        engine=engine,
-        sink=ListSink(),
-        snapshots=MemorySnapshotStore(),
-        metrics=FeatureMetrics(CollectorRegistry()),
-        clock=clock,
-        config=FeatureServiceConfig(batch_size=10, poll_timeout_s=0.0, checkpoint_interval_s=60),
-    )
+    snaps = MemorySnapshotStore()
+    svc = _order_service(bus, engine, clock, snaps)
     pub.publish(topics.TICKS.name, opt.instrument_key, codecs.encode_tick(opt))
     svc.step()
     assert engine.seen == []  # held: no underlying tick of that instant yet
@@ -303,18 +315,8 @@ def test_an_option_tick_ahead_of_its_underlyings_waits_one_poll() -> None:
     svc.step()
     svc.checkpoint()  # a held tick stays held: it goes into the snapshot with its offset
     assert engine.seen[-1] == ("NSE_FO|1", T0 + 20)
-    snaps = svc._snapshots
     svc._consumer.close()  # the process stops; the next one restores the held tick...
-    again = FeatureService(
-        consumer=bus.consumer("features", [topics.TICKS.name]),
-        publisher=bus.publisher(),
-        engine=engine,
-        sink=ListSink(),
-        snapshots=snaps,
-        metrics=FeatureMetrics(CollectorRegistry()),
-        clock=clock,
-        config=FeatureServiceConfig(batch_size=10, poll_timeout_s=0.0, checkpoint_interval_s=60),
-    )
+    again = _order_service(bus, engine, clock, snaps)
     assert again.restore()
     assert again.step() == 0  # ...nothing is redelivered...
     pub.publish(
@@ -331,17 +333,7 @@ def test_an_option_waits_for_its_own_underlying_not_any_instrument() -> None:
     other = Tick("NSE_EQ|K9", FeedMode.FULL, T0 + 10, T0, 900, ltq=1)
     idx = Tick("NSE_INDEX|Nifty 50", FeedMode.FULL, T0 + 10, T0, 2_600_000, ltq=1)
     engine = OrderEngine()
-    svc = FeatureService(
-        consumer=bus.consumer("features", [topics.TICKS.name]),
-        publisher=bus.publisher(),
-        engine=engine,
-        sink=ListSink(),
-        snapshots=MemorySnapshotStore(),
-        metrics=FeatureMetrics(CollectorRegistry()),
-        clock=FakeClock(T0),
-        config=FeatureServiceConfig(batch_size=10, poll_timeout_s=0.0, checkpoint_interval_s=60),
-        underlyings={"NSE_FO|1": "NSE_INDEX|Nifty 50"},
-    )
+    svc = _order_service(bus, engine, FakeClock(T0), underlyings={"NSE_FO|1": "NSE_INDEX|Nifty 50"})
     for t in (opt, other):
         pub.publish(topics.TICKS.name, t.instrument_key, codecs.encode_tick(t))
     svc.step()
