@@ -22,6 +22,9 @@ FloatArray = npt.NDArray[np.float64]
 MAX_LEVELS = 30
 _LTPC = int(FeedMode.LTPC)  # the only feed mode without cumulative volume (vtt)
 _SIDES = np.array([AggressorSide.NONE, *AggressorSide], dtype=object)
+# The engine's aggressor codes (0: no trade seen yet, else an AggressorSide value) as the
+# AggressorSide values stored and put on the wire: index this with the aggressor column.
+AGGRESSOR_VALUES: IntArray = np.array([int(s) for s in _SIDES], dtype=np.int64)
 
 
 class TickColumns(NamedTuple):

@@ -26,6 +26,7 @@ import numpy as np
 from google.protobuf.message import DecodeError
 
 from quant.analytics.columns import (
+    AGGRESSOR_VALUES,
     MAX_LEVELS,
     EnrichedColumns,
     FloatArray,
@@ -368,11 +369,6 @@ def decode_tick_columns(
 
 # --- EnrichedTick batches from columns ---------------------------------------------------
 
-# to_enriched maps the aggressor column through [NONE, BUY, SELL, NONE]; the same table of
-# wire values, indexed the same way (so negative and out-of-range codes behave the same)
-_SIDE_WIRE: IntArray = np.array(
-    [int(AggressorSide.NONE), *(int(s) for s in AggressorSide)], dtype=np.int64
-)
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 
 
@@ -426,8 +422,8 @@ def encode_enriched_columns(
     if not _I64_MIN <= ts <= _I64_MAX:
         return encode_enriched_columns_python(ticks, features, ts_enriched)
     int_columns = [
-        ticks.ts_event, ticks.ts_init, ticks.ltp, ticks.volume, f.spread, _SIDE_WIRE[aggressor],
-        f.trade_quantity, f.buy_volume, f.sell_volume,
+        ticks.ts_event, ticks.ts_init, ticks.ltp, ticks.volume, f.spread,
+        AGGRESSOR_VALUES[aggressor], f.trade_quantity, f.buy_volume, f.sell_volume,
     ]  # fmt: skip
     float_columns = [
         f.session_vwap, f.rolling_vwap, f.imbalance_l1, f.imbalance_d5, f.imbalance_d30,

@@ -22,10 +22,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from quant.analytics.columns import TickColumns
+from quant.analytics.columns import AGGRESSOR_VALUES, TickColumns
 from quant.analytics.engine import FeatureEngine, OptionSpec
 from quant.analytics.segments import IntArray
-from quant.core.events import AggressorSide, Candle, OptionGreeks
+from quant.core.events import Candle, OptionGreeks
 from quant.core.instruments import Instrument, InstrumentType
 from quant.features.ports import EngineOutput
 from quant.store import columns as C
@@ -33,11 +33,6 @@ from quant.store.batching import BatchingWriter
 
 _MAGIC = b"QFE\x02"
 _LEN = struct.Struct("<I")
-# the engine's aggressor codes (0 none yet, 1 buy, 2 sell, 3 none) -> stored enum values
-_SIDE_VALUES = np.array(
-    [AggressorSide.NONE, AggressorSide.BUY, AggressorSide.SELL, AggressorSide.NONE],
-    dtype=np.int64,
-)
 
 
 def pack_state(head: dict[str, Any], arrays: Mapping[str, IntArray]) -> bytes:
@@ -167,7 +162,7 @@ def enriched_table(t: TickColumns, out: EngineOutput) -> dict[str, Any]:
         "spread": f.spread,
         "spread_bps": f.spread_bps,
         "microprice": f.microprice,
-        "aggressor": _SIDE_VALUES[f.aggressor],
+        "aggressor": AGGRESSOR_VALUES[f.aggressor],
         "trade_quantity": f.trade_quantity,
         "buy_volume": f.buy_volume,
         "sell_volume": f.sell_volume,
