@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from quant.analytics.candles import COLUMNS, Table, empty_table
-from quant.analytics.rolling import HISTORY_COLUMNS, History, Levels, flatten
+from quant.analytics.rolling import HISTORY_COLUMNS, History, Level, Levels, flatten
 from quant.analytics.segments import IntArray
 
 SNAPSHOT_VERSION = 1
@@ -115,7 +115,7 @@ class EngineState:
         arrays = {f"fields.{name}": values for name, values in self.fields.items()}
         arrays["open_candles"] = self.open_candles
         for i, level in enumerate(self.history):  # levels as they are: no merge, no copy
-            for name, column in zip(HISTORY_COLUMNS, level, strict=True):
+            for name, column in zip(HISTORY_COLUMNS, level.rows, strict=True):
                 arrays[f"history.{i}.{name}"] = column
         return head, arrays
 
@@ -144,9 +144,9 @@ class EngineState:
                 raise SnapshotError(f"history level {i} lacks column {e}") from e
             if len({c.shape for c in columns}) != 1 or columns[0].ndim != 1:
                 raise SnapshotError(f"history level {i} has ragged columns")
-            levels.append(History(*columns))
+            levels.append(Level.of(History(*columns)))
             i += 1
-        state.history = tuple(level for level in levels if level.code.size)
+        state.history = tuple(level for level in levels if level.size)
         return state
 
     @classmethod
@@ -164,7 +164,7 @@ class EngineState:
             fields[name] = values
         candles = np.asarray(data["open_candles"], dtype=np.int64).reshape(-1, len(COLUMNS))
         flat = History.from_rows(np.asarray(data["history"], dtype=np.int64))
-        history: Levels = (flat,) if flat.code.size else ()
+        history: Levels = (Level.of(flat),) if flat.code.size else ()
         return cls(
             keys=keys,
             codes={k: i for i, k in enumerate(keys)},

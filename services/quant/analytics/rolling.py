@@ -22,6 +22,7 @@ Called by :mod:`quant.analytics.engine`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -55,7 +56,43 @@ class History(NamedTuple):
         return out
 
 
-Levels = tuple[History, ...]
+_KEY_LIMIT = 1 << 62
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """One level of the history and its search key, built once (a level never changes).
+
+    ``key`` is ``code * span + (ts - t0)`` over the level's own time range, so a query
+    is a single ``searchsorted`` of O(log m), not an O(m) pass over the level per batch
+    (at full feed rates the oldest level holds millions of trades). ``None`` when the
+    range is too wide for an int64 key; those levels are searched per code.
+    """
+
+    rows: History
+    key: IntArray | None
+    t0: int
+    span: int
+    code_max: int
+
+    @classmethod
+    def of(cls, rows: History) -> Level:
+        """The level of ``rows`` (sorted by (code, ts)), with its key."""
+        if not rows.code.size:
+            return cls(rows, None, 0, 1, -1)
+        t0 = int(rows.ts.min())
+        span = int(rows.ts.max()) - t0 + 1
+        code_max = int(rows.code.max())
+        if (code_max + 2) * (span + 1) >= _KEY_LIMIT:
+            return cls(rows, None, t0, span, code_max)
+        return cls(rows, rows.code * span + (rows.ts - t0), t0, span, code_max)
+
+    @property
+    def size(self) -> int:
+        return int(self.rows.code.size)
+
+
+Levels = tuple[Level, ...]
 """The history as levels, oldest (and largest) first; ``()`` when empty."""
 
 Totals = tuple[IntArray, IntArray, IntArray]
@@ -69,16 +106,18 @@ class WindowSums(NamedTuple):
     trade_count: IntArray
 
 
-def _search_level(
-    history: History, c: IntArray, t: IntArray, t0: int, span: int
-) -> tuple[IntArray, BoolArray]:
+def _search_level(level: Level, c: IntArray, t: IntArray) -> tuple[IntArray, BoolArray]:
     """Per query (code ``c``, time ``t``): index of the level's first row of that code with
     ``ts > t``, and whether there is one."""
-    h_t0 = min(t0, int(history.ts.min()))
-    h_span = max(span + t0, int(history.ts.max()) + 1) - h_t0
-    if (int(history.code.max()) + int(c.max()) + 2) * h_span < (1 << 62):
-        h_key = history.code * h_span + (history.ts - h_t0)
-        jh = np.searchsorted(h_key, c * h_span + (t - h_t0), side="right")
+    history = level.rows
+    m = history.code.size
+    if level.key is not None:
+        # times outside the level's range clamp to its ends: before it, every row of the
+        # code is later; after it, none is (the search lands past the code's rows); codes
+        # above the level's clamp to one past its last (no hit, and no int64 overflow)
+        rel = np.clip(t - level.t0, -1, level.span - 1)
+        code = np.minimum(c, level.code_max + 1)
+        jh = np.searchsorted(level.key, code * level.span + rel, side="right")
     else:  # a range too wide for one int64 key (e.g. months of history): per code
         jh = np.empty(c.size, dtype=np.int64)
         for code in np.unique(c).tolist():
@@ -86,8 +125,8 @@ def _search_level(
             a = int(np.searchsorted(history.code, code, side="left"))
             b = int(np.searchsorted(history.code, code, side="right"))
             jh[sel] = a + np.searchsorted(history.ts[a:b], t[sel], side="right")
-    jh_ok = np.minimum(jh, history.code.size - 1)
-    hit: BoolArray = (jh < history.code.size) & (history.code[jh_ok] == c)
+    jh_ok = np.minimum(jh, m - 1)
+    hit: BoolArray = (jh < m) & (history.code[jh_ok] == c)
     return jh_ok, hit
 
 
@@ -108,12 +147,13 @@ def _first_after(
     j = np.searchsorted(key, key - window_ns, side="right")  # first batch row with ts > t - W
     out = [b[j] for b in before]
     back = np.flatnonzero(j == first[seg])  # the window may reach into the history
-    for history in levels:  # oldest first: the first level with a hit has the earliest
+    for level in levels:  # oldest first: the first level with a hit has the earliest
         if not back.size:
             break
-        if not history.code.size:
+        if not level.size:
             continue
-        jh, hit = _search_level(history, c[back], ts[back] - window_ns, t0, span)
+        history = level.rows
+        jh, hit = _search_level(level, c[back], ts[back] - window_ns)
         rows = back[hit]
         for o, h in zip(out, (history.pv, history.qty, history.trades), strict=False):
             o[rows] = h[jh[hit]]
@@ -161,9 +201,9 @@ def flatten(levels: Levels) -> History:
     """All levels as one history sorted by (code, ts)."""
     if not levels:
         return History.empty()
-    merged = levels[0]
+    merged = levels[0].rows
     for level in levels[1:]:
-        merged = merge_levels(merged, level)
+        merged = merge_levels(merged, level.rows)
     return merged
 
 
@@ -180,13 +220,17 @@ def extend_history(
     trade = qty > 0
     if not trade.any():
         return levels
-    out = [*levels, History(c[trade], ts[trade], before[0][trade], before[1][trade],
-                            before[2][trade])]  # fmt: skip
+    out = [level.rows for level in levels]
+    built = len(out)  # levels from here on are new (their keys are built at the end)
+    out.append(History(c[trade], ts[trade], before[0][trade], before[1][trade],
+                       before[2][trade]))  # fmt: skip
     while len(out) >= 2 and out[-2].code.size <= 2 * out[-1].code.size:
         newer = out.pop()
         merged = merge_levels(out.pop(), newer)
+        built = min(built, len(out))
         keep = merged.ts > last_ts_by_code[merged.code] - horizon_ns
         if not keep.all():
             merged = History(*(column[keep] for column in merged))
         out.append(merged)
-    return tuple(level for level in out if level.code.size)
+    kept = [*levels[:built], *(Level.of(rows) for rows in out[built:])]
+    return tuple(level for level in kept if level.size)

@@ -27,7 +27,7 @@ from quant.analytics.engine import FeatureEngine, OptionSpec
 from quant.analytics.segments import IntArray
 from quant.core.events import Candle, OptionGreeks
 from quant.core.instruments import Instrument, InstrumentType
-from quant.features.ports import EngineOutput
+from quant.features.ports import EngineOutput, Parts
 from quant.store import columns as C
 from quant.store.batching import BatchingWriter
 
@@ -35,12 +35,18 @@ _MAGIC = b"QFE\x02"
 _LEN = struct.Struct("<I")
 
 
-def pack_state(head: dict[str, Any], arrays: Mapping[str, IntArray]) -> bytes:
-    """Header + arrays as bytes: magic, header length, JSON header, raw little-endian int64."""
+def state_parts(head: dict[str, Any], arrays: Mapping[str, IntArray]) -> list[bytes | memoryview]:
+    """Header + arrays as pieces of one blob: magic, header length, JSON header, then each
+    array's raw little-endian int64 memory (a view, not a copy: the history is large)."""
     layout = [[name, list(a.shape)] for name, a in arrays.items()]
     header = json.dumps({**head, "arrays": layout}, separators=(",", ":")).encode()
-    body = [np.ascontiguousarray(a, dtype="<i8").tobytes() for a in arrays.values()]
-    return b"".join([_MAGIC, _LEN.pack(len(header)), header, *body])
+    body = [np.ascontiguousarray(a, dtype="<i8").data.cast("B") for a in arrays.values()]
+    return [_MAGIC + _LEN.pack(len(header)) + header, *body]
+
+
+def pack_state(head: dict[str, Any], arrays: Mapping[str, IntArray]) -> bytes:
+    """:func:`state_parts` joined into one ``bytes``."""
+    return b"".join(state_parts(head, arrays))
 
 
 def unpack_state(blob: bytes) -> tuple[dict[str, Any], dict[str, IntArray]]:
@@ -73,16 +79,16 @@ class AnalyticsEngine:
         return EngineOutput(features, candles, self.engine.now_ns())
 
     def snapshot(self) -> bytes:
-        return self.snapshot_later()()
+        return b"".join(self.snapshot_later()())
 
-    def snapshot_later(self) -> Callable[[], bytes]:
+    def snapshot_later(self) -> Callable[[], Parts]:
         """Copies what the engine updates in place; history levels are never modified."""
         head, arrays = self.engine.snapshot_arrays()
         captured = {
             name: a.copy() if name.startswith("fields.") or name == "open_candles" else a
             for name, a in arrays.items()
         }
-        return lambda: pack_state(head, captured)
+        return lambda: state_parts(head, captured)
 
     def restore(self, blob: bytes) -> None:
         if blob.startswith(_MAGIC):

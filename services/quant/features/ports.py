@@ -15,6 +15,9 @@ from typing import NamedTuple, Protocol
 from quant.analytics.columns import EnrichedColumns, TickColumns
 from quant.core.events import Candle, OptionGreeks
 
+Parts = Sequence[bytes | memoryview]
+"""One blob as consecutive pieces (a snapshot: its header, then each array's memory)."""
+
 
 class EngineOutput(NamedTuple):
     """What the engine made of one batch: per-tick features (input order) and candles."""
@@ -31,9 +34,10 @@ class FeatureEngine(Protocol):
         """Enrich ``ticks`` (in order) and return their features and any closed candles."""
         ...
 
-    def snapshot_later(self) -> Callable[[], bytes]:
+    def snapshot_later(self) -> Callable[[], Parts]:
         """Capture the state now (cheaply); the returned call serialises that captured
-        state, on any thread, while processing goes on."""
+        state, on any thread, while processing goes on, as the pieces of one blob (large
+        arrays as views of their memory: no copy of the state under the GIL)."""
         ...
 
     def restore(self, blob: bytes) -> None: ...
@@ -60,4 +64,6 @@ class SnapshotStore(Protocol):
 
     def load(self) -> bytes | None: ...
 
-    def save(self, blob: bytes) -> None: ...
+    def save(self, parts: Parts) -> None:
+        """Replace the snapshot by the concatenation of ``parts`` (atomically)."""
+        ...

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from quant.features.ports import Parts
+
 
 class FileSnapshotStore:
     """Keeps the latest snapshot in one file, replaced atomically (write, fsync, rename)."""
@@ -18,11 +20,14 @@ class FileSnapshotStore:
         except FileNotFoundError:
             return None
 
-    def save(self, blob: bytes) -> None:
+    def save(self, parts: Parts) -> None:
+        """Write the pieces in order (large ones straight from their memory, the GIL
+        released while the kernel copies), fsync, rename over the previous snapshot."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._path.with_suffix(self._path.suffix + ".tmp")
         with tmp.open("wb") as fh:
-            fh.write(blob)
+            for part in parts:
+                fh.write(part)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(self._path)
@@ -38,6 +43,6 @@ class MemorySnapshotStore:
     def load(self) -> bytes | None:
         return self.blob
 
-    def save(self, blob: bytes) -> None:
-        self.blob = blob
+    def save(self, parts: Parts) -> None:
+        self.blob = b"".join(parts)
         self.saves += 1

@@ -10,9 +10,12 @@ Built by the feature engine / backfiller / gateway composition roots:
 * Each ``write_*`` call turns its batch into numpy columns and one DataFrame (``frame``),
   sends it with the ``questdb`` client's ``Sender.dataframe`` (chunked to
   ``max_rows_per_request``) and flushes: when it returns the server has committed the rows
-  to the WAL. Applying the WAL is asynchronous; ``wait_visible()`` waits until
-  ``wal_tables()`` shows writerTxn == sequencerTxn for every table (and fails if a table
-  is suspended).
+  to the WAL. ``instrument_key`` goes in as an Arrow string column, not Python ``str``
+  objects: with no object column the client serialises the whole frame with the GIL
+  released (it holds the GIL throughout for object columns), so a background writer does
+  not stall the feature engine's thread for milliseconds per request. Applying the WAL
+  is asynchronous; ``wait_visible()`` waits until ``wal_tables()`` shows writerTxn ==
+  sequencerTxn for every table (and fails if a table is suspended).
 * Reads use a small psycopg connection pool over PG wire (``LATEST ON`` for quotes).
 """
 
@@ -35,6 +38,7 @@ from quant.store import columns as C
 from quant.store.ports import Quote, StoreError
 
 _TS = "cast(ts AS long)"
+_ARROW_STR = pd.StringDtype("pyarrow")
 _QUOTE = C.select_list(C.QUOTE_FIELDS, _TS)
 _GREEKS = C.select_list(C.GREEKS_FIELDS, _TS)
 _OHLC = C.select_list(C.OHLC_FIELDS, _TS)
@@ -58,6 +62,11 @@ def table_ddl(table: str) -> str:
     )
 
 
+def _symbols(values: Any) -> Any:
+    """Instrument keys as an Arrow-backed string array (GIL-free serialisation)."""
+    return pd.array(values if isinstance(values, list) else list(values), dtype=_ARROW_STR)
+
+
 def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
     """Numpy-backed DataFrame of a batch of ``table``'s domain rows (``ts`` as ns).
 
@@ -68,7 +77,7 @@ def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
     data: dict[str, Any] = {}
     for c, values in C.column_iterators(table, rows).items():
         if c == "instrument_key":
-            data[c] = np.array(list(values), dtype=object)
+            data[c] = _symbols(values)
         elif c in C.FLOAT_COLUMNS:
             data[c] = np.fromiter(values, dtype=np.float64, count=n)
         else:
@@ -85,7 +94,7 @@ def frame_from_columns(table: str, columns: Mapping[str, Any]) -> pd.DataFrame |
     data: dict[str, Any] = {}
     for c, values in cols.items():
         if c == "instrument_key":
-            data[c] = np.asarray(values, dtype=object)
+            data[c] = _symbols(values)
         elif c in C.FLOAT_COLUMNS:
             data[c] = np.ascontiguousarray(values, dtype=np.float64)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from quant.core.clock import FakeClock
 from quant.core.events import DepthLevel, FeedMode, Tick
 from quant.core.instruments import Instrument, InstrumentType
 from quant.features.adapters import AnalyticsEngine, option_specs, pack_state, unpack_state
+from quant.features.snapshots import FileSnapshotStore
 
 T0 = 1_796_183_100_000_000_000  # 2026-12-02 09:15 IST
 
@@ -52,6 +54,31 @@ def test_snapshot_bytes_round_trip_continues_exactly() -> None:
     legacy = AnalyticsEngine(FeatureEngine(clock))
     legacy.restore(json.dumps(first.engine.snapshot()).encode())
     assert _vwaps(legacy, _ticks(50, 50)) == expected
+
+
+def test_snapshot_parts_view_the_history_and_save_to_a_file(tmp_path: Path) -> None:
+    clock = FakeClock(T0)
+    engine = AnalyticsEngine(FeatureEngine(clock))
+    _vwaps(engine, _ticks(0, 50))
+    serialise = engine.snapshot_later()
+    levels = engine.engine._state.history
+    _vwaps(engine, _ticks(50, 50))  # processing goes on after the capture
+    parts = serialise()
+    # the history levels go out as views of their own memory, not as copies
+    viewed = [p.obj for p in parts if isinstance(p, memoryview)]
+    assert levels
+    assert all(any(a is level.rows.ts for a in viewed) for level in levels)
+    store = FileSnapshotStore(tmp_path / "snap" / "features.snap")
+    store.save(parts)
+    store.save(parts)  # replaces, no leftovers
+    assert sorted(p.name for p in (tmp_path / "snap").iterdir()) == ["features.snap"]
+    blob = store.load()
+    assert blob is not None and blob == b"".join(parts)
+    restored = AnalyticsEngine(FeatureEngine(clock))
+    restored.restore(blob)  # the state as captured, before the second batch
+    reference = AnalyticsEngine(FeatureEngine(clock))
+    _vwaps(reference, _ticks(0, 50))
+    assert _vwaps(restored, _ticks(50, 50)) == _vwaps(reference, _ticks(50, 50))
 
 
 def test_binary_snapshot_rejects_damage() -> None:

@@ -64,9 +64,9 @@ class VwapEngine:
     def snapshot(self) -> bytes:
         return json.dumps(self.state).encode()
 
-    def snapshot_later(self) -> Callable[[], bytes]:
+    def snapshot_later(self) -> Callable[[], list[bytes]]:
         blob = self.snapshot()
-        return lambda: blob
+        return lambda: [blob]
 
     def restore(self, blob: bytes) -> None:
         self.state = json.loads(blob)
@@ -189,11 +189,11 @@ def test_snapshot_without_commit_is_not_double_counted() -> None:
 
 
 def test_checkpoint_round_trip() -> None:
-    blob = pack_checkpoint({"market.equity.ticks:3": 41}, b"\x00engine")
+    blob = b"".join(pack_checkpoint({"market.equity.ticks:3": 41}, [b"\x00eng", b"ine"]))
     offsets, engine, held = unpack_checkpoint(blob)
     assert (offsets, engine, held.keys) == ({"market.equity.ticks:3": 41}, b"\x00engine", [])
     ticks = [Tick("NSE_FO|1", FeedMode.FULL, T0, T0, 5, depth=(DepthLevel(4, 1, 6, 2),))]
-    _, _, held = unpack_checkpoint(pack_checkpoint({}, b"", from_ticks(ticks)))
+    _, _, held = unpack_checkpoint(b"".join(pack_checkpoint({}, [], from_ticks(ticks))))
     assert held.keys == ["NSE_FO|1"]
     assert held.ts_event.tolist() == [T0]
     assert held.ask_qty.tolist() == [[2]]
