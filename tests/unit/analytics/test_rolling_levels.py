@@ -18,7 +18,8 @@ def _level(rows: list[tuple[int, int]]) -> Level:
 
 
 def _brute(level: Level, c: int, t: int) -> int | None:
-    for i, (code, ts) in enumerate(zip(level.rows.code.tolist(), level.rows.ts.tolist(), strict=True)):
+    rows = zip(level.rows.code.tolist(), level.rows.ts.tolist(), strict=True)
+    for i, (code, ts) in enumerate(rows):
         if code == c and ts > t:
             return i
     return None
