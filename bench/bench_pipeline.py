@@ -15,8 +15,9 @@ rising cumulative volume.
    raw confluent-kafka consumption of the same messages (no decode, no engine, no store),
    i.e. the transport ceiling. The producer's publish rate is printed too.
 
-Starts a private Kafka broker (with the optimising JIT, as in production) and QuestDB
-through ``quant.devinfra.servers``; the snapshot goes to a file, as ``quant features`` does.
+Starts a private Kafka broker (its JVM as in production: optimising JIT, G1) and QuestDB
+through ``quant.devinfra.servers``; the consumer fetch window and the snapshot file are
+``quant features``' own.
 Run: ``python bench/bench_pipeline.py [--preload 300000] [--rate 10000] [--seconds 20]
 [--append]``; ``--append`` adds a dated section to docs/benchmarks.md.
 """
@@ -45,9 +46,11 @@ from quant.bus.kafka import KafkaBus, consumer_settings
 from quant.core.clock import SystemClock
 from quant.core.events import DepthLevel, FeedMode, FeedOhlc, Tick
 from quant.features.adapters import AnalyticsEngine, StoreSink
+from quant.features.main import kafka_consumer_config
 from quant.features.metrics import FeatureMetrics
 from quant.features.ports import EngineOutput
 from quant.features.service import INPUT_TOPICS, FeatureService, FeatureServiceConfig
+from quant.features.settings import FeaturesSettings
 from quant.features.snapshots import FileSnapshotStore
 from quant.store.questdb_ticks import QuestDBTickStore
 
@@ -200,15 +203,18 @@ def main() -> None:
     from quant.devinfra.servers import KafkaServer, QuestDBServer
 
     root = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    # the broker as production runs it (optimising JIT; the dev default stops at C1)
-    kafka = KafkaServer(root / "kafka", die_with_parent=True, full_jit=True)
+    # the broker's JVM as production runs it (optimising JIT, G1; the dev default is C1 and
+    # the serial collector)
+    kafka = KafkaServer(root / "kafka", die_with_parent=True, production_jvm=True)
     questdb = QuestDBServer(root / "questdb", die_with_parent=True)
     kafka.start()
     questdb.start()
     ctx = mp.get_context("spawn")
     results: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
     try:
-        bus = KafkaBus(kafka.bootstrap, client_id="bench")
+        # the tick consumer's fetch window as quant features sets it
+        window = kafka_consumer_config(FeaturesSettings())
+        bus = KafkaBus(kafka.bootstrap, client_id="bench", consumer_config=window)
         bus.ensure_topics(topics.ALL_TOPICS)
         store = QuestDBTickStore(ilp_conf=questdb.ilp_conf, pg_dsn=questdb.pg_dsn).open()
 

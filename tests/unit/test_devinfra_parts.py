@@ -168,3 +168,22 @@ def test_a_server_that_cannot_start_fails_the_test_in_ci_and_skips_it_locally(
     assert "kafka server" in done.stdout and "mvn not found" in done.stdout
     if ci:
         assert "required in CI" in done.stdout
+
+
+def test_kafka_jvm_flags_dev_default_and_production(tmp_path: Path) -> None:
+    from quant.devinfra.kafka import KafkaServer
+
+    dev = KafkaServer(tmp_path / "dev")
+    prod = KafkaServer(tmp_path / "prod", production_jvm=True)
+    for server in (dev, prod):  # what prepare() would find (no fetch, no format here)
+        server._java, server._libs = Path("/usr/bin/java"), tmp_path
+    dev_cmd, prod_cmd = dev.command(), prod.command()
+    assert "-XX:TieredStopAtLevel=1" in dev_cmd and "-XX:+UseSerialGC" in dev_cmd
+    assert "-XX:TieredStopAtLevel=1" not in prod_cmd and "-XX:+UseG1GC" in prod_cmd
+    assert prod_cmd[-2] == dev_cmd[-2] == "kafka.Kafka"
+
+
+def test_questdb_worker_pools_take_half_the_cores() -> None:
+    from quant.devinfra.questdb import shared_workers
+
+    assert [shared_workers(n) for n in (1, 2, 3, 4, 16)] == [1, 1, 1, 2, 8]

@@ -116,8 +116,14 @@ class KafkaBus:
         self._admin_timeout = admin_timeout
 
     @classmethod
-    def from_settings(cls, settings: KafkaSettings) -> KafkaBus:
-        return cls(settings.bootstrap_servers, client_id=settings.client_id)
+    def from_settings(
+        cls, settings: KafkaSettings, *, consumer_config: Mapping[str, Any] | None = None
+    ) -> KafkaBus:
+        return cls(
+            settings.bootstrap_servers,
+            client_id=settings.client_id,
+            consumer_config=consumer_config,
+        )
 
     def ensure_topics(self, topics: Iterable[Topic]) -> None:
         wanted = list(topics)

@@ -46,7 +46,7 @@ IDLE_SPIN_LIMITS = {
 
 
 def shared_workers(cpus: int | None = None) -> int:
-    """QuestDB's shared worker threads: half the machine's cores, at least one.
+    """QuestDB's shared and WAL-apply worker threads: half the cores each, at least one.
 
     The dev server shares the machine with Kafka and the services. With as many workers as
     cores, each 10k-row ILP request became a burst that held both cores of a 2-core machine
@@ -179,6 +179,7 @@ class QuestDBServer(JvmServer):
                 "QDB_HTTP_MIN_BIND_TO": f"{self.host}:{self.min_http_port}",
                 "QDB_TELEMETRY_ENABLED": "false",
                 "QDB_SHARED_WORKER_COUNT": str(shared_workers()),
+                "QDB_WAL_APPLY_WORKER_COUNT": str(shared_workers()),
                 **IDLE_SPIN_LIMITS,
             }
         )

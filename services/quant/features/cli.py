@@ -40,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
     from quant.bus.kafka import KafkaBus
     from quant.core.clock import SystemClock
     from quant.features.adapters import StoreSink
-    from quant.features.main import build_feature_service, run_features
+    from quant.features.main import build_feature_service, kafka_consumer_config, run_features
     from quant.features.settings import FeaturesSettings
     from quant.features.snapshots import FileSnapshotStore
     from quant.health import HealthServer
@@ -77,7 +77,9 @@ def _run(args: argparse.Namespace) -> int:
         try:
             service = build_feature_service(
                 settings,
-                bus=KafkaBus.from_settings(settings.kafka),
+                bus=KafkaBus.from_settings(
+                    settings.kafka, consumer_config=kafka_consumer_config(settings)
+                ),
                 sink=sink,
                 snapshots=FileSnapshotStore(settings.snapshot_path),
                 options=[i for i in instruments if i.is_option],

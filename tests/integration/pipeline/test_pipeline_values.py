@@ -48,7 +48,7 @@ from quant.config import KafkaSettings
 from quant.core.clock import SystemClock, datetime_to_ns
 from quant.core.events import Tick
 from quant.features.adapters import StoreSink
-from quant.features.main import build_feature_service, run_features
+from quant.features.main import build_feature_service, kafka_consumer_config, run_features
 from quant.features.settings import FeaturesSettings
 from quant.features.snapshots import MemorySnapshotStore
 from quant.sim.server import SimServer
@@ -84,7 +84,9 @@ class Run:
 async def _pipeline(
     bootstrap: str, store: QuestDBTickStore, registry: CollectorRegistry
 ) -> tuple[Market, RecordingBus]:
-    bus = RecordingBus(KafkaBus(bootstrap, client_id="pipeline-values"))
+    # the tick consumer's fetch window as quant features sets it
+    window = kafka_consumer_config(FeaturesSettings())
+    bus = RecordingBus(KafkaBus(bootstrap, client_id="pipeline-values", consumer_config=window))
     async with SimServer(sim_config()) as sim:
         market = await open_market(sim)
         settings = FeaturesSettings(
