@@ -76,8 +76,8 @@ def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
     n = len(rows)
     data: dict[str, Any] = {}
     for c, values in C.column_iterators(table, rows).items():
-        if c == "instrument_key":
-            data[c] = _symbols(values)
+        if c == "instrument_key":  # the caller's thread: Python objects are the cheapest
+            data[c] = np.array(list(values), dtype=object)
         elif c in C.FLOAT_COLUMNS:
             data[c] = np.fromiter(values, dtype=np.float64, count=n)
         else:
@@ -87,7 +87,10 @@ def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
 
 
 def frame_from_columns(table: str, columns: Mapping[str, Any]) -> pd.DataFrame | None:
-    """DataFrame of one batch given as columns (no copies for int64/float64 arrays)."""
+    """DataFrame of one batch given as columns (no copies for int64/float64 arrays).
+
+    This is the background writer's path: symbols as Arrow strings, so the client
+    serialises the frame without the GIL."""
     cols = C.checked_columns(table, columns)
     if cols is None:
         return None
