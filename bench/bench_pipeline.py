@@ -72,20 +72,26 @@ def make_tick(i: int, ts_init: int) -> Tick:
 
 
 def produce(bootstrap: str, start: int, count: int, rate: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    """Producer process: publish ``count`` ticks at ``rate``/s (0 = as fast as possible)."""
+    """Producer process: publish ``count`` ticks at ``rate``/s (0 = as fast as possible).
+
+    Stands in for the ingestor: a chunk of ticks "arrives" (it is made before it is due,
+    as the feed's frames are made by the exchange, not by the ingestor), is stamped with
+    ``ts_init`` when due, then encoded and published one by one, as the ingestor does.
+    """
     publisher = KafkaBus(bootstrap, client_id="bench-producer").publisher()
     name = topics.TICKS.name
     began = time.perf_counter()
     chunk = 100 if rate else 1000
     for base in range(start, start + count, chunk):
+        arrived = [make_tick(i, 0) for i in range(base, min(base + chunk, start + count))]
         if rate:
             due = began + (base - start) / rate
             delay = due - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
         now = time.time_ns()
-        for i in range(base, min(base + chunk, start + count)):
-            t = make_tick(i, now)
+        for t in arrived:
+            t = Tick(*t[:3], now, *t[4:])  # ts_init: received now
             publisher.publish(name, t.instrument_key, encode_tick(t))
     publisher.flush(120)
     publisher.close()

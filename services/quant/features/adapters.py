@@ -35,12 +35,19 @@ _MAGIC = b"QFE\x02"
 _LEN = struct.Struct("<I")
 
 
+def _raw(a: IntArray) -> bytes | memoryview:
+    """The array's little-endian int64 memory as bytes: a view unless it is empty."""
+    if not a.size:
+        return b""  # a memoryview of a zero-size array cannot be cast to bytes
+    return np.ascontiguousarray(a, dtype="<i8").data.cast("B")
+
+
 def state_parts(head: dict[str, Any], arrays: Mapping[str, IntArray]) -> list[bytes | memoryview]:
     """Header + arrays as pieces of one blob: magic, header length, JSON header, then each
     array's raw little-endian int64 memory (a view, not a copy: the history is large)."""
     layout = [[name, list(a.shape)] for name, a in arrays.items()]
     header = json.dumps({**head, "arrays": layout}, separators=(",", ":")).encode()
-    body = [np.ascontiguousarray(a, dtype="<i8").data.cast("B") for a in arrays.values()]
+    body = [_raw(a) for a in arrays.values()]
     return [_MAGIC + _LEN.pack(len(header)) + header, *body]
 
 
