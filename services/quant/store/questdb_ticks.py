@@ -10,10 +10,12 @@ Built by the feature engine / backfiller / gateway composition roots:
 * Each ``write_*`` call turns its batch into numpy columns and one DataFrame (``frame``),
   sends it with the ``questdb`` client's ``Sender.dataframe`` (chunked to
   ``max_rows_per_request``) and flushes: when it returns the server has committed the rows
-  to the WAL. ``instrument_key`` goes in as an Arrow string column, not Python ``str``
-  objects: with no object column the client serialises the whole frame with the GIL
-  released (it holds the GIL throughout for object columns), so a background writer does
-  not stall the feature engine's thread for milliseconds per request. Applying the WAL
+  to the WAL. On the column path (``write_columns``, the background writer's)
+  ``instrument_key`` goes in as an Arrow string column, not Python ``str`` objects: with
+  no object column the client serialises the whole frame with the GIL released (it holds
+  the GIL throughout for object columns), so the writer does not stall the feature
+  engine's thread for milliseconds per request. The tuple path keeps ``str`` objects, the
+  cheapest on the caller's own thread. Applying the WAL
   is asynchronous; ``wait_visible()`` waits until ``wal_tables()`` shows writerTxn ==
   sequencerTxn for every table (and fails if a table is suspended).
 * Reads use a small psycopg connection pool over PG wire (``LATEST ON`` for quotes).
