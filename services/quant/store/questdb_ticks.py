@@ -10,12 +10,10 @@ Built by the feature engine / backfiller / gateway composition roots:
 * Each ``write_*`` call turns its batch into numpy columns and one DataFrame (``frame``),
   sends it with the ``questdb`` client's ``Sender.dataframe`` (chunked to
   ``max_rows_per_request``) and flushes: when it returns the server has committed the rows
-  to the WAL. On the column path (``write_columns``, the background writer's)
-  ``instrument_key`` goes in as an Arrow string column, not Python ``str`` objects: with
-  no object column the client serialises the whole frame with the GIL released (it holds
-  the GIL throughout for object columns), so the writer does not stall the feature
-  engine's thread for milliseconds per request. The tuple path keeps ``str`` objects, the
-  cheapest on the caller's own thread. Applying the WAL
+  to the WAL. ``instrument_key`` goes in as an Arrow string column, not Python ``str``
+  objects: with no object column the client serialises the whole frame with the GIL
+  released (it holds the GIL throughout for object columns), so the background writer
+  does not stall the feature engine's thread for milliseconds per request. Applying the WAL
   is asynchronous; ``wait_visible()`` waits until ``wal_tables()`` shows writerTxn ==
   sequencerTxn for every table (and fails if a table is suspended).
 * Reads use a small psycopg connection pool over PG wire (``LATEST ON`` for quotes).
@@ -78,8 +76,8 @@ def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
     n = len(rows)
     data: dict[str, Any] = {}
     for c, values in C.column_iterators(table, rows).items():
-        if c == "instrument_key":  # the caller's thread: Python objects are the cheapest
-            data[c] = np.array(list(values), dtype=object)
+        if c == "instrument_key":
+            data[c] = _symbols(values)
         elif c in C.FLOAT_COLUMNS:
             data[c] = np.fromiter(values, dtype=np.float64, count=n)
         else:
@@ -89,10 +87,7 @@ def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
 
 
 def frame_from_columns(table: str, columns: Mapping[str, Any]) -> pd.DataFrame | None:
-    """DataFrame of one batch given as columns (no copies for int64/float64 arrays).
-
-    This is the background writer's path: symbols as Arrow strings, so the client
-    serialises the frame without the GIL."""
+    """DataFrame of one batch given as columns (no copies for int64/float64 arrays)."""
     cols = C.checked_columns(table, columns)
     if cols is None:
         return None
