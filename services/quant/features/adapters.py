@@ -2,7 +2,8 @@
 
 * :class:`AnalyticsEngine` wraps :class:`quant.analytics.engine.FeatureEngine`; its
   snapshot is binary: a JSON header (version, instrument keys) and the state's int64
-  arrays (:func:`pack_state` / :func:`unpack_state`). Older JSON snapshots still restore.
+  arrays (:func:`state_parts`, the pieces the service saves without copying them;
+  :func:`pack_state` joins them; :func:`unpack_state`). Older JSON snapshots still restore.
 * :func:`option_specs` registers every option of the instrument master with the engine;
 * :class:`StoreSink` turns the service's column batches into the tick store's tables
   (``ticks``, ``enriched_ticks``, ``option_greeks``, ``ohlc``) and writes them with
