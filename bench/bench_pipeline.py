@@ -43,7 +43,7 @@ from quant.bus import topics
 from quant.bus.codec_marketdata import TICK_BATCH_DECODER
 from quant.bus.codecs import encode_tick
 from quant.bus.kafka import KafkaBus, consumer_settings
-from quant.core.clock import SystemClock
+from quant.core.clock import NS_PER_MS, SystemClock
 from quant.core.events import DepthLevel, FeedMode, FeedOhlc, Tick
 from quant.features.adapters import AnalyticsEngine, StoreSink
 from quant.features.main import kafka_consumer_config
@@ -52,7 +52,9 @@ from quant.features.ports import EngineOutput
 from quant.features.service import INPUT_TOPICS, FeatureService, FeatureServiceConfig
 from quant.features.settings import FeaturesSettings
 from quant.features.snapshots import FileSnapshotStore
+from quant.pb.upstox.v3 import market_data_feed_pb2 as upstox_pb
 from quant.store.questdb_ticks import QuestDBTickStore
+from quant.upstox.wire import decode_frame
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 T0 = 1_796_700_000_000_000_000  # 2026-12-14, a day no test writes
@@ -60,10 +62,12 @@ INSTRUMENTS = 500
 
 
 def make_tick(i: int, ts_init: int) -> Tick:
+    """Tick ``i`` of the synthetic stream: instrument ``i % 500``, one tick per 100 us of
+    exchange time, rising cumulative volume, 5-level depth."""
     k = i % INSTRUMENTS
     px = 100_000 + (i * 7919) % 5_000
     depth = tuple(DepthLevel(px - 5 * (j + 1), 100 + j, px + 5 * (j + 1), 90 + j) for j in range(5))
-    ts = T0 + i * 1000
+    ts = T0 + i * 100_000
     day = (FeedOhlc("1d", px - 900, px + 1200, px - 1500, px, 1_000 + i, T0),)
     return Tick(
         f"NSE_EQ|INE{k:06d}01018", FeedMode.FULL, ts, ts_init, px, ts, 1 + i % 50, px - 300,
@@ -71,27 +75,57 @@ def make_tick(i: int, ts_init: int) -> Tick:
     )  # fmt: skip
 
 
+def feed_frame(ticks: list[Tick]) -> bytes:
+    """The Upstox V3 ``live_feed`` frame (full_d5) carrying ``ticks``, as the exchange
+    side sends it: prices in rupees, times in ms; the frame's time is its first tick's."""
+    msg = upstox_pb.FeedResponse(type=upstox_pb.live_feed, currentTs=ticks[0].ts_event // NS_PER_MS)
+    for t in ticks:
+        feed = msg.feeds[t.instrument_key]
+        feed.requestMode = upstox_pb.full_d5
+        mff = feed.fullFeed.marketFF
+        mff.ltpc.ltp = t.ltp / 100
+        mff.ltpc.ltt = t.ltt_ns // NS_PER_MS
+        mff.ltpc.ltq = t.ltq
+        mff.ltpc.cp = t.close_price / 100
+        for level in t.depth:
+            mff.marketLevel.bidAskQuote.add(
+                bidQ=level.bid_quantity, bidP=level.bid_price / 100,
+                askQ=level.ask_quantity, askP=level.ask_price / 100,
+            )  # fmt: skip
+        for bar in t.ohlc:
+            mff.marketOHLC.ohlc.add(
+                interval=bar.interval, open=bar.open / 100, high=bar.high / 100,
+                low=bar.low / 100, close=bar.close / 100, vol=bar.volume, ts=bar.ts_ns // NS_PER_MS,
+            )  # fmt: skip
+        mff.atp = t.atp / 100
+        mff.vtt = t.volume
+        mff.tbq = float(t.total_buy_quantity)
+        mff.tsq = float(t.total_sell_quantity)
+    return msg.SerializeToString()
+
+
 def produce(bootstrap: str, start: int, count: int, rate: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
     """Producer process: publish ``count`` ticks at ``rate``/s (0 = as fast as possible).
 
-    Stands in for the ingestor: a chunk of ticks "arrives" (it is made before it is due,
-    as the feed's frames are made by the exchange, not by the ingestor), is stamped with
-    ``ts_init`` when due, then encoded and published one by one, as the ingestor does.
+    Stands in for the ingestor and runs its path: the exchange's frames (100 instruments
+    each, built before the clock starts: on the exchange's machines, not this one) arrive
+    when due, are decoded by ``decode_frame`` (``ts_init`` = arrival), and every tick is
+    encoded and published through ``KafkaBus``, as ``quant ingestor`` does.
     """
     publisher = KafkaBus(bootstrap, client_id="bench-producer").publisher()
     name = topics.TICKS.name
+    chunk = 100
+    frames = [
+        feed_frame([make_tick(i, 0) for i in range(base, min(base + chunk, start + count))])
+        for base in range(start, start + count, chunk)
+    ]
     began = time.perf_counter()
-    chunk = 100 if rate else 1000
-    for base in range(start, start + count, chunk):
-        arrived = [make_tick(i, 0) for i in range(base, min(base + chunk, start + count))]
+    for n, data in enumerate(frames):
         if rate:
-            due = began + (base - start) / rate
-            delay = due - time.perf_counter()
+            delay = began + n * chunk / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        now = time.time_ns()
-        for t in arrived:
-            t = Tick(*t[:3], now, *t[4:])  # ts_init: received now
+        for t in decode_frame(data, time.time_ns()).ticks:
             publisher.publish(name, t.instrument_key, encode_tick(t))
     publisher.flush(120)
     publisher.close()

@@ -110,6 +110,17 @@ def test_questdb_answers_http_pg_and_ilp(questdb: QuestDBServer) -> None:
     assert rows == [("RELIANCE", 245_010)]
 
 
+def test_questdb_runs_with_the_tuned_settings(questdb: QuestDBServer) -> None:
+    """The server took the environment it was given (``SHOW PARAMETERS`` names the source)."""
+    from quant.devinfra.questdb import O3_SPLIT, shared_workers
+
+    with psycopg.connect(questdb.pg_dsn, autocommit=True) as conn:
+        params = {row[1]: (row[2], row[3]) for row in conn.execute("SHOW PARAMETERS")}
+    for name, value in O3_SPLIT.items():
+        assert params[name] == (value, "env")
+    assert params["QDB_WAL_APPLY_WORKER_COUNT"] == (str(shared_workers()), "env")
+
+
 def test_postgres_dsn_reaches_quant_platform_as_superuser(postgres_dsn: str) -> None:
     assert "@127.0.0.1:" in postgres_dsn
     with psycopg.connect(postgres_dsn) as conn:

@@ -15,7 +15,13 @@ feature engine shares on a small machine).
 * a failed write stops the writer: every later call raises :class:`StoreError` naming
   the cause, nothing more is written, and whatever was not written is redelivered from
   the last committed offsets after the restart (writes are idempotent upserts);
-* ``write_columns`` blocks while ``max_pending_rows`` rows wait (backpressure).
+* ``write_columns`` blocks while ``max_pending_rows`` rows wait (backpressure);
+* rows of the newest ``hold_back_s`` of a table's time (``ts``) wait for the next request
+  (at most ``max_delay_s`` more; a flush writes them at once). Ticks come from several
+  Kafka partitions, so one request's newest rows are a little ahead of rows the next will
+  bring; a row older than what the table already holds makes QuestDB merge it out of
+  order, rewriting the tail of the partition: measured at 15-190x write amplification and
+  40-175 ms of a core per commit at 10k ticks/s, where in-order commits took 2-10 ms.
 
 Callers hand over their column arrays and must not modify them afterwards.
 Built by the feature composition roots over ``QuestDBTickStore``.
@@ -27,7 +33,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from itertools import chain
+from itertools import chain, compress
 from typing import Any, Protocol
 
 import numpy as np
@@ -40,6 +46,31 @@ log = logging.getLogger(__name__)
 
 class ColumnWriter(Protocol):
     def write_columns(self, table: str, columns: Mapping[str, Any]) -> None: ...
+
+
+def split_at(
+    table: str, columns: dict[str, Any], cut: int
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """``columns`` split into the rows with ``ts <= cut`` and the rest (``None``: no rows)."""
+    ts = np.asarray(columns["ts"])
+    keep = ts <= cut
+    n_keep = int(np.count_nonzero(keep))
+    if n_keep == ts.size:
+        return columns, None
+    if n_keep == 0:
+        return None, columns
+    later = ~keep
+    older: dict[str, Any] = {}
+    newer: dict[str, Any] = {}
+    for c in C.TABLES[table]:
+        values = columns[c]
+        if isinstance(values, list):
+            older[c] = list(compress(values, keep.tolist()))
+            newer[c] = list(compress(values, later.tolist()))
+        else:
+            values = np.asarray(values)
+            older[c], newer[c] = values[keep], values[later]
+    return older, newer
 
 
 def merge(table: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -65,21 +96,27 @@ class BatchingWriter:
         min_rows: int = 50_000,
         max_delay_s: float = 1.0,
         max_pending_rows: int = 500_000,
+        hold_back_s: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if min_rows < 1 or max_pending_rows < min_rows or max_delay_s <= 0:
-            raise ValueError("need 1 <= min_rows <= max_pending_rows and max_delay_s > 0")
+        if min_rows < 1 or max_pending_rows < min_rows or max_delay_s <= 0 or hold_back_s < 0:
+            raise ValueError(
+                "need 1 <= min_rows <= max_pending_rows, max_delay_s > 0 and hold_back_s >= 0"
+            )
         self._store = store
         self._min_rows = min_rows
         self._max_delay = max_delay_s
         self._max_pending = max_pending_rows
+        self._hold_back_ns = int(hold_back_s * 1e9)
         self._now = monotonic
         self._cond = threading.Condition()
         self._pending: dict[str, list[dict[str, Any]]] = {}
         self._pending_rows = 0
         self._oldest = 0.0
         self._queued = 0  # batches accepted so far
-        self._written = 0  # batches written so far
+        self._written = 0  # batches written so far (held-back rows are not yet)
+        self._held: dict[str, dict[str, Any]] = {}  # per table: rows held back (writer thread)
+        self._held_since = 0.0
         self._flushing = 0  # callers waiting in flush()
         self._error: BaseException | None = None
         self._closed = False
@@ -150,28 +187,43 @@ class BatchingWriter:
 
     def _due(self) -> bool:
         if not self._pending_rows:
-            return False
+            if not self._held:
+                return False
+            if self._closed or self._flushing:
+                return True
+            return self._now() - self._held_since >= self._max_delay
         if self._closed or self._flushing or self._pending_rows >= self._min_rows:
             return True
         return self._now() - self._oldest >= self._max_delay
+
+    def _next_wait(self) -> float | None:
+        if self._pending_rows:
+            return max(0.0, self._oldest + self._max_delay - self._now())
+        if self._held:
+            return max(0.0, self._held_since + self._max_delay - self._now())
+        return None
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 while not self._due():
-                    if self._closed and not self._pending_rows:
+                    if self._closed and not self._pending_rows and not self._held:
                         return
-                    wait = None
-                    if self._pending_rows:
-                        wait = max(0.0, self._oldest + self._max_delay - self._now())
-                    self._cond.wait(wait)
+                    self._cond.wait(self._next_wait())
                 batches, self._pending = self._pending, {}
                 self._pending_rows = 0
                 taken = self._queued
+                # everything goes out when asked for (flush, close) or when the held rows
+                # have waited long enough (a quiet stream); otherwise the newest are held
+                final = (
+                    self._closed
+                    or self._flushing > 0
+                    or (not batches and self._now() - self._held_since >= self._max_delay)
+                )
+                held, self._held = self._held, {}
                 self._cond.notify_all()  # writers blocked on max_pending_rows may go on
             try:
-                for table, parts in batches.items():
-                    self._store.write_columns(table, merge(table, parts))
+                keep = self._write(batches, held, final)
             except BaseException as e:
                 log.error("tick-store write failed; the writer stops: %s", e)
                 with self._cond:
@@ -179,5 +231,31 @@ class BatchingWriter:
                     self._cond.notify_all()
                 return
             with self._cond:
-                self._written = taken
+                self._held = keep
+                if keep:
+                    self._held_since = self._now()
+                else:
+                    self._written = taken
                 self._cond.notify_all()
+
+    def _write(
+        self,
+        batches: dict[str, list[dict[str, Any]]],
+        held: dict[str, dict[str, Any]],
+        final: bool,
+    ) -> dict[str, dict[str, Any]]:
+        """Write the held rows and the new batches, per table in one request; returns the
+        rows held back for the next round (none if ``final``)."""
+        keep: dict[str, dict[str, Any]] = {}
+        for table in [*held, *(t for t in batches if t not in held)]:
+            parts = [held[table]] if table in held else []
+            parts += batches.get(table, [])
+            columns: dict[str, Any] | None = merge(table, parts)
+            if not final and self._hold_back_ns and columns is not None:
+                cut = int(np.max(columns["ts"])) - self._hold_back_ns
+                columns, later = split_at(table, columns, cut)
+                if later is not None:
+                    keep[table] = later
+            if columns is not None:
+                self._store.write_columns(table, columns)
+        return keep

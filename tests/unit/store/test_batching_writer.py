@@ -1,4 +1,5 @@
-"""``BatchingWriter``: joins small batches, flushes on demand, stops on the first failure."""
+"""``BatchingWriter``: joins small batches, holds back the newest rows, flushes on demand,
+stops on the first failure."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def test_a_failed_write_is_raised_to_the_caller_and_stops_the_writer() -> None:
 def test_backpressure_blocks_writers_while_too_much_is_pending() -> None:
     store = Recorder()
     store.gate.clear()
-    writer = BatchingWriter(store, min_rows=1, max_delay_s=0.01, max_pending_rows=10)
+    writer = BatchingWriter(store, min_rows=1, max_delay_s=0.01, max_pending_rows=10, hold_back_s=0)
     writer.write_columns("ohlc", _candles(0, 10))  # taken by the thread, blocked in write
     for _ in range(100):
         if writer.pending_rows == 0:
@@ -128,3 +129,62 @@ def test_over_the_embedded_store_rows_land_once() -> None:
     assert store.count("ohlc") == 30
     writer.close()
     store.close()
+
+
+def _wait_for(predicate: Any, timeout: float = 5.0) -> None:
+    tick = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if predicate():
+            return
+        tick.wait(0.01)
+    raise AssertionError("condition not reached")
+
+
+def test_the_newest_rows_wait_for_the_next_request_so_writes_arrive_in_time_order() -> None:
+    store = Recorder()
+    hold_ns = 1_000
+    writer = BatchingWriter(store, min_rows=101, max_delay_s=10.0, hold_back_s=hold_ns / 1e9)
+    writer.write_columns("ohlc", _candles(0, 5_000))
+    _wait_for(lambda: store.calls)
+    assert store.rows == list(range(4_000))  # ts 4000..4999 are within 1 us of the newest
+    # the next batch brings a row older than the held ones (another partition, behind)
+    late = _candles(3_990, 1)
+    writer.write_columns("ohlc", late)  # 1 row pending: below min_rows, it waits
+    writer.write_columns("ohlc", _candles(5_000, 100))  # 101: due
+    _wait_for(lambda: len(store.calls) >= 2)
+    second = store.rows[4_000:]
+    assert sorted(second) == [3_990, *range(4_000, 4_100)]  # held rows, then the late one
+    writer.flush(timeout=10)  # a flush writes everything held
+    assert sorted(store.rows) == sorted([*range(5_100), 3_990])
+    assert len(store.rows) == 5_101
+    writer.close()
+
+
+def test_held_rows_go_out_after_max_delay_when_the_stream_goes_quiet() -> None:
+    store = Recorder()
+    writer = BatchingWriter(store, min_rows=1, max_delay_s=0.05, hold_back_s=1e-6)
+    writer.write_columns("ohlc", _candles(0, 5_000))
+    _wait_for(lambda: len(store.rows) == 5_000)  # no flush, no new rows: the timer did it
+    assert store.rows == list(range(5_000))
+    writer.flush(timeout=1)
+    assert len(store.calls) == 2
+    writer.close()
+
+
+def test_close_writes_the_held_rows() -> None:
+    store = Recorder()
+    writer = BatchingWriter(store, min_rows=1, max_delay_s=60.0, hold_back_s=10.0)
+    writer.write_columns("ohlc", _candles(0, 10))
+    writer.close()
+    assert store.rows == list(range(10))
+
+
+def test_flush_waits_for_held_rows_too() -> None:
+    store = Recorder()
+    writer = BatchingWriter(store, min_rows=1, max_delay_s=60.0, hold_back_s=10.0)
+    writer.write_columns("ohlc", _candles(0, 10))
+    _wait_for(lambda: writer.pending_rows == 0)  # taken and held, nothing written yet
+    assert store.rows == []
+    writer.flush(timeout=10)
+    assert store.rows == list(range(10))
+    writer.close()
