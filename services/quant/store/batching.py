@@ -20,7 +20,7 @@ feature engine shares on a small machine).
   (at most ``max_delay_s`` more; a flush writes them at once). Ticks come from several
   Kafka partitions, so one request's newest rows are a little ahead of rows the next will
   bring; a row older than what the table already holds makes QuestDB merge it out of
-  order, rewriting the tail of the partition: measured at 15-190x write amplification and
+  order, rewriting the tail of the partition: measured at 10-250x write amplification and
   40-175 ms of a core per commit at 10k ticks/s, where in-order commits took 2-10 ms.
 
 Callers hand over their column arrays and must not modify them afterwards.
