@@ -48,7 +48,7 @@ IDLE_SPIN_LIMITS = {
 # timestamp counts: feed ticks share the frame's millisecond, and a checkpoint's flush
 # writes a millisecond whose other rows are still on lagging partitions) is merged out of
 # order. Below this prefix size QuestDB rewrites the whole partition instead of splitting
-# off the tail: in bench runs 15-250x write amplification and 40-175 ms of a core per such
+# off the tail: in bench runs 10-250x write amplification and 40-175 ms of a core per such
 # commit until a day's partition reached the default 50 MiB; a long-running server is past
 # that within a minute, so a small threshold gives short-lived dev servers the same cost.
 O3_SPLIT = {"QDB_CAIRO_O3_PARTITION_SPLIT_MIN_SIZE": "256K"}
