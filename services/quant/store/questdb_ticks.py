@@ -7,7 +7,8 @@ Built by the feature engine / backfiller / gateway composition roots:
 * ``open()`` creates ``ticks``, ``option_greeks``, ``enriched_ticks`` and ``ohlc`` as WAL
   tables partitioned by day with ``DEDUP UPSERT KEYS`` (``ts, instrument_key``; plus
   ``interval_seconds`` for ``ohlc``), ``ts`` a ``TIMESTAMP_NS``: replays write no duplicates.
-* Each ``write_*`` call turns its batch into numpy columns and one DataFrame (``frame``),
+* Each ``write_*`` call turns its batch into numpy columns and one DataFrame (``frame``;
+  ``ticks`` through ``quant_wire.tick_rows_to_columns`` when the extension is installed),
   sends it with the ``questdb`` client's ``Sender.dataframe`` (chunked to
   ``max_rows_per_request``) and flushes: when it returns the server has committed the rows
   to the WAL. ``instrument_key`` goes in as an Arrow string column, not Python ``str``
@@ -21,10 +22,11 @@ Built by the feature engine / backfiller / gateway composition roots:
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -67,12 +69,54 @@ def _symbols(values: Any) -> Any:
     return pd.array(values if isinstance(values, list) else list(values), dtype=_ARROW_STR)
 
 
+def _load_tick_rows() -> Callable[[list[Any]], tuple[list[str], bytearray]] | None:
+    try:
+        module = importlib.import_module("quant_wire")
+    except ImportError:
+        return None
+    return cast(
+        "Callable[[list[Any]], tuple[list[str], bytearray]]",
+        getattr(module, "tick_rows_to_columns", None),
+    )
+
+
+_native_tick_rows = _load_tick_rows()
+# quant_wire's int64 rows of ``tick_rows_to_columns`` -> the ``ticks`` columns they fill
+_NATIVE_TICK_ROWS = {
+    "mode": 0, "ts": 1, "ts_init": 2, "ltp": 3, "ltt": 4, "ltq": 5, "close_price": 6,
+    "volume": 7, "atp": 8, "oi": 9, "total_buy_quantity": 10, "total_sell_quantity": 11,
+    "bid_price": 12, "bid_quantity": 13, "ask_price": 14, "ask_quantity": 15,
+}  # fmt: skip
+
+
+def _tick_frame_native(rows: Sequence[Any]) -> pd.DataFrame | None:
+    """``frame("ticks", rows)`` through quant_wire (one call, no object per cell), or
+    ``None`` if it is not installed or a row is not a plain ``Tick`` of ints."""
+    if _native_tick_rows is None:
+        return None
+    try:
+        keys, ints = _native_tick_rows(rows if isinstance(rows, list) else list(rows))
+    except (TypeError, ValueError, OverflowError):
+        return None  # the Python path converts (or rejects) it
+    matrix = np.frombuffer(ints, dtype=np.int64).reshape(len(_NATIVE_TICK_ROWS), len(keys))
+    data: dict[str, Any] = {"instrument_key": _symbols(keys)}
+    for c, r in _NATIVE_TICK_ROWS.items():
+        data[c] = matrix[r].view("datetime64[ns]") if c == "ts" else matrix[r]
+    return pd.DataFrame({c: data[c] for c in C.TABLES["ticks"]}, copy=False)
+
+
 def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
     """Numpy-backed DataFrame of a batch of ``table``'s domain rows (``ts`` as ns).
 
-    Each numeric column is filled by ``np.fromiter`` straight from a per-column iterator
-    (no intermediate lists); the client needs C-contiguous columns, which these are.
+    ``ticks`` go through quant_wire's ``tick_rows_to_columns`` when it is installed (the
+    numeric columns are rows of one int64 matrix, no copy). Otherwise each numeric column
+    is filled by ``np.fromiter`` straight from a per-column iterator (no intermediate
+    lists). The client needs C-contiguous columns, which both are.
     """
+    if table == "ticks":
+        native = _tick_frame_native(rows)
+        if native is not None:
+            return native
     n = len(rows)
     data: dict[str, Any] = {}
     for c, values in C.column_iterators(table, rows).items():
