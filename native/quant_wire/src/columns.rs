@@ -30,7 +30,7 @@ const ENRICHED_INTS: usize = 9;
 const ENRICHED_FLOATS: usize = 13;
 
 /// Store `v` as the `idx`-th native-endian int64 of `buf`.
-fn put(buf: &mut [u8], idx: usize, v: i64) {
+pub(crate) fn put(buf: &mut [u8], idx: usize, v: i64) {
     let at = idx * 8;
     buf[at..at + 8].copy_from_slice(&v.to_ne_bytes());
 }

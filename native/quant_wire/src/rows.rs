@@ -10,6 +10,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyList, PyString, PyTuple};
 
+use crate::columns::put;
+
 /// `Tick` field indexes copied as int64, in buffer-row order: mode, ts_event, ts_init,
 /// ltp, ltt_ns, ltq, close_price, volume, atp, oi, total buy qty, total sell qty.
 const INT_FIELDS: [usize; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
@@ -19,11 +21,6 @@ const DEPTH_FIELD: usize = 13;
 const TICK_FIELDS: usize = 15;
 /// Buffer rows: the int fields, then best bid price, bid qty, ask price, ask qty.
 const ROWS: usize = INT_FIELDS.len() + 4;
-
-fn put(buf: &mut [u8], idx: usize, v: i64) {
-    let at = idx * 8;
-    buf[at..at + 8].copy_from_slice(&v.to_ne_bytes());
-}
 
 /// Transpose `Tick` tuples into `(keys, ints)`: `keys` the instrument keys (the same
 /// `str` objects), `ints` a `bytearray` holding a row-major `(16, len(rows))` int64
