@@ -26,7 +26,7 @@ import importlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,10 +74,10 @@ def _load_tick_rows() -> Callable[[list[Any]], tuple[list[str], bytearray]] | No
         module = importlib.import_module("quant_wire")
     except ImportError:
         return None
-    return cast(
-        "Callable[[list[Any]], tuple[list[str], bytearray]]",
-        getattr(module, "tick_rows_to_columns", None),
+    native: Callable[[list[Any]], tuple[list[str], bytearray]] | None = getattr(
+        module, "tick_rows_to_columns", None
     )
+    return native
 
 
 _native_tick_rows = _load_tick_rows()
