@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
+# a crash (also one at interpreter exit, after the last test) prints every thread's stack
+export PYTHONFAULTHANDLER=1
 
 echo "== protobuf drift";  python scripts/gen_proto.py --check
 echo "== ruff";            ruff check . && ruff format --check .
