@@ -171,7 +171,7 @@ class TimedPublisher:
 
 
 def build_service(
-    bus: KafkaBus, store: QuestDBTickStore, group: str, samples: list[int], root: Path
+    bus: KafkaBus, sink: StoreSink, group: str, samples: list[int], root: Path
 ) -> tuple[FeatureService, TimedPublisher]:
     clock = SystemClock()
     engine = TimedEngine(FeatureEngine(clock))
@@ -182,7 +182,7 @@ def build_service(
         consumer=bus.consumer(group, INPUT_TOPICS),
         publisher=publisher,  # type: ignore[arg-type]
         engine=engine,
-        sink=StoreSink.batched(store),
+        sink=sink,
         snapshots=FileSnapshotStore(root / f"{group}.snap"),  # as quant features does
         metrics=FeatureMetrics(CollectorRegistry()),
         clock=clock,
@@ -263,7 +263,8 @@ def main() -> None:
         # 1. latency at a fixed rate, producer and service running together; a warm-up
         # batch first, so the group has joined and the engine knows every instrument
         samples: list[int] = []
-        service, publisher = build_service(bus, store, "bench-latency", samples, root)
+        sink = StoreSink.batched(store)
+        service, publisher = build_service(bus, sink, "bench-latency", samples, root)
         warmup = 2 * INSTRUMENTS
         proc = ctx.Process(target=produce, args=(kafka.bootstrap, 0, warmup, 0, results))
         proc.start()
@@ -290,6 +291,7 @@ def main() -> None:
             latency.append((rate, results.get(), list(samples)))
             start += n_rate
         service.close()
+        sink.close()
 
         print(f"phase 2: preload {args.preload:,} ticks", flush=True)
         # 2. sustained throughput: preload, then drain everything; raw consumer as reference
@@ -299,8 +301,10 @@ def main() -> None:
         produce_rate = results.get()
         total = start + args.preload
         raw_rate = raw_consume(kafka.bootstrap, total)
-        tput_service, _ = build_service(bus, store, "bench-throughput", [], root)
+        sink = StoreSink.batched(store)
+        tput_service, _ = build_service(bus, sink, "bench-throughput", [], root)
         pipeline_rate = drain(tput_service, total)
+        sink.close()
         store.wait_visible(120)
         stored = store.count("ticks")
         store.close()

@@ -53,6 +53,18 @@ _SERVER_OF_FIXTURE = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _no_tick_store_writer_left_running() -> Iterator[None]:
+    """A test that starts a ``BatchingWriter`` closes (or abandons) it: a writer thread
+    still running at interpreter exit could be mid-write while Python tears down."""
+    from quant.store.batching import running_writers
+
+    before = set(map(id, running_writers()))
+    yield
+    left = [w for w in running_writers() if id(w) not in before]
+    assert not left, f"{len(left)} tick-store writer(s) left running: close() or abandon() them"
+
+
 def _server_root() -> Path:
     """A temporary folder other users can traverse (PostgreSQL may run as ``postgres``)."""
     root = Path(tempfile.mkdtemp(prefix="quant-servers-"))

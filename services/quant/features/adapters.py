@@ -228,3 +228,7 @@ class StoreSink:
         """Write what is queued and stop the background writer (the store stays open)."""
         if self._writer is not None:
             self._writer.close()
+
+    def abandon(self) -> int:
+        """Stop the background writer without writing what waits (a crash); rows dropped."""
+        return self._writer.abandon() if self._writer is not None else 0

@@ -24,14 +24,19 @@ feature engine shares on a small machine).
   40-175 ms of a core per commit at 10k ticks/s, where in-order commits took 2-10 ms.
 
 Callers hand over their column arrays and must not modify them afterwards.
-Built by the feature composition roots over ``QuestDBTickStore``.
+Built by the feature composition roots over ``QuestDBTickStore``, which ``close()`` it.
+``abandon()`` stops a writer as a crash would (nothing more is written); at interpreter
+exit every writer still running is abandoned, with a warning, so no background write is
+in flight while Python tears itself down.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from itertools import chain, compress
 from typing import Any, Protocol
@@ -120,7 +125,9 @@ class BatchingWriter:
         self._flushing = 0  # callers waiting in flush()
         self._error: BaseException | None = None
         self._closed = False
+        self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="tick-store-writer", daemon=True)
+        _running.add(self)
         self._thread.start()
 
     # --- callers ------------------------------------------------------------------------
@@ -156,7 +163,7 @@ class BatchingWriter:
             self._flushing += 1
             self._cond.notify_all()
             try:
-                while self._written < target and self._error is None:
+                while self._written < target and self._error is None and not self._abandoned:
                     left = None if deadline is None else deadline - self._now()
                     if left is not None and left <= 0:
                         raise StoreError(f"tick-store writes not done within {timeout}s")
@@ -174,12 +181,28 @@ class BatchingWriter:
         with self._cond:
             self._raise_if_failed()
 
+    def abandon(self, timeout: float | None = None) -> int:
+        """Stop without writing anything more, as a crash would; returns the rows dropped.
+
+        A write already in progress is waited for (up to ``timeout``); queued and held
+        rows are dropped (the feature service redoes them from its last checkpoint).
+        """
+        with self._cond:
+            dropped = self._pending_rows + sum(len(c["ts"]) for c in self._held.values())
+            self._closed = self._abandoned = True
+            self._pending, self._pending_rows, self._held = {}, 0, {}
+            self._cond.notify_all()
+        self._thread.join(timeout)
+        return dropped
+
     @property
     def pending_rows(self) -> int:
         with self._cond:
             return self._pending_rows
 
     def _raise_if_failed(self) -> None:
+        if self._abandoned:
+            raise StoreError("tick-store writer was abandoned; its unwritten rows were dropped")
         if self._error is not None:
             raise StoreError(f"an earlier tick-store write failed: {self._error}") from self._error
 
@@ -204,8 +227,16 @@ class BatchingWriter:
         return None
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            _running.discard(self)
+
+    def _loop(self) -> None:
         while True:
             with self._cond:
+                if self._abandoned:
+                    return
                 while not self._due():
                     if self._closed and not self._pending_rows and not self._held:
                         return
@@ -231,6 +262,8 @@ class BatchingWriter:
                     self._cond.notify_all()
                 return
             with self._cond:
+                if self._abandoned:
+                    return
                 self._held = keep
                 if keep:
                     self._held_since = self._now()
@@ -259,3 +292,20 @@ class BatchingWriter:
             if columns is not None:
                 self._store.write_columns(table, columns)
         return keep
+
+
+_running: weakref.WeakSet[BatchingWriter] = weakref.WeakSet()
+
+
+def running_writers() -> list[BatchingWriter]:
+    """The writers whose thread has not stopped (neither closed nor abandoned yet)."""
+    return list(_running)
+
+
+@atexit.register
+def _abandon_at_exit() -> None:
+    """Stop writers nobody closed before Python finalises (a daemon thread in the middle
+    of a native write at that point can crash the interpreter)."""
+    for writer in list(_running):
+        dropped = writer.abandon(timeout=5.0)
+        log.warning("a tick-store writer was not closed; stopped at exit, %d rows dropped", dropped)

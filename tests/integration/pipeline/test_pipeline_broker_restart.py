@@ -59,6 +59,7 @@ async def test_no_tick_lost_or_duplicated_across_a_broker_crash(
     broker = kafka_server_factory()
     bus = RecordingBus(KafkaBus(broker.bootstrap, client_id="pipeline-restart"))
     store = QuestDBTickStore(ilp_conf=questdb.ilp_conf, pg_dsn=questdb.pg_dsn).open()
+    sink = StoreSink.batched(store)
     try:
         async with SimServer(sim_config(seed=12, start=START)) as sim:
             market = await open_market(sim)
@@ -71,7 +72,7 @@ async def test_no_tick_lost_or_duplicated_across_a_broker_crash(
             service = build_feature_service(
                 settings,
                 bus=bus.inner,
-                sink=StoreSink.batched(store),
+                sink=sink,
                 snapshots=MemorySnapshotStore(),
                 options=market.options,
                 registry=CollectorRegistry(),
@@ -118,4 +119,5 @@ async def test_no_tick_lost_or_duplicated_across_a_broker_crash(
                 f"{table}: {len(published - set(rows))} lost, {len(set(rows) - published)} extra"
             )
     finally:
+        sink.close()
         store.close()

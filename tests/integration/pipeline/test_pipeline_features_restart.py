@@ -121,6 +121,7 @@ async def test_restart_mid_stream_resumes_with_the_same_vwap(
     store = QuestDBTickStore(ilp_conf=questdb.ilp_conf, pg_dsn=questdb.pg_dsn).open()
     group = f"features-{uuid.uuid4().hex[:8]}"
     snapshot_file = FileSnapshotStore(tmp_path / "features.snap")
+    sinks: list[StoreSink] = []
     try:
         async with SimServer(sim_config(seed=13, start=START)) as sim:
             market = await open_market(sim)
@@ -132,8 +133,9 @@ async def test_restart_mid_stream_resumes_with_the_same_vwap(
                 )
                 await wait_until(lambda: len(bus.sent) > 200, 60, "ticks on Kafka")
                 # A: processes part of the stream, checkpointing, then crashes
+                first_sink = StoreSink.batched(store)
                 first, first_consumer = _service(
-                    kafka, group, Tee(StoreSink.batched(store)), snapshot_file, options, 1e9
+                    kafka, group, Tee(first_sink), snapshot_file, options, 1e9
                 )
                 first.restore()
                 while first.processed < 300:
@@ -142,9 +144,11 @@ async def test_restart_mid_stream_resumes_with_the_same_vwap(
                 for _ in range(3):  # processed after the last checkpoint: must be redone
                     await asyncio.to_thread(first.step)
                 crashed_at = first.processed
-                first_consumer.close()  # the process dies: no commit, no snapshot
+                first_consumer.close()  # the process dies: no commit, no snapshot,
+                first_sink.abandon()  # and its unwritten rows are gone
                 # B: a new process in the same group resumes from the snapshot
-                b_sink = Tee(StoreSink.batched(store))
+                sinks.append(StoreSink.batched(store))
+                b_sink = Tee(sinks[-1])
                 second, _ = _service(kafka, group, b_sink, snapshot_file, options)
                 assert second.restore()
                 ingest_done = asyncio.Event()
@@ -185,4 +189,6 @@ async def test_restart_mid_stream_resumes_with_the_same_vwap(
                 assert row is not None
                 assert row[0] == ref_sink.last[key].session_vwap
     finally:
+        for sink in sinks:
+            sink.close()
         store.close()

@@ -87,33 +87,37 @@ async def _pipeline(
     # the tick consumer's fetch window as quant features sets it
     window = kafka_consumer_config(FeaturesSettings())
     bus = RecordingBus(KafkaBus(bootstrap, client_id="pipeline-values", consumer_config=window))
-    async with SimServer(sim_config()) as sim:
-        market = await open_market(sim)
-        settings = FeaturesSettings(
-            kafka=KafkaSettings(bootstrap_servers=bootstrap),
-            group_id=f"features-{uuid.uuid4().hex[:8]}",
-            checkpoint_interval_s=0.5,
-            drain_s=10.0,
-        )
-        service = build_feature_service(
-            settings,
-            bus=bus.inner,
-            sink=StoreSink.batched(store),
-            snapshots=MemorySnapshotStore(),
-            options=market.options,
-            registry=registry,
-            clock=SystemClock(),
-        )
-        stop_ingest, stop_features = asyncio.Event(), asyncio.Event()
-        async with asyncio.TaskGroup() as tg:
-            ingest = tg.create_task(run_ingestor_for(market, bus, bootstrap, stop_ingest))
-            tg.create_task(run_features(service, stop_features))
-            await asyncio.sleep(RUN_SECONDS)
-            stop_ingest.set()
-            await ingest
-            sent = len(bus.sent)
-            await wait_until(lambda: service.processed >= sent, 60, "features to catch up")
-            stop_features.set()
+    sink = StoreSink.batched(store)
+    try:
+        async with SimServer(sim_config()) as sim:
+            market = await open_market(sim)
+            settings = FeaturesSettings(
+                kafka=KafkaSettings(bootstrap_servers=bootstrap),
+                group_id=f"features-{uuid.uuid4().hex[:8]}",
+                checkpoint_interval_s=0.5,
+                drain_s=10.0,
+            )
+            service = build_feature_service(
+                settings,
+                bus=bus.inner,
+                sink=sink,
+                snapshots=MemorySnapshotStore(),
+                options=market.options,
+                registry=registry,
+                clock=SystemClock(),
+            )
+            stop_ingest, stop_features = asyncio.Event(), asyncio.Event()
+            async with asyncio.TaskGroup() as tg:
+                ingest = tg.create_task(run_ingestor_for(market, bus, bootstrap, stop_ingest))
+                tg.create_task(run_features(service, stop_features))
+                await asyncio.sleep(RUN_SECONDS)
+                stop_ingest.set()
+                await ingest
+                sent = len(bus.sent)
+                await wait_until(lambda: service.processed >= sent, 60, "features to catch up")
+                stop_features.set()
+    finally:
+        sink.close()  # the service checkpointed: nothing is left queued
     return market, bus
 
 

@@ -3,6 +3,9 @@ stops on the first failure."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -188,3 +191,58 @@ def test_flush_waits_for_held_rows_too() -> None:
     writer.flush(timeout=10)
     assert store.rows == list(range(10))
     writer.close()
+
+
+def test_abandon_drops_what_is_not_written_and_waits_for_the_write_in_flight() -> None:
+    store = Recorder()
+    store.gate.clear()  # the first request blocks in the store
+    writer = BatchingWriter(store, min_rows=1, max_delay_s=10.0, hold_back_s=0)
+    writer.write_columns("ohlc", _candles(0, 5))
+    while writer.pending_rows:  # the writer took the first batch and is stuck writing it
+        threading.Event().wait(0.005)
+    writer.write_columns("ohlc", _candles(5, 7))  # queued behind it
+    done = threading.Event()
+    dropped: list[int] = []
+    t = threading.Thread(target=lambda: (dropped.append(writer.abandon(timeout=10)), done.set()))
+    t.start()
+    assert not done.wait(0.1)  # abandon waits for the write in flight
+    store.gate.set()
+    t.join(10)
+    assert dropped == [7]
+    assert store.rows == list(range(5))  # the queued batch never went out
+    with pytest.raises(StoreError, match="abandoned"):
+        writer.write_columns("ohlc", _candles(12, 1))
+    with pytest.raises(StoreError, match="abandoned"):
+        writer.flush(timeout=1)
+
+
+def test_a_writer_left_running_is_stopped_at_interpreter_exit(tmp_path: Any) -> None:
+    script = tmp_path / "leave_it.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import logging, threading, numpy as np
+            from quant.store.batching import BatchingWriter
+            from quant.store.columns import TABLES
+
+            logging.basicConfig(level=logging.WARNING)
+            class Slow:
+                def write_columns(self, table, columns):
+                    threading.Event().wait(0.2)
+                    print("wrote", len(columns["ts"]), flush=True)
+            writer = BatchingWriter(Slow(), min_rows=1, max_delay_s=10.0, hold_back_s=0)
+            cols = {c: np.arange(3, dtype=np.int64) for c in TABLES["ohlc"]}
+            cols["instrument_key"] = ["NSE_EQ|A"] * 3
+            writer.write_columns("ohlc", cols)
+            while writer.pending_rows:
+                threading.Event().wait(0.005)
+            writer.write_columns("ohlc", cols)  # still queued when the script ends
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["wrote 3"]  # the write in flight finished; no more
+    assert "was not closed; stopped at exit, 3 rows dropped" in done.stderr
