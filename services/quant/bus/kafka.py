@@ -12,6 +12,9 @@ Built by a service's composition root: ``KafkaBus(bootstrap_servers, client_id=.
   and commits the positions of everything ``poll`` has returned; a new group starts at
   the earliest offset. Message-level errors raise ``ConsumeError``.
 * ``ensure_topics`` creates the registry's topics with ``AdminClient`` (idempotent).
+* ``close()`` stops a client's librdkafka threads (a consumer leaves its group at once).
+  At interpreter exit every client still open is closed, with a warning: a librdkafka
+  thread still running while the process tears down can crash it (seen once in CI).
 
 Extra librdkafka settings can be passed as ``producer_config``/``consumer_config``; the
 benchmarks reuse ``producer_settings``/``consumer_settings`` to drive raw confluent-kafka
@@ -20,8 +23,10 @@ with identical configs.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import time
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
@@ -178,6 +183,8 @@ class KafkaPublisher:
         )
         self._produce = self._producer.produce
         self._count = 0
+        self._closed = False
+        _open_clients.add(self)
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -205,6 +212,8 @@ class KafkaPublisher:
             self._produce_when_room(topic, key, value)
         except KafkaException as e:
             raise DeliveryError([_failure(e.args[0], topic, key)]) from e
+        except RuntimeError as e:  # confluent-kafka: "Producer has been closed"
+            raise BusError(f"cannot publish to {topic!r}: the publisher is closed") from e
         self._count += 1
         if not self._count % _POLL_EVERY:
             self._producer.poll(0)
@@ -231,6 +240,8 @@ class KafkaPublisher:
                 raise DeliveryError([_failure(e.args[0], topic, key)]) from e
 
     def flush(self, timeout: float = 30.0) -> None:
+        if self._closed:
+            return  # close() delivered everything or raised
         remaining = self._producer.flush(timeout)
         if self._failures:
             self._raise_failures()
@@ -244,8 +255,17 @@ class KafkaPublisher:
                 ]
             )  # fmt: skip
 
-    def close(self) -> None:
-        self.flush()
+    def close(self, timeout: float = 30.0) -> None:
+        """Deliver what is queued (raises if that fails), then stop the producer's threads."""
+        if self._closed:
+            return
+        try:
+            self.flush(timeout)
+        finally:
+            self._closed = True
+            _open_clients.discard(self)
+            self._producer.purge()  # whatever a failed flush left: close must not wait on it
+            self._producer.close()
 
 
 class KafkaConsumer:
@@ -260,6 +280,7 @@ class KafkaConsumer:
         self._poll_one = self._consumer.poll
         self._fatal: KafkaError | None = None
         self._closed = False
+        _open_clients.add(self)
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
@@ -318,6 +339,25 @@ class KafkaConsumer:
             raise CommitError(f"commit failed: {e}") from e
 
     def close(self) -> None:
+        """Leave the group and stop the consumer's threads (nothing is committed here)."""
         if not self._closed:
             self._closed = True
+            _open_clients.discard(self)
             self._consumer.close()
+
+
+_open_clients: weakref.WeakSet[KafkaPublisher | KafkaConsumer] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close the clients nobody closed, while the interpreter is still whole."""
+    for client in list(_open_clients):
+        log.warning("a Kafka %s was not closed; closing it at exit", type(client).__name__)
+        try:
+            if isinstance(client, KafkaPublisher):
+                client.close(timeout=2.0)
+            else:
+                client.close()
+        except Exception as e:  # at exit: report, and go on with the others
+            log.warning("closing it failed: %s", e)

@@ -259,7 +259,8 @@ class FeatureService:
         return len(messages)
 
     def close(self) -> None:
-        """Drain for up to ``drain_s`` (if configured), then checkpoint what was processed."""
+        """Drain for up to ``drain_s`` (if configured), checkpoint what was processed, then
+        close the consumer (it leaves the group at once) and the publisher."""
         if self._config.drain_s > 0:
             deadline = self._clock.now_ns() + int(self._config.drain_s * NS_PER_SECOND)
             while self._clock.now_ns() < deadline:
@@ -268,13 +269,30 @@ class FeatureService:
                     break
                 self._process(messages)
         try:
-            if self._held.keys:  # shutting down: enrich them with what is known now
-                self._enrich(self._release(empty_columns(), force=True), [])
-            if self._dirty:
-                self.checkpoint()
-        finally:
-            if self._checkpointer is not None:
-                self._checkpointer.close()  # waits for the last checkpoint (raises its error)
+            try:
+                if self._held.keys:  # shutting down: enrich them with what is known now
+                    self._enrich(self._release(empty_columns(), force=True), [])
+                if self._dirty:
+                    self.checkpoint()
+            finally:
+                if self._checkpointer is not None:
+                    self._checkpointer.close()  # waits for the last checkpoint (raises its error)
+        except BaseException:
+            self._close_clients(quiet=True)  # the checkpoint's error is the one to report
+            raise
+        self._close_clients(quiet=False)
+
+    def _close_clients(self, *, quiet: bool) -> None:
+        """Close the consumer and the publisher; raise the first error unless ``quiet``."""
+        first: Exception | None = None
+        for client in (self._consumer, self._publisher):
+            try:
+                client.close()
+            except Exception as e:
+                log.warning("closing the %s failed: %s", type(client).__name__, e)
+                first = first or e
+        if first is not None and not quiet:
+            raise first
 
     def checkpoint(self) -> None:
         """Checkpoint what was processed: flush writes and publishes, save, commit.

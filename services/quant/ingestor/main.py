@@ -107,4 +107,5 @@ async def run_ingestor(
             await asyncio.wait([task, stop_wait], return_when=asyncio.FIRST_COMPLETED)
             task.cancel()
             stop_wait.cancel()
+    control.close()  # leaves its group at once
     publisher.close()
