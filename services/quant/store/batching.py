@@ -24,7 +24,7 @@ feature engine shares on a small machine).
   40-175 ms of a core per commit at 10k ticks/s, where in-order commits took 2-10 ms.
 
 Callers hand over their column arrays and must not modify them afterwards.
-Built by the feature composition roots over ``QuestDBTickStore``, which ``close()`` it.
+Built, and closed, by the feature composition roots over ``QuestDBTickStore``.
 ``abandon()`` stops a writer as a crash would (nothing more is written); at interpreter
 exit every writer still running is abandoned, with a warning, so no background write is
 in flight while Python tears itself down.
