@@ -28,6 +28,11 @@ from quant.core.clock import IST, NS_PER_MS, SystemClock, datetime_to_ns
 from quant.core.events import Candle, FeedMode
 from quant.core.instruments import Instrument
 from quant.core.symbols import InstrumentIndex
+from quant.features.main import build_feature_service
+from quant.features.ports import TickSink
+from quant.features.service import FeatureService
+from quant.features.settings import FeaturesSettings
+from quant.features.snapshots import MemorySnapshotStore
 from quant.ingestor.main import run_ingestor
 from quant.ingestor.settings import IngestorSettings
 from quant.ingestor.universe import Universe
@@ -162,6 +167,28 @@ async def run_ingestor_for(
         registry=CollectorRegistry(),
         clock=SystemClock(),
         stop=stop,
+    )
+
+
+def live_feature_service(
+    bus: Bus, bootstrap: str, sink: TickSink, market: Market, registry: CollectorRegistry
+) -> FeatureService:
+    """``quant features`` as its composition root builds it, in a fresh group, with short
+    checkpoints and a drain on close (the tests stop it right after the feed)."""
+    settings = FeaturesSettings(
+        kafka=KafkaSettings(bootstrap_servers=bootstrap),
+        group_id=f"features-{uuid.uuid4().hex[:8]}",
+        checkpoint_interval_s=0.5,
+        drain_s=10.0,
+    )
+    return build_feature_service(
+        settings,
+        bus=bus,
+        sink=sink,
+        snapshots=MemorySnapshotStore(),
+        options=market.options,
+        registry=registry,
+        clock=SystemClock(),
     )
 
 

@@ -10,7 +10,6 @@ QuestDB's ``ticks`` and ``enriched_ticks`` exactly once, and nothing else is.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 from pipeline_harness import (
     RecordingBus,
     day_bounds_ns,
+    live_feature_service,
     open_market,
     run_ingestor_for,
     sim_config,
@@ -28,12 +28,9 @@ from prometheus_client import CollectorRegistry
 
 from quant.bus import codecs
 from quant.bus.kafka import KafkaBus
-from quant.config import KafkaSettings
-from quant.core.clock import IST, SystemClock
+from quant.core.clock import IST
 from quant.features.adapters import StoreSink
-from quant.features.main import build_feature_service, run_features
-from quant.features.settings import FeaturesSettings
-from quant.features.snapshots import MemorySnapshotStore
+from quant.features.main import run_features
 from quant.sim.server import SimServer
 from quant.store.questdb_ticks import QuestDBTickStore
 
@@ -63,20 +60,8 @@ async def test_no_tick_lost_or_duplicated_across_a_broker_crash(
     try:
         async with SimServer(sim_config(seed=12, start=START)) as sim:
             market = await open_market(sim)
-            settings = FeaturesSettings(
-                kafka=KafkaSettings(bootstrap_servers=broker.bootstrap),
-                group_id=f"features-{uuid.uuid4().hex[:8]}",
-                checkpoint_interval_s=0.5,
-                drain_s=10.0,
-            )
-            service = build_feature_service(
-                settings,
-                bus=bus.inner,
-                sink=sink,
-                snapshots=MemorySnapshotStore(),
-                options=market.options,
-                registry=CollectorRegistry(),
-                clock=SystemClock(),
+            service = live_feature_service(
+                bus.inner, broker.bootstrap, sink, market, CollectorRegistry()
             )
             stop_ingest, stop_features = asyncio.Event(), asyncio.Event()
             async with asyncio.TaskGroup() as tg:

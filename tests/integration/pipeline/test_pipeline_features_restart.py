@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry
 from quant.analytics.columns import TickColumns, to_enriched
 from quant.analytics.engine import FeatureEngine
 from quant.bus.kafka import KafkaBus
-from quant.bus.port import Consumer
+from quant.bus.port import Consumer, Publisher
 from quant.core.clock import IST, SystemClock
 from quant.core.events import Candle, EnrichedTick, OptionGreeks
 from quant.core.instruments import Instrument
@@ -85,12 +85,14 @@ def _service(
     snapshots: Any,
     options: list[Instrument],
     checkpoint_interval_s: float = 0.3,
-) -> tuple[FeatureService, Consumer]:
+) -> tuple[FeatureService, tuple[Consumer, Publisher]]:
+    """A feature service and its Kafka clients (``close()`` does not run after a crash)."""
     clock = SystemClock()
     consumer = bus.consumer(group, INPUT_TOPICS)
+    publisher = bus.publisher()
     service = FeatureService(
         consumer=consumer,
-        publisher=bus.publisher(),
+        publisher=publisher,
         engine=AnalyticsEngine(FeatureEngine(clock, options=option_specs(options))),
         sink=sink,
         snapshots=snapshots,
@@ -100,7 +102,7 @@ def _service(
             batch_size=100, poll_timeout_s=0.2, checkpoint_interval_s=checkpoint_interval_s
         ),
     )
-    return service, consumer
+    return service, (consumer, publisher)
 
 
 async def _drain(service: FeatureService, done: asyncio.Event) -> None:
@@ -121,7 +123,7 @@ async def test_restart_mid_stream_resumes_with_the_same_vwap(
     store = QuestDBTickStore(ilp_conf=questdb.ilp_conf, pg_dsn=questdb.pg_dsn).open()
     group = f"features-{uuid.uuid4().hex[:8]}"
     snapshot_file = FileSnapshotStore(tmp_path / "features.snap")
-    sinks: list[StoreSink] = []
+    first_sink, second_sink = StoreSink.batched(store), StoreSink.batched(store)
     try:
         async with SimServer(sim_config(seed=13, start=START)) as sim:
             market = await open_market(sim)
@@ -133,8 +135,7 @@ async def test_restart_mid_stream_resumes_with_the_same_vwap(
                 )
                 await wait_until(lambda: len(bus.sent) > 200, 60, "ticks on Kafka")
                 # A: processes part of the stream, checkpointing, then crashes
-                first_sink = StoreSink.batched(store)
-                first, first_consumer = _service(
+                first, first_clients = _service(
                     kafka, group, Tee(first_sink), snapshot_file, options, 1e9
                 )
                 first.restore()
@@ -144,11 +145,11 @@ async def test_restart_mid_stream_resumes_with_the_same_vwap(
                 for _ in range(3):  # processed after the last checkpoint: must be redone
                     await asyncio.to_thread(first.step)
                 crashed_at = first.processed
-                first_consumer.close()  # the process dies: no commit, no snapshot,
+                for client in first_clients:  # the process dies: no commit, no snapshot,
+                    client.close()  # its connections go away
                 first_sink.abandon()  # and its unwritten rows are gone
                 # B: a new process in the same group resumes from the snapshot
-                sinks.append(StoreSink.batched(store))
-                b_sink = Tee(sinks[-1])
+                b_sink = Tee(second_sink)
                 second, _ = _service(kafka, group, b_sink, snapshot_file, options)
                 assert second.restore()
                 ingest_done = asyncio.Event()
@@ -189,6 +190,6 @@ async def test_restart_mid_stream_resumes_with_the_same_vwap(
                 assert row is not None
                 assert row[0] == ref_sink.last[key].session_vwap
     finally:
-        for sink in sinks:
-            sink.close()
+        first_sink.abandon()  # done already, unless the test failed before the crash
+        second_sink.close()
         store.close()

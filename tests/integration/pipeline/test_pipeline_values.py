@@ -31,6 +31,7 @@ from pipeline_harness import (
     Market,
     RecordingBus,
     day_bounds_ns,
+    live_feature_service,
     open_market,
     run_ingestor_for,
     sim_config,
@@ -44,13 +45,11 @@ from prometheus_client import CollectorRegistry
 from conftest import require
 from quant.bus import codecs, topics
 from quant.bus.kafka import KafkaBus
-from quant.config import KafkaSettings
-from quant.core.clock import SystemClock, datetime_to_ns
+from quant.core.clock import datetime_to_ns
 from quant.core.events import Tick
 from quant.features.adapters import StoreSink
-from quant.features.main import build_feature_service, kafka_consumer_config, run_features
+from quant.features.main import kafka_consumer_config, run_features
 from quant.features.settings import FeaturesSettings
-from quant.features.snapshots import MemorySnapshotStore
 from quant.sim.server import SimServer
 from quant.store.questdb_ticks import QuestDBTickStore
 
@@ -91,21 +90,7 @@ async def _pipeline(
     try:
         async with SimServer(sim_config()) as sim:
             market = await open_market(sim)
-            settings = FeaturesSettings(
-                kafka=KafkaSettings(bootstrap_servers=bootstrap),
-                group_id=f"features-{uuid.uuid4().hex[:8]}",
-                checkpoint_interval_s=0.5,
-                drain_s=10.0,
-            )
-            service = build_feature_service(
-                settings,
-                bus=bus.inner,
-                sink=sink,
-                snapshots=MemorySnapshotStore(),
-                options=market.options,
-                registry=registry,
-                clock=SystemClock(),
-            )
+            service = live_feature_service(bus.inner, bootstrap, sink, market, registry)
             stop_ingest, stop_features = asyncio.Event(), asyncio.Event()
             async with asyncio.TaskGroup() as tg:
                 ingest = tg.create_task(run_ingestor_for(market, bus, bootstrap, stop_ingest))
