@@ -99,7 +99,9 @@ def test_quant_up_serves_a_quote_then_stops_cleanly_on_sigint(tmp_path: Path) ->
     db = sqlite3.connect(tmp_path / "ticks.sqlite")
     try:
         ticks = db.execute("SELECT count(*) FROM ticks").fetchone()[0]
-        enriched = db.execute("SELECT count(*) FROM enriched_ticks").fetchone()[0]
+        enriched = db.execute(
+            "SELECT count(*) FROM ticks WHERE ts_enriched IS NOT NULL"
+        ).fetchone()[0]
         greeks = db.execute("SELECT count(*) FROM option_greeks").fetchone()[0]
     finally:
         db.close()

@@ -6,8 +6,8 @@
   :func:`pack_state` joins them; :func:`unpack_state`). Older JSON snapshots still restore.
 * :func:`option_specs` registers every option of the instrument master with the engine;
 * :class:`StoreSink` turns the service's column batches into the tick store's tables
-  (``ticks``, ``enriched_ticks``, ``option_greeks``, ``ohlc``) and writes them with
-  ``write_columns``. Over QuestDB it is built with :meth:`StoreSink.batched`: a
+  (``ticks``: each tick with its features, one row; ``option_greeks``; ``ohlc``) and writes
+  them with ``write_columns``. Over QuestDB it is built with :meth:`StoreSink.batched`: a
   ``quant.store.batching.BatchingWriter`` joins batches into large requests and
   ``flush()`` waits for them; over SQLite writes are durable on return.
 
@@ -136,10 +136,11 @@ def _zeros_if_none(values: IntArray | None, n: int) -> IntArray:
     return np.zeros(n, dtype=np.int64) if values is None else values
 
 
-def tick_table(t: TickColumns) -> dict[str, Any]:
-    """The ``ticks`` table columns of a batch (best bid/ask from depth level 1)."""
+def tick_table(t: TickColumns, out: EngineOutput | None = None) -> dict[str, Any]:
+    """The ``ticks`` table columns of a batch (best bid/ask from depth level 1), with the
+    feature columns of ``out`` (the engine's output for this batch) when given."""
     n = len(t.keys)
-    return {
+    raw = {
         "ts": t.ts_event,
         "instrument_key": t.keys,
         "mode": _zeros_if_none(t.mode, n),
@@ -158,16 +159,11 @@ def tick_table(t: TickColumns) -> dict[str, Any]:
         "ask_quantity": _level1(t.ask_qty),
         "ts_init": t.ts_init,
     }
-
-
-def enriched_table(t: TickColumns, out: EngineOutput) -> dict[str, Any]:
-    """The ``enriched_ticks`` table columns of a batch and its features."""
+    if out is None:
+        return raw
     f = out.features
     return {
-        "ts": t.ts_event,
-        "instrument_key": t.keys,
-        "ltp": t.ltp,
-        "volume": t.volume,
+        **raw,
         "session_vwap": f.session_vwap,
         "rolling_vwap": f.rolling_vwap,
         "imbalance_l1": f.imbalance_l1,
@@ -187,7 +183,6 @@ def enriched_table(t: TickColumns, out: EngineOutput) -> dict[str, Any]:
         "gamma": f.gamma,
         "theta": f.theta,
         "vega": f.vega,
-        "ts_init": t.ts_init,
     }
 
 
@@ -203,13 +198,9 @@ class StoreSink:
         """Writes go through a background :class:`BatchingWriter` (``options`` are its)."""
         return cls(store, BatchingWriter(store, **options))
 
-    def write_ticks(self, ticks: TickColumns) -> None:
+    def write_ticks(self, ticks: TickColumns, out: EngineOutput) -> None:
         if ticks.keys:
-            self.store.write_columns("ticks", tick_table(ticks))
-
-    def write_enriched(self, ticks: TickColumns, out: EngineOutput) -> None:
-        if ticks.keys:
-            self.store.write_columns("enriched_ticks", enriched_table(ticks, out))
+            self.store.write_columns("ticks", tick_table(ticks, out))
 
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
         if greeks:

@@ -44,11 +44,11 @@ class FeatureEngine(Protocol):
 
 
 class TickSink(Protocol):
-    """Where ticks, greeks, enriched ticks and candles are written (idempotently)."""
+    """Where ticks (with their features), greeks and candles are written (idempotently)."""
 
-    def write_ticks(self, ticks: TickColumns) -> None: ...
-
-    def write_enriched(self, ticks: TickColumns, out: EngineOutput) -> None: ...
+    def write_ticks(self, ticks: TickColumns, out: EngineOutput) -> None:
+        """Write the batch ``ticks`` with ``out``, the engine's output for it (one row each)."""
+        ...
 
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None: ...
 

@@ -7,8 +7,9 @@ by :meth:`run`) polls a batch, decodes its ticks straight into columns in one ca
 (``decode_tick_columns``: the native ``quant_wire`` decoder when installed), runs the
 engine on the columns, encodes the ``EnrichedTick``s from them in one call and publishes
 them to ``market.enriched.ticks`` and ``Candle``s to ``market.candles.1m`` (keyed by
-instrument_key), then hands ticks, greeks, enriched ticks and candles to the sink (over
-QuestDB a background writer that joins batches into large requests). No tuple is built
+instrument_key), then hands the ticks with their features (one row each), greeks and
+candles to the sink (over QuestDB a background writer that joins batches into large
+requests). No tuple is built
 per tick on this path.
 
 Checkpoints make restarts exact. At most every ``checkpoint_interval_s``: flush the
@@ -443,8 +444,7 @@ class FeatureService:
             self._metrics.enriched.inc(n)
             self._metrics.candles.inc(len(out.candles))
             self._compare_iv(ticks, out)
-            self._sink.write_ticks(ticks)
-            self._sink.write_enriched(ticks, out)
+            self._sink.write_ticks(ticks, out)
             if out.candles:
                 self._sink.write_candles(out.candles)
         if greeks:

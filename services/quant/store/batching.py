@@ -49,6 +49,9 @@ from quant.store.ports import StoreError
 log = logging.getLogger(__name__)
 
 
+Stream = tuple[str, tuple[str, ...]]  # (table, the batch's columns in table order)
+
+
 class ColumnWriter(Protocol):
     def write_columns(self, table: str, columns: Mapping[str, Any]) -> None: ...
 
@@ -67,8 +70,7 @@ def split_at(
     later = ~keep
     older: dict[str, Any] = {}
     newer: dict[str, Any] = {}
-    for c in C.TABLES[table]:
-        values = columns[c]
+    for c, values in columns.items():
         if isinstance(values, list):
             older[c] = list(compress(values, keep.tolist()))
             newer[c] = list(compress(values, later.tolist()))
@@ -83,7 +85,7 @@ def merge(table: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
     if len(parts) == 1:
         return parts[0]
     out: dict[str, Any] = {}
-    for c in C.TABLES[table]:
+    for c in parts[0]:
         if c == "instrument_key":
             out[c] = list(chain.from_iterable(p[c] for p in parts))
         else:
@@ -115,12 +117,14 @@ class BatchingWriter:
         self._hold_back_ns = int(hold_back_s * 1e9)
         self._now = monotonic
         self._cond = threading.Condition()
-        self._pending: dict[str, list[dict[str, Any]]] = {}
+        # batches by (table, their columns): a ``ticks`` batch without features is never
+        # joined with one that has them
+        self._pending: dict[Stream, list[dict[str, Any]]] = {}
         self._pending_rows = 0
         self._oldest = 0.0
         self._queued = 0  # batches accepted so far
         self._written = 0  # batches written so far (held-back rows are not yet)
-        self._held: dict[str, dict[str, Any]] = {}  # per table: rows held back (writer thread)
+        self._held: dict[Stream, dict[str, Any]] = {}  # rows held back (writer thread)
         self._held_since = 0.0
         self._flushing = 0  # callers waiting in flush()
         self._error: BaseException | None = None
@@ -150,7 +154,7 @@ class BatchingWriter:
                 raise StoreError("tick-store writer is closed")
             if not self._pending_rows:
                 self._oldest = self._now()
-            self._pending.setdefault(table, []).append(cols)
+            self._pending.setdefault((table, tuple(cols)), []).append(cols)
             self._pending_rows += rows
             self._queued += 1
             self._cond.notify_all()
@@ -273,22 +277,23 @@ class BatchingWriter:
 
     def _write(
         self,
-        batches: dict[str, list[dict[str, Any]]],
-        held: dict[str, dict[str, Any]],
+        batches: dict[Stream, list[dict[str, Any]]],
+        held: dict[Stream, dict[str, Any]],
         final: bool,
-    ) -> dict[str, dict[str, Any]]:
-        """Write the held rows and the new batches, per table in one request; returns the
-        rows held back for the next round (none if ``final``)."""
-        keep: dict[str, dict[str, Any]] = {}
-        for table in [*held, *(t for t in batches if t not in held)]:
-            parts = [held[table]] if table in held else []
-            parts += batches.get(table, [])
+    ) -> dict[Stream, dict[str, Any]]:
+        """Write the held rows and the new batches, per table (and column set) in one
+        request; returns the rows held back for the next round (none if ``final``)."""
+        keep: dict[Stream, dict[str, Any]] = {}
+        for stream in [*held, *(s for s in batches if s not in held)]:
+            table = stream[0]
+            parts = [held[stream]] if stream in held else []
+            parts += batches.get(stream, [])
             columns: dict[str, Any] | None = merge(table, parts)
             if not final and self._hold_back_ns and columns is not None:
                 cut = int(np.max(columns["ts"])) - self._hold_back_ns
                 columns, later = split_at(table, columns, cut)
                 if later is not None:
-                    keep[table] = later
+                    keep[stream] = later
             if columns is not None:
                 self._store.write_columns(table, columns)
         return keep

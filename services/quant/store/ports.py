@@ -1,7 +1,7 @@
 """Store ports: what services need from the tick store and the relational store.
 
-Consumers: the feature engine and backfiller write ticks/greeks/enriched ticks/candles
-(``TickWriter``); the gateway, scanner and strategies read quotes and candles
+Consumers: the feature engine and backfiller write ticks (with their features), greeks and
+candles (``TickWriter``); the gateway, scanner and strategies read quotes and candles
 (``TickReader``); instrument sync, execution and the gateway use the relational
 repositories. Adapters: ``QuestDBTickStore`` / ``SqliteTickStore`` and
 ``PostgresStore`` / ``SqliteRelationalStore``. All calls are synchronous and
@@ -47,9 +47,14 @@ class Quote(NamedTuple):
 
 
 class TickWriter(Protocol):
-    def write_ticks(self, ticks: Sequence[Tick]) -> None: ...
+    def write_ticks(
+        self, ticks: Sequence[Tick], features: Sequence[EnrichedTick] | None = None
+    ) -> None:
+        """Upsert ``ticks`` into ``ticks``; with ``features`` (the ``EnrichedTick`` of each
+        tick, same order) their feature columns too, else those are NULL."""
+        ...
+
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None: ...
-    def write_enriched(self, ticks: Sequence[EnrichedTick]) -> None: ...
     def write_candles(self, candles: Sequence[Candle]) -> None: ...
     def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
         """Write one batch of ``table`` given as columns (the feature engine's fast path).

@@ -4,9 +4,10 @@ Built by the feature engine / backfiller / gateway composition roots:
 ``QuestDBTickStore(ilp_conf="http::addr=HOST:9000;", pg_dsn="postgresql://admin:quest@HOST:8812/qdb")``
 (or ``QuestDBTickStore.from_settings(QuestDBSettings)``), then ``open()``.
 
-* ``open()`` creates ``ticks``, ``option_greeks``, ``enriched_ticks`` and ``ohlc`` as WAL
-  tables partitioned by day with ``DEDUP UPSERT KEYS`` (``ts, instrument_key``; plus
-  ``interval_seconds`` for ``ohlc``), ``ts`` a ``TIMESTAMP_NS``: replays write no duplicates.
+* ``open()`` creates ``ticks`` (each tick with its features), ``option_greeks`` and ``ohlc``
+  as WAL tables partitioned by day with ``DEDUP UPSERT KEYS`` (``ts, instrument_key``; plus
+  ``interval_seconds`` for ``ohlc``), ``ts`` a ``TIMESTAMP_NS``: replays write no
+  duplicates. A table created by an earlier version gets the columns it lacks.
 * Each ``write_*`` call turns its batch into numpy columns and one DataFrame (``frame``;
   ``ticks`` through ``quant_wire.tick_rows_to_columns`` when the extension is installed),
   sends it with the ``questdb`` client's ``Sender.dataframe`` (chunked to
@@ -46,17 +47,17 @@ _GREEKS = C.select_list(C.GREEKS_FIELDS, _TS)
 _OHLC = C.select_list(C.OHLC_FIELDS, _TS)
 
 
+def _col_type(c: str) -> str:
+    if c == "ts":
+        return "TIMESTAMP_NS"
+    if c == "instrument_key":
+        return "SYMBOL CAPACITY 65536 CACHE"
+    return "DOUBLE" if c in C.FLOAT_COLUMNS else "LONG"
+
+
 def table_ddl(table: str) -> str:
     """The QuestDB ``CREATE TABLE IF NOT EXISTS`` statement of a tick-store table."""
-
-    def col_type(c: str) -> str:
-        if c == "ts":
-            return "TIMESTAMP_NS"
-        if c == "instrument_key":
-            return "SYMBOL CAPACITY 65536 CACHE"
-        return "DOUBLE" if c in C.FLOAT_COLUMNS else "LONG"
-
-    cols = ", ".join(f"{c} {col_type(c)}" for c in C.TABLES[table])
+    cols = ", ".join(f"{c} {_col_type(c)}" for c in C.TABLES[table])
     keys = ", ".join(C.DEDUP_KEYS[table])
     return (
         f"CREATE TABLE IF NOT EXISTS {table} ({cols}) TIMESTAMP(ts) PARTITION BY DAY WAL "
@@ -102,11 +103,12 @@ def _tick_frame_native(rows: Sequence[Any]) -> pd.DataFrame | None:
     data: dict[str, Any] = {"instrument_key": _symbols(keys)}
     for c, r in _NATIVE_TICK_ROWS.items():
         data[c] = matrix[r].view("datetime64[ns]") if c == "ts" else matrix[r]
-    return pd.DataFrame({c: data[c] for c in C.TABLES["ticks"]}, copy=False)
+    return pd.DataFrame({c: data[c] for c in C.RAW_TICK_COLUMNS}, copy=False)
 
 
 def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
-    """Numpy-backed DataFrame of a batch of ``table``'s domain rows (``ts`` as ns).
+    """Numpy-backed DataFrame of a batch of ``table``'s domain rows (``ts`` as ns; for
+    ``ticks`` the raw columns).
 
     ``ticks`` go through quant_wire's ``tick_rows_to_columns`` when it is installed (the
     numeric columns are rows of one int64 matrix, no copy). Otherwise each numeric column
@@ -127,7 +129,8 @@ def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
         else:
             ints = np.fromiter(values, dtype=np.int64, count=n)
             data[c] = ints.view("datetime64[ns]") if c == "ts" else ints
-    return pd.DataFrame({c: data[c] for c in C.TABLES[table]}, copy=False)
+    names = C.RAW_TICK_COLUMNS if table == "ticks" else C.TABLES[table]
+    return pd.DataFrame({c: data[c] for c in names}, copy=False)
 
 
 def frame_from_columns(table: str, columns: Mapping[str, Any]) -> pd.DataFrame | None:
@@ -145,6 +148,18 @@ def frame_from_columns(table: str, columns: Mapping[str, Any]) -> pd.DataFrame |
             ints = np.ascontiguousarray(values, dtype=np.int64)
             data[c] = ints.view("datetime64[ns]") if c == "ts" else ints
     return pd.DataFrame(data, copy=False)
+
+
+def _add_missing_columns(conn: psycopg.Connection[Any], table: str) -> None:
+    """Add the columns of ``table`` that a table created by an earlier version lacks."""
+    # table and column names come from quant.store.columns, never from callers (and
+    # table_columns() takes no bind parameter)
+    query = f"SELECT \"column\" FROM table_columns('{table}')"  # noqa: S608
+    rows = conn.execute(query.encode()).fetchall()
+    have = {str(r[0]) for r in rows}
+    for c in C.TABLES[table]:
+        if c not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {c} {_col_type(c)}".encode())
 
 
 class QuestDBTickStore:
@@ -194,6 +209,7 @@ class QuestDBTickStore:
             with pool.connection() as conn:
                 for table in C.TABLES:
                     conn.execute(table_ddl(table).encode())
+                    _add_missing_columns(conn, table)
             sender = Sender.from_conf(self._ilp_conf, auto_flush=False)
             sender.establish()  # type: ignore[no-untyped-call]
         except (psycopg.Error, QuestDBError, TimeoutError) as e:
@@ -227,17 +243,21 @@ class QuestDBTickStore:
             except QuestDBError as e:
                 raise StoreError(f"writing {len(df)} rows to {table}: {e}") from e
 
-    def write_ticks(self, ticks: Sequence[Tick]) -> None:
-        if ticks:
-            self._send("ticks", ticks)
+    def write_ticks(
+        self, ticks: Sequence[Tick], features: Sequence[EnrichedTick] | None = None
+    ) -> None:
+        if not ticks:
+            return
+        df = frame("ticks", ticks)
+        if features is not None:
+            for c, values in C.feature_iterators(ticks, features).items():
+                dtype = np.float64 if c in C.FLOAT_COLUMNS else np.int64
+                df[c] = np.fromiter(values, dtype=dtype, count=len(ticks))
+        self._send_frame("ticks", df)
 
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
         if greeks:
             self._send("option_greeks", greeks)
-
-    def write_enriched(self, ticks: Sequence[EnrichedTick]) -> None:
-        if ticks:
-            self._send("enriched_ticks", ticks)
 
     def write_candles(self, candles: Sequence[Candle]) -> None:
         if candles:

@@ -25,10 +25,13 @@ _GREEKS = C.select_list(C.GREEKS_FIELDS)
 _OHLC = C.select_list(C.OHLC_FIELDS)
 
 
+def _col_type(c: str) -> str:
+    return "REAL" if c in C.FLOAT_COLUMNS else "TEXT" if c == "instrument_key" else "INTEGER"
+
+
 def _ddl(table: str) -> str:
     cols = ", ".join(
-        f"{c} {'REAL' if c in C.FLOAT_COLUMNS else 'TEXT' if c == 'instrument_key' else 'INTEGER'}"
-        + (" NOT NULL" if c in C.DEDUP_KEYS[table] else "")
+        f"{c} {_col_type(c)}" + (" NOT NULL" if c in C.DEDUP_KEYS[table] else "")
         for c in C.TABLES[table]
     )
     key = ", ".join(reversed(C.DEDUP_KEYS[table]))  # instrument_key first: per-key range scans
@@ -42,12 +45,7 @@ class SqliteTickStore:
         self._path = str(path)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        self._inserts = {
-            # identifiers come from quant.store.columns, never from callers
-            t: f"INSERT OR REPLACE INTO {t} ({', '.join(cols)}) VALUES "  # noqa: S608
-            f"({', '.join('?' for _ in cols)})"
-            for t, cols in C.TABLES.items()
-        }
+        self._inserts: dict[tuple[str, tuple[str, ...]], str] = {}
 
     def open(self) -> SqliteTickStore:
         """Connect and create the tables (idempotent). Returns ``self``."""
@@ -58,6 +56,10 @@ class SqliteTickStore:
                 conn.execute("PRAGMA synchronous=NORMAL")
             for table in C.TABLES:
                 conn.execute(_ddl(table))
+                have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for c in C.TABLES[table]:  # a table created by an earlier version
+                    if c not in have:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {c} {_col_type(c)}")
         except sqlite3.Error as e:
             raise StoreError(f"cannot open tick store {self._path}: {e}") from e
         self._conn = conn
@@ -72,9 +74,22 @@ class SqliteTickStore:
             except sqlite3.Error as e:
                 raise StoreError(f"tick store: {e}") from e
 
+    def _insert(self, table: str, names: tuple[str, ...]) -> str:
+        sql = self._inserts.get((table, names))
+        if sql is None:
+            # identifiers come from quant.store.columns, never from callers; a column left
+            # out is NULL in the replacing row, as in QuestDB's upsert
+            sql = (
+                f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) VALUES "  # noqa: S608
+                f"({', '.join('?' for _ in names)})"
+            )
+            self._inserts[(table, names)] = sql
+        return sql
+
     def _write(self, table: str, cols: C.Columns) -> None:
-        rows = list(zip(*(cols[c] for c in C.TABLES[table]), strict=True))
-        sql = self._inserts[table]
+        names = tuple(c for c in C.TABLES[table] if c in cols)
+        rows = list(zip(*(cols[c] for c in names), strict=True))
+        sql = self._insert(table, names)
 
         def go(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN")
@@ -93,17 +108,15 @@ class SqliteTickStore:
         if cols:
             self._write(table, {c: C.as_list(v) for c, v in cols.items()})
 
-    def write_ticks(self, ticks: Sequence[Tick]) -> None:
+    def write_ticks(
+        self, ticks: Sequence[Tick], features: Sequence[EnrichedTick] | None = None
+    ) -> None:
         if ticks:
-            self._write("ticks", C.tick_columns(ticks))
+            self._write("ticks", C.tick_columns(ticks, features))
 
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
         if greeks:
             self._write("option_greeks", C.greeks_columns(greeks))
-
-    def write_enriched(self, ticks: Sequence[EnrichedTick]) -> None:
-        if ticks:
-            self._write("enriched_ticks", C.enriched_columns(ticks))
 
     def write_candles(self, candles: Sequence[Candle]) -> None:
         if candles:

@@ -51,21 +51,17 @@ class Tee:
         self.last: dict[str, EnrichedTick] = {}
         self.candles: dict[tuple[str, int], Candle] = {}
 
-    def write_ticks(self, ticks: TickColumns) -> None:
-        if self.inner:
-            self.inner.write_ticks(ticks)
-
-    def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
-        if self.inner:
-            self.inner.write_greeks(greeks)
-
-    def write_enriched(self, ticks: TickColumns, out: EngineOutput) -> None:
+    def write_ticks(self, ticks: TickColumns, out: EngineOutput) -> None:
         for e in to_enriched(ticks, out.features, out.ts_enriched):
             old = self.last.get(e.instrument_key)
             if old is None or old.ts_event <= e.ts_event:
                 self.last[e.instrument_key] = e
         if self.inner:
-            self.inner.write_enriched(ticks, out)
+            self.inner.write_ticks(ticks, out)
+
+    def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
+        if self.inner:
+            self.inner.write_greeks(greeks)
 
     def write_candles(self, candles: Sequence[Candle]) -> None:
         for c in candles:
@@ -183,7 +179,7 @@ async def test_restart_mid_stream_resumes_with_the_same_vwap(
         with psycopg.connect(questdb.pg_dsn, autocommit=True) as conn:
             for key in keys:
                 row = conn.execute(
-                    b"SELECT session_vwap FROM enriched_ticks WHERE instrument_key = %s "
+                    b"SELECT session_vwap FROM ticks WHERE instrument_key = %s "
                     b"AND ts = %s::timestamp_ns",
                     (key, ref_sink.last[key].ts_event),
                 ).fetchone()

@@ -175,7 +175,7 @@ def test_session_vwap_in_questdb_equals_the_simulators_trades(run: Run) -> None:
         last = seen[-1]
         tape = tape_until(run.market.sim.market.trades(inst.instrument_key), last.ltt_ns)
         rows = run.query(
-            "SELECT session_vwap, volume FROM enriched_ticks WHERE instrument_key = %s "
+            "SELECT session_vwap, volume FROM ticks WHERE instrument_key = %s "
             "AND ts = %s::timestamp_ns",
             inst.instrument_key,
             last.ts_event,
@@ -231,7 +231,7 @@ def test_our_iv_recovers_the_simulators_smile(run: Run) -> None:
     for opt in run.market.options:
         tick_rupees = opt.tick_size_paise / 100
         rows = run.query(
-            "SELECT e.iv, g.iv, e.vega, cast(e.ts AS long) FROM enriched_ticks e "
+            "SELECT e.iv, g.iv, e.vega, cast(e.ts AS long) FROM ticks e "
             "JOIN option_greeks g ON e.instrument_key = g.instrument_key AND e.ts = g.ts "
             "WHERE e.instrument_key = %s AND e.trade_quantity > 0 "
             "AND e.ts >= %s::timestamp_ns AND e.ts < %s::timestamp_ns",

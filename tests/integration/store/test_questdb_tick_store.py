@@ -52,3 +52,27 @@ def test_opening_against_an_unreachable_ingestion_endpoint_raises_store_error(
     )
     with pytest.raises(StoreError, match="cannot open"):
         store.open()
+
+
+def test_a_ticks_table_of_an_earlier_version_gets_the_feature_columns(questdb: Any) -> None:
+    import psycopg
+
+    from quant.store import columns as C
+
+    pg_dsn = f"postgresql://admin:quest@{questdb.host}:{questdb.pg_port}/qdb"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(b"DROP TABLE IF EXISTS ticks")  # every test writes its own keys
+        raw = ", ".join(f"{c} LONG" for c in C.RAW_TICK_COLUMNS[2:])
+        conn.execute(
+            f"CREATE TABLE ticks (ts TIMESTAMP_NS, instrument_key SYMBOL, {raw}) "
+            "TIMESTAMP(ts) PARTITION BY DAY WAL DEDUP UPSERT KEYS(ts, instrument_key)".encode()
+        )
+    store = QuestDBTickStore(ilp_conf=questdb.ilp_conf, pg_dsn=pg_dsn).open()
+    try:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            rows = conn.execute(b"SELECT \"column\", type FROM table_columns('ticks')").fetchall()
+        types = {str(name): str(kind) for name, kind in rows}
+        assert list(types) == list(C.TICK_COLUMNS)
+        assert types["session_vwap"] == "DOUBLE" and types["ts_enriched"] == "LONG"
+    finally:
+        store.close()

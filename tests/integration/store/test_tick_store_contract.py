@@ -150,20 +150,66 @@ def _enriched(key: str, i: int) -> EnrichedTick:
     )  # fmt: skip
 
 
-def test_enriched_ticks_are_stored_once_with_nan_greeks(store: CountingStore) -> None:
+def _feature_rows(store: CountingStore, key: str) -> list[tuple[float, float, int, int]]:
+    """(session_vwap, iv, aggressor, ts_enriched) of ``key``'s stored ticks, oldest first
+    (read with SQL: the port has no reader of the feature columns)."""
+    sql = (
+        "SELECT session_vwap, iv, aggressor, ts_enriched FROM ticks "
+        "WHERE instrument_key = {} ORDER BY ts"
+    )
+    if isinstance(store, SqliteTickStore):
+        rows = store._run(lambda c: c.execute(sql.format("?"), (key,)).fetchall())
+    else:
+        import psycopg
+
+        with psycopg.connect(store._pg_dsn, autocommit=True) as conn:  # type: ignore[attr-defined]
+            rows = conn.execute(sql.format("%s").encode(), (key,)).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def test_ticks_are_stored_once_with_their_features(store: CountingStore) -> None:
     (key,) = _keys(1)
+    ticks = [_tick(key, i)._replace(ts_event=T0 + i) for i in range(100)]
     enriched = [_enriched(key, i) for i in range(100)]
     assert math.isnan(enriched[0].iv)
-    store.write_enriched(enriched)
-    store.write_enriched(enriched)
+    store.write_ticks(ticks, enriched)
+    store.write_ticks(ticks, enriched)  # the replay
     store.wait_visible()
-    assert store.count("enriched_ticks", key) == 100
+    assert store.count("ticks", key) == 100
+    rows = _feature_rows(store, key)
+    assert [r[0] for r in rows] == [100.5] * 100
+    assert all(r[1] is None or math.isnan(r[1]) for r in rows)  # NaN greeks: stored as NULL
+    assert [r[2] for r in rows] == [int(AggressorSide.SELL)] * 100
+    assert [r[3] for r in rows] == [T0 + i + 2 for i in range(100)]
+    quote = store.latest_quote(key)
+    assert quote is not None and quote.ltp == ticks[-1].ltp  # the raw columns are there too
+
+
+def test_ticks_written_without_features_have_null_features(store: CountingStore) -> None:
+    (key,) = _keys(1)
+    ticks = [_tick(key, i)._replace(ts_event=T0 + i) for i in range(5)]
+    store.write_ticks(ticks, [_enriched(key, i) for i in range(5)])
+    store.write_ticks(ticks[:2])  # an upsert replaces the whole row
+    store.wait_visible()
+    assert store.count("ticks", key) == 5
+    assert [r[3] for r in _feature_rows(store, key)] == [None, None, T0 + 4, T0 + 5, T0 + 6]
+
+
+def test_features_that_do_not_match_their_ticks_are_refused(store: CountingStore) -> None:
+    (key,) = _keys(1)
+    ticks = [_tick(key, i)._replace(ts_event=T0 + i) for i in range(3)]
+    with pytest.raises(ValueError, match="3 ticks but 2 feature rows"):
+        store.write_ticks(ticks, [_enriched(key, i) for i in range(2)])
+    with pytest.raises(ValueError, match="do not match"):
+        store.write_ticks(ticks, [_enriched(key, i + 1) for i in range(3)])
+    store.wait_visible()
+    assert store.count("ticks", key) == 0  # nothing written
 
 
 def test_empty_batches_are_no_ops(store: CountingStore) -> None:
     store.write_ticks([])
+    store.write_ticks([], [])
     store.write_greeks([])
-    store.write_enriched([])
     store.write_candles([])
     store.wait_visible()
 

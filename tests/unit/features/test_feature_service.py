@@ -77,14 +77,12 @@ class ListSink:
         self.pending: list[object] = []
         self.flushed: list[object] = []
 
-    def write_ticks(self, ticks: TickColumns) -> None:
+    def write_ticks(self, ticks: TickColumns, out: EngineOutput) -> None:
         self.pending.extend(("tick", k) for k in ticks.keys)
+        self.pending.extend(to_enriched(ticks, out.features, out.ts_enriched))
 
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
         self.pending.extend(greeks)
-
-    def write_enriched(self, ticks: TickColumns, out: EngineOutput) -> None:
-        self.pending.extend(to_enriched(ticks, out.features, out.ts_enriched))
 
     def write_candles(self, candles: Sequence[Candle]) -> None:
         self.pending.extend(candles)

@@ -246,3 +246,29 @@ def test_a_writer_left_running_is_stopped_at_interpreter_exit(tmp_path: Any) -> 
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["wrote 3"]  # the write in flight finished; no more
     assert "was not closed; stopped at exit, 3 rows dropped" in done.stderr
+
+
+def test_ticks_with_and_without_features_go_out_as_separate_requests() -> None:
+    from quant.store.columns import RAW_TICK_COLUMNS, TICK_COLUMNS
+
+    def ticks(start: int, names: tuple[str, ...]) -> dict[str, Any]:
+        cols: dict[str, Any] = {c: np.arange(start, start + 4, dtype=np.int64) for c in names}
+        cols["instrument_key"] = ["NSE_EQ|K"] * 4
+        return cols
+
+    seen: list[tuple[str, tuple[str, ...], list[int]]] = []
+
+    class Columns:
+        def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
+            seen.append((table, tuple(columns), np.asarray(columns["ts"]).tolist()))
+
+    writer = BatchingWriter(Columns(), min_rows=100, max_delay_s=10.0, hold_back_s=0)
+    writer.write_columns("ticks", ticks(0, TICK_COLUMNS))
+    writer.write_columns("ticks", ticks(10, RAW_TICK_COLUMNS))
+    writer.write_columns("ticks", ticks(20, TICK_COLUMNS))
+    writer.flush(timeout=10)
+    writer.close()
+    assert sorted(seen) == [
+        ("ticks", RAW_TICK_COLUMNS, [10, 11, 12, 13]),
+        ("ticks", TICK_COLUMNS, [0, 1, 2, 3, 20, 21, 22, 23]),
+    ]

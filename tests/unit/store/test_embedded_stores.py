@@ -79,3 +79,37 @@ def test_relational_store_file_keeps_data_and_migrates_once(tmp_path: Path) -> N
     assert again.get_user("asha") == UserRecord("asha", "hash", "admin")
     assert again.upsert_instruments([inst]) == UpsertResult(0, 0, 1)
     again.close()
+
+
+def test_a_ticks_table_of_an_earlier_version_gets_the_feature_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    from quant.store import columns as C
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    raw = ", ".join(
+        f"{c} {'TEXT' if c == 'instrument_key' else 'INTEGER'}" for c in C.RAW_TICK_COLUMNS
+    )
+    old.execute(f"CREATE TABLE ticks ({raw}, PRIMARY KEY (instrument_key, ts)) WITHOUT ROWID")
+    old.execute(
+        f"INSERT INTO ticks ({', '.join(C.RAW_TICK_COLUMNS)}) VALUES "  # noqa: S608
+        f"({', '.join('?' for _ in C.RAW_TICK_COLUMNS)})",
+        (T0, KEY, *range(1, len(C.RAW_TICK_COLUMNS) - 1)),
+    )
+    old.commit()
+    old.close()
+    store = SqliteTickStore(path).open()
+    try:
+        store.write_columns(
+            "ticks",
+            {c: [KEY] if c == "instrument_key" else [T0 + 1] for c in C.TICK_COLUMNS},
+        )
+        got = store._run(
+            lambda c: c.execute(
+                "SELECT ts, session_vwap, ts_enriched FROM ticks ORDER BY ts"
+            ).fetchall()
+        )
+    finally:
+        store.close()
+    assert got == [(T0, None, None), (T0 + 1, float(T0 + 1), T0 + 1)]  # the old row is kept

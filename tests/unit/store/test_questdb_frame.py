@@ -47,7 +47,7 @@ def test_native_ticks_frame_equals_the_python_one(ticks: list[Tick]) -> None:
         m.setattr(qt, "_native_tick_rows", None)
         python = qt.frame("ticks", ticks)
     pd.testing.assert_frame_equal(native, python)
-    assert list(native.columns) == list(qt.C.TABLES["ticks"])
+    assert list(native.columns) == list(qt.C.RAW_TICK_COLUMNS)
     assert all(native[c].to_numpy().flags.c_contiguous for c in native.columns[2:])
 
 
@@ -80,4 +80,4 @@ def test_an_empty_batch_gives_an_empty_frame_with_the_table_columns() -> None:
     _native_required()
     native = qt._tick_frame_native([])
     assert native is not None
-    assert len(native) == 0 and list(native.columns) == list(qt.C.TABLES["ticks"])
+    assert len(native) == 0 and list(native.columns) == list(qt.C.RAW_TICK_COLUMNS)
