@@ -24,6 +24,7 @@ Called by :mod:`quant.analytics.engine`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,8 @@ STATE_FIELDS: dict[str, int] = {
 }
 SESSION_FIELDS = ("last_volume", "last_ltt", "session_pv", "session_qty", "buy_volume",
                   "sell_volume", "mid2", "trade_price", "direction")  # fmt: skip
+
+_IDENT = re.compile(r"[0-9a-f]{32}")  # a history level's ident (uuid4 hex)
 
 
 class SnapshotError(ValueError):
@@ -111,7 +114,8 @@ class EngineState:
         rows at full feed rates) and turning it into JSON lists took a third of a second.
         """
         head = {"version": SNAPSHOT_VERSION, "keys": list(self.keys),
-                "history_pruned": self.history_pruned}  # fmt: skip
+                "history_pruned": self.history_pruned,
+                "history_ids": [level.ident for level in self.history]}  # fmt: skip
         arrays = {f"fields.{name}": values for name, values in self.fields.items()}
         arrays["open_candles"] = self.open_candles
         for i, level in enumerate(self.history):  # levels as they are: no merge, no copy
@@ -134,6 +138,7 @@ class EngineState:
             raise SnapshotError(f"snapshot lacks array {e}") from e
         state = cls.restore(data)
         levels = list(state.history)
+        ids = head.get("history_ids") or []
         i = 0
         while f"history.{i}.code" in arrays:
             try:
@@ -144,7 +149,8 @@ class EngineState:
                 raise SnapshotError(f"history level {i} lacks column {e}") from e
             if len({c.shape for c in columns}) != 1 or columns[0].ndim != 1:
                 raise SnapshotError(f"history level {i} has ragged columns")
-            levels.append(Level.of(History(*columns)))
+            ident = ids[i] if i < len(ids) and _IDENT.fullmatch(str(ids[i])) else None
+            levels.append(Level.of(History(*columns), ident))
             i += 1
         state.history = tuple(level for level in levels if level.size)
         return state

@@ -22,7 +22,8 @@ Called by :mod:`quant.analytics.engine`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -67,6 +68,8 @@ class Level:
     is a single ``searchsorted`` of O(log m), not an O(m) pass over the level per batch
     (at full feed rates the oldest level holds millions of trades). ``None`` when the
     range is too wide for an int64 key; those levels are searched per code.
+    ``ident`` names this level's rows for good (random, kept across a snapshot and
+    restore): a snapshot store keeps a level it already holds instead of writing it again.
     """
 
     rows: History
@@ -74,18 +77,21 @@ class Level:
     t0: int
     span: int
     code_max: int
+    ident: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @classmethod
-    def of(cls, rows: History) -> Level:
-        """The level of ``rows`` (sorted by (code, ts)), with its key."""
+    def of(cls, rows: History, ident: str | None = None) -> Level:
+        """The level of ``rows`` (sorted by (code, ts)), with its key; a new ``ident``
+        unless given (a restored level keeps its own)."""
+        name = ident or uuid.uuid4().hex
         if not rows.code.size:
-            return cls(rows, None, 0, 1, -1)
+            return cls(rows, None, 0, 1, -1, name)
         t0 = int(rows.ts.min())
         span = int(rows.ts.max()) - t0 + 1
         code_max = int(rows.code.max())
         if (code_max + 2) * (span + 1) >= _KEY_LIMIT:
-            return cls(rows, None, t0, span, code_max)
-        return cls(rows, rows.code * span + (rows.ts - t0), t0, span, code_max)
+            return cls(rows, None, t0, span, code_max, name)
+        return cls(rows, rows.code * span + (rows.ts - t0), t0, span, code_max, name)
 
     @property
     def size(self) -> int:
@@ -114,8 +120,9 @@ def _search_level(level: Level, c: IntArray, t: IntArray) -> tuple[IntArray, Boo
     if level.key is not None:
         # times outside the level's range clamp to its ends: before it, every row of the
         # code is later; after it, none is (the search lands past the code's rows); codes
-        # above the level's clamp to one past its last (no hit, and no int64 overflow)
-        rel = np.clip(t - level.t0, -1, level.span - 1)
+        # above the level's clamp to one past its last (no hit, and no int64 overflow:
+        # the times are clamped before the level's t0 is subtracted)
+        rel = np.clip(t, level.t0 - 1, level.t0 + level.span - 1) - level.t0
         code = np.minimum(c, level.code_max + 1)
         jh = np.searchsorted(level.key, code * level.span + rel, side="right")
     else:  # a range too wide for one int64 key (e.g. months of history): per code

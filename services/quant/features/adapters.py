@@ -25,10 +25,11 @@ import numpy as np
 
 from quant.analytics.columns import AGGRESSOR_VALUES, TickColumns
 from quant.analytics.engine import FeatureEngine, OptionSpec
+from quant.analytics.rolling import HISTORY_COLUMNS
 from quant.analytics.segments import IntArray
 from quant.core.events import Candle, OptionGreeks
 from quant.core.instruments import Instrument, InstrumentType
-from quant.features.ports import EngineOutput, Parts
+from quant.features.ports import EngineOutput, Part, Parts, Piece, join_parts
 from quant.store import columns as C
 from quant.store.batching import BatchingWriter
 
@@ -43,18 +44,35 @@ def _raw(a: IntArray) -> bytes | memoryview:
     return np.ascontiguousarray(a, dtype="<i8").data.cast("B")
 
 
-def state_parts(head: dict[str, Any], arrays: Mapping[str, IntArray]) -> list[bytes | memoryview]:
-    """Header + arrays as pieces of one blob: magic, header length, JSON header, then each
-    array's raw little-endian int64 memory (a view, not a copy: the history is large)."""
+def state_parts(
+    head: dict[str, Any], arrays: Mapping[str, IntArray], pieces: Mapping[str, str] | None = None
+) -> list[Part]:
+    """Header + arrays as parts of one blob: magic, header length, JSON header, then each
+    array's raw little-endian int64 memory (a view, not a copy: the history is large).
+    The arrays named in ``pieces`` never change: they go as :class:`Piece`s of that name."""
     layout = [[name, list(a.shape)] for name, a in arrays.items()]
     header = json.dumps({**head, "arrays": layout}, separators=(",", ":")).encode()
-    body = [_raw(a) for a in arrays.values()]
+    named = pieces or {}
+    body: list[Part] = [
+        Piece(named[name], _raw(a)) if name in named and a.size else _raw(a)
+        for name, a in arrays.items()
+    ]
     return [_MAGIC + _LEN.pack(len(header)) + header, *body]
+
+
+def history_pieces(head: Mapping[str, Any]) -> dict[str, str]:
+    """Array name -> piece name for the history levels' columns of a snapshot header
+    (``history.<i>.<column>`` -> ``<level ident>.<column>``)."""
+    return {
+        f"history.{i}.{column}": f"{ident}.{column}"
+        for i, ident in enumerate(head.get("history_ids") or [])
+        for column in HISTORY_COLUMNS
+    }
 
 
 def pack_state(head: dict[str, Any], arrays: Mapping[str, IntArray]) -> bytes:
     """:func:`state_parts` joined into one ``bytes``."""
-    return b"".join(state_parts(head, arrays))
+    return join_parts(state_parts(head, arrays))
 
 
 def unpack_state(blob: bytes) -> tuple[dict[str, Any], dict[str, IntArray]]:
@@ -87,16 +105,18 @@ class AnalyticsEngine:
         return EngineOutput(features, candles, self.engine.now_ns())
 
     def snapshot(self) -> bytes:
-        return b"".join(self.snapshot_later()())
+        return join_parts(self.snapshot_later()())
 
     def snapshot_later(self) -> Callable[[], Parts]:
-        """Copies what the engine updates in place; history levels are never modified."""
+        """Copies what the engine updates in place; history levels are never modified, so
+        their columns go as :class:`Piece`s named by level (kept from an earlier save)."""
         head, arrays = self.engine.snapshot_arrays()
         captured = {
             name: a.copy() if name.startswith("fields.") or name == "open_candles" else a
             for name, a in arrays.items()
         }
-        return lambda: state_parts(head, captured)
+        pieces = history_pieces(head)
+        return lambda: state_parts(head, captured, pieces)
 
     def restore(self, blob: bytes) -> None:
         if blob.startswith(_MAGIC):

@@ -15,8 +15,29 @@ from typing import NamedTuple, Protocol
 from quant.analytics.columns import EnrichedColumns, TickColumns
 from quant.core.events import Candle, OptionGreeks
 
-Parts = Sequence[bytes | memoryview]
-"""One blob as consecutive pieces (a snapshot: its header, then each array's memory)."""
+
+class Piece(NamedTuple):
+    """A large part of a snapshot that never changes once made (a column of a rolling-window
+    history level), named for good by ``ident``: a snapshot store that still holds the
+    piece of that name from an earlier save may keep it instead of writing it again."""
+
+    ident: str
+    data: bytes | memoryview
+
+
+Part = bytes | memoryview | Piece
+Parts = Sequence[Part]
+"""One blob as consecutive parts (a snapshot: its header, then each array's memory)."""
+
+
+def part_bytes(part: Part) -> bytes | memoryview:
+    """The bytes of one part."""
+    return part.data if isinstance(part, Piece) else part
+
+
+def join_parts(parts: Parts) -> bytes:
+    """The blob the parts make up."""
+    return b"".join(part_bytes(p) for p in parts)
 
 
 class EngineOutput(NamedTuple):

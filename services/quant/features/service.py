@@ -51,7 +51,14 @@ from quant.bus.port import Consumer, Publisher, Received
 from quant.core.clock import NS_PER_SECOND, Clock
 from quant.core.events import OptionGreeks
 from quant.features.metrics import FeatureMetrics
-from quant.features.ports import EngineOutput, FeatureEngine, Parts, SnapshotStore, TickSink
+from quant.features.ports import (
+    EngineOutput,
+    FeatureEngine,
+    Part,
+    Parts,
+    SnapshotStore,
+    TickSink,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +107,9 @@ def _held_from_json(data: dict[str, object]) -> TickColumns:
 
 def pack_checkpoint(
     offsets: dict[str, int], engine: Parts, held: TickColumns | None = None
-) -> list[bytes | memoryview]:
+) -> list[Part]:
     """Offsets, the ticks still held back (their offsets are in ``offsets``), the engine's
-    snapshot: the pieces of one checkpoint blob (the engine's are not copied)."""
+    snapshot: the parts of one checkpoint blob (the engine's are not copied)."""
     head: dict[str, object] = {"v": 1, "offsets": offsets}
     if held is not None and held.keys:
         head["held"] = _held_to_json(held)

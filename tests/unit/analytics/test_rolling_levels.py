@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from quant.analytics.rolling import History, Level, _search_level
@@ -31,6 +31,8 @@ def _brute(level: Level, c: int, t: int) -> int | None:
     st.lists(st.tuples(st.integers(0, 12), st.integers(-80, 90)), min_size=1, max_size=20),
     st.sampled_from([1, 10**9, 10**17]),  # time scale: ns, seconds, ~3 years per step
 )
+# a query ~290 years before the level: its offset from the level's start overflowed int64
+@example(rows=[(0, 48)], queries=[(0, -45)], scale=10**17)
 def test_search_matches_brute_force(
     rows: list[tuple[int, int]], queries: list[tuple[int, int]], scale: int
 ) -> None:

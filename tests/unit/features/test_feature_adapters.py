@@ -12,10 +12,12 @@ import pytest
 from quant.analytics.columns import from_ticks
 from quant.analytics.engine import FeatureEngine
 from quant.analytics.engine_state import SnapshotError
+from quant.analytics.rolling import HISTORY_COLUMNS
 from quant.core.clock import FakeClock
 from quant.core.events import DepthLevel, FeedMode, Tick
 from quant.core.instruments import Instrument, InstrumentType
 from quant.features.adapters import AnalyticsEngine, option_specs, pack_state, unpack_state
+from quant.features.ports import Piece, join_parts
 from quant.features.snapshots import FileSnapshotStore
 
 T0 = 1_796_183_100_000_000_000  # 2026-12-02 09:15 IST
@@ -65,16 +67,26 @@ def test_snapshot_parts_view_the_history_and_save_to_a_file(tmp_path: Path) -> N
     levels = engine.engine._state.history
     _vwaps(engine, _ticks(50, 50))  # processing goes on after the capture
     parts = serialise()
-    # the history levels go out as views of their own memory, not as copies
-    viewed = [p.obj for p in parts if isinstance(p, memoryview)]
+    # the history levels go out as pieces named by level, views of their own memory
+    pieces = [p for p in parts if isinstance(p, Piece)]
+    viewed = [p.data.obj for p in pieces if isinstance(p.data, memoryview)]
     assert levels
     assert all(any(a is level.rows.ts for a in viewed) for level in levels)
+    assert {p.ident for p in pieces} == {
+        f"{level.ident}.{c}" for level in levels for c in HISTORY_COLUMNS
+    }
     store = FileSnapshotStore(tmp_path / "snap" / "features.snap")
     store.save(parts)
     store.save(parts)  # replaces, no leftovers
-    assert sorted(p.name for p in (tmp_path / "snap").iterdir()) == ["features.snap"]
+    assert sorted(p.name for p in (tmp_path / "snap").iterdir()) == [
+        "features.snap",
+        "features.snap.pieces",
+    ]
+    assert sorted(p.name for p in (tmp_path / "snap" / "features.snap.pieces").iterdir()) == sorted(
+        p.ident for p in pieces
+    )
     blob = store.load()
-    assert blob is not None and blob == b"".join(parts)
+    assert blob is not None and blob == join_parts(parts)
     restored = AnalyticsEngine(FeatureEngine(clock))
     restored.restore(blob)  # the state as captured, before the second batch
     reference = AnalyticsEngine(FeatureEngine(clock))
@@ -135,3 +147,13 @@ def test_option_specs_only_for_complete_options() -> None:
     assert not specs["NSE_FO|2"].is_call
     assert specs["NSE_FO|1"].strike == 2_500_000
     assert specs["NSE_FO|1"].underlying_key == under
+
+
+def test_a_restored_engine_keeps_its_levels_names() -> None:
+    clock = FakeClock(T0)
+    engine = AnalyticsEngine(FeatureEngine(clock))
+    _vwaps(engine, _ticks(0, 50))
+    restored = AnalyticsEngine(FeatureEngine(clock))
+    restored.restore(engine.snapshot())
+    before = [level.ident for level in engine.engine._state.history]
+    assert before and [level.ident for level in restored.engine._state.history] == before
