@@ -1,8 +1,9 @@
 """Prometheus metrics of the feature service (on a registry from the composition root).
 
 Throughput counters, decode errors, messages skipped after a restore, the latency from
-``ts_init`` to the enriched publish, checkpoint duration, and the absolute difference
-between Upstox's IV and ours for each option tick with both.
+``ts_init`` to the enriched publish, checkpoint duration and the bytes each snapshot
+save wrote, and the absolute difference between Upstox's IV and ours for each option
+tick with both.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class FeatureMetrics:
             "features_checkpoint_seconds",
             "Flush + snapshot + commit duration",
             buckets=_LATENCY,
+            registry=registry,
+        )
+        self.snapshot_bytes = Counter(
+            "features_snapshot_written_bytes",
+            "Bytes written by snapshot saves (new history pieces and the main file)",
             registry=registry,
         )
         self.iv_diff = Histogram(

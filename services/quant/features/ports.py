@@ -85,6 +85,7 @@ class SnapshotStore(Protocol):
 
     def load(self) -> bytes | None: ...
 
-    def save(self, parts: Parts) -> None:
-        """Replace the snapshot by the concatenation of ``parts`` (atomically)."""
+    def save(self, parts: Parts) -> int:
+        """Replace the snapshot by the concatenation of ``parts`` (atomically); returns
+        the bytes this save wrote (a store may keep pieces it already holds)."""
         ...

@@ -323,7 +323,8 @@ class FeatureService:
 
         def persist() -> None:
             self._sink.flush()
-            self._snapshots.save(pack_checkpoint(offsets, serialise(), held))
+            written = self._snapshots.save(pack_checkpoint(offsets, serialise(), held))
+            self._metrics.snapshot_bytes.inc(written)
             try:
                 self._consumer.commit({_partition(slot): last for slot, last in offsets.items()})
             except CommitError as e:

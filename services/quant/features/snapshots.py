@@ -93,9 +93,9 @@ class FileSnapshotStore:
             out += data
         return bytes(out)
 
-    def save(self, parts: Parts) -> None:
+    def save(self, parts: Parts) -> int:
         """Write the new pieces (fsynced), then the main file (atomic replace), then drop
-        the pieces no longer named."""
+        the pieces no longer named. Returns the bytes written."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
         segments: list[list[object]] = []
         inline: list[bytes | memoryview] = []
@@ -126,6 +126,7 @@ class FileSnapshotStore:
         self.last_written = written + len(head) + sum(memoryview(c).nbytes for c in inline)
         self.last_size = sum(memoryview(part_bytes(p)).nbytes for p in parts)
         self._drop_pieces_except(names)
+        return self.last_written
 
     def _drop_pieces_except(self, names: set[str]) -> None:
         try:
@@ -147,6 +148,7 @@ class MemorySnapshotStore:
     def load(self) -> bytes | None:
         return self.blob
 
-    def save(self, parts: Parts) -> None:
+    def save(self, parts: Parts) -> int:
         self.blob = join_parts(parts)
         self.saves += 1
+        return len(self.blob)

@@ -106,7 +106,11 @@ def _publish(bus: InProcessBus, ticks: Sequence[Tick]) -> None:
 
 
 def _service(
-    bus: InProcessBus, snaps: MemorySnapshotStore, sink: ListSink, batch: int = 7
+    bus: InProcessBus,
+    snaps: MemorySnapshotStore,
+    sink: ListSink,
+    batch: int = 7,
+    registry: CollectorRegistry | None = None,
 ) -> tuple[FeatureService, VwapEngine, FakeClock]:
     engine, clock = VwapEngine(), FakeClock(T0)
     svc = FeatureService(
@@ -115,7 +119,7 @@ def _service(
         engine=engine,
         sink=sink,
         snapshots=snaps,
-        metrics=FeatureMetrics(CollectorRegistry()),
+        metrics=FeatureMetrics(registry or CollectorRegistry()),
         clock=clock,
         config=FeatureServiceConfig(batch_size=batch, poll_timeout_s=0.0, checkpoint_interval_s=0),
     )
@@ -416,3 +420,24 @@ def test_a_failed_background_checkpoint_stops_the_service_without_committing() -
     svc._consumer.close()  # the process ends
     # nothing was committed: the next member of the group gets every tick again
     assert len(bus.consumer("features", [topics.TICKS.name]).poll(100, 0.0)) == 20
+
+
+def test_snapshot_bytes_written_are_counted() -> None:
+    class Recording(MemorySnapshotStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sizes: list[int] = []
+
+        def save(self, parts: Sequence[bytes | memoryview]) -> int:  # type: ignore[override]
+            self.sizes.append(super().save(parts))
+            return self.sizes[-1]
+
+    bus = InProcessBus()
+    _publish(bus, _ticks(20))
+    snaps, registry = Recording(), CollectorRegistry()
+    svc, _, _ = _service(bus, snaps, ListSink(), registry=registry)
+    _drain(svc)
+    svc.close()
+    assert len(snaps.sizes) >= 2 and all(snaps.sizes)
+    written = registry.get_sample_value("features_snapshot_written_bytes_total")
+    assert written == sum(snaps.sizes)
