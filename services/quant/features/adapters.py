@@ -1,9 +1,11 @@
 """Binds the feature service's ports to ``quant.analytics`` and ``quant.store``.
 
 * :class:`AnalyticsEngine` wraps :class:`quant.analytics.engine.FeatureEngine`; its
-  snapshot is binary: a JSON header (version, instrument keys) and the state's int64
-  arrays (:func:`state_parts`, the pieces the service saves without copying them;
-  :func:`pack_state` joins them; :func:`unpack_state`). Older JSON snapshots still restore.
+  snapshot is binary: a JSON header (version, instrument keys, history level names) and
+  the state's int64 arrays (:func:`state_parts`, the parts the service saves without
+  copying them, the history levels' columns as :class:`~quant.features.ports.Piece`s that
+  ``FileSnapshotStore`` writes once; :func:`pack_state` joins them; :func:`unpack_state`).
+  Older JSON snapshots still restore.
 * :func:`option_specs` registers every option of the instrument master with the engine;
 * :class:`StoreSink` turns the service's column batches into the tick store's tables
   (``ticks``: each tick with its features, one row; ``option_greeks``; ``ohlc``) and writes
