@@ -10,6 +10,8 @@ this process (``time.process_time``, best of ``--repeat``):
 2. encode: ``encode_enriched`` over ``to_enriched`` (upb, one message per row) vs
    ``encode_enriched_columns`` (native, from the arrays), with features computed by the
    real ``FeatureEngine``.
+3. the ingestor's encode: ``encode_tick`` per ``Tick`` (upb) vs ``encode_ticks`` over the
+   batch (native when ``quant_wire`` is installed).
 
 Both outputs are checked to be identical first. Prints µs/tick and the speed-ups.
 Run: ``python bench/bench_codec_columns.py [--ticks 5000] [--repeat 5]``.
@@ -32,6 +34,7 @@ from quant.bus.codec_base import CodecError
 from quant.bus.codec_marketdata import (
     ENRICHED_COLUMN_ENCODER,
     TICK_BATCH_DECODER,
+    TICK_BATCH_ENCODER,
     TICK_COLUMN_DECODER,
     decode_tick_columns,
     decode_ticks,
@@ -39,6 +42,7 @@ from quant.bus.codec_marketdata import (
     encode_enriched,
     encode_enriched_columns,
     encode_tick,
+    encode_ticks,
 )
 from quant.core.clock import FakeClock
 
@@ -83,7 +87,9 @@ def main() -> None:
     args = parser.parse_args()
     n, repeat = args.ticks, args.repeat
 
-    values = [encode_tick(make_tick(i, T0 + i * 1000 + 500)) for i in range(n)]
+    ticks = [make_tick(i, T0 + i * 1000 + 500) for i in range(n)]
+    values = [encode_tick(t) for t in ticks]
+    assert encode_ticks(ticks) == values
     columns, errors = decode_tick_columns(values)
     assert not errors and same_columns(columns, tuple_decode(values))
     features, _ = FeatureEngine(FakeClock(T0)).process_columns(columns)
@@ -94,7 +100,7 @@ def main() -> None:
     print(
         f"{n} FULL ticks, 5 depth levels; CPU time, best of {repeat}; decoders: "
         f"tuples {TICK_BATCH_DECODER}, columns {TICK_COLUMN_DECODER}, "
-        f"encoder {ENRICHED_COLUMN_ENCODER}"
+        f"encoders: enriched {ENRICHED_COLUMN_ENCODER}, tick batches {TICK_BATCH_ENCODER}"
     )
     print("decode")
     upb = best(lambda: upb_decode(values), repeat)
@@ -112,6 +118,12 @@ def main() -> None:
     row("to_enriched alone", to_tuples, n)
     row("to_enriched + encode_enriched", per_row, n)
     row("encode_enriched_columns", native, n, per_row)
+
+    print("encode ticks (the ingestor)")
+    one_by_one = best(lambda: [encode_tick(t) for t in ticks], repeat)
+    batch = best(lambda: encode_ticks(ticks), repeat)
+    row("encode_tick per tick (upb)", one_by_one, n)
+    row("encode_ticks", batch, n, one_by_one)
 
 
 if __name__ == "__main__":

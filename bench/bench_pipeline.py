@@ -43,7 +43,7 @@ from quant.analytics.columns import TickColumns
 from quant.analytics.engine import FeatureEngine
 from quant.bus import topics
 from quant.bus.codec_marketdata import TICK_BATCH_DECODER
-from quant.bus.codecs import encode_tick
+from quant.bus.codecs import encode_ticks
 from quant.bus.kafka import KafkaBus, consumer_settings
 from quant.core.clock import NS_PER_MS, SystemClock
 from quant.core.events import DepthLevel, FeedMode, FeedOhlc, Tick
@@ -127,8 +127,9 @@ def produce(bootstrap: str, start: int, count: int, rate: float, out: mp.Queue) 
             delay = began + n * chunk / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        for t in decode_frame(data, time.time_ns()).ticks:
-            publisher.publish(name, t.instrument_key, encode_tick(t))
+        ticks = decode_frame(data, time.time_ns()).ticks
+        for t, value in zip(ticks, encode_ticks(ticks), strict=True):  # as the ingestor does
+            publisher.publish(name, t.instrument_key, value)
     publisher.flush(120)
     publisher.close()
     out.put(count / (time.perf_counter() - began))

@@ -172,7 +172,7 @@ fn decode_into<'py>(
     )
 }
 
-fn varint(out: &mut Vec<u8>, v: u64) {
+pub(crate) fn varint(out: &mut Vec<u8>, v: u64) {
     let mut v = v;
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -182,7 +182,7 @@ fn varint(out: &mut Vec<u8>, v: u64) {
 }
 
 /// An int64 (or sign-extended enum) field with implicit presence: omitted when 0.
-fn int_field(out: &mut Vec<u8>, tag: &[u8], v: i64) {
+pub(crate) fn int_field(out: &mut Vec<u8>, tag: &[u8], v: i64) {
     if v != 0 {
         out.extend_from_slice(tag);
         varint(out, v as u64);

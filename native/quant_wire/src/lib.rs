@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple, PyType};
 
 mod columns;
+mod encode;
 mod marketdata;
 mod rows;
 mod wire;
@@ -625,5 +626,6 @@ fn quant_wire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(columns::decode_tick_columns, m)?)?;
     m.add_function(wrap_pyfunction!(columns::encode_enriched_columns, m)?)?;
     m.add_function(wrap_pyfunction!(rows::tick_rows_to_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(encode::encode_ticks, m)?)?;
     Ok(())
 }

@@ -4,7 +4,8 @@ Hot paths (the ingestor encodes every tick, the feature engine decodes them): me
 are filled by attribute assignment and decoded straight into the NamedTuples, enums are
 mapped through tuples. Use them through ``quant.bus.codecs``; the feature service calls
 :func:`decode_ticks` directly for whole polled batches (native ``quant_wire`` when
-installed, :data:`TICK_BATCH_DECODER` says which).
+installed, :data:`TICK_BATCH_DECODER` says which), and the ingestor :func:`encode_ticks`
+for each feed frame's ticks (:data:`TICK_BATCH_ENCODER`).
 
 Columnar batch codecs for the engine's columns (:mod:`quant.analytics.columns`):
 :func:`decode_tick_columns` decodes a batch of Tick messages straight into
@@ -98,6 +99,19 @@ def encode_tick(t: Tick) -> bytes:
             bar.volume = bar_volume
             bar.ts_ns = ts_ns
     return m.SerializeToString()
+
+
+def encode_ticks(ticks: Sequence[Tick]) -> list[bytes]:
+    """``[encode_tick(t) for t in ticks]``, natively in one call when ``quant_wire`` is
+    installed (:data:`TICK_BATCH_ENCODER`); a batch it does not take (a value that is not
+    an int where one belongs, say) is encoded here, tick by tick, as before."""
+    native = _native_encode_ticks
+    if native is not None and ticks:
+        try:
+            return native(ticks if isinstance(ticks, list) else list(ticks))
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return [encode_tick(t) for t in ticks]
 
 
 def decode_tick(data: bytes) -> Tick:
@@ -240,6 +254,12 @@ _native_enriched_columns = cast(
     _NativeEnrichedColumns | None, _native_function("encode_enriched_columns")
 )
 
+_native_encode_ticks = cast(
+    Callable[[list[Tick]], list[bytes]] | None, _native_function("encode_ticks")
+)
+
+TICK_BATCH_ENCODER: Final[str] = "native" if _native_encode_ticks is not None else "python"
+"""Which encoder :func:`encode_ticks` uses first: ``"native"`` or ``"python"``."""
 TICK_COLUMN_DECODER: Final[str] = "native" if _native_tick_columns is not None else "python"
 """Which decoder :func:`decode_tick_columns` uses first: ``"native"`` or ``"python"``."""
 ENRICHED_COLUMN_ENCODER: Final[str] = "native" if _native_enriched_columns is not None else "python"

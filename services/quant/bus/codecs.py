@@ -28,6 +28,7 @@ from quant.bus.codec_marketdata import (
     encode_enriched,
     encode_greeks,
     encode_tick,
+    encode_ticks,
 )
 from quant.bus.codec_trading import (
     decode_control,
@@ -66,6 +67,7 @@ __all__ = [
     "encode_order",
     "encode_suggestion",
     "encode_tick",
+    "encode_ticks",
 ]
 
 TICK_CODEC: Codec[Tick] = Codec(encode_tick, decode_tick)
