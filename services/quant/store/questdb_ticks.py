@@ -158,7 +158,7 @@ def _add_missing_columns(conn: psycopg.Connection[Any], table: str) -> None:
     rows = conn.execute(query.encode()).fetchall()
     have = {str(r[0]) for r in rows}
     for c in C.TABLES[table]:
-        if c not in have:
+        if c not in have:  # one WAL transaction each, applied asynchronously, in order
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {c} {_col_type(c)}".encode())
 
 

@@ -69,6 +69,7 @@ def test_a_ticks_table_of_an_earlier_version_gets_the_feature_columns(questdb: A
         )
     store = QuestDBTickStore(ilp_conf=questdb.ilp_conf, pg_dsn=pg_dsn).open()
     try:
+        store.wait_visible(30)  # a WAL table applies an ALTER asynchronously
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             rows = conn.execute(b"SELECT \"column\", type FROM table_columns('ticks')").fetchall()
         types = {str(name): str(kind) for name, kind in rows}
