@@ -68,6 +68,7 @@ from quant.analytics.rolling import extend_history, window_sums
 from quant.analytics.segments import (
     BoolArray,
     IntArray,
+    Segments,
     seg_cumsum,
     seg_last_nonzero,
     seg_last_where,
@@ -209,15 +210,17 @@ class FeatureEngine:
         c = codes[order]
         inst_start: BoolArray = np.ones(n, dtype=np.bool_)
         inst_start[1:] = c[1:] != c[:-1]
-        first = np.flatnonzero(inst_start)
+        inst = Segments.of(inst_start)  # one segment per instrument
+        first = inst.first
         last = np.append(first[1:] - 1, n - 1)
         inst_codes = c[first]
         fields = state.fields
-        ts = seg_running_max(t.ts_event[order], inst_start, fields["last_ts"][inst_codes])
+        ts = seg_running_max(t.ts_event[order], inst, fields["last_ts"][inst_codes])
         day = (ts + IST_OFFSET_NS) // NS_PER_DAY
         sess_start = inst_start.copy()
         sess_start[1:] |= day[1:] != day[:-1]
-        sfirst = np.flatnonzero(sess_start)
+        sess = Segments.of(sess_start)  # one segment per instrument and IST day
+        sfirst = sess.first
         s_codes = c[sfirst]
         continues = inst_start[sfirst] & (fields["day"][s_codes] == day[sfirst])
 
@@ -229,26 +232,26 @@ class FeatureEngine:
         has_volume = volume_mask(t)[order]
         last_volume = carry("last_volume")
         qty = seg_trade_quantity(
-            volume, ltt, t.ltq[order], has_volume, sess_start, (last_volume, carry("last_ltt"))
+            volume, ltt, t.ltq[order], has_volume, sess, (last_volume, carry("last_ltt"))
         )
         pv = ltp * qty
-        sess_pv = seg_cumsum(pv, sess_start, carry("session_pv"))
-        sess_qty = seg_cumsum(qty, sess_start, carry("session_qty"))
+        sess_pv = seg_cumsum(pv, sess, carry("session_pv"))
+        sess_qty = seg_cumsum(qty, sess, carry("session_qty"))
 
         bid1, ask1, bq1, aq1 = self._level1(t)
         mid2 = np.where((bid1 > 0) & (ask1 > 0), bid1 + ask1, 0)[order]
         sides, f_mid2, f_trade, f_dir = seg_aggressor(
-            ltp, qty, mid2, sess_start, (carry("mid2"), carry("trade_price"), carry("direction"))
+            ltp, qty, mid2, sess, (carry("mid2"), carry("trade_price"), carry("direction"))
         )
-        buy = seg_cumsum(np.where(sides == BUY, qty, 0), sess_start, carry("buy_volume"))
-        sell = seg_cumsum(np.where(sides == SELL, qty, 0), sess_start, carry("sell_volume"))
+        buy = seg_cumsum(np.where(sides == BUY, qty, 0), sess, carry("buy_volume"))
+        sell = seg_cumsum(np.where(sides == SELL, qty, 0), sess, carry("sell_volume"))
         values = (pv, qty, (qty > 0).astype(np.int64))
         totals = (fields["cum_pv"][inst_codes], fields["cum_qty"][inst_codes])
         sums, after, before = window_sums(
             state.history,
             c,
             ts,
-            inst_start,
+            inst,
             (*totals, fields["cum_count"][inst_codes]),
             values,
             (self._rolling_ns, self._intensity_ns),
@@ -260,8 +263,8 @@ class FeatureEngine:
 
         updates = {
             "day": day,
-            "last_volume": seg_last_where(volume, has_volume, sess_start, last_volume),
-            "last_ltt": seg_last_nonzero(ltt, sess_start, carry("last_ltt")),
+            "last_volume": seg_last_where(volume, has_volume, sess, last_volume),
+            "last_ltt": seg_last_nonzero(ltt, sess, carry("last_ltt")),
             "session_pv": sess_pv,
             "session_qty": sess_qty,
             "buy_volume": buy,
@@ -270,7 +273,7 @@ class FeatureEngine:
             "trade_price": f_trade,
             "direction": f_dir,
             "last_ts": ts,
-            "last_ltp": seg_last_nonzero(ltp, inst_start, fields["last_ltp"][inst_codes]),
+            "last_ltp": seg_last_nonzero(ltp, inst, fields["last_ltp"][inst_codes]),
             "cum_pv": after[0],
             "cum_qty": after[1],
             "cum_count": after[2],

@@ -36,6 +36,7 @@ import numpy.typing as npt
 from quant.analytics.segments import (
     BoolArray,
     IntArray,
+    Starts,
     seg_cumsum,
     seg_last_nonzero,
     seg_last_nonzero_before,
@@ -123,7 +124,7 @@ def seg_trade_quantity(
     ltt_ns: IntArray,
     ltq: IntArray,
     has_volume: BoolArray,
-    starts: BoolArray,
+    starts: Starts,
     carry: tuple[IntArray, IntArray],
 ) -> IntArray:
     """Trade quantity per tick from cumulative volume, with the feed's last-trade fallback.
@@ -161,7 +162,7 @@ def seg_aggressor(
     price: IntArray,
     qty: IntArray,
     mid2: IntArray,
-    starts: BoolArray,
+    starts: Starts,
     carry: tuple[IntArray, IntArray, IntArray],
 ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
     """Aggressor side per tick (AggressorSide values; NONE where ``qty == 0``).

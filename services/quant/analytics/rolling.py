@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from quant.analytics.segments import BoolArray, IntArray, seg_cumsum
+from quant.analytics.segments import BoolArray, IntArray, Segments, Starts, seg_cumsum
 
 HISTORY_COLUMNS = ("code", "ts", "pv_before", "qty_before", "count_before")
 
@@ -140,14 +140,13 @@ def _search_level(level: Level, c: IntArray, t: IntArray) -> tuple[IntArray, Boo
 def _first_after(
     c: IntArray,
     ts: IntArray,
-    inst_start: BoolArray,
+    inst_start: Segments,
     window_ns: int,
     levels: Levels,
     before: tuple[IntArray, ...],
 ) -> tuple[IntArray, ...]:
     """Totals before the first trade of each tick's instrument with ``ts > t - window``."""
-    first = np.flatnonzero(inst_start)
-    seg = np.cumsum(inst_start, dtype=np.int64) - 1
+    _, first, seg = inst_start
     t0 = int(ts.min()) - window_ns
     span = int(ts.max()) - t0 + 1
     key = seg * span + (ts - t0)
@@ -172,7 +171,7 @@ def window_sums(
     history: Levels,
     c: IntArray,
     ts: IntArray,
-    inst_start: BoolArray,
+    inst_start: Starts,
     totals: tuple[IntArray, IntArray, IntArray],
     values: tuple[IntArray, IntArray, IntArray],
     windows_ns: tuple[int, int],
@@ -183,13 +182,12 @@ def window_sums(
     the per-tick increments; ``windows_ns`` = (rolling window, intensity window).
     Returns the sums and the running totals after and before every tick.
     """
-    pv_a, qty_a, count_a = (
-        seg_cumsum(v, inst_start, t) for v, t in zip(values, totals, strict=True)
-    )
+    inst = inst_start if isinstance(inst_start, Segments) else Segments.of(inst_start)
+    pv_a, qty_a, count_a = (seg_cumsum(v, inst, t) for v, t in zip(values, totals, strict=True))
     before = (pv_a - values[0], qty_a - values[1], count_a - values[2])
     rolling_ns, intensity_ns = windows_ns
-    pv0, qty0, _ = _first_after(c, ts, inst_start, rolling_ns, history, before)
-    _, _, count0 = _first_after(c, ts, inst_start, intensity_ns, history, before)
+    pv0, qty0, _ = _first_after(c, ts, inst, rolling_ns, history, before)
+    _, _, count0 = _first_after(c, ts, inst, intensity_ns, history, before)
     sums = WindowSums(pv_a - pv0, qty_a - qty0, count_a - count0)
     return sums, (pv_a, qty_a, count_a), before
 

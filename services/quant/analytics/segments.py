@@ -11,6 +11,8 @@ Used by :mod:`quant.analytics.features`, :mod:`quant.analytics.candles` and the 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import numpy.typing as npt
 
@@ -24,7 +26,28 @@ def segment_ids(starts: BoolArray) -> IntArray:
     return ids
 
 
-def seg_cumsum(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
+class Segments(NamedTuple):
+    """A batch's segmentation, derived once from ``starts`` and shared by every call that
+    takes it (the engine makes ~25 segmented calls per batch over two segmentations)."""
+
+    starts: BoolArray
+    first: IntArray  # index of each segment's first element
+    ids: IntArray  # segment of every element
+
+    @classmethod
+    def of(cls, starts: BoolArray) -> Segments:
+        return cls(starts, np.flatnonzero(starts), segment_ids(starts))
+
+
+Starts = BoolArray | Segments
+"""Where segments start: the boolean marks, or their :class:`Segments`."""
+
+
+def _segments(starts: Starts) -> Segments:
+    return starts if isinstance(starts, Segments) else Segments.of(starts)
+
+
+def seg_cumsum(values: IntArray, starts: Starts, carry: IntArray) -> IntArray:
     """Inclusive running sum within each segment, plus that segment's carried-in total.
 
     Exact in int64 (wrap-around cancels in the differences as long as each segment's own
@@ -33,27 +56,23 @@ def seg_cumsum(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray
     if values.size == 0:
         return values.copy()
     total = np.cumsum(values, dtype=np.int64)
-    first = np.flatnonzero(starts)
+    first, ids = _segments(starts)[1:]
     before = total[first] - values[first]
-    ids = segment_ids(starts)
     out: IntArray = total - before[ids] + carry[ids]
     return out
 
 
-def seg_previous(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
+def seg_previous(values: IntArray, starts: Starts, carry: IntArray) -> IntArray:
     """The previous element within the segment; the segment's carry for its first element."""
     out = np.empty_like(values)
     if values.size == 0:
         return out
     out[1:] = values[:-1]
-    first = np.flatnonzero(starts)
-    out[first] = carry
+    out[_segments(starts).first] = carry
     return out
 
 
-def seg_last_where(
-    values: IntArray, mask: BoolArray, starts: BoolArray, carry: IntArray
-) -> IntArray:
+def seg_last_where(values: IntArray, mask: BoolArray, starts: Starts, carry: IntArray) -> IntArray:
     """Forward fill: the value of the last element with ``mask`` set, up to and including each.
 
     A segment with no marked element yet takes its carry. Unlike :func:`seg_last_nonzero`
@@ -64,8 +83,7 @@ def seg_last_where(
         return values.copy()
     positions = np.arange(n, dtype=np.int64)
     marks = np.where(mask, positions, -1)
-    first = np.flatnonzero(starts)
-    ids = segment_ids(starts)
+    first, ids = _segments(starts)[1:]
     latest = np.maximum.accumulate(marks)
     has_own = latest >= first[ids]
     out: IntArray = np.where(has_own, values[np.maximum(latest, 0)], carry[ids])
@@ -73,14 +91,14 @@ def seg_last_where(
 
 
 def seg_last_where_before(
-    values: IntArray, mask: BoolArray, starts: BoolArray, carry: IntArray
+    values: IntArray, mask: BoolArray, starts: Starts, carry: IntArray
 ) -> IntArray:
     """Like :func:`seg_last_where` but strictly before each element."""
     filled = seg_last_where(values, mask, starts, carry)
     return seg_previous(filled, starts, carry)
 
 
-def seg_last_nonzero(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
+def seg_last_nonzero(values: IntArray, starts: Starts, carry: IntArray) -> IntArray:
     """Forward fill: the last non-zero value up to and including each element.
 
     Zeros mean "no value here"; a segment with no non-zero value yet takes its carry.
@@ -88,19 +106,20 @@ def seg_last_nonzero(values: IntArray, starts: BoolArray, carry: IntArray) -> In
     return seg_last_where(values, values != 0, starts, carry)
 
 
-def seg_last_nonzero_before(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
+def seg_last_nonzero_before(values: IntArray, starts: Starts, carry: IntArray) -> IntArray:
     """Like :func:`seg_last_nonzero` but strictly before each element."""
     filled = seg_last_nonzero(values, starts, carry)
     return seg_previous(filled, starts, carry)
 
 
-def seg_running_max(values: IntArray, starts: BoolArray, carry: IntArray) -> IntArray:
+def seg_running_max(values: IntArray, starts: Starts, carry: IntArray) -> IntArray:
     """Running maximum within each segment, starting from the carry (for monotone time)."""
     n = values.size
     out = values.copy()
     if n == 0:
         return out
-    first = np.flatnonzero(starts)
+    seg = _segments(starts)
+    first, starts = seg.first, seg.starts
     out[first] = np.maximum(out[first], carry)
     # Fast path: already non-decreasing inside every segment (the normal case for time).
     drops = np.flatnonzero(out[1:] < out[:-1]) + 1
