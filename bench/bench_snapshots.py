@@ -11,9 +11,8 @@ exchange time, as ``quant features`` does. Each snapshot is saved twice, side by
   ``FileSnapshotStore`` did before pieces, and what any whole-blob store does).
 
 Reports, over the checkpoints after the window is full, bytes written and wall time per
-save (median and max) and the ratio. Run: ``python bench/bench_snapshots.py
-[--minutes 7] [--rate 10000] [--every 5] [--append]``; ``--append`` adds a dated section to
-docs/benchmarks.md.
+save (median, mean and max) and the ratio; record them in docs/benchmarks.md. Run:
+``python bench/bench_snapshots.py [--minutes 7] [--rate 10000] [--every 5]``.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ import platform
 import statistics
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +34,6 @@ from quant.features.adapters import AnalyticsEngine
 from quant.features.ports import Parts, part_bytes
 from quant.features.snapshots import FileSnapshotStore
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 T0 = 1_796_700_000_000_000_000  # 2026-12-14 09:20 IST
 NS = 1_000_000_000
 
@@ -86,7 +83,6 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=10_000)
     parser.add_argument("--instruments", type=int, default=500)
     parser.add_argument("--every", type=int, default=5)
-    parser.add_argument("--append", action="store_true")
     args = parser.parse_args()
 
     rng = np.random.default_rng(7)
@@ -148,13 +144,6 @@ def main() -> None:
         f"| save wall time, max | {top(2) * 1e3:.1f} ms | {top(4) * 1e3:.1f} ms | |",
     ]
     print("\n".join(lines))
-    if args.append:
-        with DOCS.open("a", encoding="utf-8") as fh:
-            fh.write(
-                f"\n## {date.today().isoformat()} — feature-engine snapshots: incremental files "
-                "vs one whole file (`bench/bench_snapshots.py`)\n\n"
-            )
-            fh.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -7,14 +7,12 @@
 //! in the differential tests. A row that is not a `Tick`-shaped tuple of ints and strs
 //! raises, and the caller falls back to the Python encoder for the whole batch.
 
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use crate::columns::{int_field, varint};
+use crate::rows::tick_tuple;
 
-/// Fields of a `Tick` tuple.
-const TICK_FIELDS: usize = 15;
 /// Tuple index 2..=12 (ts_event .. total_sell_quantity) is message field index + 1:
 /// varint tags of fields 3..=13.
 const INT_TAGS: [u8; 11] = [
@@ -81,14 +79,7 @@ pub fn encode_ticks<'py>(
     let mut scratch: Vec<u8> = Vec::with_capacity(512);
     let mut sub: Vec<u8> = Vec::with_capacity(64);
     for (i, row) in rows.iter().enumerate() {
-        let t = row.downcast::<PyTuple>()?;
-        if t.len() != TICK_FIELDS {
-            return Err(PyValueError::new_err(format!(
-                "row {i}: a Tick has {TICK_FIELDS} fields, got {}",
-                t.len()
-            )));
-        }
-        encode_tick(&mut scratch, &mut sub, t)?;
+        encode_tick(&mut scratch, &mut sub, tick_tuple(&row, i)?)?;
         out.push(PyBytes::new(py, &scratch));
     }
     PyList::new(py, out)

@@ -19,6 +19,21 @@ const INT_FIELDS: [usize; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 const DEPTH_FIELD: usize = 13;
 /// Fields of a `Tick`.
 const TICK_FIELDS: usize = 15;
+
+/// Row `i` of a batch as a `Tick`-shaped tuple (15 fields), or a `ValueError` saying why not.
+pub(crate) fn tick_tuple<'a, 'py>(
+    row: &'a Bound<'py, PyAny>,
+    i: usize,
+) -> PyResult<&'a Bound<'py, PyTuple>> {
+    let t = row.downcast::<PyTuple>()?;
+    if t.len() != TICK_FIELDS {
+        return Err(PyValueError::new_err(format!(
+            "row {i}: a Tick has {TICK_FIELDS} fields, got {}",
+            t.len()
+        )));
+    }
+    Ok(t)
+}
 /// Buffer rows: the int fields, then best bid price, bid qty, ask price, ask qty.
 const ROWS: usize = INT_FIELDS.len() + 4;
 
@@ -34,13 +49,7 @@ pub fn tick_rows_to_columns<'py>(
     let mut buf = vec![0u8; ROWS * n * 8];
     let mut keys = Vec::with_capacity(n);
     for (i, row) in rows.iter().enumerate() {
-        let t = row.downcast::<PyTuple>()?;
-        if t.len() != TICK_FIELDS {
-            return Err(PyValueError::new_err(format!(
-                "row {i}: a Tick has {TICK_FIELDS} fields, got {}",
-                t.len()
-            )));
-        }
+        let t = tick_tuple(&row, i)?;
         let key = t.get_item(0)?;
         key.downcast::<PyString>()?;
         keys.push(key);
