@@ -9,8 +9,7 @@ engine on the columns, encodes the ``EnrichedTick``s from them in one call and p
 them to ``market.enriched.ticks`` and ``Candle``s to ``market.candles.1m`` (keyed by
 instrument_key), then hands the ticks with their features (one row each), greeks and
 candles to the sink (over QuestDB a background writer that joins batches into large
-requests). No tuple is built
-per tick on this path.
+requests). No tuple is built per tick on this path.
 
 Checkpoints make restarts exact. At most every ``checkpoint_interval_s``: flush the
 publisher, capture the engine state with the last processed offset of every partition,

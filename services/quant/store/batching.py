@@ -3,11 +3,11 @@
 Each tick-store write is a transaction on the server; QuestDB spends a near-fixed cost on
 every one (in bench runs, 5,000-row requests cost twice the server CPU per row of
 50,000-row ones). The feature engine polls small batches to keep latency low, so
-:class:`BatchingWriter` takes its ``write_columns`` calls, queues them per table and
-writes them from one background thread, joined into one request per table, as soon as
-``min_rows`` rows are queued or the oldest has waited ``max_delay_s`` (1 s: at 10k ticks/s
-that is 10k-row requests; with 0.25 s QuestDB used 24% of a core instead of 15%, CPU the
-feature engine shares on a small machine).
+:class:`BatchingWriter` takes its ``write_columns`` calls, queues them per table (and
+column set) and writes them from one background thread, joined into one request per
+table, as soon as ``min_rows`` rows are queued or the oldest has waited ``max_delay_s``
+(1 s: at 10k ticks/s that is 10k-row requests; with 0.25 s QuestDB used 24% of a core
+instead of 15%, CPU the feature engine shares on a small machine).
 
 * ``flush()`` returns once everything queued before it is written (the feature service
   calls it before it saves a checkpoint and commits its Kafka offsets), and raises if a
