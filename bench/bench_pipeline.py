@@ -59,7 +59,7 @@ from quant.store.questdb_ticks import QuestDBTickStore
 from quant.upstox.wire import decode_frame
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-T0 = 1_796_700_000_000_000_000  # 2026-12-14, a day no test writes
+T0 = 1_796_700_000_000_000_000  # 2026-12-08 (IST), a day no test writes
 INSTRUMENTS = 500
 
 

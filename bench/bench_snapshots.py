@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -34,7 +35,7 @@ from quant.features.adapters import AnalyticsEngine
 from quant.features.ports import Parts, part_bytes
 from quant.features.snapshots import FileSnapshotStore
 
-T0 = 1_796_700_000_000_000_000  # 2026-12-14 09:20 IST
+T0 = 1_796_700_000_000_000_000  # 2026-12-08 08:50 IST
 NS = 1_000_000_000
 
 
@@ -109,7 +110,9 @@ def main() -> None:
         ref_s = time.perf_counter() - began
         if second >= window_s:  # the window is full: steady state
             rows.append((store.last_size, store.last_written, inc_s, ref_bytes, ref_s))
-    if store.load() != reference.read_bytes():
+    same = store.load() == reference.read_bytes()
+    shutil.rmtree(root)
+    if not same:
         raise SystemExit("the incremental snapshot does not load back to the whole one")
 
     def med(i: int) -> float:
