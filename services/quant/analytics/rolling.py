@@ -23,7 +23,7 @@ Called by :mod:`quant.analytics.engine`.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -77,7 +77,7 @@ class Level:
     t0: int
     span: int
     code_max: int
-    ident: str = field(default_factory=lambda: uuid.uuid4().hex)
+    ident: str
 
     @classmethod
     def of(cls, rows: History, ident: str | None = None) -> Level:

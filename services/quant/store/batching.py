@@ -57,7 +57,7 @@ class ColumnWriter(Protocol):
 
 
 def split_at(
-    table: str, columns: dict[str, Any], cut: int
+    columns: dict[str, Any], cut: int
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """``columns`` split into the rows with ``ts <= cut`` and the rest (``None``: no rows)."""
     ts = np.asarray(columns["ts"])
@@ -80,8 +80,8 @@ def split_at(
     return older, newer
 
 
-def merge(table: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One batch of ``table`` from several (same columns, concatenated in order)."""
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One batch from several of the same table and columns, concatenated in order."""
     if len(parts) == 1:
         return parts[0]
     out: dict[str, Any] = {}
@@ -288,10 +288,10 @@ class BatchingWriter:
             table = stream[0]
             parts = [held[stream]] if stream in held else []
             parts += batches.get(stream, [])
-            columns: dict[str, Any] | None = merge(table, parts)
+            columns: dict[str, Any] | None = merge(parts)
             if not final and self._hold_back_ns and columns is not None:
                 cut = int(np.max(columns["ts"])) - self._hold_back_ns
-                columns, later = split_at(table, columns, cut)
+                columns, later = split_at(columns, cut)
                 if later is not None:
                     keep[stream] = later
             if columns is not None:
