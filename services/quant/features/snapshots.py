@@ -100,10 +100,11 @@ class FileSnapshotStore:
         segments: list[list[object]] = []
         inline: list[bytes | memoryview] = []
         names: set[str] = set()
-        written = 0
+        written = size = 0
         for part in parts:
             data = part_bytes(part)
             n = memoryview(data).nbytes
+            size += n
             if not isinstance(part, Piece):
                 segments.append(["inline", n])
                 inline.append(data)
@@ -124,7 +125,7 @@ class FileSnapshotStore:
         _write_file(self._path, [head, *inline])
         _fsync_dir(self._path.parent)
         self.last_written = written + len(head) + sum(memoryview(c).nbytes for c in inline)
-        self.last_size = sum(memoryview(part_bytes(p)).nbytes for p in parts)
+        self.last_size = size
         self._drop_pieces_except(names)
         return self.last_written
 
