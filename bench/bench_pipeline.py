@@ -27,7 +27,6 @@ Run: ``python bench/bench_pipeline.py [--preload 300000] [--rate 10000] [--secon
 from __future__ import annotations
 
 import argparse
-import gc
 import multiprocessing as mp
 import os
 import platform
@@ -47,6 +46,7 @@ from quant.bus.codecs import encode_ticks
 from quant.bus.kafka import KafkaBus, consumer_settings
 from quant.core.clock import NS_PER_MS, SystemClock
 from quant.core.events import DepthLevel, FeedMode, FeedOhlc, Tick
+from quant.core.heap import freeze_startup_heap
 from quant.features.adapters import AnalyticsEngine, StoreSink
 from quant.features.main import kafka_consumer_config
 from quant.features.metrics import FeatureMetrics
@@ -121,6 +121,7 @@ def produce(bootstrap: str, start: int, count: int, rate: float, out: mp.Queue) 
         feed_frame([make_tick(i, 0) for i in range(base, min(base + chunk, start + count))])
         for base in range(start, start + count, chunk)
     ]
+    freeze_startup_heap()  # as run_ingestor does once subscribed
     began = time.perf_counter()
     for n, data in enumerate(frames):
         if rate:
@@ -177,8 +178,7 @@ def build_service(
     clock = SystemClock()
     engine = TimedEngine(FeatureEngine(clock))
     publisher = TimedPublisher(bus.publisher(), engine, samples)
-    gc.collect()
-    gc.freeze()  # as run_features does after start-up
+    freeze_startup_heap()  # as run_features does after start-up
     service = FeatureService(
         consumer=bus.consumer(group, INPUT_TOPICS),
         publisher=publisher,  # type: ignore[arg-type]

@@ -47,9 +47,11 @@ from quant.bus import codecs, topics
 from quant.bus.kafka import KafkaBus
 from quant.core.clock import datetime_to_ns
 from quant.core.events import Tick
+from quant.core.heap import freeze_startup_heap
 from quant.features.adapters import StoreSink
 from quant.features.main import kafka_consumer_config, run_features
 from quant.features.settings import FeaturesSettings
+from quant.ingestor import main as ingestor_main
 from quant.sim.server import SimServer
 from quant.store.questdb_ticks import QuestDBTickStore
 
@@ -69,6 +71,7 @@ class Run:
     registry: CollectorRegistry
     enriched_on_kafka: int
     candles_on_kafka: int
+    ingestor_froze: list[int]  # objects frozen by each freeze_startup_heap call
 
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.pg_dsn, autocommit=True) as conn:
@@ -139,13 +142,29 @@ def run(questdb: Any) -> Iterator[Run]:
         require(False, f"private kafka broker: {e}")
     store = QuestDBTickStore(ilp_conf=questdb.ilp_conf, pg_dsn=questdb.pg_dsn).open()
     registry = CollectorRegistry()
+    froze: list[int] = []
+
+    def recording_freeze() -> int:
+        froze.append(freeze_startup_heap())
+        return froze[-1]
+
     try:
-        market, bus = asyncio.run(_pipeline(broker.bootstrap, store, registry))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ingestor_main, "freeze_startup_heap", recording_freeze)
+            market, bus = asyncio.run(_pipeline(broker.bootstrap, store, registry))
         store.wait_visible(60)
         published = [codecs.decode_tick(v) for _, v in bus.sent]
         enriched, candles = _count_outputs(bus, len(published))
         yield Run(
-            market, published, store, questdb.pg_dsn, broker.bootstrap, registry, enriched, candles
+            market,
+            published,
+            store,
+            questdb.pg_dsn,
+            broker.bootstrap,
+            registry,
+            enriched,
+            candles,
+            froze,
         )
     finally:
         store.close()
@@ -167,6 +186,12 @@ def test_every_simulated_trade_reached_kafka_in_order(run: Run) -> None:
         ]
         assert seen[0].volume == 0  # subscribed before the open
         assert trades == [(t.ts_ns // 1_000_000 * 1_000_000, t.price, t.qty) for t in tape]
+
+
+def test_the_ingestor_froze_its_start_up_heap_once(run: Run) -> None:
+    # a full GC pass over it stalled every frame in flight for 50-60 ms (bench_pipeline)
+    assert len(run.ingestor_froze) == 1
+    assert run.ingestor_froze[0] > 10_000  # modules, instrument master, universe
 
 
 def test_session_vwap_in_questdb_equals_the_simulators_trades(run: Run) -> None:
