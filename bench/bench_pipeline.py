@@ -46,7 +46,6 @@ from quant.bus.codecs import encode_ticks
 from quant.bus.kafka import KafkaBus, consumer_settings
 from quant.core.clock import NS_PER_MS, SystemClock
 from quant.core.events import DepthLevel, FeedMode, FeedOhlc, Tick
-from quant.core.heap import freeze_startup_heap
 from quant.features.adapters import AnalyticsEngine, StoreSink
 from quant.features.main import kafka_consumer_config
 from quant.features.metrics import FeatureMetrics
@@ -55,6 +54,7 @@ from quant.features.service import INPUT_TOPICS, FeatureService, FeatureServiceC
 from quant.features.settings import FeaturesSettings
 from quant.features.snapshots import FileSnapshotStore
 from quant.pb.upstox.v3 import market_data_feed_pb2 as upstox_pb
+from quant.runtime.heap import freeze_startup_heap
 from quant.store.questdb_ticks import QuestDBTickStore
 from quant.upstox.wire import decode_frame
 

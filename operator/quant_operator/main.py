@@ -11,7 +11,7 @@ import argparse
 import asyncio
 from collections.abc import Sequence
 
-from quant.logging_setup import setup_logging
+from quant.runtime.logs import setup_logging
 
 
 def run(*, namespace: str | None, standalone: bool, liveness: str | None) -> int:

@@ -28,7 +28,9 @@ from typing import Literal
 from pydantic import AwareDatetime, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from quant.config import KafkaSettings, Section, UpstoxSettings
+from quant.bus.settings import KafkaSettings
+from quant.runtime.settings import Section
+from quant.upstox.settings import UpstoxSettings
 
 
 class ClockSettings(Section):

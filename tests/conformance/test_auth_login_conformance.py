@@ -17,10 +17,10 @@ from pydantic import SecretStr
 from sim_fixtures import RELIANCE, our_client, sim_config
 
 from quant.auth.service import login_with_code, login_with_token_request
-from quant.config import UpstoxSettings
 from quant.core.clock import SystemClock
 from quant.sim.server import SimServer
 from quant.upstox.auth import FileTokenStore
+from quant.upstox.settings import UpstoxSettings
 
 pytestmark = pytest.mark.conformance
 

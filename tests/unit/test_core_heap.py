@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from quant.core.heap import freeze_startup_heap
+from quant.runtime.heap import freeze_startup_heap
 
 
 @pytest.fixture

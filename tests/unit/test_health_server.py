@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from quant.health import HealthServer
+from quant.runtime.health import HealthServer
 
 
 def _get(port: int, path: str) -> tuple[int, bytes]:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from quant.shutdown import until_stopped
+from quant.runtime.shutdown import until_stopped
 
 
 async def test_returns_the_result_when_the_step_finishes_first() -> None:

@@ -58,7 +58,7 @@ def _login(args: argparse.Namespace) -> int:
     from quant.auth.service import login_with_code, login_with_token_request
     from quant.auth.settings import AuthSettings
     from quant.core.clock import SystemClock
-    from quant.logging_setup import setup_logging
+    from quant.runtime.logs import setup_logging
     from quant.upstox.errors import UpstoxError
 
     settings = AuthSettings()

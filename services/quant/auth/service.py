@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import httpx
 
 from quant.auth.receiver import OneShotReceiver
-from quant.config import UpstoxSettings
 from quant.core.clock import Clock
 from quant.upstox.auth import (
     AccessToken,
@@ -32,6 +31,7 @@ from quant.upstox.auth import (
 )
 from quant.upstox.config import make_ssl_context
 from quant.upstox.errors import UpstoxAuthError
+from quant.upstox.settings import UpstoxSettings
 
 log = logging.getLogger(__name__)
 

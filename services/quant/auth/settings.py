@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from quant.config import UpstoxSettings
+from quant.upstox.settings import UpstoxSettings
 
 
 class AuthSettings(BaseSettings):

@@ -38,8 +38,8 @@ from confluent_kafka.cimpl import NewTopic
 
 from quant.bus.errors import BusError, CommitError, ConsumeError, DeliveryError, DeliveryFailure
 from quant.bus.port import Received
+from quant.bus.settings import KafkaSettings
 from quant.bus.topics import Topic
-from quant.config import KafkaSettings
 
 log = logging.getLogger(__name__)
 _librdkafka_log = logging.getLogger("quant.bus.librdkafka")  # librdkafka's own log lines

@@ -1,11 +1,12 @@
-"""Composition root of ``quant features``: Kafka ticks -> engine -> Kafka + tick store.
+"""The feature service's composition: ``build(settings, deps)`` -> the ``features`` service.
 
-:func:`build_feature_service` wires a :class:`~quant.features.service.FeatureService` from
-settings and already-built adapters (integration tests and the benchmark pass a real
-Kafka bus and QuestDB store); :func:`run_features` restores the latest snapshot and runs
-until ``stop``. The CLI (``quant features``) builds the Kafka bus, the QuestDB (or
-SQLite) tick store, the file snapshot store and the option specs from the instrument
-master at ``QUANT_UPSTOX__ASSETS_BASE``, serves metrics and stops on SIGINT/SIGTERM.
+:class:`FeaturesService` loads the instrument master from ``deps.instruments`` (the
+options it prices: all of them, or those on the underlyings of ``settings.universe``),
+opens a sink over ``deps.tick_store`` (batched in the background for QuestDB) and runs
+:func:`build_feature_service` + :func:`run_features` until stop: restore the latest
+snapshot, consume ticks from ``deps.bus``, publish enriched ticks and candles, write the
+store, checkpoint. ``quant features`` and ``quant up`` both build it; tests and the
+benchmark call :func:`build_feature_service` with their own bus and sink.
 """
 
 from __future__ import annotations
@@ -20,13 +21,19 @@ from quant.analytics.engine import FeatureEngine
 from quant.bus import topics
 from quant.bus.port import Bus
 from quant.core.clock import Clock
-from quant.core.heap import freeze_startup_heap
 from quant.core.instruments import Instrument
-from quant.features.adapters import AnalyticsEngine, option_specs
+from quant.core.symbols import InstrumentIndex
+from quant.core.universe import ModePolicy, options_on_underlyings, resolve_universe
+from quant.features.adapters import AnalyticsEngine, StoreSink, option_specs
 from quant.features.metrics import FeatureMetrics
 from quant.features.ports import SnapshotStore, TickSink
 from quant.features.service import INPUT_TOPICS, FeatureService, FeatureServiceConfig
 from quant.features.settings import FeaturesSettings
+from quant.features.snapshots import FileSnapshotStore, MemorySnapshotStore
+from quant.runtime.deps import Deps
+from quant.runtime.heap import freeze_startup_heap
+from quant.runtime.service import Readiness
+from quant.runtime.shutdown import until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +53,14 @@ def build_feature_service(
     sink: TickSink,
     snapshots: SnapshotStore,
     options: Iterable[Instrument],
-    registry: CollectorRegistry,
     clock: Clock,
+    registry: CollectorRegistry | None = None,
+    metrics: FeatureMetrics | None = None,
 ) -> FeatureService:
+    """The feature service over built adapters; ``metrics`` outlive a restart (else they
+    are made in ``registry``)."""
+    if metrics is None:
+        metrics = FeatureMetrics(registry if registry is not None else CollectorRegistry())
     bus.ensure_topics(topics.ALL_TOPICS)
     specs = option_specs(options)
     engine = FeatureEngine(clock, options=specs)
@@ -58,7 +70,7 @@ def build_feature_service(
         engine=AnalyticsEngine(engine),
         sink=sink,
         snapshots=snapshots,
-        metrics=FeatureMetrics(registry),
+        metrics=metrics,
         clock=clock,
         config=FeatureServiceConfig(
             batch_size=settings.batch_size,
@@ -85,3 +97,73 @@ async def run_features(service: FeatureService, stop: asyncio.Event) -> None:
         await asyncio.wait([task, stop_wait], return_when=asyncio.FIRST_COMPLETED)
         task.cancel()
         stop_wait.cancel()
+
+
+def priced_options(
+    settings: FeaturesSettings, instruments: Iterable[Instrument]
+) -> list[Instrument]:
+    """The options the engine prices: every option of the master, or with a universe
+    configured, the options on its underlyings."""
+    if not settings.universe:
+        return [i for i in instruments if i.is_option]
+    index = InstrumentIndex.build(instruments)
+    universe = resolve_universe(settings.universe, index, ModePolicy())
+    return options_on_underlyings(index, universe)
+
+
+class FeaturesService:
+    """The ``features`` service: a fresh consumer, sink and engine per run, restored from
+    the latest snapshot; metrics and an in-memory snapshot store kept across restarts."""
+
+    name = "features"
+
+    def __init__(self, settings: FeaturesSettings, deps: Deps) -> None:
+        self._settings = settings
+        self._deps = deps
+        self._store = deps.need_tick_store("the feature service")
+        self._metrics = FeatureMetrics(deps.registry)
+        self._snapshots: SnapshotStore = (
+            MemorySnapshotStore()
+            if settings.snapshot_store == "memory"
+            else FileSnapshotStore(settings.snapshot_path)
+        )
+        self._running = False
+
+    def ready(self) -> Readiness:
+        return (True, ()) if self._running else (False, ("loading instruments / restoring",))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._running = False
+        deps = self._deps
+        instruments = await until_stopped(deps.instruments.load(), stop)
+        if instruments is None:  # stopped while the instrument master was loading
+            return
+        options = priced_options(self._settings, instruments)
+        log.info(
+            "%d instruments from %s; pricing %d options",
+            len(instruments),
+            deps.instruments.origin,
+            len(options),
+        )
+        # QuestDB: the small batches are joined into large requests by a background writer
+        batched = self._settings.tick_store == "questdb"
+        sink = StoreSink.batched(self._store) if batched else StoreSink(self._store)
+        try:
+            service = build_feature_service(
+                self._settings,
+                bus=deps.bus,
+                sink=sink,
+                snapshots=self._snapshots,
+                options=options,
+                clock=deps.clock,
+                metrics=self._metrics,
+            )
+            self._running = True
+            await run_features(service, stop)
+        finally:
+            self._running = False
+            sink.close()  # run_features checkpointed: nothing is left queued
+
+
+def build(settings: FeaturesSettings, deps: Deps) -> FeaturesService:
+    return FeaturesService(settings, deps)

@@ -42,7 +42,6 @@ import numpy as np
 
 from quant.analytics.column_ops import concat, empty_columns, take
 from quant.analytics.columns import MAX_LEVELS, TickColumns
-from quant.blocking import run_blocking
 from quant.bus import codecs, topics
 from quant.bus.codec_marketdata import decode_tick_columns, encode_enriched_columns
 from quant.bus.errors import CommitError
@@ -58,6 +57,7 @@ from quant.features.ports import (
     SnapshotStore,
     TickSink,
 )
+from quant.runtime.blocking import run_blocking
 
 log = logging.getLogger(__name__)
 

@@ -6,16 +6,14 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from quant.config import KafkaSettings, QuestDBSettings, UpstoxSettings
+from quant.bus.settings import KafkaSettings
+from quant.runtime.settings import ServiceSettings
+from quant.store.settings import PostgresSettings, QuestDBSettings
+from quant.upstox.settings import UpstoxSettings
 
 
-class FeaturesSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="QUANT_", env_nested_delimiter="__", frozen=True, extra="forbid"
-    )
-
+class FeaturesSettings(ServiceSettings):
     kafka: KafkaSettings = KafkaSettings()
     questdb: QuestDBSettings = QuestDBSettings()
     upstox: UpstoxSettings = UpstoxSettings()
@@ -32,6 +30,11 @@ class FeaturesSettings(BaseSettings):
     checkpoint_interval_s: float = 5.0
     drain_s: float = 2.0
     instrument_files: tuple[str, ...] = ("NSE", "BSE")
-    metrics_port: int = 9102
-    log_level: str = "INFO"
-    log_json: bool = False
+    # the instrument master: from PostgreSQL (filled by `quant sync-instruments`) when
+    # configured, else downloaded from upstox.assets_base at every start
+    postgres: PostgresSettings | None = None
+    # price only the options on these entries' underlyings (empty: every option)
+    universe: tuple[str, ...] = ()
+    # "memory": snapshots live as long as the process (quant up's in-process bus too)
+    snapshot_store: Literal["file", "memory"] = "file"
+    metrics_port: int = Field(default=9102, ge=0, le=65535)

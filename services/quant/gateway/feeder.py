@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 
-from quant.blocking import run_blocking
 from quant.bus import codecs, topics
 from quant.bus.port import Consumer
 from quant.gateway.readmodel import LiveMarketState
+from quant.runtime.blocking import run_blocking
 
 log = logging.getLogger(__name__)
 

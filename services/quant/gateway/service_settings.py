@@ -7,17 +7,15 @@ these through its settings ConfigMap and the Postgres secret).
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Literal
 
-from quant.config import KafkaSettings, PostgresSettings
+from quant.bus.settings import KafkaSettings
 from quant.gateway.settings import GatewaySettings
+from quant.runtime.settings import ServiceSettings
+from quant.store.settings import PostgresSettings
 
 
-class GatewayServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="QUANT_", env_nested_delimiter="__", frozen=True, extra="forbid"
-    )
-
+class GatewayServiceSettings(ServiceSettings):
     gateway: GatewaySettings = GatewaySettings()
     kafka: KafkaSettings = KafkaSettings()
     postgres: PostgresSettings = PostgresSettings()
@@ -25,5 +23,5 @@ class GatewayServiceSettings(BaseSettings):
     group_id: str = ""
     feed_max_messages: int = 5000
     feed_poll_s: float = 0.2
-    log_level: str = "INFO"
-    log_json: bool = False
+    # symbol search and resolution: the relational store, or the master held in memory
+    instrument_lookup: Literal["store", "memory"] = "store"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quant.config import Section
+from quant.runtime.settings import Section
 
 
 class GatewaySettings(Section):

@@ -1,12 +1,11 @@
-"""Composition root of ``quant ingestor``: Upstox feed -> Kafka, with run-time subscriptions.
+"""The ingestor's composition: ``build(settings, deps)`` -> the ``ingestor`` service.
 
-:func:`build_ingestor` wires an :class:`~quant.ingestor.service.Ingestor` from settings and
-already-built adapters (tests pass a simulator token and a real Kafka bus);
-:func:`run_ingestor` runs it with its feed clients until ``stop`` is set. The CLI entry
-(``quant ingestor``) reads :class:`~quant.ingestor.settings.IngestorSettings`, loads the
-instrument master from ``QUANT_UPSTOX__ASSETS_BASE`` to resolve the universe, reads the
-access token from the token store, serves Prometheus metrics on ``metrics_port`` and
-stops cleanly on SIGINT/SIGTERM.
+:class:`IngestorService` loads the instrument master from ``deps.instruments`` (the
+relational store in the cluster), resolves the configured universe and runs
+:func:`run_ingestor`: feed clients to Upstox (or the simulator) with the token from
+``deps.token``, the :class:`~quant.ingestor.service.Ingestor` publishing to ``deps.bus``
+and taking run-time subscription changes from the control topics. ``quant ingestor``
+and ``quant up`` both build it; tests call :func:`run_ingestor` with their own bus.
 """
 
 from __future__ import annotations
@@ -22,15 +21,18 @@ from quant.bus import topics
 from quant.bus.port import Bus
 from quant.core.clock import Clock
 from quant.core.events import FeedMode
-from quant.core.heap import freeze_startup_heap
 from quant.core.instruments import Instrument
 from quant.core.symbols import InstrumentIndex
+from quant.core.universe import ModePolicy, Universe, resolve_universe
 from quant.ingestor.feed_adapter import UpstoxFeedSocket
 from quant.ingestor.metrics import IngestorMetrics
 from quant.ingestor.service import Ingestor
 from quant.ingestor.settings import IngestorSettings
 from quant.ingestor.subscriptions import FeedLimits, SubscriptionBook
-from quant.ingestor.universe import ModePolicy, Universe, resolve_universe
+from quant.runtime.deps import Deps
+from quant.runtime.heap import freeze_startup_heap
+from quant.runtime.service import Readiness
+from quant.runtime.shutdown import until_stopped
 from quant.upstox.config import FeedConfig, RestConfig
 from quant.upstox.feed import UpstoxFeedClient
 from quant.upstox.rest import UpstoxRestClient
@@ -57,12 +59,19 @@ async def run_ingestor(
     bus: Bus,
     token: TokenSource,
     universe: Universe,
-    registry: CollectorRegistry,
     clock: Clock,
     stop: asyncio.Event,
+    registry: CollectorRegistry | None = None,
+    metrics: IngestorMetrics | None = None,
     started: Callable[[Ingestor], None] | None = None,
 ) -> None:
-    """Connect, subscribe the universe, publish until ``stop``; flushes on the way out."""
+    """Connect, subscribe the universe, publish until ``stop``; flushes on the way out.
+
+    ``metrics`` outlive a restart (the service passes its own); else they are made in
+    ``registry``.
+    """
+    if metrics is None:
+        metrics = IngestorMetrics(registry if registry is not None else CollectorRegistry())
     limits = FeedLimits.plus() if settings.upstox_plus else FeedLimits()
     feed_config = FeedConfig(
         api_base=settings.upstox.api_base,
@@ -92,7 +101,7 @@ async def run_ingestor(
             sockets=[UpstoxFeedSocket(c) for c in clients],
             book=SubscriptionBook(limits, connections=settings.feed_connections),
             publisher=publisher,
-            metrics=IngestorMetrics(registry),
+            metrics=metrics,
             clock=clock,
             control=control,
             queue_size=settings.queue_size,
@@ -114,3 +123,48 @@ async def run_ingestor(
             stop_wait.cancel()
     control.close()  # leaves its group at once
     publisher.close()
+
+
+class IngestorService:
+    """The ``ingestor`` service: one :func:`run_ingestor` per run, metrics kept across."""
+
+    name = "ingestor"
+
+    def __init__(self, settings: IngestorSettings, deps: Deps) -> None:
+        self._settings = settings
+        self._deps = deps
+        self._token = deps.need_token("the ingestor")
+        self._metrics = IngestorMetrics(deps.registry)
+        self._subscribed = False
+
+    def ready(self) -> Readiness:
+        return (True, ()) if self._subscribed else (False, ("connecting and subscribing",))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._subscribed = False
+        deps = self._deps
+        instruments = await until_stopped(deps.instruments.load(), stop)
+        if instruments is None:  # stopped while the instrument master was loading
+            return
+        log.info("%d instruments from %s", len(instruments), deps.instruments.origin)
+
+        def subscribed(_: Ingestor) -> None:
+            self._subscribed = True
+
+        try:
+            await run_ingestor(
+                self._settings,
+                bus=deps.bus,
+                token=self._token,
+                universe=universe_of(self._settings, instruments),
+                clock=deps.clock,
+                stop=stop,
+                metrics=self._metrics,
+                started=subscribed,
+            )
+        finally:
+            self._subscribed = False
+
+
+def build(settings: IngestorSettings, deps: Deps) -> IngestorService:
+    return IngestorService(settings, deps)

@@ -25,7 +25,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from quant.blocking import run_blocking
 from quant.bus import codecs, topics
 from quant.bus.port import Consumer, Publisher
 from quant.core.clock import NS_PER_SECOND, Clock
@@ -33,6 +32,7 @@ from quant.core.control import KillSwitch, SubscriptionAction, SubscriptionReque
 from quant.core.events import FeedMode, OptionGreeks, ScannerSuggestion, Tick
 from quant.ingestor.metrics import IngestorMetrics
 from quant.ingestor.subscriptions import Change, Refusal, SubscriptionBook
+from quant.runtime.blocking import run_blocking
 
 log = logging.getLogger(__name__)
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
 
-from quant.config import KafkaSettings, UpstoxSettings
+from quant.bus.settings import KafkaSettings
+from quant.runtime.settings import ServiceSettings
+from quant.store.settings import PostgresSettings
+from quant.upstox.settings import UpstoxSettings
 
 
-class IngestorSettings(BaseSettings):
+class IngestorSettings(ServiceSettings):
     """E.g. ``QUANT_UNIVERSE='["NIFTY 50","RELIANCE","OPTIONS:NIFTY 50"]'``."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="QUANT_", env_nested_delimiter="__", frozen=True, extra="forbid"
-    )
 
     kafka: KafkaSettings = KafkaSettings()
     upstox: UpstoxSettings = UpstoxSettings()
@@ -26,7 +25,8 @@ class IngestorSettings(BaseSettings):
     use_authorize: bool = False
     instrument_files: tuple[str, ...] = ("NSE", "BSE")
     queue_size: int = 1024
-    metrics_port: int = 9101
+    # the instrument master: from PostgreSQL (filled by `quant sync-instruments`) when
+    # configured, else downloaded from upstox.assets_base at every start
+    postgres: PostgresSettings | None = None
+    metrics_port: int = Field(default=9101, ge=0, le=65535)
     control_group: str = "ingestor-control"
-    log_level: str = "INFO"
-    log_json: bool = False

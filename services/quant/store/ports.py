@@ -112,6 +112,10 @@ class InstrumentRepository(Protocol):
         """Flag instruments whose expiry is before ``today``; returns how many were flagged."""
         ...
 
+    def list_instruments(self) -> list[Instrument]:
+        """Every instrument not flagged expired (the master the services load at start)."""
+        ...
+
 
 class OrderAudit(Protocol):
     def append_order_event(self, event: OrderEvent) -> None: ...

@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from quant.config import PostgresSettings
 from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent
 from quant.store import relational_sql as Q
 from quant.store.migrate import apply_postgres
 from quant.store.ports import StoreError, UpsertResult, UserRecord
+from quant.store.settings import PostgresSettings
 
 T = TypeVar("T")
 Conn = psycopg.Connection[Any]
@@ -130,6 +130,10 @@ class PostgresStore:
 
     def mark_expired(self, today: date) -> int:
         return self._run(lambda c: c.execute(Q.MARK_EXPIRED.encode(), (today,)).rowcount)
+
+    def list_instruments(self) -> list[Instrument]:
+        rows = self._run(lambda c: c.execute(Q.LIST_INSTRUMENTS.encode()).fetchall())
+        return [Q.instrument_from_row(r) for r in rows]
 
     # --- executed orders ----------------------------------------------------------------
 

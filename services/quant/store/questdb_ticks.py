@@ -35,10 +35,10 @@ import psycopg
 from psycopg_pool import ConnectionPool
 from questdb import QuestDBError, Sender
 
-from quant.config import QuestDBSettings
 from quant.core.events import Candle, EnrichedTick, OptionGreeks, Tick
 from quant.store import columns as C
 from quant.store.ports import Quote, StoreError
+from quant.store.settings import QuestDBSettings
 
 _TS = "cast(ts AS long)"
 _ARROW_STR = pd.StringDtype("pyarrow")

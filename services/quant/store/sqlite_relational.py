@@ -32,6 +32,7 @@ _GET_INSTRUMENT = _q(Q.GET_INSTRUMENT)
 _RESOLVE = _q(Q.RESOLVE_SYMBOL)
 _SEARCH = _q(Q.SEARCH)
 _MARK_EXPIRED = _q(Q.MARK_EXPIRED)
+_LIST_INSTRUMENTS = _q(Q.LIST_INSTRUMENTS)
 _INSERT_INSTRUMENT = _q(Q.INSERT_INSTRUMENT)
 _UPDATE_INSTRUMENT = _q(Q.UPDATE_INSTRUMENT)
 _INSERT_ORDER = _q(Q.INSERT_ORDER)
@@ -131,6 +132,10 @@ class SqliteRelationalStore:
         return self._in_transaction(
             lambda c: c.execute(_MARK_EXPIRED, (today.isoformat(),)).rowcount
         )
+
+    def list_instruments(self) -> list[Instrument]:
+        rows = self._run(lambda c: c.execute(_LIST_INSTRUMENTS).fetchall())
+        return [Q.instrument_from_row(r) for r in rows]
 
     # --- executed orders ----------------------------------------------------------------
 

@@ -39,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from quant.core.clock import IST, SystemClock, ns_to_datetime
-    from quant.logging_setup import setup_logging
+    from quant.runtime.logs import setup_logging
     from quant.store.ports import StoreError
     from quant.sync.progress import Progress
     from quant.sync.service import SyncError, sync_instruments

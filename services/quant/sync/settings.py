@@ -5,17 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from quant.runtime.settings import ServiceSettings
+from quant.store.settings import PostgresSettings
+from quant.upstox.settings import UpstoxSettings
 
-from quant.config import PostgresSettings, UpstoxSettings
 
-
-class SyncSettings(BaseSettings):
+class SyncSettings(ServiceSettings):
     """Env prefix ``QUANT_``, nesting with ``__`` (e.g. ``QUANT_UPSTOX__ASSETS_BASE``)."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="QUANT_", env_nested_delimiter="__", frozen=True, extra="forbid"
-    )
 
     upstox: UpstoxSettings = UpstoxSettings()
     postgres: PostgresSettings = PostgresSettings()
@@ -23,4 +19,3 @@ class SyncSettings(BaseSettings):
     sqlite_path: Path = Path.home() / ".local" / "share" / "quant-platform" / "relational.sqlite"
     instrument_files: tuple[str, ...] = ("NSE", "BSE")
     min_instruments: int = 1
-    log_level: str = "INFO"

@@ -25,7 +25,7 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    from quant.logging_setup import setup_logging
+    from quant.runtime.logs import setup_logging
     from quant.up.platform import run_platform
     from quant.up.settings import UpSettings
 
@@ -39,7 +39,7 @@ def _run(args: argparse.Namespace) -> int:
         settings = settings.model_copy(
             update={"gateway": settings.gateway.model_copy(update=overrides)}
         )
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, json_format=settings.log_format == "json")
     for noisy in ("httpx", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

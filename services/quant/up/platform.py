@@ -1,89 +1,113 @@
-"""Composition root of ``quant up``: simulator, ingestor, feature engine and gateway in one loop.
+"""Composition root of ``quant up``: the embedded choices, then a list of ``build()`` calls.
 
-:func:`run_platform` builds every component on the in-process bus and the embedded stores
-(SQLite files under ``data_dir``) and runs them in one ``asyncio.TaskGroup``:
+What is particular to the one-process platform is chosen here, and nothing else:
 
-1. the Upstox simulator (:class:`quant.sim.server.SimServer`) on a free port, with a
-   token minted for its one user;
-2. the simulator's instrument master, downloaded and parsed; it builds the in-memory
-   symbol index the components resolve with, and is upserted into the relational store
-   in a worker thread while the services start (it is not on the first quote's path);
-3. the ingestor (feed sockets to the simulator) subscribed to the configured universe;
-4. the feature service (consumer group ``features``) writing to the tick store;
-5. the gateway: its read model fed from the bus and the FastAPI app on ``gateway.port``.
+- the market: the Upstox simulator (:class:`quant.sim.server.SimServer`) on a free port,
+  with a token minted for its one user; its instrument master is downloaded and
+  validated once and handed to the services in memory;
+- the bus: :class:`~quant.bus.inprocess.InProcessBus`;
+- the stores: SQLite files under ``data_dir`` (ticks, and the relational store that the
+  ``instrument-sync`` service fills while the others start).
 
-Shutdown (``stop`` set by SIGINT/SIGTERM) is ordered so nothing accepted is lost: the
-ingestor stops and flushes, the feature service drains what is already on the bus,
-writes and checkpoints, then the gateway and the simulator stop and the stores close.
+Then the same services as the separate commands, each from its package's ``build``
+(instrument sync, ingestor, feature engine, gateway), run and supervised by
+:func:`quant.runtime.supervisor.run_services`: a failed service is restarted while the
+others (the REST API included) keep running. On stop they are stopped in that order, so
+nothing accepted is lost: the ingestor flushes, the feature engine drains the bus,
+writes and checkpoints, then the gateway stops; the stores close last.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
 
-from prometheus_client import CollectorRegistry
-
-from quant.analytics.engine import FeatureEngine
-from quant.blocking import run_blocking
-from quant.bus import topics
 from quant.bus.inprocess import InProcessBus
-from quant.core.clock import IST, SystemClock, ns_to_datetime
-from quant.core.events import FeedMode
-from quant.core.instruments import Instrument
-from quant.core.symbols import InstrumentIndex
-from quant.features.adapters import AnalyticsEngine, StoreSink, option_specs
-from quant.features.metrics import FeatureMetrics
-from quant.features.service import INPUT_TOPICS, FeatureService, FeatureServiceConfig
-from quant.features.snapshots import MemorySnapshotStore
-from quant.gateway.app import create_app
-from quant.gateway.deps import GatewayPorts
-from quant.gateway.feeder import FEED_TOPICS, feed_read_model
-from quant.gateway.readmodel import LiveMarketState
-from quant.gateway.server import embedded_server, wait_started
-from quant.ingestor.feed_adapter import UpstoxFeedSocket
-from quant.ingestor.metrics import IngestorMetrics
-from quant.ingestor.service import Ingestor
-from quant.ingestor.subscriptions import FeedLimits, SubscriptionBook
-from quant.ingestor.universe import ModePolicy, Universe, resolve_universe
+from quant.core.clock import IST, Clock, SystemClock, ns_to_datetime
+from quant.features import main as features
+from quant.features.settings import FeaturesSettings
+from quant.gateway import main as gateway
+from quant.gateway.service_settings import GatewayServiceSettings
+from quant.ingestor import main as ingestor
+from quant.ingestor.settings import IngestorSettings
+from quant.runtime.deps import Deps, FixedCatalog, new_registry_and_board
+from quant.runtime.service import Service
+from quant.runtime.supervisor import run_services
 from quant.sim.config import SimConfig, default_start
 from quant.sim.server import SimServer
 from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.store.sqlite_ticks import SqliteTickStore
-from quant.sync.service import apply_master, validate_master
+from quant.sync import main as sync
+from quant.sync.service import validate_master
+from quant.sync.settings import SyncSettings
 from quant.up.settings import UpSettings
-from quant.upstox.config import FeedConfig
-from quant.upstox.feed import UpstoxFeedClient
 from quant.upstox.instruments import UpstoxInstrumentSource
+from quant.upstox.settings import UpstoxSettings
 
 log = logging.getLogger(__name__)
-
-
-class _Readiness:
-    def __init__(self, state: LiveMarketState, tasks: Sequence[asyncio.Task[None]]) -> None:
-        self._state = state
-        self._tasks = tasks
-
-    def ready(self) -> tuple[bool, list[str]]:
-        reasons = [f"{t.get_name()} stopped" for t in self._tasks if t.done()]
-        if self._state.instruments_seen() == 0:
-            reasons.append("no market data yet")
-        return not reasons, reasons
 
 
 def _quiet(phase: str, done: int, total: int) -> None:
     del phase, done, total
 
 
-def _sim_config(settings: UpSettings, clock: SystemClock) -> SimConfig:
+def _sim_config(settings: UpSettings, clock: Clock) -> SimConfig:
     today = ns_to_datetime(clock.now_ns(), IST).date()
     pre_open = default_start(today)  # 09:14 IST on the next trading day
     start = pre_open + timedelta(minutes=1 + settings.sim_start_minutes_after_open)
     return SimConfig(seed=settings.sim_seed, speed=settings.sim_speed, start=start, port=0)
+
+
+def _services(
+    settings: UpSettings, deps: Deps, market_url: str, announce: Callable[[str], None]
+) -> list[Service]:
+    """The services of the platform, upstream first (the order they stop in).
+
+    Their settings are derived from ``settings`` (validated, not read from the
+    environment again: the process has one settings object).
+    """
+    upstox = UpstoxSettings(api_base=market_url, hft_base=market_url, assets_base=market_url)
+    common = {"log_level": settings.log_level, "log_format": settings.log_format}
+    return [
+        sync.build(SyncSettings.model_validate(common), deps),
+        ingestor.build(
+            IngestorSettings.model_validate(
+                {
+                    **common,
+                    "upstox": upstox,
+                    "universe": settings.universe,
+                    "equity_mode": settings.equity_mode,
+                    "option_mode": settings.option_mode,
+                    "feed_connections": settings.feed_connections,
+                    "metrics_port": 0,
+                }
+            ),
+            deps,
+        ),
+        features.build(
+            FeaturesSettings.model_validate(
+                {
+                    **common,
+                    "upstox": upstox,
+                    "tick_store": "sqlite",
+                    "universe": settings.universe,  # price the universe's options only
+                    "snapshot_store": "memory",  # the in-process bus dies with the process
+                    "drain_s": 1.0,
+                    "metrics_port": 0,
+                }
+            ),
+            deps,
+        ),
+        gateway.build(
+            GatewayServiceSettings.model_validate(
+                {**common, "gateway": settings.gateway, "instrument_lookup": "memory"}
+            ),
+            deps,
+            on_serving=announce,
+        ),
+    ]
 
 
 async def run_platform(
@@ -93,129 +117,38 @@ async def run_platform(
     *,
     handle_signals: bool = True,
 ) -> None:
-    """Run everything until ``stop`` is set (or a component fails), then shut down cleanly."""
+    """Run everything until ``stop`` is set (or a signal), then shut down cleanly."""
     clock = SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with SimServer(_sim_config(settings, clock)) as sim:
-        if handle_signals:  # after the simulator's uvicorn installed its own handlers
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
         instruments = await UpstoxInstrumentSource(sim.base_url).fetch(_quiet)
         validate_master(instruments, min_rows=1)
         relational = SqliteRelationalStore(settings.data_dir / "relational.sqlite").open()
         tick_store = SqliteTickStore(settings.data_dir / "ticks.sqlite").open()
         try:
-            await _run_services(
-                settings, sim, instruments, relational, tick_store, stop, announce, clock
+            registry, board = new_registry_and_board()
+            token = sim.mint_token()
+            deps = Deps(
+                clock=clock,
+                registry=registry,
+                board=board,
+                bus=InProcessBus(),
+                instruments=FixedCatalog(instruments, f"the simulator at {sim.base_url}"),
+                tick_store=tick_store,
+                relational=relational,
+                token=lambda: token,
+            )
+            await run_services(
+                _services(settings, deps, sim.base_url, announce),
+                settings,
+                registry=registry,
+                board=board,
+                stop=stop,
+                # after the simulator's uvicorn installed its own handlers
+                handle_signals=handle_signals,
+                configure_logging=False,
             )
         finally:
             tick_store.close()
             relational.close()
     log.info("quant up: stopped")
-
-
-async def _run_services(
-    settings: UpSettings,
-    sim: SimServer,
-    instruments: list[Instrument],
-    relational: SqliteRelationalStore,
-    tick_store: SqliteTickStore,
-    stop: asyncio.Event,
-    announce: Callable[[str], None],
-    clock: SystemClock,
-) -> None:
-    index = InstrumentIndex.build(instruments)
-    universe = _universe(settings, index)
-    today = ns_to_datetime(clock.now_ns(), IST).date()
-    registry = CollectorRegistry()
-    bus = InProcessBus()
-    token = sim.mint_token()
-    feed_config = FeedConfig(api_base=sim.base_url)
-    n = settings.feed_connections
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(
-                UpstoxFeedClient(lambda: token, feed_config, clock=clock)
-            )
-            for _ in range(n)
-        ]
-        ingestor = Ingestor(
-            sockets=[UpstoxFeedSocket(c) for c in clients],
-            book=SubscriptionBook(FeedLimits(), connections=n),
-            publisher=bus.publisher(),
-            metrics=IngestorMetrics(registry),
-            clock=clock,
-            control=bus.consumer(
-                "ingestor-control", [topics.CONTROL.name, topics.SUGGESTIONS.name]
-            ),
-        )
-        specs = option_specs(_priced_options(index, universe))
-        engine = FeatureEngine(clock, options=specs)
-        features = FeatureService(
-            consumer=bus.consumer("features", INPUT_TOPICS),
-            publisher=bus.publisher(),
-            engine=AnalyticsEngine(engine),
-            sink=StoreSink(tick_store),
-            snapshots=MemorySnapshotStore(),  # the in-process bus does not outlive the process
-            metrics=FeatureMetrics(registry),
-            clock=clock,
-            config=FeatureServiceConfig(drain_s=1.0),
-            underlyings={key: spec.underlying_key for key, spec in specs.items()},
-        )
-        state = LiveMarketState()
-        tasks: list[asyncio.Task[None]] = []
-        ports = GatewayPorts(state, index, _Readiness(state, tasks), registry)
-        server = embedded_server(
-            create_app(settings.gateway, ports), settings.gateway.host, settings.gateway.port
-        )
-        async with asyncio.TaskGroup() as tg:
-            # the relational store is not on the path of the first quote: fill it meanwhile
-            t_sync = tg.create_task(
-                run_blocking(apply_master, relational, instruments, today=today, progress=_quiet),
-                name="instrument-sync",
-            )
-            t_ingest = tg.create_task(ingestor.run(), name="ingestor")
-            t_features = tg.create_task(features.run(), name="features")
-            t_feed = tg.create_task(
-                feed_read_model(state, bus.consumer("gateway", FEED_TOPICS)), name="gateway-feed"
-            )
-            t_http = tg.create_task(server.serve(), name="gateway-http")
-            tasks.extend([t_ingest, t_features, t_feed, t_http])
-            for mode, keys in universe.by_mode().items():
-                change = await ingestor.subscribe(keys, mode)
-                log.info("subscribed %d in %s", len(keys) - len(change.refused), mode.wire_name)
-            await wait_started(server, t_http)
-            announce(f"http://{settings.gateway.host}:{server.bound_port}")
-            log.info("instruments: %s", (await t_sync).line())
-            await stop.wait()
-            log.info("quant up: stopping")
-            for task in (t_ingest, t_features, t_feed):  # in this order: nothing is lost
-                task.cancel()
-                await asyncio.wait([task])
-            server.should_exit = True
-
-
-def _universe(settings: UpSettings, index: InstrumentIndex) -> Universe:
-    policy = ModePolicy(
-        equity=FeedMode.from_wire(settings.equity_mode),
-        option=FeedMode.from_wire(settings.option_mode),
-    )
-    universe = resolve_universe(settings.universe, index, policy)
-    if universe.unresolved:
-        log.warning("universe entries not in the instrument master: %s", universe.unresolved)
-    return universe
-
-
-def _priced_options(index: InstrumentIndex, universe: Universe) -> list[Instrument]:
-    """Options the engine prices: every option on an underlying of the universe.
-
-    (Registering all ~20k options of the master would cost startup time for nothing:
-    only subscribed options tick.)
-    """
-    underlyings: set[str] = set()
-    for key in universe.modes:
-        inst = index.get(key)
-        if inst is not None:
-            underlyings.add(inst.underlying_key if inst.is_option else key)
-    return [o for u in sorted(underlyings) for o in index.option_chain(u)]

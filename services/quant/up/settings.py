@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from quant.gateway.settings import GatewaySettings
+from quant.runtime.settings import ServiceSettings
 
 DEFAULT_UNIVERSE = (
     "NIFTY 50",
@@ -29,12 +28,8 @@ DEFAULT_UNIVERSE = (
 )
 
 
-class UpSettings(BaseSettings):
+class UpSettings(ServiceSettings):
     """Everything ``quant up`` needs; the defaults give a live simulated market day."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="QUANT_", env_nested_delimiter="__", frozen=True, extra="forbid"
-    )
 
     gateway: GatewaySettings = GatewaySettings()
     data_dir: Path = Path.home() / ".local" / "share" / "quant-platform" / "up"
@@ -45,4 +40,3 @@ class UpSettings(BaseSettings):
     sim_seed: int = 7
     sim_speed: float = 1.0
     sim_start_minutes_after_open: float = 1.0
-    log_level: str = "INFO"

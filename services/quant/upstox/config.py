@@ -2,7 +2,7 @@
 
 Built by a service's composition root (usually from its settings) and passed to
 :class:`quant.upstox.rest.UpstoxRestClient` and :class:`quant.upstox.feed.UpstoxFeedClient`.
-Hosts come from :class:`quant.config.UpstoxSettings` so the same code talks to Upstox or to
+Hosts come from :class:`quant.upstox.settings.UpstoxSettings` so the same code talks to Upstox or to
 the simulator.
 """
 

@@ -22,12 +22,13 @@ from prometheus_client import CollectorRegistry
 
 from quant.bus import topics
 from quant.bus.port import Bus, Consumer, Publisher
+from quant.bus.settings import KafkaSettings
 from quant.bus.topics import Topic
-from quant.config import KafkaSettings, UpstoxSettings
 from quant.core.clock import IST, NS_PER_MS, SystemClock, datetime_to_ns
 from quant.core.events import Candle, FeedMode
 from quant.core.instruments import Instrument
 from quant.core.symbols import InstrumentIndex
+from quant.core.universe import Universe
 from quant.features.main import build_feature_service
 from quant.features.ports import TickSink
 from quant.features.service import FeatureService
@@ -35,11 +36,11 @@ from quant.features.settings import FeaturesSettings
 from quant.features.snapshots import MemorySnapshotStore
 from quant.ingestor.main import run_ingestor
 from quant.ingestor.settings import IngestorSettings
-from quant.ingestor.universe import Universe
 from quant.sim.config import SimConfig
 from quant.sim.market import SimTrade
 from quant.sim.server import SimServer
 from quant.upstox.instruments import UpstoxInstrumentSource
+from quant.upstox.settings import UpstoxSettings
 
 # A Wednesday, in pre-open: at speed 20 the market opens ~18 s (wall) after the start,
 # by when the tapes are recording and the ingestor has subscribed, so every trade of the

@@ -47,11 +47,11 @@ from quant.bus import codecs, topics
 from quant.bus.kafka import KafkaBus
 from quant.core.clock import datetime_to_ns
 from quant.core.events import Tick
-from quant.core.heap import freeze_startup_heap
 from quant.features.adapters import StoreSink
 from quant.features.main import kafka_consumer_config, run_features
 from quant.features.settings import FeaturesSettings
 from quant.ingestor import main as ingestor_main
+from quant.runtime.heap import freeze_startup_heap
 from quant.sim.server import SimServer
 from quant.store.questdb_ticks import QuestDBTickStore
 

@@ -13,10 +13,10 @@ import pytest
 from pydantic import SecretStr
 
 from quant.auth.service import login_with_code, login_with_token_request
-from quant.config import UpstoxSettings
 from quant.core.clock import FakeClock
 from quant.upstox.auth import FileTokenStore
 from quant.upstox.errors import UpstoxAuthError
+from quant.upstox.settings import UpstoxSettings
 
 
 def free_port() -> int:

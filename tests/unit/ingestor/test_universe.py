@@ -9,7 +9,7 @@ import pytest
 from quant.core.events import FeedMode
 from quant.core.instruments import Instrument, InstrumentType
 from quant.core.symbols import InstrumentIndex
-from quant.ingestor.universe import ModePolicy, resolve_universe
+from quant.core.universe import ModePolicy, resolve_universe
 
 NIFTY = Instrument(
     "NSE_INDEX|Nifty 50", "NIFTY", "Nifty 50", "NSE", "NSE_INDEX", InstrumentType.INDEX

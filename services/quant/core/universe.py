@@ -1,11 +1,13 @@
-"""Resolve the ingestor's configured universe into (instrument_key, feed mode) pairs.
+"""Resolve a configured universe into (instrument_key, feed mode) pairs.
+
+The ingestor subscribes it; the feature engine prices the options on its underlyings.
 
 Entries are instrument keys (``NSE_EQ|INE002A01018``), trading symbols or index names
 resolved through the instrument master (``RELIANCE``, ``NIFTY 50``), or expansions:
 ``OPTIONS:<underlying>`` (the nearest expiry's option chain) and ``FUTURES:<underlying>``.
 The mode follows the instrument type (:class:`ModePolicy`): indices and futures in
 ``full``, options in ``full`` or ``option_greeks``, equities in ``full`` or ``ltpc``.
-Called by the ingestor's composition root and by ``quant up``; pure.
+Called by the ingestor and the feature service when they start; pure.
 """
 
 from __future__ import annotations
@@ -117,3 +119,17 @@ def _expand(kind: str, underlying: str, index: InstrumentIndex) -> list[Instrume
         return []
     nearest = chain[0].expiry
     return [o for o in chain if o.expiry == nearest]
+
+
+def options_on_underlyings(index: InstrumentIndex, universe: Universe) -> list[Instrument]:
+    """Every option on an underlying of ``universe`` (an option's own underlying counts).
+
+    The feature engine prices these: registering all ~20k options of the master would
+    cost start-up time for nothing when only the universe's options tick.
+    """
+    underlyings: set[str] = set()
+    for key in universe.modes:
+        inst = index.get(key)
+        if inst is not None:
+            underlyings.add(inst.underlying_key if inst.is_option else key)
+    return [o for u in sorted(underlyings) for o in index.option_chain(u)]

@@ -1,4 +1,8 @@
-"""Process-wide logging: stdlib loggers, plain text locally and JSON in the cluster."""
+"""Process-wide logging: stdlib loggers, plain text locally and JSON in the cluster.
+
+Called once per process by :func:`quant.runtime.supervisor.run_services` (and by the
+tools that run no service: ``quant auth``, ``quant sync-instruments``, the operator).
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,121 @@
+"""The gateway's composition: ``build(settings, deps)`` -> the ``gateway`` service.
+
+:class:`GatewayService` keeps a read model (latest tick, enriched tick, greeks per
+instrument) fed from ``deps.bus`` by a consumer group of its own (``gateway-<hostname>``
+unless ``QUANT_GROUP_ID``: every replica needs every message), resolves symbols through
+the relational store (or, in ``quant up``, the master in memory) and serves
+``create_app`` on ``settings.gateway.host``/``port``. Its ``/readyz`` is the process's
+(``deps.board``): every service of the process runs, and market data has arrived.
+``quant gateway`` and ``quant up`` both build it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+
+from quant.core.symbols import InstrumentIndex
+from quant.gateway.app import create_app
+from quant.gateway.deps import GatewayPorts
+from quant.gateway.feeder import FEED_TOPICS, feed_read_model
+from quant.gateway.instrument_store import StoreInstrumentLookup
+from quant.gateway.ports import InstrumentLookup
+from quant.gateway.readmodel import LiveMarketState
+from quant.gateway.server import embedded_server, wait_started
+from quant.gateway.service_settings import GatewayServiceSettings
+from quant.runtime.deps import Deps
+from quant.runtime.service import Readiness
+from quant.runtime.shutdown import until_stopped
+
+log = logging.getLogger(__name__)
+
+
+def consumer_group(settings: GatewayServiceSettings) -> str:
+    return settings.group_id or f"gateway-{socket.gethostname()}"
+
+
+class GatewayService:
+    """The ``gateway`` service: the read model's feed and the HTTP server, per run."""
+
+    name = "gateway"
+
+    def __init__(
+        self,
+        settings: GatewayServiceSettings,
+        deps: Deps,
+        on_serving: Callable[[str], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._deps = deps
+        self._on_serving = on_serving
+        self._feeding = False
+        self.state = LiveMarketState()
+        if settings.instrument_lookup == "store":
+            deps.need_relational("the gateway")
+
+    def ready(self) -> Readiness:
+        reasons = []
+        if not self._feeding:
+            reasons.append("bus feed not running")
+        if self.state.instruments_seen() == 0:
+            reasons.append("no market data yet")
+        return not reasons, reasons
+
+    async def _lookup(self, stop: asyncio.Event) -> InstrumentLookup | None:
+        if self._settings.instrument_lookup == "store":
+            return StoreInstrumentLookup(self._deps.need_relational("the gateway"))
+        instruments = await until_stopped(self._deps.instruments.load(), stop)
+        return None if instruments is None else InstrumentIndex.build(instruments)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        settings, deps = self._settings, self._deps
+        lookup = await self._lookup(stop)
+        if lookup is None:  # stopped while loading the instruments
+            return
+        ports = GatewayPorts(self.state, lookup, deps.board, deps.registry)
+        server = embedded_server(
+            create_app(settings.gateway, ports), settings.gateway.host, settings.gateway.port
+        )
+        group = consumer_group(settings)
+        consumer = deps.bus.consumer(group, FEED_TOPICS)
+        async with asyncio.TaskGroup() as tg:
+            feed = tg.create_task(
+                feed_read_model(
+                    self.state,
+                    consumer,
+                    max_messages=settings.feed_max_messages,
+                    poll_s=settings.feed_poll_s,
+                ),
+                name="gateway-feed",
+            )
+            self._feeding = True
+            http = tg.create_task(server.serve(), name="gateway-http")
+            try:
+                await wait_started(server, http)
+                url = f"http://{settings.gateway.host}:{server.bound_port}"
+                log.info("gateway serving on %s (group %s)", url, group)
+                if self._on_serving is not None:
+                    self._on_serving(url)
+                stopper = tg.create_task(stop.wait(), name="gateway-stop")
+                await asyncio.wait({stopper, feed, http}, return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
+                if not stop.is_set():  # the feed or the server ended on its own: a failure
+                    for task in (feed, http):
+                        if task.done() and not task.cancelled() and task.exception():
+                            raise RuntimeError(f"{task.get_name()} failed") from task.exception()
+                    raise RuntimeError("the gateway's bus feed or HTTP server ended")
+            finally:
+                self._feeding = False
+                server.should_exit = True
+                feed.cancel()
+
+
+def build(
+    settings: GatewayServiceSettings,
+    deps: Deps,
+    *,
+    on_serving: Callable[[str], None] | None = None,
+) -> GatewayService:
+    return GatewayService(settings, deps, on_serving)

@@ -1,0 +1,200 @@
+"""What a service is built from: :class:`Deps` (bus, stores, clock, instruments, token).
+
+Every service package's ``build(settings, deps)`` takes one. Two composition roots make
+them: :func:`open_deps` for a service's own command (Kafka, QuestDB or SQLite,
+PostgreSQL, the token file) and ``quant.up.platform`` for the embedded platform
+(in-process bus, SQLite, the simulator). Services never build adapters themselves.
+
+The instrument master comes through an :class:`InstrumentCatalog`: from the relational
+store that ``quant sync-instruments`` fills (:class:`StoreCatalog`), or, where no store
+is configured, downloaded from Upstox at start (:class:`DownloadCatalog`, said in the
+log), or given (:class:`FixedCatalog`, ``quant up`` and tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry
+
+from quant.bus.kafka import KafkaBus
+from quant.bus.port import Bus
+from quant.bus.settings import KafkaSettings
+from quant.core.clock import Clock, SystemClock
+from quant.core.instruments import Instrument
+from quant.runtime.blocking import run_blocking
+from quant.runtime.service import ConfigurationError
+from quant.runtime.status import StatusBoard
+from quant.store.ports import InstrumentRepository, RelationalStore, TickStore
+from quant.store.settings import PostgresSettings
+from quant.upstox.auth import FileTokenStore, StoredTokenSource
+from quant.upstox.instruments import UpstoxInstrumentSource
+from quant.upstox.settings import UpstoxSettings
+
+log = logging.getLogger(__name__)
+
+TokenSource = Callable[[], str]
+
+
+class InstrumentCatalog(Protocol):
+    """Where a service gets the instrument master at start."""
+
+    @property
+    def origin(self) -> str:
+        """Where the instruments come from, for the log."""
+        ...
+
+    async def load(self) -> list[Instrument]: ...
+
+
+class InstrumentsNotSynced(RuntimeError):
+    """The instrument store is empty: ``quant sync-instruments`` has not run yet
+    (retryable: the service starts once the sync has filled the table)."""
+
+
+class FixedCatalog:
+    """Instruments already in memory (``quant up`` downloads them from its simulator)."""
+
+    def __init__(self, instruments: Sequence[Instrument], origin: str) -> None:
+        self._instruments = list(instruments)
+        self._origin = origin
+
+    @property
+    def origin(self) -> str:
+        return self._origin
+
+    async def load(self) -> list[Instrument]:
+        return list(self._instruments)
+
+
+class StoreCatalog:
+    """The active instruments of the relational store (``quant sync-instruments``)."""
+
+    def __init__(self, repo: InstrumentRepository) -> None:
+        self._repo = repo
+
+    @property
+    def origin(self) -> str:
+        return "the instrument store"
+
+    async def load(self) -> list[Instrument]:
+        instruments = await run_blocking(self._repo.list_instruments)
+        if not instruments:
+            raise InstrumentsNotSynced(
+                "the instrument store has no instruments: run `quant sync-instruments` first"
+            )
+        return instruments
+
+
+class DownloadCatalog:
+    """The Upstox instrument master, downloaded at every start (no store configured)."""
+
+    def __init__(self, upstox: UpstoxSettings, files: Sequence[str]) -> None:
+        self._source = UpstoxInstrumentSource(upstox.assets_base, files, ca_file=upstox.ca_file)
+        self._base = upstox.assets_base
+
+    @property
+    def origin(self) -> str:
+        return f"a download from {self._base}"
+
+    async def load(self) -> list[Instrument]:
+        return await self._source.fetch(lambda phase, done, total: None)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The adapters a process's services share; ``None`` where the process has none."""
+
+    clock: Clock
+    registry: CollectorRegistry
+    board: StatusBoard
+    bus: Bus
+    instruments: InstrumentCatalog
+    tick_store: TickStore | None = None
+    relational: RelationalStore | None = None
+    token: TokenSource | None = None
+
+    def need_tick_store(self, who: str) -> TickStore:
+        if self.tick_store is None:
+            raise ConfigurationError(f"{who} needs a tick store and none is configured")
+        return self.tick_store
+
+    def need_relational(self, who: str) -> RelationalStore:
+        if self.relational is None:
+            raise ConfigurationError(f"{who} needs the relational store (QUANT_POSTGRES__DSN)")
+        return self.relational
+
+    def need_token(self, who: str) -> TokenSource:
+        if self.token is None:
+            raise ConfigurationError(f"{who} needs an Upstox access token source")
+        return self.token
+
+
+def new_registry_and_board() -> tuple[CollectorRegistry, StatusBoard]:
+    registry = CollectorRegistry()
+    return registry, StatusBoard(registry)
+
+
+@contextlib.asynccontextmanager
+async def open_deps(
+    *,
+    kafka: KafkaSettings,
+    consumer_config: Mapping[str, Any] | None = None,
+    postgres: PostgresSettings | None = None,
+    upstox: UpstoxSettings | None = None,
+    instrument_files: Sequence[str] = ("NSE", "BSE"),
+    tick_store: Callable[[], TickStore] | None = None,
+    token: bool = False,
+) -> AsyncIterator[Deps]:
+    """Open what a service's own command needs; close it all on exit.
+
+    The relational store is PostgreSQL at ``postgres`` (when given); the instrument
+    master comes from it, else from a download at ``upstox.assets_base``. ``tick_store``
+    opens the tick store; ``token`` reads the access token from ``upstox.token_file``.
+    """
+    from quant.store.postgres import PostgresStore
+
+    clock = SystemClock()
+    registry, board = new_registry_and_board()
+    bus = KafkaBus.from_settings(kafka, consumer_config=dict(consumer_config or {}))
+    async with contextlib.AsyncExitStack() as stack:
+        relational: RelationalStore | None = None
+        if postgres is not None:
+            store = await run_blocking(PostgresStore.from_settings(postgres).open)
+            stack.callback(store.close)
+            relational = store
+        catalog: InstrumentCatalog
+        if relational is not None:
+            catalog = StoreCatalog(relational)
+        elif upstox is not None:
+            catalog = DownloadCatalog(upstox, instrument_files)
+            log.warning(
+                "no instrument store configured (QUANT_POSTGRES__DSN): the instrument master "
+                "is downloaded from %s at every start",
+                upstox.assets_base,
+            )
+        else:
+            raise ConfigurationError("no instrument source: configure QUANT_POSTGRES__DSN")
+        ticks: TickStore | None = None
+        if tick_store is not None:
+            ticks = await run_blocking(tick_store)
+            stack.callback(ticks.close)
+        token_source: TokenSource | None = None
+        if token:
+            if upstox is None:
+                raise ConfigurationError("an Upstox token needs the upstox settings")
+            token_source = StoredTokenSource(FileTokenStore(upstox.token_file), clock)
+        yield Deps(
+            clock=clock,
+            registry=registry,
+            board=board,
+            bus=bus,
+            instruments=catalog,
+            tick_store=ticks,
+            relational=relational,
+            token=token_source,
+        )

@@ -1,0 +1,127 @@
+"""What each service of a process is doing, for ``/readyz`` and the service metrics.
+
+:class:`StatusBoard` is written by the supervisor (starting, running, failed and waiting
+to restart, stopped for good, finished) and read by the health server and by the
+gateway's ``/readyz`` (in ``quant up`` the gateway reports the whole process). It is
+thread-safe: the health server asks from its own thread.
+
+Metrics (in the process's registry): ``quant_service_up{service}`` (1 while running),
+``quant_service_restarts_total{service}`` and
+``quant_service_failures_total{service,kind="retryable"|"fatal"}``.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from quant.runtime.service import Readiness, ReportsReadiness, Service
+
+
+class State(enum.Enum):
+    STARTING = "starting"
+    RUNNING = "running"
+    RESTARTING = "restarting"  # failed; waiting out its backoff
+    FAILED = "failed"  # fatal: not retried
+    FINISHED = "finished"  # returned on its own (a one-shot task)
+    STOPPED = "stopped"  # returned after stop was set
+
+
+@dataclass
+class _Entry:
+    service: Service
+    state: State = State.STARTING
+    cause: str = ""
+    restarts: int = 0
+
+
+class StatusBoard:
+    """Per-service state of one process; the aggregate is its readiness."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        self._up: Gauge | None = None
+        self._restarts: Counter | None = None
+        self._failures: Counter | None = None
+        if registry is not None:
+            self._up = Gauge(
+                "quant_service_up", "1 while the service runs", ["service"], registry=registry
+            )
+            self._restarts = Counter(
+                "quant_service_restarts",
+                "Restarts of a service after a failure",
+                ["service"],
+                registry=registry,
+            )
+            self._failures = Counter(
+                "quant_service_failures",
+                "Failures of a service, by whether a restart can fix them",
+                ["service", "kind"],
+                registry=registry,
+            )
+
+    def add(self, service: Service) -> None:
+        with self._lock:
+            if service.name in self._entries:
+                raise ValueError(f"two services named {service.name!r}")
+            self._entries[service.name] = _Entry(service)
+        if self._up is not None:
+            self._up.labels(service.name).set(0)
+
+    def set(self, name: str, state: State, cause: str = "") -> None:
+        with self._lock:
+            entry = self._entries[name]
+            entry.state = state
+            entry.cause = cause
+            if state is State.RESTARTING:
+                entry.restarts += 1
+        if self._up is not None:
+            self._up.labels(name).set(1 if state is State.RUNNING else 0)
+        if state in (State.RESTARTING, State.FAILED) and self._failures is not None:
+            kind = "fatal" if state is State.FAILED else "retryable"
+            self._failures.labels(name, kind).inc()
+        if state is State.RESTARTING and self._restarts is not None:
+            self._restarts.labels(name).inc()
+
+    def state(self, name: str) -> State:
+        with self._lock:
+            return self._entries[name].state
+
+    def restarts(self, name: str) -> int:
+        with self._lock:
+            return self._entries[name].restarts
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._entries)
+
+    def ready(self) -> Readiness:
+        """Ready when every service runs (or finished) and says it is ready."""
+        with self._lock:
+            entries = list(self._entries.values())
+        reasons: list[str] = []
+        for e in entries:
+            name = e.service.name
+            if e.state is State.RUNNING:
+                if isinstance(e.service, ReportsReadiness):
+                    ok, why = e.service.ready()
+                    if not ok:
+                        reasons.extend(f"{name}: {r}" for r in why)
+            elif e.state is State.STARTING:
+                reasons.append(f"{name}: starting")
+            elif e.state is State.RESTARTING:
+                reasons.append(f"{name}: failed, restarting ({e.cause})")
+            elif e.state is State.FAILED:
+                reasons.append(f"{name}: stopped by a fatal error ({e.cause})")
+            elif e.state is State.STOPPED:
+                reasons.append(f"{name}: stopped")
+        return not reasons, reasons
+
+    def summary(self) -> Sequence[tuple[str, State, str]]:
+        with self._lock:
+            return [(e.service.name, e.state, e.cause) for e in self._entries.values()]
