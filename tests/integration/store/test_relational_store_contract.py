@@ -143,6 +143,16 @@ def test_mark_expired_hides_expired_contracts_from_search_and_resolve(store: Raw
     assert store.get_instrument(OPT.instrument_key) == OPT
 
 
+def test_list_instruments_is_the_live_master_in_key_order(store: RawStore) -> None:
+    assert store.list_instruments() == []
+    store.upsert_instruments(ALL)
+    listed = store.list_instruments()
+    assert listed == sorted(ALL, key=lambda i: i.instrument_key)
+    store.mark_expired(date(2025, 11, 28))  # the option expired the day before
+    assert OPT not in store.list_instruments()
+    assert len(store.list_instruments()) == len(ALL) - 1
+
+
 def _order(coid: str, status: OrderStatus, ts: int, filled: int = 0) -> OrderEvent:
     return OrderEvent(
         client_order_id=coid,
