@@ -11,7 +11,7 @@ one :class:`FeedSocket` per websocket connection (at most the account's limit), 
 * the publisher encodes each ``Tick`` to ``market.equity.ticks`` and each
   ``OptionGreeks`` to ``market.option.greeks``, keyed by instrument_key;
 * the control loop turns subscription requests and scanner suggestions into
-  :class:`~quant.ingestor.subscriptions.SubscriptionBook` changes, sends them to the
+  :class:`~quant.upstox.subscriptions.SubscriptionBook` changes, sends them to the
   sockets, and logs/counts what it refused and why;
 * a 1 Hz task refreshes the feed-age gauges.
 """
@@ -32,7 +32,7 @@ from quant.core.clock import NS_PER_SECOND, Clock
 from quant.core.control import KillSwitch, SubscriptionAction, SubscriptionRequest
 from quant.core.events import FeedMode, OptionGreeks, ScannerSuggestion, Tick
 from quant.ingestor.metrics import IngestorMetrics
-from quant.ingestor.subscriptions import Change, Refusal, SubscriptionBook
+from quant.upstox.subscriptions import Change, Refusal, SubscriptionBook
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +137,7 @@ class Ingestor:
                     self._metrics.feed_age.remove(key)
         for refusal in change.refused:
             self.refusals.append(refusal)
-            kind = "limit" if "limit" in refusal.reason else "not_subscribed"
-            self._metrics.refused.labels(refusal.mode.wire_name, kind).inc()
+            self._metrics.refused.labels(refusal.mode.wire_name, refusal.kind).inc()
         if change.refused:
             log.warning(
                 "refused %d subscription(s) requested by %s, e.g. %s: %s",

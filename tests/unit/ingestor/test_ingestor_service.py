@@ -14,7 +14,7 @@ from quant.core.control import SubscriptionAction, SubscriptionRequest
 from quant.core.events import FeedMode, OptionGreeks, ScannerSuggestion, Tick
 from quant.ingestor.metrics import IngestorMetrics
 from quant.ingestor.service import RECONNECTED, FeedEvent, Ingestor, Reconnected
-from quant.ingestor.subscriptions import FeedLimits, SubscriptionBook
+from quant.upstox.subscriptions import FeedLimits, SubscriptionBook
 
 T0 = 1_795_000_000_000_000_000
 
