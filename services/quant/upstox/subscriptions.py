@@ -85,7 +85,8 @@ class FeedLimits:
         return None
 
 
-RefusalKind = Literal["limit", "not_subscribed", "invalid_key"]
+RefusalKind = Literal["limit", "not_subscribed", "invalid_key", "venue"]
+"""Why a key was refused: by the book (the first three) or by the feed after the book."""
 
 
 @dataclass(frozen=True)
