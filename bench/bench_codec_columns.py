@@ -32,19 +32,21 @@ from quant.analytics.columns import TickColumns, from_ticks, to_enriched
 from quant.analytics.engine import FeatureEngine
 from quant.bus.codec_base import CodecError
 from quant.bus.codec_marketdata import (
-    ENRICHED_COLUMN_ENCODER,
     TICK_BATCH_DECODER,
     TICK_BATCH_ENCODER,
-    TICK_COLUMN_DECODER,
-    decode_tick_columns,
     decode_ticks,
     decode_ticks_python,
     encode_enriched,
-    encode_enriched_columns,
     encode_tick,
     encode_ticks,
 )
 from quant.core.clock import FakeClock
+from quant.features.codec_columns import (
+    ENRICHED_COLUMN_ENCODER,
+    TICK_COLUMN_DECODER,
+    decode_tick_columns,
+    encode_enriched_columns,
+)
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:

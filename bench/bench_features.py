@@ -25,9 +25,10 @@ import numpy as np
 
 from quant.analytics.columns import from_ticks, to_enriched
 from quant.analytics.engine import FeatureEngine
-from quant.bus.codec_marketdata import decode_tick_columns, encode_enriched_columns, encode_tick
+from quant.bus.codec_marketdata import encode_tick
 from quant.core.clock import FakeClock
 from quant.core.events import DepthLevel, FeedMode, Tick
+from quant.features.codec_columns import decode_tick_columns, encode_enriched_columns
 
 BASE_NS = 1_795_000_000_000_000_000
 

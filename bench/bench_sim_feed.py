@@ -10,9 +10,10 @@ a wall second (1 update/s per instrument) and reports, over the measuring window
 
 Side by side in the same run it times the simulator's encoder (``frames.encode``: a
 hand-rolled protobuf writer, each instrument's map entry serialised once per step and
-shared by every connection) against the reference, ``frames.encode_reference``: the same
-entries built from protobuf message objects (``pb.Feed(...)``, ``SerializeToString()``),
-for the same 2,000 full + 5,000 ltpc instruments.
+shared by every connection) against the reference, ``encode_reference`` (the tests'
+oracle, tests/unit/sim/frames_reference.py): the same entries built from protobuf message
+objects (``pb.Feed(...)``, ``SerializeToString()``), for the same 2,000 full + 5,000 ltpc
+instruments.
 
     python bench/bench_sim_feed.py [--seconds 20] [--speed 60]
 """
@@ -27,9 +28,12 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import websockets
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SERVER = r"""
 import asyncio, json, sys
@@ -107,6 +111,9 @@ def encoder_comparison(rounds: int = 5) -> tuple[float, float]:
 
     import numpy as np
 
+    sys.path.insert(0, str(ROOT / "tests" / "unit" / "sim"))
+    from frames_reference import encode_reference
+
     from quant.core.clock import IST, FakeClock, datetime_to_ns
     from quant.pb.upstox.v3 import market_data_feed_pb2 as pb
     from quant.sim import frames
@@ -130,7 +137,7 @@ def encoder_comparison(rounds: int = 5) -> tuple[float, float]:
             frames.frame(pb.live_feed, frames.encode(m, rows, mode), 0)
         t1 = time.process_time()
         for rows, mode in ((full, "full"), (ltpc, "ltpc")):
-            frames.frame(pb.live_feed, frames.encode_reference(m, rows, mode), 0)
+            frames.frame(pb.live_feed, encode_reference(m, rows, mode), 0)
         t2 = time.process_time()
         ours += t1 - t0
         ref += t2 - t1

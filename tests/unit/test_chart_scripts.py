@@ -1,13 +1,17 @@
 """The deployment scripts (kind e2e, control-plane build) parse and pass shellcheck.
 
 They cannot run here (no Docker for kind), so they are kept correct by linting. The
-Dockerfile is checked for the properties the chart relies on (non-root uid 10001).
+Dockerfile is checked for the properties the chart relies on (non-root uid 10001), for
+the builder stage of the native extension, and its smoke check is run here, on this
+interpreter, with and without the native codecs.
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,6 +49,73 @@ def test_dockerfile_runs_quant_as_the_charts_non_root_user() -> None:
     assert "USER 10001:10001" in text
     assert 'ENTRYPOINT ["quant"]' in text
     assert "pip install --no-compile ." in text
+
+
+def dockerfile_stages() -> dict[str, list[tuple[str, str]]]:
+    """``deploy/Dockerfile`` as {stage name: [(INSTRUCTION, arguments)]}, lines joined as
+    Docker joins them (a trailing backslash continues the line); the last stage is ``""``."""
+    lines: list[str] = []
+    pending = ""
+    for raw in (REPO / "deploy" / "Dockerfile").read_text().splitlines():
+        if not pending and (not raw.strip() or raw.lstrip().startswith("#")):
+            continue
+        if raw.endswith("\\"):
+            pending += raw[:-1]
+            continue
+        lines.append(pending + raw)
+        pending = ""
+    stages: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for line in lines:
+        instruction, _, args = line.strip().partition(" ")
+        if instruction.upper() == "FROM":
+            words = args.split()
+            name = words[2] if len(words) == 3 and words[1].upper() == "AS" else ""
+            current = stages.setdefault(name, [])
+        current.append((instruction.upper(), args.strip()))
+    return stages
+
+
+def test_dockerfile_builds_the_native_extension_in_a_builder_stage() -> None:
+    stages = dockerfile_stages()
+    native = " ".join(args for _, args in stages["native"])
+    assert ("COPY", "native/quant_wire ./native/quant_wire") in stages["native"]
+    assert "maturin build --release --locked" in native
+    assert "--out /wheels" in native
+    build = stages["build"]
+    assert ("COPY", "--from=native /wheels /wheels") in build
+    assert any(i == "RUN" and "/wheels/quant_wire-*.whl" in a for i, a in build)
+    ignore = (REPO / "deploy" / "Dockerfile.dockerignore").read_text().splitlines()
+    assert "!native/quant_wire/**" in ignore
+    assert "native/quant_wire/target" in ignore  # a local cargo build stays out of the context
+
+
+def smoke_check() -> str:
+    """The Python program of the runtime stage's smoke check (``RUN ... python -c``)."""
+    for instruction, args in dockerfile_stages()[""]:
+        words = shlex.split(args) if instruction == "RUN" else []
+        if "python" in words and "-c" in words[words.index("python") :]:
+            return words[words.index("-c", words.index("python")) + 1]
+    raise AssertionError("the runtime stage has no `python -c` smoke check")
+
+
+def test_image_smoke_check_passes_only_with_the_native_codecs() -> None:
+    code = smoke_check()
+    ok = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    try:
+        import quant_wire  # noqa: F401
+    except ImportError:
+        require(False, "the native extension quant_wire is not installed")
+    assert ok.returncode == 0, ok.stderr
+    # an image without quant_wire (every codec falls back to Python) must fail the check
+    missing = "import sys; sys.modules['quant_wire'] = None\n"
+    slow = subprocess.run(
+        [sys.executable, "-c", missing + code], capture_output=True, text=True, check=False
+    )
+    assert slow.returncode != 0
+    assert "native codecs not in use" in slow.stderr
+    assert "upstox.wire.DECODER" in slow.stderr
+    assert "features.TICK_COLUMN_DECODER" in slow.stderr
 
 
 def test_sample_tradingday_uses_the_chart_secret_names() -> None:

@@ -1,11 +1,11 @@
 """The shape every local server shares: prepare, launch, wait until healthy, stop.
 
 Subclassed by :mod:`quant.devinfra.kafka`, :mod:`quant.devinfra.questdb` and
-:mod:`quant.devinfra.postgres`; used by :mod:`quant.devinfra.servers` (parallel start, the
-``quant dev infra`` command) and the pytest fixtures. ``start()`` is ``prepare()`` (fetch
-binaries, format the data folder once), ``launch()`` (spawn; call it from the thread that
-stays alive, because with ``die_with_parent`` the kernel kills the server when the
-launching thread exits) and ``wait_ready()``.
+:mod:`quant.devinfra.postgres`; used by :mod:`quant.devinfra.group` (parallel start),
+:mod:`quant.devinfra.infra` (the ``quant dev infra`` command) and the pytest fixtures.
+``start()`` is ``prepare()`` (fetch binaries, format the data folder once), ``launch()``
+(spawn; call it from the thread that stays alive, because with ``die_with_parent`` the
+kernel kills the server when the launching thread exits) and ``wait_ready()``.
 """
 
 from __future__ import annotations

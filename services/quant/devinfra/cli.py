@@ -17,6 +17,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from quant.devinfra.servers import main as infra_main
+    from quant.devinfra.infra import run  # the servers' modules load only for this command
 
-    return infra_main(args.action)
+    return run(args.action)

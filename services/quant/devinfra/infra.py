@@ -1,6 +1,6 @@
 """``quant dev infra up|down|status``: long-lived local servers for development.
 
-Called through :func:`quant.devinfra.servers.main`. The servers' ports, pids and data
+Called by :mod:`quant.devinfra.cli` (:func:`run`). The servers' ports, pids and data
 live under ``QUANT_INFRA_DIR`` (default ``.quant/infra`` in the enclosing git checkout,
 which git ignores). ``up`` reuses healthy servers and restarts dead ones on their old
 ports with their old data, so running it twice is harmless; ``down`` stops them and keeps
@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from quant.devinfra.base import Server
 from quant.devinfra.errors import InfraError
+from quant.devinfra.group import start_all, stop_all
 from quant.devinfra.kafka import KafkaServer
 from quant.devinfra.postgres import PostgresServer
 from quant.devinfra.questdb import QuestDBServer
@@ -110,8 +111,6 @@ def _traversable(folder: Path) -> None:
 
 
 def up(folder: Path, out: TextIO) -> int:
-    from quant.devinfra.servers import start_all
-
     state = _State(folder)
     with state.locked():
         _traversable(folder)
@@ -146,8 +145,6 @@ def up(folder: Path, out: TextIO) -> int:
 
 
 def down(folder: Path, out: TextIO) -> int:
-    from quant.devinfra.servers import stop_all
-
     state = _State(folder)
     if not state.path.is_file():
         out.write("nothing to stop\n")

@@ -43,11 +43,11 @@ import numpy as np
 from quant.analytics.column_ops import concat, empty_columns, take
 from quant.analytics.columns import MAX_LEVELS, TickColumns
 from quant.bus import codecs, topics
-from quant.bus.codec_marketdata import decode_tick_columns, encode_enriched_columns
 from quant.bus.errors import CommitError
 from quant.bus.port import Consumer, Publisher, Received
 from quant.core.clock import NS_PER_SECOND, Clock
 from quant.core.events import OptionGreeks
+from quant.features.codec_columns import decode_tick_columns, encode_enriched_columns
 from quant.features.metrics import FeatureMetrics
 from quant.features.ports import (
     EngineOutput,

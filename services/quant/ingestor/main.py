@@ -28,7 +28,6 @@ from quant.ingestor.feed_adapter import UpstoxFeedSocket
 from quant.ingestor.metrics import IngestorMetrics
 from quant.ingestor.service import Ingestor
 from quant.ingestor.settings import IngestorSettings
-from quant.ingestor.subscriptions import FeedLimits, SubscriptionBook
 from quant.runtime.deps import Deps
 from quant.runtime.heap import freeze_startup_heap
 from quant.runtime.service import Readiness
@@ -36,6 +35,7 @@ from quant.runtime.shutdown import until_stopped
 from quant.upstox.config import FeedConfig, RestConfig
 from quant.upstox.feed import UpstoxFeedClient
 from quant.upstox.rest import UpstoxRestClient
+from quant.upstox.subscriptions import FeedLimits, SubscriptionBook
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,8 @@ class IngestorMetrics:
         )
         self.refused = Counter(
             "ingestor_refused_subscriptions",
-            "Instrument subscriptions refused, by mode and reason",
+            "Instrument subscriptions refused, by mode and reason (limit, not_subscribed, "
+            "invalid_key: by the subscription book; venue: by the feed client or server)",
             ["mode", "reason"],
             registry=registry,
         )

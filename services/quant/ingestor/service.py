@@ -11,8 +11,9 @@ one :class:`FeedSocket` per websocket connection (at most the account's limit), 
 * the publisher encodes each ``Tick`` to ``market.equity.ticks`` and each
   ``OptionGreeks`` to ``market.option.greeks``, keyed by instrument_key;
 * the control loop turns subscription requests and scanner suggestions into
-  :class:`~quant.ingestor.subscriptions.SubscriptionBook` changes, sends them to the
-  sockets, and logs/counts what it refused and why;
+  :class:`~quant.upstox.subscriptions.SubscriptionBook` changes, sends them to the
+  sockets, and logs (once per request) and counts what the book or the feed refused
+  and why, then carries on;
 * a 1 Hz task refreshes the feed-age gauges.
 """
 
@@ -31,8 +32,9 @@ from quant.core.clock import NS_PER_SECOND, Clock
 from quant.core.control import KillSwitch, SubscriptionAction, SubscriptionRequest
 from quant.core.events import FeedMode, OptionGreeks, ScannerSuggestion, Tick
 from quant.ingestor.metrics import IngestorMetrics
-from quant.ingestor.subscriptions import Change, Refusal, SubscriptionBook
 from quant.runtime.blocking import run_blocking
+from quant.upstox.errors import FeedSubscriptionLimitError
+from quant.upstox.subscriptions import Change, Refusal, SubscriptionBook
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,11 @@ class FeedSocket(Protocol):
     """One market-data websocket. The adapter owns reconnects and subscription replay."""
 
     async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:
-        """Send ``sub`` / ``unsub`` / ``change_mode`` for ``keys``."""
+        """Send ``sub`` / ``unsub`` / ``change_mode`` for ``keys``.
+
+        Raises :class:`~quant.upstox.errors.FeedSubscriptionLimitError` (sending nothing)
+        when the feed's limits refuse the request.
+        """
         ...
 
     def batches(self) -> AsyncIterator[Sequence[FeedEvent] | Reconnected]:
@@ -123,12 +129,23 @@ class Ingestor:
         return await self._send(change, requested_by=request.requested_by)
 
     async def _send(self, change: Change, requested_by: str = "config") -> Change:
-        for sock, by_mode in change.subscribe.items():
-            for mode, keys in by_mode.items():
-                await self._sockets[sock].send("sub", keys, mode)
-        for sock, by_mode in change.change_mode.items():
-            for mode, keys in by_mode.items():
-                await self._sockets[sock].send("change_mode", keys, mode)
+        """Send ``change`` to the sockets; record, count and log (once) what was refused.
+
+        A request the feed refuses (:class:`FeedSubscriptionLimitError`) is taken back out
+        of the book and out of ``change``, and joins ``change.refused``: one request over
+        the limit must not stop the ingestor.
+        """
+        for method, requests in (("sub", change.subscribe), ("change_mode", change.change_mode)):
+            for sock, by_mode in requests.items():
+                for mode, keys in list(by_mode.items()):
+                    try:
+                        await self._sockets[sock].send(method, keys, mode)
+                    except FeedSubscriptionLimitError as e:
+                        self._book.revert(change, keys)
+                        del by_mode[mode]
+                        change.refused.extend(Refusal(k, mode, str(e), "venue") for k in keys)
+            for sock in [s for s, by_mode in requests.items() if not by_mode]:
+                del requests[sock]
         for sock, keys in change.unsubscribe.items():
             await self._sockets[sock].send("unsub", keys, None)
             for key in keys:
@@ -137,8 +154,7 @@ class Ingestor:
                     self._metrics.feed_age.remove(key)
         for refusal in change.refused:
             self.refusals.append(refusal)
-            kind = "limit" if "limit" in refusal.reason else "not_subscribed"
-            self._metrics.refused.labels(refusal.mode.wire_name, kind).inc()
+            self._metrics.refused.labels(refusal.mode.wire_name, refusal.kind).inc()
         if change.refused:
             log.warning(
                 "refused %d subscription(s) requested by %s, e.g. %s: %s",

@@ -6,6 +6,8 @@ that each Upstox fact lives in one place. Sources are UPSTOX.md sections noted i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final
 
 from quant.core.events import FeedMode
@@ -51,17 +53,27 @@ AUTH_ERROR_CODES: Final = frozenset({ERR_INVALID_TOKEN, ERR_INVALID_CREDENTIALS}
 MAX_QUOTE_KEYS: Final = 500
 MAX_GREEK_KEYS: Final = 50
 
-# Feed subscription limits (UPSTOX.md §2.3): individual = one mode only, combined = when
-# more than one mode is subscribed on the same user.
-FEED_INDIVIDUAL_LIMITS: Final[dict[FeedMode, int]] = {
-    FeedMode.LTPC: 5000,
-    FeedMode.OPTION_GREEKS: 3000,
-    FeedMode.FULL: 2000,
-    FeedMode.FULL_D30: 50,
-}
-FEED_COMBINED_LIMITS: Final[dict[FeedMode, int]] = {
-    FeedMode.LTPC: 2000,
-    FeedMode.OPTION_GREEKS: 2000,
-    FeedMode.FULL: 1500,
-    FeedMode.FULL_D30: 50,
-}
+# Feed subscription limits per user (UPSTOX.md §2.3), as the official V3 page states them:
+# the *individual* limit applies when only one mode is subscribed, the *combined* one when
+# several are. full_d30 needs Upstox Plus (a normal account has no full_d30 keys), which
+# also allows more connections. :class:`quant.upstox.subscriptions.FeedLimits` turns these
+# into the limits of a normal or a Plus account; nothing else holds a copy.
+FEED_CONNECTIONS: Final = 2
+FEED_CONNECTIONS_PLUS: Final = 5
+FEED_INDIVIDUAL_LIMITS: Final[Mapping[FeedMode, int]] = MappingProxyType(
+    {
+        FeedMode.LTPC: 5000,
+        FeedMode.OPTION_GREEKS: 3000,
+        FeedMode.FULL: 2000,
+        FeedMode.FULL_D30: 50,
+    }
+)
+FEED_COMBINED_LIMITS: Final[Mapping[FeedMode, int]] = MappingProxyType(
+    {
+        FeedMode.LTPC: 2000,
+        FeedMode.OPTION_GREEKS: 2000,
+        FeedMode.FULL: 1500,
+        FeedMode.FULL_D30: 1500,
+    }
+)
+FEED_PLUS_ONLY_MODES: Final = frozenset({FeedMode.FULL_D30})

@@ -4,13 +4,14 @@ Used by the ingestor (and tests/benchmarks against the simulator). It connects w
 ``websockets`` library (TLS verified), either straight to ``/v3/feed/market-data-feed``
 with the bearer token, following Upstox's 302/307 redirect, or through the single-use
 URL from ``/authorize``. It sends binary JSON ``sub``/``unsub``/``change_mode`` frames,
-keeps a :class:`~quant.upstox.subscriptions.SubscriptionBook` (client-side limits) and
-replays it after every reconnect. Reconnects use jittered exponential backoff; a socket
-that stays silent (no data frame and no server ping) for ``silence_timeout_seconds`` is
-dropped and reconnected; a 401/403 handshake (or an auth error from ``/authorize``) stops
-the client with :class:`UpstoxAuthError` instead of retrying. Each binary frame is
-decoded by :func:`quant.upstox.wire.decode_frame` into ticks/greeks; malformed frames are
-counted and logged, never fatal.
+keeps a :class:`~quant.upstox.subscriptions.SubscriptionBook` for its connection
+(client-side limits, applied atomically) and replays it after every reconnect.
+Reconnects use jittered exponential backoff; a socket that stays silent (no data frame
+and no server ping) for ``silence_timeout_seconds`` is dropped and reconnected; a 401/403
+handshake (or an auth error from ``/authorize``) stops the client with
+:class:`UpstoxAuthError` instead of retrying. Each binary frame is decoded by
+:func:`quant.upstox.wire.decode_frame` into ticks/greeks; malformed frames are counted
+and logged, never fatal.
 
 Usage::
 
@@ -44,7 +45,7 @@ from quant.upstox.errors import (
     UpstoxDecodeError,
     UpstoxError,
 )
-from quant.upstox.subscriptions import SubscriptionBook
+from quant.upstox.subscriptions import Change, FeedLimits, SubscriptionBook
 from quant.upstox.wire import FeedFrame, decode_frame, encode_request
 
 log = logging.getLogger(__name__)
@@ -115,9 +116,11 @@ class UpstoxFeedClient:
         self._clock = clock or SystemClock()
         self._authorizer = authorizer
         self._rng = rng or random.Random()
-        self.book = SubscriptionBook(
-            upstox_plus=self.config.upstox_plus, enforce=self.config.enforce_limits
-        )
+        if not self.config.enforce_limits:
+            limits = FeedLimits.unlimited()
+        else:
+            limits = FeedLimits.plus() if self.config.upstox_plus else FeedLimits()
+        self.book = SubscriptionBook(limits, connections=1)
         self.stats = FeedStats()
         self._queue: asyncio.Queue[FeedItem | _Stop] = asyncio.Queue(self.config.queue_size)
         self._ws: _WatchedConnection | None = None
@@ -161,17 +164,39 @@ class UpstoxFeedClient:
     # -- subscriptions ------------------------------------------------------------------
 
     async def subscribe(self, keys: Iterable[str], mode: FeedMode = FeedMode.LTPC) -> None:
-        """Subscribe ``keys`` in ``mode`` (checked against Upstox's limits first)."""
-        added = self.book.subscribe(keys, mode)
-        await self._send("sub", added, mode)
+        """Subscribe (or move) ``keys`` in ``mode``, all or none.
+
+        Checked against Upstox's limits first: raises :class:`FeedSubscriptionLimitError`
+        (or ``ValueError`` for a malformed key) and sends nothing if any key is refused.
+        """
+        wanted = list(dict.fromkeys(keys))
+        self._accept(self.book.subscribe(wanted, mode))
+        await self._send("sub", wanted, mode)
 
     async def change_mode(self, keys: Iterable[str], mode: FeedMode) -> None:
-        changed = self.book.change_mode(keys, mode)
-        await self._send("change_mode", changed, mode)
+        """Move subscribed ``keys`` to ``mode``, all or none (``ValueError`` for others)."""
+        wanted = list(dict.fromkeys(keys))
+        self._accept(self.book.change_mode(wanted, mode))
+        await self._send("change_mode", wanted, mode)
 
     async def unsubscribe(self, keys: Iterable[str]) -> None:
-        removed = self.book.unsubscribe(keys)
-        await self._send("unsub", removed, None)
+        change = self.book.unsubscribe(keys)
+        await self._send("unsub", change.unsubscribe.get(0, []), None)
+
+    def _accept(self, change: Change) -> None:
+        """Keep ``change`` if the book refused nothing; else undo it and raise."""
+        if not change.refused:
+            return
+        self.book.revert(change)
+        invalid = [r for r in change.refused if r.kind != "limit"]
+        first = (invalid or change.refused)[0]
+        message = (
+            f"subscription refused: {len(change.refused)} key(s), e.g. {first.instrument_key}: "
+            f"{first.reason}"
+        )
+        if invalid:
+            raise ValueError(message)
+        raise FeedSubscriptionLimitError(message)
 
     async def _send(self, method: str, keys: list[str], mode: FeedMode | None) -> None:
         ws = self._ws

@@ -1,14 +1,16 @@
-"""The batch tick decoder (``decode_ticks``: native ``quant_wire``) against upb's ``decode_tick``.
+"""The batch tick codecs (native ``quant_wire``) against upb's per-message ones.
 
 Differential: every outcome (the ``Tick``, or the ``CodecError`` message) of
 ``decode_ticks`` must equal ``decode_ticks_python`` (``decode_tick`` per message) for
-generated ticks, hand-built wire edge cases and mutated/garbage bytes.
+generated ticks, hand-built wire edge cases and mutated/garbage bytes; ``encode_ticks``
+(the ingestor's publish path) must give the bytes of ``encode_tick`` per tick.
 """
 
 from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,10 +19,12 @@ from conftest import require
 from quant.bus.codec_base import CodecError
 from quant.bus.codec_marketdata import (
     TICK_BATCH_DECODER,
+    TICK_BATCH_ENCODER,
     decode_tick,
     decode_ticks,
     decode_ticks_python,
     encode_tick,
+    encode_ticks,
 )
 from quant.core.events import DepthLevel, FeedMode, FeedOhlc, Tick
 from quant.pb.marketdata.v1 import marketdata_pb2
@@ -28,7 +32,7 @@ from quant.pb.marketdata.v1 import marketdata_pb2
 I64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _native_required() -> None:
     require(TICK_BATCH_DECODER == "native", "the native decoder quant_wire is not installed")
 
@@ -69,6 +73,7 @@ ticks = st.builds(
 )
 
 
+@pytest.mark.usefixtures("_native_required")
 @settings(max_examples=300, deadline=None)
 @given(st.lists(ticks, max_size=8))
 def test_generated_ticks_decode_identically(batch: list[Tick]) -> None:
@@ -77,6 +82,7 @@ def test_generated_ticks_decode_identically(batch: list[Tick]) -> None:
     assert decoded == batch
 
 
+@pytest.mark.usefixtures("_native_required")
 def test_wire_edge_cases_decode_identically() -> None:
     full = marketdata_pb2.Tick(
         instrument_key="NSE_EQ|INE002A01018", mode=2, ltp_paise=123, ts_event=5
@@ -104,6 +110,7 @@ def test_wire_edge_cases_decode_identically() -> None:
     assert decode_ticks([base]) == [decode_tick(base)]
 
 
+@pytest.mark.usefixtures("_native_required")
 def test_mutated_and_random_bytes_decode_identically() -> None:
     rng = random.Random(20261124)
     seeds = [
@@ -132,3 +139,24 @@ def test_mutated_and_random_bytes_decode_identically() -> None:
     decoded = assert_same(values)
     assert any(isinstance(d, Tick) for d in decoded)
     assert any(isinstance(d, CodecError) for d in decoded)
+
+
+# --- Tick batches encoded natively (the ingestor's publish path) ---------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ticks, max_size=12))
+def test_native_batch_encode_equals_the_upb_encoder_tick_by_tick(batch: list[Tick]) -> None:
+    require(TICK_BATCH_ENCODER == "native", "quant_wire (with encode_ticks) is not installed")
+    assert encode_ticks(batch) == [encode_tick(t) for t in batch]
+
+
+def test_a_batch_the_native_encoder_refuses_is_encoded_in_python() -> None:
+    good = Tick("NSE_EQ|INE002A01018", FeedMode.FULL, 1, 2, 3, depth=(DepthLevel(1, 2, 3, 4),))
+    # a depth level as a list: the native encoder wants tuples, the upb one unpacks any
+    odd = good._replace(ltp=np.int64(5), depth=([5, 6, 7, 8],))  # type: ignore[list-item]
+    assert encode_ticks([good, odd]) == [encode_tick(good), encode_tick(odd)]
+    with pytest.raises((TypeError, ValueError)):
+        encode_ticks([good._replace(ltp="5")])  # upb refuses it too
+    assert encode_ticks([]) == []
+    assert encode_ticks(tuple([good])) == [encode_tick(good)]

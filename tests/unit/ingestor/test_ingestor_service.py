@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from quant.bus import codecs, topics
@@ -14,7 +16,8 @@ from quant.core.control import SubscriptionAction, SubscriptionRequest
 from quant.core.events import FeedMode, OptionGreeks, ScannerSuggestion, Tick
 from quant.ingestor.metrics import IngestorMetrics
 from quant.ingestor.service import RECONNECTED, FeedEvent, Ingestor, Reconnected
-from quant.ingestor.subscriptions import FeedLimits, SubscriptionBook
+from quant.upstox.errors import FeedSubscriptionLimitError
+from quant.upstox.subscriptions import FeedLimits, SubscriptionBook
 
 T0 = 1_795_000_000_000_000_000
 
@@ -33,10 +36,25 @@ class FakeSocket:
             yield await self.inbox.get()
 
 
+class RefusingSocket(FakeSocket):
+    """Refuses ``sub``/``change_mode`` like the Upstox client over its limits (while set)."""
+
+    refuse = True
+
+    async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:
+        if self.refuse and method != "unsub":
+            raise FeedSubscriptionLimitError(f"subscription refused: {len(keys)} key(s)")
+        await super().send(method, keys, mode)
+
+
 def _ingestor(
-    bus: InProcessBus, n: int = 2, limits: FeedLimits | None = None, queue: int = 8
+    bus: InProcessBus,
+    n: int = 2,
+    limits: FeedLimits | None = None,
+    queue: int = 8,
+    socket: type[FakeSocket] = FakeSocket,
 ) -> tuple[Ingestor, list[FakeSocket], CollectorRegistry]:
-    sockets = [FakeSocket() for _ in range(n)]
+    sockets = [socket() for _ in range(n)]
     registry = CollectorRegistry()
     ing = Ingestor(
         sockets=sockets,
@@ -136,3 +154,46 @@ async def test_slow_publisher_backpressures_the_reader() -> None:
     assert sockets[0].inbox.qsize() == 7  # one batch held by the blocked put
     reader.cancel()
     await asyncio.gather(reader, return_exceptions=True)
+
+
+async def test_a_request_the_feed_refuses_is_refused_counted_and_the_ingestor_keeps_running(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = InProcessBus()
+    ing, sockets, registry = _ingestor(bus, n=1, socket=RefusingSocket)
+    sock = sockets[0]
+    assert isinstance(sock, RefusingSocket)
+    await ing.subscribe(["NSE_EQ|A"], FeedMode.LTPC)  # refused too: the book forgets it
+    assert len(ing.book) == 0
+    sock.refuse = False
+    await ing.subscribe(["NSE_EQ|A"], FeedMode.LTPC)
+    sock.refuse = True
+    pub = bus.publisher()
+    keys = ("NSE_EQ|B", "NSE_EQ|C", "NSE_EQ|D")
+    add = SubscriptionRequest(SubscriptionAction.ADD, keys, FeedMode.FULL, "ops", T0)
+    move = SubscriptionRequest(
+        SubscriptionAction.CHANGE_MODE, ("NSE_EQ|A",), FeedMode.FULL, "ops", T0
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="quant.ingestor.service"):
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(ing.run())
+            pub.publish(topics.CONTROL.name, "x", codecs.encode_control(add))
+            pub.publish(topics.CONTROL.name, "x", codecs.encode_control(move))
+            await _until(lambda: len(ing.refusals) == 5)
+            sock.refuse = False  # still running: the next request goes through
+            pub.publish(topics.CONTROL.name, "x", codecs.encode_control(add))
+            await _until(lambda: len(ing.book) == 4)
+            await sock.inbox.put([Tick("NSE_EQ|B", FeedMode.FULL, T0, T0, 1)])
+            await _until(lambda: ing.published == 1)
+            task.cancel()
+    assert [r.instrument_key for r in ing.refusals][1:] == [*keys, "NSE_EQ|A"]
+    assert ing.book.mode_of("NSE_EQ|A") is FeedMode.LTPC  # the refused move is undone
+    assert all(ing.book.mode_of(k) is FeedMode.FULL for k in keys)
+    refused = {"mode": "full", "reason": "venue"}
+    assert registry.get_sample_value("ingestor_refused_subscriptions_total", refused) == 4
+    subscribed = {"mode": "full"}
+    assert registry.get_sample_value("ingestor_subscribed_instruments", subscribed) == 3
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2  # once per refused message, not per key
+    assert all("refused" in r.getMessage() for r in warnings)

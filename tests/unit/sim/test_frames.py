@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 
 import numpy as np
 import pytest
+from frames_reference import encode_reference
 from upstox_client.feeder.proto import MarketDataFeedV3_pb2 as sdk_pb
 
 from quant.core.clock import IST, FakeClock, datetime_to_ns
@@ -55,7 +56,7 @@ def test_fast_encoder_matches_protobuf_oracle(
         ]
     )
     fast = frames.frame(pb.live_feed, frames.encode(m, rows, mode), 123)
-    ref = frames.frame(pb.live_feed, frames.encode_reference(m, rows, mode), 123)
+    ref = frames.frame(pb.live_feed, encode_reference(m, rows, mode), 123)
     got, want = pb.FeedResponse.FromString(fast), pb.FeedResponse.FromString(ref)
     assert got == want
     assert len(got.feeds) == len(rows)

@@ -181,6 +181,9 @@ async def test_limits_are_enforced_before_sending() -> None:
         await next_item(it)
         with pytest.raises(FeedSubscriptionLimitError):
             await feed.subscribe([f"NSE_FO|{i}" for i in range(2001)], FeedMode.FULL)
+        assert len(feed.book) == 0  # all or none
+        with pytest.raises(ValueError, match="malformed instrument_key"):
+            await feed.subscribe(["NSE_FO|1", "RELIANCE"], FeedMode.FULL)
         await feed.subscribe(["NSE_FO|1"], FeedMode.FULL)
         await feed.change_mode(["NSE_FO|1"], FeedMode.LTPC)
         await feed.unsubscribe(["NSE_FO|1"])

@@ -22,19 +22,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import quant.bus.codec_marketdata as cm
+import quant.features.codec_columns as cm
 from conftest import require
 from quant.analytics.columns import EnrichedColumns, TickColumns, from_ticks, to_enriched
 from quant.bus.codec_base import CodecError
 from quant.bus.codec_marketdata import (
     decode_enriched,
-    decode_tick_columns,
     decode_ticks_python,
     encode_enriched,
-    encode_enriched_columns,
     encode_tick,
 )
 from quant.core.events import AggressorSide, DepthLevel, FeedMode, FeedOhlc, Tick
+from quant.features.codec_columns import decode_tick_columns, encode_enriched_columns
 
 PATHS = ("native", "python")
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
@@ -449,24 +448,3 @@ def test_encoded_enriched_ticks_decode_back(which: str) -> None:
     assert decoded == to_enriched(ticks, features, 42)
     assert decoded[0].aggressor is AggressorSide.SELL
     assert [d.instrument_key for d in decoded] == ["a", "", "ü", "NSE|x"]
-
-
-# --- Tick batches encoded natively (the ingestor's publish path) ---------------------------
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(TICKS, max_size=12))
-def test_native_batch_encode_equals_the_upb_encoder_tick_by_tick(ticks: list[Tick]) -> None:
-    require(cm.TICK_BATCH_ENCODER == "native", "quant_wire (with encode_ticks) is not installed")
-    assert cm.encode_ticks(ticks) == [encode_tick(t) for t in ticks]
-
-
-def test_a_batch_the_native_encoder_refuses_is_encoded_in_python() -> None:
-    good = Tick("NSE_EQ|INE002A01018", FeedMode.FULL, 1, 2, 3, depth=(DepthLevel(1, 2, 3, 4),))
-    # a depth level as a list: the native encoder wants tuples, the upb one unpacks any
-    odd = good._replace(ltp=np.int64(5), depth=([5, 6, 7, 8],))  # type: ignore[list-item]
-    assert cm.encode_ticks([good, odd]) == [encode_tick(good), encode_tick(odd)]
-    with pytest.raises((TypeError, ValueError)):
-        cm.encode_ticks([good._replace(ltp="5")])  # upb refuses it too
-    assert cm.encode_ticks([]) == []
-    assert cm.encode_ticks(tuple([good])) == [encode_tick(good)]
