@@ -11,12 +11,12 @@ columnar codecs (numpy columns of a batch) live in :mod:`quant.features.codec_co
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
-from typing import Any, Final, cast
+from typing import Final, cast
 
 from google.protobuf.message import DecodeError
 
+from quant import native
 from quant.bus.codec_base import CodecError, enum_table, member
 from quant.core.events import (
     AggressorSide,
@@ -159,13 +159,7 @@ NATIVE_MODES: Final = (FeedMode.LTPC, FeedMode.FULL, FeedMode.OPTION_GREEKS, Fee
 """Wire mode numbers 1..4 -> ``FeedMode``, the order the native decoders index."""
 
 
-def _native_function(name: str) -> Any:
-    """``quant_wire.<name>``, or None without the native extension (or that function)."""
-    try:
-        module = importlib.import_module("quant_wire")
-    except ImportError:
-        return None
-    return getattr(module, name, None)
+_native_function = native.function
 
 
 _native_ticks = cast(_NativeTicks | None, _native_function("decode_ticks"))

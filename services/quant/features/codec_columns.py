@@ -12,13 +12,13 @@ they live here, not in the bus, because the bus knows only domain events.
 
 from __future__ import annotations
 
-import importlib
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any, Final, cast
+from typing import Final, cast
 
 import numpy as np
 
+from quant import native
 from quant.analytics.columns import (
     AGGRESSOR_VALUES,
     MAX_LEVELS,
@@ -63,13 +63,7 @@ _NativeEnrichedColumns = Callable[
 ]
 
 
-def _native_function(name: str) -> Any:
-    """``quant_wire.<name>``, or None without the native extension (or that function)."""
-    try:
-        module = importlib.import_module("quant_wire")
-    except ImportError:
-        return None
-    return getattr(module, name, None)
+_native_function = native.function
 
 
 _native_tick_columns = cast(_NativeTickColumns | None, _native_function("decode_tick_columns"))

@@ -23,7 +23,6 @@ Subscription requests (binary JSON) are built here too, see :func:`encode_reques
 
 from __future__ import annotations
 
-import importlib
 import json
 import uuid
 from collections.abc import Callable, Iterable
@@ -32,6 +31,7 @@ from typing import Any, Final, NamedTuple, cast
 
 from google.protobuf.message import DecodeError
 
+from quant import native
 from quant.core.events import DepthLevel, FeedMode, FeedOhlc, OptionGreeks, Tick
 from quant.pb.upstox.v3 import market_data_feed_pb2 as pb
 from quant.upstox.errors import UpstoxDecodeError
@@ -73,15 +73,7 @@ _NativeResult = tuple[int, int, list[Tick], list[OptionGreeks], list[tuple[str, 
 _NATIVE_MODES = (FeedMode.LTPC, FeedMode.FULL, FeedMode.OPTION_GREEKS, FeedMode.FULL_D30)
 
 
-def _load_native() -> Callable[..., _NativeResult] | None:
-    try:
-        module = importlib.import_module("quant_wire")
-    except ImportError:
-        return None
-    return cast(Callable[..., _NativeResult], module.decode_frame)
-
-
-_native_decode = _load_native()
+_native_decode = cast(Callable[..., _NativeResult] | None, native.function("decode_frame"))
 
 
 def decode_frame_native(data: bytes, ts_init: int) -> FeedFrame:
