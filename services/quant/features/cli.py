@@ -11,11 +11,13 @@ if TYPE_CHECKING:
 
 
 def add_parser(subparsers: Any) -> None:
+    from quant.runtime.command import add_metrics_port_argument
+
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "features",
         help="ticks -> enriched ticks, candles and greeks on Kafka and in QuestDB",
     )
-    parser.add_argument("--metrics-port", type=int, help="/healthz /readyz /metrics port (0 = off)")
+    add_metrics_port_argument(parser)
     parser.set_defaults(func=_run)
 
 
@@ -34,20 +36,15 @@ def open_tick_store(settings: FeaturesSettings) -> TickStore:
 def _run(args: argparse.Namespace) -> int:
     from quant.features.main import build, kafka_consumer_config
     from quant.features.settings import FeaturesSettings
-    from quant.runtime.command import run_command
-    from quant.runtime.deps import open_deps
+    from quant.runtime.command import run_command, with_metrics_port
+    from quant.runtime.deps import open_data_service_deps
 
-    settings = FeaturesSettings()
-    if args.metrics_port is not None:
-        settings = settings.model_copy(update={"metrics_port": args.metrics_port})
+    settings = with_metrics_port(FeaturesSettings(), args)
     return run_command(
         settings,
-        lambda: open_deps(
-            kafka=settings.kafka,
+        lambda: open_data_service_deps(
+            settings,
             consumer_config=kafka_consumer_config(settings),
-            postgres=settings.postgres,
-            upstox=settings.upstox,
-            instrument_files=settings.instrument_files,
             tick_store=lambda: open_tick_store(settings),
         ),
         lambda deps: [build(settings, deps)],

@@ -30,10 +30,9 @@ from quant.features.ports import SnapshotStore, TickSink
 from quant.features.service import INPUT_TOPICS, FeatureService, FeatureServiceConfig
 from quant.features.settings import FeaturesSettings
 from quant.features.snapshots import FileSnapshotStore, MemorySnapshotStore
-from quant.runtime.deps import Deps
+from quant.runtime.deps import Deps, load_instruments
 from quant.runtime.heap import freeze_startup_heap
 from quant.runtime.service import Readiness
-from quant.runtime.shutdown import until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -135,16 +134,11 @@ class FeaturesService:
     async def run(self, stop: asyncio.Event) -> None:
         self._running = False
         deps = self._deps
-        instruments = await until_stopped(deps.instruments.load(), stop)
+        instruments = await load_instruments(deps, stop, self.name)
         if instruments is None:  # stopped while the instrument master was loading
             return
         options = priced_options(self._settings, instruments)
-        log.info(
-            "%d instruments from %s; pricing %d options",
-            len(instruments),
-            deps.instruments.origin,
-            len(options),
-        )
+        log.info("pricing %d options", len(options))
         # QuestDB: the small batches are joined into large requests by a background writer
         batched = self._settings.tick_store == "questdb"
         sink = StoreSink.batched(self._store) if batched else StoreSink(self._store)

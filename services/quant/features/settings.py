@@ -7,16 +7,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from quant.bus.settings import KafkaSettings
-from quant.runtime.settings import ServiceSettings
-from quant.store.settings import PostgresSettings, QuestDBSettings
-from quant.upstox.settings import UpstoxSettings
+from quant.runtime.settings import DataServiceSettings
+from quant.store.settings import QuestDBSettings
 
 
-class FeaturesSettings(ServiceSettings):
-    kafka: KafkaSettings = KafkaSettings()
+class FeaturesSettings(DataServiceSettings):
     questdb: QuestDBSettings = QuestDBSettings()
-    upstox: UpstoxSettings = UpstoxSettings()
     tick_store: Literal["questdb", "sqlite"] = "questdb"
     sqlite_path: Path = Path.home() / ".local" / "share" / "quant-platform" / "ticks.sqlite"
     group_id: str = "features"
@@ -29,10 +25,6 @@ class FeaturesSettings(ServiceSettings):
     batch_window_ms: int = Field(default=3, ge=0, le=100)
     checkpoint_interval_s: float = 5.0
     drain_s: float = 2.0
-    instrument_files: tuple[str, ...] = ("NSE", "BSE")
-    # the instrument master: from PostgreSQL (filled by `quant sync-instruments`) when
-    # configured, else downloaded from upstox.assets_base at every start
-    postgres: PostgresSettings | None = None
     # price only the options on these entries' underlyings (empty: every option)
     universe: tuple[str, ...] = ()
     # "memory": snapshots live as long as the process (quant up's in-process bus too)

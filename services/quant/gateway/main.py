@@ -25,9 +25,8 @@ from quant.gateway.ports import InstrumentLookup
 from quant.gateway.readmodel import LiveMarketState
 from quant.gateway.server import embedded_server, wait_started
 from quant.gateway.service_settings import GatewayServiceSettings
-from quant.runtime.deps import Deps
+from quant.runtime.deps import Deps, load_instruments
 from quant.runtime.service import Readiness
-from quant.runtime.shutdown import until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ class GatewayService:
     async def _lookup(self, stop: asyncio.Event) -> InstrumentLookup | None:
         if self._settings.instrument_lookup == "store":
             return StoreInstrumentLookup(self._deps.need_relational("the gateway"))
-        instruments = await until_stopped(self._deps.instruments.load(), stop)
+        instruments = await load_instruments(self._deps, stop, self.name)
         return None if instruments is None else InstrumentIndex.build(instruments)
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -28,10 +28,9 @@ from quant.ingestor.feed_adapter import UpstoxFeedSocket
 from quant.ingestor.metrics import IngestorMetrics
 from quant.ingestor.service import Ingestor
 from quant.ingestor.settings import IngestorSettings
-from quant.runtime.deps import Deps
+from quant.runtime.deps import Deps, load_instruments
 from quant.runtime.heap import freeze_startup_heap
 from quant.runtime.service import Readiness
-from quant.runtime.shutdown import until_stopped
 from quant.upstox.config import FeedConfig, RestConfig
 from quant.upstox.feed import UpstoxFeedClient
 from quant.upstox.rest import UpstoxRestClient
@@ -143,10 +142,9 @@ class IngestorService:
     async def run(self, stop: asyncio.Event) -> None:
         self._subscribed = False
         deps = self._deps
-        instruments = await until_stopped(deps.instruments.load(), stop)
+        instruments = await load_instruments(deps, stop, self.name)
         if instruments is None:  # stopped while the instrument master was loading
             return
-        log.info("%d instruments from %s", len(instruments), deps.instruments.origin)
 
         def subscribed(_: Ingestor) -> None:
             self._subscribed = True

@@ -11,19 +11,32 @@ The exit code is 1 when a service was stopped by a fatal error, else 0.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, TypeVar
 
-from quant.runtime.deps import Deps
-from quant.runtime.logs import setup_logging
-from quant.runtime.service import ConfigurationError, Service, describe
 from quant.runtime.settings import ServiceSettings
-from quant.runtime.status import State
-from quant.runtime.supervisor import run_services
+
+if TYPE_CHECKING:  # the commands' parsers import this module: ``quant --help`` stays fast
+    from quant.runtime.deps import Deps
+    from quant.runtime.service import Service
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def add_metrics_port_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--metrics-port", type=int, help="/healthz /readyz /metrics port (0 = off)")
+
+
+def with_metrics_port(settings: S, args: argparse.Namespace) -> S:
+    """``settings`` with ``--metrics-port`` applied, when it was given."""
+    port = getattr(args, "metrics_port", None)
+    return settings if port is None else settings.model_copy(update={"metrics_port": port})
 
 
 def run_command(
@@ -32,6 +45,11 @@ def run_command(
     build: Callable[[Deps], Sequence[Service]],
 ) -> int:
     """Open, build, run until SIGINT/SIGTERM, close; returns the process exit code."""
+    from quant.runtime.logs import setup_logging
+    from quant.runtime.service import ConfigurationError, describe
+    from quant.runtime.status import State
+    from quant.runtime.supervisor import run_services
+
     setup_logging(settings.log_level, json_format=settings.log_format == "json")
 
     async def main() -> int:

@@ -13,6 +13,7 @@ log), or given (:class:`FixedCatalog`, ``quant up`` and tests).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -28,6 +29,8 @@ from quant.core.clock import Clock, SystemClock
 from quant.core.instruments import Instrument
 from quant.runtime.blocking import run_blocking
 from quant.runtime.service import ConfigurationError
+from quant.runtime.settings import DataServiceSettings
+from quant.runtime.shutdown import until_stopped
 from quant.runtime.status import StatusBoard
 from quant.store.ports import InstrumentRepository, RelationalStore, TickStore
 from quant.store.settings import PostgresSettings
@@ -134,6 +137,15 @@ class Deps:
         return self.token
 
 
+async def load_instruments(deps: Deps, stop: asyncio.Event, who: str) -> list[Instrument] | None:
+    """The instrument master from ``deps.instruments``, logged; ``None`` when ``stop`` was
+    set first (a start-up step gives way to SIGINT/SIGTERM)."""
+    instruments = await until_stopped(deps.instruments.load(), stop)
+    if instruments is not None:
+        log.info("%s: %d instruments from %s", who, len(instruments), deps.instruments.origin)
+    return instruments
+
+
 def new_registry_and_board() -> tuple[CollectorRegistry, StatusBoard]:
     registry = CollectorRegistry()
     return registry, StatusBoard(registry)
@@ -198,3 +210,22 @@ async def open_deps(
             relational=relational,
             token=token_source,
         )
+
+
+def open_data_service_deps(
+    settings: DataServiceSettings,
+    *,
+    consumer_config: Mapping[str, Any] | None = None,
+    tick_store: Callable[[], TickStore] | None = None,
+    token: bool = False,
+) -> contextlib.AbstractAsyncContextManager[Deps]:
+    """:func:`open_deps` for a service on the market-data bus, from its settings."""
+    return open_deps(
+        kafka=settings.kafka,
+        consumer_config=consumer_config,
+        postgres=settings.postgres,
+        upstox=settings.upstox,
+        instrument_files=settings.instrument_files,
+        tick_store=tick_store,
+        token=token,
+    )

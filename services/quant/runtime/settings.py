@@ -7,7 +7,9 @@ with ``__`` (``QUANT_KAFKA__BOOTSTRAP_SERVERS``), unknown keys rejected, and the
 :func:`quant.runtime.supervisor.run_services` reads: log level and format, and the port
 of the ``/healthz`` ``/readyz`` ``/metrics`` server.
 
-Adapter sections live with their adapters (:mod:`quant.bus.settings`,
+:class:`DataServiceSettings` adds what every service on the market-data bus has: Kafka,
+Upstox, and where the instrument master comes from. Adapter sections live with their
+adapters (:mod:`quant.bus.settings`,
 :mod:`quant.store.settings`, :mod:`quant.upstox.settings`); a service-level section of
 our own derives from :class:`Section`.
 """
@@ -18,6 +20,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quant.bus.settings import KafkaSettings
+from quant.store.settings import PostgresSettings
+from quant.upstox.settings import UpstoxSettings
 
 
 def _upper(value: object) -> object:
@@ -47,3 +53,14 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["text", "json"] = "text"  # json in the cluster (the chart sets it)
     # /healthz /readyz /metrics; 0 = not served (e.g. the gateway serves them itself)
     metrics_port: int = Field(default=0, ge=0, le=65535)
+
+
+class DataServiceSettings(ServiceSettings):
+    """A service on the market-data bus that loads the instrument master at start."""
+
+    kafka: KafkaSettings = KafkaSettings()
+    upstox: UpstoxSettings = UpstoxSettings()
+    # the instrument master: from PostgreSQL (filled by `quant sync-instruments`) when
+    # configured, else downloaded from upstox.assets_base at every start
+    postgres: PostgresSettings | None = None
+    instrument_files: tuple[str, ...] = ("NSE", "BSE")
