@@ -392,8 +392,9 @@ def _ints(text: str) -> list[int]:
 
 
 def _fn_body(src: str, name: str) -> str:
-    """The text of ``fn name`` up to the next top-level ``fn`` (enough for these checks)."""
-    m = _find(rf"\bfn {name}\b(.*?)(?=\n(?:pub(?:\(crate\))? )?fn |\n#\[|\Z)", src, f"fn {name}")
+    """The text of ``fn name`` up to the next ``fn`` or attribute, at any indentation."""
+    end = r"(?=\n[ \t]*(?:pub(?:\([^)]*\))? )?fn \w|\n[ \t]*#\[|\Z)"
+    m = _find(rf"\bfn {name}\b(.*?){end}", src, f"fn {name}")
     return m.group(1)
 
 
@@ -444,7 +445,7 @@ class _Layout:
         self.scalars = [
             n
             for n in self.tick_fields
-            if fields[n].type in _INT_TYPES and not fields[n].is_repeated
+            if n in fields and fields[n].type in _INT_TYPES and not fields[n].is_repeated
         ]
         self.enriched = sorted(messages["EnrichedTick"].fields, key=lambda f: f.number)
 
