@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TABLES_PY = ROOT / "services" / "quant" / "store" / "tables.py"
 NATIVE_SRC = ROOT / "native" / "quant_wire" / "src"
-NATIVE_FILES = ("marketdata.rs", "lib.rs", "encode.rs", "columns.rs", "rows.rs")
+NATIVE_FILES = ("marketdata.rs", "lib.rs", "encode.rs", "columns.rs")
 EVENTS = ("Tick", "DepthLevel", "FeedOhlc", "OptionGreeks", "EnrichedTick", "Candle")
 
 # --- the proto and the events --------------------------------------------------------
@@ -475,7 +475,7 @@ def native_problems(
     """Where the native extension's hard-coded field orders disagree with the events/proto."""
     lay = _Layout(messages, events)
     problems: list[str] = []
-    for check in (_check_marketdata, _check_lib, _check_encode, _check_columns, _check_rows):
+    for check in (_check_marketdata, _check_lib, _check_encode, _check_columns):
         try:
             problems += check(sources, lay)
         except _Missing as e:
@@ -547,6 +547,9 @@ def _check_lib(src: Mapping[str, str], lay: _Layout) -> list[str]:
 def _check_encode(src: Mapping[str, str], lay: _Layout) -> list[str]:
     text = src["encode.rs"]
     problems = []
+    size = int(_find(r"const TICK_FIELDS: usize = (\d+);", text, "TICK_FIELDS").group(1))
+    if size != len(lay.tick_fields):
+        problems.append(f"encode.rs: TICK_FIELDS = {size}, Tick has {len(lay.tick_fields)}")
     tags = _ints(_find(r"const INT_TAGS: \[u8; \d+\] = \[(.*?)\];", text, "INT_TAGS").group(1))
     offset = int(_find(r"t\.get_item\(k \+ (\d+)\)", text, "the scalars' tuple offset").group(1))
     for k, tag in enumerate(tags):
@@ -622,26 +625,6 @@ def _check_columns(src: Mapping[str, str], lay: _Layout) -> list[str]:
         problems.append(
             f"columns.rs: TS_ENRICHED_TAG is field {_varint_field(tag)[0]}, proto has {want_ts}"
         )
-    return problems
-
-
-def _check_rows(src: Mapping[str, str], lay: _Layout) -> list[str]:
-    text = src["rows.rs"]
-    problems = []
-    got = _ints(
-        _find(r"const INT_FIELDS: \[usize; \d+\] = \[(.*?)\];", text, "INT_FIELDS").group(1)
-    )
-    names = ["mode", *lay.scalars]
-    want = [lay.tick_fields.index(n) for n in names]
-    if got != want:
-        problems.append(f"rows.rs: INT_FIELDS {got}, Tick's int fields are at {want} ({names})")
-    for const, n in (
-        ("DEPTH_FIELD", lay.tick_fields.index("depth")),
-        ("TICK_FIELDS", len(lay.tick_fields)),
-    ):
-        value = int(_find(rf"const {const}: usize = (\d+);", text, const).group(1))
-        if value != n:
-            problems.append(f"rows.rs: {const} = {value}, expected {n}")
     return problems
 
 
