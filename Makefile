@@ -2,7 +2,7 @@
 PY ?= .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: install run test lint fmt typecheck imports proto proto-check unit integration operator-tests conformance bench infra-up infra-down infra-status
+.PHONY: install run test lint fmt typecheck imports proto proto-check columns columns-check unit integration operator-tests conformance bench infra-up infra-down infra-status
 
 install:            ## create .venv and install the package with dev tools
 	bash scripts/bootstrap.sh
@@ -32,6 +32,12 @@ proto: install
 
 proto-check: install
 	$(PY) scripts/gen_proto.py --check
+
+columns: install    ## regenerate services/quant/store/tables.py from quant.core.events
+	$(PY) scripts/gen_columns.py
+
+columns-check: install
+	$(PY) scripts/gen_columns.py --check
 
 unit: install
 	pytest tests/unit

@@ -6,8 +6,9 @@ alternating rounds of one run. Each batch of ticks is built just before it is wr
 writes to its own table with the same DDL (``quant.store.questdb_ticks.table_ddl``), WAL
 + DEDUP UPSERT KEYS:
 
-* adapter: ``QuestDBTickStore.write_ticks(list[Tick])`` (domain ticks -> numpy columns ->
-  ``Sender.dataframe`` -> flush), i.e. including the conversion from domain objects;
+* adapter: ``QuestDBTickStore.write`` of the ``TickBatch`` built from the ``list[Tick]``
+  (``from_ticks`` -> ``tick_batch`` -> ``frame`` -> ``Sender.dataframe`` -> flush), i.e.
+  including the conversion from domain objects;
 * raw dataframe: the ``questdb`` client's ``Sender.dataframe`` on DataFrames already built
   (outside the timing) + flush: the reference the issue names;
 * raw from ticks: the same client path fed from the same ``list[Tick]`` the way a raw
@@ -41,7 +42,9 @@ import pandas as pd
 import psycopg
 from questdb import Sender, TimestampNanos
 
+from quant.analytics.columns import from_ticks
 from quant.core.events import DepthLevel, FeedMode, FeedOhlc, Tick
+from quant.store.columns import tick_batch
 from quant.store.questdb_ticks import QuestDBTickStore, frame, table_ddl
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
@@ -89,7 +92,7 @@ def run_adapter(store: QuestDBTickStore, make: Batch, batches: int) -> Clock:
     for i in range(batches):
         part = make(i)
         clock.start()
-        store.write_ticks(part)
+        store.write(tick_batch(from_ticks(part)))
         clock.stop()
     return clock
 
@@ -98,7 +101,7 @@ def run_raw_dataframe(conf: str, table: str, make: Batch, batches: int) -> Clock
     clock = Clock()
     with Sender.from_conf(conf, auto_flush=False) as sender:
         for i in range(batches):
-            df = frame("ticks", make(i))  # the reference gets its frame free
+            df = frame(tick_batch(from_ticks(make(i))))  # the reference gets its frame free
             clock.start()
             sender.dataframe(df, table_name=table, symbols=["instrument_key"], at="ts")
             sender.flush()
@@ -293,7 +296,8 @@ def report(r: dict[str, float], args: argparse.Namespace) -> None:
         "|---|---:|---:|---:|",
         f"| raw `Sender.dataframe` on prebuilt DataFrames (reference) | {r['raw_df']:,.0f} "
         f"| 1.00x | {r['cpu_raw_df']:.2f} |",
-        f"| `QuestDBTickStore.write_ticks(list[Tick])` (incl. conversion) | {r['adapter']:,.0f} "
+        f"| `QuestDBTickStore.write(TickBatch of list[Tick])` (incl. conversion) "
+        f"| {r['adapter']:,.0f} "
         f"| {r['ratio_adapter']:.2f}x | {r['cpu_adapter']:.2f} |",
         f"| raw `Sender.dataframe` fed from the same `list[Tick]` via pandas "
         f"| {r['raw_ticks']:,.0f} | {r['ratio_raw_ticks']:.2f}x | {r['cpu_raw_ticks']:.2f} |",

@@ -10,6 +10,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 export PYTHONFAULTHANDLER=1
 
 echo "== protobuf drift";  python scripts/gen_proto.py --check
+echo "== column tables drift"; python scripts/gen_columns.py --check
 echo "== ruff";            ruff check . && ruff format --check .
 echo "== mypy --strict";   mypy services/quant operator/quant_operator
 echo "== import contracts"; lint-imports

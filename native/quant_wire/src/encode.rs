@@ -7,11 +7,29 @@
 //! in the differential tests. A row that is not a `Tick`-shaped tuple of ints and strs
 //! raises, and the caller falls back to the Python encoder for the whole batch.
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use crate::columns::{int_field, varint};
-use crate::rows::tick_tuple;
+
+/// Fields of a `Tick`.
+const TICK_FIELDS: usize = 15;
+
+/// Row `i` of a batch as a `Tick`-shaped tuple (15 fields), or a `ValueError` saying why not.
+fn tick_tuple<'a, 'py>(
+    row: &'a Bound<'py, PyAny>,
+    i: usize,
+) -> PyResult<&'a Bound<'py, PyTuple>> {
+    let t = row.downcast::<PyTuple>()?;
+    if t.len() != TICK_FIELDS {
+        return Err(PyValueError::new_err(format!(
+            "row {i}: a Tick has {TICK_FIELDS} fields, got {}",
+            t.len()
+        )));
+    }
+    Ok(t)
+}
 
 /// Tuple index 2..=12 (ts_event .. total_sell_quantity) is message field index + 1:
 /// varint tags of fields 3..=13.

@@ -8,8 +8,8 @@
 //! negatives), ms timestamps as ns, missing fields as protobuf defaults. Malformed input
 //! and non-finite prices raise `ValueError`; a Rust panic is caught and raised as one too.
 //! `decode_ticks` does the same for bus `Tick` messages (`marketdata.rs`); `columns.rs`
-//! decodes those into column buffers and encodes `EnrichedTick`s from columns; `rows.rs`
-//! transposes `Tick` tuples into int64 columns for the tick store.
+//! decodes those into column buffers and encodes `EnrichedTick`s from columns; `encode.rs`
+//! encodes `Tick` tuples as bus messages.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
@@ -22,7 +22,6 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple, PyType};
 mod columns;
 mod encode;
 mod marketdata;
-mod rows;
 mod wire;
 
 use wire::{Feed, Full, Greeks, Ltpc, Ohlc, Payload, Quote};
@@ -625,7 +624,6 @@ fn quant_wire(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_ticks, m)?)?;
     m.add_function(wrap_pyfunction!(columns::decode_tick_columns, m)?)?;
     m.add_function(wrap_pyfunction!(columns::encode_enriched_columns, m)?)?;
-    m.add_function(wrap_pyfunction!(rows::tick_rows_to_columns, m)?)?;
     m.add_function(wrap_pyfunction!(encode::encode_ticks, m)?)?;
     Ok(())
 }

@@ -4,11 +4,13 @@ The feature engine's math runs on columns. Converting a batch of ``Tick`` NamedT
 done with C-level transposes (``zip(*ticks)``, ``numpy.fromiter`` over chained depth
 levels) rather than a per-tick Python loop, and ``EnrichedTick`` tuples are built the same
 way (``tuple.__new__`` over zipped columns). Called by :mod:`quant.analytics.engine`.
+Both conversions find the events' fields by name; ``scripts/gen_columns.py --check``
+fails when ``TickColumns`` / ``EnrichedColumns`` stop covering ``Tick`` / ``EnrichedTick``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
 from typing import NamedTuple
 
@@ -25,6 +27,7 @@ _SIDES = np.array([AggressorSide.NONE, *AggressorSide], dtype=object)
 # The engine's aggressor codes (0: no trade seen yet, else an AggressorSide value) as the
 # AggressorSide values stored and put on the wire: index this with the aggressor column.
 AGGRESSOR_VALUES: IntArray = np.array([int(s) for s in _SIDES], dtype=np.int64)
+_AT = {name: i for i, name in enumerate(Tick._fields)}  # a Tick field's position
 
 
 class TickColumns(NamedTuple):
@@ -134,28 +137,41 @@ def from_ticks(ticks: Sequence[Tick], max_levels: int = MAX_LEVELS) -> TickColum
             total_buy_quantity=empty, total_sell_quantity=empty,
         )  # fmt: skip
     cols = list(zip(*ticks, strict=True))
-    depth = _depth(cols[13], max_levels)
-    modes = _ints(cols[1], n)
+    at = _AT
+    depth = _depth(cols[at["depth"]], max_levels)
+    modes = _ints(cols[at["mode"]], n)
     return TickColumns(
-        keys=list(cols[0]),
-        ts_event=_ints(cols[2], n),
-        ts_init=_ints(cols[3], n),
-        ltp=_ints(cols[4], n),
-        ltt_ns=_ints(cols[5], n),
-        ltq=_ints(cols[6], n),
-        volume=_ints(cols[8], n),
-        oi=_ints(cols[10], n),
+        keys=list(cols[at["instrument_key"]]),
+        ts_event=_ints(cols[at["ts_event"]], n),
+        ts_init=_ints(cols[at["ts_init"]], n),
+        ltp=_ints(cols[at["ltp"]], n),
+        ltt_ns=_ints(cols[at["ltt_ns"]], n),
+        ltq=_ints(cols[at["ltq"]], n),
+        volume=_ints(cols[at["volume"]], n),
+        oi=_ints(cols[at["oi"]], n),
         bid_price=depth[:, :, 0],
         bid_qty=depth[:, :, 1],
         ask_price=depth[:, :, 2],
         ask_qty=depth[:, :, 3],
         has_volume=modes != _LTPC,
         mode=modes,
-        close_price=_ints(cols[7], n),
-        atp=_ints(cols[9], n),
-        total_buy_quantity=_ints(cols[11], n),
-        total_sell_quantity=_ints(cols[12], n),
+        close_price=_ints(cols[at["close_price"]], n),
+        atp=_ints(cols[at["atp"]], n),
+        total_buy_quantity=_ints(cols[at["total_buy_quantity"]], n),
+        total_sell_quantity=_ints(cols[at["total_sell_quantity"]], n),
     )
+
+
+# where each ``EnrichedTick`` field comes from, in field order: "keys", "ts_enriched",
+# "aggressor" (engine codes -> AggressorSide), a ``TickColumns`` field or else the
+# ``EnrichedColumns`` field of the same name
+_ENRICHED_FROM = [
+    ("keys", "") if name == "instrument_key" else
+    (name, "") if name in ("ts_enriched", "aggressor") else
+    ("ticks", name) if name in TickColumns._fields else
+    ("features", name)
+    for name in EnrichedTick._fields
+]  # fmt: skip
 
 
 def to_enriched(
@@ -163,32 +179,15 @@ def to_enriched(
 ) -> list[EnrichedTick]:
     """``EnrichedTick`` events for a batch (input order)."""
     n = len(ticks.keys)
-    f = features
-    columns = (
-        ticks.keys,
-        ticks.ts_event.tolist(),
-        ticks.ts_init.tolist(),
-        ticks.ltp.tolist(),
-        ticks.volume.tolist(),
-        f.session_vwap.tolist(),
-        f.rolling_vwap.tolist(),
-        f.imbalance_l1.tolist(),
-        f.imbalance_d5.tolist(),
-        f.imbalance_d30.tolist(),
-        f.spread.tolist(),
-        f.spread_bps.tolist(),
-        f.microprice.tolist(),
-        _SIDES[f.aggressor].tolist(),
-        f.trade_quantity.tolist(),
-        f.buy_volume.tolist(),
-        f.sell_volume.tolist(),
-        f.trade_intensity.tolist(),
-        repeat(ts_enriched, n),
-        f.iv.tolist(),
-        f.delta.tolist(),
-        f.gamma.tolist(),
-        f.theta.tolist(),
-        f.vega.tolist(),
-    )
+    columns: list[Iterable[object]] = []
+    for source, name in _ENRICHED_FROM:
+        if source == "keys":
+            columns.append(ticks.keys)
+        elif source == "ts_enriched":
+            columns.append(repeat(ts_enriched, n))
+        elif source == "aggressor":
+            columns.append(_SIDES[features.aggressor].tolist())
+        else:
+            columns.append(getattr(ticks if source == "ticks" else features, name).tolist())
     make = tuple.__new__
     return list(map(make, repeat(EnrichedTick, n), zip(*columns, strict=False)))

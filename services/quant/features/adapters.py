@@ -7,11 +7,12 @@
   ``FileSnapshotStore`` writes once; :func:`pack_state` joins them; :func:`unpack_state`).
   Older JSON snapshots still restore.
 * :func:`option_specs` registers every option of the instrument master with the engine;
-* :class:`StoreSink` turns the service's column batches into the tick store's tables
-  (``ticks``: each tick with its features, one row; ``option_greeks``; ``ohlc``) and writes
-  them with ``write_columns``. Over QuestDB it is built with :meth:`StoreSink.batched`: a
-  ``quant.store.batching.BatchingWriter`` joins batches into large requests and
-  ``flush()`` waits for them; over SQLite writes are durable on return.
+* :class:`StoreSink` turns the service's column batches into the tick store's typed batches
+  (``quant.store.columns``: ``ticks``, each tick with its features in one row;
+  ``option_greeks``; ``ohlc``) and writes them with ``TickWriter.write``. Over QuestDB it
+  is built with :meth:`StoreSink.batched`: a ``quant.store.batching.BatchingWriter`` joins
+  batches into large requests and ``flush()`` waits for them; over SQLite writes are
+  durable on return.
 
 Built by the feature composition roots (``quant features``, ``quant up``, benchmarks).
 """
@@ -21,19 +22,20 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from quant.analytics.columns import AGGRESSOR_VALUES, TickColumns
+from quant.analytics.columns import TickColumns
 from quant.analytics.engine import FeatureEngine, OptionSpec
 from quant.analytics.rolling import HISTORY_COLUMNS
 from quant.analytics.segments import IntArray
 from quant.core.events import Candle, OptionGreeks
 from quant.core.instruments import Instrument, InstrumentType
 from quant.features.ports import EngineOutput, Part, Parts, Piece, join_parts
-from quant.store import columns as C
 from quant.store.batching import BatchingWriter
+from quant.store.columns import candle_batch, greeks_batch, tick_batch
+from quant.store.ports import TickWriter
 
 _MAGIC = b"QFE\x02"
 _LEN = struct.Struct("<I")
@@ -144,93 +146,29 @@ def option_specs(instruments: Iterable[Instrument]) -> dict[str, OptionSpec]:
     return specs
 
 
-class ColumnStore(Protocol):
-    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None: ...
-
-
-def _level1(depth: IntArray) -> IntArray:
-    if depth.shape[1]:
-        return depth[:, 0]
-    return np.zeros(depth.shape[0], dtype=np.int64)
-
-
-def _zeros_if_none(values: IntArray | None, n: int) -> IntArray:
-    return np.zeros(n, dtype=np.int64) if values is None else values
-
-
-def tick_table(t: TickColumns, out: EngineOutput | None = None) -> dict[str, Any]:
-    """The ``ticks`` table columns of a batch (best bid/ask from depth level 1), with the
-    feature columns of ``out`` (the engine's output for this batch) when given."""
-    n = len(t.keys)
-    raw = {
-        "ts": t.ts_event,
-        "instrument_key": t.keys,
-        "mode": _zeros_if_none(t.mode, n),
-        "ltp": t.ltp,
-        "ltt": t.ltt_ns,
-        "ltq": t.ltq,
-        "close_price": _zeros_if_none(t.close_price, n),
-        "volume": t.volume,
-        "atp": _zeros_if_none(t.atp, n),
-        "oi": t.oi,
-        "total_buy_quantity": _zeros_if_none(t.total_buy_quantity, n),
-        "total_sell_quantity": _zeros_if_none(t.total_sell_quantity, n),
-        "bid_price": _level1(t.bid_price),
-        "bid_quantity": _level1(t.bid_qty),
-        "ask_price": _level1(t.ask_price),
-        "ask_quantity": _level1(t.ask_qty),
-        "ts_init": t.ts_init,
-    }
-    if out is None:
-        return raw
-    f = out.features
-    return {
-        **raw,
-        "session_vwap": f.session_vwap,
-        "rolling_vwap": f.rolling_vwap,
-        "imbalance_l1": f.imbalance_l1,
-        "imbalance_d5": f.imbalance_d5,
-        "imbalance_d30": f.imbalance_d30,
-        "spread": f.spread,
-        "spread_bps": f.spread_bps,
-        "microprice": f.microprice,
-        "aggressor": AGGRESSOR_VALUES[f.aggressor],
-        "trade_quantity": f.trade_quantity,
-        "buy_volume": f.buy_volume,
-        "sell_volume": f.sell_volume,
-        "trade_intensity": f.trade_intensity,
-        "ts_enriched": np.full(len(t.keys), out.ts_enriched, dtype=np.int64),
-        "iv": f.iv,
-        "delta": f.delta,
-        "gamma": f.gamma,
-        "theta": f.theta,
-        "vega": f.vega,
-    }
-
-
 class StoreSink:
-    """``TickSink`` over a tick store's ``write_columns`` (see the module docstring)."""
+    """``TickSink`` over a tick store's ``write`` (see the module docstring)."""
 
-    def __init__(self, store: ColumnStore, writer: BatchingWriter | None = None) -> None:
-        self.store: ColumnStore = writer or store
+    def __init__(self, store: TickWriter, writer: BatchingWriter | None = None) -> None:
+        self.store: TickWriter = writer or store
         self._writer = writer
 
     @classmethod
-    def batched(cls, store: ColumnStore, **options: Any) -> StoreSink:
+    def batched(cls, store: TickWriter, **options: Any) -> StoreSink:
         """Writes go through a background :class:`BatchingWriter` (``options`` are its)."""
         return cls(store, BatchingWriter(store, **options))
 
     def write_ticks(self, ticks: TickColumns, out: EngineOutput) -> None:
         if ticks.keys:
-            self.store.write_columns("ticks", tick_table(ticks, out))
+            self.store.write(tick_batch(ticks, out.features, out.ts_enriched))
 
     def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
         if greeks:
-            self.store.write_columns("option_greeks", C.greeks_columns(greeks))
+            self.store.write(greeks_batch(greeks))
 
     def write_candles(self, candles: Sequence[Candle]) -> None:
         if candles:
-            self.store.write_columns("ohlc", C.candle_columns(candles))
+            self.store.write(candle_batch(candles))
 
     def flush(self) -> None:
         """Wait for the background writes, if batched (direct writes are done on return)."""

@@ -3,11 +3,12 @@
 Each tick-store write is a transaction on the server; QuestDB spends a near-fixed cost on
 every one (in bench runs, 5,000-row requests cost twice the server CPU per row of
 50,000-row ones). The feature engine polls small batches to keep latency low, so
-:class:`BatchingWriter` takes its ``write_columns`` calls, queues them per table (and
-column set) and writes them from one background thread, joined into one request per
-table, as soon as ``min_rows`` rows are queued or the oldest has waited ``max_delay_s``
-(1 s: at 10k ticks/s that is 10k-row requests; with 0.25 s QuestDB used 24% of a core
-instead of 15%, CPU the feature engine shares on a small machine).
+:class:`BatchingWriter` takes its ``write`` calls (typed column batches of
+:mod:`quant.store.tables`), queues them per table (and column set) and writes them from
+one background thread, joined into one request per table, as soon as ``min_rows`` rows
+are queued or the oldest has waited ``max_delay_s`` (1 s: at 10k ticks/s that is 10k-row
+requests; with 0.25 s QuestDB used 24% of a core instead of 15%, CPU the feature engine
+shares on a small machine).
 
 * ``flush()`` returns once everything queued before it is written (the feature service
   calls it before it saves a checkpoint and commits its Kafka offsets), and raises if a
@@ -15,7 +16,7 @@ instead of 15%, CPU the feature engine shares on a small machine).
 * a failed write stops the writer: every later call raises :class:`StoreError` naming
   the cause, nothing more is written, and whatever was not written is redelivered from
   the last committed offsets after the restart (writes are idempotent upserts);
-* ``write_columns`` blocks while ``max_pending_rows`` rows wait (backpressure);
+* ``write`` blocks while ``max_pending_rows`` rows wait (backpressure);
 * rows of the newest ``hold_back_s`` of a table's time (``ts``) wait for the next request
   (at most ``max_delay_s`` more; a flush writes them at once). Ticks come from several
   Kafka partitions, so one request's newest rows are a little ahead of rows the next will
@@ -23,8 +24,9 @@ instead of 15%, CPU the feature engine shares on a small machine).
   order, rewriting the tail of the partition: measured at 10-250x write amplification and
   40-175 ms of a core per commit at 10k ticks/s, where in-order commits took 2-10 ms.
 
-Callers hand over their column arrays and must not modify them afterwards.
-Built, and closed, by the feature composition roots over ``QuestDBTickStore``.
+Callers hand over their batches' arrays and must not modify them afterwards. A
+``TickWriter`` itself; built, and closed, by the feature composition roots over
+``QuestDBTickStore`` (``quant.features.adapters.StoreSink.batched``).
 ``abandon()`` stops a writer as a crash would (nothing more is written); at interpreter
 exit every writer still running is abandoned, with a warning, so no background write is
 in flight while Python tears itself down.
@@ -37,14 +39,11 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
-from itertools import chain, compress
-from typing import Any, Protocol
+from collections.abc import Callable
 
-import numpy as np
-
-from quant.store import columns as C
-from quant.store.ports import StoreError
+from quant.store.batch import concat
+from quant.store.ports import StoreError, TickWriter
+from quant.store.tables import ColumnBatch
 
 log = logging.getLogger(__name__)
 
@@ -52,53 +51,23 @@ log = logging.getLogger(__name__)
 Stream = tuple[str, tuple[str, ...]]  # (table, the batch's columns in table order)
 
 
-class ColumnWriter(Protocol):
-    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None: ...
-
-
-def split_at(
-    columns: dict[str, Any], cut: int
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """``columns`` split into the rows with ``ts <= cut`` and the rest (``None``: no rows)."""
-    ts = np.asarray(columns["ts"])
-    keep = ts <= cut
-    n_keep = int(np.count_nonzero(keep))
-    if n_keep == ts.size:
-        return columns, None
+def split_at(batch: ColumnBatch, cut: int) -> tuple[ColumnBatch | None, ColumnBatch | None]:
+    """``batch`` split into the rows with ``ts <= cut`` and the rest (``None``: no rows)."""
+    keep = batch.ts <= cut
+    n_keep = int(keep.sum())
+    if n_keep == len(batch):
+        return batch, None
     if n_keep == 0:
-        return None, columns
-    later = ~keep
-    older: dict[str, Any] = {}
-    newer: dict[str, Any] = {}
-    for c, values in columns.items():
-        if isinstance(values, list):
-            older[c] = list(compress(values, keep.tolist()))
-            newer[c] = list(compress(values, later.tolist()))
-        else:
-            values = np.asarray(values)
-            older[c], newer[c] = values[keep], values[later]
-    return older, newer
-
-
-def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One batch from several of the same table and columns, concatenated in order."""
-    if len(parts) == 1:
-        return parts[0]
-    out: dict[str, Any] = {}
-    for c in parts[0]:
-        if c == "instrument_key":
-            out[c] = list(chain.from_iterable(p[c] for p in parts))
-        else:
-            out[c] = np.concatenate([np.asarray(p[c]) for p in parts])
-    return out
+        return None, batch
+    return batch.take(keep), batch.take(~keep)
 
 
 class BatchingWriter:
-    """``write_columns`` + ``flush`` over a store, written from a background thread."""
+    """``write`` + ``flush`` over a store, written from a background thread."""
 
     def __init__(
         self,
-        store: ColumnWriter,
+        store: TickWriter,
         *,
         min_rows: int = 50_000,
         max_delay_s: float = 1.0,
@@ -119,12 +88,12 @@ class BatchingWriter:
         self._cond = threading.Condition()
         # batches by (table, their columns): a ``ticks`` batch without features is never
         # joined with one that has them
-        self._pending: dict[Stream, list[dict[str, Any]]] = {}
+        self._pending: dict[Stream, list[ColumnBatch]] = {}
         self._pending_rows = 0
         self._oldest = 0.0
         self._queued = 0  # batches accepted so far
         self._written = 0  # batches written so far (held-back rows are not yet)
-        self._held: dict[Stream, dict[str, Any]] = {}  # rows held back (writer thread)
+        self._held: dict[Stream, ColumnBatch] = {}  # rows held back (writer thread)
         self._held_since = 0.0
         self._flushing = 0  # callers waiting in flush()
         self._error: BaseException | None = None
@@ -136,11 +105,11 @@ class BatchingWriter:
 
     # --- callers ------------------------------------------------------------------------
 
-    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
-        cols = C.checked_columns(table, columns)
-        if cols is None:
+    def write(self, batch: ColumnBatch) -> None:
+        """Queue ``batch`` (an empty one is dropped); blocks while too much is pending."""
+        rows = len(batch)
+        if not rows:
             return
-        rows = len(cols["ts"])
         with self._cond:
             while (
                 self._error is None
@@ -154,7 +123,7 @@ class BatchingWriter:
                 raise StoreError("tick-store writer is closed")
             if not self._pending_rows:
                 self._oldest = self._now()
-            self._pending.setdefault((table, tuple(cols)), []).append(cols)
+            self._pending.setdefault((batch.TABLE, batch.layout), []).append(batch)
             self._pending_rows += rows
             self._queued += 1
             self._cond.notify_all()
@@ -192,7 +161,7 @@ class BatchingWriter:
         rows are dropped (the feature service redoes them from its last checkpoint).
         """
         with self._cond:
-            dropped = self._pending_rows + sum(len(c["ts"]) for c in self._held.values())
+            dropped = self._pending_rows + sum(map(len, self._held.values()))
             self._closed = self._abandoned = True
             self._pending, self._pending_rows, self._held = {}, 0, {}
             self._cond.notify_all()
@@ -277,25 +246,24 @@ class BatchingWriter:
 
     def _write(
         self,
-        batches: dict[Stream, list[dict[str, Any]]],
-        held: dict[Stream, dict[str, Any]],
+        batches: dict[Stream, list[ColumnBatch]],
+        held: dict[Stream, ColumnBatch],
         final: bool,
-    ) -> dict[Stream, dict[str, Any]]:
+    ) -> dict[Stream, ColumnBatch]:
         """Write the held rows and the new batches, per table (and column set) in one
         request; returns the rows held back for the next round (none if ``final``)."""
-        keep: dict[Stream, dict[str, Any]] = {}
+        keep: dict[Stream, ColumnBatch] = {}
         for stream in [*held, *(s for s in batches if s not in held)]:
-            table = stream[0]
             parts = [held[stream]] if stream in held else []
             parts += batches.get(stream, [])
-            columns: dict[str, Any] | None = merge(parts)
-            if not final and self._hold_back_ns and columns is not None:
-                cut = int(np.max(columns["ts"])) - self._hold_back_ns
-                columns, later = split_at(columns, cut)
+            batch: ColumnBatch | None = concat(parts)
+            if not final and self._hold_back_ns and batch is not None:
+                cut = int(batch.ts.max()) - self._hold_back_ns
+                batch, later = split_at(batch, cut)
                 if later is not None:
                     keep[stream] = later
-            if columns is not None:
-                self._store.write_columns(table, columns)
+            if batch is not None:
+                self._store.write(batch)
         return keep
 
 

@@ -1,198 +1,155 @@
-"""Table layouts of the tick store and domain <-> column conversions (pure, no I/O).
+"""Domain events <-> tick-store columns (pure, no I/O).
 
-Both tick-store adapters (``questdb_ticks`` and ``sqlite_ticks``) take their column
-names and orders from here, so the embedded store and QuestDB hold the same tables:
-``ticks``, ``option_greeks`` and ``ohlc``. ``ts`` is the designated timestamp
-(``ts_event``, or ``ts_start`` for candles) in UTC nanoseconds.
-
-A ``ticks`` row is one tick with its features: the raw columns (``RAW_TICK_COLUMNS``)
-and the feature engine's (``FEATURE_COLUMNS``: VWAPs, imbalances, spread, aggressor, IV
-and greeks, ...). A batch written without features leaves those columns NULL; as every
-write is an upsert of the whole row, the feature engine writes each tick once, enriched.
-``column_iterators`` transposes a batch lazily (QuestDB fills numpy arrays from it);
-the ``*_columns`` functions materialise it as lists (SQLite binds rows from those).
+Writes: :func:`tick_batch` turns the feature engine's ``TickColumns`` (and its features)
+into a :class:`~quant.store.tables.TickBatch` (best bid/ask from depth level 1);
+:func:`greeks_batch` and :func:`candle_batch` turn ``OptionGreeks`` / ``Candle`` tuples into
+their batches. The feature service's sink (``quant.features.adapters.StoreSink``) writes
+through all three. Reads: the SELECT lists of ``Quote``, ``OptionGreeks`` and ``Candle``
+and the row -> domain conversions both tick-store adapters use. Table layouts and which
+event field each column holds come from the generated :mod:`quant.store.tables`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
-from quant.core.events import Candle, DepthLevel, EnrichedTick, OptionGreeks, Tick
+import numpy as np
+
+from quant.analytics.columns import AGGRESSOR_VALUES, EnrichedColumns, TickColumns
+from quant.analytics.segments import IntArray
+from quant.core.events import Candle, OptionGreeks
+from quant.store.batch import KEY, ColumnSet
 from quant.store.ports import Quote
+from quant.store.tables import (
+    EVENT_FIELD,
+    CandleBatch,
+    GreeksBatch,
+    TickBatch,
+    TickFeatures,
+)
 
-Columns = dict[str, Sequence[Any]]
+B = TypeVar("B", bound=ColumnSet)
+E = TypeVar("E")
 
-RAW_TICK_COLUMNS = (
-    "ts", "instrument_key", "mode", "ltp", "ltt", "ltq", "close_price", "volume", "atp",
-    "oi", "total_buy_quantity", "total_sell_quantity", "bid_price", "bid_quantity",
-    "ask_price", "ask_quantity", "ts_init",
-)  # fmt: skip
-# the feature engine's columns of a ``ticks`` row (``EnrichedTick`` fields of the same name)
-FEATURE_COLUMNS = (
-    "session_vwap", "rolling_vwap", "imbalance_l1", "imbalance_d5", "imbalance_d30",
-    "spread", "spread_bps", "microprice", "aggressor", "trade_quantity", "buy_volume",
-    "sell_volume", "trade_intensity", "ts_enriched", "iv", "delta", "gamma", "theta", "vega",
-)  # fmt: skip
-TICK_COLUMNS = RAW_TICK_COLUMNS + FEATURE_COLUMNS
-GREEKS_COLUMNS = (
-    "ts", "instrument_key", "ltp", "iv", "delta", "gamma", "theta", "vega", "rho", "oi",
-    "volume", "ts_init",
-)  # fmt: skip
-OHLC_COLUMNS = (
-    "ts", "instrument_key", "interval_seconds", "open", "high", "low", "close", "volume",
-    "oi", "trade_count",
-)  # fmt: skip
-FLOAT_COLUMNS = frozenset(
-    {
-        "iv", "delta", "gamma", "theta", "vega", "rho", "session_vwap", "rolling_vwap",
-        "imbalance_l1", "imbalance_d5", "imbalance_d30", "spread_bps", "microprice",
-        "trade_intensity",
-    }
-)  # fmt: skip
-TABLES: dict[str, tuple[str, ...]] = {
-    "ticks": TICK_COLUMNS,
-    "option_greeks": GREEKS_COLUMNS,
-    "ohlc": OHLC_COLUMNS,
-}
-DEDUP_KEYS: dict[str, tuple[str, ...]] = {
-    "ticks": ("ts", "instrument_key"),
-    "option_greeks": ("ts", "instrument_key"),
-    "ohlc": ("ts", "instrument_key", "interval_seconds"),
-}
-QUOTE_FIELDS = (
-    "instrument_key", "ts", "ts_init", "ltp", "ltq", "close_price", "volume", "atp", "oi",
-    "bid_price", "bid_quantity", "ask_price", "ask_quantity", "total_buy_quantity",
-    "total_sell_quantity",
-)  # fmt: skip
-GREEKS_FIELDS = (
-    "instrument_key", "ts", "ts_init", "ltp", "iv", "delta", "gamma", "theta", "vega", "rho",
-    "oi", "volume",
-)  # fmt: skip
-OHLC_FIELDS = (
-    "instrument_key", "interval_seconds", "ts", "open", "high", "low", "close", "volume", "oi",
-    "trade_count",
-)  # fmt: skip
+
+def _level1(depth: IntArray) -> IntArray:
+    if depth.shape[1]:
+        return depth[:, 0]
+    return np.zeros(depth.shape[0], dtype=np.int64)
+
+
+def _zeros_if_none(values: IntArray | None, n: int) -> IntArray:
+    return np.zeros(n, dtype=np.int64) if values is None else values
+
+
+def tick_batch(
+    t: TickColumns, features: EnrichedColumns | None = None, ts_enriched: int = 0
+) -> TickBatch:
+    """The ``ticks`` batch of ``t`` (best bid/ask from depth level 1), with ``features``
+    (the engine's for these ticks, same order) enriched at ``ts_enriched`` when given."""
+    n = len(t.keys)
+    group = None
+    if features is not None:
+        f = features
+        group = TickFeatures(
+            session_vwap=f.session_vwap,
+            rolling_vwap=f.rolling_vwap,
+            imbalance_l1=f.imbalance_l1,
+            imbalance_d5=f.imbalance_d5,
+            imbalance_d30=f.imbalance_d30,
+            spread=f.spread,
+            spread_bps=f.spread_bps,
+            microprice=f.microprice,
+            aggressor=AGGRESSOR_VALUES[f.aggressor],
+            trade_quantity=f.trade_quantity,
+            buy_volume=f.buy_volume,
+            sell_volume=f.sell_volume,
+            trade_intensity=f.trade_intensity,
+            ts_enriched=np.full(len(f.spread), ts_enriched, dtype=np.int64),
+            iv=f.iv,
+            delta=f.delta,
+            gamma=f.gamma,
+            theta=f.theta,
+            vega=f.vega,
+        )
+    return TickBatch(
+        ts=t.ts_event,
+        instrument_key=t.keys,
+        mode=_zeros_if_none(t.mode, n),
+        ltp=t.ltp,
+        ltt=t.ltt_ns,
+        ltq=t.ltq,
+        close_price=_zeros_if_none(t.close_price, n),
+        volume=t.volume,
+        atp=_zeros_if_none(t.atp, n),
+        oi=t.oi,
+        total_buy_quantity=_zeros_if_none(t.total_buy_quantity, n),
+        total_sell_quantity=_zeros_if_none(t.total_sell_quantity, n),
+        bid_price=_level1(t.bid_price),
+        bid_quantity=_level1(t.bid_qty),
+        ask_price=_level1(t.ask_price),
+        ask_quantity=_level1(t.ask_qty),
+        ts_init=t.ts_init,
+        features=group,
+    )
+
+
+def _event_field(table: str, column: str) -> str:
+    return EVENT_FIELD[table].get(column, column)
+
+
+def _from_events(cls: type[B], table: str, event: type[Any]) -> Callable[[Sequence[Any]], B]:
+    """Events -> their batch: one ``np.fromiter`` over an ``itemgetter`` per column (the
+    getters resolved once, here)."""
+    getters = [
+        (c, itemgetter(event._fields.index(_event_field(table, c))), c in cls.FLOATS)
+        for c in cls.COLUMNS
+    ]
+
+    def convert(rows: Sequence[Any]) -> B:
+        n = len(rows)
+        values: dict[str, Any] = {}
+        for column, get, is_float in getters:
+            if column == KEY:
+                values[column] = list(map(get, rows))
+            else:
+                dtype = np.float64 if is_float else np.int64
+                values[column] = np.fromiter(map(get, rows), dtype=dtype, count=n)
+        make: Callable[..., B] = cls
+        return make(**values)
+
+    return convert
+
+
+greeks_batch: Callable[[Sequence[OptionGreeks]], GreeksBatch] = _from_events(
+    GreeksBatch, GreeksBatch.TABLE, OptionGreeks
+)
+"""``OptionGreeks`` -> their ``option_greeks`` batch."""
+candle_batch: Callable[[Sequence[Candle]], CandleBatch] = _from_events(
+    CandleBatch, CandleBatch.TABLE, Candle
+)
+"""``Candle`` -> their ``ohlc`` batch (the feature engine's closed candles, a backfill)."""
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def _select_fields(event: type[Any], table: str) -> tuple[str, ...]:
+    column_of = {field: column for column, field in EVENT_FIELD[table].items()}
+    return tuple(column_of.get(f, f) for f in event._fields)
+
+
+QUOTE_FIELDS = _select_fields(Quote, "ticks")
+GREEKS_FIELDS = _select_fields(OptionGreeks, "option_greeks")
+OHLC_FIELDS = _select_fields(Candle, "ohlc")
 
 
 def select_list(fields: Sequence[str], ts_expr: str = "ts") -> str:
     """``fields`` as a SELECT list, ``ts`` rendered by ``ts_expr`` (must yield integer ns)."""
     return ", ".join(ts_expr if f == "ts" else f for f in fields)
-
-
-_NO_LEVEL = DepthLevel(0, 0, 0, 0)
-
-
-def _getters(cls: Any, fields: dict[str, str]) -> list[tuple[str, itemgetter[Any]]]:
-    """(column, getter of the domain field feeding it) pairs, resolved once at import."""
-    return [(col, itemgetter(cls._fields.index(field))) for col, field in fields.items()]
-
-
-def _same(columns: Sequence[str], **renamed: str) -> dict[str, str]:
-    return {c: renamed.get(c, c) for c in columns}
-
-
-_TICK = _getters(
-    Tick,
-    _same(
-        [c for c in RAW_TICK_COLUMNS if c not in RAW_TICK_COLUMNS[12:16]],  # best bid/ask
-        ts="ts_event", ltt="ltt_ns",
-    ),
-)  # fmt: skip
-_DEPTH = itemgetter(Tick._fields.index("depth"))
-_LEVEL = [(c, itemgetter(i)) for i, c in enumerate(RAW_TICK_COLUMNS[12:16])]
-_GREEKS = _getters(OptionGreeks, _same(GREEKS_COLUMNS, ts="ts_event"))
-_FEATURES = _getters(EnrichedTick, _same(FEATURE_COLUMNS))
-_CANDLE = _getters(Candle, _same(OHLC_COLUMNS, ts="ts_start"))
-_MATCH = itemgetter(
-    EnrichedTick._fields.index("instrument_key"), EnrichedTick._fields.index("ts_event")
-)
-_TICK_MATCH = itemgetter(Tick._fields.index("instrument_key"), Tick._fields.index("ts_event"))
-
-
-_GETTERS = {"option_greeks": _GREEKS, "ohlc": _CANDLE}
-
-
-def column_iterators(table: str, rows: Sequence[Any]) -> dict[str, Iterator[Any]]:
-    """Lazy per-column iterators over a batch of ``table``'s domain rows (any order);
-    for ``ticks`` the raw columns only (``feature_iterators`` gives the others).
-
-    One ``map(itemgetter)`` per column: ``zip(*rows)`` is as fast in isolation but
-    allocates a GC-tracked iterator per row, which sets off garbage collections.
-    """
-    if table == "ticks":
-        out: dict[str, Iterator[Any]] = {col: map(get, rows) for col, get in _TICK}
-        best = [d[0] if d else _NO_LEVEL for d in map(_DEPTH, rows)]
-        out.update({col: map(get, best) for col, get in _LEVEL})
-        return out
-    return {col: map(get, rows) for col, get in _GETTERS[table]}
-
-
-def _lists(table: str, rows: Sequence[Any]) -> Columns:
-    return {col: list(values) for col, values in column_iterators(table, rows).items()}
-
-
-def feature_iterators(
-    ticks: Sequence[Tick], features: Sequence[EnrichedTick]
-) -> dict[str, Iterator[Any]]:
-    """Lazy iterators over the ``FEATURE_COLUMNS`` of ``features``, checked to be those of
-    ``ticks`` row by row (same instrument and ``ts_event``): a ``ValueError`` if not."""
-    if len(features) != len(ticks):
-        raise ValueError(f"ticks: {len(ticks)} ticks but {len(features)} feature rows")
-    if list(map(_MATCH, features)) != list(map(_TICK_MATCH, ticks)):
-        raise ValueError("ticks: feature rows do not match the ticks (instrument, ts_event)")
-    return {col: map(get, features) for col, get in _FEATURES}
-
-
-def tick_columns(ticks: Sequence[Tick], features: Sequence[EnrichedTick] | None = None) -> Columns:
-    """Column-major lists of ``ticks`` (best bid/ask from the first depth level), with
-    the ``FEATURE_COLUMNS`` of ``features`` (one per tick, same order) when given."""
-    out = _lists("ticks", ticks)
-    if features is not None:
-        out.update({c: list(v) for c, v in feature_iterators(ticks, features).items()})
-    return out
-
-
-def greeks_columns(greeks: Sequence[OptionGreeks]) -> Columns:
-    return _lists("option_greeks", greeks)
-
-
-def candle_columns(candles: Sequence[Candle]) -> Columns:
-    return _lists("ohlc", candles)
-
-
-def checked_columns(table: str, columns: Mapping[str, Any]) -> dict[str, Any] | None:
-    """``columns`` of one ``table`` batch in table order, checked; ``None`` if empty.
-
-    Every column of the table must be present (``ts`` in ns, ``instrument_key`` a list of
-    str or an object array, the rest numeric arrays or lists) with the same length, except
-    that ``ticks`` may leave out all of its ``FEATURE_COLUMNS`` (stored as NULL).
-    """
-    if table not in TABLES:
-        raise ValueError(f"unknown table {table!r}")
-    names = TABLES[table]
-    if table == "ticks" and not any(c in columns for c in FEATURE_COLUMNS):
-        names = RAW_TICK_COLUMNS
-    missing = [c for c in names if c not in columns]
-    if missing:
-        raise ValueError(f"{table}: missing columns {missing}")
-    unknown = [c for c in columns if c not in TABLES[table]]
-    if unknown:
-        raise ValueError(f"{table}: unknown columns {unknown}")
-    lengths = {len(columns[c]) for c in names}
-    if len(lengths) != 1:
-        raise ValueError(f"{table}: columns of different lengths {sorted(lengths)}")
-    if not lengths.pop():
-        return None
-    return {c: columns[c] for c in names}
-
-
-def as_list(values: Any) -> list[Any]:
-    """A column as a list of Python scalars (numpy arrays via ``tolist``)."""
-    tolist = getattr(values, "tolist", None)
-    return list(tolist()) if tolist is not None else list(values)
 
 
 def _f(v: Any) -> float:
@@ -203,19 +160,21 @@ def _i(v: Any) -> int:
     return 0 if v is None else int(v)
 
 
-def quote_from_row(row: Sequence[Any]) -> Quote:
-    """A row selected with ``QUOTE_FIELDS`` -> ``Quote``."""
-    return Quote(str(row[0]), *(_i(v) for v in row[1:]))
+def _reader(
+    event: Callable[..., E], fields: Sequence[str], floats: frozenset[str]
+) -> Callable[[Sequence[Any]], E]:
+    """A row selected with ``fields`` -> the event (NULL floats as NaN, NULL ints as 0)."""
+    convert = [str if f == KEY else _f if f in floats else _i for f in fields]
+
+    def read(row: Sequence[Any]) -> E:
+        return event(*(c(v) for c, v in zip(convert, row, strict=True)))
+
+    return read
 
 
-def greeks_from_row(row: Sequence[Any]) -> OptionGreeks:
-    """A row selected with ``GREEKS_FIELDS`` -> ``OptionGreeks``."""
-    return OptionGreeks(
-        str(row[0]), _i(row[1]), _i(row[2]), _i(row[3]), _f(row[4]), _f(row[5]),
-        _f(row[6]), _f(row[7]), _f(row[8]), _f(row[9]), _i(row[10]), _i(row[11]),
-    )  # fmt: skip
-
-
-def candle_from_row(row: Sequence[Any]) -> Candle:
-    """A row selected with ``OHLC_FIELDS`` -> ``Candle``."""
-    return Candle(str(row[0]), *(_i(v) for v in row[1:]))
+quote_from_row = _reader(Quote, QUOTE_FIELDS, frozenset())
+"""A row selected with ``QUOTE_FIELDS`` -> ``Quote``."""
+greeks_from_row = _reader(OptionGreeks, GREEKS_FIELDS, GreeksBatch.FLOATS)
+"""A row selected with ``GREEKS_FIELDS`` -> ``OptionGreeks``."""
+candle_from_row = _reader(Candle, OHLC_FIELDS, frozenset())
+"""A row selected with ``OHLC_FIELDS`` -> ``Candle``."""

@@ -1,11 +1,12 @@
 """Store ports: what services need from the tick store and the relational store.
 
 Consumers: the feature engine and backfiller write ticks (with their features), greeks and
-candles (``TickWriter``); the gateway, scanner and strategies read quotes and candles
-(``TickReader``); instrument sync, execution and the gateway use the relational
-repositories. Adapters: ``QuestDBTickStore`` / ``SqliteTickStore`` and
-``PostgresStore`` / ``SqliteRelationalStore``. All calls are synchronous and
-thread-safe; asyncio callers use ``asyncio.to_thread``.
+candles as typed column batches (``TickWriter.write``: a ``TickBatch``, ``GreeksBatch`` or
+``CandleBatch`` of ``quant.store.tables``, built by ``quant.store.columns``); the gateway,
+scanner and strategies read quotes and candles (``TickReader``); instrument sync, execution
+and the gateway use the relational repositories. Adapters: ``QuestDBTickStore`` /
+``SqliteTickStore`` and ``PostgresStore`` / ``SqliteRelationalStore``. All calls are
+synchronous and thread-safe; asyncio callers use ``asyncio.to_thread``.
 
 Semantics every adapter honours (``tests/integration/store`` contract suites):
 * tick-store writes are idempotent upserts on ``(ts, instrument_key)`` (candles on
@@ -17,13 +18,14 @@ Semantics every adapter honours (``tests/integration/store`` contract suites):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from datetime import date
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
-from quant.core.events import Candle, EnrichedTick, OptionGreeks, Tick
+from quant.core.events import Candle, OptionGreeks
 from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent
+from quant.store.tables import ColumnBatch
 
 
 class Quote(NamedTuple):
@@ -47,20 +49,11 @@ class Quote(NamedTuple):
 
 
 class TickWriter(Protocol):
-    def write_ticks(
-        self, ticks: Sequence[Tick], features: Sequence[EnrichedTick] | None = None
-    ) -> None:
-        """Upsert ``ticks`` into ``ticks``; with ``features`` (the ``EnrichedTick`` of each
-        tick, same order) their feature columns too, else those are NULL."""
-        ...
+    def write(self, batch: ColumnBatch) -> None:
+        """Upsert ``batch`` into its table (``batch.TABLE``); an empty batch writes nothing.
 
-    def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None: ...
-    def write_candles(self, candles: Sequence[Candle]) -> None: ...
-    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
-        """Write one batch of ``table`` given as columns (the feature engine's fast path).
-
-        One entry per column of the table (``quant.store.columns.TABLES``): ``ts`` in ns,
-        ``instrument_key`` a list of str, the rest int64/float64 arrays, equal lengths.
+        A ``TickBatch`` without ``features`` stores NULL feature columns (an upsert replaces
+        the whole row, so the feature engine writes each tick once, with its features).
         """
         ...
 

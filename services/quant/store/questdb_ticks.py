@@ -8,8 +8,7 @@ Built by the feature engine / backfiller / gateway composition roots:
   as WAL tables partitioned by day with ``DEDUP UPSERT KEYS`` (``ts, instrument_key``; plus
   ``interval_seconds`` for ``ohlc``), ``ts`` a ``TIMESTAMP_NS``: replays write no
   duplicates. A table created by an earlier version gets the columns it lacks.
-* Each ``write_*`` call turns its batch into numpy columns and one DataFrame (``frame``;
-  ``ticks`` through ``quant_wire.tick_rows_to_columns`` when the extension is installed),
+* ``write`` turns its column batch into one DataFrame over the same arrays (``frame``),
   sends it with the ``questdb`` client's ``Sender.dataframe`` (chunked to
   ``max_rows_per_request``) and flushes: when it returns the server has committed the rows
   to the WAL. ``instrument_key`` goes in as an Arrow string column, not Python ``str``
@@ -23,10 +22,9 @@ Built by the feature engine / backfiller / gateway composition roots:
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -35,10 +33,13 @@ import psycopg
 from psycopg_pool import ConnectionPool
 from questdb import QuestDBError, Sender
 
-from quant.core.events import Candle, EnrichedTick, OptionGreeks, Tick
+from quant.core.events import Candle, OptionGreeks
 from quant.store import columns as C
+from quant.store import tables as T
+from quant.store.batch import KEY, Keys
 from quant.store.ports import Quote, StoreError
 from quant.store.settings import QuestDBSettings
+from quant.store.tables import ColumnBatch
 
 _TS = "cast(ts AS long)"
 _ARROW_STR = pd.StringDtype("pyarrow")
@@ -52,112 +53,46 @@ def _col_type(c: str) -> str:
         return "TIMESTAMP_NS"
     if c == "instrument_key":
         return "SYMBOL CAPACITY 65536 CACHE"
-    return "DOUBLE" if c in C.FLOAT_COLUMNS else "LONG"
+    return "DOUBLE" if c in T.FLOAT_COLUMNS else "LONG"
 
 
 def table_ddl(table: str) -> str:
     """The QuestDB ``CREATE TABLE IF NOT EXISTS`` statement of a tick-store table."""
-    cols = ", ".join(f"{c} {_col_type(c)}" for c in C.TABLES[table])
-    keys = ", ".join(C.DEDUP_KEYS[table])
+    cols = ", ".join(f"{c} {_col_type(c)}" for c in T.TABLES[table])
+    keys = ", ".join(T.DEDUP_KEYS[table])
     return (
         f"CREATE TABLE IF NOT EXISTS {table} ({cols}) TIMESTAMP(ts) PARTITION BY DAY WAL "
         f"DEDUP UPSERT KEYS({keys})"
     )
 
 
-def _symbols(values: Any) -> Any:
+def _symbols(values: Keys) -> Any:
     """Instrument keys as an Arrow-backed string array (GIL-free serialisation)."""
     return pd.array(values if isinstance(values, list) else list(values), dtype=_ARROW_STR)
 
 
-def _load_tick_rows() -> Callable[[list[Any]], tuple[list[str], bytearray]] | None:
-    try:
-        module = importlib.import_module("quant_wire")
-    except ImportError:
-        return None
-    native: Callable[[list[Any]], tuple[list[str], bytearray]] | None = getattr(
-        module, "tick_rows_to_columns", None
-    )
-    return native
-
-
-_native_tick_rows = _load_tick_rows()
-# quant_wire's int64 rows of ``tick_rows_to_columns`` -> the ``ticks`` columns they fill
-_NATIVE_TICK_ROWS = {
-    "mode": 0, "ts": 1, "ts_init": 2, "ltp": 3, "ltt": 4, "ltq": 5, "close_price": 6,
-    "volume": 7, "atp": 8, "oi": 9, "total_buy_quantity": 10, "total_sell_quantity": 11,
-    "bid_price": 12, "bid_quantity": 13, "ask_price": 14, "ask_quantity": 15,
-}  # fmt: skip
-
-
-def _tick_frame_native(rows: Sequence[Any]) -> pd.DataFrame | None:
-    """``frame("ticks", rows)`` through quant_wire (one call, no object per cell), or
-    ``None`` if it is not installed or a row is not a plain ``Tick`` of ints."""
-    if _native_tick_rows is None:
-        return None
-    try:
-        keys, ints = _native_tick_rows(rows if isinstance(rows, list) else list(rows))
-    except (TypeError, ValueError, OverflowError):
-        return None  # the Python path converts (or rejects) it
-    matrix = np.frombuffer(ints, dtype=np.int64).reshape(len(_NATIVE_TICK_ROWS), len(keys))
-    data: dict[str, Any] = {"instrument_key": _symbols(keys)}
-    for c, r in _NATIVE_TICK_ROWS.items():
-        data[c] = matrix[r].view("datetime64[ns]") if c == "ts" else matrix[r]
-    return pd.DataFrame({c: data[c] for c in C.RAW_TICK_COLUMNS}, copy=False)
-
-
-def frame(table: str, rows: Sequence[Any]) -> pd.DataFrame:
-    """Numpy-backed DataFrame of a batch of ``table``'s domain rows (``ts`` as ns; for
-    ``ticks`` the raw columns).
-
-    ``ticks`` go through quant_wire's ``tick_rows_to_columns`` when it is installed (the
-    numeric columns are rows of one int64 matrix, no copy). Otherwise each numeric column
-    is filled by ``np.fromiter`` straight from a per-column iterator (no intermediate
-    lists). The client needs C-contiguous columns, which both are.
-    """
-    if table == "ticks":
-        native = _tick_frame_native(rows)
-        if native is not None:
-            return native
-    n = len(rows)
+def frame(batch: ColumnBatch) -> pd.DataFrame:
+    """The DataFrame the client sends for ``batch``: its columns in table order, ``ts`` as
+    ``datetime64[ns]``, ``instrument_key`` as Arrow strings, numbers as C-contiguous arrays
+    (what the client needs; a contiguous int64/float64 column is used without a copy)."""
     data: dict[str, Any] = {}
-    for c, values in C.column_iterators(table, rows).items():
-        if c == "instrument_key":
-            data[c] = _symbols(values)
-        elif c in C.FLOAT_COLUMNS:
-            data[c] = np.fromiter(values, dtype=np.float64, count=n)
+    for c, values in batch.columns().items():
+        if c == KEY:
+            data[c] = _symbols(batch.instrument_key)
         else:
-            ints = np.fromiter(values, dtype=np.int64, count=n)
-            data[c] = ints.view("datetime64[ns]") if c == "ts" else ints
-    names = C.RAW_TICK_COLUMNS if table == "ticks" else C.TABLES[table]
-    return pd.DataFrame({c: data[c] for c in names}, copy=False)
-
-
-def frame_from_columns(table: str, columns: Mapping[str, Any]) -> pd.DataFrame | None:
-    """DataFrame of one batch given as columns (no copies for int64/float64 arrays)."""
-    cols = C.checked_columns(table, columns)
-    if cols is None:
-        return None
-    data: dict[str, Any] = {}
-    for c, values in cols.items():
-        if c == "instrument_key":
-            data[c] = _symbols(values)
-        elif c in C.FLOAT_COLUMNS:
-            data[c] = np.ascontiguousarray(values, dtype=np.float64)
-        else:
-            ints = np.ascontiguousarray(values, dtype=np.int64)
-            data[c] = ints.view("datetime64[ns]") if c == "ts" else ints
+            array = np.ascontiguousarray(values)
+            data[c] = array.view("datetime64[ns]") if c == "ts" else array
     return pd.DataFrame(data, copy=False)
 
 
 def _add_missing_columns(conn: psycopg.Connection[Any], table: str) -> None:
     """Add the columns of ``table`` that a table created by an earlier version lacks."""
-    # table and column names come from quant.store.columns, never from callers (and
+    # table and column names come from quant.store.tables, never from callers (and
     # table_columns() takes no bind parameter)
     query = f"SELECT \"column\" FROM table_columns('{table}')"  # noqa: S608
     rows = conn.execute(query.encode()).fetchall()
     have = {str(r[0]) for r in rows}
-    for c in C.TABLES[table]:
+    for c in T.TABLES[table]:
         if c not in have:  # one WAL transaction each, applied asynchronously, in order
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {c} {_col_type(c)}".encode())
 
@@ -207,7 +142,7 @@ class QuestDBTickStore:
         try:
             pool.open(wait=True, timeout=self._connect_timeout)
             with pool.connection() as conn:
-                for table in C.TABLES:
+                for table in T.TABLES:
                     conn.execute(table_ddl(table).encode())
                     _add_missing_columns(conn, table)
             sender = Sender.from_conf(self._ilp_conf, auto_flush=False)
@@ -220,14 +155,10 @@ class QuestDBTickStore:
 
     # --- writes -------------------------------------------------------------------------
 
-    def _send(self, table: str, rows: Sequence[Any]) -> None:
-        self._send_frame(table, frame(table, rows))
-
-    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
-        """Write one batch given as columns (see ``TickWriter.write_columns``)."""
-        df = frame_from_columns(table, columns)
-        if df is not None:
-            self._send_frame(table, df)
+    def write(self, batch: ColumnBatch) -> None:
+        """Send one batch and flush it (see the module docstring and ``TickWriter.write``)."""
+        if len(batch):
+            self._send_frame(batch.TABLE, frame(batch))
 
     def _send_frame(self, table: str, df: pd.DataFrame) -> None:
         if self._sender is None:
@@ -242,26 +173,6 @@ class QuestDBTickStore:
                     self._sender.flush()
             except QuestDBError as e:
                 raise StoreError(f"writing {len(df)} rows to {table}: {e}") from e
-
-    def write_ticks(
-        self, ticks: Sequence[Tick], features: Sequence[EnrichedTick] | None = None
-    ) -> None:
-        if not ticks:
-            return
-        df = frame("ticks", ticks)
-        if features is not None:
-            for c, values in C.feature_iterators(ticks, features).items():
-                dtype = np.float64 if c in C.FLOAT_COLUMNS else np.int64
-                df[c] = np.fromiter(values, dtype=dtype, count=len(ticks))
-        self._send_frame("ticks", df)
-
-    def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
-        if greeks:
-            self._send("option_greeks", greeks)
-
-    def write_candles(self, candles: Sequence[Candle]) -> None:
-        if candles:
-            self._send("ohlc", candles)
 
     # --- reads --------------------------------------------------------------------------
 
@@ -303,7 +214,7 @@ class QuestDBTickStore:
 
     def count(self, table: str, instrument_key: str | None = None) -> int:
         """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""
-        if table not in C.TABLES:
+        if table not in T.TABLES:
             raise ValueError(f"unknown table {table!r}")
         sql = f"SELECT count() FROM {table}"  # noqa: S608 - checked name
         args: tuple[str, ...] = ()
@@ -314,7 +225,7 @@ class QuestDBTickStore:
 
     def wait_visible(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
-        names = tuple(C.TABLES)
+        names = tuple(T.TABLES)
         while True:
             rows = self._fetch(
                 "SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables()", ()

@@ -1,6 +1,6 @@
 """Embedded tick store on SQLite: the ``TickStore`` port for ``quant up`` and unit tests.
 
-Same tables and columns as QuestDB (``quant.store.columns``), each with a primary key on
+Same tables and columns as QuestDB (``quant.store.tables``), each with a primary key on
 its dedup keys and ``INSERT OR REPLACE``, so a replay upserts exactly like QuestDB's
 ``DEDUP UPSERT KEYS``. Writes are visible as soon as the call returns. One connection
 guarded by a lock (the platform runs in one process when this store is used); a file
@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from quant.core.events import Candle, EnrichedTick, OptionGreeks, Tick
+from quant.core.events import Candle, OptionGreeks
 from quant.store import columns as C
+from quant.store.batch import Column
 from quant.store.ports import Quote, StoreError
+from quant.store.tables import DEDUP_KEYS, FLOAT_COLUMNS, TABLES, ColumnBatch
 
 T = TypeVar("T")
 _QUOTE = C.select_list(C.QUOTE_FIELDS)
@@ -25,16 +27,22 @@ _GREEKS = C.select_list(C.GREEKS_FIELDS)
 _OHLC = C.select_list(C.OHLC_FIELDS)
 
 
+def as_list(values: Column) -> list[Any]:
+    """A column as a list of Python scalars (numpy arrays via ``tolist``)."""
+    tolist = getattr(values, "tolist", None)
+    return list(tolist()) if tolist is not None else list(values)
+
+
 def _col_type(c: str) -> str:
-    return "REAL" if c in C.FLOAT_COLUMNS else "TEXT" if c == "instrument_key" else "INTEGER"
+    return "REAL" if c in FLOAT_COLUMNS else "TEXT" if c == "instrument_key" else "INTEGER"
 
 
 def _ddl(table: str) -> str:
     cols = ", ".join(
-        f"{c} {_col_type(c)}" + (" NOT NULL" if c in C.DEDUP_KEYS[table] else "")
-        for c in C.TABLES[table]
+        f"{c} {_col_type(c)}" + (" NOT NULL" if c in DEDUP_KEYS[table] else "")
+        for c in TABLES[table]
     )
-    key = ", ".join(reversed(C.DEDUP_KEYS[table]))  # instrument_key first: per-key range scans
+    key = ", ".join(reversed(DEDUP_KEYS[table]))  # instrument_key first: per-key range scans
     return f"CREATE TABLE IF NOT EXISTS {table} ({cols}, PRIMARY KEY ({key})) WITHOUT ROWID"
 
 
@@ -54,10 +62,10 @@ class SqliteTickStore:
             if self._path != ":memory:":
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-            for table in C.TABLES:
+            for table in TABLES:
                 conn.execute(_ddl(table))
                 have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-                for c in C.TABLES[table]:  # a table created by an earlier version
+                for c in TABLES[table]:  # a table created by an earlier version
                     if c not in have:
                         conn.execute(f"ALTER TABLE {table} ADD COLUMN {c} {_col_type(c)}")
         except sqlite3.Error as e:
@@ -77,7 +85,7 @@ class SqliteTickStore:
     def _insert(self, table: str, names: tuple[str, ...]) -> str:
         sql = self._inserts.get((table, names))
         if sql is None:
-            # identifiers come from quant.store.columns, never from callers; a column left
+            # identifiers come from quant.store.tables, never from callers; a column left
             # out is NULL in the replacing row, as in QuestDB's upsert
             sql = (
                 f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) VALUES "  # noqa: S608
@@ -86,10 +94,13 @@ class SqliteTickStore:
             self._inserts[(table, names)] = sql
         return sql
 
-    def _write(self, table: str, cols: C.Columns) -> None:
-        names = tuple(c for c in C.TABLES[table] if c in cols)
-        rows = list(zip(*(cols[c] for c in names), strict=True))
-        sql = self._insert(table, names)
+    def write(self, batch: ColumnBatch) -> None:
+        """Upsert one batch in one transaction (see ``TickWriter.write``)."""
+        if not len(batch):
+            return
+        columns = [as_list(c) for c in batch.columns().values()]
+        rows = list(zip(*columns, strict=True))
+        sql = self._insert(batch.TABLE, batch.layout)
 
         def go(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN")
@@ -101,26 +112,6 @@ class SqliteTickStore:
             conn.execute("COMMIT")
 
         self._run(go)
-
-    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
-        """Write one batch given as columns (see ``TickWriter.write_columns``)."""
-        cols = C.checked_columns(table, columns)
-        if cols:
-            self._write(table, {c: C.as_list(v) for c, v in cols.items()})
-
-    def write_ticks(
-        self, ticks: Sequence[Tick], features: Sequence[EnrichedTick] | None = None
-    ) -> None:
-        if ticks:
-            self._write("ticks", C.tick_columns(ticks, features))
-
-    def write_greeks(self, greeks: Sequence[OptionGreeks]) -> None:
-        if greeks:
-            self._write("option_greeks", C.greeks_columns(greeks))
-
-    def write_candles(self, candles: Sequence[Candle]) -> None:
-        if candles:
-            self._write("ohlc", C.candle_columns(candles))
 
     def _one(self, sql: str, args: Sequence[Any]) -> Any:
         return self._run(lambda conn: conn.execute(sql, args).fetchone())
@@ -157,7 +148,7 @@ class SqliteTickStore:
 
     def count(self, table: str, instrument_key: str | None = None) -> int:
         """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""
-        if table not in C.TABLES:
+        if table not in TABLES:
             raise ValueError(f"unknown table {table!r}")
         sql = f"SELECT count(*) FROM {table}"  # noqa: S608 - checked name
         args: tuple[str, ...] = ()

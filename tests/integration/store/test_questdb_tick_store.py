@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from quant.analytics.columns import from_ticks
 from quant.core.events import FeedMode, Tick
+from quant.store.columns import tick_batch
 from quant.store.ports import StoreError
 from quant.store.questdb_ticks import QuestDBTickStore
 
@@ -28,7 +30,8 @@ def test_a_write_the_server_never_receives_raises_store_error(questdb: Any) -> N
     ).open()
     try:
         with pytest.raises(StoreError, match="writing 1 rows to ticks"):
-            store.write_ticks([Tick("NSE_EQ|INE002A01018", FeedMode.LTPC, 1, 2, 3)])
+            tick = Tick("NSE_EQ|INE002A01018", FeedMode.LTPC, 1, 2, 3)
+            store.write(tick_batch(from_ticks([tick])))
     finally:
         store.close()
 
@@ -57,7 +60,7 @@ def test_opening_against_an_unreachable_ingestion_endpoint_raises_store_error(
 def test_a_ticks_table_of_an_earlier_version_gets_the_feature_columns(questdb: Any) -> None:
     import psycopg
 
-    from quant.store import columns as C
+    from quant.store import tables as C
 
     pg_dsn = f"postgresql://admin:quest@{questdb.host}:{questdb.pg_port}/qdb"
     with psycopg.connect(pg_dsn, autocommit=True) as conn:

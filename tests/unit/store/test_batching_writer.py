@@ -7,23 +7,22 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pytest
 
 from quant.store.batching import BatchingWriter
-from quant.store.columns import TABLES
 from quant.store.ports import StoreError
 from quant.store.sqlite_ticks import SqliteTickStore
+from quant.store.tables import OHLC_COLUMNS, CandleBatch, ColumnBatch
 
 
-def _candles(start: int, n: int) -> dict[str, Any]:
-    cols: dict[str, Any] = {c: np.arange(start, start + n, dtype=np.int64) for c in TABLES["ohlc"]}
+def _candles(start: int, n: int) -> CandleBatch:
+    cols: dict[str, Any] = {c: np.arange(start, start + n, dtype=np.int64) for c in OHLC_COLUMNS}
     cols["instrument_key"] = [f"NSE_EQ|K{i % 3}" for i in range(start, start + n)]
     cols["interval_seconds"] = np.full(n, 60, dtype=np.int64)
-    return cols
+    return CandleBatch(**cols)
 
 
 class Recorder:
@@ -34,21 +33,21 @@ class Recorder:
         self.gate = threading.Event()
         self.gate.set()
 
-    def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
+    def write(self, batch: ColumnBatch) -> None:
         self.gate.wait()
         if self.fail_on is not None and len(self.calls) == self.fail_on:
             raise StoreError("server said no")
-        self.calls.append((table, len(columns["ts"])))
-        self.rows.extend(np.asarray(columns["ts"]).tolist())
+        self.calls.append((batch.TABLE, len(batch)))
+        self.rows.extend(batch.ts.tolist())
 
 
 def test_small_batches_are_joined_in_order_and_flush_waits_for_them() -> None:
     store = Recorder()
     store.gate.clear()  # hold the first write so the rest pile up behind it
     writer = BatchingWriter(store, min_rows=1, max_delay_s=10.0)
-    writer.write_columns("ohlc", _candles(0, 5))
+    writer.write(_candles(0, 5))
     for start in range(5, 50, 5):
-        writer.write_columns("ohlc", _candles(start, 5))
+        writer.write(_candles(start, 5))
     store.gate.set()
     writer.flush(timeout=10)
     assert store.rows == list(range(50))
@@ -59,7 +58,7 @@ def test_small_batches_are_joined_in_order_and_flush_waits_for_them() -> None:
 def test_rows_below_min_rows_wait_for_max_delay_not_forever() -> None:
     store = Recorder()
     writer = BatchingWriter(store, min_rows=1_000, max_delay_s=0.05)
-    writer.write_columns("ohlc", _candles(0, 3))
+    writer.write(_candles(0, 3))
     deadline = threading.Event()
     for _ in range(100):
         if store.rows:
@@ -72,11 +71,11 @@ def test_rows_below_min_rows_wait_for_max_delay_not_forever() -> None:
 def test_a_failed_write_is_raised_to_the_caller_and_stops_the_writer() -> None:
     store = Recorder(fail_on=0)
     writer = BatchingWriter(store, min_rows=1, max_delay_s=0.01)
-    writer.write_columns("ohlc", _candles(0, 2))
+    writer.write(_candles(0, 2))
     with pytest.raises(StoreError, match="server said no"):
         writer.flush(timeout=10)
     with pytest.raises(StoreError, match="earlier tick-store write failed"):
-        writer.write_columns("ohlc", _candles(2, 2))
+        writer.write(_candles(2, 2))
     with pytest.raises(StoreError):
         writer.close()
     assert store.rows == []
@@ -86,16 +85,16 @@ def test_backpressure_blocks_writers_while_too_much_is_pending() -> None:
     store = Recorder()
     store.gate.clear()
     writer = BatchingWriter(store, min_rows=1, max_delay_s=0.01, max_pending_rows=10, hold_back_s=0)
-    writer.write_columns("ohlc", _candles(0, 10))  # taken by the thread, blocked in write
+    writer.write(_candles(0, 10))  # taken by the thread, blocked in write
     for _ in range(100):
         if writer.pending_rows == 0:
             break
         threading.Event().wait(0.01)
-    writer.write_columns("ohlc", _candles(10, 10))  # pending now full
+    writer.write(_candles(10, 10))  # pending now full
     done = threading.Event()
 
     def third() -> None:
-        writer.write_columns("ohlc", _candles(20, 5))
+        writer.write(_candles(20, 5))
         done.set()
 
     t = threading.Thread(target=third)
@@ -108,17 +107,21 @@ def test_backpressure_blocks_writers_while_too_much_is_pending() -> None:
     assert store.rows == list(range(25))
 
 
-def test_mismatched_or_missing_columns_are_refused_at_the_call() -> None:
-    writer = BatchingWriter(Recorder())
-    bad = _candles(0, 3)
-    bad["open"] = np.zeros(2, dtype=np.int64)
+def test_empty_batches_queue_nothing_and_malformed_ones_never_reach_the_writer() -> None:
+    store = Recorder()
+    writer = BatchingWriter(store, min_rows=1, max_delay_s=0.01)
+    writer.write(_candles(0, 0))
+    assert writer.pending_rows == 0
+    writer.flush(timeout=10)
+    assert store.calls == []
+    # a batch is checked when it is made: the writer only ever gets well-formed ones
+    bad = {c: np.zeros(3, dtype=np.int64) for c in OHLC_COLUMNS}
+    bad.update(instrument_key=["NSE_EQ|A"] * 3, open=np.zeros(2, dtype=np.int64))
     with pytest.raises(ValueError, match="different lengths"):
-        writer.write_columns("ohlc", bad)
+        CandleBatch(**bad)
     del bad["open"]
-    with pytest.raises(ValueError, match="missing columns"):
-        writer.write_columns("ohlc", bad)
-    with pytest.raises(ValueError, match="unknown table"):
-        writer.write_columns("trades", bad)
+    with pytest.raises(TypeError, match="open"):
+        CandleBatch(**bad)
     writer.close()
 
 
@@ -126,8 +129,8 @@ def test_over_the_embedded_store_rows_land_once() -> None:
     store = SqliteTickStore().open()
     writer = BatchingWriter(store, min_rows=7, max_delay_s=0.01)
     for start in range(0, 30, 3):
-        writer.write_columns("ohlc", _candles(start, 3))
-    writer.write_columns("ohlc", _candles(0, 3))  # a replay: upserts, no duplicates
+        writer.write(_candles(start, 3))
+    writer.write(_candles(0, 3))  # a replay: upserts, no duplicates
     writer.flush(timeout=10)
     assert store.count("ohlc") == 30
     writer.close()
@@ -147,13 +150,13 @@ def test_the_newest_rows_wait_for_the_next_request_so_writes_arrive_in_time_orde
     store = Recorder()
     hold_ns = 1_000
     writer = BatchingWriter(store, min_rows=101, max_delay_s=10.0, hold_back_s=hold_ns / 1e9)
-    writer.write_columns("ohlc", _candles(0, 5_000))
+    writer.write(_candles(0, 5_000))
     _wait_for(lambda: store.calls)
     assert store.rows == list(range(4_000))  # ts 4000..4999 are within 1 us of the newest
     # the next batch brings a row older than the held ones (another partition, behind)
     late = _candles(3_990, 1)
-    writer.write_columns("ohlc", late)  # 1 row pending: below min_rows, it waits
-    writer.write_columns("ohlc", _candles(5_000, 100))  # 101: due
+    writer.write(late)  # 1 row pending: below min_rows, it waits
+    writer.write(_candles(5_000, 100))  # 101: due
     _wait_for(lambda: len(store.calls) >= 2)
     second = store.rows[4_000:]
     assert sorted(second) == [3_990, *range(4_000, 4_100)]  # held rows, then the late one
@@ -166,7 +169,7 @@ def test_the_newest_rows_wait_for_the_next_request_so_writes_arrive_in_time_orde
 def test_held_rows_go_out_after_max_delay_when_the_stream_goes_quiet() -> None:
     store = Recorder()
     writer = BatchingWriter(store, min_rows=1, max_delay_s=0.05, hold_back_s=1e-6)
-    writer.write_columns("ohlc", _candles(0, 5_000))
+    writer.write(_candles(0, 5_000))
     _wait_for(lambda: len(store.rows) == 5_000)  # no flush, no new rows: the timer did it
     assert store.rows == list(range(5_000))
     writer.flush(timeout=1)
@@ -177,7 +180,7 @@ def test_held_rows_go_out_after_max_delay_when_the_stream_goes_quiet() -> None:
 def test_close_writes_the_held_rows() -> None:
     store = Recorder()
     writer = BatchingWriter(store, min_rows=1, max_delay_s=60.0, hold_back_s=10.0)
-    writer.write_columns("ohlc", _candles(0, 10))
+    writer.write(_candles(0, 10))
     writer.close()
     assert store.rows == list(range(10))
 
@@ -185,7 +188,7 @@ def test_close_writes_the_held_rows() -> None:
 def test_flush_waits_for_held_rows_too() -> None:
     store = Recorder()
     writer = BatchingWriter(store, min_rows=1, max_delay_s=60.0, hold_back_s=10.0)
-    writer.write_columns("ohlc", _candles(0, 10))
+    writer.write(_candles(0, 10))
     _wait_for(lambda: writer.pending_rows == 0)  # taken and held, nothing written yet
     assert store.rows == []
     writer.flush(timeout=10)
@@ -197,10 +200,10 @@ def test_abandon_drops_what_is_not_written_and_waits_for_the_write_in_flight() -
     store = Recorder()
     store.gate.clear()  # the first request blocks in the store
     writer = BatchingWriter(store, min_rows=1, max_delay_s=10.0, hold_back_s=0)
-    writer.write_columns("ohlc", _candles(0, 5))
+    writer.write(_candles(0, 5))
     while writer.pending_rows:  # the writer took the first batch and is stuck writing it
         threading.Event().wait(0.005)
-    writer.write_columns("ohlc", _candles(5, 7))  # queued behind it
+    writer.write(_candles(5, 7))  # queued behind it
     done = threading.Event()
     dropped: list[int] = []
     t = threading.Thread(target=lambda: (dropped.append(writer.abandon(timeout=10)), done.set()))
@@ -211,7 +214,7 @@ def test_abandon_drops_what_is_not_written_and_waits_for_the_write_in_flight() -
     assert dropped == [7]
     assert store.rows == list(range(5))  # the queued batch never went out
     with pytest.raises(StoreError, match="abandoned"):
-        writer.write_columns("ohlc", _candles(12, 1))
+        writer.write(_candles(12, 1))
     with pytest.raises(StoreError, match="abandoned"):
         writer.flush(timeout=1)
 
@@ -223,20 +226,20 @@ def test_a_writer_left_running_is_stopped_at_interpreter_exit(tmp_path: Any) -> 
             """
             import logging, threading, numpy as np
             from quant.store.batching import BatchingWriter
-            from quant.store.columns import TABLES
+            from quant.store.tables import OHLC_COLUMNS, CandleBatch
 
             logging.basicConfig(level=logging.WARNING)
             class Slow:
-                def write_columns(self, table, columns):
+                def write(self, batch):
                     threading.Event().wait(0.2)
-                    print("wrote", len(columns["ts"]), flush=True)
+                    print("wrote", len(batch), flush=True)
             writer = BatchingWriter(Slow(), min_rows=1, max_delay_s=10.0, hold_back_s=0)
-            cols = {c: np.arange(3, dtype=np.int64) for c in TABLES["ohlc"]}
+            cols = {c: np.arange(3, dtype=np.int64) for c in OHLC_COLUMNS}
             cols["instrument_key"] = ["NSE_EQ|A"] * 3
-            writer.write_columns("ohlc", cols)
+            writer.write(CandleBatch(**cols))
             while writer.pending_rows:
                 threading.Event().wait(0.005)
-            writer.write_columns("ohlc", cols)  # still queued when the script ends
+            writer.write(CandleBatch(**cols))  # still queued when the script ends
             """
         )
     )
@@ -249,23 +252,41 @@ def test_a_writer_left_running_is_stopped_at_interpreter_exit(tmp_path: Any) -> 
 
 
 def test_ticks_with_and_without_features_go_out_as_separate_requests() -> None:
-    from quant.store.columns import RAW_TICK_COLUMNS, TICK_COLUMNS
+    from quant.store.tables import (
+        FEATURE_COLUMNS,
+        FLOAT_COLUMNS,
+        RAW_TICK_COLUMNS,
+        TICK_COLUMNS,
+        TickBatch,
+        TickFeatures,
+    )
 
-    def ticks(start: int, names: tuple[str, ...]) -> dict[str, Any]:
-        cols: dict[str, Any] = {c: np.arange(start, start + 4, dtype=np.int64) for c in names}
-        cols["instrument_key"] = ["NSE_EQ|K"] * 4
-        return cols
+    def cols(names: tuple[str, ...], start: int) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            c: np.arange(start, start + 4, dtype=np.float64 if c in FLOAT_COLUMNS else np.int64)
+            for c in names
+        }
+        out["instrument_key"] = ["NSE_EQ|K"] * 4
+        return out
+
+    def ticks(start: int, features: bool = True) -> TickBatch:
+        group = None
+        if features:
+            values = cols(FEATURE_COLUMNS, start)
+            del values["instrument_key"]
+            group = TickFeatures(**values)
+        return TickBatch(**cols(RAW_TICK_COLUMNS, start), features=group)
 
     seen: list[tuple[str, tuple[str, ...], list[int]]] = []
 
     class Columns:
-        def write_columns(self, table: str, columns: Mapping[str, Any]) -> None:
-            seen.append((table, tuple(columns), np.asarray(columns["ts"]).tolist()))
+        def write(self, batch: ColumnBatch) -> None:
+            seen.append((batch.TABLE, tuple(batch.columns()), batch.ts.tolist()))
 
     writer = BatchingWriter(Columns(), min_rows=100, max_delay_s=10.0, hold_back_s=0)
-    writer.write_columns("ticks", ticks(0, TICK_COLUMNS))
-    writer.write_columns("ticks", ticks(10, RAW_TICK_COLUMNS))
-    writer.write_columns("ticks", ticks(20, TICK_COLUMNS))
+    writer.write(ticks(0))
+    writer.write(ticks(10, features=False))
+    writer.write(ticks(20))
     writer.flush(timeout=10)
     writer.close()
     assert sorted(seen) == [

@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from quant.analytics.columns import from_ticks
 from quant.core.events import DepthLevel, FeedMode, Tick
 from quant.core.instruments import Instrument, InstrumentType
+from quant.store.columns import tick_batch
 from quant.store.ports import UpsertResult, UserRecord
 from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.store.sqlite_ticks import SqliteTickStore
@@ -18,7 +20,8 @@ KEY = "NSE_EQ|INE002A01018"
 def test_tick_store_file_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "ticks.db"
     store = SqliteTickStore(path).open()
-    store.write_ticks([Tick(KEY, FeedMode.FULL, T0 + i, T0 + i, 100 + i) for i in range(10)])
+    ticks = [Tick(KEY, FeedMode.FULL, T0 + i, T0 + i, 100 + i) for i in range(10)]
+    store.write(tick_batch(from_ticks(ticks)))
     store.close()
     again = SqliteTickStore(path).open()
     quote = again.latest_quote(KEY)
@@ -33,19 +36,18 @@ def test_tick_store_serves_readers_while_a_thread_writes() -> None:
     def write() -> None:
         try:
             for b in range(20):
-                store.write_ticks(
-                    [
-                        Tick(
-                            KEY,
-                            FeedMode.FULL,
-                            T0 + b * 100 + i,
-                            T0,
-                            1 + b * 100 + i,
-                            depth=(DepthLevel(1, 2, 3, 4),),
-                        )
-                        for i in range(100)
-                    ]
-                )
+                ticks = [
+                    Tick(
+                        KEY,
+                        FeedMode.FULL,
+                        T0 + b * 100 + i,
+                        T0,
+                        1 + b * 100 + i,
+                        depth=(DepthLevel(1, 2, 3, 4),),
+                    )
+                    for i in range(100)
+                ]
+                store.write(tick_batch(from_ticks(ticks)))
         except BaseException as e:  # surfaced to the test below
             errors.append(e)
 
@@ -84,7 +86,9 @@ def test_relational_store_file_keeps_data_and_migrates_once(tmp_path: Path) -> N
 def test_a_ticks_table_of_an_earlier_version_gets_the_feature_columns(tmp_path: Path) -> None:
     import sqlite3
 
-    from quant.store import columns as C
+    import numpy as np
+
+    from quant.store import tables as C
 
     path = tmp_path / "old.db"
     old = sqlite3.connect(path)
@@ -101,10 +105,13 @@ def test_a_ticks_table_of_an_earlier_version_gets_the_feature_columns(tmp_path: 
     old.close()
     store = SqliteTickStore(path).open()
     try:
-        store.write_columns(
-            "ticks",
-            {c: [KEY] if c == "instrument_key" else [T0 + 1] for c in C.TICK_COLUMNS},
-        )
+
+        def one(c: str) -> np.ndarray:
+            return np.array([T0 + 1], dtype=np.float64 if c in C.FLOAT_COLUMNS else np.int64)
+
+        raw = {c: one(c) for c in C.RAW_TICK_COLUMNS if c != "instrument_key"}
+        features = C.TickFeatures(**{c: one(c) for c in C.FEATURE_COLUMNS})
+        store.write(C.TickBatch(instrument_key=[KEY], **raw, features=features))
         got = store._run(
             lambda c: c.execute(
                 "SELECT ts, session_vwap, ts_enriched FROM ticks ORDER BY ts"

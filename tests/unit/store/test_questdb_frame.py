@@ -1,83 +1,57 @@
-"""``questdb_ticks.frame``: the native ``ticks`` transpose equals the Python one, cell for
-cell, and anything it does not take falls back to the Python path."""
+"""``questdb_ticks.frame``: the DataFrame the client sends for a batch: its columns in table
+order, ``ts`` as ns timestamps, Arrow keys and C-contiguous numbers, without copying the
+columns that already are."""
 
 from __future__ import annotations
 
-from typing import Any
-
+import numpy as np
 import pandas as pd
-import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from conftest import require
+from quant.analytics.columns import EnrichedColumns, from_ticks
 from quant.core.events import DepthLevel, FeedMode, Tick
 from quant.store import questdb_ticks as qt
+from quant.store.columns import tick_batch
+from quant.store.tables import RAW_TICK_COLUMNS, TICK_COLUMNS
 
-INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
-LEVEL = st.builds(DepthLevel, INT64, INT64, INT64, INT64)
-TICK = st.builds(
-    Tick,
-    st.text(min_size=1, max_size=30),
-    st.sampled_from(list(FeedMode)),
-    st.integers(min_value=0, max_value=2**62),
-    INT64, INT64, INT64, INT64, INT64, INT64, INT64, INT64, INT64, INT64,
-    st.lists(LEVEL, max_size=3).map(tuple),
-    st.just(()),
-)  # fmt: skip
+T0 = 1_795_500_000_000_000_000
 
 
-def _native_required() -> None:
-    require(qt._native_tick_rows is not None, "quant_wire (tick_rows_to_columns) is not built")
+def _ticks(n: int) -> list[Tick]:
+    return [
+        Tick(f"NSE_EQ|K{i}", FeedMode.FULL, T0 + i, T0 + i + 1, 100 + i, depth=(
+            DepthLevel(99, 5, 101, 6), DepthLevel(98, 7, 102, 8)))
+        for i in range(n)
+    ]  # fmt: skip
 
 
-def _python_frame(rows: list[Any], monkeypatch: pytest.MonkeyPatch) -> pd.DataFrame:
-    with monkeypatch.context() as m:
-        m.setattr(qt, "_native_tick_rows", None)
-        return qt.frame("ticks", rows)
+def _features(n: int) -> EnrichedColumns:
+    f = np.linspace(0.0, 1.0, n)
+    i = np.arange(n, dtype=np.int64)
+    return EnrichedColumns(f, f, f, f, f, i, f, f, i % 3, i, i, i, f, f, f, f, f, f)
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(TICK, min_size=1, max_size=40))
-def test_native_ticks_frame_equals_the_python_one(ticks: list[Tick]) -> None:
-    _native_required()
-    native = qt._tick_frame_native(ticks)
-    assert native is not None
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(qt, "_native_tick_rows", None)
-        python = qt.frame("ticks", ticks)
-    pd.testing.assert_frame_equal(native, python)
-    assert list(native.columns) == list(qt.C.RAW_TICK_COLUMNS)
-    assert all(native[c].to_numpy().flags.c_contiguous for c in native.columns[2:])
+def test_a_tick_frame_has_the_table_columns_typed_for_the_client() -> None:
+    columns = from_ticks(_ticks(5))
+    batch = tick_batch(columns, _features(5), ts_enriched=T0)
+    df = qt.frame(batch)
+    assert list(df.columns) == list(TICK_COLUMNS)
+    assert df["ts"].dtype == np.dtype("datetime64[ns]")
+    assert df["ts"].astype("int64").tolist() == [T0 + i for i in range(5)]
+    assert isinstance(df["instrument_key"].dtype, pd.StringDtype)
+    assert df["instrument_key"].dtype.storage == "pyarrow"
+    assert df["bid_price"].tolist() == [99] * 5 and df["ask_quantity"].tolist() == [6] * 5
+    assert df["session_vwap"].dtype == np.float64 and df["aggressor"].dtype == np.int64
+    assert all(df[c].to_numpy().flags.c_contiguous for c in df.columns[2:])
+    # the best level is a strided view of the depth: copied; a contiguous column is not
+    assert not batch.bid_price.flags.c_contiguous
+    assert np.shares_memory(df["ltp"].to_numpy(), columns.ltp)
 
 
-@pytest.mark.parametrize(
-    "bad",
-    [
-        lambda t: t._replace(ltp=1.5),  # a float where an int belongs
-        lambda t: t._replace(volume=None),
-        lambda t: t._replace(instrument_key=b"NSE_EQ|X"),  # not a str
-        lambda t: tuple(t)[:10],  # not a Tick
-    ],
-)
-def test_rows_the_native_transpose_refuses_fall_back_to_python(
-    bad: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _native_required()
-    good = Tick("NSE_EQ|INE002A01018", FeedMode.FULL, 10, 11, 245_010, 9, 5, 244_000, 100)
-    rows = [good, bad(good)]
-    assert qt._tick_frame_native(rows) is None
-    try:
-        expected = _python_frame(rows, monkeypatch)
-    except Exception as e:  # whatever the Python path raises, frame raises
-        with pytest.raises(type(e)):
-            qt.frame("ticks", rows)
-    else:
-        pd.testing.assert_frame_equal(qt.frame("ticks", rows), expected)
+def test_a_batch_without_features_has_the_raw_columns() -> None:
+    df = qt.frame(tick_batch(from_ticks(_ticks(2))))
+    assert list(df.columns) == list(RAW_TICK_COLUMNS)
 
 
 def test_an_empty_batch_gives_an_empty_frame_with_the_table_columns() -> None:
-    _native_required()
-    native = qt._tick_frame_native([])
-    assert native is not None
-    assert len(native) == 0 and list(native.columns) == list(qt.C.RAW_TICK_COLUMNS)
+    df = qt.frame(tick_batch(from_ticks([])))
+    assert len(df) == 0 and list(df.columns) == list(RAW_TICK_COLUMNS)
