@@ -62,7 +62,7 @@ def _login(args: argparse.Namespace) -> int:
     from quant.upstox.errors import UpstoxError
 
     settings = AuthSettings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, json_format=settings.log_format == "json")
     store = _store(settings, args.k8s_secret)
     clock = SystemClock()
     if args.flow == "code":

@@ -48,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     from quant.upstox.instruments import UpstoxInstrumentSource
 
     settings = SyncSettings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, json_format=settings.log_format == "json")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     files = tuple(args.files.split(",")) if args.files else settings.instrument_files
     source = UpstoxInstrumentSource(
