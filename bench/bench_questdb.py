@@ -6,9 +6,12 @@ alternating rounds of one run. Each batch of ticks is built just before it is wr
 writes to its own table with the same DDL (``quant.store.questdb_ticks.table_ddl``), WAL
 + DEDUP UPSERT KEYS:
 
-* adapter: ``QuestDBTickStore.write`` of the ``TickBatch`` built from the ``list[Tick]``
-  (``from_ticks`` -> ``tick_batch`` -> ``frame`` -> ``Sender.dataframe`` -> flush), i.e.
-  including the conversion from domain objects;
+* adapter: ``QuestDBTickStore.write`` of a ``TickBatch`` built before the timing, the
+  form the feature service writes (its batches come from columns it already holds):
+  ``frame`` -> ``Sender.dataframe`` -> flush; the same footing as the reference;
+* adapter from ticks: the same write of the ``TickBatch`` built from the ``list[Tick]``
+  inside the timing (``from_ticks`` -> ``tick_batch``), i.e. including the conversion
+  from domain objects;
 * raw dataframe: the ``questdb`` client's ``Sender.dataframe`` on DataFrames already built
   (outside the timing) + flush: the reference the issue names;
 * raw from ticks: the same client path fed from the same ``list[Tick]`` the way a raw
@@ -88,6 +91,16 @@ class Clock:
 
 
 def run_adapter(store: QuestDBTickStore, make: Batch, batches: int) -> Clock:
+    clock = Clock()
+    for i in range(batches):
+        batch = tick_batch(from_ticks(make(i)))  # as the service holds it: columns
+        clock.start()
+        store.write(batch)
+        clock.stop()
+    return clock
+
+
+def run_adapter_from_ticks(store: QuestDBTickStore, make: Batch, batches: int) -> Clock:
     clock = Clock()
     for i in range(batches):
         part = make(i)
@@ -215,7 +228,7 @@ def run(conf: str, dsn: str, args: argparse.Namespace) -> dict[str, float]:
         for table in RAW_TABLES:
             conn.execute(table_ddl("ticks").replace(" ticks ", f" {table} ", 1).encode())
     store = QuestDBTickStore(ilp_conf=conf, pg_dsn=dsn).open()
-    kinds = ("adapter", "raw_df", "raw_ticks", "raw_rows")
+    kinds = ("adapter", "adapter_ticks", "raw_df", "raw_ticks", "raw_rows")
     rates: dict[str, list[float]] = {k: [] for k in kinds}
     cpu: dict[str, list[float]] = {k: [] for k in kinds}
     n_batches = args.ticks // args.batch
@@ -232,13 +245,15 @@ def run(conf: str, dsn: str, args: argparse.Namespace) -> dict[str, float]:
     for r in range(args.rounds):
         make = maker(T0 + r * 10**15)  # fresh timestamps per round
         order = (
-            ["raw_df", "adapter", "raw_ticks", "raw_rows"]
+            ["raw_df", "adapter", "adapter_ticks", "raw_ticks", "raw_rows"]
             if r % 2 == 0
-            else ["adapter", "raw_df", "raw_rows", "raw_ticks"]
+            else ["adapter", "raw_df", "raw_rows", "raw_ticks", "adapter_ticks"]
         )
         for kind in order:
             if kind == "adapter":
                 clock = run_adapter(store, make, n_batches)
+            elif kind == "adapter_ticks":
+                clock = run_adapter_from_ticks(store, make, n_batches)
             elif kind == "raw_df":
                 clock = run_raw_dataframe(conf, "ticks_raw_df", make, n_batches)
             elif kind == "raw_ticks":
@@ -249,6 +264,7 @@ def run(conf: str, dsn: str, args: argparse.Namespace) -> dict[str, float]:
             cpu[kind].append(clock.cpu / n * 1e6)
         print(
             f"round {r + 1} (load {os.getloadavg()[0]:.1f}): adapter {rates['adapter'][-1]:,.0f}"
+            f"  adapter from ticks {rates['adapter_ticks'][-1]:,.0f}"
             f"  raw dataframe {rates['raw_df'][-1]:,.0f}"
             f"  raw from ticks {rates['raw_ticks'][-1]:,.0f}"
             f"  raw rows {rates['raw_rows'][-1]:,.0f} rows/s",
@@ -277,7 +293,7 @@ def run(conf: str, dsn: str, args: argparse.Namespace) -> dict[str, float]:
             raise SystemExit(f"{table} holds {count} rows, expected {expected}")
     print(f"all tables hold {expected:,} rows; WAL applied {apply_s:.1f}s after the last write")
     out = {k: statistics.median(v) for k, v in rates.items()}
-    for k in ("adapter", "raw_ticks", "raw_rows"):
+    for k in ("adapter", "adapter_ticks", "raw_ticks", "raw_rows"):
         pairs = zip(rates[k], rates["raw_df"], strict=True)
         out[f"ratio_{k}"] = statistics.median(a / b for a, b in pairs)
     return out | {f"cpu_{k}": statistics.median(v) for k, v in cpu.items()} | {"apply_s": apply_s}
@@ -296,9 +312,12 @@ def report(r: dict[str, float], args: argparse.Namespace) -> None:
         "|---|---:|---:|---:|",
         f"| raw `Sender.dataframe` on prebuilt DataFrames (reference) | {r['raw_df']:,.0f} "
         f"| 1.00x | {r['cpu_raw_df']:.2f} |",
-        f"| `QuestDBTickStore.write(TickBatch of list[Tick])` (incl. conversion) "
+        f"| `QuestDBTickStore.write(TickBatch)`, the batch built before (the service's form) "
         f"| {r['adapter']:,.0f} "
         f"| {r['ratio_adapter']:.2f}x | {r['cpu_adapter']:.2f} |",
+        f"| `QuestDBTickStore.write(tick_batch(from_ticks(list[Tick])))` (incl. conversion) "
+        f"| {r['adapter_ticks']:,.0f} "
+        f"| {r['ratio_adapter_ticks']:.2f}x | {r['cpu_adapter_ticks']:.2f} |",
         f"| raw `Sender.dataframe` fed from the same `list[Tick]` via pandas "
         f"| {r['raw_ticks']:,.0f} | {r['ratio_raw_ticks']:.2f}x | {r['cpu_raw_ticks']:.2f} |",
         f"| raw `Sender.row` per tick (context) | {r['raw_rows']:,.0f} "
@@ -309,7 +328,8 @@ def report(r: dict[str, float], args: argparse.Namespace) -> None:
     print("\n".join(lines))
     if args.append:
         head = (
-            "\n## QuestDB tick store adapter vs raw questdb client (2026-11-24)\n\n"
+            "\n## QuestDB tick store adapter vs raw questdb client "
+            f"({time.strftime('%Y-%m-%d')})\n\n"
             "`python bench/bench_questdb.py` (QuestDB 9.3.4 on loopback, questdb client 6.0.0, "
             f"Python {platform.python_version()}).\n\n"
         )
