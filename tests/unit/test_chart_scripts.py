@@ -8,6 +8,7 @@ interpreter, with and without the native codecs.
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -146,3 +147,35 @@ def test_compose_file_pins_images_and_hardens_the_platform_containers() -> None:
         assert svc["cap_drop"] == ["ALL"], name
     published = [p for svc in services.values() for p in svc.get("ports", [])]
     assert all(p.startswith("127.0.0.1:") for p in published), published
+
+
+def test_compose_environment_is_accepted_by_every_service_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each platform container's environment builds its command's settings object (an
+    unknown ``QUANT_`` key would stop the service at start-up)."""
+    import re
+
+    import yaml
+
+    from quant.features.settings import FeaturesSettings
+    from quant.gateway.service_settings import GatewayServiceSettings
+    from quant.ingestor.settings import IngestorSettings
+    from quant.sync.settings import SyncSettings
+
+    compose = yaml.safe_load((REPO / "deploy" / "docker-compose.yml").read_text())
+    settings_of = {
+        "gateway": GatewayServiceSettings,
+        "ingestor": IngestorSettings,
+        "features": FeaturesSettings,
+        "sync-instruments": SyncSettings,
+    }
+    for name, cls in settings_of.items():
+        svc = compose["services"][name]
+        assert svc["command"] == [name], name
+        for key in [k for k in os.environ if k.startswith("QUANT_")]:
+            monkeypatch.delenv(key)
+        for key, value in svc["environment"].items():
+            # ${VAR:?message} / ${VAR:-default} -> a stand-in value
+            monkeypatch.setenv(key, re.sub(r"\$\{[^}]*\}", "x", str(value)))
+        cls()  # raises on an unknown or malformed setting
