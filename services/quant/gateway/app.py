@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from quant.gateway import errors
 from quant.gateway.deps import GatewayPorts
 from quant.gateway.routers import health, instruments, market
 from quant.gateway.settings import GatewaySettings
@@ -21,6 +22,7 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
         description="REST API of quant-platform: quotes, greeks, instruments.",
     )
     app.state.ports = ports
+    errors.install(app)
     app.include_router(health.router)
     app.include_router(market.router)
     app.include_router(instruments.router)

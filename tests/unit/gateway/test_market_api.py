@@ -201,3 +201,19 @@ async def test_readyz_reports_reasons() -> None:
         r = await client.get("/readyz")
     assert r.status_code == 503
     assert r.json()["reasons"] == ["no ticks yet"]
+
+
+async def test_control_characters_are_422_and_errors_do_not_echo_the_input(
+    client: httpx.AsyncClient,
+) -> None:
+    for bad in ("REL\x00IANCE", "\x00", "tab\there", "bell\x07", "del\x7f"):
+        r = await client.get("/api/v1/instruments/search", params={"query": bad})
+        assert r.status_code == 422, repr(bad)
+        assert r.json()["detail"][0]["loc"] == ["query", "query"]
+    assert (await client.get("/api/v1/market/quote/REL%00IANCE")).status_code == 422
+    secret = "S3CRET-" + "x" * 5000
+    for url in (f"/api/v1/market/quote/{secret}", "/api/v1/instruments/search"):
+        r = await client.get(url, params={"query": secret} if "search" in url else None)
+        assert r.status_code == 422
+        assert "S3CRET" not in r.text
+        assert len(r.content) < 1000, len(r.content)
