@@ -115,9 +115,10 @@ class InstrumentIndex:
         )
 
     def search(self, query: str, limit: int = 20) -> list[Instrument]:
-        """Instruments whose trading symbol or name contains ``query``; exact matches first.
+        """Instruments whose trading symbol or name contains ``query``, or whose instrument
+        key is ``query`` or ends in ``|query`` (an equity's ISIN); exact matches first.
 
-        Ranks: exact symbol, symbol prefix, name prefix, substring; then indices and
+        Ranks: exact symbol or key, symbol prefix, name prefix, substring; then indices and
         equities before derivatives, then shorter symbols.
         """
         q = _norm(query)
@@ -127,7 +128,8 @@ class InstrumentIndex:
         for inst in self._by_key.values():
             sym = _norm(inst.trading_symbol)
             name = _norm(inst.name)
-            if sym == q:
+            key = _norm(inst.instrument_key)
+            if sym == q or key == q or key.endswith("|" + q):  # a key, or its ISIN
                 score = 0
             elif sym.startswith(q):
                 score = 1

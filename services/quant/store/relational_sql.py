@@ -42,8 +42,10 @@ RESOLVE_SYMBOL = (
 )
 SEARCH = (
     f"SELECT {_ICOLS} FROM instruments WHERE NOT expired "  # noqa: S608
-    "AND (upper(trading_symbol) LIKE %s ESCAPE '\\' OR upper(name) LIKE %s ESCAPE '\\') "
+    "AND (upper(trading_symbol) LIKE %s ESCAPE '\\' OR upper(name) LIKE %s ESCAPE '\\' "
+    "OR upper(instrument_key) = %s OR upper(instrument_key) LIKE %s ESCAPE '\\') "
     "ORDER BY CASE WHEN upper(trading_symbol) = %s THEN 0 "
+    "WHEN upper(instrument_key) = %s OR upper(instrument_key) LIKE %s ESCAPE '\\' THEN 0 "
     "WHEN upper(trading_symbol) LIKE %s ESCAPE '\\' THEN 1 "
     "WHEN upper(trading_symbol) LIKE %s ESCAPE '\\' THEN 2 ELSE 3 END, "
     f"{_SEGMENT_RANK}, length(trading_symbol), trading_symbol, instrument_key LIMIT %s"
@@ -82,9 +84,12 @@ def like_escape(text: str) -> str:
 
 
 def search_args(query: str, limit: int) -> tuple[Any, ...]:
+    """Arguments of :data:`SEARCH`: the text in a symbol or name, or the whole instrument
+    key, or the key's identifier (an ISIN for equities: ``NSE_EQ|<ISIN>``)."""
     q = query.strip().upper()
     contains, prefix = f"%{like_escape(q)}%", f"{like_escape(q)}%"
-    return (contains, contains, q, prefix, contains, limit)
+    identifier = f"%|{like_escape(q)}"
+    return (contains, contains, q, identifier, q, q, identifier, prefix, contains, limit)
 
 
 def resolve_args(trading_symbol: str, segment: str | None) -> tuple[Any, ...]:

@@ -133,6 +133,16 @@ def test_search_ranks_exact_then_prefix_then_contains(store: RawStore) -> None:
     assert len(store.search_instruments("e", limit=2)) == 2
 
 
+def test_search_finds_an_instrument_by_its_key_and_an_equity_by_its_isin(store: RawStore) -> None:
+    store.upsert_instruments(ALL)
+    assert store.search_instruments(TCS.instrument_key) == [TCS]
+    assert store.search_instruments(TCS.instrument_key.lower()) == [TCS]
+    isin = RELIANCE.instrument_key.split("|")[1]
+    hits = store.search_instruments(isin)
+    assert hits[:2] == [RELIANCE, RELIANCE_BSE]  # the same ISIN on both exchanges, NSE first
+    assert store.search_instruments(isin[:-1]) == []  # a partial ISIN is not a key
+
+
 def test_mark_expired_hides_expired_contracts_from_search_and_resolve(store: RawStore) -> None:
     store.upsert_instruments(ALL)
     assert store.mark_expired(date(2025, 11, 27)) == 0  # expires that day: still live

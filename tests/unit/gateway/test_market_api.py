@@ -217,3 +217,9 @@ async def test_control_characters_are_422_and_errors_do_not_echo_the_input(
         assert r.status_code == 422
         assert "S3CRET" not in r.text
         assert len(r.content) < 1000, len(r.content)
+
+
+async def test_search_by_instrument_key_and_by_isin(client: httpx.AsyncClient) -> None:
+    for query in ("NSE_EQ|INE002A01018", "INE002A01018", "ine002a01018"):
+        hits = (await client.get("/api/v1/instruments/search", params={"query": query})).json()
+        assert hits[0]["instrument_key"] == REL.instrument_key, query
