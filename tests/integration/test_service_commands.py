@@ -159,3 +159,32 @@ def test_ingestor_and_features_commands_run_on_the_synced_master(
     for name in procs:
         assert "instruments from the instrument store" in logs[name], logs[name]
         assert dead not in logs[name]
+
+
+@pytest.mark.parametrize("command", ["ingestor", "features", "gateway"])
+def test_a_missing_kafka_is_one_clear_line_and_exit_code_1(command: str, tmp_path: Path) -> None:
+    dead = f"127.0.0.1:{_free_port()}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("QUANT_")},
+        "QUANT_KAFKA__BOOTSTRAP_SERVERS": dead,
+        "QUANT_METRICS_PORT": "0",
+        "QUANT_SQLITE_PATH": str(tmp_path / "ticks.sqlite"),
+        "QUANT_TICK_STORE": "sqlite" if command == "features" else "",
+    }
+    env = {k: v for k, v in env.items() if v}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "quant.cli", command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert time.monotonic() - started < 30
+    assert f"cannot start: DependencyUnavailable: Kafka is not reachable at {dead}" in output
+    assert "quant dev infra up" in output
+    assert "Traceback" not in output
+    assert len(output.splitlines()) < 10, output

@@ -14,6 +14,10 @@ class BusError(Exception):
     """Base of every error raised by the bus adapters."""
 
 
+class BusUnavailable(BusError):
+    """The brokers did not answer at start-up (not running, or the wrong address)."""
+
+
 class DeliveryFailure(NamedTuple):
     """One message the bus could not deliver, with the reason."""
 

@@ -36,13 +36,23 @@ from confluent_kafka import Producer as _RawProducer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from quant.bus.errors import BusError, CommitError, ConsumeError, DeliveryError, DeliveryFailure
+from quant.bus.errors import (
+    BusError,
+    BusUnavailable,
+    CommitError,
+    ConsumeError,
+    DeliveryError,
+    DeliveryFailure,
+)
 from quant.bus.port import Received
 from quant.bus.settings import KafkaSettings
 from quant.bus.topics import Topic
 
 log = logging.getLogger(__name__)
 _librdkafka_log = logging.getLogger("quant.bus.librdkafka")  # librdkafka's own log lines
+_silent = logging.getLogger("quant.bus.librdkafka.probe")  # a start-up probe's: dropped
+_silent.propagate = False
+_silent.addHandler(logging.NullHandler())
 
 PRODUCER_DEFAULTS: Mapping[str, Any] = {
     "enable.idempotence": True,
@@ -129,6 +139,26 @@ class KafkaBus:
             client_id=settings.client_id,
             consumer_config=consumer_config,
         )
+
+    def check(self, timeout: float = 10.0) -> None:
+        """Ask the brokers for their metadata; :class:`BusUnavailable` naming the
+        bootstrap servers if none answers within ``timeout`` s (librdkafka's own
+        connection-refused lines are not logged: the error says it once)."""
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "client.id": self.client_id,
+            "log_level": 0,
+            "logger": _silent,
+        }
+        admin = AdminClient(config)
+        try:
+            admin.list_topics(timeout=timeout)
+        except KafkaException as e:
+            raise BusUnavailable(
+                f"Kafka is not reachable at {self.bootstrap_servers} (no answer in "
+                f"{timeout:.0f} s): start it (`quant dev infra up` runs one on this machine) "
+                "or set QUANT_KAFKA__BOOTSTRAP_SERVERS"
+            ) from e
 
     def ensure_topics(self, topics: Iterable[Topic]) -> None:
         wanted = list(topics)

@@ -46,7 +46,7 @@ def run_command(
 ) -> int:
     """Open, build, run until SIGINT/SIGTERM, close; returns the process exit code."""
     from quant.runtime.logs import setup_logging
-    from quant.runtime.service import ConfigurationError, describe
+    from quant.runtime.service import FatalServiceError, describe
     from quant.runtime.status import State
     from quant.runtime.supervisor import run_services
 
@@ -63,9 +63,9 @@ def run_command(
                     configure_logging=False,
                 )
         except Exception as e:  # opening a store or building a service failed
-            # a configuration error says all there is to say; anything else shows its stack
+            # a known start-up error says all there is to say; anything else shows its stack
             log.error(
-                "cannot start: %s", describe(e), exc_info=not isinstance(e, ConfigurationError)
+                "cannot start: %s", describe(e), exc_info=not isinstance(e, FatalServiceError)
             )
             return 1
         failed = [name for name, state, _ in board.summary() if state is State.FAILED]

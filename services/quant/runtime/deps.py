@@ -22,13 +22,14 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 
+from quant.bus.errors import BusUnavailable
 from quant.bus.kafka import KafkaBus
 from quant.bus.port import Bus
 from quant.bus.settings import KafkaSettings
 from quant.core.clock import Clock, SystemClock
 from quant.core.instruments import Instrument
 from quant.runtime.blocking import run_blocking
-from quant.runtime.service import ConfigurationError
+from quant.runtime.service import ConfigurationError, DependencyUnavailable
 from quant.runtime.settings import DataServiceSettings
 from quant.runtime.shutdown import until_stopped
 from quant.runtime.status import StatusBoard
@@ -173,6 +174,10 @@ async def open_deps(
     clock = SystemClock()
     registry, board = new_registry_and_board()
     bus = KafkaBus.from_settings(kafka, consumer_config=dict(consumer_config or {}))
+    try:
+        await run_blocking(bus.check)
+    except BusUnavailable as e:
+        raise DependencyUnavailable(str(e)) from e
     async with contextlib.AsyncExitStack() as stack:
         relational: RelationalStore | None = None
         if postgres is not None:

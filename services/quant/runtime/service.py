@@ -57,6 +57,11 @@ class ConfigurationError(FatalServiceError):
     """The settings or the wiring of a service are wrong; the message says what to fix."""
 
 
+class DependencyUnavailable(FatalServiceError):
+    """A server the process needs did not answer at start-up; the message names it and
+    says what to run."""
+
+
 def leaf_errors(exc: BaseException) -> list[BaseException]:
     """The exceptions inside (nested) exception groups, or ``[exc]``."""
     if isinstance(exc, BaseExceptionGroup):
