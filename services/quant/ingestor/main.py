@@ -135,8 +135,12 @@ class IngestorService:
         self._token = deps.need_token("the ingestor")
         self._metrics = IngestorMetrics(deps.registry)
         self._subscribed = False
+        self._empty_universe: list[str] | None = None  # the entries, when none resolved
 
     def ready(self) -> Readiness:
+        if self._empty_universe is not None:
+            entries = ", ".join(self._empty_universe) or "none configured"
+            return False, (f"the universe resolves to no instrument ({entries})",)
         return (True, ()) if self._subscribed else (False, ("connecting and subscribing",))
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -146,6 +150,17 @@ class IngestorService:
         if instruments is None:  # stopped while the instrument master was loading
             return
 
+        universe = universe_of(self._settings, instruments)
+        if not universe.modes:  # nothing to hold a feed for: say so, and never turn ready
+            self._empty_universe = list(self._settings.universe)
+            log.error(
+                "the universe %s resolves to no instrument of the master: not subscribing",
+                list(self._settings.universe),
+            )
+            await stop.wait()
+            return
+        self._empty_universe = None
+
         def subscribed(_: Ingestor) -> None:
             self._subscribed = True
 
@@ -154,7 +169,7 @@ class IngestorService:
                 self._settings,
                 bus=deps.bus,
                 token=self._token,
-                universe=universe_of(self._settings, instruments),
+                universe=universe,
                 clock=deps.clock,
                 stop=stop,
                 metrics=self._metrics,
