@@ -22,7 +22,6 @@ class NativeInfo(NamedTuple):
 
     implementation: str
     version: str
-    functions: tuple[str, ...]
     error: str  # why the extension could not be imported, "" when it was
 
 
@@ -30,13 +29,12 @@ def _load() -> tuple[ModuleType | None, NativeInfo]:
     try:
         module = importlib.import_module("quant_wire")
     except ImportError as e:
-        return None, NativeInfo("python", "", (), str(e))
+        return None, NativeInfo("python", "", str(e))
     try:
         version = metadata.version("quant_wire")
     except metadata.PackageNotFoundError:
         version = "unknown"
-    names = tuple(sorted(n for n in dir(module) if not n.startswith("_") and n != "quant_wire"))
-    return module, NativeInfo("native", version, names, "")
+    return module, NativeInfo("native", version, "")
 
 
 _MODULE, _INFO = _load()

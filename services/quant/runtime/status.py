@@ -5,9 +5,9 @@ to restart, stopped for good, finished) and read by the health server and by the
 gateway's ``/readyz`` (in ``quant up`` the gateway reports the whole process). It is
 thread-safe: the health server asks from its own thread.
 
-Metrics (in the process's registry): ``quant_service_up{service}`` (1 while running),
-``quant_service_restarts_total{service}`` and
-``quant_service_failures_total{service,kind="retryable"|"fatal"}``.
+Metrics (in the process's registry): ``quant_service_up{service}`` (1 while running) and
+``quant_service_failures_total{service,kind="retryable"|"fatal"}`` (each retryable
+failure is followed by a restart).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ class _Entry:
     service: Service
     state: State = State.STARTING
     cause: str = ""
-    restarts: int = 0
 
 
 class StatusBoard:
@@ -46,17 +45,10 @@ class StatusBoard:
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._up: Gauge | None = None
-        self._restarts: Counter | None = None
         self._failures: Counter | None = None
         if registry is not None:
             self._up = Gauge(
                 "quant_service_up", "1 while the service runs", ["service"], registry=registry
-            )
-            self._restarts = Counter(
-                "quant_service_restarts",
-                "Restarts of a service after a failure",
-                ["service"],
-                registry=registry,
             )
             self._failures = Counter(
                 "quant_service_failures",
@@ -78,23 +70,15 @@ class StatusBoard:
             entry = self._entries[name]
             entry.state = state
             entry.cause = cause
-            if state is State.RESTARTING:
-                entry.restarts += 1
         if self._up is not None:
             self._up.labels(name).set(1 if state is State.RUNNING else 0)
         if state in (State.RESTARTING, State.FAILED) and self._failures is not None:
             kind = "fatal" if state is State.FAILED else "retryable"
             self._failures.labels(name, kind).inc()
-        if state is State.RESTARTING and self._restarts is not None:
-            self._restarts.labels(name).inc()
 
     def state(self, name: str) -> State:
         with self._lock:
             return self._entries[name].state
-
-    def restarts(self, name: str) -> int:
-        with self._lock:
-            return self._entries[name].restarts
 
     def names(self) -> list[str]:
         with self._lock:
