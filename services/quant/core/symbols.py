@@ -16,24 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from quant.core.instruments import Instrument, InstrumentType
-
-# Lower rank wins when a bare trading symbol matches several rows.
-_SEGMENT_RANK = {
-    "NSE_INDEX": 0,
-    "NSE_EQ": 1,
-    "BSE_INDEX": 2,
-    "BSE_EQ": 3,
-    "NSE_FO": 4,
-    "BSE_FO": 5,
-}
-
+from quant.core.search import SEGMENT_RANK as _SEGMENT_RANK
+from quant.core.search import SymbolSearch
+from quant.core.search import norm as _norm
 
 # Sorts instruments without an expiry after every real expiry.
 _FAR = date(9999, 12, 31)
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.upper().split())
 
 
 def _rank(inst: Instrument) -> tuple[int, str]:
@@ -47,6 +35,8 @@ class InstrumentIndex:
     _by_key: dict[str, Instrument] = field(default_factory=dict)
     _by_symbol: dict[str, list[Instrument]] = field(default_factory=dict)
     _by_underlying: dict[str, list[Instrument]] = field(default_factory=dict)
+    _by_norm_key: dict[str, Instrument] = field(default_factory=dict)
+    _search: SymbolSearch | None = None
 
     @classmethod
     def build(cls, instruments: Iterable[Instrument]) -> InstrumentIndex:
@@ -55,6 +45,7 @@ class InstrumentIndex:
             index.add(inst)
         for rows in index._by_symbol.values():
             rows.sort(key=_rank)
+        index._search = SymbolSearch(index._by_key.values())
         return index
 
     def add(self, inst: Instrument) -> None:
@@ -63,6 +54,8 @@ class InstrumentIndex:
         if old is not None:
             self._discard(old)
         self._by_key[inst.instrument_key] = inst
+        self._by_norm_key.setdefault(_norm(inst.instrument_key), inst)
+        self._search = None
         symbol = _norm(inst.trading_symbol)
         names = {symbol, f"{inst.exchange.upper()}:{symbol}"}
         if inst.is_index and inst.name:
@@ -73,6 +66,8 @@ class InstrumentIndex:
             self._by_underlying.setdefault(inst.underlying_key, []).append(inst)
 
     def _discard(self, inst: Instrument) -> None:
+        if self._by_norm_key.get(_norm(inst.instrument_key)) is inst:
+            del self._by_norm_key[_norm(inst.instrument_key)]
         for rows in self._by_symbol.values():
             if inst in rows:
                 rows.remove(inst)
@@ -97,8 +92,7 @@ class InstrumentIndex:
             if found is not None:
                 return found
             # Index keys are case-sensitive upstream ("Nifty 50"); be lenient here.
-            wanted = _norm(symbol)
-            return next((i for k, i in self._by_key.items() if _norm(k) == wanted), None)
+            return self._by_norm_key.get(_norm(symbol))
         rows = self._by_symbol.get(_norm(symbol))
         return rows[0] if rows else None
 
@@ -119,30 +113,14 @@ class InstrumentIndex:
         key is ``query`` or ends in ``|query`` (an equity's ISIN); exact matches first.
 
         Ranks: exact symbol or key, symbol prefix, name prefix, substring; then indices and
-        equities before derivatives, then shorter symbols.
+        equities before derivatives, then shorter symbols. Answered from a
+        :class:`~quant.core.search.SymbolSearch` built once per snapshot (rebuilt on the
+        first search after :meth:`add`).
         """
-        q = _norm(query)
-        if not q:
-            return []
-        scored: list[tuple[int, int, int, str, Instrument]] = []
-        for inst in self._by_key.values():
-            sym = _norm(inst.trading_symbol)
-            name = _norm(inst.name)
-            key = _norm(inst.instrument_key)
-            if sym == q or key == q or key.endswith("|" + q):  # a key, or its ISIN
-                score = 0
-            elif sym.startswith(q):
-                score = 1
-            elif name.startswith(q):
-                score = 2
-            elif q in sym or q in name:
-                score = 3
-            else:
-                continue
-            seg = _SEGMENT_RANK.get(inst.segment, 9)
-            scored.append((score, seg, len(sym), inst.instrument_key, inst))
-        scored.sort(key=lambda row: row[:4])
-        return [row[4] for row in scored[:limit]]
+        search = self._search
+        if search is None:
+            search = self._search = SymbolSearch(self._by_key.values())
+        return search.search(query, limit)
 
     def all(self) -> list[Instrument]:
         return list(self._by_key.values())
