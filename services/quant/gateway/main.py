@@ -2,8 +2,9 @@
 
 :class:`GatewayService` keeps a read model (latest tick, enriched tick, greeks per
 instrument) fed from ``deps.bus`` by a consumer group of its own (``gateway-<hostname>``
-unless ``QUANT_GROUP_ID``: every replica needs every message), resolves symbols through
-the relational store (or, in ``quant up``, the master in memory) and serves
+unless ``QUANT_GROUP_ID``: every replica needs every message), resolves and searches
+symbols in an index of the relational store's master, reloaded when the table changes
+(or, in ``quant up``, of the master it was handed) and serves
 ``create_app`` on ``settings.gateway.host``/``port``. Its ``/readyz`` is the process's
 (``deps.board``): every service of the process runs, and market data has arrived.
 ``quant gateway`` and ``quant up`` both build it.
@@ -25,6 +26,7 @@ from quant.gateway.ports import InstrumentLookup
 from quant.gateway.readmodel import LiveMarketState
 from quant.gateway.server import embedded_server, wait_started
 from quant.gateway.service_settings import GatewayServiceSettings
+from quant.runtime.blocking import run_blocking
 from quant.runtime.deps import Deps, load_instruments
 from quant.runtime.service import Readiness
 
@@ -64,7 +66,9 @@ class GatewayService:
 
     async def _lookup(self, stop: asyncio.Event) -> InstrumentLookup | None:
         if self._settings.instrument_lookup == "store":
-            return StoreInstrumentLookup(self._deps.need_relational("the gateway"))
+            lookup = StoreInstrumentLookup(self._deps.need_relational("the gateway"))
+            await run_blocking(lookup.refresh)
+            return lookup
         instruments = await load_instruments(self._deps, stop, self.name)
         return None if instruments is None else InstrumentIndex.build(instruments)
 
@@ -91,6 +95,12 @@ class GatewayService:
             )
             self._feeding = True
             http = tg.create_task(server.serve(), name="gateway-http")
+            refresher = None
+            if isinstance(lookup, StoreInstrumentLookup):
+                refresher = tg.create_task(
+                    refresh_instruments(lookup, settings.instrument_refresh_s),
+                    name="gateway-instruments",
+                )
             try:
                 await wait_started(server, http)
                 url = f"http://{settings.gateway.host}:{server.bound_port}"
@@ -109,6 +119,21 @@ class GatewayService:
                 self._feeding = False
                 server.should_exit = True
                 feed.cancel()
+                if refresher is not None:
+                    refresher.cancel()
+
+
+async def refresh_instruments(lookup: StoreInstrumentLookup, every_s: float) -> None:
+    """Reload ``lookup`` when the instrument table changed, checking every ``every_s``.
+
+    A failed check (the database away) is logged and the current snapshot kept.
+    """
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await run_blocking(lookup.refresh)
+        except Exception:
+            log.exception("instrument index refresh failed; serving the previous snapshot")
 
 
 def build(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from quant.bus.settings import KafkaSettings
 from quant.gateway.settings import GatewaySettings
 from quant.runtime.settings import ServiceSettings
@@ -25,3 +27,5 @@ class GatewayServiceSettings(ServiceSettings):
     feed_poll_s: float = 0.2
     # symbol search and resolution: the relational store, or the master held in memory
     instrument_lookup: Literal["store", "memory"] = "store"
+    # with the store: how often to check whether the instrument table changed (and reload)
+    instrument_refresh_s: float = Field(default=60.0, gt=0)

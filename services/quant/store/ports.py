@@ -109,6 +109,11 @@ class InstrumentRepository(Protocol):
         """Every instrument not flagged expired (the master the services load at start)."""
         ...
 
+    def instruments_version(self) -> tuple[int, str]:
+        """A cheap token that changes when :meth:`list_instruments` would (rows not expired,
+        latest ``updated_at``): lets a reader reload the master only after a sync."""
+        ...
+
 
 class OrderAudit(Protocol):
     def append_order_event(self, event: OrderEvent) -> None: ...

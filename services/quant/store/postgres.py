@@ -131,6 +131,10 @@ class PostgresStore:
     def mark_expired(self, today: date) -> int:
         return self._run(lambda c: c.execute(Q.MARK_EXPIRED.encode(), (today,)).rowcount)
 
+    def instruments_version(self) -> tuple[int, str]:
+        row = self._run(lambda c: c.execute(Q.INSTRUMENTS_VERSION.encode()).fetchone())
+        return (0, "") if row is None else (int(row[0]), str(row[1]))
+
     def list_instruments(self) -> list[Instrument]:
         rows = self._run(lambda c: c.execute(Q.LIST_INSTRUMENTS.encode()).fetchall())
         return [Q.instrument_from_row(r) for r in rows]

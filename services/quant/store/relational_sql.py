@@ -53,6 +53,7 @@ SEARCH = (
 MARK_EXPIRED = "UPDATE instruments SET expired = TRUE WHERE expiry < %s AND NOT expired"
 SELECT_ALL_INSTRUMENTS = f"SELECT {_ICOLS} FROM instruments"  # noqa: S608
 LIST_INSTRUMENTS = f"SELECT {_ICOLS} FROM instruments WHERE NOT expired ORDER BY instrument_key"  # noqa: S608
+INSTRUMENTS_VERSION = "SELECT count(*), max(updated_at) FROM instruments WHERE NOT expired"
 INSERT_INSTRUMENT = (
     f"INSERT INTO instruments ({_ICOLS}) VALUES "  # noqa: S608
     f"({', '.join('%s' for _ in INSTRUMENT_COLUMNS)})"

@@ -133,6 +133,10 @@ class SqliteRelationalStore:
             lambda c: c.execute(_MARK_EXPIRED, (today.isoformat(),)).rowcount
         )
 
+    def instruments_version(self) -> tuple[int, str]:
+        row = self._run(lambda c: c.execute(Q.INSTRUMENTS_VERSION).fetchone())
+        return (0, "") if row is None else (int(row[0]), str(row[1]))
+
     def list_instruments(self) -> list[Instrument]:
         rows = self._run(lambda c: c.execute(_LIST_INSTRUMENTS).fetchall())
         return [Q.instrument_from_row(r) for r in rows]

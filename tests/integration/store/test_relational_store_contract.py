@@ -6,6 +6,7 @@ The PostgreSQL variant gets a brand-new database per test (``fresh_postgres_dsn`
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from datetime import date
 from typing import Any, Protocol
@@ -161,6 +162,21 @@ def test_list_instruments_is_the_live_master_in_key_order(store: RawStore) -> No
     store.mark_expired(date(2025, 11, 28))  # the option expired the day before
     assert OPT not in store.list_instruments()
     assert len(store.list_instruments()) == len(ALL) - 1
+
+
+def test_instruments_version_changes_exactly_when_the_live_master_does(store: RawStore) -> None:
+    empty = store.instruments_version()
+    store.upsert_instruments(ALL)
+    loaded = store.instruments_version()
+    assert loaded != empty
+    store.upsert_instruments(ALL)  # nothing changed
+    assert store.instruments_version() == loaded
+    time.sleep(1.1)  # SQLite's CURRENT_TIMESTAMP has one-second resolution
+    store.upsert_instruments([dataclasses.replace(RELIANCE, lot_size=2)])
+    updated = store.instruments_version()
+    assert updated != loaded
+    store.mark_expired(date(2025, 11, 28))
+    assert store.instruments_version() != updated
 
 
 def _order(coid: str, status: OrderStatus, ts: int, filled: int = 0) -> OrderEvent:

@@ -1,6 +1,7 @@
 """``StoreInstrumentLookup`` (what ``quant gateway`` resolves symbols with) on a SQLite store.
 
-Its answers are compared with the in-memory ``InstrumentIndex`` that ``quant up`` uses.
+Its answers are compared with the in-memory ``InstrumentIndex`` that ``quant up`` uses; it
+serves from a snapshot of the table and reloads it only when the table changed.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ ALL = [NIFTY, REL, FUT, *OPTIONS]
 def lookup() -> Iterator[StoreInstrumentLookup]:
     store = SqliteRelationalStore().open()
     store.upsert_instruments(ALL)
-    yield StoreInstrumentLookup(store)
+    lookup = StoreInstrumentLookup(store)
+    assert lookup.refresh()
+    yield lookup
     store.close()
 
 
@@ -83,3 +86,41 @@ def test_search_finds_by_symbol_and_name(lookup: StoreInstrumentLookup) -> None:
     assert REL in lookup.search("RELIANCE")
     assert REL in lookup.search("industries")
     assert len(lookup.search("NIFTY", limit=2)) == 2
+
+
+def test_search_finds_by_isin_and_instrument_key(lookup: StoreInstrumentLookup) -> None:
+    assert lookup.search("INE002A01018") == [REL]
+    assert lookup.search("nse_eq|ine002a01018") == [REL]
+
+
+class CountingRepo:
+    """A SQLite store that counts full reads of the instrument table."""
+
+    def __init__(self, store: SqliteRelationalStore) -> None:
+        self.store = store
+        self.lists = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    def list_instruments(self) -> list[Instrument]:
+        self.lists += 1
+        return self.store.list_instruments()
+
+
+def test_reloads_only_when_the_table_changed() -> None:
+    store = SqliteRelationalStore().open()
+    try:
+        repo = CountingRepo(store)
+        lookup = StoreInstrumentLookup(repo)  # type: ignore[arg-type]
+        assert lookup.search("RELIANCE") == []  # empty before the first load
+        assert lookup.refresh() and repo.lists == 1 and len(lookup) == 0
+        store.upsert_instruments(ALL)
+        assert lookup.refresh() and repo.lists == 2 and len(lookup) == len(ALL)
+        assert not lookup.refresh() and repo.lists == 2  # unchanged: no reload
+        assert lookup.search("RELIANCE") == [REL]
+        assert store.mark_expired(date(2026, 12, 1)) == 4  # the near expiry
+        assert lookup.refresh() and repo.lists == 3
+        assert lookup.get("NSE_FO|1") is None and lookup.get("NSE_FO|4") is not None
+    finally:
+        store.close()
