@@ -1,15 +1,16 @@
 """``create_app(settings, ports)``: the FastAPI application of the REST API.
 
-One router per resource (market, instruments, health). The composition root (``quant
-up``, or a standalone gateway process) builds the ports and passes them in; nothing
-here reads the environment or opens connections.
+One router per resource (market, instruments, health), the error shapes of
+:mod:`quant.gateway.errors` and the offline ``/docs`` of :mod:`quant.gateway.docs`. The
+composition root (``quant up``, or a standalone gateway process) builds the ports and
+passes them in; nothing here reads the environment or opens connections.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from quant.gateway import errors
+from quant.gateway import docs, errors
 from quant.gateway.deps import GatewayPorts
 from quant.gateway.routers import health, instruments, market
 from quant.gateway.settings import GatewaySettings
@@ -20,9 +21,12 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
         title=settings.title,
         version="1",
         description="REST API of quant-platform: quotes, greeks, instruments.",
+        docs_url=None,  # served from the package by docs.install, not from a CDN
+        redoc_url=None,
     )
     app.state.ports = ports
     errors.install(app)
+    docs.install(app)
     app.include_router(health.router)
     app.include_router(market.router)
     app.include_router(instruments.router)

@@ -1,10 +1,18 @@
-"""The gateway's validation errors: 422 with what was wrong, never the input echoed back.
+"""The gateway's error bodies: what they look like, and the OpenAPI that says so.
+
+Two shapes, both documented on every route through :func:`responses`:
+
+- :class:`ErrorOut` ``{"detail": "<message>"}``: 404 (unknown symbol, no data yet, options
+  not subscribed) and any other ``HTTPException``;
+- :class:`ValidationErrorOut` ``{"detail": [{"loc", "msg", "type"}]}``: 422, a malformed
+  parameter (control characters included).
 
 FastAPI's default 422 body repeats each rejected value (``input``) and the validator's
 context; a client that sends kilobytes gets kilobytes back, and a control character or
 a secret pasted by mistake lands in logs and proxies. :func:`install` replaces it with
 one that says where (``loc``) and what (``msg``, at most 200 characters, and ``type``)
-per error. Installed by :func:`quant.gateway.app.create_app`.
+per error; :func:`invalid` raises the same shape from a router. Installed by
+:func:`quant.gateway.app.create_app`.
 """
 
 from __future__ import annotations
@@ -14,8 +22,50 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 MAX_MESSAGE = 200
+
+
+class ErrorOut(BaseModel):
+    """An error said in words (404, ...)."""
+
+    detail: str = Field(description="what went wrong and, where it helps, what to do")
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str] = Field(description='where: ["path", "symbol"], ["query", "limit"], ...')
+    msg: str = Field(description=f"what is wrong (at most {MAX_MESSAGE} characters)")
+    type: str = Field(description="the kind of error (string_pattern_mismatch, ...)")
+
+
+class ValidationErrorOut(BaseModel):
+    """A malformed request (422); the rejected input is never echoed back."""
+
+    detail: list[ValidationIssue]
+
+
+_DESCRIPTIONS = {
+    404: "Not found (the message says what: symbol, market data, greeks)",
+    422: "Malformed parameter",
+    503: "Not ready",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that can answer ``codes`` (422 always included)."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in sorted({*codes, 422}):
+        model = ValidationErrorOut if code == 422 else ErrorOut
+        out[code] = {"model": model, "description": _DESCRIPTIONS.get(code, "Error")}
+    return out
+
+
+def invalid(where: str, name: str, message: str) -> RequestValidationError:
+    """A 422 in the validation shape for parameter ``name`` (``where``: path, query)."""
+    return RequestValidationError(
+        [{"loc": (where, name), "msg": message[:MAX_MESSAGE], "type": "value_error"}]
+    )
 
 
 def _brief(error: dict[str, Any]) -> dict[str, Any]:

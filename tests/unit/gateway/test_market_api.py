@@ -157,7 +157,9 @@ async def test_unknown_is_404_with_message_and_malformed_is_422(client: httpx.As
     for bad in ("NSE_EQ%7C", "FOO%7CBAR", "NSE_EQ%7CA%7CB"):
         reply = await client.get(f"/api/v1/market/quote/{bad}")
         assert reply.status_code == 422, bad
-        assert "malformed instrument_key" in reply.json()["detail"]
+        (issue,) = reply.json()["detail"]  # the same shape as any other 422
+        assert issue["loc"] == ["path", "symbol"]
+        assert "malformed instrument_key" in issue["msg"]
     assert (await client.get("/api/v1/market/greeks/FOO%7CBAR")).status_code == 422
 
 
@@ -175,6 +177,7 @@ async def test_option_greeks_show_upstox_and_ours(client: Client, state: LiveMar
 
 async def test_greeks_of_an_underlying_is_its_chain(client: Client, state: LiveMarketState) -> None:
     state.apply(_tick(NIFTY.instrument_key, 2_501_000))
+    state.apply(_enriched(CE.instrument_key, iv=0.14))
     body = (await client.get("/api/v1/market/greeks/NIFTY 50")).json()
     assert body["spot"] == "25010.00"
     assert [o["instrument_key"] for o in body["options"]] == [CE.instrument_key]

@@ -1,11 +1,20 @@
-"""``/api/v1/instruments``: search the instrument master by trading symbol or name."""
+"""``/api/v1/instruments``: search the instrument master by trading symbol, name, ISIN or key.
+
+The lookup's search is indexed (:class:`quant.core.search.SymbolSearch`, about a
+millisecond at worst) and runs in a worker thread, never on the event loop; at most
+:data:`SEARCH_THREADS` searches run at once, on a limiter of their own, so a burst of
+searches can neither hold the event loop (the embedded pipeline of ``quant up``) nor
+take the threads that quotes are served from.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+import anyio
+from fastapi import APIRouter, Query, Request
 
+from quant.gateway import errors
 from quant.gateway.deps import InstrumentsDep
 from quant.gateway.schemas import InstrumentOut
 
@@ -13,10 +22,20 @@ router = APIRouter(prefix="/api/v1/instruments", tags=["instruments"])
 
 # any text without control characters (a NUL would reach the store's query as is)
 QUERY_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+SEARCH_THREADS = 4
 
 
-@router.get("/search", response_model=list[InstrumentOut])
-def search(
+def _limiter(request: Request) -> anyio.CapacityLimiter:
+    state = request.app.state
+    limiter: anyio.CapacityLimiter | None = getattr(state, "search_limiter", None)
+    if limiter is None:
+        limiter = state.search_limiter = anyio.CapacityLimiter(SEARCH_THREADS)
+    return limiter
+
+
+@router.get("/search", response_model=list[InstrumentOut], responses=errors.responses())
+async def search(
+    request: Request,
     instruments: InstrumentsDep,
     query: Annotated[
         str,
@@ -24,9 +43,13 @@ def search(
             min_length=1,
             max_length=50,
             pattern=QUERY_PATTERN,
-            description="symbol or name text (printable characters)",
+            description="trading symbol or name text, an ISIN or an instrument_key "
+            "(printable characters); exact matches first, then prefixes, then substrings",
         ),
     ],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[InstrumentOut]:
-    return [InstrumentOut.of(i) for i in instruments.search(query, limit)]
+    found = await anyio.to_thread.run_sync(
+        instruments.search, query, limit, limiter=_limiter(request)
+    )
+    return [InstrumentOut.of(i) for i in found]
