@@ -6,6 +6,7 @@ serves from a snapshot of the table and reloads it only when the table changed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import date
 
@@ -14,6 +15,8 @@ import pytest
 from quant.core.instruments import Instrument, InstrumentType
 from quant.core.symbols import InstrumentIndex
 from quant.gateway.instrument_store import StoreInstrumentLookup
+from quant.gateway.main import refresh_instruments
+from quant.store.ports import StoreError
 from quant.store.sqlite_relational import SqliteRelationalStore
 
 NIFTY = Instrument(
@@ -122,5 +125,36 @@ def test_reloads_only_when_the_table_changed() -> None:
         assert store.mark_expired(date(2026, 12, 1)) == 4  # the near expiry
         assert lookup.refresh() and repo.lists == 3
         assert lookup.get("NSE_FO|1") is None and lookup.get("NSE_FO|4") is not None
+    finally:
+        store.close()
+
+
+async def test_the_gateway_refresher_reloads_and_survives_a_failing_store() -> None:
+    class FlakyRepo(CountingRepo):
+        def instruments_version(self) -> tuple[int, str]:
+            self.checks = getattr(self, "checks", 0) + 1
+            if self.checks == 2:
+                raise StoreError("PostgreSQL: connection refused")
+            return self.store.instruments_version()
+
+    store = SqliteRelationalStore().open()
+    try:
+        repo = FlakyRepo(store)
+        lookup = StoreInstrumentLookup(repo)  # type: ignore[arg-type]
+        task = asyncio.create_task(refresh_instruments(lookup, 0.01))
+        try:
+            async with asyncio.timeout(30):
+                while True:  # the first check loads the (empty) table, the second fails
+                    if getattr(repo, "checks", 0) >= 3:
+                        break
+                    await asyncio.sleep(0.01)
+                store.upsert_instruments(ALL)
+                while True:  # a later check sees the change
+                    if lookup.search("RELIANCE") == [REL]:
+                        break
+                    await asyncio.sleep(0.01)
+        finally:
+            task.cancel()
+        assert not task.done() or task.cancelled()
     finally:
         store.close()
