@@ -75,6 +75,12 @@ def test_quant_up_serves_a_quote_then_stops_cleanly_on_sigint(tmp_path: Path) ->
             chain = http.get("/api/v1/market/greeks/NIFTY 50").json()
             assert chain["options"], chain
             assert any(o["upstox"] is not None for o in chain["options"])
+            # only options with data: no rows of nulls for strikes that are not subscribed
+            assert all(o["upstox"] or o["ours"] for o in chain["options"]), chain
+            docs = http.get("/docs").text  # offline: the Swagger UI comes from the package
+            assert "http" not in docs
+            js = http.get("/static/swagger-ui/swagger-ui-bundle.js")
+            assert js.status_code == 200 and "SwaggerUIBundle" in js.text
             hits = http.get("/api/v1/instruments/search", params={"query": "INFY"}).json()
             assert hits[0]["trading_symbol"] == "INFY"
             assert http.get("/api/v1/market/quote/NOSUCH").status_code == 404
