@@ -19,6 +19,7 @@ Pure and immutable once built; safe to read from many threads. Built by
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
@@ -55,18 +56,20 @@ class SymbolSearch:
     def __init__(self, instruments: Iterable[Instrument]) -> None:
         rows = sorted({i.instrument_key: i for i in instruments}.values(), key=search_order)
         self._rows = rows
-        self._exact: dict[str, list[int]] = {}
+        # text -> row, or rows when several share it (most texts name one row: no list each)
+        self._exact: dict[str, int | list[int]] = {}
         syms: list[tuple[str, int]] = []
         names: list[tuple[str, int]] = []
         parts: list[str] = []
         starts: list[int] = []
         offset = 0
         for pos, inst in enumerate(rows):
-            sym, name, key = norm(inst.trading_symbol), norm(inst.name), norm(inst.instrument_key)
+            sym, key = norm(inst.trading_symbol), norm(inst.instrument_key)
+            name = sys.intern(norm(inst.name))  # derivatives share their underlying's name
             exact = {sym, key}
             exact.update(key[i + 1 :] for i, c in enumerate(key) if c == "|")
             for text in exact:
-                self._exact.setdefault(text, []).append(pos)
+                self._add_exact(text, pos)
             syms.append((sym, pos))
             names.append((name, pos))
             part = f"{_SYM}{sym}{_NAME}{name}"
@@ -83,6 +86,15 @@ class SymbolSearch:
         self._name_text = [s for s, _ in names]
         self._name_pos = [p for _, p in names]
 
+    def _add_exact(self, text: str, pos: int) -> None:
+        old = self._exact.get(text)
+        if old is None:
+            self._exact[text] = pos
+        elif isinstance(old, int):
+            self._exact[text] = [old, pos]
+        else:
+            old.append(pos)
+
     def __len__(self) -> int:
         return len(self._rows)
 
@@ -92,14 +104,9 @@ class SymbolSearch:
         q = norm(query)
         if not q or limit <= 0:
             return []
-        taken: set[int] = set()
-        found: list[int] = []
-        for pos in self._exact.get(q, ()):
-            if pos not in taken:
-                taken.add(pos)
-                found.append(pos)
-        found.sort()
-        del found[limit:]
+        exact = self._exact.get(q, ())
+        found = sorted([exact] if isinstance(exact, int) else exact)[:limit]
+        taken = set(found)
         tiers = (
             (self._sym_text, self._sym_pos, _SYM + q),
             (self._name_text, self._name_pos, _NAME + q),
