@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from quant.runtime.settings import Section
+
+MarketSource = Literal["sim", "upstox"]
 
 
 class GatewaySettings(Section):
     host: str = "127.0.0.1"
     port: int = 8080
     title: str = "quant-platform"
+    # where the market data comes from, said in every quote; ``quant up`` sets it from
+    # ``--source``, a cluster gateway reads the real Upstox feed
+    source: MarketSource = "upstox"
