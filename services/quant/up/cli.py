@@ -20,13 +20,14 @@ if TYPE_CHECKING:
 
 def add_parser(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "up", help="run the whole platform in one process (simulator, services, REST API)"
+        "up",
+        help="run the whole platform in one process (market, services, REST API)",
     )
     parser.add_argument(
         "--source",
         choices=["sim", "upstox"],
-        help="market data: the embedded simulator (default) or your Upstox account, with "
-        "the token of `quant auth login`",
+        help="market data: the embedded simulator (default; QUANT_SOURCE) or your Upstox "
+        "account at QUANT_UPSTOX__API_BASE, with the token of `quant auth login`",
     )
     parser.add_argument("--port", type=int, help="gateway port (default 8080)")
     parser.add_argument("--host", help="gateway bind address (default 127.0.0.1)")
