@@ -3,7 +3,8 @@
 Counted, never logged per tick (STYLE 22): ticks per mode (rate = ticks/s), greeks,
 decode errors, reconnects, refused subscription requests by reason kind, feed age per
 instrument (seconds since its last tick, refreshed by the publisher), publish latency
-from ``ts_init`` to hand-off to the bus, and the depth of the bounded event queue.
+from ``ts_init`` to hand-off to the bus, the depth of the bounded event queue, and
+whether the feed is waiting for a new access token (:mod:`quant.ingestor.token_wait`).
 """
 
 from __future__ import annotations
@@ -54,4 +55,14 @@ class IngestorMetrics:
         )
         self.queue_depth = Gauge(
             "ingestor_queue_depth", "Event batches waiting for the publisher", registry=registry
+        )
+        self.waiting_for_token = Gauge(
+            "ingestor_waiting_for_token",
+            "1 while the feed waits for a new Upstox access token (the last one was refused)",
+            registry=registry,
+        )
+        self.token_refusals = Counter(
+            "ingestor_token_refusals",
+            "Times a feed socket found its Upstox access token refused (401) or missing",
+            registry=registry,
         )

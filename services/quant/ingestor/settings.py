@@ -21,3 +21,5 @@ class IngestorSettings(DataServiceSettings):
     queue_size: int = 1024
     metrics_port: int = Field(default=9101, ge=0, le=65535)
     control_group: str = "ingestor-control"
+    # after the feed refused the token (401), re-read the token file this often
+    token_reread_s: float = Field(default=60.0, gt=0)

@@ -48,6 +48,20 @@ def _protocol(conn: FeedConnection) -> Any:
     return getattr(receive, "__self__", None)
 
 
+def _discard_input(proto: Any) -> None:
+    """Stop answering a connection but keep reading it, to see its end (EOF or reset).
+
+    uvicorn's protocol answers pings and queues messages from ``data_received``; bytes
+    now go nowhere instead, while the transport keeps reading so that ``eof_received`` /
+    ``connection_lost`` still end the connection (uvicorn then tells the app it is gone).
+    """
+    proto.stop_keepalive()
+    proto.data_received = lambda data: None  # shadows the method on this connection only
+    if proto.read_paused:  # paused while a message waited for the app: read on
+        proto.read_paused = False
+        proto.transport.resume_reading()
+
+
 class SimServer:
     """One running simulator: HTTP + websocket server and the market loop."""
 
@@ -199,7 +213,13 @@ class SimServer:
         return len(conns)
 
     def silence_feeds(self) -> int:
-        """Feed sockets go quiet: no data, no pings, and pings from the client unanswered."""
+        """Feed sockets go quiet: no data, no pings, and pings from the client unanswered.
+
+        Like a stalled server, a silenced socket still notices its TCP connection closing:
+        what the client sends is read and thrown away (so it is never answered), and the
+        end of the stream ends the connection at once, so the per-user connection count
+        stays true when the client gives up on the socket and reconnects.
+        """
         conns = list(self._hub.conns)
         for conn in conns:
             conn.silent = True
@@ -207,13 +227,12 @@ class SimServer:
                 conn.queue.get_nowait()
             proto = _protocol(conn)
             if proto is not None:
-                proto.stop_keepalive()
-                proto.read_paused = True
-                proto.transport.pause_reading()
+                _discard_input(proto)
         return len(conns)
 
     def refuse_feeds(self, status: int = 403, count: int = -1) -> None:
-        """The next ``count`` feed handshakes (-1: all until cleared) get HTTP ``status``."""
+        """The next ``count`` feed handshakes or market ``/authorize`` calls (-1: all until
+        cleared) get HTTP ``status``."""
         self.state.faults.refuse_feed_status = status
         self.state.faults.refuse_feed_count = count
 
