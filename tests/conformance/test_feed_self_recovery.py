@@ -15,7 +15,7 @@ Recovery times are printed (``pytest -s``), not asserted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from sim_fixtures import RELIANCE, feed_config, rest_config, sim_config
@@ -52,10 +52,10 @@ async def next_tick_of(it: AsyncIterator[FeedItem], key: str, wait: float = 10.0
                 return
 
 
-async def until(predicate: object, wait: float = 5.0) -> None:
+async def until(predicate: Callable[[], bool], wait: float = 5.0) -> None:
     async with asyncio.timeout(wait):
         while True:
-            if predicate():  # type: ignore[operator]
+            if predicate():
                 return
             await asyncio.sleep(0.02)
 

@@ -125,13 +125,15 @@ async def test_server_pings_keep_a_quiet_socket_alive() -> None:
 
 async def test_a_refused_token_stops_without_retrying() -> None:
     server = FakeFeedServer()
-    async with server.running():
-        async with UpstoxFeedClient(lambda: "expired", config(server), clock=CLOCK) as feed:
-            with pytest.raises(UpstoxAuthError, match="HTTP 401"):
-                await next_item(aiter(feed))
-            await asyncio.sleep(0.2)
-            with pytest.raises(UpstoxAuthError):  # the stream stays ended
-                await next_item(aiter(feed))
+    async with (
+        server.running(),
+        UpstoxFeedClient(lambda: "expired", config(server), clock=CLOCK) as feed,
+    ):
+        with pytest.raises(UpstoxAuthError, match="HTTP 401"):
+            await next_item(aiter(feed))
+        await asyncio.sleep(0.2)
+        with pytest.raises(UpstoxAuthError):  # the stream stays ended
+            await next_item(aiter(feed))
     assert server.handshakes == 1
 
 
