@@ -24,6 +24,7 @@ import uvicorn
 
 from quant.sim.app import create_app
 from quant.sim.config import SimConfig
+from quant.sim.errors import SimApiError
 from quant.sim.feed import FeedConnection, FeedHub
 from quant.sim.market import Market
 from quant.sim.simclock import SimClock
@@ -60,6 +61,30 @@ def _discard_input(proto: Any) -> None:
     if proto.read_paused:  # paused while a message waited for the app: read on
         proto.read_paused = False
         proto.transport.resume_reading()
+
+
+class SimTokenSource:
+    """The embedded simulator's token, as a reloadable token source (``quant up``).
+
+    Its user "logs in again" when asked to reload after the token stopped being valid
+    (expired at 03:30 IST on the simulated clock, or revoked by a fault): a new token is
+    minted, as ``quant auth login`` would write one for Upstox.
+    """
+
+    where = "the embedded simulator's login"
+
+    def __init__(self, sim: SimServer) -> None:
+        self._sim = sim
+        self._token = sim.mint_token()
+
+    def __call__(self) -> str:
+        return self._token
+
+    def reload(self) -> None:
+        try:
+            self._sim.state.tokens.validate(f"Bearer {self._token}")
+        except SimApiError:
+            self._token = self._sim.mint_token()
 
 
 class SimServer:
@@ -201,6 +226,10 @@ class SimServer:
     def mint_token(self, user_id: str | None = None) -> str:
         """A valid access token (expires 03:30 IST next on the simulated clock)."""
         return self.state.tokens.mint(user_id)
+
+    def token_source(self) -> SimTokenSource:
+        """A token source for an embedded client (``quant up``): see :class:`SimTokenSource`."""
+        return SimTokenSource(self)
 
     # ---- fault hooks --------------------------------------------------------------
     def drop_feeds(self) -> int:

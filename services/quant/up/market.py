@@ -5,7 +5,8 @@ CA file), the instrument master (downloaded and validated once), the access-toke
 source, and a line for the log and the banner.
 
 - ``sim``: a :class:`~quant.sim.server.SimServer` on a free port with a token minted
-  for its one user (what ``quant up`` always did);
+  for its one user, minted again if the simulator refuses it
+  (:class:`~quant.sim.server.SimTokenSource`);
 - ``upstox``: the hosts of ``settings.upstox`` (``QUANT_UPSTOX__API_BASE`` ...: Upstox by
   default, anywhere a user points them) and the token ``quant auth login`` stored at
   ``QUANT_UPSTOX__TOKEN_FILE``. Before anything starts, :func:`check_token` makes sure
@@ -121,10 +122,8 @@ async def _sim_market(settings: UpSettings, clock: Clock) -> AsyncIterator[Marke
     async with SimServer(_sim_config(settings, clock)) as sim:
         url = sim.base_url
         upstox = UpstoxSettings(api_base=url, hft_base=url, assets_base=url)
-        token = sim.mint_token()
-        yield Market(
-            "sim", upstox, await _master(upstox), lambda: token, f"sim (the simulator at {url})"
-        )
+        token = sim.token_source()  # a refused token: the simulator's user logs in again
+        yield Market("sim", upstox, await _master(upstox), token, f"sim (the simulator at {url})")
 
 
 @contextlib.asynccontextmanager

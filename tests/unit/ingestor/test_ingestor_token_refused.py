@@ -67,8 +67,10 @@ async def until(predicate: Callable[[], bool], wait: float = 15.0) -> None:
             await asyncio.sleep(0.02)
 
 
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[Running]:
+@pytest.fixture(params=["file"])
+async def running(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Running]:
+    """The ingestor on a simulator; its token from a file, or (``sim``) the simulator's
+    own reloadable source, as ``quant up`` wires it."""
     cfg = SimConfig(
         start=START, step_interval=0.2, ping_interval=1.0, extra_equities=5,
         fno_extra_underlyings=1,
@@ -86,7 +88,9 @@ async def running(tmp_path: Path) -> AsyncIterator[Running]:
             bus=InProcessBus(),
             instruments=FixedCatalog(instruments, "the simulator"),
             # the simulator's tokens expire by its clock (its day), not the wall clock
-            token=StoredTokenSource(FileTokenStore(token_file), sim.clock),
+            token=StoredTokenSource(FileTokenStore(token_file), sim.clock)
+            if request.param == "file"
+            else sim.token_source(),
         )
         settings = IngestorSettings.model_validate(
             {
@@ -182,3 +186,18 @@ async def test_a_missing_token_file_is_waited_for(running: Running) -> None:
     )
     await until(lambda: r.ticks() > ticks)
     assert r.waiting() == 0
+
+
+@pytest.mark.parametrize("running", ["sim"], indirect=True)
+async def test_quant_ups_embedded_simulator_logs_in_again_at_once(running: Running) -> None:
+    r = running
+    loop = asyncio.get_running_loop()
+    await until(lambda: r.ticks() > 0)
+    ticks = r.ticks()
+    r.sim.expire_tokens()
+    revoked_at = loop.time()
+    r.sim.drop_feeds()
+    await until(lambda: r.registry_value("ingestor_token_refusals_total", None) >= 1)
+    await until(lambda: r.ticks() > ticks)
+    print(f"embedded simulator: ticks again {loop.time() - revoked_at:.2f} s after the 401")
+    assert r.waiting() == 0 and r.board.state("ingestor") is State.RUNNING

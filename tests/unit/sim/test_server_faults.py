@@ -204,3 +204,15 @@ async def test_a_silenced_socket_ends_when_the_client_goes_away(sim: SimServer) 
     ):
         assert (await _next(a)).type == pb.market_info
         assert (await _next(b)).type == pb.market_info
+
+
+async def test_the_embedded_token_source_logs_in_again_once_refused(sim: SimServer) -> None:
+    source = sim.token_source()
+    first = source()
+    source.reload()
+    assert source() == first  # still valid: kept
+    sim.expire_tokens()
+    source.reload()
+    renewed = source()
+    assert renewed != first
+    sim.state.tokens.validate(f"Bearer {renewed}")  # valid (raises if not)
