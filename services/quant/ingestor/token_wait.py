@@ -104,7 +104,7 @@ class TokenWait:
             self._source.reload()
         try:
             token = self._source()
-        except (UpstoxError, OSError) as e:  # missing, expired, unreadable or malformed
+        except (UpstoxError, OSError, ValueError) as e:  # missing, expired, unreadable, malformed
             problem = f"{type(e).__name__}: {e}"
             if problem != self._read_problem:
                 self._read_problem = problem

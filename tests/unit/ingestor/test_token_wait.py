@@ -128,3 +128,16 @@ def test_the_interval_must_be_positive(tmp_path: Path) -> None:
             waiting=metrics.waiting_for_token,
             refusals=metrics.token_refusals,
         )
+
+
+async def test_a_garbled_token_file_is_waited_past_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = Harness(tmp_path)
+    h.path.write_bytes(b"\xff\xfe not text")  # half-written, or the wrong file mounted
+    h.rewrite_after = 3
+    caplog.set_level(logging.INFO, logger="quant.ingestor")
+    await h.wait(OLD, REFUSED)
+    assert h.sleeps == [60.0, 60.0, 60.0]
+    problems = [r.getMessage() for r in caplog.records if "no usable" in r.getMessage()]
+    assert len(problems) == 1 and "UnicodeDecodeError" in problems[0]  # said once
