@@ -5,6 +5,8 @@ What is particular to the one-process platform is chosen here, and nothing else:
 - the market: the Upstox simulator (:class:`quant.sim.server.SimServer`) on a free port,
   with a token minted for its one user; its instrument master is downloaded and
   validated once and handed to the services in memory;
+- the clock: the simulator's (its market day runs in its own time), so the age of the
+  data by exchange time, market hours and "today" mean the same to every service;
 - the bus: :class:`~quant.bus.inprocess.InProcessBus`;
 - the stores: SQLite files under ``data_dir`` (ticks, and the relational store that the
   ``instrument-sync`` service fills while the others start).
@@ -81,6 +83,7 @@ def _services(
                     "equity_mode": settings.equity_mode,
                     "option_mode": settings.option_mode,
                     "feed_connections": settings.feed_connections,
+                    "freshness": settings.freshness,
                     "metrics_port": 0,
                 }
             ),
@@ -129,7 +132,7 @@ async def run_platform(
             registry, board = new_registry_and_board()
             token = sim.mint_token()
             deps = Deps(
-                clock=clock,
+                clock=sim.clock,  # the market's time: data ages by its exchange time
                 registry=registry,
                 board=board,
                 bus=InProcessBus(),

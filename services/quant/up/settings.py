@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from quant.gateway.settings import GatewaySettings
+from quant.ingestor.freshness import FreshnessSettings
 from quant.runtime.settings import ServiceSettings
 
 DEFAULT_UNIVERSE = (
@@ -37,6 +38,7 @@ class UpSettings(ServiceSettings):
     equity_mode: Literal["full", "ltpc"] = "full"
     option_mode: Literal["full", "option_greeks"] = "full"
     feed_connections: int = 1
+    freshness: FreshnessSettings = FreshnessSettings()  # of the feed (QUANT_FRESHNESS__*)
     sim_seed: int = 7
     sim_speed: float = 1.0
     sim_start_minutes_after_open: float = 1.0
