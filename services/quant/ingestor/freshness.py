@@ -7,10 +7,10 @@ readiness probe):
 
 * the *lag* of a frame is its receive time minus its exchange time (``ts_init -
   ts_event``), observed per frame;
-* the *age* of a connection is ``now`` minus the newest exchange time it delivered, but
-  never counted from before the connection was expected to deliver (the ingestor's
-  start, or the open of today's continuous session): data from yesterday does not make
-  a connection stale at 09:15:00;
+* the *age* of a connection is ``now`` minus the newest exchange time it delivered; if
+  it delivered nothing since it was expected to (the ingestor's start, or the open of
+  today's continuous session), the age counts from then: data from yesterday does not
+  make a connection stale at 09:15:00, but a first frame that is old is old;
 * during continuous trading, a connection older than ``stale_after_s`` is stale (not
   ready), and older than ``reconnect_after_s`` is reconnected, at most once per
   ``reconnect_after_s`` (a reconnect takes time to bring new data).
@@ -60,22 +60,27 @@ class ConnectionFreshness:
     expected_since_ns: int  # data is expected from here on (start of watching)
     last_event_ns: int = 0  # newest exchange timestamp received
     last_lag_ns: int = 0  # receive minus exchange time of the newest frame
+    last_received_ns: int = 0  # receive time of the latest frame
     reconnect_requested_ns: int = 0  # the last stale reconnect we asked for
 
     def observe(self, ts_event_ns: int, ts_init_ns: int) -> int:
         """Record one frame (exchange and receive times); returns its lag in ns."""
         lag = ts_init_ns - ts_event_ns
+        self.last_received_ns = max(self.last_received_ns, ts_init_ns)
         if ts_event_ns >= self.last_event_ns:
             self.last_event_ns = ts_event_ns
             self.last_lag_ns = lag
         return lag
 
     def age_ns(self, now_ns: int, trading_since_ns: int | None = None) -> int:
-        """``now`` minus the newest exchange time, counted from when data was expected."""
+        """``now`` minus the newest exchange time; from when data was expected if nothing
+        has been received since then."""
         since = self.expected_since_ns
         if trading_since_ns is not None:
             since = max(since, trading_since_ns)
-        return now_ns - max(self.last_event_ns, since)
+        if self.last_received_ns >= since:
+            return now_ns - self.last_event_ns
+        return now_ns - since
 
 
 @dataclass(frozen=True, slots=True)
