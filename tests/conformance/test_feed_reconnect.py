@@ -42,7 +42,9 @@ async def test_reconnect_on_request_replaces_the_socket_and_resubscribes(
                 item = await anext(it)
                 if isinstance(item, FeedFrame) and item.ticks:
                     break
-            while len(sim.feed_hub.conns) != 1:  # the simulator saw the old socket go
+            while True:  # the simulator saw the old socket go
+                if len(sim.feed_hub.conns) == 1:
+                    break
                 await asyncio.sleep(0.02)
         assert client.stats.forced_reconnects == 1
         messages = [r.getMessage() for r in caplog.records]  # before our own close
