@@ -6,7 +6,10 @@ What is particular to the one-process platform is chosen here, and nothing else:
   with a token minted for its one user; its instrument master is downloaded and
   validated once and handed to the services in memory;
 - the clock: the simulator's (its market day runs in its own time), so the age of the
-  data by exchange time, market hours and "today" mean the same to every service;
+  data by exchange time, market hours and "today" mean the same to every service; the
+  freshness thresholds (``freshness``, ``gateway.stale_after_s``) are multiplied by
+  ``sim_speed`` when it is above 1, as the simulator's frames are that much further
+  apart in its time;
 - the bus: :class:`~quant.bus.inprocess.InProcessBus`;
 - the stores: SQLite files under ``data_dir`` (ticks, and the relational store that the
   ``instrument-sync`` service fills while the others start).
@@ -62,6 +65,24 @@ def _sim_config(settings: UpSettings, clock: Clock) -> SimConfig:
     return SimConfig(seed=settings.sim_seed, speed=settings.sim_speed, start=start, port=0)
 
 
+def _sim_timed(settings: UpSettings) -> UpSettings:
+    """``settings`` with the freshness thresholds in the simulator's time."""
+    speed = settings.sim_speed
+    if speed <= 1.0:
+        return settings
+    fresh = settings.freshness
+    freshness = fresh.model_copy(
+        update={
+            "stale_after_s": fresh.stale_after_s * speed,
+            "reconnect_after_s": fresh.reconnect_after_s * speed,
+        }
+    )
+    gw = settings.gateway.model_copy(
+        update={"stale_after_s": settings.gateway.stale_after_s * speed}
+    )
+    return settings.model_copy(update={"freshness": freshness, "gateway": gw})
+
+
 def _services(
     settings: UpSettings, deps: Deps, market_url: str, announce: Callable[[str], None]
 ) -> list[Service]:
@@ -71,6 +92,7 @@ def _services(
     environment again: the process has one settings object).
     """
     upstox = UpstoxSettings(api_base=market_url, hft_base=market_url, assets_base=market_url)
+    settings = _sim_timed(settings)
     common = {"log_level": settings.log_level, "log_format": settings.log_format}
     return [
         sync.build(SyncSettings.model_validate(common), deps),
