@@ -19,6 +19,7 @@ readiness probe):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -28,12 +29,14 @@ from quant.runtime.settings import Section
 
 
 class FreshnessSettings(Section):
-    """``QUANT_FRESHNESS__STALE_AFTER_S=5``, ``QUANT_FRESHNESS__RECONNECT_AFTER_S=15``."""
+    """``QUANT_FRESHNESS__STALE_AFTER_S=5``, ``QUANT_FRESHNESS__RECONNECT_AFTER_S=15``,
+    ``QUANT_FRESHNESS__CHECK=market_hours`` (or ``always``, ``off``)."""
 
     stale_after_s: float = Field(default=DEFAULT_STALE_AFTER_S, gt=0)
     reconnect_after_s: float = Field(default=15.0, gt=0)
-    # judge freshness only during continuous trading (NSE calendar); off: at all times
-    market_hours_only: bool = True
+    # when freshness is judged: during continuous trading (NSE calendar), at all times,
+    # or never (e.g. against a simulator whose clock is not the wall clock's)
+    check: Literal["market_hours", "always", "off"] = "market_hours"
 
     @model_validator(mode="after")
     def _ordered(self) -> FreshnessSettings:

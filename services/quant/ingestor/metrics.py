@@ -102,6 +102,6 @@ class IngestorMetrics:
         )
         self.market_open = Gauge(
             "ingestor_market_open",
-            "1 during continuous trading (when freshness is judged), else 0",
+            "1 during continuous trading (when freshness is judged by default), else 0",
             registry=registry,
         )

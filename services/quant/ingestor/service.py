@@ -262,9 +262,10 @@ class Ingestor:
 
     # -- freshness -----------------------------------------------------------------
     def _trading_since(self, now_ns: int) -> int | None:
-        if not self._freshness.market_hours_only:
-            return 0  # judged at all times
-        return trading_since(self._calendar, now_ns)
+        check = self._freshness.check
+        if check == "always":
+            return 0  # as if trading since the epoch
+        return None if check == "off" else trading_since(self._calendar, now_ns)
 
     def _verdicts(self, now_ns: int) -> list[Verdict]:
         since = self._trading_since(now_ns)
@@ -290,7 +291,7 @@ class Ingestor:
     async def _check_connections(self, now_ns: int) -> None:
         """Export each connection's freshness; reconnect those past the second threshold."""
         metrics = self._metrics
-        metrics.market_open.set(0 if self._trading_since(now_ns) is None else 1)
+        metrics.market_open.set(0 if trading_since(self._calendar, now_ns) is None else 1)
         for i, verdict in enumerate(self._verdicts(now_ns)):
             fresh = self._fresh[i]
             metrics.connection_age.labels(str(i)).set(verdict.age_s)

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from quant.bus.inprocess import InProcessBus
@@ -40,7 +41,9 @@ class Socket:
         return True
 
 
-def _ingestor(clock: FakeClock) -> tuple[Ingestor, list[Socket], CollectorRegistry]:
+def _ingestor(
+    clock: FakeClock, check: str = "market_hours"
+) -> tuple[Ingestor, list[Socket], CollectorRegistry]:
     sockets = [Socket(), Socket()]
     registry = CollectorRegistry()
     ing = Ingestor(
@@ -49,7 +52,9 @@ def _ingestor(clock: FakeClock) -> tuple[Ingestor, list[Socket], CollectorRegist
         publisher=InProcessBus().publisher(),
         metrics=IngestorMetrics(registry),
         clock=clock,
-        freshness=FreshnessSettings(stale_after_s=5, reconnect_after_s=15),
+        freshness=FreshnessSettings.model_validate(
+            {"stale_after_s": 5, "reconnect_after_s": 15, "check": check}
+        ),
     )
     return ing, sockets, registry
 
@@ -121,3 +126,16 @@ async def test_outside_market_hours_old_data_is_reported_but_not_acted_on() -> N
         assert ing.stale_connections() == []
         task.cancel()
     assert sockets[0].reconnects == []
+
+
+@pytest.mark.parametrize(
+    ("check", "now", "judged"), [("always", EVENING, True), ("off", NOON, False)]
+)
+def test_the_check_setting_says_when_freshness_is_judged(
+    check: str, now: int, judged: bool
+) -> None:
+    clock = FakeClock(now)
+    ing, _, _ = _ingestor(clock, check)
+    ing._in_use = [True, False]  # as if subscribed on socket 0
+    clock.advance(6)  # nothing received for 6 s
+    assert len(ing.stale_connections()) == (1 if judged else 0)
