@@ -101,7 +101,12 @@ class GatewayService:
             try:
                 await wait_started(server, http)
                 url = f"http://{settings.gateway.host}:{server.bound_port}"
-                log.info("gateway serving on %s (group %s)", url, group)
+                log.info(
+                    "gateway serving on %s (group %s), quotes from %s",
+                    url,
+                    group,
+                    settings.gateway.source,
+                )
                 if self._on_serving is not None:
                     self._on_serving(url)
                 stopper = tg.create_task(stop.wait(), name="gateway-stop")

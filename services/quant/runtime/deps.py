@@ -3,7 +3,7 @@
 Every service package's ``build(settings, deps)`` takes one. Two composition roots make
 them: :func:`open_deps` for a service's own command (Kafka, QuestDB or SQLite,
 PostgreSQL, the token file) and ``quant.up.platform`` for the embedded platform
-(in-process bus, SQLite, the simulator). Services never build adapters themselves.
+(in-process bus, SQLite, the simulator or Upstox). Services never build adapters themselves.
 
 The instrument master comes through an :class:`InstrumentCatalog`: from the relational
 store that ``quant sync-instruments`` fills (:class:`StoreCatalog`), or, where no store
@@ -61,7 +61,7 @@ class InstrumentsNotSynced(RuntimeError):
 
 
 class FixedCatalog:
-    """Instruments already in memory (``quant up`` downloads them from its simulator)."""
+    """Instruments already in memory (``quant up`` downloads them from its market)."""
 
     def __init__(self, instruments: Sequence[Instrument], origin: str) -> None:
         self._instruments = list(instruments)
