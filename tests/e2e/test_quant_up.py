@@ -72,6 +72,7 @@ def test_quant_up_serves_a_quote_then_stops_cleanly_on_sigint(tmp_path: Path) ->
             assert quote["source"] == "sim"  # the default source: the embedded simulator
             assert int(quote["last_price"].replace(".", "")) > 0
             assert len(quote["depth"]) == 5
+            assert quote["stale"] is False, quote["age_s"]  # by the market's own clock
             time.sleep(2.0)  # let a few market steps flow through the feature engine
             chain = http.get("/api/v1/market/greeks/NIFTY 50").json()
             assert chain["options"], chain

@@ -13,6 +13,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
+from quant.core.clock import Clock, SystemClock
+from quant.core.freshness import DEFAULT_STALE_AFTER_S
 from quant.gateway.ports import InstrumentLookup, MarketReadModel, Readiness
 from quant.gateway.settings import MarketSource
 
@@ -30,6 +32,8 @@ class GatewayPorts:
     instruments: InstrumentLookup
     readiness: Readiness = field(default_factory=_AlwaysReady)
     registry: CollectorRegistry | None = None
+    clock: Clock = field(default_factory=SystemClock)  # the age of a quote
+    stale_after_s: float = DEFAULT_STALE_AFTER_S
 
 
 def get_ports(request: Request) -> GatewayPorts:

@@ -73,7 +73,14 @@ class GatewayService:
         lookup = await self._lookup(stop)
         if lookup is None:  # stopped while loading the instruments
             return
-        ports = GatewayPorts(self.state, lookup, deps.board, deps.registry)
+        ports = GatewayPorts(
+            self.state,
+            lookup,
+            deps.board,
+            deps.registry,
+            clock=deps.clock,
+            stale_after_s=settings.gateway.stale_after_s,
+        )
         server = embedded_server(
             create_app(settings.gateway, ports), settings.gateway.host, settings.gateway.port
         )

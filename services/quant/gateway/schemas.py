@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from quant.core.clock import IST, ns_to_datetime
 from quant.core.events import EnrichedTick, OptionGreeks, Tick
+from quant.core.freshness import DEFAULT_STALE_AFTER_S, age_seconds, is_stale
 from quant.core.instruments import Instrument
 from quant.core.money import paise_to_str
 from quant.gateway.settings import MarketSource
@@ -102,13 +103,21 @@ class QuoteOut(BaseModel):
     as_of: str
     as_of_ns: int
     source: MarketSource = Field(description="where the data comes from: sim or upstox")
+    age_s: float = Field(description="seconds from the exchange time (as_of) to now")
+    stale: bool = Field(description="older than the gateway's stale_after_s (default 5 s)")
 
 
 def render_quote(
-    inst: Instrument, tick: Tick, enriched: EnrichedTick | None, *, source: MarketSource
+    inst: Instrument,
+    tick: Tick,
+    enriched: EnrichedTick | None,
+    *,
+    source: MarketSource,
+    now_ns: int,
+    stale_after_s: float = DEFAULT_STALE_AFTER_S,
 ) -> QuoteOut:
     """The quote body for ``inst`` from its latest tick (and enriched tick, if any), from
-    ``source`` (``sim`` or ``upstox``)."""
+    ``source`` (``sim`` or ``upstox``), aged by exchange time at ``now_ns``."""
     change = tick.ltp - tick.close_price
     pct = None
     if tick.close_price:
@@ -162,6 +171,8 @@ def render_quote(
         as_of=iso_ist(as_of),
         as_of_ns=as_of,
         source=source,
+        age_s=round(age_seconds(as_of, now_ns), 3),
+        stale=is_stale(as_of, now_ns, stale_after_s),
     )
 
 

@@ -4,7 +4,9 @@
 relational store in the cluster), resolves the configured universe and runs
 :func:`run_ingestor`: feed clients to Upstox (or the simulator) with the token from
 ``deps.token``, the :class:`~quant.ingestor.service.Ingestor` publishing to ``deps.bus``
-and taking run-time subscription changes from the control topics. ``quant ingestor``
+and taking run-time subscription changes from the control topics. It is ready once
+subscribed and while, during market hours, no feed connection's data is older than
+``settings.freshness.stale_after_s`` by exchange time. ``quant ingestor``
 and ``quant up`` both build it; tests call :func:`run_ingestor` with their own bus.
 A refused token (401) does not end the service: its feed clients wait in a
 :class:`~quant.ingestor.token_wait.TokenWait` (``/readyz`` says so) and resume with the
@@ -116,6 +118,7 @@ async def run_ingestor(
             clock=clock,
             control=control,
             queue_size=settings.queue_size,
+            freshness=settings.freshness,
         )
         async with asyncio.TaskGroup() as tg:
             task = tg.create_task(ingestor.run(), name="ingestor")
@@ -155,6 +158,7 @@ class IngestorService:
         )
         self._subscribed = False
         self._empty_universe: list[str] | None = None  # the entries, when none resolved
+        self._ingestor: Ingestor | None = None  # while subscribed
 
     def ready(self) -> Readiness:
         if self._empty_universe is not None:
@@ -163,7 +167,11 @@ class IngestorService:
         waiting = self.token_wait.reason
         if waiting is not None:
             return False, (waiting,)
-        return (True, ()) if self._subscribed else (False, ("connecting and subscribing",))
+        ingestor = self._ingestor
+        if not self._subscribed or ingestor is None:
+            return False, ("connecting and subscribing",)
+        stale = ingestor.stale_connections()  # during market hours, by exchange time
+        return not stale, tuple(stale)
 
     async def run(self, stop: asyncio.Event) -> None:
         self._subscribed = False
@@ -183,7 +191,8 @@ class IngestorService:
             return
         self._empty_universe = None
 
-        def subscribed(_: Ingestor) -> None:
+        def subscribed(ingestor: Ingestor) -> None:
+            self._ingestor = ingestor
             self._subscribed = True
 
         try:
@@ -200,6 +209,7 @@ class IngestorService:
             )
         finally:
             self._subscribed = False
+            self._ingestor = None
 
 
 def build(settings: IngestorSettings, deps: Deps) -> IngestorService:

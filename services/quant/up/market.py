@@ -55,6 +55,7 @@ class Market:
     instruments: Sequence[Instrument]
     token: Callable[[], str]
     description: str  # e.g. "upstox (https://api.upstox.com)", for the log and the banner
+    clock: Clock  # the market's time (the simulator's day runs in its own)
 
 
 def _quiet(phase: str, done: int, total: int) -> None:
@@ -123,7 +124,14 @@ async def _sim_market(settings: UpSettings, clock: Clock) -> AsyncIterator[Marke
         url = sim.base_url
         upstox = UpstoxSettings(api_base=url, hft_base=url, assets_base=url)
         token = sim.token_source()  # a refused token: the simulator's user logs in again
-        yield Market("sim", upstox, await _master(upstox), token, f"sim (the simulator at {url})")
+        yield Market(
+            "sim",
+            upstox,
+            await _master(upstox),
+            token,
+            f"sim (the simulator at {url})",
+            sim.clock,
+        )
 
 
 @contextlib.asynccontextmanager
@@ -131,7 +139,8 @@ async def _upstox_market(settings: UpSettings, clock: Clock) -> AsyncIterator[Ma
     upstox = settings.upstox
     await check_token(upstox, clock)
     token = StoredTokenSource(FileTokenStore(upstox.token_file), clock)  # re-read if rotated
-    yield Market("upstox", upstox, await _master(upstox), token, f"upstox ({upstox.api_base})")
+    description = f"upstox ({upstox.api_base})"
+    yield Market("upstox", upstox, await _master(upstox), token, description, clock)
 
 
 def open_market(

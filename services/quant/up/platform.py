@@ -6,6 +6,11 @@ What is particular to the one-process platform is chosen here, and nothing else:
   sim``, the default) or the user's own Upstox account with the token of ``quant auth
   login`` (``--source upstox``); its instrument master is downloaded and validated once
   and handed to the services in memory;
+- the clock: the market's (:attr:`Market.clock`: the simulator's, whose day runs in its
+  own time, or the wall clock for Upstox), so the age of the data by exchange time,
+  market hours and "today" mean the same to every service; with the simulator the
+  freshness thresholds (``freshness``, ``gateway.stale_after_s``) are multiplied by
+  ``sim_speed`` when it is above 1, as its frames are that much further apart in its time;
 - the bus: :class:`~quant.bus.inprocess.InProcessBus`;
 - the stores: SQLite files under ``data_dir`` (ticks, and the relational store that the
   ``instrument-sync`` service fills while the others start).
@@ -48,6 +53,24 @@ log = logging.getLogger(__name__)
 Announce = Callable[[str, Market], None]
 
 
+def _sim_timed(settings: UpSettings) -> UpSettings:
+    """``settings`` with the freshness thresholds in the simulator's time."""
+    speed = settings.sim_speed
+    if speed <= 1.0:
+        return settings
+    fresh = settings.freshness
+    freshness = fresh.model_copy(
+        update={
+            "stale_after_s": fresh.stale_after_s * speed,
+            "reconnect_after_s": fresh.reconnect_after_s * speed,
+        }
+    )
+    gw = settings.gateway.model_copy(
+        update={"stale_after_s": settings.gateway.stale_after_s * speed}
+    )
+    return settings.model_copy(update={"freshness": freshness, "gateway": gw})
+
+
 def _services(
     settings: UpSettings, deps: Deps, market: Market, announce: Callable[[str], None]
 ) -> list[Service]:
@@ -57,6 +80,8 @@ def _services(
     environment again: the process has one settings object).
     """
     upstox = market.upstox
+    if market.source == "sim":
+        settings = _sim_timed(settings)
     common = {"log_level": settings.log_level, "log_format": settings.log_format}
     return [
         sync.build(SyncSettings.model_validate(common), deps),
@@ -69,6 +94,7 @@ def _services(
                     "equity_mode": settings.equity_mode,
                     "option_mode": settings.option_mode,
                     "feed_connections": settings.feed_connections,
+                    "freshness": settings.freshness,
                     "metrics_port": 0,
                 }
             ),
@@ -123,7 +149,7 @@ async def run_platform(
         try:
             registry, board = new_registry_and_board()
             deps = Deps(
-                clock=clock,
+                clock=market.clock,  # the market's time: data ages by its exchange time
                 registry=registry,
                 board=board,
                 bus=InProcessBus(),

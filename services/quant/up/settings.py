@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import field_validator
 
 from quant.gateway.settings import GatewaySettings, MarketSource
+from quant.ingestor.freshness import FreshnessSettings
 from quant.runtime.settings import ServiceSettings
 from quant.upstox.settings import UpstoxSettings
 
@@ -45,6 +46,7 @@ class UpSettings(ServiceSettings):
     equity_mode: Literal["full", "ltpc"] = "full"
     option_mode: Literal["full", "option_greeks"] = "full"
     feed_connections: int = 1
+    freshness: FreshnessSettings = FreshnessSettings()  # of the feed (QUANT_FRESHNESS__*)
     sim_seed: int = 7
     sim_speed: float = 1.0
     sim_start_minutes_after_open: float = 1.0

@@ -16,6 +16,10 @@ and reconnects, keeping its subscriptions. Each binary frame is decoded by
 :func:`quant.upstox.wire.decode_frame` into ticks/greeks; malformed frames are counted
 and logged, never fatal.
 
+A caller that finds a socket alive but no use (the ingestor: data too old by exchange
+time) drops it with :meth:`UpstoxFeedClient.reconnect`; it reconnects like after a lost
+connection, subscriptions replayed.
+
 Usage::
 
     async with UpstoxFeedClient(token_source, FeedConfig(api_base=...), clock=clock) as feed:
@@ -89,6 +93,7 @@ class FeedStats:
     ticks: int = 0
     decode_errors: int = 0
     silent_drops: int = 0
+    forced_reconnects: int = 0
     handshake_failures: int = 0
     forbidden: int = 0  # 403s (handshake or /authorize), each retried
     token_refusals: int = 0  # refused tokens, each waited out with on_token_refused
@@ -139,6 +144,7 @@ class UpstoxFeedClient:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._connected_at: float | None = None
+        self._drop_reason: str | None = None  # set by reconnect() until the socket is gone
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -172,6 +178,29 @@ class UpstoxFeedClient:
     @property
     def connected(self) -> bool:
         return self._ws is not None
+
+    async def reconnect(self, reason: str) -> bool:
+        """Drop the current socket now and connect afresh, replaying the subscriptions.
+
+        For a socket that is alive but no use (e.g. its data lags by seconds): the
+        connection loop sees a requested drop, not a failure, and reconnects after the
+        usual backoff. Logged with ``reason`` and counted in ``stats.forced_reconnects``.
+        Returns False (and does nothing) when there is no open socket to drop.
+        """
+        ws = self._ws
+        if ws is None or self._closing or self._drop_reason is not None:
+            return False
+        self._drop_reason = reason
+        self.stats.forced_reconnects += 1
+        log.warning("feed: dropping the socket to reconnect: %s", reason)
+        # a lagging peer may take long to complete a closing handshake: abort at once
+        ws.transport.abort()
+        return True
+
+    def _take_drop_reason(self) -> str | None:
+        """The reason of a drop requested by :meth:`reconnect` (cleared), if any."""
+        reason, self._drop_reason = self._drop_reason, None
+        return reason
 
     # -- subscriptions ------------------------------------------------------------------
 
@@ -394,6 +423,7 @@ class UpstoxFeedClient:
                 await self._pump(ws)
             finally:
                 self._ws = None
+                self._drop_reason = None  # a drop requested on this socket is done
 
     async def _pump(self, ws: _WatchedConnection) -> None:
         silence = self.config.silence_timeout_seconds
@@ -412,6 +442,12 @@ class UpstoxFeedClient:
                     message = await ws.recv()
             except TimeoutError:
                 continue  # re-check last_alive: a ping may have arrived meanwhile
+            except ConnectionClosed:
+                reason = self._take_drop_reason()
+                if reason is None:
+                    raise
+                log.info("feed: socket dropped on request (%s); reconnecting", reason)
+                return
             if isinstance(message, str):
                 stats.decode_errors += 1
                 log.warning("feed: unexpected text frame (%d chars) ignored", len(message))
