@@ -95,6 +95,7 @@ def _services(
                     "option_mode": settings.option_mode,
                     "feed_connections": settings.feed_connections,
                     "freshness": settings.freshness,
+                    "token_reread_s": settings.token_reread_s,
                     "metrics_port": 0,
                 }
             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from quant.gateway.settings import GatewaySettings, MarketSource
 from quant.ingestor.freshness import FreshnessSettings
@@ -47,6 +47,8 @@ class UpSettings(ServiceSettings):
     option_mode: Literal["full", "option_greeks"] = "full"
     feed_connections: int = 1
     freshness: FreshnessSettings = FreshnessSettings()  # of the feed (QUANT_FRESHNESS__*)
+    # after the feed refused the token (401), re-read QUANT_UPSTOX__TOKEN_FILE this often
+    token_reread_s: float = Field(default=60.0, gt=0)
     sim_seed: int = 7
     sim_speed: float = 1.0
     sim_start_minutes_after_open: float = 1.0
