@@ -19,6 +19,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
@@ -65,7 +66,9 @@ class FixedCatalog:
     """Instruments already in memory (``quant up`` downloads them from its market).
 
     ``rejected`` / ``rejected_examples`` / ``segments``: what the download dropped as
-    impossible and which segments its files list (the instrument sync judges them).
+    impossible and which segments its files list (the instrument sync judges them);
+    ``trading_day``: the day the master is for when it is not today's (the simulator's
+    trading day in ``quant up``), against which the sync judges what has expired.
     """
 
     def __init__(
@@ -76,12 +79,14 @@ class FixedCatalog:
         rejected: Mapping[tuple[str, str], int] | None = None,
         rejected_examples: Mapping[str, str] | None = None,
         segments: AbstractSet[str] = SEGMENTS,
+        trading_day: date | None = None,
     ) -> None:
         self._instruments = list(instruments)
         self._origin = origin
         self.rejected: Mapping[tuple[str, str], int] = dict(rejected or {})
         self.rejected_examples: Mapping[str, str] = dict(rejected_examples or {})
         self.segments = segments
+        self.trading_day = trading_day
 
     @property
     def origin(self) -> str:

@@ -63,7 +63,9 @@ class InstrumentSyncService:
     async def run(self, stop: asyncio.Event) -> None:
         del stop  # one short transaction: it finishes rather than stopping halfway
         source: MasterSource = _CatalogSource(self._deps)
-        today = ns_to_datetime(self._deps.clock.now_ns(), IST).date()
+        catalog = self._deps.instruments
+        trading_day = catalog.trading_day if isinstance(catalog, FixedCatalog) else None
+        today = trading_day or ns_to_datetime(self._deps.clock.now_ns(), IST).date()
         report, _ = await sync_instruments(
             source,
             self._store,

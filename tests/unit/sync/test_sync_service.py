@@ -356,3 +356,34 @@ async def test_the_quant_up_service_applies_the_same_rules_on_sqlite(
     with pytest.raises(SyncRefused, match="bad-rows rule: 60 of 100 rows"):
         await service.run(asyncio.Event())
     assert _dump(db_path) == yesterday
+
+
+async def test_quant_up_judges_expiry_by_the_simulators_trading_day(
+    store: SqliteRelationalStore, db_path: Path
+) -> None:
+    """The simulator trades the next trading day: contracts expiring today (by the wall
+    clock) are gone from its master and must not count as yesterday's rows."""
+    assets = Assets()
+    today, tomorrow = date(2026, 11, 24), date(2026, 11, 25)
+    ending = [dict(_fut_row(6000 + i, today), trading_symbol=f"E{i}") for i in range(5)]
+    later = [dict(_fut_row(7000 + i, date(2026, 12, 29)), trading_symbol=f"L{i}") for i in range(5)]
+    assets.set_rows(ending + later)
+    await sync_instruments(_source(assets), store, today=today, progress=_noop)
+    fresh = [i for i in store.list_instruments() if i.expiry != today]
+    wall = FakeClock(datetime_to_ns(datetime(2026, 11, 24, 12, tzinfo=UTC)))  # 17:30 IST
+
+    def service(trading_day: date | None) -> sync_main.InstrumentSyncService:
+        catalog = FixedCatalog(fresh, "the simulator", trading_day=trading_day)
+        registry, board = new_registry_and_board()
+        deps = Deps(clock=wall, registry=registry, board=board, bus=InProcessBus(),
+                    instruments=catalog, relational=store)  # fmt: skip
+        return sync_main.build(SyncSettings.model_validate({}), deps)
+
+    yesterday = _dump(db_path)
+    with pytest.raises(SyncRefused, match="NSE_FO: 5 rows, yesterday 10 \\(50%\\)"):
+        await service(None).run(asyncio.Event())  # judged by the wall clock's date
+    assert _dump(db_path) == yesterday
+    await service(tomorrow).run(asyncio.Event())
+    assert {i.instrument_key for i in store.list_instruments()} == {
+        i.instrument_key for i in fresh
+    }  # the contracts that expired today are flagged
