@@ -17,6 +17,7 @@ migrations (``quant.store.migrate``). Same behaviour as ``SqliteRelationalStore`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, TypeVar
@@ -128,7 +129,7 @@ class PostgresStore:
         def go(conn: Conn) -> ReplaceResult:
             remaining = guard.remaining_s()
             if remaining is not None:
-                ms = max(int(remaining * 1000), 1)
+                ms = math.ceil(remaining * 1000) + 10  # fires just after the deadline
                 conn.execute(f"SET LOCAL statement_timeout = {ms}".encode())
                 conn.execute(f"SET LOCAL lock_timeout = {ms}".encode())
             conn.execute(_LOCK)

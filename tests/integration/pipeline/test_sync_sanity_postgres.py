@@ -13,17 +13,28 @@ master.
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import os
 import subprocess
 import sys
+import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from pipeline_harness import sim_config
+from prometheus_client import CollectorRegistry
 
 from quant.sim.server import SimServer
+from quant.store.postgres import PostgresStore
+from quant.sync.checks import SyncLimits, SyncRefused
+from quant.sync.metrics import SyncMetrics
+from quant.sync.service import sync_instruments
+from quant.upstox.instruments import UpstoxInstrumentSource
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -132,3 +143,47 @@ async def test_each_refusal_leaves_yesterdays_table_and_force_accepts(
         text = metrics.read_text()
         assert "instrument_sync_last_success_timestamp_seconds" in text
         assert 'instrument_sync_refusals_total{rule="row_count"}' not in text
+
+
+async def test_a_sync_stuck_on_a_lock_is_cut_off_at_its_deadline_and_rolled_back(
+    fresh_postgres_dsn: str,
+) -> None:
+    """Another session holds the instruments table: the database cuts the sync's
+    statement off at the deadline (lock_timeout/statement_timeout), nothing is written."""
+    rows = [
+        {"segment": "NSE_EQ", "name": f"C{i}", "exchange": "NSE", "isin": f"INE{i:06d}01018",
+         "instrument_type": "EQ", "instrument_key": f"NSE_EQ|INE{i:06d}01018", "lot_size": 1,
+         "tick_size": 5.0, "trading_symbol": f"S{i}", "exchange_token": str(i)}
+        for i in range(50)
+    ]  # fmt: skip
+    body = gzip.compress(json.dumps(rows).encode())
+    source = UpstoxInstrumentSource(
+        "https://assets.test", ("NSE",),
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, content=body)),
+    )  # fmt: skip
+    store = PostgresStore(fresh_postgres_dsn).open()
+    try:
+        await sync_instruments(source, store, today=date(2026, 11, 24), progress=_noop)
+        yesterday = _table(fresh_postgres_dsn)
+        rows[0]["lot_size"] = 9
+        body = gzip.compress(json.dumps(rows).encode())
+        registry = CollectorRegistry()
+        with psycopg.connect(fresh_postgres_dsn) as holder:
+            holder.execute("LOCK TABLE instruments IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            with pytest.raises(SyncRefused, match=r"deadline rule: .*cut off by the database"):
+                await sync_instruments(
+                    source, store, today=date(2026, 11, 24), progress=_noop,
+                    limits=SyncLimits(deadline_s=2.0), metrics=SyncMetrics(registry),
+                )  # fmt: skip
+            waited = time.monotonic() - started
+            holder.rollback()
+        assert 2.0 <= waited < 30  # cut off at the deadline, not left hanging on the lock
+        assert registry.get_sample_value("instrument_sync_refusals_total", {"rule": "deadline"})
+        assert _table(fresh_postgres_dsn) == yesterday
+    finally:
+        store.close()
+
+
+def _noop(phase: str, done: int, total: int) -> None:
+    del phase, done, total
