@@ -116,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
             )
         )
     except (SyncError, UpstoxError, StoreError) as e:
-        bar.finish()
+        bar.finish(ok=False)
         log.error("instrument sync failed, stored instruments unchanged: %s", e)
         return 1
     finally:

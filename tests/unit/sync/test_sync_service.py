@@ -174,6 +174,11 @@ def test_progress_plain_when_not_a_tty() -> None:
     bar.update(100)
     bar.finish()
     assert "\rdownload     [#####-----]  50.0% 100/200" in tty.getvalue()
+    failed = io.StringIO()
+    bar = Progress(failed, tty=False)
+    bar.start("upsert", 100)
+    bar.finish(ok=False)
+    assert failed.getvalue().splitlines() == ["upsert... (of 100)", "upsert: stopped"]
 
 
 def test_a_master_listing_a_key_twice_is_refused() -> None:
