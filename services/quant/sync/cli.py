@@ -102,7 +102,7 @@ def _run(args: argparse.Namespace) -> int:
         _write_metrics(registry, metrics_file)
         return 1
     clock = SystemClock()
-    today = ns_to_datetime(clock.now_ns(), IST).date()
+    today = settings.trading_day or ns_to_datetime(clock.now_ns(), IST).date()
     try:
         report, _ = asyncio.run(
             sync_instruments(

@@ -65,7 +65,11 @@ class InstrumentSyncService:
         source: MasterSource = _CatalogSource(self._deps)
         catalog = self._deps.instruments
         trading_day = catalog.trading_day if isinstance(catalog, FixedCatalog) else None
-        today = trading_day or ns_to_datetime(self._deps.clock.now_ns(), IST).date()
+        today = (
+            trading_day
+            or self._settings.trading_day
+            or ns_to_datetime(self._deps.clock.now_ns(), IST).date()
+        )
         report, _ = await sync_instruments(
             source,
             self._store,

@@ -8,6 +8,7 @@ file), ``QUANT_MAX_MASTER_BYTES`` (512 MiB inflated), ``QUANT_DEADLINE_S`` (600)
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +38,9 @@ class SyncSettings(ServiceSettings):
     max_master_bytes: int = Field(default=MAX_MASTER_BYTES, gt=0)  # per file, inflated
     deadline_s: float = Field(default=600.0, gt=0.0)  # the whole sync
     metrics_file: Path | None = None
+    # the day the master is for, against which expiry is judged (the operator's Job sets
+    # QUANT_TRADING_DAY); default: today in IST
+    trading_day: date | None = None
 
     def limits(self, *, force: bool = False, min_rows: int | None = None) -> SyncLimits:
         return SyncLimits(
