@@ -211,8 +211,7 @@ def covered_segments(files: Sequence[str]) -> frozenset[str]:
     if any(f.lower() == "complete" for f in files):
         return SEGMENTS
     prefixes = tuple(f.upper() + "_" for f in files)
-    covered = frozenset(s for s in SEGMENTS if s.startswith(prefixes))
-    return covered
+    return frozenset(s for s in SEGMENTS if s.startswith(prefixes))
 
 
 class UpstoxInstrumentSource:
