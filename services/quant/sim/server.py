@@ -280,3 +280,18 @@ class SimServer:
     def fail_next_rest(self, status: int = 500, code: str = "UDAPI100500", count: int = 1) -> None:
         """The next ``count`` authenticated REST calls fail with ``status``/``code``."""
         self.state.faults.rest_failures.extend([(code, status)] * count)
+
+    def serve_master(self, exchange: str | None, rows: list[dict[str, object]]) -> None:
+        """Serve ``rows`` as the instrument master file of ``exchange`` ("NSE", "BSE",
+        None = complete.json.gz) instead of the universe's (e.g. a truncated or damaged
+        copy of ``state.universe.exchange_rows(exchange)``)."""
+        self.state.faults.master_rows[exchange] = rows
+
+    def slow_master(self, seconds_per_chunk: float) -> None:
+        """Stream the instrument master files in 64 KiB chunks, pausing before each."""
+        self.state.faults.master_chunk_delay = seconds_per_chunk
+
+    def restore_master(self) -> None:
+        """Serve the universe's own instrument master again, at full speed."""
+        self.state.faults.master_rows.clear()
+        self.state.faults.master_chunk_delay = 0.0

@@ -1,7 +1,8 @@
 """Where ``quant up`` gets its market: the embedded simulator, or the user's Upstox account.
 
 :func:`open_market` yields a :class:`Market`: the Upstox section the services use (hosts,
-CA file), the instrument master (downloaded and validated once), the access-token
+CA file), the instrument master (downloaded and validated once; the rows its download
+dropped as impossible go with it, for the instrument sync to judge), the access-token
 source, and a line for the log and the banner.
 
 - ``sim``: a :class:`~quant.sim.server.SimServer` on a free port with a token minted
@@ -19,12 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from quant.core.clock import IST, Clock, ns_to_datetime
-from quant.core.instruments import Instrument
+from quant.core.instruments import SEGMENTS, Instrument
 from quant.gateway.settings import MarketSource
 from quant.sim.config import SimConfig, default_start
 from quant.sim.server import SimServer
@@ -56,6 +58,11 @@ class Market:
     token: Callable[[], str]
     description: str  # e.g. "upstox (https://api.upstox.com)", for the log and the banner
     clock: Clock  # the market's time (the simulator's day runs in its own)
+    # what the master's download dropped as impossible, and the segments its files list
+    # (the instrument sync judges them: quant.sync.checks)
+    rejected: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    rejected_examples: Mapping[str, str] = field(default_factory=dict)
+    segments: AbstractSet[str] = SEGMENTS
 
 
 def _quiet(phase: str, done: int, total: int) -> None:
@@ -69,7 +76,8 @@ def _sim_config(settings: UpSettings, clock: Clock) -> SimConfig:
     return SimConfig(seed=settings.sim_seed, speed=settings.sim_speed, start=start, port=0)
 
 
-async def _master(upstox: UpstoxSettings) -> list[Instrument]:
+async def _master(upstox: UpstoxSettings) -> tuple[list[Instrument], UpstoxInstrumentSource]:
+    """The downloaded master, and its source (what it rejected, the segments it lists)."""
     source = UpstoxInstrumentSource(upstox.assets_base, ca_file=upstox.ca_file)
     try:
         instruments = await source.fetch(_quiet)
@@ -78,7 +86,7 @@ async def _master(upstox: UpstoxSettings) -> list[Instrument]:
             f"cannot download the instrument master from {upstox.assets_base}: {e}"
         ) from e
     validate_master(instruments, min_rows=1)
-    return instruments
+    return instruments, source
 
 
 async def check_token(upstox: UpstoxSettings, clock: Clock) -> AccessToken:
@@ -124,13 +132,17 @@ async def _sim_market(settings: UpSettings, clock: Clock) -> AsyncIterator[Marke
         url = sim.base_url
         upstox = UpstoxSettings(api_base=url, hft_base=url, assets_base=url)
         token = sim.token_source()  # a refused token: the simulator's user logs in again
+        instruments, source = await _master(upstox)
         yield Market(
             "sim",
             upstox,
-            await _master(upstox),
+            instruments,
             token,
             f"sim (the simulator at {url})",
             sim.clock,
+            source.rejected,
+            source.rejected_examples,
+            source.segments,
         )
 
 
@@ -140,7 +152,18 @@ async def _upstox_market(settings: UpSettings, clock: Clock) -> AsyncIterator[Ma
     await check_token(upstox, clock)
     token = StoredTokenSource(FileTokenStore(upstox.token_file), clock)  # re-read if rotated
     description = f"upstox ({upstox.api_base})"
-    yield Market("upstox", upstox, await _master(upstox), token, description, clock)
+    instruments, source = await _master(upstox)
+    yield Market(
+        "upstox",
+        upstox,
+        instruments,
+        token,
+        description,
+        clock,
+        source.rejected,
+        source.rejected_examples,
+        source.segments,
+    )
 
 
 def open_market(

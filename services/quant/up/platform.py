@@ -30,7 +30,7 @@ import logging
 from collections.abc import Callable
 
 from quant.bus.inprocess import InProcessBus
-from quant.core.clock import SystemClock
+from quant.core.clock import IST, SystemClock, ns_to_datetime
 from quant.features import main as features
 from quant.features.settings import FeaturesSettings
 from quant.gateway import main as gateway
@@ -154,7 +154,14 @@ async def run_platform(
                 registry=registry,
                 board=board,
                 bus=InProcessBus(),
-                instruments=FixedCatalog(market.instruments, market.description),
+                instruments=FixedCatalog(
+                    market.instruments,
+                    market.description,
+                    rejected=market.rejected,  # the sync judges what the download dropped
+                    rejected_examples=market.rejected_examples,
+                    segments=market.segments,
+                    trading_day=ns_to_datetime(market.clock.now_ns(), IST).date(),
+                ),
                 tick_store=tick_store,
                 relational=relational,
                 token=market.token,

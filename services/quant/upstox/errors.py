@@ -89,6 +89,10 @@ class InstrumentMasterError(UpstoxError):
     """The instrument master download is truncated or malformed; keep yesterday's data."""
 
 
+class InstrumentMasterTooLarge(InstrumentMasterError):
+    """The instrument master (compressed or not) is over the configured size limit."""
+
+
 def parse_error_details(body: bytes) -> tuple[ApiErrorDetail, ...]:
     """Extract the ``errors`` list from an Upstox error envelope; empty if there is none."""
     try:
