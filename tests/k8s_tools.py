@@ -104,10 +104,14 @@ def _run_build(parts: tuple[str, ...], names: tuple[str, ...]) -> Binaries:
         timer.start()
         try:
             assert proc.stderr is not None
+            relayed = False  # "done" is news only after something was built
             for line in proc.stderr:
                 tail = [*tail[-29:], line.rstrip()]
-                if line.startswith("[build-control-plane") and " cached" not in line:
+                if not line.startswith("[build-control-plane") or " cached" in line:
+                    continue
+                if relayed or "] done:" not in line:
                     _say(line.rstrip())
+                    relayed = True
             returncode = proc.wait()
         finally:
             timer.cancel()
