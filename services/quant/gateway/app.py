@@ -25,6 +25,7 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
         redoc_url=None,
     )
     app.state.ports = ports
+    app.state.source = settings.source
     errors.install(app)
     docs.install(app)
     app.include_router(health.router)

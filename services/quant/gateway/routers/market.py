@@ -1,6 +1,8 @@
 """``/api/v1/market``: quotes and greeks for a trading symbol or an instrument_key.
 
-``GET /quote/{symbol}``: last price, change, OHLC, depth, VWAP, imbalance, spread, as-of.
+``GET /quote/{symbol}``: last price, change, OHLC, depth, VWAP, imbalance, spread, as-of,
+and the source of the data (``sim`` or ``upstox``), and the data's age by exchange time
+with a ``stale`` flag (the gateway's clock and ``stale_after_s``).
 ``GET /greeks/{symbol}[?expiry=YYYY-MM-DD]``: for an option, Upstox's and our IV and
 greeks; for an underlying, the options of one expiry (``expiry``, or the nearest expiry
 that has market data) that have greeks or ticks. An underlying none of whose options
@@ -19,7 +21,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from quant.core.instruments import Instrument, validate_instrument_key
 from quant.core.money import paise_to_str
 from quant.gateway import errors
-from quant.gateway.deps import InstrumentsDep, MarketDep
+from quant.gateway.deps import InstrumentsDep, MarketDep, PortsDep, SourceDep
 from quant.gateway.ports import InstrumentLookup
 from quant.gateway.schemas import ChainOut, OptionGreeksOut, QuoteOut, render_option, render_quote
 
@@ -55,7 +57,13 @@ def resolve_or_404(instruments: InstrumentLookup, symbol: str) -> Instrument:
 
 
 @router.get("/quote/{symbol}", response_model=QuoteOut, responses=errors.responses(404))
-def get_quote(symbol: SymbolPath, market: MarketDep, instruments: InstrumentsDep) -> QuoteOut:
+def get_quote(
+    symbol: SymbolPath,
+    market: MarketDep,
+    instruments: InstrumentsDep,
+    source: SourceDep,
+    ports: PortsDep,
+) -> QuoteOut:
     inst = resolve_or_404(instruments, symbol)
     tick = market.last_tick(inst.instrument_key)
     if tick is None:
@@ -64,7 +72,14 @@ def get_quote(symbol: SymbolPath, market: MarketDep, instruments: InstrumentsDep
             detail=f"no market data yet for {inst.trading_symbol} ({inst.instrument_key}): "
             "it is not subscribed or no tick has arrived",
         )
-    return render_quote(inst, tick, market.last_enriched(inst.instrument_key))
+    return render_quote(
+        inst,
+        tick,
+        market.last_enriched(inst.instrument_key),
+        source=source,
+        now_ns=ports.clock.now_ns(),
+        stale_after_s=ports.stale_after_s,
+    )
 
 
 ExpiryQuery = Annotated[
