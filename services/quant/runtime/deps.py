@@ -31,11 +31,12 @@ from quant.bus.settings import KafkaSettings
 from quant.core.clock import Clock, SystemClock
 from quant.core.instruments import SEGMENTS, Instrument
 from quant.runtime.blocking import run_blocking
+from quant.runtime.probes import Dependency
 from quant.runtime.service import ConfigurationError, DependencyUnavailable
 from quant.runtime.settings import DataServiceSettings
 from quant.runtime.shutdown import until_stopped
 from quant.runtime.status import StatusBoard
-from quant.store.ports import InstrumentRepository, RelationalStore, TickStore
+from quant.store.ports import InstrumentRepository, Pingable, RelationalStore, TickStore
 from quant.store.settings import PostgresSettings
 from quant.upstox.auth import FileTokenStore, StoredTokenSource
 from quant.upstox.instruments import UpstoxInstrumentSource
@@ -168,6 +169,15 @@ async def load_instruments(deps: Deps, stop: asyncio.Event, who: str) -> list[In
     return instruments
 
 
+PROBE_TIMEOUT_S = 2.0
+
+
+def watch_store(board: StatusBoard, store: object) -> None:
+    """Watch ``store``'s server on ``board``, if it has one (an embedded store has not)."""
+    if isinstance(store, Pingable):
+        board.watch(Dependency(store.server_name, lambda: store.ping(PROBE_TIMEOUT_S)))
+
+
 def new_registry_and_board() -> tuple[CollectorRegistry, StatusBoard]:
     registry = CollectorRegistry()
     return registry, StatusBoard(registry)
@@ -189,6 +199,8 @@ async def open_deps(
     The relational store is PostgreSQL at ``postgres`` (when given); the instrument
     master comes from it, else from a download at ``upstox.assets_base``. ``tick_store``
     opens the tick store; ``token`` reads the access token from ``upstox.token_file``.
+    Each server opened here is watched on the board (:mod:`quant.runtime.probes`): while
+    one does not answer, ``/readyz`` says which.
     """
     from quant.store.postgres import PostgresStore
 
@@ -199,11 +211,13 @@ async def open_deps(
         await run_blocking(bus.check)
     except BusUnavailable as e:
         raise DependencyUnavailable(str(e)) from e
+    board.watch(Dependency("Kafka", lambda: bus.check(timeout=PROBE_TIMEOUT_S)))
     async with contextlib.AsyncExitStack() as stack:
         relational: RelationalStore | None = None
         if postgres is not None:
             store = await run_blocking(PostgresStore.from_settings(postgres).open)
             stack.callback(store.close)
+            watch_store(board, store)
             relational = store
         catalog: InstrumentCatalog
         if relational is not None:
@@ -221,6 +235,7 @@ async def open_deps(
         if tick_store is not None:
             ticks = await run_blocking(tick_store)
             stack.callback(ticks.close)
+            watch_store(board, ticks)
         token_source: TokenSource | None = None
         if token:
             if upstox is None:

@@ -191,6 +191,20 @@ class PostgresStore:
         row = self._run(lambda c: c.execute(Q.GET_USER.encode(), (username,)).fetchone())
         return None if row is None else Q.user_from_row(row)
 
+    # --- health -------------------------------------------------------------------------
+
+    server_name = "PostgreSQL"
+
+    def ping(self, timeout: float = 2.0) -> None:
+        """``SELECT 1`` on a pooled connection within ``timeout`` s (``StoreError`` if not)."""
+        if self._pool is None:
+            raise StoreError("PostgreSQL store is not open")
+        try:
+            with self._pool.connection(timeout=timeout) as conn:
+                conn.execute(b"SELECT 1")
+        except (psycopg.Error, TimeoutError) as e:
+            raise StoreError(f"PostgreSQL does not answer: {e}") from e
+
     def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         """Run one raw statement, returning the row count (tests and maintenance only)."""
         return self._run(lambda c: c.execute(sql.encode(), args).rowcount)

@@ -223,6 +223,18 @@ class QuestDBTickStore:
             args = (instrument_key,)
         return int(self._fetch(sql, args)[0][0])
 
+    server_name = "QuestDB"
+
+    def ping(self, timeout: float = 2.0) -> None:
+        """``SELECT 1`` over PG wire within ``timeout`` s (``StoreError`` if not)."""
+        if self._pool is None:
+            raise StoreError("tick store is not open; call open() first")
+        try:
+            with self._pool.connection(timeout=timeout) as conn:
+                conn.execute(b"SELECT 1")
+        except (psycopg.Error, TimeoutError) as e:
+            raise StoreError(f"QuestDB does not answer: {e}") from e
+
     def wait_visible(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         names = tuple(T.TABLES)
