@@ -203,7 +203,7 @@ class PostgresStore:
             with self._pool.connection(timeout=timeout) as conn:
                 conn.execute(b"SELECT 1")
         except (psycopg.Error, TimeoutError) as e:
-            raise StoreError(f"PostgreSQL does not answer: {e}") from e
+            raise StoreError(" ".join(str(e).split()) or type(e).__name__) from e
 
     def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         """Run one raw statement, returning the row count (tests and maintenance only)."""

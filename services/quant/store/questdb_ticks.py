@@ -233,7 +233,7 @@ class QuestDBTickStore:
             with self._pool.connection(timeout=timeout) as conn:
                 conn.execute(b"SELECT 1")
         except (psycopg.Error, TimeoutError) as e:
-            raise StoreError(f"QuestDB does not answer: {e}") from e
+            raise StoreError(" ".join(str(e).split()) or type(e).__name__) from e
 
     def wait_visible(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
