@@ -1,10 +1,12 @@
 """``quant gateway`` while its PostgreSQL stops and comes back: ``/readyz`` tells the truth.
 
 The command as a user runs it (a subprocess, real Kafka, a private PostgreSQL it can
-lose). Once it serves a quote and is ready, PostgreSQL is stopped: ``/readyz`` turns 503
-with a reason naming PostgreSQL (the process keeps running and ``/healthz`` stays 200);
-PostgreSQL is started again on the same port and data: ``/readyz`` is 200 again and
-symbols resolve again. The detection and recovery times are printed (``-s``).
+lose). It is started while PostgreSQL is down: it does not exit, and its ``/readyz`` is
+503 naming PostgreSQL until PostgreSQL starts. Once it serves a quote and is ready,
+PostgreSQL is stopped: ``/readyz`` turns 503 with a reason naming PostgreSQL (the process
+keeps running and ``/healthz`` stays 200); PostgreSQL is started again on the same port
+and data: ``/readyz`` is 200 again and symbols resolve again. The detection and recovery
+times are printed (``-s``).
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def test_gateway_readyz_names_postgresql_while_it_is_down(
         store.close()
     bus = KafkaBus(kafka_bootstrap, client_id="test-gateway-pg-outage")
     bus.ensure_topics(topics.ALL_TOPICS)
+    private_postgres.stop()  # down when the gateway starts
     port = free_port()
     env = {
         **os.environ,
@@ -117,16 +120,19 @@ def test_gateway_readyz_names_postgresql_while_it_is_down(
                 except httpx.TransportError:
                     return False
 
+            def not_ready_naming_postgres() -> bool:
+                status, reasons = readyz()
+                return status == 503 and any("PostgreSQL" in r for r in reasons)
+
+            _until(not_ready_naming_postgres, 60, "/readyz 503 naming PostgreSQL at start-up")
+            assert client.get("/healthz").status_code == 200
+            private_postgres.start()
             _until(quote_served, 60, "a quote served")
             _until(lambda: readyz()[0] == 200, 30, "/readyz 200")
 
             stopped = time.monotonic()
             private_postgres.stop()
-            _until(
-                lambda: (r := readyz())[0] == 503 and any("PostgreSQL" in x for x in r[1]),
-                30,
-                "/readyz 503 naming PostgreSQL",
-            )
+            _until(not_ready_naming_postgres, 30, "/readyz 503 naming PostgreSQL")
             detect_s = time.monotonic() - stopped
             assert client.get("/healthz").status_code == 200  # alive: not to be restarted
             reasons = readyz()[1]

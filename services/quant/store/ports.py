@@ -178,6 +178,14 @@ class Pingable(Protocol):
         """The server's name for ``/readyz`` and the log ("QuestDB", "PostgreSQL")."""
         ...
 
+    @property
+    def is_open(self) -> bool: ...
+
+    def open(self, timeout: float | None = None) -> object:
+        """Connect (and create or migrate the schema); :class:`StoreError` if the server
+        does not answer within ``timeout`` s. Until it has, every call raises StoreError."""
+        ...
+
     def ping(self, timeout: float = 2.0) -> None:
         """Return when the server answers a trivial query within ``timeout`` s; raise
         :class:`StoreError` saying why not."""

@@ -82,8 +82,9 @@ class PostgresStore:
     def from_settings(cls, settings: PostgresSettings) -> PostgresStore:
         return cls(settings.dsn.get_secret_value())
 
-    def open(self) -> PostgresStore:
-        """Open the pool and apply pending migrations. Returns ``self``."""
+    def open(self, timeout: float | None = None) -> PostgresStore:
+        """Open the pool and apply pending migrations. Returns ``self``. ``timeout``:
+        seconds to wait for the server (default: the store's ``connect_timeout``)."""
         pool: ConnectionPool[Conn] = ConnectionPool(
             self._dsn,
             min_size=self._min_size,
@@ -92,7 +93,7 @@ class PostgresStore:
             check=ConnectionPool.check_connection,  # drop connections the server closed
         )
         try:
-            pool.open(wait=True, timeout=self._connect_timeout)
+            pool.open(wait=True, timeout=timeout or self._connect_timeout)
             with pool.connection() as conn:
                 apply_postgres(conn)
         except (psycopg.Error, TimeoutError) as e:
@@ -194,6 +195,10 @@ class PostgresStore:
     # --- health -------------------------------------------------------------------------
 
     server_name = "PostgreSQL"
+
+    @property
+    def is_open(self) -> bool:
+        return self._pool is not None
 
     def ping(self, timeout: float = 2.0) -> None:
         """``SELECT 1`` on a pooled connection within ``timeout`` s (``StoreError`` if not)."""
