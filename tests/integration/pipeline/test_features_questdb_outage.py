@@ -32,14 +32,18 @@ from quant.devinfra.process import free_port
 from quant.devinfra.questdb import QuestDBServer
 from quant.features.main import build
 from quant.features.settings import FeaturesSettings, StoreRetrySettings
-from quant.runtime.deps import Deps, FixedCatalog, new_registry_and_board, watch_store
+from quant.runtime.deps import (
+    Deps,
+    FixedCatalog,
+    new_registry_and_board,
+    open_store,
+    watch_store,
+)
 from quant.runtime.status import State
 from quant.runtime.supervisor import run_services
 from quant.store.questdb_ticks import QuestDBTickStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-KEYS = [f"NSE_EQ|QDBOUT{uuid.uuid4().hex[:6].upper()}{i}" for i in range(4)]
 
 
 def _readyz(port: int) -> tuple[int, list[str]]:
@@ -53,16 +57,17 @@ def _readyz(port: int) -> tuple[int, list[str]]:
 
 
 class Producer:
-    """Publishes ticks of ``KEYS`` with strictly increasing times (one per key and step)."""
+    """Publishes ticks of ``keys`` (new to each test) with strictly increasing times."""
 
     def __init__(self, bus: KafkaBus) -> None:
+        self.keys = [f"NSE_EQ|QDBOUT{uuid.uuid4().hex[:6].upper()}{i}" for i in range(4)]
         self.publisher = bus.publisher()
         self.t0 = time.time_ns()
         self.sent = 0
 
     def send(self, n: int) -> None:
         for _ in range(n):
-            key = KEYS[self.sent % len(KEYS)]
+            key = self.keys[self.sent % len(self.keys)]
             ts = self.t0 + self.sent * 1_000  # 1 µs apart: distinct (ts, key) everywhere
             tick = Tick(key, FeedMode.LTPC, ts, ts, 100_000 + self.sent % 500)
             self.publisher.publish(topics.TICKS.name, key, codecs.encode_tick(tick))
@@ -81,9 +86,9 @@ async def _until(predicate: object, timeout_s: float, what: str) -> float:
         await asyncio.sleep(0.1)
 
 
-def _stored(store: QuestDBTickStore) -> tuple[int, int]:
-    """(rows, distinct (ts, key) pairs) of the test's keys in ``ticks``."""
-    keys = ", ".join(f"'{k}'" for k in KEYS)
+def _stored(store: QuestDBTickStore, of: Producer) -> tuple[int, int]:
+    """(rows, distinct (ts, key) pairs) of the producer's keys in ``ticks``."""
+    keys = ", ".join(f"'{k}'" for k in of.keys)
     rows = store._fetch(
         f"SELECT count(), count_distinct(concat(instrument_key, cast(ts AS long))) "  # noqa: S608
         f"FROM ticks WHERE instrument_key IN ({keys})",
@@ -132,7 +137,9 @@ async def test_questdb_crash_is_retried_and_every_tick_stored_once(
     try:
         await _until(lambda: _readyz(port)[0] == 200, 60, "the service to turn ready")
         producer.send(2_000)
-        await _until(lambda: _stored_visible(store)[0] == 2_000, 60, "the first ticks stored")
+        await _until(
+            lambda: _stored_visible(store, producer)[0] == 2_000, 60, "the first ticks stored"
+        )
 
         killed = time.monotonic()
         await asyncio.to_thread(qdb.kill)
@@ -151,10 +158,10 @@ async def test_questdb_crash_is_retried_and_every_tick_stored_once(
         back = time.monotonic()
         ready_s = await _until(lambda: _readyz(port)[0] == 200, 120, "/readyz 200 again")
         caught_up_s = await _until(
-            lambda: _stored_visible(store)[0] >= producer.sent, 120, "every tick stored"
+            lambda: _stored_visible(store, producer)[0] >= producer.sent, 120, "every tick stored"
         )
         caught_up_s += ready_s
-        rows, distinct = _stored_visible(store)
+        rows, distinct = _stored_visible(store, producer)
         assert rows == producer.sent == 6_000, (rows, producer.sent)
         assert distinct == rows  # no tick twice
         assert board.state(service.name) is State.RUNNING  # never stopped nor restarted
@@ -177,10 +184,10 @@ async def test_questdb_crash_is_retried_and_every_tick_stored_once(
         await asyncio.to_thread(qdb.stop)
 
 
-def _stored_visible(store: QuestDBTickStore) -> tuple[int, int]:
+def _stored_visible(store: QuestDBTickStore, of: Producer) -> tuple[int, int]:
     try:
         store.wait_visible(timeout=5)
-        return _stored(store)
+        return _stored(store, of)
     except Exception:  # QuestDB down or still starting: nothing to count yet
         return -1, -1
 
@@ -188,3 +195,60 @@ def _stored_visible(store: QuestDBTickStore) -> tuple[int, int]:
 def _not_ready_naming(port: int, name: str) -> bool:
     status, reasons = _readyz(port)
     return status == 503 and any(name in r for r in reasons)
+
+
+async def test_questdb_down_at_start_up_is_waited_for(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """Started while QuestDB is down: the service runs, not ready naming QuestDB, holds
+    what it consumed, and stores every tick once QuestDB starts (no exit, no restart)."""
+    qdb = QuestDBServer(tmp_path / "questdb", die_with_parent=True)  # not started yet
+    store = QuestDBTickStore(ilp_conf=qdb.ilp_conf, pg_dsn=qdb.pg_dsn)
+    bus = KafkaBus(kafka_bootstrap, client_id="test-qdb-late")
+    bus.ensure_topics(topics.ALL_TOPICS)
+    registry, board = new_registry_and_board()
+    await open_store(board, store)  # as open_deps does: no exception, QuestDB watched
+    deps = Deps(
+        clock=SystemClock(),
+        registry=registry,
+        board=board,
+        bus=bus,
+        instruments=FixedCatalog([], "the test"),
+        tick_store=store,
+    )
+    port = free_port()
+    settings = FeaturesSettings(
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
+        group_id=f"features-qdb-late-{uuid.uuid4().hex[:8]}",
+        checkpoint_interval_s=0.5,
+        snapshot_store="memory",
+        metrics_port=port,
+        dependency_check_interval_s=0.5,
+        store_retry=StoreRetrySettings(initial_s=0.2, max_s=2.0),
+    )
+    service = build(settings, deps)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(
+        run_services([service], settings, registry=registry, board=board, stop=stop)
+    )
+    producer = Producer(bus)
+    try:
+        await _until(lambda: _not_ready_naming(port, "QuestDB"), 60, "/readyz naming QuestDB")
+        producer.send(1_000)
+        await asyncio.sleep(2)
+        try:
+            await asyncio.to_thread(qdb.start)
+        except InfraError as e:
+            require(False, f"private QuestDB: {e}")
+        ready_s = await _until(lambda: _readyz(port)[0] == 200, 120, "/readyz 200")
+        await _until(
+            lambda: _stored_visible(store, producer)[0] >= producer.sent, 120, "every tick stored"
+        )
+        rows, distinct = _stored_visible(store, producer)
+        assert rows == distinct == producer.sent == 1_000
+        assert board.state(service.name) is State.RUNNING
+        print(f"\nQuestDB down at start-up: /readyz 200 {ready_s:.1f} s after it was healthy")
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, 60)
+        producer.publisher.close()
+        store.close()
+        await asyncio.to_thread(qdb.stop)
