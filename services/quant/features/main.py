@@ -166,20 +166,37 @@ class FeaturesService:
         # was committed: the next start redoes it) instead of holding the shutdown
         give_up = asyncio.create_task(_give_up_on(stop, sink), name="features-give-up")
         try:
+            await self._run_over(sink, options, stop)
+        except Exception:
+            outage = self._outage.reason()
+            if not (stop.is_set() and outage):
+                raise
+            # asked to stop while the store refused writes: not a failure of this run
+            log.warning(
+                "stopped while %s; what it did not take was not committed either: the next "
+                "start processes it again",
+                outage,
+            )
+        finally:
+            give_up.cancel()
+
+    async def _run_over(
+        self, sink: StoreSink, options: list[Instrument], stop: asyncio.Event
+    ) -> None:
+        try:
             service = build_feature_service(
                 self._settings,
-                bus=deps.bus,
+                bus=self._deps.bus,
                 sink=sink,
                 snapshots=self._snapshots,
                 options=options,
-                clock=deps.clock,
+                clock=self._deps.clock,
                 metrics=self._metrics,
             )
             self._running = True
             await run_features(service, stop)
         finally:
             self._running = False
-            give_up.cancel()
             sink.give_up()  # a failed run must not wait here for the store to come back
             sink.close()  # run_features checkpointed: nothing is left queued
 

@@ -252,3 +252,64 @@ async def test_questdb_down_at_start_up_is_waited_for(kafka_bootstrap: str, tmp_
         producer.publisher.close()
         store.close()
         await asyncio.to_thread(qdb.stop)
+
+
+async def test_stopping_during_a_questdb_outage_does_not_hang(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """SIGTERM while QuestDB is down: the retries give up, nothing more is committed, the
+    service stops in seconds (a new start redoes the uncommitted ticks)."""
+    qdb = QuestDBServer(tmp_path / "questdb", die_with_parent=True)
+    try:
+        await asyncio.to_thread(qdb.start)
+    except InfraError as e:
+        require(False, f"private QuestDB: {e}")
+    store = QuestDBTickStore(ilp_conf=qdb.ilp_conf, pg_dsn=qdb.pg_dsn).open()
+    bus = KafkaBus(kafka_bootstrap, client_id="test-qdb-stop")
+    bus.ensure_topics(topics.ALL_TOPICS)
+    registry, board = new_registry_and_board()
+    deps = Deps(
+        clock=SystemClock(),
+        registry=registry,
+        board=board,
+        bus=bus,
+        instruments=FixedCatalog([], "the test"),
+        tick_store=store,
+    )
+    settings = FeaturesSettings(
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
+        group_id=f"features-qdb-stop-{uuid.uuid4().hex[:8]}",
+        checkpoint_interval_s=0.2,
+        snapshot_store="memory",
+        metrics_port=0,
+        store_retry=StoreRetrySettings(initial_s=0.2, max_s=2.0),
+    )
+    service = build(settings, deps)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(
+        run_services([service], settings, registry=registry, board=board, stop=stop)
+    )
+    producer = Producer(bus)
+    try:
+        await _until(lambda: service.ready()[0], 60, "the service to turn ready")
+        await asyncio.to_thread(qdb.kill)
+        for _ in range(10):  # several checkpoints queue up behind the failing writes
+            producer.send(500)
+            await asyncio.sleep(0.3)
+        await _until(
+            lambda: (registry.get_sample_value("features_store_write_retries_total") or 0) > 2,
+            60,
+            "failed writes being retried",
+        )
+        stop.set()
+        started = time.monotonic()
+        await asyncio.wait_for(runner, 25)  # the supervisor's own limit is 30 s
+        print(f"\nstopped during a QuestDB outage in {time.monotonic() - started:.1f} s")
+        assert board.state(service.name) is State.STOPPED
+    finally:
+        stop.set()
+        if not runner.done():
+            runner.cancel()
+        producer.publisher.close()
+        store.close()
+        await asyncio.to_thread(qdb.stop)
