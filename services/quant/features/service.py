@@ -274,15 +274,9 @@ class FeatureService:
     def close(self) -> None:
         """Drain for up to ``drain_s`` (if configured), checkpoint what was processed, then
         close the consumer (it leaves the group at once) and the publisher."""
-        if self._config.drain_s > 0:
-            deadline = self._clock.now_ns() + int(self._config.drain_s * NS_PER_SECOND)
-            while self._clock.now_ns() < deadline:
-                messages = self._consumer.poll(self._config.batch_size, 0.05)
-                if not messages:
-                    break
-                self._process(messages)
         try:
             try:
+                self._drain()
                 if self._held.keys:  # shutting down: enrich them with what is known now
                     self._enrich(self._release(empty_columns(), force=True), [])
                 if self._dirty:
@@ -294,6 +288,17 @@ class FeatureService:
             self._close_clients(quiet=True)  # the checkpoint's error is the one to report
             raise
         self._close_clients(quiet=False)
+
+    def _drain(self) -> None:
+        """Process what is already on the bus, for up to ``drain_s``."""
+        if self._config.drain_s <= 0:
+            return
+        deadline = self._clock.now_ns() + int(self._config.drain_s * NS_PER_SECOND)
+        while self._clock.now_ns() < deadline:
+            messages = self._consumer.poll(self._config.batch_size, 0.05)
+            if not messages:
+                break
+            self._process(messages)
 
     def _close_clients(self, *, quiet: bool) -> None:
         """Close the consumer and the publisher; raise the first error unless ``quiet``."""

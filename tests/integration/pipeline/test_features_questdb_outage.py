@@ -23,6 +23,7 @@ import pytest
 
 from conftest import require
 from quant.bus import codecs, topics
+from quant.bus import kafka as kafka_clients
 from quant.bus.kafka import KafkaBus
 from quant.bus.settings import KafkaSettings
 from quant.core.clock import SystemClock
@@ -306,6 +307,8 @@ async def test_stopping_during_a_questdb_outage_does_not_hang(
         await asyncio.wait_for(runner, 25)  # the supervisor's own limit is 30 s
         print(f"\nstopped during a QuestDB outage in {time.monotonic() - started:.1f} s")
         assert board.state(service.name) is State.STOPPED
+        producer.publisher.close()
+        assert not list(kafka_clients._open_clients), "the service left Kafka clients open"
     finally:
         stop.set()
         if not runner.done():
