@@ -293,6 +293,7 @@ async def test_stopping_during_a_questdb_outage_does_not_hang(
     producer = Producer(bus)
     try:
         await _until(lambda: service.ready()[0], 60, "the service to turn ready")
+        sent_before_kill = producer.sent
         await asyncio.to_thread(qdb.kill)
         for _ in range(10):  # several checkpoints queue up behind the failing writes
             producer.send(500)
@@ -309,6 +310,9 @@ async def test_stopping_during_a_questdb_outage_does_not_hang(
         assert board.state(service.name) is State.STOPPED
         producer.publisher.close()
         assert not list(kafka_clients._open_clients), "the service left Kafka clients open"
+        # nothing QuestDB did not take was committed: the group gets every tick again
+        again = _redelivered(bus, settings.group_id, set(producer.keys))
+        assert again >= producer.sent - sent_before_kill, (again, producer.sent)
     finally:
         stop.set()
         if not runner.done():
@@ -316,3 +320,17 @@ async def test_stopping_during_a_questdb_outage_does_not_hang(
         producer.publisher.close()
         store.close()
         await asyncio.to_thread(qdb.stop)
+
+
+def _redelivered(bus: KafkaBus, group: str, keys: set[str]) -> int:
+    """How many ticks of ``keys`` a new member of ``group`` is given (from its commits)."""
+    consumer = bus.consumer(group, [topics.TICKS.name])
+    count, idle = 0, 0
+    try:
+        while idle < 3:
+            batch = consumer.poll(5_000, 1.0)
+            idle = 0 if batch else idle + 1
+            count += sum(1 for m in batch if (m.key() or b"").decode() in keys)
+    finally:
+        consumer.close()
+    return count
