@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
 
 from quant.bus import codecs, topics
@@ -66,6 +66,11 @@ class FeedSocket(Protocol):
     @property
     def decode_errors(self) -> int:
         """Frames that failed to decode so far (exported as a counter)."""
+        ...
+
+    @property
+    def rejected(self) -> Mapping[str, int]:
+        """Ticks dropped by the value checks so far, by reason (exported as a counter)."""
         ...
 
 
@@ -206,6 +211,7 @@ class Ingestor:
 
     async def _age_loop(self) -> None:
         decode_errors = [0] * len(self._sockets)
+        rejected: list[dict[str, int]] = [{} for _ in self._sockets]
         while True:
             now = self._clock.now_ns()
             for key, ts in self._last_seen.items():
@@ -215,6 +221,12 @@ class Ingestor:
                 if seen > decode_errors[i]:
                     self._metrics.decode_errors.inc(seen - decode_errors[i])
                     decode_errors[i] = seen
+                for reason, total in list(sock.rejected.items()):
+                    if total > rejected[i].get(reason, 0):
+                        self._metrics.rejected.labels(reason).inc(
+                            total - rejected[i].get(reason, 0)
+                        )
+                        rejected[i][reason] = total
             await asyncio.sleep(1.0)
 
     async def _control_loop(self, consumer: Consumer) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from quant.runtime.settings import DataServiceSettings
+from quant.upstox.checks import TickLimits
 
 
 class IngestorSettings(DataServiceSettings):
@@ -21,3 +22,5 @@ class IngestorSettings(DataServiceSettings):
     queue_size: int = 1024
     metrics_port: int = Field(default=9101, ge=0, le=65535)
     control_group: str = "ingestor-control"
+    tick_limits: TickLimits = TickLimits()
+    """The feed decoders' value checks, e.g. ``QUANT_TICK_LIMITS__MAX_PRICE_RUPEES``."""

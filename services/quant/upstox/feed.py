@@ -10,8 +10,11 @@ Reconnects use jittered exponential backoff; a socket that stays silent (no data
 and no server ping) for ``silence_timeout_seconds`` is dropped and reconnected; a 401/403
 handshake (or an auth error from ``/authorize``) stops the client with
 :class:`UpstoxAuthError` instead of retrying. Each binary frame is decoded by
-:func:`quant.upstox.wire.decode_frame` into ticks/greeks; malformed frames are counted
-and logged, never fatal.
+:func:`quant.upstox.wire.decode_frame` into ticks/greeks, checked against the bounds of
+:class:`quant.upstox.checks.FeedChecks` (prices, quantities, the session window, the
+subscribed keys): out-of-range ticks are dropped, counted by reason
+(``stats.rejected``) and logged at most every 10 s; malformed frames are counted and
+logged. Neither is ever fatal.
 
 Usage::
 
@@ -26,8 +29,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 
@@ -37,6 +41,7 @@ from websockets.frames import Opcode
 
 from quant.core.clock import Clock, SystemClock
 from quant.core.events import FeedMode, Tick
+from quant.upstox.checks import FeedChecks, RejectionLog
 from quant.upstox.config import FeedConfig, make_ssl_context
 from quant.upstox.constants import FEED_PATH
 from quant.upstox.errors import (
@@ -83,6 +88,7 @@ class FeedStats:
     decode_errors: int = 0
     silent_drops: int = 0
     handshake_failures: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)  # ticks dropped, by reason
 
 
 class _WatchedConnection(ClientConnection):
@@ -122,6 +128,8 @@ class UpstoxFeedClient:
             limits = FeedLimits.plus() if self.config.upstox_plus else FeedLimits()
         self.book = SubscriptionBook(limits, connections=1)
         self.stats = FeedStats()
+        self.checks = FeedChecks(self.config.tick_limits)
+        self._rejections = RejectionLog(name="feed", counts=self.stats.rejected)
         self._queue: asyncio.Queue[FeedItem | _Stop] = asyncio.Queue(self.config.queue_size)
         self._ws: _WatchedConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -363,6 +371,9 @@ class UpstoxFeedClient:
         put = self._queue.put
         now_ns = self._clock.now_ns
         stats = self.stats
+        bounds = self.checks.bounds
+        known = self.book.keys()
+        rejections = self._rejections
         while True:
             remaining = ws.last_alive + silence - loop.time()
             if remaining <= 0:
@@ -378,12 +389,15 @@ class UpstoxFeedClient:
                 stats.decode_errors += 1
                 log.warning("feed: unexpected text frame (%d chars) ignored", len(message))
                 continue
+            ts_init = now_ns()
             try:
-                frame = decode_frame(message, now_ns())
+                frame = decode_frame(message, ts_init, bounds(ts_init, known))
             except UpstoxDecodeError as e:
                 stats.decode_errors += 1
                 log.warning("feed: %s (%d so far)", e, stats.decode_errors)
                 continue
             stats.frames += 1
             stats.ticks += len(frame.ticks)
+            if frame.rejected:
+                rejections.add(frame.rejected, ts_init)
             await put(frame)
