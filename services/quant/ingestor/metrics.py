@@ -3,8 +3,9 @@
 Counted, never logged per tick (STYLE 22): ticks per mode (rate = ticks/s), greeks,
 decode errors, ticks dropped by the feed decoders' value checks by reason
 (``quant_feed_rejected_ticks_total``), reconnects, refused subscription requests by
-reason kind, feed age per instrument (seconds since its last tick, refreshed by the publisher), publish latency
-from ``ts_init`` to hand-off to the bus, and the depth of the bounded event queue.
+reason kind, feed age per instrument (seconds since its last tick, refreshed by the
+publisher), publish latency from ``ts_init`` to hand-off to the bus, and the depth of the
+bounded event queue.
 """
 
 from __future__ import annotations
