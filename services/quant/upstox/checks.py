@@ -36,7 +36,8 @@ from the pre-open start of the last trading day before ``d`` to the closing-sess
 of the first trading day after ``d``, widened by ``window_margin_minutes`` on each side.
 It admits today's session, the previous one (a snapshot's last trade before the open)
 and the next one (a clock running ahead, like the simulator before its day starts), and
-refuses timestamps days or years away and zero or negative ones.
+refuses timestamps days or years away and zero or negative ones. With
+``TickLimits.session_window`` off, timestamps need only be positive.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ class TickLimits(BaseModel):
     ltt_lookback_days: int = Field(default=30, ge=0, le=3650)
     """How much older than the window a last-trade or bar time may be (illiquid contracts)."""
     exchange: str = "NSE"
+    session_window: bool = True
+    """``False``: timestamps need only be positive (a replay, or a simulator running a
+    fixed date while the platform's clock is the wall clock)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,8 @@ class FeedChecks:
 
     def window_ms(self, now_ns: int) -> tuple[int, int, int]:
         """``(ts_lo_ms, ts_hi_ms, ltt_lo_ms)`` for a frame received at ``now_ns``."""
+        if not self.limits.session_window:
+            return (1, _I64_MAX, 1)
         if not self._day_lo_ns <= now_ns < self._day_hi_ns:
             self._compute(now_ns)
         return self._window
