@@ -2,8 +2,8 @@
 
 Throughput counters, decode errors, ticks dropped for out-of-range values, messages
 skipped after a restore, the latency from ``ts_init`` to the enriched publish,
-checkpoint duration and the bytes each snapshot save wrote, and the absolute difference between Upstox's IV and ours for each option
-tick with both.
+checkpoint duration and the bytes each snapshot save wrote, and the absolute difference
+between Upstox's IV and ours for each option tick with both.
 """
 
 from __future__ import annotations
