@@ -26,17 +26,40 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench_decode import build_frame, run_sdk
+from quant.upstox.checks import DEFAULT_BOUNDS, FeedChecks, TickBounds
 from quant.upstox.wire import FeedFrame, decode_frame_native, decode_frame_python
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
-def run(decode: Callable[[bytes, int], FeedFrame], frames: list[bytes]) -> tuple[float, int]:
+def run(
+    decode: Callable[[bytes, int, TickBounds | None], FeedFrame],
+    frames: list[bytes],
+    bounds: TickBounds | None = DEFAULT_BOUNDS,
+) -> tuple[float, int]:
     start = time.process_time()
     n = 0
     for data in frames:
-        n += len(decode(data, 0).ticks)
+        n += len(decode(data, 0, bounds).ticks)
     return time.process_time() - start, n
+
+
+def full_bounds(frames: list[bytes]) -> TickBounds:
+    """What the feed client checks: values, the session window and the subscribed keys."""
+    ts_ns = decode_frame_python(frames[0], 0, None).ts_event
+    known = {t.instrument_key for d in frames for t in decode_frame_python(d, 0, None).ticks}
+    return FeedChecks().bounds(ts_ns, known)
+
+
+def checks_cost(frames: list[bytes], repeat: int) -> list[str]:
+    """CPU time of each decoder with the feed client's checks over the same without any."""
+    bounds = full_bounds(frames)
+    out = []
+    for name, decode in (("native", decode_frame_native), ("python", decode_frame_python)):
+        checked = min(run(decode, frames, bounds)[0] for _ in range(repeat))
+        unchecked = min(run(decode, frames, None)[0] for _ in range(repeat))
+        out.append(f"{name} checked/unchecked CPU time: {checked / unchecked:.2f}x")
+    return out
 
 
 def main() -> None:

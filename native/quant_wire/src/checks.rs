@@ -33,60 +33,53 @@ fn price(x: f64, lim: f64, required: bool) -> Option<&'static str> {
     None
 }
 
-/// The parts of one feed entry the rules look at, whatever its kind.
+/// The parts of one feed entry the rules look at, whatever its kind (no allocation).
 struct View<'f, 'a> {
     lt: Ltpc,
     atp: f64,
-    ints: Vec<i64>,
-    floats: Vec<f64>,
+    ints: &'f [i64],
+    floats: [f64; 3],
+    n_floats: usize,
     levels: &'f [Quote],
     bars: &'f [Ohlc<'a>],
 }
 
 fn view<'f, 'a>(feed: &'f Feed<'a>) -> Option<View<'f, 'a>> {
-    let empty_bars: &'f [Ohlc<'a>] = &[];
+    let none = View {
+        lt: Ltpc::default(),
+        atp: 0.0,
+        ints: &[],
+        floats: [0.0; 3],
+        n_floats: 0,
+        levels: &[],
+        bars: &[],
+    };
     Some(match &feed.payload {
         Payload::Unset => return None,
-        Payload::Ltpc(lt) => View {
-            lt: *lt,
-            atp: 0.0,
-            ints: vec![],
-            floats: vec![],
-            levels: &[],
-            bars: empty_bars,
-        },
+        Payload::Ltpc(lt) => View { lt: *lt, ..none },
         Payload::FirstLevel(fl) => View {
             lt: fl.ltpc,
-            atp: 0.0,
-            ints: vec![fl.vtt],
-            floats: vec![fl.oi],
+            ints: std::slice::from_ref(&fl.vtt),
+            floats: [fl.oi, 0.0, 0.0],
+            n_floats: 1,
             levels: std::slice::from_ref(&fl.depth),
-            bars: empty_bars,
+            ..none
         },
         Payload::Full(Full::Market(m)) => View {
             lt: m.ltpc,
             atp: m.atp,
-            ints: vec![m.vtt],
-            floats: vec![m.oi, m.tbq, m.tsq],
+            ints: std::slice::from_ref(&m.vtt),
+            floats: [m.oi, m.tbq, m.tsq],
+            n_floats: 3,
             levels: &m.quotes,
             bars: &m.ohlc,
         },
         Payload::Full(Full::Index(ix)) => View {
             lt: ix.ltpc,
-            atp: 0.0,
-            ints: vec![],
-            floats: vec![],
-            levels: &[],
             bars: &ix.ohlc,
+            ..none
         },
-        Payload::Full(Full::Unset) => View {
-            lt: Ltpc::default(),
-            atp: 0.0,
-            ints: vec![],
-            floats: vec![],
-            levels: &[],
-            bars: empty_bars,
-        },
+        Payload::Full(Full::Unset) => none,
     })
 }
 
@@ -106,14 +99,10 @@ pub fn reason(feed: &Feed<'_>, ts_ms: i64, b: &Bounds) -> Option<&'static str> {
     if let Some(r) = price(v.lt.ltp, lim, true) {
         return Some(r);
     }
-    let mut optional = vec![v.lt.cp, v.atp];
-    for q in v.levels {
-        optional.push(q.bid_p);
-        optional.push(q.ask_p);
-    }
-    for c in v.bars {
-        optional.extend([c.open, c.high, c.low, c.close]);
-    }
+    let optional = [v.lt.cp, v.atp]
+        .into_iter()
+        .chain(v.levels.iter().flat_map(|q| [q.bid_p, q.ask_p]))
+        .chain(v.bars.iter().flat_map(|c| [c.open, c.high, c.low, c.close]));
     for x in optional {
         if let Some(r) = price(x, lim, false) {
             return Some(r);
@@ -122,16 +111,14 @@ pub fn reason(feed: &Feed<'_>, ts_ms: i64, b: &Bounds) -> Option<&'static str> {
     let qmax = b.max_quantity;
     let qlim = (qmax as f64) + 1.0;
     let int_ok = |q: i64| (0..=qmax).contains(&q);
-    if !int_ok(v.lt.ltq) || !v.ints.iter().all(|&q| int_ok(q)) {
-        return Some("quantity");
-    }
-    if !v.floats.iter().all(|&x| 0.0 <= x && x < qlim) {
-        return Some("quantity");
-    }
-    if !v.levels.iter().all(|q| int_ok(q.bid_q) && int_ok(q.ask_q)) {
-        return Some("quantity");
-    }
-    if !v.bars.iter().all(|c| int_ok(c.vol)) {
+    let ints_ok = int_ok(v.lt.ltq)
+        && v.ints.iter().all(|&q| int_ok(q))
+        && v.levels.iter().all(|q| int_ok(q.bid_q) && int_ok(q.ask_q))
+        && v.bars.iter().all(|c| int_ok(c.vol));
+    let floats_ok = v.floats[..v.n_floats]
+        .iter()
+        .all(|&x| 0.0 <= x && x < qlim);
+    if !(ints_ok && floats_ok) {
         return Some("quantity");
     }
     None

@@ -240,7 +240,7 @@ impl<'py> Ctx<'py> {
     /// `checks::reason` and greeks that fail `checks::greeks_ok` go to `rejected` instead.
     fn feed(
         &self,
-        key: &str,
+        key: &Bound<'py, PyAny>,
         feed: &Feed<'_>,
         ticks: &Bound<'py, PyList>,
         greeks: &Bound<'py, PyList>,
@@ -252,7 +252,7 @@ impl<'py> Ctx<'py> {
         match &feed.payload {
             Payload::Unset => {}
             Payload::Ltpc(lt) => {
-                let k = PyString::new(py, key).into_any();
+                let k = key.clone();
                 let ltp = paise(py, lt.ltp)?;
                 let e = self.empty.clone();
                 let t = self.tick(
@@ -271,7 +271,7 @@ impl<'py> Ctx<'py> {
                 ticks.append(t)?;
             }
             Payload::Full(full) => {
-                let k = PyString::new(py, key).into_any();
+                let k = key.clone();
                 let mode = match feed.request_mode {
                     m @ 0..=3 => &self.modes[m as usize],
                     _ => &self.modes[1],
@@ -317,7 +317,7 @@ impl<'py> Ctx<'py> {
                 }
             }
             Payload::FirstLevel(fl) => {
-                let k = PyString::new(py, key).into_any();
+                let k = key.clone();
                 let ltp = paise(py, fl.ltpc.ltp)?;
                 let level = self.depth_level(&fl.depth)?;
                 let vtt = int_i64(py, fl.vtt)?;
@@ -493,22 +493,23 @@ fn decode_frame<'py>(
     if (0..=2).contains(&frame.kind) {
         let built = catch_unwind(AssertUnwindSafe(|| -> PyResult<()> {
             for (key, feed) in &frame.feeds {
+                if matches!(feed.payload, Payload::Unset) {
+                    continue; // nothing to decode (nor to check)
+                }
+                let k = PyString::new(py, key).into_any();
                 if let Some((b, known)) = &checks {
-                    if matches!(feed.payload, Payload::Unset) {
-                        continue;
-                    }
                     if let Some(known) = known {
-                        if !known.contains(PyString::new(py, key))? {
-                            rejected.append((*key, "unknown_key"))?;
+                        if !known.contains(&k)? {
+                            rejected.append((&k, "unknown_key"))?;
                             continue;
                         }
                     }
                     if let Some(r) = checks::reason(feed, frame.current_ts, b) {
-                        rejected.append((*key, r))?;
+                        rejected.append((&k, r))?;
                         continue;
                     }
                 }
-                ctx.feed(key, feed, &ticks, &greeks, checks.is_some(), &rejected)?;
+                ctx.feed(&k, feed, &ticks, &greeks, checks.is_some(), &rejected)?;
             }
             if frame.kind == 2 {
                 for (seg, st) in &frame.segment_status {

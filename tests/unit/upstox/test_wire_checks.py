@@ -349,3 +349,24 @@ def test_native_and_python_decoders_agree_on_hostile_frames(data: bytes) -> None
         return  # the agreement half needs quant_wire (required under CI=true, above)
     native = decode(wire.decode_frame_native, data)
     assert canonical(native) == canonical(python)
+
+
+def test_without_the_session_window_timestamps_need_only_be_positive() -> None:
+    checks = FeedChecks(TickLimits(session_window=False))
+    bounds = checks.bounds(NOW_MS * NS_PER_MS, KNOWN)
+    far = market_frame(ts_ms=NOW_MS - 400 * 86_400_000)  # a replay of last year
+    assert wire.decode_frame_python(far, 0, bounds).rejected == ()
+    zero = market_frame(ts_ms=0)
+    assert wire.decode_frame_python(zero, 0, bounds).rejected == (("NSE_EQ|A", "timestamp"),)
+
+
+def test_the_ingestor_takes_its_limits_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from quant.ingestor.settings import IngestorSettings
+
+    monkeypatch.setenv("QUANT_TICK_LIMITS__MAX_PRICE_RUPEES", "500000")
+    monkeypatch.setenv("QUANT_TICK_LIMITS__SESSION_WINDOW", "false")
+    limits = IngestorSettings().tick_limits
+    assert (limits.max_price_rupees, limits.session_window) == (500_000, False)
+    assert limits.max_quantity == TickLimits().max_quantity
