@@ -7,7 +7,10 @@ ways in one run:
 * native: :func:`quant.upstox.wire.decode_frame_native` -> ``Tick``/``OptionGreeks``;
 * python: :func:`quant.upstox.wire.decode_frame_python` (upb) -> the same tuples;
 * reference: upstox-python-sdk 2.30.0's path, ``FeedResponse.FromString`` on the SDK's
-  generated module + ``json_format.MessageToDict``.
+  generated module + ``json_format.MessageToDict``;
+
+and the cost of the value checks (:mod:`quant.upstox.checks`, with the session window and
+the subscribed keys as the feed client runs them) over the same decoder unchecked.
 
 Timing is CPU time of this process (``time.process_time``), best of several runs. Prints
 rates and ratios; ``--append`` adds a dated section to docs/benchmarks.md.
@@ -97,6 +100,7 @@ def main() -> None:
         f"ratio native/SDK: {native_rate / sdk_rate:.1f}x (target ≥ 15x)",
         f"ratio native/python: {native_rate / python_rate:.1f}x",
         f"native one core: {native_rate:,.0f}/s (target ≥ 250,000/s)",
+        *checks_cost(frames, args.repeat),
     ]
     for line in lines:
         print(line)

@@ -88,7 +88,7 @@ pub fn reason(feed: &Feed<'_>, ts_ms: i64, b: &Bounds) -> Option<&'static str> {
     let v = view(feed)?;
     let hi = b.ts_hi_ms;
     let in_ltt_window = |t: i64| t == 0 || (b.ltt_lo_ms <= t && t <= hi);
-    if !(b.ts_lo_ms <= ts_ms && ts_ms <= hi) || !in_ltt_window(v.lt.ltt) {
+    if !(b.ts_lo_ms..=hi).contains(&ts_ms) || !in_ltt_window(v.lt.ltt) {
         return Some("timestamp");
     }
     if v.bars.iter().any(|c| !in_ltt_window(c.ts)) {
@@ -115,9 +115,7 @@ pub fn reason(feed: &Feed<'_>, ts_ms: i64, b: &Bounds) -> Option<&'static str> {
         && v.ints.iter().all(|&q| int_ok(q))
         && v.levels.iter().all(|q| int_ok(q.bid_q) && int_ok(q.ask_q))
         && v.bars.iter().all(|c| int_ok(c.vol));
-    let floats_ok = v.floats[..v.n_floats]
-        .iter()
-        .all(|&x| 0.0 <= x && x < qlim);
+    let floats_ok = v.floats[..v.n_floats].iter().all(|&x| 0.0 <= x && x < qlim);
     if !(ints_ok && floats_ok) {
         return Some("quantity");
     }
