@@ -69,8 +69,10 @@ def test_quant_up_serves_a_quote_then_stops_cleanly_on_sigint(tmp_path: Path) ->
             assert quote is not None, f"no quote within {budget:.0f} s:\n{output}"
             assert elapsed < budget
             assert quote["instrument_key"] == "NSE_EQ|INE002A01018"
+            assert quote["source"] == "sim"  # the default source: the embedded simulator
             assert int(quote["last_price"].replace(".", "")) > 0
             assert len(quote["depth"]) == 5
+            assert quote["stale"] is False, quote["age_s"]  # by the market's own clock
             time.sleep(2.0)  # let a few market steps flow through the feature engine
             chain = http.get("/api/v1/market/greeks/NIFTY 50").json()
             assert chain["options"], chain
@@ -95,6 +97,8 @@ def test_quant_up_serves_a_quote_then_stops_cleanly_on_sigint(tmp_path: Path) ->
     assert code == 0, output
     assert stop_took < 5.0, output
     assert f"quant-platform is up: {base}" in output
+    assert "  source: sim (the simulator at http://127.0.0.1:" in output
+    assert f"  data:   {tmp_path}   (QUANT_DATA_DIR)" in output
     assert "Traceback" not in output
     db = sqlite3.connect(tmp_path / "ticks.sqlite")
     try:

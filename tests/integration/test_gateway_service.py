@@ -93,6 +93,7 @@ def test_gateway_serves_quotes_from_kafka_and_postgres(
                 assert resp.status_code == 404, resp.text
                 time.sleep(0.5)
             assert body.get("last_price") == "1234.55", body
+            assert body.get("source") == "upstox", body  # a cluster gateway reads Upstox
             assert client.get("/healthz").status_code == 200
             ready = client.get("/readyz")
             assert ready.status_code == 200, ready.text

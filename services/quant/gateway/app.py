@@ -22,6 +22,7 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
         description="REST API of quant-platform: quotes, greeks, instruments.",
     )
     app.state.ports = ports
+    app.state.source = settings.source
     errors.install(app)
     app.include_router(health.router)
     app.include_router(market.router)

@@ -1,7 +1,8 @@
 """``Annotated`` dependency aliases: how routers get the ports ``create_app`` installed.
 
 ``create_app`` stores a :class:`GatewayPorts` on ``app.state.ports``; routers declare
-``market: MarketDep`` / ``instruments: InstrumentsDep`` and never build adapters.
+``market: MarketDep`` / ``instruments: InstrumentsDep`` and never build adapters;
+``source: SourceDep`` is the market source the quotes are labelled with.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
+from quant.core.clock import Clock, SystemClock
+from quant.core.freshness import DEFAULT_STALE_AFTER_S
 from quant.gateway.ports import InstrumentLookup, MarketReadModel, Readiness
+from quant.gateway.settings import MarketSource
 
 
 class _AlwaysReady:
@@ -28,6 +32,8 @@ class GatewayPorts:
     instruments: InstrumentLookup
     readiness: Readiness = field(default_factory=_AlwaysReady)
     registry: CollectorRegistry | None = None
+    clock: Clock = field(default_factory=SystemClock)  # the age of a quote
+    stale_after_s: float = DEFAULT_STALE_AFTER_S
 
 
 def get_ports(request: Request) -> GatewayPorts:
@@ -43,6 +49,13 @@ def get_instruments(request: Request) -> InstrumentLookup:
     return get_ports(request).instruments
 
 
+def get_source(request: Request) -> MarketSource:
+    """Where the market data comes from (``sim`` or ``upstox``): the gateway's setting."""
+    source: MarketSource = request.app.state.source
+    return source
+
+
 PortsDep = Annotated[GatewayPorts, Depends(get_ports)]
 MarketDep = Annotated[MarketReadModel, Depends(get_market)]
 InstrumentsDep = Annotated[InstrumentLookup, Depends(get_instruments)]
+SourceDep = Annotated[MarketSource, Depends(get_source)]

@@ -73,7 +73,14 @@ class GatewayService:
         lookup = await self._lookup(stop)
         if lookup is None:  # stopped while loading the instruments
             return
-        ports = GatewayPorts(self.state, lookup, deps.board, deps.registry)
+        ports = GatewayPorts(
+            self.state,
+            lookup,
+            deps.board,
+            deps.registry,
+            clock=deps.clock,
+            stale_after_s=settings.gateway.stale_after_s,
+        )
         server = embedded_server(
             create_app(settings.gateway, ports), settings.gateway.host, settings.gateway.port
         )
@@ -94,7 +101,12 @@ class GatewayService:
             try:
                 await wait_started(server, http)
                 url = f"http://{settings.gateway.host}:{server.bound_port}"
-                log.info("gateway serving on %s (group %s)", url, group)
+                log.info(
+                    "gateway serving on %s (group %s), quotes from %s",
+                    url,
+                    group,
+                    settings.gateway.source,
+                )
                 if self._on_serving is not None:
                     self._on_serving(url)
                 stopper = tg.create_task(stop.wait(), name="gateway-stop")

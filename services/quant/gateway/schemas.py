@@ -12,12 +12,14 @@ import math
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from quant.core.clock import IST, ns_to_datetime
 from quant.core.events import EnrichedTick, OptionGreeks, Tick
+from quant.core.freshness import DEFAULT_STALE_AFTER_S, age_seconds, is_stale
 from quant.core.instruments import Instrument
 from quant.core.money import paise_to_str
+from quant.gateway.settings import MarketSource
 
 _FOUR = Decimal("0.0001")
 
@@ -100,10 +102,22 @@ class QuoteOut(BaseModel):
     spread_bps: float | None
     as_of: str
     as_of_ns: int
+    source: MarketSource = Field(description="where the data comes from: sim or upstox")
+    age_s: float = Field(description="seconds from the exchange time (as_of) to now")
+    stale: bool = Field(description="older than the gateway's stale_after_s (default 5 s)")
 
 
-def render_quote(inst: Instrument, tick: Tick, enriched: EnrichedTick | None) -> QuoteOut:
-    """The quote body for ``inst`` from its latest tick (and enriched tick, if any)."""
+def render_quote(
+    inst: Instrument,
+    tick: Tick,
+    enriched: EnrichedTick | None,
+    *,
+    source: MarketSource,
+    now_ns: int,
+    stale_after_s: float = DEFAULT_STALE_AFTER_S,
+) -> QuoteOut:
+    """The quote body for ``inst`` from its latest tick (and enriched tick, if any), from
+    ``source`` (``sim`` or ``upstox``), aged by exchange time at ``now_ns``."""
     change = tick.ltp - tick.close_price
     pct = None
     if tick.close_price:
@@ -156,6 +170,9 @@ def render_quote(inst: Instrument, tick: Tick, enriched: EnrichedTick | None) ->
         spread_bps=spread_bps,
         as_of=iso_ist(as_of),
         as_of_ns=as_of,
+        source=source,
+        age_s=round(age_seconds(as_of, now_ns), 3),
+        stale=is_stale(as_of, now_ns, stale_after_s),
     )
 
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
+
+from quant.core.freshness import DEFAULT_STALE_AFTER_S
 from quant.runtime.settings import Section
+
+MarketSource = Literal["sim", "upstox"]
 
 
 class GatewaySettings(Section):
     host: str = "127.0.0.1"
     port: int = 8080
     title: str = "quant-platform"
+    # where the market data comes from, said in every quote; ``quant up`` sets it from
+    # ``--source``, a cluster gateway reads the real Upstox feed
+    source: MarketSource = "upstox"
+    # a quote older than this by exchange time says "stale": true
+    stale_after_s: float = Field(default=DEFAULT_STALE_AFTER_S, gt=0)

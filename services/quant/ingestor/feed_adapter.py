@@ -3,7 +3,8 @@
 One :class:`UpstoxFeedSocket` wraps one :class:`quant.upstox.feed.UpstoxFeedClient` (one
 websocket, which reconnects and replays its subscriptions by itself). Frames become
 batches of ``Tick``/``OptionGreeks``; every connect after the first becomes
-``RECONNECTED``. Built by the ingestor's composition roots.
+``RECONNECTED``; a stale socket is dropped and reconnected with
+:meth:`UpstoxFeedClient.reconnect`. Built by the ingestor's composition roots.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class UpstoxFeedSocket:
     @property
     def rejected(self) -> Mapping[str, int]:
         return self.client.stats.rejected
+
+    async def reconnect(self, reason: str) -> bool:
+        return await self.client.reconnect(reason)
 
     async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:
         if method == "sub" and mode is not None:

@@ -4,8 +4,13 @@
 relational store in the cluster), resolves the configured universe and runs
 :func:`run_ingestor`: feed clients to Upstox (or the simulator) with the token from
 ``deps.token``, the :class:`~quant.ingestor.service.Ingestor` publishing to ``deps.bus``
-and taking run-time subscription changes from the control topics. ``quant ingestor``
+and taking run-time subscription changes from the control topics. It is ready once
+subscribed and while, during market hours, no feed connection's data is older than
+``settings.freshness.stale_after_s`` by exchange time. ``quant ingestor``
 and ``quant up`` both build it; tests call :func:`run_ingestor` with their own bus.
+A refused token (401) does not end the service: its feed clients wait in a
+:class:`~quant.ingestor.token_wait.TokenWait` (``/readyz`` says so) and resume with the
+new token.
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ from quant.ingestor.feed_adapter import UpstoxFeedSocket
 from quant.ingestor.metrics import IngestorMetrics
 from quant.ingestor.service import Ingestor
 from quant.ingestor.settings import IngestorSettings
+from quant.ingestor.token_wait import TokenWait
 from quant.runtime.deps import Deps, load_instruments
 from quant.runtime.heap import freeze_startup_heap
 from quant.runtime.service import Readiness
 from quant.upstox.config import FeedConfig, RestConfig
-from quant.upstox.feed import UpstoxFeedClient
+from quant.upstox.feed import TokenRefused, UpstoxFeedClient
 from quant.upstox.rest import UpstoxRestClient
 from quant.upstox.subscriptions import FeedLimits, SubscriptionBook
 
@@ -63,11 +69,13 @@ async def run_ingestor(
     registry: CollectorRegistry | None = None,
     metrics: IngestorMetrics | None = None,
     started: Callable[[Ingestor], None] | None = None,
+    on_token_refused: TokenRefused | None = None,
 ) -> None:
     """Connect, subscribe the universe, publish until ``stop``; flushes on the way out.
 
     ``metrics`` outlive a restart (the service passes its own); else they are made in
-    ``registry``.
+    ``registry``. ``on_token_refused`` is given to the feed clients (without it a refused
+    token ends the run with :class:`~quant.upstox.errors.UpstoxAuthError`).
     """
     if metrics is None:
         metrics = IngestorMetrics(registry if registry is not None else CollectorRegistry())
@@ -93,7 +101,13 @@ async def run_ingestor(
             authorizer = rest.authorize_feed
         clients = [
             await stack.enter_async_context(
-                UpstoxFeedClient(token, feed_config, clock=clock, authorizer=authorizer)
+                UpstoxFeedClient(
+                    token,
+                    feed_config,
+                    clock=clock,
+                    authorizer=authorizer,
+                    on_token_refused=on_token_refused,
+                )
             )
             for _ in range(settings.feed_connections)
         ]
@@ -105,6 +119,7 @@ async def run_ingestor(
             clock=clock,
             control=control,
             queue_size=settings.queue_size,
+            freshness=settings.freshness,
         )
         async with asyncio.TaskGroup() as tg:
             task = tg.create_task(ingestor.run(), name="ingestor")
@@ -135,14 +150,29 @@ class IngestorService:
         self._deps = deps
         self._token = deps.need_token("the ingestor")
         self._metrics = IngestorMetrics(deps.registry)
+        self.token_wait = TokenWait(
+            self._token,
+            clock=deps.clock,
+            interval_s=settings.token_reread_s,
+            waiting=self._metrics.waiting_for_token,
+            refusals=self._metrics.token_refusals,
+        )
         self._subscribed = False
         self._empty_universe: list[str] | None = None  # the entries, when none resolved
+        self._ingestor: Ingestor | None = None  # while subscribed
 
     def ready(self) -> Readiness:
         if self._empty_universe is not None:
             entries = ", ".join(self._empty_universe) or "none configured"
             return False, (f"the universe resolves to no instrument ({entries})",)
-        return (True, ()) if self._subscribed else (False, ("connecting and subscribing",))
+        waiting = self.token_wait.reason
+        if waiting is not None:
+            return False, (waiting,)
+        ingestor = self._ingestor
+        if not self._subscribed or ingestor is None:
+            return False, ("connecting and subscribing",)
+        stale = ingestor.stale_connections()  # during market hours, by exchange time
+        return not stale, tuple(stale)
 
     async def run(self, stop: asyncio.Event) -> None:
         self._subscribed = False
@@ -162,7 +192,8 @@ class IngestorService:
             return
         self._empty_universe = None
 
-        def subscribed(_: Ingestor) -> None:
+        def subscribed(ingestor: Ingestor) -> None:
+            self._ingestor = ingestor
             self._subscribed = True
 
         try:
@@ -175,9 +206,11 @@ class IngestorService:
                 stop=stop,
                 metrics=self._metrics,
                 started=subscribed,
+                on_token_refused=self.token_wait,
             )
         finally:
             self._subscribed = False
+            self._ingestor = None
 
 
 def build(settings: IngestorSettings, deps: Deps) -> IngestorService:

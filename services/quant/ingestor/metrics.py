@@ -4,8 +4,16 @@ Counted, never logged per tick (STYLE 22): ticks per mode (rate = ticks/s), gree
 decode errors, ticks dropped by the feed decoders' value checks by reason
 (``quant_feed_rejected_ticks_total``), reconnects, refused subscription requests by
 reason kind, feed age per instrument (seconds since its last tick, refreshed by the
-publisher), publish latency from ``ts_init`` to hand-off to the bus, and the depth of the
-bounded event queue.
+publisher), publish latency from ``ts_init`` to hand-off to the bus, the depth of the
+bounded event queue, and whether the feed is waiting for a new access token
+(:mod:`quant.ingestor.token_wait`).
+
+Freshness by exchange time (see :mod:`quant.ingestor.freshness`): per connection the lag
+of each frame (receive minus exchange time; last value and histogram), the age of its
+newest data and the stale reconnects; per instrument the lag of its last tick (labelled
+by instrument_key, bounded like ``feed_age`` by the feed's subscription limits); the
+number of stale instruments and whether continuous trading is on (freshness is judged
+only then).
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from quant.upstox.checks import REASONS
 
+_LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 
 
@@ -67,4 +76,56 @@ class IngestorMetrics:
         )
         self.queue_depth = Gauge(
             "ingestor_queue_depth", "Event batches waiting for the publisher", registry=registry
+        )
+        self.waiting_for_token = Gauge(
+            "ingestor_waiting_for_token",
+            "1 while the feed waits for a new Upstox access token (the last one was refused)",
+            registry=registry,
+        )
+        self.token_refusals = Counter(
+            "ingestor_token_refusals",
+            "Times a feed socket found its Upstox access token refused (401) or missing",
+            registry=registry,
+        )
+        self.connection_lag = Gauge(
+            "ingestor_feed_lag_seconds",
+            "Receive minus exchange time (currentTs) of the newest frame, per connection",
+            ["socket"],
+            registry=registry,
+        )
+        self.frame_lag = Histogram(
+            "ingestor_feed_frame_lag_seconds",
+            "Receive minus exchange time (currentTs) of each frame, per connection",
+            ["socket"],
+            buckets=_LAG_BUCKETS,
+            registry=registry,
+        )
+        self.connection_age = Gauge(
+            "ingestor_feed_data_age_seconds",
+            "Now minus the newest exchange time a connection delivered (counted from when "
+            "data was expected: start, or the open of continuous trading)",
+            ["socket"],
+            registry=registry,
+        )
+        self.stale_reconnects = Counter(
+            "ingestor_stale_reconnects",
+            "Feed sockets reconnected because their data was too old by exchange time",
+            ["socket"],
+            registry=registry,
+        )
+        self.instrument_lag = Gauge(
+            "ingestor_instrument_lag_seconds",
+            "Receive minus exchange time of the last tick, per instrument",
+            ["instrument_key"],
+            registry=registry,
+        )
+        self.stale_instruments = Gauge(
+            "ingestor_stale_instruments",
+            "Instruments whose newest data is older than the stale threshold by exchange time",
+            registry=registry,
+        )
+        self.market_open = Gauge(
+            "ingestor_market_open",
+            "1 during continuous trading (when freshness is judged by default), else 0",
+            registry=registry,
         )

@@ -14,7 +14,12 @@ one :class:`FeedSocket` per websocket connection (at most the account's limit), 
   :class:`~quant.upstox.subscriptions.SubscriptionBook` changes, sends them to the
   sockets, and logs (once per request) and counts what the book or the feed refused
   and why, then carries on;
-* a 1 Hz task refreshes the feed-age gauges.
+* a 1 Hz task refreshes the feed-age gauges and judges the freshness of each
+  connection by exchange time (:mod:`quant.ingestor.freshness`): during continuous
+  trading a connection whose newest data is older than ``stale_after_s`` makes
+  :meth:`Ingestor.stale_connections` (``/readyz``) say so, and one older than
+  ``reconnect_after_s`` is reconnected through :meth:`FeedSocket.reconnect` (logged and
+  counted).
 """
 
 from __future__ import annotations
@@ -28,9 +33,18 @@ from typing import Protocol
 
 from quant.bus import codecs, topics
 from quant.bus.port import Consumer, Publisher
+from quant.core.calendar import NSE_CALENDAR, ExchangeCalendar
 from quant.core.clock import NS_PER_SECOND, Clock
 from quant.core.control import KillSwitch, SubscriptionAction, SubscriptionRequest
 from quant.core.events import FeedMode, OptionGreeks, ScannerSuggestion, Tick
+from quant.core.freshness import trading_since
+from quant.ingestor.freshness import (
+    ConnectionFreshness,
+    FreshnessSettings,
+    Verdict,
+    assess,
+    describe,
+)
 from quant.ingestor.metrics import IngestorMetrics
 from quant.runtime.blocking import run_blocking
 from quant.upstox.errors import FeedSubscriptionLimitError
@@ -73,6 +87,11 @@ class FeedSocket(Protocol):
         """Ticks dropped by the value checks so far, by reason (exported as a counter)."""
         ...
 
+    async def reconnect(self, reason: str) -> bool:
+        """Drop the connection and connect afresh (subscriptions replayed); False if
+        there is no connection to drop right now."""
+        ...
+
 
 class Ingestor:
     """Holds the feed, publishes events, and changes subscriptions at run time."""
@@ -87,6 +106,8 @@ class Ingestor:
         clock: Clock,
         control: Consumer | None = None,
         queue_size: int = 1024,
+        freshness: FreshnessSettings | None = None,
+        calendar: ExchangeCalendar = NSE_CALENDAR,
     ) -> None:
         if len(sockets) != book.connections:
             raise ValueError(f"{len(sockets)} sockets for a book of {book.connections}")
@@ -97,7 +118,12 @@ class Ingestor:
         self._clock = clock
         self._control = control
         self._queue: asyncio.Queue[Sequence[FeedEvent]] = asyncio.Queue(maxsize=queue_size)
-        self._last_seen: dict[str, int] = {}
+        self._last_seen: dict[str, FeedEvent] = {}
+        self._freshness = freshness or FreshnessSettings()
+        self._calendar = calendar
+        start = clock.now_ns()
+        self._fresh = [ConnectionFreshness(expected_since_ns=start) for _ in sockets]
+        self._in_use = [False] * len(sockets)  # has subscriptions (may deliver data)
         self.refusals: deque[Refusal] = deque(maxlen=1000)
         self.published = 0
 
@@ -157,6 +183,8 @@ class Ingestor:
                 self._last_seen.pop(key, None)
                 with contextlib.suppress(KeyError):  # no gauge yet for a key never seen
                     self._metrics.feed_age.remove(key)
+                with contextlib.suppress(KeyError):
+                    self._metrics.instrument_lag.remove(key)
         for refusal in change.refused:
             self.refusals.append(refusal)
             self._metrics.refused.labels(refusal.mode.wire_name, refusal.kind).inc()
@@ -170,15 +198,21 @@ class Ingestor:
             )
         for mode in FeedMode:
             self._metrics.subscribed.labels(mode.wire_name).set(self._book.counts().get(mode, 0))
+        self._in_use = [bool(self._book.on_socket(i)) for i in range(len(self._sockets))]
         return change
 
     # -- tasks ---------------------------------------------------------------------
     async def _read(self, index: int, sock: FeedSocket) -> None:
+        fresh = self._fresh[index]
+        frame_lag = self._metrics.frame_lag.labels(str(index))
         async for batch in sock.batches():
             if isinstance(batch, Reconnected):
                 self._metrics.reconnects.labels(str(index)).inc()
                 continue
             if batch:
+                last = batch[-1]  # one frame: the same exchange and receive times
+                lag = fresh.observe(last.ts_event, last.ts_init)
+                frame_lag.observe(max(lag, 0) / NS_PER_SECOND)
                 await self._queue.put(batch)
                 self._metrics.queue_depth.set(self._queue.qsize())
 
@@ -209,7 +243,7 @@ class Ingestor:
             else:
                 publish(greeks_topic, event.instrument_key, codecs.encode_greeks(event))
                 self._metrics.greeks.inc()
-            seen[event.instrument_key] = event.ts_init
+            seen[event.instrument_key] = event
         self.published += len(batch) - dropped
         now = self._clock.now_ns()
         self._metrics.publish_latency.observe((now - batch[-1].ts_init) / NS_PER_SECOND)
@@ -235,10 +269,19 @@ class Ingestor:
     async def _age_loop(self) -> None:
         decode_errors = [0] * len(self._sockets)
         rejected: list[dict[str, int]] = [{} for _ in self._sockets]
+        metrics = self._metrics
         while True:
             now = self._clock.now_ns()
-            for key, ts in self._last_seen.items():
-                self._metrics.feed_age.labels(key).set((now - ts) / NS_PER_SECOND)
+            stale_after = self._freshness.stale_after_ns
+            stale = 0
+            for key, event in self._last_seen.items():
+                metrics.feed_age.labels(key).set((now - event.ts_init) / NS_PER_SECOND)
+                lag = event.ts_init - event.ts_event
+                metrics.instrument_lag.labels(key).set(lag / NS_PER_SECOND)
+                if now - event.ts_event > stale_after:
+                    stale += 1
+            metrics.stale_instruments.set(stale)
+            await self._check_connections(now)
             for i, sock in enumerate(self._sockets):
                 seen = sock.decode_errors
                 if seen > decode_errors[i]:
@@ -251,6 +294,57 @@ class Ingestor:
                         )
                         rejected[i][reason] = total
             await asyncio.sleep(1.0)
+
+    # -- freshness -----------------------------------------------------------------
+    def _trading_since(self, now_ns: int) -> int | None:
+        check = self._freshness.check
+        if check == "always":
+            return 0  # as if trading since the epoch
+        return None if check == "off" else trading_since(self._calendar, now_ns)
+
+    def _verdicts(self, now_ns: int) -> list[Verdict]:
+        since = self._trading_since(now_ns)
+        return [
+            assess(
+                fresh,
+                now_ns,
+                trading_since_ns=since,
+                subscribed=in_use,
+                settings=self._freshness,
+            )
+            for fresh, in_use in zip(self._fresh, self._in_use, strict=True)
+        ]
+
+    def stale_connections(self) -> list[str]:
+        """One reason per connection whose data is too old now (empty: all fresh).
+
+        Safe to call from another thread (the health server's): it only reads.
+        """
+        verdicts = self._verdicts(self._clock.now_ns())
+        return [describe(i, v, self._freshness) for i, v in enumerate(verdicts) if v.stale]
+
+    async def _check_connections(self, now_ns: int) -> None:
+        """Export each connection's freshness; reconnect those past the second threshold."""
+        metrics = self._metrics
+        metrics.market_open.set(0 if trading_since(self._calendar, now_ns) is None else 1)
+        for i, verdict in enumerate(self._verdicts(now_ns)):
+            fresh = self._fresh[i]
+            metrics.connection_age.labels(str(i)).set(verdict.age_s)
+            metrics.connection_lag.labels(str(i)).set(fresh.last_lag_ns / NS_PER_SECOND)
+            if verdict.reconnect:
+                await self.reconnect_stale(i, verdict, now_ns)
+
+    async def reconnect_stale(self, index: int, verdict: Verdict, now_ns: int) -> None:
+        """Reconnect socket ``index`` because its data is ``verdict.age_s`` old; logged
+        and counted in ``ingestor_stale_reconnects_total{socket}``."""
+        self._fresh[index].reconnect_requested_ns = now_ns
+        reason = describe(index, verdict, self._freshness)
+        dropped = await self._sockets[index].reconnect(reason)
+        if dropped:
+            self._metrics.stale_reconnects.labels(str(index)).inc()
+            log.warning("reconnecting stale %s", reason)
+        else:
+            log.warning("stale %s; not connected right now (already reconnecting)", reason)
 
     async def _control_loop(self, consumer: Consumer) -> None:
         while True:

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from quant.ingestor.freshness import FreshnessSettings
 from quant.runtime.settings import DataServiceSettings
 from quant.upstox.checks import TickLimits
 
@@ -22,5 +23,10 @@ class IngestorSettings(DataServiceSettings):
     queue_size: int = 1024
     metrics_port: int = Field(default=9101, ge=0, le=65535)
     control_group: str = "ingestor-control"
+    # after the feed refused the token (401), re-read the token file this often
+    token_reread_s: float = Field(default=60.0, gt=0)
+    # data age by exchange time: not ready above stale_after_s, reconnect above
+    # reconnect_after_s (QUANT_FRESHNESS__STALE_AFTER_S, ...__RECONNECT_AFTER_S)
+    freshness: FreshnessSettings = FreshnessSettings()
     tick_limits: TickLimits = TickLimits()
     """The feed decoders' value checks, e.g. ``QUANT_TICK_LIMITS__MAX_PRICE_RUPEES``."""

@@ -3,7 +3,7 @@
 Every service package's ``build(settings, deps)`` takes one. Two composition roots make
 them: :func:`open_deps` for a service's own command (Kafka, QuestDB or SQLite,
 PostgreSQL, the token file) and ``quant.up.platform`` for the embedded platform
-(in-process bus, SQLite, the simulator). Services never build adapters themselves.
+(in-process bus, SQLite, the simulator or Upstox). Services never build adapters themselves.
 
 The instrument master comes through an :class:`InstrumentCatalog`: from the relational
 store that ``quant sync-instruments`` fills (:class:`StoreCatalog`), or, where no store
@@ -17,7 +17,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
@@ -27,7 +29,7 @@ from quant.bus.kafka import KafkaBus
 from quant.bus.port import Bus
 from quant.bus.settings import KafkaSettings
 from quant.core.clock import Clock, SystemClock
-from quant.core.instruments import Instrument
+from quant.core.instruments import SEGMENTS, Instrument
 from quant.runtime.blocking import run_blocking
 from quant.runtime.service import ConfigurationError, DependencyUnavailable
 from quant.runtime.settings import DataServiceSettings
@@ -61,11 +63,30 @@ class InstrumentsNotSynced(RuntimeError):
 
 
 class FixedCatalog:
-    """Instruments already in memory (``quant up`` downloads them from its simulator)."""
+    """Instruments already in memory (``quant up`` downloads them from its market).
 
-    def __init__(self, instruments: Sequence[Instrument], origin: str) -> None:
+    ``rejected`` / ``rejected_examples`` / ``segments``: what the download dropped as
+    impossible and which segments its files list (the instrument sync judges them);
+    ``trading_day``: the day the master is for when it is not today's (the simulator's
+    trading day in ``quant up``), against which the sync judges what has expired.
+    """
+
+    def __init__(
+        self,
+        instruments: Sequence[Instrument],
+        origin: str,
+        *,
+        rejected: Mapping[tuple[str, str], int] | None = None,
+        rejected_examples: Mapping[str, str] | None = None,
+        segments: AbstractSet[str] = SEGMENTS,
+        trading_day: date | None = None,
+    ) -> None:
         self._instruments = list(instruments)
         self._origin = origin
+        self.rejected: Mapping[tuple[str, str], int] = dict(rejected or {})
+        self.rejected_examples: Mapping[str, str] = dict(rejected_examples or {})
+        self.segments = segments
+        self.trading_day = trading_day
 
     @property
     def origin(self) -> str:

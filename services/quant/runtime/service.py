@@ -10,9 +10,12 @@ only what must outlive a restart (settings, dependencies, metrics) on the object
 A service may also say whether it is ready (:class:`ReportsReadiness`): the supervisor
 asks it for ``/readyz`` while it runs.
 
-The retryable-vs-fatal decision lives here, in :func:`is_fatal`: a revoked or expired
-token, a bad configuration, or a :class:`FatalServiceError` is reported and waited out
-(retrying would fail the same way); anything else is retried with backoff.
+The retryable-vs-fatal decision lives here, in :func:`is_fatal`: a bad configuration or
+a :class:`FatalServiceError` is reported and waited out (retrying would fail the same
+way); anything else is retried with backoff. A refused token is fatal to a service that
+does not wait for a new one itself (the ingestor does: its feed waits in
+:class:`quant.ingestor.token_wait.TokenWait` and never raises it); a 403 (too many
+connections, not permitted) is retried.
 """
 
 from __future__ import annotations
@@ -69,12 +72,18 @@ def leaf_errors(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
-_FATAL: tuple[type[BaseException], ...] = (FatalServiceError, UpstoxAuthError, ValidationError)
+_FATAL: tuple[type[BaseException], ...] = (FatalServiceError, ValidationError)
+
+
+def _fatal_leaf(leaf: BaseException) -> bool:
+    if isinstance(leaf, UpstoxAuthError):
+        return leaf.token_refused  # the same token again would be refused again
+    return isinstance(leaf, _FATAL)
 
 
 def is_fatal(exc: BaseException) -> bool:
     """Whether a restart would fail the same way: any fatal error among the leaves."""
-    return any(isinstance(leaf, _FATAL) for leaf in leaf_errors(exc))
+    return any(_fatal_leaf(leaf) for leaf in leaf_errors(exc))
 
 
 def describe(exc: BaseException) -> str:

@@ -10,9 +10,10 @@ Every command that runs services (``quant ingestor``, ``quant features``,
 - **supervision**: each service runs in its own task of one ``TaskGroup``. A service
   that raises is logged with its cause, marked not ready and run again after a jittered
   exponential backoff (reset once it has run for a minute). A fatal error
-  (:func:`~quant.runtime.service.is_fatal`: revoked token, bad configuration) is logged
-  once and waited out, not retried in a loop. Either way the other services go on:
-  one failed feed never takes the REST API down with it;
+  (:func:`~quant.runtime.service.is_fatal`: bad configuration, a refused token the
+  service did not wait out itself) is logged once and waited out, not retried in a
+  loop. Either way the other services go on: one failed feed never takes the REST API
+  down with it;
 - **shutdown order**: on stop, the services are stopped one at a time in the order they
   were given (upstream first: the ingestor flushes, then the feature engine drains what
   is on the bus, then the gateway), each within ``shutdown_timeout_s`` or cancelled.

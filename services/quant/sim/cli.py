@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import logging
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--start",
         type=datetime.fromisoformat,
         default=None,
-        help="simulated start, e.g. 2026-11-24T09:14:00+05:30",
+        help="simulated start, e.g. 2026-11-24T09:14:00+05:30 (default: now during "
+        "market hours, so exchange times are real time; else 09:14 IST of the next "
+        "trading day)",
     )
     p.add_argument("--tls", action="store_true", help="serve HTTPS/WSS with a throwaway CA")
     p.add_argument("--redirect-status", type=int, choices=(302, 307), default=302)
@@ -46,14 +48,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from quant.sim.config import SimConfig
+    from quant.sim.config import SimConfig, live_start
     from quant.sim.server import SimServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = SimConfig(
         seed=args.seed,
         speed=args.speed,
-        start=args.start,
+        start=args.start if args.start is not None else live_start(datetime.now(UTC)),
         host=args.host,
         port=args.port,
         tls=args.tls,

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from quant.core.calendar import ExchangeCalendar
-from quant.core.clock import IST
+from quant.core.clock import IST, datetime_to_ns, ns_to_datetime
+from quant.core.freshness import trading_since
 from quant.sim import calendar
 from quant.sim.calendar import SIM_CALENDAR
 
@@ -23,6 +24,17 @@ def default_start(today: date, cal: ExchangeCalendar = SIM_CALENDAR) -> datetime
     while not calendar.has_normal_session(day, cal):
         day += timedelta(days=1)
     return datetime.combine(day, time(9, 14), tzinfo=IST)
+
+
+def live_start(now: datetime, cal: ExchangeCalendar = SIM_CALENDAR) -> datetime | None:
+    """``now`` (IST) if the exchange is in continuous trading at ``now``, else None.
+
+    ``quant sim`` starts there by default, so that during market hours its exchange
+    timestamps are real time, as Upstox's are: a service on the wall clock (a separate
+    ``quant ingestor``) then measures the data's age truly.
+    """
+    ns = datetime_to_ns(now)
+    return ns_to_datetime(ns, IST) if trading_since(cal, ns) is not None else None
 
 
 @dataclass(frozen=True, slots=True)

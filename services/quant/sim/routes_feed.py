@@ -3,7 +3,10 @@
 ``/v3/feed/market-data-feed`` (websocket or plain GET) checks the bearer token and answers
 a real HTTP redirect before any upgrade, to a single-use authorized URL; the authorized
 URL is also handed out by ``/v3/feed/market-data-feed/authorize``. The portfolio stream
-follows the same pattern. Mounted by :func:`quant.sim.app.create_app`.
+follows the same pattern. The refusal fault (:meth:`SimServer.refuse_feeds`) answers the
+market feed's handshake or its ``/authorize`` call with the chosen status, and at most
+``SimConfig.max_connections`` market feeds per user are open at once (403 beyond).
+Mounted by :func:`quant.sim.app.create_app`.
 """
 
 from __future__ import annotations
@@ -78,6 +81,9 @@ async def portfolio_redirect_http(request: Request) -> Response:
 
 async def market_authorize(request: Request) -> JSONResponse:
     session = authed(request)
+    refused = _refusal(sim_state(request))
+    if refused is not None:
+        return JSONResponse(envelope("UDAPI100500", "Forbidden"), status_code=refused)
     url = _authorized_url(request, session.user_id, "market")
     return ok({"authorized_redirect_uri": url, "authorizedRedirectUri": url})
 

@@ -7,12 +7,14 @@ does; prices are rupees (converted from the model's paise at this edge).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 import numpy as np
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from quant.core.clock import IST, NS_PER_MS, ns_to_datetime
@@ -21,14 +23,26 @@ from quant.sim.errors import bad_input
 from quant.sim.state import SimState
 from quant.sim.web import authed, ok, public, sim_state
 
+_MASTER_CHUNK = 64 * 1024
+
 
 async def instruments_file(request: Request) -> Response:
     name = request.path_params["name"]
     exchange = {"complete.json.gz": None, "NSE.json.gz": "NSE", "BSE.json.gz": "BSE"}
     if name not in exchange:
         return JSONResponse({"error": "not found"}, status_code=404)
-    body = sim_state(request).master_gz(exchange[name])
-    return Response(body, media_type="application/gzip")
+    state = sim_state(request)
+    body = state.master_gz(exchange[name])
+    delay = state.faults.master_chunk_delay
+    if delay <= 0:
+        return Response(body, media_type="application/gzip")
+
+    async def slowly() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), _MASTER_CHUNK):
+            await asyncio.sleep(delay)
+            yield body[i : i + _MASTER_CHUNK]
+
+    return StreamingResponse(slowly(), media_type="application/gzip")
 
 
 def _keys(request: Request) -> str | None:

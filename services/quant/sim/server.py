@@ -28,6 +28,7 @@ from quant.pb.upstox.v3 import market_data_feed_pb2 as pb
 from quant.sim import frames, wire
 from quant.sim.app import create_app
 from quant.sim.config import SimConfig
+from quant.sim.errors import SimApiError
 from quant.sim.feed import FeedConnection, FeedHub
 from quant.sim.market import Market
 from quant.sim.simclock import SimClock
@@ -50,6 +51,44 @@ def _protocol(conn: FeedConnection) -> Any:
     """The uvicorn protocol object behind a Starlette websocket (for transport faults)."""
     receive = getattr(conn.ws, "_receive", None)
     return getattr(receive, "__self__", None)
+
+
+def _discard_input(proto: Any) -> None:
+    """Stop answering a connection but keep reading it, to see its end (EOF or reset).
+
+    uvicorn's protocol answers pings and queues messages from ``data_received``; bytes
+    now go nowhere instead, while the transport keeps reading so that ``eof_received`` /
+    ``connection_lost`` still end the connection (uvicorn then tells the app it is gone).
+    """
+    proto.stop_keepalive()
+    proto.data_received = lambda data: None  # shadows the method on this connection only
+    if proto.read_paused:  # paused while a message waited for the app: read on
+        proto.read_paused = False
+        proto.transport.resume_reading()
+
+
+class SimTokenSource:
+    """The embedded simulator's token, as a reloadable token source (``quant up``).
+
+    Its user "logs in again" when asked to reload after the token stopped being valid
+    (expired at 03:30 IST on the simulated clock, or revoked by a fault): a new token is
+    minted, as ``quant auth login`` would write one for Upstox.
+    """
+
+    where = "the embedded simulator's login"
+
+    def __init__(self, sim: SimServer) -> None:
+        self._sim = sim
+        self._token = sim.mint_token()
+
+    def __call__(self) -> str:
+        return self._token
+
+    def reload(self) -> None:
+        try:
+            self._sim.state.tokens.validate(f"Bearer {self._token}")
+        except SimApiError:
+            self._token = self._sim.mint_token()
 
 
 class SimServer:
@@ -192,6 +231,10 @@ class SimServer:
         """A valid access token (expires 03:30 IST next on the simulated clock)."""
         return self.state.tokens.mint(user_id)
 
+    def token_source(self) -> SimTokenSource:
+        """A token source for an embedded client (``quant up``): see :class:`SimTokenSource`."""
+        return SimTokenSource(self)
+
     # ---- fault hooks --------------------------------------------------------------
     def drop_feeds(self) -> int:
         """Abort every feed socket's TCP connection (no close frame); returns how many."""
@@ -203,7 +246,13 @@ class SimServer:
         return len(conns)
 
     def silence_feeds(self) -> int:
-        """Feed sockets go quiet: no data, no pings, and pings from the client unanswered."""
+        """Feed sockets go quiet: no data, no pings, and pings from the client unanswered.
+
+        Like a stalled server, a silenced socket still notices its TCP connection closing:
+        what the client sends is read and thrown away (so it is never answered), and the
+        end of the stream ends the connection at once, so the per-user connection count
+        stays true when the client gives up on the socket and reconnects.
+        """
         conns = list(self._hub.conns)
         for conn in conns:
             conn.silent = True
@@ -211,13 +260,12 @@ class SimServer:
                 conn.queue.get_nowait()
             proto = _protocol(conn)
             if proto is not None:
-                proto.stop_keepalive()
-                proto.read_paused = True
-                proto.transport.pause_reading()
+                _discard_input(proto)
         return len(conns)
 
     def refuse_feeds(self, status: int = 403, count: int = -1) -> None:
-        """The next ``count`` feed handshakes (-1: all until cleared) get HTTP ``status``."""
+        """The next ``count`` feed handshakes or market ``/authorize`` calls (-1: all until
+        cleared) get HTTP ``status``."""
         self.state.faults.refuse_feed_status = status
         self.state.faults.refuse_feed_count = count
 
@@ -251,3 +299,18 @@ class SimServer:
     def fail_next_rest(self, status: int = 500, code: str = "UDAPI100500", count: int = 1) -> None:
         """The next ``count`` authenticated REST calls fail with ``status``/``code``."""
         self.state.faults.rest_failures.extend([(code, status)] * count)
+
+    def serve_master(self, exchange: str | None, rows: list[dict[str, object]]) -> None:
+        """Serve ``rows`` as the instrument master file of ``exchange`` ("NSE", "BSE",
+        None = complete.json.gz) instead of the universe's (e.g. a truncated or damaged
+        copy of ``state.universe.exchange_rows(exchange)``)."""
+        self.state.faults.master_rows[exchange] = rows
+
+    def slow_master(self, seconds_per_chunk: float) -> None:
+        """Stream the instrument master files in 64 KiB chunks, pausing before each."""
+        self.state.faults.master_chunk_delay = seconds_per_chunk
+
+    def restore_master(self) -> None:
+        """Serve the universe's own instrument master again, at full speed."""
+        self.state.faults.master_rows.clear()
+        self.state.faults.master_chunk_delay = 0.0

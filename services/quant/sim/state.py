@@ -30,6 +30,10 @@ class Faults:
     refuse_feed_count: int = 0
     feed_delay: float = 0.0
     rest_failures: list[tuple[str, int]] = field(default_factory=list)
+    # instrument master faults: rows served instead of the universe's (by file:
+    # "NSE", "BSE", None = complete) and a pause between 64 KiB chunks of the file
+    master_rows: dict[str | None, list[dict[str, object]]] = field(default_factory=dict)
+    master_chunk_delay: float = 0.0
 
 
 class SimState:
@@ -63,7 +67,11 @@ class SimState:
         return ns_to_datetime(self.clock.now_ns(), IST).date().isoformat()
 
     def master_gz(self, exchange: str | None) -> bytes:
-        """Gzipped JSON instrument master (cached), all rows or one exchange's."""
+        """Gzipped JSON instrument master (cached), all rows or one exchange's (or the
+        rows a fault hook substituted)."""
+        if exchange in self.faults.master_rows:
+            raw = json.dumps(self.faults.master_rows[exchange], separators=(",", ":")).encode()
+            return gzip.compress(raw, compresslevel=5, mtime=0)
         cache = self.universe.gz_cache
         if exchange not in cache:
             rows = self.universe.exchange_rows(exchange)

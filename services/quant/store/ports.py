@@ -13,12 +13,15 @@ Semantics every adapter honours (``tests/integration/store`` contract suites):
   ``(ts_start, instrument_key, interval_seconds)``), so replaying a batch writes nothing
   twice; ``wait_visible()`` returns once every accepted write is readable;
 * ``upsert_instruments`` is one transaction: on failure the previous rows are intact;
+  ``replace_instruments`` is one transaction too, from reading the live counts the
+  guard judges to flagging expired rows: a guard that refuses (before writing or just
+  before the commit) rolls all of it back;
 * ``executed_orders`` is append-only (updates and deletes are refused by the database).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import NamedTuple, Protocol
 
@@ -82,6 +85,30 @@ class UpsertResult(NamedTuple):
     unchanged: int
 
 
+class ReplaceResult(NamedTuple):
+    inserted: int
+    updated: int
+    unchanged: int
+    expired: int
+
+
+class ReplaceGuard(Protocol):
+    """What the instrument sync checks inside the replacement transaction (raise to
+    refuse: the transaction rolls back and the exception propagates unchanged)."""
+
+    def before_write(self, live_counts: Mapping[str, int]) -> None:
+        """Judge the stored live rows per segment (``live_segment_counts``) before writing."""
+        ...
+
+    def before_commit(self) -> None:
+        """Last word before the commit (e.g. the sync's deadline has passed)."""
+        ...
+
+    def remaining_s(self) -> float | None:
+        """Seconds left for the whole transaction (statements are cut off after), or None."""
+        ...
+
+
 class UserRecord(NamedTuple):
     """A platform user: the secret is stored hashed, never in clear."""
 
@@ -107,6 +134,19 @@ class InstrumentRepository(Protocol):
 
     def list_instruments(self) -> list[Instrument]:
         """Every instrument not flagged expired (the master the services load at start)."""
+        ...
+
+    def live_segment_counts(self, today: date) -> dict[str, int]:
+        """Rows per segment still live on ``today`` (not flagged expired, no expiry
+        before ``today``): yesterday's master as the sync compares a new one with it."""
+        ...
+
+    def replace_instruments(
+        self, instruments: Iterable[Instrument], *, today: date, guard: ReplaceGuard
+    ) -> ReplaceResult:
+        """In ONE transaction: ``guard.before_write(live_segment_counts(today))``, upsert
+        ``instruments``, flag rows expired before ``today``, ``guard.before_commit()``,
+        commit. Any exception (the guard's included) rolls everything back."""
         ...
 
 

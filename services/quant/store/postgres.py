@@ -8,11 +8,16 @@ migrations (``quant.store.migrate``). Same behaviour as ``SqliteRelationalStore`
   merged with ``INSERT ... ON CONFLICT DO UPDATE ... WHERE <row differs>``, so unchanged
   rows are not rewritten; returns inserted/updated/unchanged counts. On any error the
   transaction rolls back and the previous rows stay as they were.
+* ``replace_instruments`` (the instrument sync): the same merge, the expiry flagging and
+  the sync guard's checks in ONE transaction that first takes a ``SHARE ROW EXCLUSIVE``
+  lock on ``instruments`` (readers go on; a second sync waits), with
+  ``statement_timeout`` and ``lock_timeout`` set to the time the guard has left.
 * ``executed_orders`` is append-only (a trigger refuses UPDATE and DELETE).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, TypeVar
@@ -24,7 +29,7 @@ from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent
 from quant.store import relational_sql as Q
 from quant.store.migrate import apply_postgres
-from quant.store.ports import StoreError, UpsertResult, UserRecord
+from quant.store.ports import ReplaceGuard, ReplaceResult, StoreError, UpsertResult, UserRecord
 from quant.store.settings import PostgresSettings
 
 T = TypeVar("T")
@@ -45,6 +50,20 @@ _STAGE = (
     "(LIKE instruments INCLUDING DEFAULTS) ON COMMIT DROP"
 )
 _COPY = f"COPY incoming_instruments ({_ICOLS}) FROM STDIN"
+_LOCK = b"LOCK TABLE instruments IN SHARE ROW EXCLUSIVE MODE"
+
+
+def _merge(conn: Conn, rows: list[tuple[Any, ...]]) -> UpsertResult:
+    """Stage ``rows`` and merge them into ``instruments`` (in the caller's transaction)."""
+    conn.execute(_STAGE)
+    with conn.cursor() as cur:
+        with cur.copy(_COPY) as copy:
+            for row in rows:
+                copy.write_row(row)
+        flags = [r[0] for r in cur.execute(_MERGE.encode()).fetchall()]
+    inserted = sum(flags)
+    updated = len(flags) - inserted
+    return UpsertResult(inserted, updated, len(rows) - len(flags))
 
 
 class PostgresStore:
@@ -96,17 +115,30 @@ class PostgresStore:
 
     def upsert_instruments(self, instruments: Iterable[Instrument]) -> UpsertResult:
         rows = list({i.instrument_key: Q.instrument_row(i) for i in instruments}.values())
+        return self._run(lambda conn: _merge(conn, rows))
 
-        def go(conn: Conn) -> UpsertResult:
-            conn.execute(_STAGE)
-            with conn.cursor() as cur:
-                with cur.copy(_COPY) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                flags = [r[0] for r in cur.execute(_MERGE.encode()).fetchall()]
-            inserted = sum(flags)
-            updated = len(flags) - inserted
-            return UpsertResult(inserted, updated, len(rows) - len(flags))
+    def live_segment_counts(self, today: date) -> dict[str, int]:
+        rows = self._run(lambda c: c.execute(Q.LIVE_SEGMENT_COUNTS.encode(), (today,)).fetchall())
+        return {str(seg): int(n) for seg, n in rows}
+
+    def replace_instruments(
+        self, instruments: Iterable[Instrument], *, today: date, guard: ReplaceGuard
+    ) -> ReplaceResult:
+        rows = list({i.instrument_key: Q.instrument_row(i) for i in instruments}.values())
+
+        def go(conn: Conn) -> ReplaceResult:
+            remaining = guard.remaining_s()
+            if remaining is not None:
+                ms = math.ceil(remaining * 1000) + 10  # fires just after the deadline
+                conn.execute(f"SET LOCAL statement_timeout = {ms}".encode())
+                conn.execute(f"SET LOCAL lock_timeout = {ms}".encode())
+            conn.execute(_LOCK)
+            live = conn.execute(Q.LIVE_SEGMENT_COUNTS.encode(), (today,)).fetchall()
+            guard.before_write({str(seg): int(n) for seg, n in live})
+            upserted = _merge(conn, rows)
+            expired = conn.execute(Q.MARK_EXPIRED.encode(), (today,)).rowcount
+            guard.before_commit()
+            return ReplaceResult(*upserted, expired)
 
         return self._run(go)
 

@@ -51,6 +51,10 @@ SEARCH = (
     f"{_SEGMENT_RANK}, length(trading_symbol), trading_symbol, instrument_key LIMIT %s"
 )
 MARK_EXPIRED = "UPDATE instruments SET expired = TRUE WHERE expiry < %s AND NOT expired"
+LIVE_SEGMENT_COUNTS = (
+    "SELECT segment, count(*) FROM instruments WHERE NOT expired "
+    "AND (expiry IS NULL OR expiry >= %s) GROUP BY segment"
+)
 SELECT_ALL_INSTRUMENTS = f"SELECT {_ICOLS} FROM instruments"  # noqa: S608
 LIST_INSTRUMENTS = f"SELECT {_ICOLS} FROM instruments WHERE NOT expired ORDER BY instrument_key"  # noqa: S608
 INSERT_INSTRUMENT = (

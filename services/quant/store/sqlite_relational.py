@@ -3,7 +3,9 @@
 The ``RelationalStore`` port for ``quant up`` and unit tests, with the same behaviour as
 ``PostgresStore`` (shared SQL in ``relational_sql``; schema from the versioned
 ``migrations/NNNN_*.sqlite.sql``). One connection behind a lock; a file database uses
-WAL journaling. ``upsert_instruments`` runs in one ``BEGIN IMMEDIATE`` transaction.
+WAL journaling. ``upsert_instruments`` and ``replace_instruments`` (the instrument
+sync: live counts judged by its guard, upsert, expiry, the guard's last word) each run in
+one ``BEGIN IMMEDIATE`` transaction, rolled back on any exception.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent
 from quant.store import relational_sql as Q
 from quant.store.migrate import apply_sqlite
-from quant.store.ports import StoreError, UpsertResult, UserRecord
+from quant.store.ports import ReplaceGuard, ReplaceResult, StoreError, UpsertResult, UserRecord
 
 T = TypeVar("T")
 
@@ -32,6 +34,7 @@ _GET_INSTRUMENT = _q(Q.GET_INSTRUMENT)
 _RESOLVE = _q(Q.RESOLVE_SYMBOL)
 _SEARCH = _q(Q.SEARCH)
 _MARK_EXPIRED = _q(Q.MARK_EXPIRED)
+_LIVE_SEGMENT_COUNTS = _q(Q.LIVE_SEGMENT_COUNTS)
 _LIST_INSTRUMENTS = _q(Q.LIST_INSTRUMENTS)
 _INSERT_INSTRUMENT = _q(Q.INSERT_INSTRUMENT)
 _UPDATE_INSTRUMENT = _q(Q.UPDATE_INSTRUMENT)
@@ -46,6 +49,17 @@ def _sqlite_row(i: Instrument) -> tuple[Any, ...]:
     row = Q.instrument_row(i)
     expiry = row[11]
     return (*row[:11], expiry.isoformat() if expiry else None, *row[12:15], int(row[15]))
+
+
+def _upsert(conn: sqlite3.Connection, incoming: dict[str, tuple[Any, ...]]) -> UpsertResult:
+    existing = {r[0]: tuple(r) for r in conn.execute(Q.SELECT_ALL_INSTRUMENTS)}
+    inserts = [row for key, row in incoming.items() if key not in existing]
+    updates = [
+        (*row[1:], key) for key, row in incoming.items() if key in existing and existing[key] != row
+    ]
+    conn.executemany(_INSERT_INSTRUMENT, inserts)
+    conn.executemany(_UPDATE_INSTRUMENT, updates)
+    return UpsertResult(len(inserts), len(updates), len(incoming) - len(inserts) - len(updates))
 
 
 class SqliteRelationalStore:
@@ -95,20 +109,24 @@ class SqliteRelationalStore:
 
     def upsert_instruments(self, instruments: Iterable[Instrument]) -> UpsertResult:
         incoming = {i.instrument_key: _sqlite_row(i) for i in instruments}
+        return self._in_transaction(lambda conn: _upsert(conn, incoming))
 
-        def go(conn: sqlite3.Connection) -> UpsertResult:
-            existing = {r[0]: tuple(r) for r in conn.execute(Q.SELECT_ALL_INSTRUMENTS)}
-            inserts = [row for key, row in incoming.items() if key not in existing]
-            updates = [
-                (*row[1:], key)
-                for key, row in incoming.items()
-                if key in existing and existing[key] != row
-            ]
-            conn.executemany(_INSERT_INSTRUMENT, inserts)
-            conn.executemany(_UPDATE_INSTRUMENT, updates)
-            return UpsertResult(
-                len(inserts), len(updates), len(incoming) - len(inserts) - len(updates)
-            )
+    def live_segment_counts(self, today: date) -> dict[str, int]:
+        rows = self._run(lambda c: c.execute(_LIVE_SEGMENT_COUNTS, (today.isoformat(),)))
+        return {str(seg): int(n) for seg, n in rows}
+
+    def replace_instruments(
+        self, instruments: Iterable[Instrument], *, today: date, guard: ReplaceGuard
+    ) -> ReplaceResult:
+        incoming = {i.instrument_key: _sqlite_row(i) for i in instruments}
+
+        def go(conn: sqlite3.Connection) -> ReplaceResult:
+            live = conn.execute(_LIVE_SEGMENT_COUNTS, (today.isoformat(),)).fetchall()
+            guard.before_write({str(seg): int(n) for seg, n in live})
+            upserted = _upsert(conn, incoming)
+            expired = conn.execute(_MARK_EXPIRED, (today.isoformat(),)).rowcount
+            guard.before_commit()
+            return ReplaceResult(*upserted, expired)
 
         return self._in_transaction(go)
 

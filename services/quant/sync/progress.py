@@ -45,10 +45,11 @@ class Progress:
             self._last_step = max(step, self._last_step)
         self._stream.flush()
 
-    def finish(self) -> None:
+    def finish(self, *, ok: bool = True) -> None:
+        """End the current phase: ``done``, or ``stopped`` when the command failed."""
         if self._phase and self._tty:
-            self._stream.write("\n")
-        elif self._phase and self._total:
-            self._stream.write(f"{self._phase}: done\n")
+            self._stream.write("\n" if ok else " stopped\n")
+        elif self._phase and (self._total or not ok):
+            self._stream.write(f"{self._phase}: {'done' if ok else 'stopped'}\n")
         self._phase = ""
         self._stream.flush()

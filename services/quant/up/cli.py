@@ -1,20 +1,33 @@
-"""``quant up [--port PORT]``: the whole platform in one process; Ctrl-C stops it cleanly.
+"""``quant up [--source sim|upstox] [--port PORT]``: the whole platform in one process.
 
-Builds :class:`~quant.up.settings.UpSettings` (``--port`` overrides
-``QUANT_GATEWAY__PORT``), sets up logging and runs :func:`quant.up.platform.run_platform`,
-printing the URL once the gateway serves. SIGINT/SIGTERM stop every component in order.
+Builds :class:`~quant.up.settings.UpSettings` (``--source`` overrides ``QUANT_SOURCE``,
+``--port`` ``QUANT_GATEWAY__PORT``), sets up logging and runs
+:func:`quant.up.platform.run_platform`, printing the URL, the market source and the data
+directory once the gateway serves. SIGINT/SIGTERM stop every component in order. When
+the market cannot be used (``--source upstox`` without a valid token) it says why on
+stderr and exits 1 before starting anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from quant.up.market import Market
 
 
 def add_parser(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "up", help="run the whole platform in one process (simulator, services, REST API)"
+        "up",
+        help="run the whole platform in one process (market, services, REST API)",
+    )
+    parser.add_argument(
+        "--source",
+        choices=["sim", "upstox"],
+        help="market data: the embedded simulator (default; QUANT_SOURCE) or your Upstox "
+        "account at QUANT_UPSTOX__API_BASE, with the token of `quant auth login`",
     )
     parser.add_argument("--port", type=int, help="gateway port (default 8080)")
     parser.add_argument("--host", help="gateway bind address (default 127.0.0.1)")
@@ -26,6 +39,7 @@ def _run(args: argparse.Namespace) -> int:
     import logging
 
     from quant.runtime.logs import setup_logging
+    from quant.up.market import MarketUnavailable
     from quant.up.platform import run_platform
     from quant.up.settings import UpSettings
 
@@ -39,13 +53,17 @@ def _run(args: argparse.Namespace) -> int:
         settings = settings.model_copy(
             update={"gateway": settings.gateway.model_copy(update=overrides)}
         )
+    if args.source is not None:
+        settings = settings.model_copy(update={"source": args.source})
     setup_logging(settings.log_level, json_format=settings.log_format == "json")
     for noisy in ("httpx", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    def announce(url: str) -> None:
+    def announce(url: str, market: Market) -> None:
         sys.stdout.write(
             f"quant-platform is up: {url}\n"
+            f"  source: {market.description}\n"
+            f"  data:   {settings.data_dir}   (QUANT_DATA_DIR)\n"
             f"  quote:  {url}/api/v1/market/quote/RELIANCE\n"
             f"  greeks: {url}/api/v1/market/greeks/NIFTY%2050\n"
             f"  docs:   {url}/docs   (Ctrl-C to stop)\n"
@@ -55,5 +73,10 @@ def _run(args: argparse.Namespace) -> int:
     async def main() -> None:
         await run_platform(settings, asyncio.Event(), announce)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except MarketUnavailable as e:
+        sys.stderr.write(f"quant up --source {settings.source}: {e}\n")
+        sys.stderr.flush()
+        return 1
     return 0

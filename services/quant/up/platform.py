@@ -2,9 +2,15 @@
 
 What is particular to the one-process platform is chosen here, and nothing else:
 
-- the market: the Upstox simulator (:class:`quant.sim.server.SimServer`) on a free port,
-  with a token minted for its one user; its instrument master is downloaded and
-  validated once and handed to the services in memory;
+- the market (:mod:`quant.up.market`): the Upstox simulator on a free port (``--source
+  sim``, the default) or the user's own Upstox account with the token of ``quant auth
+  login`` (``--source upstox``); its instrument master is downloaded and validated once
+  and handed to the services in memory;
+- the clock: the market's (:attr:`Market.clock`: the simulator's, whose day runs in its
+  own time, or the wall clock for Upstox), so the age of the data by exchange time,
+  market hours and "today" mean the same to every service; with the simulator the
+  freshness thresholds (``freshness``, ``gateway.stale_after_s``) are multiplied by
+  ``sim_speed`` when it is above 1, as its frames are that much further apart in its time;
 - the bus: :class:`~quant.bus.inprocess.InProcessBus`;
 - the stores: SQLite files under ``data_dir`` (ticks, and the relational store that the
   ``instrument-sync`` service fills while the others start).
@@ -22,10 +28,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 
 from quant.bus.inprocess import InProcessBus
-from quant.core.clock import IST, Clock, SystemClock, ns_to_datetime
+from quant.core.clock import IST, SystemClock, ns_to_datetime
 from quant.features import main as features
 from quant.features.settings import FeaturesSettings
 from quant.gateway import main as gateway
@@ -35,40 +40,48 @@ from quant.ingestor.settings import IngestorSettings
 from quant.runtime.deps import Deps, FixedCatalog, new_registry_and_board
 from quant.runtime.service import Service
 from quant.runtime.supervisor import run_services
-from quant.sim.config import SimConfig, default_start
-from quant.sim.server import SimServer
 from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.store.sqlite_ticks import SqliteTickStore
 from quant.sync import main as sync
-from quant.sync.service import validate_master
 from quant.sync.settings import SyncSettings
+from quant.up.market import Market, open_market
 from quant.up.settings import UpSettings
-from quant.upstox.instruments import UpstoxInstrumentSource
-from quant.upstox.settings import UpstoxSettings
 
 log = logging.getLogger(__name__)
 
+# what the banner shows once the gateway serves: its URL and the market
+Announce = Callable[[str, Market], None]
 
-def _quiet(phase: str, done: int, total: int) -> None:
-    del phase, done, total
 
-
-def _sim_config(settings: UpSettings, clock: Clock) -> SimConfig:
-    today = ns_to_datetime(clock.now_ns(), IST).date()
-    pre_open = default_start(today)  # 09:14 IST on the next trading day
-    start = pre_open + timedelta(minutes=1 + settings.sim_start_minutes_after_open)
-    return SimConfig(seed=settings.sim_seed, speed=settings.sim_speed, start=start, port=0)
+def _sim_timed(settings: UpSettings) -> UpSettings:
+    """``settings`` with the freshness thresholds in the simulator's time."""
+    speed = settings.sim_speed
+    if speed <= 1.0:
+        return settings
+    fresh = settings.freshness
+    freshness = fresh.model_copy(
+        update={
+            "stale_after_s": fresh.stale_after_s * speed,
+            "reconnect_after_s": fresh.reconnect_after_s * speed,
+        }
+    )
+    gw = settings.gateway.model_copy(
+        update={"stale_after_s": settings.gateway.stale_after_s * speed}
+    )
+    return settings.model_copy(update={"freshness": freshness, "gateway": gw})
 
 
 def _services(
-    settings: UpSettings, deps: Deps, market_url: str, announce: Callable[[str], None]
+    settings: UpSettings, deps: Deps, market: Market, announce: Callable[[str], None]
 ) -> list[Service]:
     """The services of the platform, upstream first (the order they stop in).
 
     Their settings are derived from ``settings`` (validated, not read from the
     environment again: the process has one settings object).
     """
-    upstox = UpstoxSettings(api_base=market_url, hft_base=market_url, assets_base=market_url)
+    upstox = market.upstox
+    if market.source == "sim":
+        settings = _sim_timed(settings)
     common = {"log_level": settings.log_level, "log_format": settings.log_format}
     return [
         sync.build(SyncSettings.model_validate(common), deps),
@@ -81,6 +94,8 @@ def _services(
                     "equity_mode": settings.equity_mode,
                     "option_mode": settings.option_mode,
                     "feed_connections": settings.feed_connections,
+                    "freshness": settings.freshness,
+                    "token_reread_s": settings.token_reread_s,
                     "metrics_port": 0,
                 }
             ),
@@ -102,7 +117,11 @@ def _services(
         ),
         gateway.build(
             GatewayServiceSettings.model_validate(
-                {**common, "gateway": settings.gateway, "instrument_lookup": "memory"}
+                {
+                    **common,
+                    "gateway": settings.gateway.model_copy(update={"source": market.source}),
+                    "instrument_lookup": "memory",
+                }
             ),
             deps,
             on_serving=announce,
@@ -113,33 +132,42 @@ def _services(
 async def run_platform(
     settings: UpSettings,
     stop: asyncio.Event,
-    announce: Callable[[str], None],
+    announce: Announce,
     *,
     handle_signals: bool = True,
 ) -> None:
-    """Run everything until ``stop`` is set (or a signal), then shut down cleanly."""
+    """Run everything until ``stop`` is set (or a signal), then shut down cleanly.
+
+    Raises :class:`quant.up.market.MarketUnavailable` before starting anything when the
+    market source cannot be used (e.g. no valid Upstox token).
+    """
     clock = SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    async with SimServer(_sim_config(settings, clock)) as sim:
-        instruments = await UpstoxInstrumentSource(sim.base_url).fetch(_quiet)
-        validate_master(instruments, min_rows=1)
+    async with open_market(settings, clock) as market:
+        log.info("quant up: market data from %s; data in %s", market.description, settings.data_dir)
         relational = SqliteRelationalStore(settings.data_dir / "relational.sqlite").open()
         tick_store = SqliteTickStore(settings.data_dir / "ticks.sqlite").open()
         try:
             registry, board = new_registry_and_board()
-            token = sim.mint_token()
             deps = Deps(
-                clock=clock,
+                clock=market.clock,  # the market's time: data ages by its exchange time
                 registry=registry,
                 board=board,
                 bus=InProcessBus(),
-                instruments=FixedCatalog(instruments, f"the simulator at {sim.base_url}"),
+                instruments=FixedCatalog(
+                    market.instruments,
+                    market.description,
+                    rejected=market.rejected,  # the sync judges what the download dropped
+                    rejected_examples=market.rejected_examples,
+                    segments=market.segments,
+                    trading_day=ns_to_datetime(market.clock.now_ns(), IST).date(),
+                ),
                 tick_store=tick_store,
                 relational=relational,
-                token=lambda: token,
+                token=market.token,
             )
             await run_services(
-                _services(settings, deps, sim.base_url, announce),
+                _services(settings, deps, market, lambda url: announce(url, market)),
                 settings,
                 registry=registry,
                 board=board,

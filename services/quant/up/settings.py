@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from quant.gateway.settings import GatewaySettings
+from pydantic import Field, field_validator
+
+from quant.gateway.settings import GatewaySettings, MarketSource
+from quant.ingestor.freshness import FreshnessSettings
 from quant.runtime.settings import ServiceSettings
+from quant.upstox.settings import UpstoxSettings
 
 DEFAULT_UNIVERSE = (
     "NIFTY 50",
@@ -32,11 +36,24 @@ class UpSettings(ServiceSettings):
     """Everything ``quant up`` needs; the defaults give a live simulated market day."""
 
     gateway: GatewaySettings = GatewaySettings()
+    # QUANT_DATA_DIR: the SQLite stores; made absolute (the banner prints it)
     data_dir: Path = Path.home() / ".local" / "share" / "quant-platform" / "up"
+    # QUANT_SOURCE / --source: the embedded simulator, or the user's Upstox account at
+    # the hosts of ``upstox`` (QUANT_UPSTOX__API_BASE ...) with the token of `quant auth login`
+    source: MarketSource = "sim"
+    upstox: UpstoxSettings = UpstoxSettings()
     universe: tuple[str, ...] = DEFAULT_UNIVERSE
     equity_mode: Literal["full", "ltpc"] = "full"
     option_mode: Literal["full", "option_greeks"] = "full"
     feed_connections: int = 1
+    freshness: FreshnessSettings = FreshnessSettings()  # of the feed (QUANT_FRESHNESS__*)
+    # after the feed refused the token (401), re-read QUANT_UPSTOX__TOKEN_FILE this often
+    token_reread_s: float = Field(default=60.0, gt=0)
     sim_seed: int = 7
     sim_speed: float = 1.0
     sim_start_minutes_after_open: float = 1.0
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()

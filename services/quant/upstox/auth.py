@@ -299,3 +299,14 @@ class StoredTokenSource:
 
     def __call__(self) -> str:
         return self.token.token.get_secret_value()
+
+    def reload(self) -> None:
+        """Forget the token held, so the next call reads the store again (a token the
+        server refused may have been replaced before it expired)."""
+        self._token = None
+
+    @property
+    def where(self) -> str:
+        """Where the token is read from, for the log (a path, or the store's kind)."""
+        path = getattr(self._store, "path", None)
+        return str(path) if path is not None else type(self._store).__name__

@@ -22,6 +22,7 @@ AUTH_DIALOG_PATH: Final = "/v2/login/authorization/dialog"
 TOKEN_PATH: Final = "/v2/login/authorization/token"  # noqa: S105 - a URL path / error code, not a secret
 TOKEN_REQUEST_PATH: Final = "/v3/login/auth/token/request/{client_id}"  # noqa: S105 - a URL path / error code, not a secret
 LOGOUT_PATH: Final = "/v2/logout"
+PROFILE_PATH: Final = "/v2/user/profile"
 FEED_PATH: Final = "/v3/feed/market-data-feed"
 FEED_AUTHORIZE_PATH: Final = "/v3/feed/market-data-feed/authorize"
 HISTORICAL_CANDLE_PATH: Final = "/v3/historical-candle/{key}/{unit}/{interval}/{to_date}"

@@ -45,7 +45,14 @@ class UpstoxError(Exception):
 
 
 class UpstoxAuthError(UpstoxError):
-    """The token is missing, invalid or expired (HTTP 401/403, ``UDAPI100050``): fatal."""
+    """The token is missing, invalid or expired (HTTP 401, ``UDAPI100050``), or the call
+    was forbidden (HTTP 403: not permitted, or too many feed connections)."""
+
+    @property
+    def token_refused(self) -> bool:
+        """Whether the token itself is the problem (only a new token helps): HTTP 401, an
+        invalid-token code, or no usable token at hand; not a bare 403."""
+        return self.status != 403 or self.code in AUTH_ERROR_CODES
 
 
 class UpstoxRateLimitError(UpstoxError):
@@ -80,6 +87,10 @@ class FeedSubscriptionLimitError(UpstoxError):
 
 class InstrumentMasterError(UpstoxError):
     """The instrument master download is truncated or malformed; keep yesterday's data."""
+
+
+class InstrumentMasterTooLarge(InstrumentMasterError):
+    """The instrument master (compressed or not) is over the configured size limit."""
 
 
 def parse_error_details(body: bytes) -> tuple[ApiErrorDetail, ...]:

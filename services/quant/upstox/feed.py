@@ -7,14 +7,21 @@ URL from ``/authorize``. It sends binary JSON ``sub``/``unsub``/``change_mode`` 
 keeps a :class:`~quant.upstox.subscriptions.SubscriptionBook` for its connection
 (client-side limits, applied atomically) and replays it after every reconnect.
 Reconnects use jittered exponential backoff; a socket that stays silent (no data frame
-and no server ping) for ``silence_timeout_seconds`` is dropped and reconnected; a 401/403
-handshake (or an auth error from ``/authorize``) stops the client with
-:class:`UpstoxAuthError` instead of retrying. Each binary frame is decoded by
+and no server ping) for ``silence_timeout_seconds`` is dropped and reconnected. A 403
+handshake (too many connections, or not permitted) is retried with the same backoff. A
+refused token (a 401 handshake, an auth error from ``/authorize``, or no usable token
+from the source) stops the client with :class:`UpstoxAuthError`, unless it was given
+``on_token_refused``: then it awaits that (which returns once a new token is at hand)
+and reconnects, keeping its subscriptions. Each binary frame is decoded by
 :func:`quant.upstox.wire.decode_frame` into ticks/greeks, checked against the bounds of
 :class:`quant.upstox.checks.FeedChecks` (prices, quantities, the session window, the
 subscribed keys): out-of-range ticks are dropped, counted by reason
 (``stats.rejected``) and logged at most every 10 s; malformed frames are counted and
 logged. Neither is ever fatal.
+
+A caller that finds a socket alive but no use (the ingestor: data too old by exchange
+time) drops it with :meth:`UpstoxFeedClient.reconnect`; it reconnects like after a lost
+connection, subscriptions replayed.
 
 Usage::
 
@@ -49,6 +56,7 @@ from quant.upstox.errors import (
     UpstoxAuthError,
     UpstoxDecodeError,
     UpstoxError,
+    parse_error_details,
 )
 from quant.upstox.subscriptions import Change, FeedLimits, SubscriptionBook
 from quant.upstox.wire import FeedFrame, decode_frame, encode_request
@@ -57,6 +65,9 @@ log = logging.getLogger(__name__)
 
 TokenSource = Callable[[], str]
 Authorizer = Callable[[], Awaitable[str]]
+# called with the token the refused attempt used (None: the source had none) and the
+# error; returns once a new token is available (the ingestor's TokenWait)
+TokenRefused = Callable[[str | None, UpstoxAuthError], Awaitable[None]]
 
 
 class FeedConnected(NamedTuple):
@@ -87,7 +98,10 @@ class FeedStats:
     ticks: int = 0
     decode_errors: int = 0
     silent_drops: int = 0
+    forced_reconnects: int = 0
     handshake_failures: int = 0
+    forbidden: int = 0  # 403s (handshake or /authorize), each retried
+    token_refusals: int = 0  # refused tokens, each waited out with on_token_refused
     rejected: Counter[str] = field(default_factory=Counter)  # ticks dropped, by reason
 
 
@@ -114,6 +128,7 @@ class UpstoxFeedClient:
         clock: Clock | None = None,
         authorizer: Authorizer | None = None,
         rng: random.Random | None = None,
+        on_token_refused: TokenRefused | None = None,
     ) -> None:
         self.config = config or FeedConfig()
         if self.config.use_authorize and authorizer is None:
@@ -121,6 +136,8 @@ class UpstoxFeedClient:
         self._token = token
         self._clock = clock or SystemClock()
         self._authorizer = authorizer
+        self._on_token_refused = on_token_refused
+        self._used_token: str | None = None  # what the last attempt sent (never logged)
         self._rng = rng or random.Random()
         if not self.config.enforce_limits:
             limits = FeedLimits.unlimited()
@@ -135,6 +152,7 @@ class UpstoxFeedClient:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._connected_at: float | None = None
+        self._drop_reason: str | None = None  # set by reconnect() until the socket is gone
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -168,6 +186,29 @@ class UpstoxFeedClient:
     @property
     def connected(self) -> bool:
         return self._ws is not None
+
+    async def reconnect(self, reason: str) -> bool:
+        """Drop the current socket now and connect afresh, replaying the subscriptions.
+
+        For a socket that is alive but no use (e.g. its data lags by seconds): the
+        connection loop sees a requested drop, not a failure, and reconnects after the
+        usual backoff. Logged with ``reason`` and counted in ``stats.forced_reconnects``.
+        Returns False (and does nothing) when there is no open socket to drop.
+        """
+        ws = self._ws
+        if ws is None or self._closing or self._drop_reason is not None:
+            return False
+        self._drop_reason = reason
+        self.stats.forced_reconnects += 1
+        log.warning("feed: dropping the socket to reconnect: %s", reason)
+        # a lagging peer may take long to complete a closing handshake: abort at once
+        ws.transport.abort()
+        return True
+
+    def _take_drop_reason(self) -> str | None:
+        """The reason of a drop requested by :meth:`reconnect` (cleared), if any."""
+        reason, self._drop_reason = self._drop_reason, None
+        return reason
 
     # -- subscriptions ------------------------------------------------------------------
 
@@ -246,28 +287,48 @@ class UpstoxFeedClient:
         return self._rng.uniform(cap / 2, cap)
 
     async def _endpoint(self) -> tuple[str, dict[str, str] | None]:
+        self._used_token = None
+        token = self._token()  # raises UpstoxAuthError when the source has no usable token
+        self._used_token = token
         if self.config.use_authorize and self._authorizer is not None:
             return await self._authorizer(), None
         base = self.config.api_base.rstrip("/")
         url = "wss://" + base.removeprefix("https://") if base.startswith("https://") else base
         url = "ws://" + url.removeprefix("http://") if url.startswith("http://") else url
-        return url + FEED_PATH, {"Authorization": f"Bearer {self._token()}"}
+        return url + FEED_PATH, {"Authorization": f"Bearer {token}"}
 
     def _fatal(self, e: BaseException) -> UpstoxError | None:
         """The one place deciding retry vs stop: a fatal error to end with, or None to retry."""
         if isinstance(e, UpstoxAuthError):
-            return e
+            if e.token_refused:
+                return e
+            self.stats.forbidden += 1  # a 403 from /authorize: as for the handshake below
+            log.warning("feed: %s; retrying with backoff", e)
+            return None
         if isinstance(e, InvalidStatus):
             self.stats.handshake_failures += 1
             status = e.response.status_code
-            if status in (401, 403):
+            if status == 401:
                 fatal = UpstoxAuthError(
-                    f"feed handshake refused with HTTP {status}: token invalid, expired or "
-                    "not permitted (or too many connections); not retrying",
+                    "feed handshake refused with HTTP 401: the access token is invalid, "
+                    "expired or revoked",
                     status=status,
+                    details=parse_error_details(bytes(e.response.body or b"")),
                 )
                 fatal.__cause__ = e
                 return fatal
+            if status == 403:
+                # Upstox's answer to too many connections (or a plan without the feed):
+                # connections freed server-side make a later attempt succeed
+                self.stats.forbidden += 1
+                details = parse_error_details(bytes(e.response.body or b""))
+                log.warning(
+                    "feed: handshake refused with HTTP 403 (%s): too many connections or not "
+                    "permitted; retrying with backoff (%d so far)",
+                    "; ".join(f"{d.code}: {d.message}" for d in details) or "no details",
+                    self.stats.forbidden,
+                )
+                return None
             log.warning("feed: handshake failed with HTTP %d", status)
             return None
         if isinstance(e, ConnectionClosed) and e.rcvd is not None and e.rcvd.code == 1008:
@@ -304,6 +365,12 @@ class UpstoxFeedClient:
                     _SilentSocket,
                 ) as e:  # fmt: skip
                     error = self._fatal(e)
+                    if isinstance(error, UpstoxAuthError) and self._on_token_refused is not None:
+                        refused, error = error, None
+                        self.stats.token_refusals += 1
+                        await self._on_token_refused(self._used_token, refused)
+                        attempt = 0  # a new token: connect at once
+                        continue
                     if error is not None:
                         return
                 if self._closing:
@@ -364,6 +431,7 @@ class UpstoxFeedClient:
                 await self._pump(ws)
             finally:
                 self._ws = None
+                self._drop_reason = None  # a drop requested on this socket is done
 
     async def _pump(self, ws: _WatchedConnection) -> None:
         silence = self.config.silence_timeout_seconds
@@ -385,6 +453,12 @@ class UpstoxFeedClient:
                     message = await ws.recv()
             except TimeoutError:
                 continue  # re-check last_alive: a ping may have arrived meanwhile
+            except ConnectionClosed:
+                reason = self._take_drop_reason()
+                if reason is None:
+                    raise
+                log.info("feed: socket dropped on request (%s); reconnecting", reason)
+                return
             if isinstance(message, str):
                 stats.decode_errors += 1
                 log.warning("feed: unexpected text frame (%d chars) ignored", len(message))

@@ -145,6 +145,14 @@ class Holiday:
 
 
 @dataclass(frozen=True, slots=True)
+class UserProfile:
+    """Who a token belongs to (``/v2/user/profile``); a cheap check that it is still valid."""
+
+    user_id: str
+    user_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class ExchangeStatus:
     """Market status of one exchange (``/v2/market/status/{exchange}``)."""
 

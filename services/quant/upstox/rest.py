@@ -46,6 +46,7 @@ from quant.upstox.models import (
     OrderDetails,
     OrderRequest,
     Quote,
+    UserProfile,
 )
 from quant.upstox.ratelimit import Sleep, SlidingWindowLimiter, UpstoxRateLimits
 
@@ -257,6 +258,10 @@ class UpstoxRestClient:
     async def market_status(self, exchange: str) -> ExchangeStatus:
         path = c.MARKET_STATUS_PATH.format(exchange=quote(exchange, safe=""))
         return parse.parse_market_status(await self._get(path, f"market status {exchange}"))
+
+    async def user_profile(self) -> UserProfile:
+        """The token's owner; a 401 (:class:`UpstoxAuthError`) says it is expired or revoked."""
+        return parse.parse_user_profile(await self._get(c.PROFILE_PATH, "user profile"))
 
     async def authorize_feed(self) -> str:
         """A fresh single-use ``wss://`` URL for the market-data feed."""

@@ -29,6 +29,7 @@ from quant.upstox.models import (
     OrderAck,
     OrderDetails,
     Quote,
+    UserProfile,
 )
 
 T = TypeVar("T")
@@ -339,6 +340,11 @@ def parse_market_status(body: bytes) -> ExchangeStatus:
     return ExchangeStatus(
         ob.text("exchange"), ob.text("status"), ob.integer("last_updated", 0) * NS_PER_MS
     )
+
+
+def parse_user_profile(body: bytes) -> UserProfile:
+    ob = Obj(success_data(body, "user profile"), "data")
+    return UserProfile(ob.text("user_id"), ob.text("user_name", ""))
 
 
 def parse_order_ack(body: bytes, what: str) -> OrderAck:

@@ -6,7 +6,7 @@ The PostgreSQL variant gets a brand-new database per test (``fresh_postgres_dsn`
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any, Protocol
 
@@ -15,7 +15,13 @@ import pytest
 from conftest import require
 from quant.core.instruments import Instrument, InstrumentType
 from quant.core.orders import OrderEvent, OrderStatus, OrderType, Side
-from quant.store.ports import RelationalStore, StoreError, UpsertResult, UserRecord
+from quant.store.ports import (
+    RelationalStore,
+    ReplaceResult,
+    StoreError,
+    UpsertResult,
+    UserRecord,
+)
 from quant.store.sqlite_relational import SqliteRelationalStore
 
 
@@ -112,6 +118,69 @@ def test_a_failed_upsert_leaves_the_previous_rows_intact(store: RawStore) -> Non
     assert store.get_instrument(RELIANCE.instrument_key) == RELIANCE
     assert store.get_instrument("NSE_EQ|INE111A01011") is None
     assert store.get_instrument(TCS.instrument_key) == TCS
+
+
+class _Guard:
+    """Records what the store shows it; refuses at ``refuse_at`` ("write"/"commit")."""
+
+    def __init__(self, refuse_at: str = "") -> None:
+        self.refuse_at = refuse_at
+        self.seen: dict[str, int] | None = None
+
+    def before_write(self, live_counts: Mapping[str, int]) -> None:
+        self.seen = dict(live_counts)
+        if self.refuse_at == "write":
+            raise _Refused("refused before writing")
+
+    def before_commit(self) -> None:
+        if self.refuse_at == "commit":
+            raise _Refused("refused before the commit")
+
+    def remaining_s(self) -> float | None:
+        return 30.0
+
+
+class _Refused(Exception):
+    pass
+
+
+def test_live_segment_counts_leave_out_expired_contracts(store: RawStore) -> None:
+    assert store.live_segment_counts(date(2025, 11, 27)) == {}
+    store.upsert_instruments(ALL)
+    assert store.live_segment_counts(date(2025, 11, 27)) == {"NSE_EQ": 4, "BSE_EQ": 1, "NSE_FO": 1}
+    assert store.live_segment_counts(date(2025, 11, 28)) == {"NSE_EQ": 4, "BSE_EQ": 1}
+    store.mark_expired(date(2025, 11, 28))
+    assert store.live_segment_counts(date(2025, 11, 1)) == {"NSE_EQ": 4, "BSE_EQ": 1}
+
+
+def test_replace_shows_the_guard_yesterdays_counts_then_upserts_and_expires(
+    store: RawStore,
+) -> None:
+    store.upsert_instruments(ALL)
+    guard = _Guard()
+    new_tcs = dataclasses.replace(TCS, lot_size=2)
+    extra = _eq("INFY", "INE009A01021")
+    result = store.replace_instruments(
+        [new_tcs, extra, RELIANCE], today=date(2025, 11, 28), guard=guard
+    )
+    assert result == ReplaceResult(inserted=1, updated=1, unchanged=1, expired=1)
+    assert guard.seen == {"NSE_EQ": 4, "BSE_EQ": 1}
+    assert store.get_instrument(TCS.instrument_key) == new_tcs
+    assert OPT not in store.list_instruments()
+
+
+@pytest.mark.parametrize("refuse_at", ["write", "commit"])
+def test_a_guard_refusal_rolls_back_the_whole_replacement(store: RawStore, refuse_at: str) -> None:
+    store.upsert_instruments(ALL)
+    before = store.list_instruments()
+    changed = [dataclasses.replace(i, lot_size=99) for i in ALL] + [_eq("NEW", "INE111A01011")]
+    with pytest.raises(_Refused):
+        store.replace_instruments(changed, today=date(2025, 11, 28), guard=_Guard(refuse_at))
+    assert store.list_instruments() == before  # no update, no insert, the option not expired
+    assert store.get_instrument("NSE_EQ|INE111A01011") is None
+    assert store.replace_instruments(changed, today=date(2025, 11, 28), guard=_Guard()) == (
+        ReplaceResult(inserted=1, updated=6, unchanged=0, expired=1)
+    )
 
 
 def test_resolve_symbol_prefers_nse_and_honours_segment(store: RawStore) -> None:

@@ -101,8 +101,8 @@ def state() -> LiveMarketState:
 Client = httpx.AsyncClient
 
 
-def _client(ports: GatewayPorts) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=create_app(GatewaySettings(), ports))
+def _client(ports: GatewayPorts, settings: GatewaySettings | None = None) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=create_app(settings or GatewaySettings(), ports))
     return httpx.AsyncClient(transport=transport, base_url="http://gateway")
 
 
@@ -132,6 +132,19 @@ async def test_quote_by_symbol_in_exact_rupees(client: Client, state: LiveMarket
     assert body["imbalance"] == pytest.approx(0.23)
     assert body["spread"] == "0.10"
     assert body["as_of"].endswith("+05:30")
+
+
+async def test_every_quote_says_its_source(state: LiveMarketState) -> None:
+    state.apply(_tick(REL.instrument_key, 250_125))
+    ports = GatewayPorts(market=state, instruments=InstrumentIndex.build([REL]))
+    async with _client(ports) as cluster:  # a cluster gateway reads the real feed
+        assert (await cluster.get("/api/v1/market/quote/RELIANCE")).json()["source"] == "upstox"
+    async with _client(ports, GatewaySettings(source="sim")) as sim:
+        assert (await sim.get("/api/v1/market/quote/RELIANCE")).json()["source"] == "sim"
+        schema = (await sim.get("/openapi.json")).json()["components"]["schemas"]["QuoteOut"]
+        assert schema["properties"]["source"]["enum"] == ["sim", "upstox"]
+    with pytest.raises(ValueError, match="source"):
+        GatewaySettings(source="kite")  # type: ignore[arg-type]
 
 
 async def test_quote_by_instrument_key_and_stale_events_ignored(

@@ -251,6 +251,13 @@ def test_fatal_classification_looks_inside_exception_groups() -> None:
     assert is_fatal(ExceptionGroup("g", [RuntimeError("a"), ConfigurationError("bad")]))
 
 
+def test_a_403_is_retried_and_a_refused_token_is_fatal() -> None:
+    """A 403 is "too many connections" or "not permitted": worth a retry; a 401 is not."""
+    assert not is_fatal(UpstoxAuthError("feed authorize failed with HTTP 403", status=403))
+    assert is_fatal(ExceptionGroup("g", [UpstoxAuthError("revoked", status=401)]))
+    assert is_fatal(UpstoxAuthError("no Upstox access token stored"))  # no status: none held
+
+
 def _state(board: StatusBoard, name: str) -> State | None:
     """The service's state, ``None`` before the supervisor registered it."""
     return board.state(name) if name in board.names() else None

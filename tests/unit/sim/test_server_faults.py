@@ -184,3 +184,35 @@ async def test_slow_feed_delays_frames(sim: SimServer) -> None:
         await _next(ws)
         assert time.monotonic() - started >= 0.35
         sim.slow_feeds(0.0)
+
+
+async def test_a_silenced_socket_ends_when_the_client_goes_away(sim: SimServer) -> None:
+    """A stalled server still sees its TCP connection close: the count stays true."""
+    h = _h(sim)
+    ws = await websockets.connect(sim.ws_url, additional_headers=h, close_timeout=0.2)
+    await _next(ws)
+    assert sim.silence_feeds() == 1
+    ws.transport.abort()  # what our client does with a silent socket
+    async with asyncio.timeout(3):
+        while True:
+            if not sim.feed_hub.conns:
+                break
+            await asyncio.sleep(0.02)
+    async with (  # both of the user's two connections are free again
+        websockets.connect(sim.ws_url, additional_headers=h) as a,
+        websockets.connect(sim.ws_url, additional_headers=h) as b,
+    ):
+        assert (await _next(a)).type == pb.market_info
+        assert (await _next(b)).type == pb.market_info
+
+
+async def test_the_embedded_token_source_logs_in_again_once_refused(sim: SimServer) -> None:
+    source = sim.token_source()
+    first = source()
+    source.reload()
+    assert source() == first  # still valid: kept
+    sim.expire_tokens()
+    source.reload()
+    renewed = source()
+    assert renewed != first
+    sim.state.tokens.validate(f"Bearer {renewed}")  # valid (raises if not)

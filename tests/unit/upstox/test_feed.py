@@ -123,20 +123,63 @@ async def test_server_pings_keep_a_quiet_socket_alive() -> None:
             assert feed.stats.silent_drops == 0 and feed.stats.connections == 1
 
 
-@pytest.mark.parametrize("status", [401, 403])
-async def test_auth_failure_stops_without_retrying(status: int) -> None:
+async def test_a_refused_token_stops_without_retrying() -> None:
     server = FakeFeedServer()
-    if status == 403:
-        server.reject_status = 403
-    async with server.running():
-        token = "expired" if status == 401 else TOKEN
-        async with UpstoxFeedClient(lambda: token, config(server), clock=CLOCK) as feed:
-            with pytest.raises(UpstoxAuthError, match=f"HTTP {status}"):
-                await next_item(aiter(feed))
-            await asyncio.sleep(0.2)
-            with pytest.raises(UpstoxAuthError):  # the stream stays ended
-                await next_item(aiter(feed))
+    async with (
+        server.running(),
+        UpstoxFeedClient(lambda: "expired", config(server), clock=CLOCK) as feed,
+    ):
+        with pytest.raises(UpstoxAuthError, match="HTTP 401"):
+            await next_item(aiter(feed))
+        await asyncio.sleep(0.2)
+        with pytest.raises(UpstoxAuthError):  # the stream stays ended
+            await next_item(aiter(feed))
     assert server.handshakes == 1
+
+
+async def test_a_403_is_retried_with_backoff_until_the_server_accepts() -> None:
+    """403 is Upstox's "too many connections": connections freed later let us in."""
+    server = FakeFeedServer()
+    server.reject_status = 403
+    async with (
+        server.running(),
+        UpstoxFeedClient(lambda: TOKEN, config(server), clock=CLOCK) as feed,
+    ):
+        it = aiter(feed)
+        async with asyncio.timeout(3):
+            while True:
+                if feed.stats.forbidden >= 3:
+                    break
+                await asyncio.sleep(0.01)
+        server.reject_status = None
+        item = await next_item(it)
+        assert isinstance(item, FeedConnected) and item.connection == 1
+        assert feed.stats.forbidden == feed.stats.handshake_failures >= 3
+
+
+async def test_a_refused_token_is_waited_out_by_on_token_refused() -> None:
+    """With ``on_token_refused`` the client awaits a new token and reconnects, keeping
+    its subscriptions, instead of ending."""
+    server = FakeFeedServer()
+    current = ["revoked-token"]
+    calls: list[tuple[str | None, int | None]] = []
+
+    async def new_token(refused: str | None, error: UpstoxAuthError) -> None:
+        calls.append((refused, error.status))
+        await asyncio.sleep(0.1)
+        current[0] = TOKEN
+
+    async with (
+        server.running(),
+        UpstoxFeedClient(
+            lambda: current[0], config(server), clock=CLOCK, on_token_refused=new_token
+        ) as feed,
+    ):
+        await feed.subscribe(["NSE_EQ|A1"], FeedMode.LTPC)
+        item = await next_item(aiter(feed))
+        assert isinstance(item, FeedConnected) and item.resubscribed == 1
+    assert calls == [("revoked-token", 401)]
+    assert feed.stats.token_refusals == 1 and server.handshakes == 2
 
 
 async def test_malformed_frames_are_counted_not_fatal() -> None:

@@ -1,16 +1,19 @@
-"""Parsing the instrument master: fields per UPSTOX.md §4.2, all-or-nothing on damage."""
+"""Parsing the instrument master: fields per UPSTOX.md §4.2; a damaged file raises, damaged
+or impossible rows are dropped and counted; size limits on the download and the gzip."""
 
 from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import AsyncIterator
 from datetime import date
 
 import httpx
 import pytest
 
+from quant.core import instrument_checks as checks
 from quant.core.instruments import InstrumentType
-from quant.upstox.errors import InstrumentMasterError
+from quant.upstox.errors import InstrumentMasterError, InstrumentMasterTooLarge
 from quant.upstox.instruments import UpstoxInstrumentSource, parse_master
 
 ROWS = [
@@ -70,14 +73,93 @@ def test_rupee_tick_sizes_from_the_old_csv_convention_are_converted() -> None:
         (gzip.compress(json.dumps(ROWS).encode())[:-20], "truncated or corrupt gzip"),
         (gzip.compress(b'[{"segment": "NSE_EQ"'), "malformed JSON"),
         (json.dumps({"rows": []}).encode(), "expected a JSON array"),
-        (json.dumps([{"segment": "NSE_EQ", "instrument_type": "EQ"}]).encode(), "row 0"),
-        (json.dumps([dict(ROWS[0], lot_size="ten")]).encode(), "lot_size"),
-        (json.dumps([dict(ROWS[0], instrument_key="NSE_FO|1")]).encode(), "does not match"),
     ],
 )
 def test_damaged_masters_raise_clear_errors(data: bytes, match: str) -> None:
     with pytest.raises(InstrumentMasterError, match=match):
         parse_master(data)
+
+
+def test_damaged_and_impossible_rows_are_dropped_and_counted_per_segment() -> None:
+    fut = ROWS[3]
+    bad = [
+        {"segment": "NSE_EQ", "instrument_type": "EQ"},  # no key, no symbol
+        dict(ROWS[0], lot_size="ten", instrument_key="NSE_EQ|X1", trading_symbol="X1"),
+        dict(ROWS[0], instrument_key="NSE_FO|1", trading_symbol="X2"),  # key of another segment
+        dict(fut, lot_size=0, instrument_key="NSE_FO|2", trading_symbol="F2"),
+        dict(fut, lot_size=-75, instrument_key="NSE_FO|3", trading_symbol="F3"),
+        dict(fut, tick_size=0, instrument_key="NSE_FO|4", trading_symbol="F4"),
+        dict(fut, tick_size=-5.0, instrument_key="NSE_FO|5", trading_symbol="F5"),
+        dict(fut, instrument_key="", trading_symbol="F6"),
+        dict(fut, instrument_key="NSE_FO|35000", lot_size=500),  # the same key, other values
+        dict(fut, instrument_key="NSE_FO|7", trading_symbol="F7 FUT"),
+        dict(fut, instrument_key="NSE_FO|8", trading_symbol="f7 fut"),  # a symbol twice
+        "not an object",
+    ]
+    copies = [ROWS[0], ROWS[0]]  # an exact copy is harmless: one kept, not counted as bad
+    result = parse_master(json.dumps(ROWS + bad + copies).encode())
+    keys = {i.instrument_key for i in result.instruments}
+    assert keys == {"NSE_EQ|INE002A01018", "NSE_EQ|INE000X01010", "NSE_FO|43919",
+                    "NSE_INDEX|Nifty 50"}  # fmt: skip
+    assert result.rejected == {
+        ("NSE_EQ", checks.MALFORMED): 2,
+        ("NSE_EQ", checks.MISSING_KEY): 1,
+        ("NSE_FO", checks.LOT_SIZE): 2,
+        ("NSE_FO", checks.TICK_SIZE): 2,
+        ("NSE_FO", checks.MISSING_KEY): 1,
+        ("NSE_FO", checks.KEY_CONFLICT): 2,  # both rows of NSE_FO|35000 go
+        ("NSE_FO", checks.SYMBOL_TWICE): 2,  # both go: which one is right is unknown
+        ("?", checks.MALFORMED): 1,
+    }
+    assert result.skipped["exact duplicate row"] == 2
+    assert "lot_size" in result.examples[checks.MALFORMED]
+
+
+def test_an_index_without_lot_or_tick_is_kept() -> None:
+    row = dict(ROWS[4], lot_size=None, tick_size=0)
+    (inst,) = parse_master(json.dumps([row]).encode()).instruments
+    assert (inst.lot_size, inst.tick_size_paise) == (1, 1)
+
+
+def test_a_gzip_inflating_past_the_limit_is_refused_without_inflating_it_all() -> None:
+    bomb = gzip.compress(b"[" + b" " * 5_000_000 + b"]")
+    assert len(bomb) < 10_000
+    with pytest.raises(InstrumentMasterTooLarge, match="more than 1,000,000 bytes"):
+        parse_master(bomb, max_bytes=1_000_000)
+    assert parse_master(bomb, max_bytes=5_000_002).instruments == []
+    two_members = gzip.compress(b"[") + gzip.compress(json.dumps(ROWS)[1:].encode())
+    assert len(parse_master(two_members).instruments) == 5
+
+
+async def test_a_download_over_the_size_limit_is_abandoned_mid_stream() -> None:
+    body = gzip.compress(json.dumps(ROWS * 50).encode(), compresslevel=0)
+    sent: list[int] = []
+
+    async def stream() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), 1000):
+            sent.append(i)
+            yield body[i : i + 1000]
+
+    def chunked(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=stream())  # no Content-Length
+
+    source = UpstoxInstrumentSource(
+        "https://a.test", ("NSE",), transport=httpx.MockTransport(chunked),
+        max_download_bytes=5_000,
+    )  # fmt: skip
+    with pytest.raises(InstrumentMasterTooLarge, match="5,000"):
+        await source.fetch(lambda *a: None)
+    assert len(sent) <= 7 < len(body) // 1000  # stopped reading just past the limit
+
+    def declared(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body)  # Content-Length over the limit
+
+    source = UpstoxInstrumentSource(
+        "https://a.test", ("NSE",), transport=httpx.MockTransport(declared),
+        max_download_bytes=5_000,
+    )  # fmt: skip
+    with pytest.raises(InstrumentMasterTooLarge, match=f"{len(body):,} bytes > 5,000"):
+        await source.fetch(lambda *a: None)
 
 
 async def test_source_downloads_each_file_and_rejects_short_reads() -> None:

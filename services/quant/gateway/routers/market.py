@@ -1,6 +1,8 @@
 """``/api/v1/market``: quotes and greeks for a trading symbol or an instrument_key.
 
-``GET /quote/{symbol}``: last price, change, OHLC, depth, VWAP, imbalance, spread, as-of.
+``GET /quote/{symbol}``: last price, change, OHLC, depth, VWAP, imbalance, spread, as-of,
+and the source of the data (``sim`` or ``upstox``), and the data's age by exchange time
+with a ``stale`` flag (the gateway's clock and ``stale_after_s``).
 ``GET /greeks/{symbol}``: for an option, Upstox's and our IV and greeks; for an
 underlying, its nearest-expiry chain. Unknown symbols are 404 with a message; malformed
 ones 422. Reads only the :class:`~quant.gateway.ports.MarketReadModel` port.
@@ -14,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Path
 
 from quant.core.instruments import Instrument, validate_instrument_key
 from quant.core.money import paise_to_str
-from quant.gateway.deps import InstrumentsDep, MarketDep
+from quant.gateway.deps import InstrumentsDep, MarketDep, PortsDep, SourceDep
 from quant.gateway.ports import InstrumentLookup
 from quant.gateway.schemas import ChainOut, OptionGreeksOut, QuoteOut, render_option, render_quote
 
@@ -50,7 +52,13 @@ def resolve_or_404(instruments: InstrumentLookup, symbol: str) -> Instrument:
 
 
 @router.get("/quote/{symbol}", response_model=QuoteOut)
-def get_quote(symbol: SymbolPath, market: MarketDep, instruments: InstrumentsDep) -> QuoteOut:
+def get_quote(
+    symbol: SymbolPath,
+    market: MarketDep,
+    instruments: InstrumentsDep,
+    source: SourceDep,
+    ports: PortsDep,
+) -> QuoteOut:
     inst = resolve_or_404(instruments, symbol)
     tick = market.last_tick(inst.instrument_key)
     if tick is None:
@@ -59,7 +67,14 @@ def get_quote(symbol: SymbolPath, market: MarketDep, instruments: InstrumentsDep
             detail=f"no market data yet for {inst.trading_symbol} ({inst.instrument_key}): "
             "it is not subscribed or no tick has arrived",
         )
-    return render_quote(inst, tick, market.last_enriched(inst.instrument_key))
+    return render_quote(
+        inst,
+        tick,
+        market.last_enriched(inst.instrument_key),
+        source=source,
+        now_ns=ports.clock.now_ns(),
+        stale_after_s=ports.stale_after_s,
+    )
 
 
 @router.get("/greeks/{symbol}", response_model=OptionGreeksOut | ChainOut)
