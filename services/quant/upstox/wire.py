@@ -17,7 +17,11 @@ Two decoders give identical results; this module picks one, once, at import:
   is upb's attribute access. Used when ``quant_wire`` is not importable.
 
 :data:`DECODER` says which one :func:`decode_frame` is. Feeds come out in map order,
-which protobuf leaves unspecified (upb: hash order, native: wire order).
+which protobuf leaves unspecified (upb: hash order, native: wire order). Both check every
+feed entry against a :class:`~quant.upstox.checks.TickBounds` (by default
+:data:`~quant.upstox.checks.DEFAULT_BOUNDS`, the value checks; the feed client adds the
+session window and its subscribed keys), leave out the ones that break a rule and list
+them, with the rule, in ``FeedFrame.rejected``; ``bounds=None`` decodes unchecked.
 Subscription requests (binary JSON) are built here too, see :func:`encode_request`.
 """
 
