@@ -16,6 +16,8 @@ import functools
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,23 +79,51 @@ class Binaries:
         return self.path("helm")
 
 
+def _say(line: str) -> None:
+    sys.stderr.write(f"k8s_tools: {line}\n")
+    sys.stderr.flush()
+
+
 def _run_build(parts: tuple[str, ...], names: tuple[str, ...]) -> Binaries:
+    """Run the build script; relay its progress lines (not its "cached" ones) to stderr.
+
+    The operator tier's fixture turns pytest's capture off around this call, so a first
+    run shows what it is building instead of sitting silent for minutes.
+    """
     env = dict(os.environ, QUANT_K8S_ONLY=" ".join(parts), PYTHON=sys.executable)
-    try:
-        done = subprocess.run(
+    tail: list[str] = []
+    with tempfile.TemporaryFile("w+") as stdout:
+        proc = subprocess.Popen(
             ["bash", str(BUILD_SCRIPT)],
             env=env,
-            capture_output=True,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=BUILD_TIMEOUT_S,
-            check=False,
         )
-    except subprocess.TimeoutExpired as e:
-        raise ToolError(f"{BUILD_SCRIPT.name} timed out after {BUILD_TIMEOUT_S}s") from e
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.splitlines()[-30:])
-        raise ToolError(f"{BUILD_SCRIPT.name} failed ({done.returncode}):\n{tail}")
-    bin_dir = Path(done.stdout.strip().splitlines()[-1])
+        timer = threading.Timer(BUILD_TIMEOUT_S, proc.kill)
+        timer.start()
+        try:
+            assert proc.stderr is not None
+            relayed = False  # "done" is news only after something was built
+            for line in proc.stderr:
+                tail = [*tail[-29:], line.rstrip()]
+                if not line.startswith("[build-control-plane") or " cached" in line:
+                    continue
+                if relayed or "] done:" not in line:
+                    _say(line.rstrip())
+                    relayed = True
+            returncode = proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+        stdout.seek(0)
+        out = stdout.read()
+    if returncode < 0:
+        raise ToolError(f"{BUILD_SCRIPT.name} was stopped after {BUILD_TIMEOUT_S}s")
+    if returncode != 0:
+        raise ToolError(f"{BUILD_SCRIPT.name} failed ({returncode}):\n" + "\n".join(tail))
+    bin_dir = Path(out.strip().splitlines()[-1])
     missing = [n for n in names if not (bin_dir / n).is_file()]
     if missing:
         raise ToolError(f"{BUILD_SCRIPT.name} did not produce {missing} in {bin_dir}")

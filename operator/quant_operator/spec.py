@@ -86,10 +86,16 @@ class SecretRef(_Model):
 
 
 class Replicas(_Model):
+    """Replicas of each scaled service while the market is open (the CRD's defaults).
+
+    The scanner and strategy services are not built yet: their Deployments are
+    placeholders, so they default to 0 and start nothing that would crash-loop.
+    """
+
     ingestor: int = Field(default=1, ge=0, le=50)
     features: int = Field(default=1, ge=0, le=50)
-    scanner: int = Field(default=1, ge=0, le=50)
-    strategy: int = Field(default=1, ge=0, le=50)
+    scanner: int = Field(default=0, ge=0, le=50)
+    strategy: int = Field(default=0, ge=0, le=50)
 
     def as_mapping(self) -> Mapping[str, int]:
         return MappingProxyType({c: int(getattr(self, c)) for c in SCALED_COMPONENTS})

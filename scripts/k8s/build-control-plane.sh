@@ -29,15 +29,19 @@ BIN="$K8S_DIR/bin"
 WORK="$K8S_DIR/build"
 mkdir -p "$BIN" "$WORK"
 
+log() { echo "[build-control-plane $(date -u +%H:%M:%S)] $*" >&2; }
+
 # One build at a time per cache (several test sessions may start together).
 exec 9>"$K8S_DIR/.lock"
-flock 9
+if ! flock -n 9; then
+    log "another build holds $K8S_DIR/.lock; waiting for it to finish"
+    flock 9
+fi
 
 export GOFLAGS="-trimpath -buildvcs=false"
 export CGO_ENABLED=0
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
-log() { echo "[build-control-plane $(date -u +%H:%M:%S)] $*" >&2; }
 
 # ok NAME PATTERN: the cached binary exists and its --version output contains PATTERN.
 ok() {
@@ -134,7 +138,8 @@ build_kube() {
         ok "$c" "v$K8S_VERSION" || need=1
     done
     if [[ $need == 0 ]]; then log "kube-* v$K8S_VERSION cached"; return; fi
-    log "building kube-apiserver, kube-controller-manager, kube-scheduler v$K8S_VERSION"
+    log "building kube-apiserver, kube-controller-manager, kube-scheduler v$K8S_VERSION" \
+        "(first build: several hundred MB of Go modules, ~5-15 min on 2 cores; cached in $BIN)"
     local d="$WORK/kube" minor="${K8S_VERSION#*.}"
     minor="${minor%%.*}"
     local staging="0.$minor.${K8S_VERSION##*.}"

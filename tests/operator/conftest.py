@@ -1,7 +1,8 @@
 """Fixtures of the operator tier: one real Kubernetes control plane per test session.
 
 ``k8s_cluster`` (session) builds or fetches the binaries on first use
-(``scripts/k8s/build-control-plane.sh``, cached under ``$QUANT_CACHE_DIR/k8s``), starts
+(``scripts/k8s/build-control-plane.sh``, cached under ``$QUANT_CACHE_DIR/k8s``; its
+progress lines go to the terminal through pytest's capture), starts
 etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on 127.0.0.1
 (:mod:`k8s_control_plane`), creates the fake node ``kwok-node-0``, loads the TradingDay
 CRD from ``crds/tradingday.yaml`` and Strimzi's CRDs from ``../shared/strimzi-crds``, and
@@ -28,9 +29,11 @@ and in later directories) still find ``require`` with ``from conftest import req
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -76,10 +79,23 @@ def _load_crds(plane: ControlPlane) -> None:
         plane.wait_for("crd", crd, "condition=Established")
 
 
+def _to_terminal(config: pytest.Config) -> AbstractContextManager[None]:
+    """Let output through pytest's capture (the build's progress lines)."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is None:
+        return contextlib.nullcontext()
+    disabled: AbstractContextManager[None] = capman.global_and_fixture_disabled()
+    return disabled
+
+
 @pytest.fixture(scope="session")
-def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K8sCluster]:
+def k8s_cluster(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[K8sCluster]:
     try:
-        binaries = all_binaries()
+        # a first run builds the binaries for minutes: say so on the terminal, not silently
+        with _to_terminal(request.config):
+            binaries = all_binaries()
     except ToolError as e:
         require(False, f"Kubernetes binaries: {e}")
         raise

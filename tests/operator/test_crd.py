@@ -69,7 +69,7 @@ def test_valid_paper_day_is_accepted_with_defaults(
     assert spec["mode"] == "paper"
     assert spec["killSwitch"] is False
     assert spec["killSwitchAction"] == "halt"
-    assert spec["replicas"] == {"ingestor": 1, "features": 1, "scanner": 1, "strategy": 1}
+    assert spec["replicas"] == {"ingestor": 1, "features": 1, "scanner": 0, "strategy": 0}
     assert spec["riskLimits"]["maxOrdersPerSecond"] == 10
     assert spec["tokenSecretRef"] == {"name": "upstox-token", "key": "access_token"}
     assert spec["instrumentSync"] == {

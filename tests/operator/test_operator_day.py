@@ -263,3 +263,25 @@ def test_an_expired_token_holds_the_day_until_a_fresh_one_is_written(
         body = wait_phase(cluster, ns, "day", "SyncingInstruments")
     assert _conditions(body)["TokenValid"]["status"] == "True"
     assert len(items(cluster, ns, "jobs", SYNC_SELECTOR)) == 1
+
+
+def test_a_day_with_default_replicas_leaves_the_unbuilt_services_at_zero(
+    k8s_cluster: Any, k8s_namespace: str
+) -> None:
+    ns, cluster = k8s_namespace, k8s_cluster
+    prepare_namespace(cluster, ns, DAY, ist(DAY, 8, 20))
+    day = trading_day("day", ns, DAY)
+    del day["spec"]["replicas"]  # the CRD's defaults apply
+    with operator_env(str(cluster.kubeconfig), ns), run_operator(ns):
+        apply(cluster, day)
+        wait_until("sync Job to complete (kwok)", lambda: _job_complete(cluster, ns), 60)
+        set_clock(cluster, ns, ist(DAY, 10, 0))
+        wait_phase(cluster, ns, "day", "Trading")
+        wanted = {"ingestor": 1, "features": 1, "scanner": 0, "strategy": 0, "gateway": 1}
+        wait_until("default trading replicas", lambda: replicas(cluster, ns) == wanted)
+    assert get(cluster, ns, "tradingday", "day")["spec"]["replicas"] == {
+        "ingestor": 1,
+        "features": 1,
+        "scanner": 0,
+        "strategy": 0,
+    }

@@ -2,7 +2,9 @@
 
 ``login`` runs the OAuth code flow (default) or the token-request flow and stores the
 token in the file ``QUANT_UPSTOX__TOKEN_FILE`` (0600) or, with ``--k8s-secret NS/NAME``
-(or ``QUANT_K8S_SECRET``), in a Kubernetes Secret via the in-cluster service account.
+(or ``QUANT_K8S_SECRET``), in a Kubernetes Secret: through the service account inside a
+pod, else through the kubeconfig (``$KUBECONFIG`` or ``~/.kube/config``). The Secret is
+read first, so a cluster that cannot be reached is said before the single-use login.
 ``status`` reports who the stored token belongs to and when it expires, never the token.
 """
 
@@ -49,6 +51,22 @@ def _store(settings: AuthSettings, secret: str | None) -> TokenStore:
     return FileTokenStore(settings.upstox.token_file)
 
 
+def _check_store(store: TokenStore) -> str | None:
+    """Reach the store before the login (an Upstox code is single-use): None if fine,
+    else why not."""
+    from quant.upstox.errors import UpstoxError
+    from quant.upstox.k8s_secret import KubernetesSecretTokenStore
+
+    if not isinstance(store, KubernetesSecretTokenStore):
+        return None
+    try:
+        store.load()
+    except (UpstoxError, ValueError) as e:
+        return str(e)
+    _say(f"the token will be stored in {store.describe()}")
+    return None
+
+
 def _say(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
@@ -64,6 +82,10 @@ def _login(args: argparse.Namespace) -> int:
     settings = AuthSettings()
     setup_logging(settings.log_level, json_format=settings.log_format == "json")
     store = _store(settings, args.k8s_secret)
+    problem = _check_store(store)
+    if problem is not None:
+        _say(f"login not started: {problem}")
+        return 1
     clock = SystemClock()
     if args.flow == "code":
         flow = login_with_code(
@@ -95,9 +117,14 @@ def _login(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from quant.auth.settings import AuthSettings
     from quant.core.clock import SystemClock
+    from quant.upstox.errors import UpstoxError
 
     store = _store(AuthSettings(), args.k8s_secret)
-    token = store.load()
+    try:
+        token = store.load()
+    except (UpstoxError, ValueError) as e:
+        _say(f"cannot read the token: {e}")
+        return 1
     if token is None:
         _say("no token stored; run `quant auth login`")
         return 1

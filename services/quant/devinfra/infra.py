@@ -132,6 +132,7 @@ def up(folder: Path, out: TextIO) -> int:
     for server in servers.values():
         line = f"failed: {errors[server.name]}" if server.name in errors else "up"
         out.write(f"{server.name:9} {server.address:28} {line}\n")
+    out.write(f"data and logs in {folder} (QUANT_INFRA_DIR)\n")
     if errors:
         out.write(
             f"\nif a recorded port is now taken by another program, run `quant dev infra down`"

@@ -11,8 +11,9 @@
   (``quant.store.columns``: ``ticks``, each tick with its features in one row;
   ``option_greeks``; ``ohlc``) and writes them with ``TickWriter.write``. Over QuestDB it
   is built with :meth:`StoreSink.batched`: a ``quant.store.batching.BatchingWriter`` joins
-  batches into large requests and ``flush()`` waits for them; over SQLite writes are
-  durable on return.
+  batches into large requests and ``flush()`` waits for them, retrying failed writes
+  when given a ``retry_delay`` (``failing`` says why while it does; ``give_up()`` on
+  shutdown); over SQLite writes are durable on return.
 
 Built by the feature composition roots (``quant features``, ``quant up``, benchmarks).
 """
@@ -183,3 +184,13 @@ class StoreSink:
     def abandon(self) -> int:
         """Stop the background writer without writing what waits (a crash); rows dropped."""
         return self._writer.abandon() if self._writer is not None else 0
+
+    def give_up(self) -> None:
+        """Stop retrying failed writes (shutting down: what is not written is redone)."""
+        if self._writer is not None:
+            self._writer.give_up()
+
+    @property
+    def failing(self) -> str | None:
+        """The error of the write being retried, or ``None`` while writes succeed."""
+        return self._writer.failing if self._writer is not None else None

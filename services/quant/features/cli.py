@@ -21,8 +21,9 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=_run)
 
 
-def open_tick_store(settings: FeaturesSettings) -> TickStore:
-    """The configured tick store, opened: QuestDB, or a SQLite file for one machine."""
+def make_tick_store(settings: FeaturesSettings) -> TickStore:
+    """The configured tick store: QuestDB (opened by ``open_deps``, which waits for it
+    if it does not answer yet), or a SQLite file for one machine (opened)."""
     if settings.tick_store == "sqlite":
         from quant.store.sqlite_ticks import SqliteTickStore
 
@@ -30,7 +31,7 @@ def open_tick_store(settings: FeaturesSettings) -> TickStore:
         return SqliteTickStore(settings.sqlite_path).open()
     from quant.store.questdb_ticks import QuestDBTickStore
 
-    return QuestDBTickStore.from_settings(settings.questdb).open()
+    return QuestDBTickStore.from_settings(settings.questdb)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -45,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
         lambda: open_data_service_deps(
             settings,
             consumer_config=kafka_consumer_config(settings),
-            tick_store=lambda: open_tick_store(settings),
+            tick_store=lambda: make_tick_store(settings),
         ),
         lambda deps: [build(settings, deps)],
     )

@@ -5,8 +5,11 @@ options it prices: all of them, or those on the underlyings of ``settings.univer
 opens a sink over ``deps.tick_store`` (batched in the background for QuestDB) and runs
 :func:`build_feature_service` + :func:`run_features` until stop: restore the latest
 snapshot, consume ticks from ``deps.bus``, publish enriched ticks and candles, write the
-store, checkpoint. ``quant features`` and ``quant up`` both build it; tests and the
-benchmark call :func:`build_feature_service` with their own bus and sink.
+store, checkpoint. A QuestDB write that fails is retried with backoff
+(:mod:`quant.features.store_outage`): the run goes on, holds its Kafka commits and says
+so on ``/readyz`` until the store takes the rows. ``quant features`` and ``quant up``
+both build it; tests and the benchmark call :func:`build_feature_service` with their own
+bus and sink.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from quant.features.ports import SnapshotStore, TickSink
 from quant.features.service import INPUT_TOPICS, FeatureService, FeatureServiceConfig
 from quant.features.settings import FeaturesSettings
 from quant.features.snapshots import FileSnapshotStore, MemorySnapshotStore
+from quant.features.store_outage import StoreOutage, StoreOutageMetrics, retry_delays
 from quant.runtime.deps import Deps, load_instruments
 from quant.runtime.heap import freeze_startup_heap
 from quant.runtime.service import Readiness
@@ -127,9 +131,17 @@ class FeaturesService:
             else FileSnapshotStore(settings.snapshot_path)
         )
         self._running = False
+        self._outage = StoreOutage(
+            StoreOutageMetrics(deps.registry),
+            "QuestDB" if settings.tick_store == "questdb" else "the tick store",
+            log_every_s=settings.store_retry.log_every_s,
+        )
 
     def ready(self) -> Readiness:
-        return (True, ()) if self._running else (False, ("loading instruments / restoring",))
+        if not self._running:
+            return False, ("loading instruments / restoring",)
+        outage = self._outage.reason()
+        return (False, (outage,)) if outage else (True, ())
 
     async def run(self, stop: asyncio.Event) -> None:
         self._running = False
@@ -141,22 +153,57 @@ class FeaturesService:
         log.info("pricing %d options", len(options))
         # QuestDB: the small batches are joined into large requests by a background writer
         batched = self._settings.tick_store == "questdb"
-        sink = StoreSink.batched(self._store) if batched else StoreSink(self._store)
+        sink = (
+            StoreSink.batched(
+                self._store,
+                retry_delay=retry_delays(self._settings.store_retry),
+                listener=self._outage,
+            )
+            if batched
+            else StoreSink(self._store)
+        )
+        # on stop, a write still failing ends the run (nothing after the last checkpoint
+        # was committed: the next start redoes it) instead of holding the shutdown
+        give_up = asyncio.create_task(_give_up_on(stop, sink), name="features-give-up")
+        try:
+            await self._run_over(sink, options, stop)
+        except Exception:
+            outage = self._outage.reason()
+            if not (stop.is_set() and outage):
+                raise
+            # asked to stop while the store refused writes: not a failure of this run
+            log.warning(
+                "stopped while %s; what it did not take was not committed either: the next "
+                "start processes it again",
+                outage,
+            )
+        finally:
+            give_up.cancel()
+
+    async def _run_over(
+        self, sink: StoreSink, options: list[Instrument], stop: asyncio.Event
+    ) -> None:
         try:
             service = build_feature_service(
                 self._settings,
-                bus=deps.bus,
+                bus=self._deps.bus,
                 sink=sink,
                 snapshots=self._snapshots,
                 options=options,
-                clock=deps.clock,
+                clock=self._deps.clock,
                 metrics=self._metrics,
             )
             self._running = True
             await run_features(service, stop)
         finally:
             self._running = False
+            sink.give_up()  # a failed run must not wait here for the store to come back
             sink.close()  # run_features checkpointed: nothing is left queued
+
+
+async def _give_up_on(stop: asyncio.Event, sink: StoreSink) -> None:
+    await stop.wait()
+    sink.give_up()
 
 
 def build(settings: FeaturesSettings, deps: Deps) -> FeaturesService:

@@ -154,9 +154,11 @@ def _partition(slot: str) -> tuple[str, int]:
 class Checkpointer:
     """One background thread that runs checkpoint jobs in order, one waiting at most.
 
-    A failed job (the tick store or the snapshot store failed) stops it; the error is
-    raised to the processing thread at its next step, which ends the service: nothing
-    after the last good checkpoint was committed, so a restart redoes it.
+    A failed job (the tick store or the snapshot store failed) stops it: later jobs are
+    dropped, and the error is raised to the processing thread at its next step, which
+    ends the service: nothing after the last good checkpoint was committed, so a restart
+    redoes it. (While the tick store is down its writer retries, so a job waits, and
+    the processing thread with it once a second job is queued: backpressure.)
     """
 
     def __init__(self) -> None:
@@ -183,12 +185,16 @@ class Checkpointer:
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
+            if self._error is not None:
+                # after a failure the jobs are dropped, not run (nothing more is committed),
+                # but still taken: a processing thread blocked in ``submit`` goes on and
+                # meets the error at its next step
+                continue
             try:
                 job()
             except BaseException as e:  # handed to the processing thread
                 log.error("background checkpoint failed; the service stops: %s", e)
                 self._error = e
-                return
 
 
 def derivative_mask(keys: Sequence[str]) -> np.ndarray:
@@ -271,15 +277,9 @@ class FeatureService:
     def close(self) -> None:
         """Drain for up to ``drain_s`` (if configured), checkpoint what was processed, then
         close the consumer (it leaves the group at once) and the publisher."""
-        if self._config.drain_s > 0:
-            deadline = self._clock.now_ns() + int(self._config.drain_s * NS_PER_SECOND)
-            while self._clock.now_ns() < deadline:
-                messages = self._consumer.poll(self._config.batch_size, 0.05)
-                if not messages:
-                    break
-                self._process(messages)
         try:
             try:
+                self._drain()
                 if self._held.keys:  # shutting down: enrich them with what is known now
                     self._enrich(self._release(empty_columns(), force=True), [])
                 if self._dirty:
@@ -291,6 +291,17 @@ class FeatureService:
             self._close_clients(quiet=True)  # the checkpoint's error is the one to report
             raise
         self._close_clients(quiet=False)
+
+    def _drain(self) -> None:
+        """Process what is already on the bus, for up to ``drain_s``."""
+        if self._config.drain_s <= 0:
+            return
+        deadline = self._clock.now_ns() + int(self._config.drain_s * NS_PER_SECOND)
+        while self._clock.now_ns() < deadline:
+            messages = self._consumer.poll(self._config.batch_size, 0.05)
+            if not messages:
+                break
+            self._process(messages)
 
     def _close_clients(self, *, quiet: bool) -> None:
         """Close the consumer and the publisher; raise the first error unless ``quiet``."""

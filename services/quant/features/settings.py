@@ -7,8 +7,17 @@ from typing import Literal
 
 from pydantic import Field
 
-from quant.runtime.settings import DataServiceSettings
+from quant.runtime.settings import DataServiceSettings, Section
 from quant.store.settings import QuestDBSettings
+
+
+class StoreRetrySettings(Section):
+    """Backoff between retries of a failed tick-store write (``QUANT_STORE_RETRY__*``):
+    ``initial_s * 2**n`` capped at ``max_s``, with jitter."""
+
+    initial_s: float = Field(default=0.5, gt=0)
+    max_s: float = Field(default=15.0, gt=0)
+    log_every_s: float = Field(default=30.0, gt=0)  # one log line per this while it fails
 
 
 class FeaturesSettings(DataServiceSettings):
@@ -30,3 +39,5 @@ class FeaturesSettings(DataServiceSettings):
     # "memory": snapshots live as long as the process (quant up's in-process bus too)
     snapshot_store: Literal["file", "memory"] = "file"
     metrics_port: int = Field(default=9102, ge=0, le=65535)
+    # a failed QuestDB write is retried (Kafka commits held) rather than ending the run
+    store_retry: StoreRetrySettings = StoreRetrySettings()

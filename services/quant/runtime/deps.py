@@ -31,11 +31,18 @@ from quant.bus.settings import KafkaSettings
 from quant.core.clock import Clock, SystemClock
 from quant.core.instruments import SEGMENTS, Instrument
 from quant.runtime.blocking import run_blocking
+from quant.runtime.probes import Dependency, short_error
 from quant.runtime.service import ConfigurationError, DependencyUnavailable
 from quant.runtime.settings import DataServiceSettings
 from quant.runtime.shutdown import until_stopped
 from quant.runtime.status import StatusBoard
-from quant.store.ports import InstrumentRepository, RelationalStore, TickStore
+from quant.store.ports import (
+    InstrumentRepository,
+    Pingable,
+    RelationalStore,
+    StoreError,
+    TickStore,
+)
 from quant.store.settings import PostgresSettings
 from quant.upstox.auth import FileTokenStore, StoredTokenSource
 from quant.upstox.instruments import UpstoxInstrumentSource
@@ -161,11 +168,66 @@ class Deps:
 
 async def load_instruments(deps: Deps, stop: asyncio.Event, who: str) -> list[Instrument] | None:
     """The instrument master from ``deps.instruments``, logged; ``None`` when ``stop`` was
-    set first (a start-up step gives way to SIGINT/SIGTERM)."""
-    instruments = await until_stopped(deps.instruments.load(), stop)
+    set first (a start-up step gives way to SIGINT/SIGTERM). While the store it comes
+    from does not answer, it waits (backoff up to 30 s, one log line per attempt)."""
+    delay = 1.0
+    while True:
+        try:
+            instruments = await until_stopped(deps.instruments.load(), stop)
+            break
+        except StoreError as e:  # the store's server is down: wait for it, do not fail
+            log.warning(
+                "%s: cannot load the instrument master from %s yet (%s); again in %.0f s",
+                who,
+                deps.instruments.origin,
+                short_error(e),
+                delay,
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+            return None
+        delay = min(delay * 2, 30.0)
     if instruments is not None:
         log.info("%s: %d instruments from %s", who, len(instruments), deps.instruments.origin)
     return instruments
+
+
+PROBE_TIMEOUT_S = 2.0
+START_TIMEOUT_S = 10.0  # the first attempt to open a store at start-up
+
+
+def store_dependency(store: Pingable) -> Dependency:
+    """``store``'s server as a dependency: its check opens the store if it never opened
+    (the server was down at start-up), then pings it."""
+
+    def check() -> None:
+        if not store.is_open:
+            store.open(PROBE_TIMEOUT_S)
+            log.info("%s answers: opened", store.server_name)
+        store.ping(PROBE_TIMEOUT_S)
+
+    return Dependency(store.server_name, check)
+
+
+def watch_store(board: StatusBoard, store: object) -> None:
+    """Watch ``store``'s server on ``board``, if it has one (an embedded store has not)."""
+    if isinstance(store, Pingable):
+        board.watch(store_dependency(store))
+
+
+async def open_store(board: StatusBoard, store: Pingable) -> None:
+    """Open ``store`` and watch its server; if it does not answer, start without it."""
+    board.watch(store_dependency(store))
+    try:
+        await run_blocking(store.open, START_TIMEOUT_S)
+    except StoreError as e:
+        board.dependency_down(store.server_name, short_error(e))
+        log.error(
+            "%s does not answer at start-up: %s. Starting without it: /readyz says not ready "
+            "and it is tried again every few seconds",
+            store.server_name,
+            short_error(e),
+        )
 
 
 def new_registry_and_board() -> tuple[CollectorRegistry, StatusBoard]:
@@ -188,7 +250,15 @@ async def open_deps(
 
     The relational store is PostgreSQL at ``postgres`` (when given); the instrument
     master comes from it, else from a download at ``upstox.assets_base``. ``tick_store``
-    opens the tick store; ``token`` reads the access token from ``upstox.token_file``.
+    makes the tick store (an embedded one opened; a server's not yet, opened here);
+    ``token`` reads the access token from ``upstox.token_file``.
+
+    Each server is watched on the board (:mod:`quant.runtime.probes`): while one does not
+    answer, ``/readyz`` says which. One that does not answer at start-up (PostgreSQL,
+    QuestDB; not Kafka, which ends the start with :class:`DependencyUnavailable`) does
+    not stop the process: it starts without it, not ready, and the probe keeps trying to
+    open it (a service needing it meanwhile gets ``StoreError``s, which its own retries
+    absorb: the instrument master load waits, the tick writer retries).
     """
     from quant.store.postgres import PostgresStore
 
@@ -199,11 +269,13 @@ async def open_deps(
         await run_blocking(bus.check)
     except BusUnavailable as e:
         raise DependencyUnavailable(str(e)) from e
+    board.watch(Dependency("Kafka", lambda: bus.check(timeout=PROBE_TIMEOUT_S)))
     async with contextlib.AsyncExitStack() as stack:
         relational: RelationalStore | None = None
         if postgres is not None:
-            store = await run_blocking(PostgresStore.from_settings(postgres).open)
+            store = PostgresStore.from_settings(postgres)
             stack.callback(store.close)
+            await open_store(board, store)
             relational = store
         catalog: InstrumentCatalog
         if relational is not None:
@@ -221,6 +293,8 @@ async def open_deps(
         if tick_store is not None:
             ticks = await run_blocking(tick_store)
             stack.callback(ticks.close)
+            if isinstance(ticks, Pingable):
+                await open_store(board, ticks)
         token_source: TokenSource | None = None
         if token:
             if upstox is None:

@@ -35,3 +35,8 @@ def setup_logging(level: str = "INFO", *, json_format: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # the connection pools log every failed reconnect (several a second while PostgreSQL
+    # or QuestDB is down); the dependency probes say an outage once, and its end
+    # (quant.runtime.status), so only the pools' errors are kept, unless debugging
+    if level.upper() != "DEBUG":
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)

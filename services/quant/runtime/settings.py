@@ -53,6 +53,9 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["text", "json"] = "text"  # json in the cluster (the chart sets it)
     # /healthz /readyz /metrics; 0 = not served (e.g. the gateway serves them itself)
     metrics_port: int = Field(default=0, ge=0, le=65535)
+    # how often each server the process needs (Kafka, QuestDB, PostgreSQL) is checked for
+    # /readyz (quant.runtime.probes)
+    dependency_check_interval_s: float = Field(default=2.0, gt=0, le=300)
 
 
 class DataServiceSettings(ServiceSettings):

@@ -6,7 +6,9 @@ Every command that runs services (``quant ingestor``, ``quant features``,
 - **logging** (level and format from the settings) and the native-extension report;
 - **signals**: SIGINT/SIGTERM set the process's stop event;
 - **health**: the ``/healthz`` ``/readyz`` ``/metrics`` server on ``metrics_port`` (when
-  not 0), answering from the :class:`~quant.runtime.status.StatusBoard`;
+  not 0), answering from the :class:`~quant.runtime.status.StatusBoard`; the servers
+  registered on the board are checked every ``dependency_check_interval_s``
+  (:func:`~quant.runtime.probes.watch_dependencies`) while the services run;
 - **supervision**: each service runs in its own task of one ``TaskGroup``. A service
   that raises is logged with its cause, marked not ready and run again after a jittered
   exponential backoff (reset once it has run for a minute). A fatal error
@@ -34,6 +36,7 @@ from prometheus_client import CollectorRegistry
 from quant.runtime.health import HealthServer
 from quant.runtime.logs import setup_logging
 from quant.runtime.native import report_native
+from quant.runtime.probes import watch_dependencies
 from quant.runtime.service import Service, describe, is_fatal
 from quant.runtime.settings import ServiceSettings
 from quant.runtime.status import State, StatusBoard
@@ -88,9 +91,15 @@ async def run_services(
     health = None
     if settings.metrics_port:
         health = HealthServer(settings.metrics_port, registry, board.ready).start()
+    watcher = asyncio.create_task(
+        watch_dependencies(board, stop, settings.dependency_check_interval_s),
+        name="dependency-probes",
+    )
     try:
         await _supervise_all(services, board, stop, backoff, shutdown_timeout_s)
     finally:
+        watcher.cancel()
+        await asyncio.wait([watcher])
         for sig in signals:
             loop.remove_signal_handler(sig)
         if health is not None:

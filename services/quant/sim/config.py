@@ -54,7 +54,7 @@ class SimConfig:
     fno_extra_underlyings: int = 100
     client_id: str = "sim-client"
     client_secret: str = "sim-secret"  # noqa: S105 - the simulator's own fake app secret
-    redirect_uri: str = "http://127.0.0.1:8765/callback"
+    redirect_uri: str = "http://127.0.0.1:8767/callback"
     user_id: str = "SIM001"
     user_name: str = "Sim Trader"
     email: str = "sim@example.invalid"

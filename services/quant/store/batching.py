@@ -13,9 +13,16 @@ shares on a small machine).
 * ``flush()`` returns once everything queued before it is written (the feature service
   calls it before it saves a checkpoint and commits its Kafka offsets), and raises if a
   write failed;
-* a failed write stops the writer: every later call raises :class:`StoreError` naming
-  the cause, nothing more is written, and whatever was not written is redelivered from
-  the last committed offsets after the restart (writes are idempotent upserts);
+* a failed write, with ``retry_delay`` given (the feature service gives it), is retried:
+  the same rows again after ``retry_delay(attempt)`` seconds, until the store takes them
+  (writes are idempotent upserts on the tables' DEDUP keys, so a request the store half
+  took before it failed writes nothing twice). Meanwhile ``flush()`` waits (the feature
+  service holds its Kafka commits), new batches queue up to ``max_pending_rows``, and the
+  ``listener`` hears of each failure and of the recovery. After :meth:`give_up` (the
+  service is stopping) or without ``retry_delay``, a failed write stops the writer:
+  every later call raises :class:`StoreError` naming the cause, nothing more is written,
+  and whatever was not written is redelivered from the last committed offsets after the
+  restart;
 * ``write`` blocks while ``max_pending_rows`` rows wait (backpressure);
 * rows of the newest ``hold_back_s`` of a table's time (``ts``) wait for the next request
   (at most ``max_delay_s`` more; a flush writes them at once). Ticks come from several
@@ -40,6 +47,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from typing import Protocol
 
 from quant.store.batch import concat
 from quant.store.ports import StoreError, TickWriter
@@ -62,6 +70,18 @@ def split_at(batch: ColumnBatch, cut: int) -> tuple[ColumnBatch | None, ColumnBa
     return batch.take(keep), batch.take(~keep)
 
 
+class RetryListener(Protocol):
+    """Told of failed writes being retried and of the recovery (on the writer thread)."""
+
+    def write_failed(self, error: BaseException, attempt: int, delay_s: float) -> None:
+        """Write ``attempt`` (1, 2, ...) of the same rows failed; retried in ``delay_s``."""
+        ...
+
+    def write_recovered(self, attempts: int, outage_s: float) -> None:
+        """The rows were written after ``attempts`` failures, ``outage_s`` after the first."""
+        ...
+
+
 class BatchingWriter:
     """``write`` + ``flush`` over a store, written from a background thread."""
 
@@ -74,6 +94,8 @@ class BatchingWriter:
         max_pending_rows: int = 500_000,
         hold_back_s: float = 0.5,
         monotonic: Callable[[], float] = time.monotonic,
+        retry_delay: Callable[[int], float] | None = None,
+        listener: RetryListener | None = None,
     ) -> None:
         if min_rows < 1 or max_pending_rows < min_rows or max_delay_s <= 0 or hold_back_s < 0:
             raise ValueError(
@@ -99,6 +121,10 @@ class BatchingWriter:
         self._error: BaseException | None = None
         self._closed = False
         self._abandoned = False
+        self._retry_delay = retry_delay
+        self._listener = listener
+        self._give_up = False
+        self._failing: str | None = None  # the last error while a write is being retried
         self._thread = threading.Thread(target=self._run, name="tick-store-writer", daemon=True)
         _running.add(self)
         self._thread.start()
@@ -168,6 +194,19 @@ class BatchingWriter:
         self._thread.join(timeout)
         return dropped
 
+    def give_up(self) -> None:
+        """Retry no more: a write failing from now on (or being retried) stops the writer
+        as without ``retry_delay`` (the owner is shutting down; nothing is committed)."""
+        with self._cond:
+            self._give_up = True
+            self._cond.notify_all()
+
+    @property
+    def failing(self) -> str | None:
+        """The error of the write being retried, or ``None`` while writes succeed."""
+        with self._cond:
+            return self._failing
+
     @property
     def pending_rows(self) -> int:
         with self._cond:
@@ -227,11 +266,12 @@ class BatchingWriter:
                 held, self._held = self._held, {}
                 self._cond.notify_all()  # writers blocked on max_pending_rows may go on
             try:
-                keep = self._write(batches, held, final)
+                keep = self._write_retrying(batches, held, final)
             except BaseException as e:
                 log.error("tick-store write failed; the writer stops: %s", e)
                 with self._cond:
                     self._error = e
+                    self._failing = None
                     self._cond.notify_all()
                 return
             with self._cond:
@@ -243,6 +283,46 @@ class BatchingWriter:
                 else:
                     self._written = taken
                 self._cond.notify_all()
+
+    def _write_retrying(
+        self,
+        batches: dict[Stream, list[ColumnBatch]],
+        held: dict[Stream, ColumnBatch],
+        final: bool,
+    ) -> dict[Stream, ColumnBatch]:
+        """:meth:`_write`, retried after each failure while retries are on (the same rows:
+        the upserts make a repeat harmless); raises the error once they are off."""
+        attempt = 0
+        first_failure = 0.0
+        while True:
+            try:
+                keep = self._write(batches, held, final)
+            except Exception as e:
+                retry_delay = self._retry_delay
+                with self._cond:
+                    stop = retry_delay is None or self._give_up or self._abandoned
+                if stop or retry_delay is None:
+                    raise
+                attempt += 1
+                if attempt == 1:
+                    first_failure = self._now()
+                delay = retry_delay(attempt)
+                with self._cond:
+                    self._failing = str(e) or type(e).__name__
+                    self._cond.notify_all()
+                if self._listener is not None:
+                    self._listener.write_failed(e, attempt, delay)
+                with self._cond:  # a give_up() or abandon() cuts the wait short
+                    self._cond.wait_for(lambda: self._give_up or self._abandoned, delay)
+                    if self._abandoned:
+                        raise StoreError("abandoned while retrying a failed write") from e
+                continue
+            if attempt:
+                with self._cond:
+                    self._failing = None
+                if self._listener is not None:
+                    self._listener.write_recovered(attempt, self._now() - first_failure)
+            return keep
 
     def _write(
         self,

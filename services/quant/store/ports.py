@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from quant.core.events import Candle, OptionGreeks
 from quant.core.instruments import Instrument
@@ -166,6 +166,30 @@ class UserRepository(Protocol):
 
 class RelationalStore(InstrumentRepository, OrderAudit, UserRepository, Protocol):
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Pingable(Protocol):
+    """A store on a server of its own (QuestDB, PostgreSQL), which can be asked if it
+    answers; the runtime's dependency probes call it (an embedded store has no ping)."""
+
+    @property
+    def server_name(self) -> str:
+        """The server's name for ``/readyz`` and the log ("QuestDB", "PostgreSQL")."""
+        ...
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def open(self, timeout: float | None = None) -> object:
+        """Connect (and create or migrate the schema); :class:`StoreError` if the server
+        does not answer within ``timeout`` s. Until it has, every call raises StoreError."""
+        ...
+
+    def ping(self, timeout: float = 2.0) -> None:
+        """Return when the server answers a trivial query within ``timeout`` s; raise
+        :class:`StoreError` saying why not."""
+        ...
 
 
 class StoreError(Exception):

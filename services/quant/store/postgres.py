@@ -82,8 +82,9 @@ class PostgresStore:
     def from_settings(cls, settings: PostgresSettings) -> PostgresStore:
         return cls(settings.dsn.get_secret_value())
 
-    def open(self) -> PostgresStore:
-        """Open the pool and apply pending migrations. Returns ``self``."""
+    def open(self, timeout: float | None = None) -> PostgresStore:
+        """Open the pool and apply pending migrations. Returns ``self``. ``timeout``:
+        seconds to wait for the server (default: the store's ``connect_timeout``)."""
         pool: ConnectionPool[Conn] = ConnectionPool(
             self._dsn,
             min_size=self._min_size,
@@ -92,7 +93,7 @@ class PostgresStore:
             check=ConnectionPool.check_connection,  # drop connections the server closed
         )
         try:
-            pool.open(wait=True, timeout=self._connect_timeout)
+            pool.open(wait=True, timeout=timeout or self._connect_timeout)
             with pool.connection() as conn:
                 apply_postgres(conn)
         except (psycopg.Error, TimeoutError) as e:
@@ -190,6 +191,24 @@ class PostgresStore:
     def get_user(self, username: str) -> UserRecord | None:
         row = self._run(lambda c: c.execute(Q.GET_USER.encode(), (username,)).fetchone())
         return None if row is None else Q.user_from_row(row)
+
+    # --- health -------------------------------------------------------------------------
+
+    server_name = "PostgreSQL"
+
+    @property
+    def is_open(self) -> bool:
+        return self._pool is not None
+
+    def ping(self, timeout: float = 2.0) -> None:
+        """``SELECT 1`` on a pooled connection within ``timeout`` s (``StoreError`` if not)."""
+        if self._pool is None:
+            raise StoreError("PostgreSQL store is not open")
+        try:
+            with self._pool.connection(timeout=timeout) as conn:
+                conn.execute(b"SELECT 1")
+        except (psycopg.Error, TimeoutError) as e:
+            raise StoreError(" ".join(str(e).split()) or type(e).__name__) from e
 
     def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         """Run one raw statement, returning the row count (tests and maintenance only)."""

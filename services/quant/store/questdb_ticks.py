@@ -129,8 +129,10 @@ class QuestDBTickStore:
             ),
         )
 
-    def open(self) -> QuestDBTickStore:
-        """Connect (reader pool and ILP sender) and create the tables. Returns ``self``."""
+    def open(self, timeout: float | None = None) -> QuestDBTickStore:
+        """Connect (reader pool and ILP sender) and create the tables. Returns ``self``.
+        ``timeout``: seconds to wait for the server (default: the store's
+        ``connect_timeout``)."""
         pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             self._pg_dsn,
             min_size=1,
@@ -140,7 +142,7 @@ class QuestDBTickStore:
             check=ConnectionPool.check_connection,  # drop connections the server closed
         )
         try:
-            pool.open(wait=True, timeout=self._connect_timeout)
+            pool.open(wait=True, timeout=timeout or self._connect_timeout)
             with pool.connection() as conn:
                 for table in T.TABLES:
                     conn.execute(table_ddl(table).encode())
@@ -222,6 +224,22 @@ class QuestDBTickStore:
             sql += " WHERE instrument_key = %s"
             args = (instrument_key,)
         return int(self._fetch(sql, args)[0][0])
+
+    server_name = "QuestDB"
+
+    @property
+    def is_open(self) -> bool:
+        return self._pool is not None
+
+    def ping(self, timeout: float = 2.0) -> None:
+        """``SELECT 1`` over PG wire within ``timeout`` s (``StoreError`` if not)."""
+        if self._pool is None:
+            raise StoreError("tick store is not open; call open() first")
+        try:
+            with self._pool.connection(timeout=timeout) as conn:
+                conn.execute(b"SELECT 1")
+        except (psycopg.Error, TimeoutError) as e:
+            raise StoreError(" ".join(str(e).split()) or type(e).__name__) from e
 
     def wait_visible(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -21,6 +21,6 @@ class UpstoxSettings(BaseModel):
     assets_base: str = "https://assets.upstox.com"
     client_id: str = ""
     client_secret: SecretStr = SecretStr("")
-    redirect_uri: str = "http://127.0.0.1:8765/callback"
+    redirect_uri: str = "http://127.0.0.1:8767/callback"
     token_file: Path = Path.home() / ".config" / "quant-platform" / "upstox-token.json"
     ca_file: Path | None = None

@@ -441,3 +441,57 @@ def test_snapshot_bytes_written_are_counted() -> None:
     assert len(snaps.sizes) >= 2 and all(snaps.sizes)
     written = registry.get_sample_value("features_snapshot_written_bytes_total")
     assert written == sum(snaps.sizes)
+
+
+class StalledSink(ListSink):
+    """A store that is down: ``flush`` waits until ``release`` is set, then fails (the
+    writer gave up its retries because the service is stopping)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.flushing = threading.Event()
+
+    def flush(self) -> None:
+        self.flushing.set()
+        self.release.wait()
+        raise StoreError("questdb is down; gave up")
+
+
+def test_a_checkpoint_waiting_behind_a_stalled_store_is_released_when_it_fails() -> None:
+    bus = InProcessBus()
+    _publish(bus, _ticks(60))
+    sink = StalledSink()
+    svc = FeatureService(
+        consumer=bus.consumer("features", [topics.TICKS.name]),
+        publisher=bus.publisher(),
+        engine=VwapEngine(),
+        sink=sink,
+        snapshots=MemorySnapshotStore(),
+        metrics=FeatureMetrics(CollectorRegistry()),
+        clock=FakeClock(T0),
+        config=FeatureServiceConfig(
+            batch_size=7, poll_timeout_s=0.0, checkpoint_interval_s=0, background_checkpoints=True
+        ),
+    )
+    errors: list[BaseException] = []
+
+    def process() -> None:  # the processing thread: soon blocked behind the checkpoints
+        try:
+            for _ in range(20):
+                svc.step()
+        except RuntimeError as e:
+            errors.append(e)
+
+    worker = threading.Thread(target=process, daemon=True)
+    worker.start()
+    assert sink.flushing.wait(5)
+    worker.join(0.2)
+    assert worker.is_alive()  # held back while the store is down (no commit either)
+    sink.release.set()  # the store's writer gives up: the checkpoint fails
+    worker.join(5)
+    assert not worker.is_alive(), "the processing thread stayed blocked behind a failed checkpoint"
+    assert errors and "gave up" in str(errors[0])
+    with pytest.raises(RuntimeError, match="gave up"):
+        svc.close()
+    assert len(bus.consumer("features", [topics.TICKS.name]).poll(100, 0.0)) == 60

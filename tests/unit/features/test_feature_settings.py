@@ -22,3 +22,16 @@ def test_fetch_window_from_the_environment_and_bounded(monkeypatch: pytest.Monke
     assert kafka_consumer_config(FeaturesSettings())["fetch.wait.max.ms"] == 7
     with pytest.raises(ValidationError):
         FeaturesSettings(batch_window_ms=1000)
+
+
+def test_store_retry_and_probe_interval_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QUANT_STORE_RETRY__INITIAL_S", "0.25")
+    monkeypatch.setenv("QUANT_STORE_RETRY__MAX_S", "60")
+    monkeypatch.setenv("QUANT_DEPENDENCY_CHECK_INTERVAL_S", "5")
+    settings = FeaturesSettings()
+    assert (settings.store_retry.initial_s, settings.store_retry.max_s) == (0.25, 60.0)
+    assert settings.dependency_check_interval_s == 5.0
+    with pytest.raises(ValidationError):
+        FeaturesSettings(store_retry={"initial_s": 0})  # type: ignore[arg-type]

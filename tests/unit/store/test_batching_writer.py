@@ -293,3 +293,77 @@ def test_ticks_with_and_without_features_go_out_as_separate_requests() -> None:
         ("ticks", RAW_TICK_COLUMNS, [10, 11, 12, 13]),
         ("ticks", TICK_COLUMNS, [0, 1, 2, 3, 20, 21, 22, 23]),
     ]
+
+
+class Outage:
+    """A store that refuses writes while ``down`` is set, remembering what it took."""
+
+    def __init__(self) -> None:
+        self.down = threading.Event()
+        self.refused = 0
+        self.rows: list[int] = []
+
+    def write(self, batch: ColumnBatch) -> None:
+        if self.down.is_set():
+            self.refused += 1
+            raise StoreError("connection refused")
+        self.rows.extend(batch.ts.tolist())
+
+
+class Heard:
+    def __init__(self) -> None:
+        self.failed: list[tuple[str, int]] = []
+        self.recovered: list[int] = []
+
+    def write_failed(self, error: BaseException, attempt: int, delay_s: float) -> None:
+        self.failed.append((str(error), attempt))
+
+    def write_recovered(self, attempts: int, outage_s: float) -> None:
+        assert outage_s >= 0
+        self.recovered.append(attempts)
+
+
+def _wait(condition: Any, what: str) -> None:
+    pause = threading.Event()
+    for _ in range(500):
+        if condition():
+            return
+        pause.wait(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_with_retries_a_refused_write_is_retried_until_taken_and_flush_waits() -> None:
+    store, heard = Outage(), Heard()
+    store.down.set()
+    writer = BatchingWriter(
+        store, min_rows=1, max_delay_s=0.01, retry_delay=lambda n: 0.01, listener=heard
+    )
+    writer.write(_candles(0, 3))
+    _wait(lambda: store.refused >= 3, "three refused attempts")
+    assert writer.failing == "connection refused"
+    writer.write(_candles(3, 3))  # accepted while the store is down (queued)
+    flushed = threading.Event()
+    flusher = threading.Thread(target=lambda: (writer.flush(timeout=10), flushed.set()))
+    flusher.start()
+    assert not flushed.wait(0.1)  # a checkpoint waits: no commit past unwritten rows
+    store.down.clear()
+    flusher.join(10)
+    assert flushed.is_set()
+    assert sorted(store.rows) == list(range(6))  # every row, once
+    assert writer.failing is None
+    assert [a for _, a in heard.failed[:3]] == [1, 2, 3]
+    assert heard.recovered == [len(heard.failed)]
+    writer.close()
+
+
+def test_give_up_stops_the_retries_and_the_error_reaches_the_caller() -> None:
+    store = Outage()
+    store.down.set()
+    writer = BatchingWriter(store, min_rows=1, max_delay_s=0.01, retry_delay=lambda n: 60.0)
+    writer.write(_candles(0, 2))
+    _wait(lambda: store.refused >= 1, "a refused attempt")
+    writer.give_up()  # cuts the 60 s wait short
+    with pytest.raises(StoreError, match="connection refused"):
+        writer.flush(timeout=10)
+    with pytest.raises(StoreError):
+        writer.close()
