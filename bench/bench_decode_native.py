@@ -7,7 +7,10 @@ ways in one run:
 * native: :func:`quant.upstox.wire.decode_frame_native` -> ``Tick``/``OptionGreeks``;
 * python: :func:`quant.upstox.wire.decode_frame_python` (upb) -> the same tuples;
 * reference: upstox-python-sdk 2.30.0's path, ``FeedResponse.FromString`` on the SDK's
-  generated module + ``json_format.MessageToDict``.
+  generated module + ``json_format.MessageToDict``;
+
+and the cost of the value checks (:mod:`quant.upstox.checks`, with the session window and
+the subscribed keys as the feed client runs them) over the same decoder unchecked.
 
 Timing is CPU time of this process (``time.process_time``), best of several runs. Prints
 rates and ratios; ``--append`` adds a dated section to docs/benchmarks.md.
@@ -26,17 +29,40 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench_decode import build_frame, run_sdk
+from quant.upstox.checks import DEFAULT_BOUNDS, FeedChecks, TickBounds
 from quant.upstox.wire import FeedFrame, decode_frame_native, decode_frame_python
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
-def run(decode: Callable[[bytes, int], FeedFrame], frames: list[bytes]) -> tuple[float, int]:
+def run(
+    decode: Callable[[bytes, int, TickBounds | None], FeedFrame],
+    frames: list[bytes],
+    bounds: TickBounds | None = DEFAULT_BOUNDS,
+) -> tuple[float, int]:
     start = time.process_time()
     n = 0
     for data in frames:
-        n += len(decode(data, 0).ticks)
+        n += len(decode(data, 0, bounds).ticks)
     return time.process_time() - start, n
+
+
+def full_bounds(frames: list[bytes]) -> TickBounds:
+    """What the feed client checks: values, the session window and the subscribed keys."""
+    ts_ns = decode_frame_python(frames[0], 0, None).ts_event
+    known = {t.instrument_key for d in frames for t in decode_frame_python(d, 0, None).ticks}
+    return FeedChecks().bounds(ts_ns, known)
+
+
+def checks_cost(frames: list[bytes], repeat: int) -> list[str]:
+    """CPU time of each decoder with the feed client's checks over the same without any."""
+    bounds = full_bounds(frames)
+    out = []
+    for name, decode in (("native", decode_frame_native), ("python", decode_frame_python)):
+        checked = min(run(decode, frames, bounds)[0] for _ in range(repeat))
+        unchecked = min(run(decode, frames, None)[0] for _ in range(repeat))
+        out.append(f"{name} checked/unchecked CPU time: {checked / unchecked:.2f}x")
+    return out
 
 
 def main() -> None:
@@ -74,6 +100,7 @@ def main() -> None:
         f"ratio native/SDK: {native_rate / sdk_rate:.1f}x (target ≥ 15x)",
         f"ratio native/python: {native_rate / python_rate:.1f}x",
         f"native one core: {native_rate:,.0f}/s (target ≥ 250,000/s)",
+        *checks_cost(frames, args.repeat),
     ]
     for line in lines:
         print(line)

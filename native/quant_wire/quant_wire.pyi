@@ -5,6 +5,8 @@ ticks, in tuples or columns, and enriched ticks from columns), which select it o
 pure-Python paths.
 """
 
+from collections.abc import Collection
+
 def decode_frame(
     data: bytes,
     ts_init: int,
@@ -13,7 +15,10 @@ def decode_frame(
     ohlc_cls: type[tuple[object, ...]],
     greeks_cls: type[tuple[object, ...]],
     modes: tuple[object, object, object, object],
-) -> tuple[int, int, list[object], list[object], list[tuple[str, int]]]: ...
+    bounds: tuple[int, int, int, int, int, Collection[str] | None] | None = None,
+) -> tuple[
+    int, int, list[object], list[object], list[tuple[str, int]], list[tuple[str, str]]
+]: ...
 def decode_ticks(
     messages: list[bytes],
     tick_cls: type[tuple[object, ...]],
@@ -32,3 +37,4 @@ def encode_enriched_columns(
     floats: list[object],
     ts_enriched: int,
 ) -> list[bytes]: ...
+def encode_ticks(rows: list[tuple[object, ...]]) -> list[bytes]: ...

@@ -17,6 +17,7 @@ import upstox_client
 from quant.core.clock import IST
 from quant.sim.config import SimConfig
 from quant.sim.server import SimServer
+from quant.upstox.checks import TickLimits
 from quant.upstox.config import FeedConfig, RestConfig
 from quant.upstox.rest import UpstoxRestClient
 
@@ -85,6 +86,8 @@ def feed_config(sim: SimServer, **kw: Any) -> FeedConfig:
         "silence_timeout_seconds": 5.0,
         "reconnect_base_seconds": 0.05,
         "reconnect_max_seconds": 0.5,
+        # the simulator runs START's date while the client's clock is the wall clock
+        "tick_limits": TickLimits(session_window=False),
     }
     base.update(kw)
     return FeedConfig(**base)

@@ -72,5 +72,5 @@ async def test_streamer_and_our_decoder_agree_on_the_same_frames(
     assert n >= 12
     kinds: set[str] = set()
     for data, d in zip(raw[:n], dicts[:n], strict=True):
-        kinds |= compare(decode_frame(data, 0), d)
+        kinds |= compare(decode_frame(data, 0, None), d)
     assert kinds >= {"full_equity", "full_index", "full_option", "ltpc", "option_greeks"}

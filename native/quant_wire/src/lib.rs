@@ -5,8 +5,10 @@
 //! hand-rolled reader in `wire.rs` and builds `Tick` / `DepthLevel` / `FeedOhlc` /
 //! `OptionGreeks` tuples of the classes it is given, with exactly the Python decoder's
 //! values: prices in paise rounded half away from zero (`int(x * 100 + 0.5)` mirrored for
-//! negatives), ms timestamps as ns, missing fields as protobuf defaults. Malformed input
-//! and non-finite prices raise `ValueError`; a Rust panic is caught and raised as one too.
+//! negatives), ms timestamps as ns, missing fields as protobuf defaults. Given bounds, it
+//! leaves out (and lists) the feed entries that break the checks of `checks.rs`. Malformed
+//! input and (unchecked) non-finite prices raise `ValueError`; a Rust panic is caught and
+//! raised as one too.
 //! `decode_ticks` does the same for bus `Tick` messages (`marketdata.rs`); `columns.rs`
 //! decodes those into column buffers and encodes `EnrichedTick`s from columns; `encode.rs`
 //! encodes `Tick` tuples as bus messages.
@@ -19,6 +21,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple, PyType};
 
+mod checks;
 mod columns;
 mod encode;
 mod marketdata;
@@ -233,19 +236,23 @@ impl<'py> Ctx<'py> {
         )
     }
 
+    /// Append `feed`'s tick (and greeks) to the lists. With `checked`, the tick has passed
+    /// `checks::reason` and greeks that fail `checks::greeks_ok` go to `rejected` instead.
     fn feed(
         &self,
-        key: &str,
+        key: &Bound<'py, PyAny>,
         feed: &Feed<'_>,
         ticks: &Bound<'py, PyList>,
         greeks: &Bound<'py, PyList>,
+        checked: bool,
+        rejected: &Bound<'py, PyList>,
     ) -> PyResult<()> {
         let py = self.py;
         let z = &self.zero;
         match &feed.payload {
             Payload::Unset => {}
             Payload::Ltpc(lt) => {
-                let k = PyString::new(py, key).into_any();
+                let k = key.clone();
                 let ltp = paise(py, lt.ltp)?;
                 let e = self.empty.clone();
                 let t = self.tick(
@@ -264,7 +271,7 @@ impl<'py> Ctx<'py> {
                 ticks.append(t)?;
             }
             Payload::Full(full) => {
-                let k = PyString::new(py, key).into_any();
+                let k = key.clone();
                 let mode = match feed.request_mode {
                     m @ 0..=3 => &self.modes[m as usize],
                     _ => &self.modes[1],
@@ -298,7 +305,11 @@ impl<'py> Ctx<'py> {
                         )?;
                         ticks.append(t)?;
                         if let Some(g) = &m.greeks {
-                            greeks.append(self.greeks_tuple(&k, &ltp, m.iv, g, &oi, &vtt)?)?;
+                            if !checked || checks::greeks_ok(m.iv, g) {
+                                greeks.append(self.greeks_tuple(&k, &ltp, m.iv, g, &oi, &vtt)?)?;
+                            } else {
+                                rejected.append((key, "greeks"))?;
+                            }
                         }
                     }
                     Full::Index(ix) => self.index(&k, mode, &ix.ltpc, &ix.ohlc, ticks)?,
@@ -306,7 +317,7 @@ impl<'py> Ctx<'py> {
                 }
             }
             Payload::FirstLevel(fl) => {
-                let k = PyString::new(py, key).into_any();
+                let k = key.clone();
                 let ltp = paise(py, fl.ltpc.ltp)?;
                 let level = self.depth_level(&fl.depth)?;
                 let vtt = int_i64(py, fl.vtt)?;
@@ -326,7 +337,11 @@ impl<'py> Ctx<'py> {
                     self.empty.clone(),
                 )?;
                 ticks.append(t)?;
-                greeks.append(self.greeks_tuple(&k, &ltp, fl.iv, &fl.greeks, &oi, &vtt)?)?;
+                if !checked || checks::greeks_ok(fl.iv, &fl.greeks) {
+                    greeks.append(self.greeks_tuple(&k, &ltp, fl.iv, &fl.greeks, &oi, &vtt)?)?;
+                } else {
+                    rejected.append((key, "greeks"))?;
+                }
             }
         }
         Ok(())
@@ -387,13 +402,19 @@ fn type_ptr(t: &Bound<'_, PyType>) -> PyResult<*mut ffi::PyTypeObject> {
     Ok(t.as_ptr().cast())
 }
 
+/// `TickBounds.as_native()`: price and quantity limits, the timestamp window, known keys.
+type BoundsArg<'py> = (i64, i64, i64, i64, i64, Option<Bound<'py, PyAny>>);
+
 /// Decode one binary feed frame.
 ///
-/// Returns `(type, ts_event_ns, ticks, greeks, segment_status)` where `segment_status`
-/// is a list of `(segment, MarketStatus number)` (empty unless the frame is market_info).
-/// For a `type` other than 0..=2 the lists are empty (the caller rejects the frame).
+/// Returns `(type, ts_event_ns, ticks, greeks, segment_status, rejected)` where
+/// `segment_status` is a list of `(segment, MarketStatus number)` (empty unless the frame
+/// is market_info) and `rejected` the `(instrument_key, reason)` of each feed entry that
+/// `bounds` rejected (rules in `checks.rs`; `None`: nothing checked, and a non-finite
+/// price fails the frame). For a `type` other than 0..=2 the lists are empty (the caller
+/// rejects the frame).
 #[pyfunction]
-#[pyo3(signature = (data, ts_init, tick_cls, depth_cls, ohlc_cls, greeks_cls, modes))]
+#[pyo3(signature = (data, ts_init, tick_cls, depth_cls, ohlc_cls, greeks_cls, modes, bounds=None))]
 #[allow(clippy::too_many_arguments)]
 fn decode_frame<'py>(
     py: Python<'py>,
@@ -404,7 +425,18 @@ fn decode_frame<'py>(
     ohlc_cls: &Bound<'py, PyType>,
     greeks_cls: &Bound<'py, PyType>,
     modes: &Bound<'py, PyTuple>,
+    bounds: Option<BoundsArg<'py>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
+    let checks = bounds.map(|(p, q, lo, hi, ltt_lo, known)| {
+        let b = checks::Bounds {
+            max_price_paise: p,
+            max_quantity: q,
+            ts_lo_ms: lo,
+            ts_hi_ms: hi,
+            ltt_lo_ms: ltt_lo,
+        };
+        (b, known)
+    });
     if modes.len() != 4 {
         return Err(PyValueError::new_err(
             "modes must be 4 FeedMode members by wire number",
@@ -457,10 +489,27 @@ fn decode_frame<'py>(
     let ticks = PyList::empty(py);
     let greeks = PyList::empty(py);
     let status = PyList::empty(py);
+    let rejected = PyList::empty(py);
     if (0..=2).contains(&frame.kind) {
         let built = catch_unwind(AssertUnwindSafe(|| -> PyResult<()> {
             for (key, feed) in &frame.feeds {
-                ctx.feed(key, feed, &ticks, &greeks)?;
+                if matches!(feed.payload, Payload::Unset) {
+                    continue; // nothing to decode (nor to check)
+                }
+                let k = PyString::new(py, key).into_any();
+                if let Some((b, known)) = &checks {
+                    if let Some(known) = known {
+                        if !known.contains(&k)? {
+                            rejected.append((&k, "unknown_key"))?;
+                            continue;
+                        }
+                    }
+                    if let Some(r) = checks::reason(feed, frame.current_ts, b) {
+                        rejected.append((&k, r))?;
+                        continue;
+                    }
+                }
+                ctx.feed(&k, feed, &ticks, &greeks, checks.is_some(), &rejected)?;
             }
             if frame.kind == 2 {
                 for (seg, st) in &frame.segment_status {
@@ -482,6 +531,7 @@ fn decode_frame<'py>(
             ticks.into_any(),
             greeks.into_any(),
             status.into_any(),
+            rejected.into_any(),
         ],
     )
 }

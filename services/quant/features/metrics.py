@@ -1,9 +1,9 @@
 """Prometheus metrics of the feature service (on a registry from the composition root).
 
-Throughput counters, decode errors, messages skipped after a restore, the latency from
-``ts_init`` to the enriched publish, checkpoint duration and the bytes each snapshot
-save wrote, and the absolute difference between Upstox's IV and ours for each option
-tick with both.
+Throughput counters, decode errors, ticks dropped for out-of-range values, messages
+skipped after a restore, the latency from ``ts_init`` to the enriched publish,
+checkpoint duration and the bytes each snapshot save wrote, and the absolute difference
+between Upstox's IV and ours for each option tick with both.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ class FeatureMetrics:
         self.candles = Counter("features_candles", "Candles published", registry=registry)
         self.decode_errors = Counter(
             "features_decode_errors", "Undecodable bus messages", registry=registry
+        )
+        self.rejected = Counter(
+            "features_rejected_ticks",
+            "Bus ticks with out-of-range values, dropped before enrichment",
+            registry=registry,
         )
         self.skipped = Counter(
             "features_skipped_after_restore",

@@ -49,6 +49,7 @@ from quant.core.clock import NS_PER_SECOND, Clock
 from quant.core.events import OptionGreeks
 from quant.features.codec_columns import decode_tick_columns, encode_enriched_columns
 from quant.features.metrics import FeatureMetrics
+from quant.features.plausible import plausible_rows
 from quant.features.ports import (
     EngineOutput,
     FeatureEngine,
@@ -58,6 +59,7 @@ from quant.features.ports import (
     TickSink,
 )
 from quant.runtime.blocking import run_blocking
+from quant.upstox.checks import RejectionLog
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +224,7 @@ class FeatureService:
         self._sink = sink
         self._snapshots = snapshots
         self._metrics = metrics
+        self._rejections = RejectionLog(name="features")
         self._clock = clock
         self._config = config or FeatureServiceConfig()
         self._offsets: dict[str, int] = {}
@@ -389,9 +392,20 @@ class FeatureService:
             self._metrics.decode_errors.inc()
             slot, offset = tick_at[i]
             log.error("undecodable message at %s offset %d; skipped: %s", slot, offset, error)
+        ticks = self._plausible(ticks)
         self._dirty = True
         self.processed += len(messages)
         self._enrich(self._release(ticks), greeks)
+
+    def _plausible(self, ticks: TickColumns) -> TickColumns:
+        """``ticks`` without those holding out-of-range values (counted, logged)."""
+        ok = plausible_rows(ticks)
+        if ok.all():
+            return ticks
+        bad = np.flatnonzero(~ok).tolist()
+        self._metrics.rejected.inc(len(bad))
+        self._rejections.add([(ticks.keys[i], "out_of_range") for i in bad], self._clock.now_ns())
+        return take(ticks, ok)
 
     def _release(self, ticks: TickColumns, *, force: bool = False) -> TickColumns:
         """The ticks to enrich now, in exchange-time order; holds early derivative ticks.

@@ -9,7 +9,7 @@ batches of ``Tick``/``OptionGreeks``; every connect after the first becomes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from quant.core.events import FeedMode
 from quant.ingestor.service import RECONNECTED, FeedEvent, Reconnected
@@ -25,6 +25,10 @@ class UpstoxFeedSocket:
     @property
     def decode_errors(self) -> int:
         return self.client.stats.decode_errors
+
+    @property
+    def rejected(self) -> Mapping[str, int]:
+        return self.client.stats.rejected
 
     async def reconnect(self, reason: str) -> bool:
         return await self.client.reconnect(reason)

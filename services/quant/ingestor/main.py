@@ -86,6 +86,7 @@ async def run_ingestor(
         use_authorize=settings.use_authorize,
         upstox_plus=settings.upstox_plus,
         queue_size=settings.queue_size,
+        tick_limits=settings.tick_limits,
     )
     bus.ensure_topics(topics.ALL_TOPICS)
     publisher = bus.publisher()

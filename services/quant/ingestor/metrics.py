@@ -1,10 +1,12 @@
 """Prometheus metrics of the ingestor, on a registry the composition root provides.
 
 Counted, never logged per tick (STYLE 22): ticks per mode (rate = ticks/s), greeks,
-decode errors, reconnects, refused subscription requests by reason kind, feed age per
-instrument (seconds since its last tick, refreshed by the publisher), publish latency
-from ``ts_init`` to hand-off to the bus, the depth of the bounded event queue, and
-whether the feed is waiting for a new access token (:mod:`quant.ingestor.token_wait`).
+decode errors, ticks dropped by the feed decoders' value checks by reason
+(``quant_feed_rejected_ticks_total``), reconnects, refused subscription requests by
+reason kind, feed age per instrument (seconds since its last tick, refreshed by the
+publisher), publish latency from ``ts_init`` to hand-off to the bus, the depth of the
+bounded event queue, and whether the feed is waiting for a new access token
+(:mod:`quant.ingestor.token_wait`).
 
 Freshness by exchange time (see :mod:`quant.ingestor.freshness`): per connection the lag
 of each frame (receive minus exchange time; last value and histogram), the age of its
@@ -17,6 +19,8 @@ only then).
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from quant.upstox.checks import REASONS
 
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 _LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
@@ -33,6 +37,15 @@ class IngestorMetrics:
         self.decode_errors = Counter(
             "ingestor_decode_errors", "Feed frames that failed to decode", registry=registry
         )
+        self.rejected = Counter(
+            "quant_feed_rejected_ticks",
+            "Feed ticks dropped by the decoders' value checks, by reason (unknown_key, "
+            "timestamp, price, price_band, quantity; greeks: the greeks event alone)",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in REASONS:
+            self.rejected.labels(reason)
         self.reconnects = Counter(
             "ingestor_reconnects", "Feed reconnections, by socket", ["socket"], registry=registry
         )

@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
 
 from quant.bus import codecs, topics
@@ -80,6 +80,11 @@ class FeedSocket(Protocol):
     @property
     def decode_errors(self) -> int:
         """Frames that failed to decode so far (exported as a counter)."""
+        ...
+
+    @property
+    def rejected(self) -> Mapping[str, int]:
+        """Ticks dropped by the value checks so far, by reason (exported as a counter)."""
         ...
 
     async def reconnect(self, reason: str) -> bool:
@@ -225,21 +230,45 @@ class Ingestor:
         ticks_topic, greeks_topic = topics.TICKS.name, topics.GREEKS.name
         seen = self._last_seen
         # a frame's ticks encoded in one call (native when quant_wire is installed)
-        encoded = iter(codecs.encode_ticks([e for e in batch if isinstance(e, Tick)]))
+        encoded = iter(self._encode_ticks([e for e in batch if isinstance(e, Tick)]))
+        dropped = 0
         for event in batch:
             if isinstance(event, Tick):
-                publish(ticks_topic, event.instrument_key, next(encoded))
+                value = next(encoded)
+                if value is None:
+                    dropped += 1
+                    continue
+                publish(ticks_topic, event.instrument_key, value)
                 self._metrics.ticks.labels(event.mode.wire_name).inc()
             else:
                 publish(greeks_topic, event.instrument_key, codecs.encode_greeks(event))
                 self._metrics.greeks.inc()
             seen[event.instrument_key] = event
-        self.published += len(batch)
+        self.published += len(batch) - dropped
         now = self._clock.now_ns()
         self._metrics.publish_latency.observe((now - batch[-1].ts_init) / NS_PER_SECOND)
 
+    def _encode_ticks(self, ticks: list[Tick]) -> list[bytes | None]:
+        """The ticks as bus messages; ``None`` for one the bus cannot carry (a value past
+        int64: the decoders' checks keep those out, this is the last line), counted as
+        ``quant_feed_rejected_ticks_total{reason="unencodable"}`` and logged."""
+        try:
+            return list(codecs.encode_ticks(ticks))
+        except (ValueError, TypeError, OverflowError):
+            pass
+        out: list[bytes | None] = []
+        for tick in ticks:
+            try:
+                out.append(codecs.encode_tick(tick))
+            except (ValueError, TypeError, OverflowError) as e:
+                out.append(None)
+                self._metrics.rejected.labels("unencodable").inc()
+                log.warning("tick of %s not published: %s", tick.instrument_key[:64], e)
+        return out
+
     async def _age_loop(self) -> None:
         decode_errors = [0] * len(self._sockets)
+        rejected: list[dict[str, int]] = [{} for _ in self._sockets]
         metrics = self._metrics
         while True:
             now = self._clock.now_ns()
@@ -258,6 +287,12 @@ class Ingestor:
                 if seen > decode_errors[i]:
                     self._metrics.decode_errors.inc(seen - decode_errors[i])
                     decode_errors[i] = seen
+                for reason, total in list(sock.rejected.items()):
+                    if total > rejected[i].get(reason, 0):
+                        self._metrics.rejected.labels(reason).inc(
+                            total - rejected[i].get(reason, 0)
+                        )
+                        rejected[i][reason] = total
             await asyncio.sleep(1.0)
 
     # -- freshness -----------------------------------------------------------------

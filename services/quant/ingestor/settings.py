@@ -8,6 +8,7 @@ from pydantic import Field
 
 from quant.ingestor.freshness import FreshnessSettings
 from quant.runtime.settings import DataServiceSettings
+from quant.upstox.checks import TickLimits
 
 
 class IngestorSettings(DataServiceSettings):
@@ -27,3 +28,5 @@ class IngestorSettings(DataServiceSettings):
     # data age by exchange time: not ready above stale_after_s, reconnect above
     # reconnect_after_s (QUANT_FRESHNESS__STALE_AFTER_S, ...__RECONNECT_AFTER_S)
     freshness: FreshnessSettings = FreshnessSettings()
+    tick_limits: TickLimits = TickLimits()
+    """The feed decoders' value checks, e.g. ``QUANT_TICK_LIMITS__MAX_PRICE_RUPEES``."""

@@ -3,7 +3,8 @@
 Quantities come from a counter-based hash of (step, instrument, level), so the book is
 deterministic under the seed whichever instruments are looked at. The trade printed in a
 step consumes the touched side: when it takes out level 1 the ladder shifts a tick away.
-Called by the feed encoder (5 or 30 levels), REST quotes and the matching engine.
+Called by the feed encoder (5 or 30 levels), REST quotes and the matching engine. Bid
+levels that would fall to zero or below the lowest price are empty (price and quantity 0).
 """
 
 from __future__ import annotations
@@ -92,6 +93,10 @@ def build_book(
         arr_p[gone, :-1] = arr_p[gone, 1:]
         arr_q[gone, :-1] = arr_q[gone, 1:]
         arr_o[gone, :-1] = arr_o[gone, 1:]
+    # below the lowest price there are no bids: such levels are empty, not negative
+    # (the feed decoders drop a tick with a negative price anywhere in it)
+    below = bid_p <= 0
+    bid_p[below], bid_q[below], bid_o[below] = 0, 0, 0
     return Book(
         bid_p[:, :levels],
         bid_q[:, :levels],

@@ -3,7 +3,7 @@
     async with SimServer(SimConfig(seed=1, speed=60)) as sim:
         token = sim.mint_token()
         ... httpx against sim.base_url, websockets against sim.ws_url ...
-        sim.drop_feeds()            # fault hooks
+        sim.drop_feeds()            # fault hooks (also silence, refuse, slow, bad prices)
 
 Binds ``config.port`` (0 = any free port) with uvicorn (``websockets-sansio`` protocol, so
 the feed handshake can be refused or redirected before the upgrade and the server sends
@@ -16,12 +16,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 
+from quant.core.clock import NS_PER_MS
+from quant.pb.upstox.v3 import market_data_feed_pb2 as pb
+from quant.sim import frames, wire
 from quant.sim.app import create_app
 from quant.sim.config import SimConfig
 from quant.sim.errors import SimApiError
@@ -272,6 +276,21 @@ class SimServer:
     def slow_feeds(self, delay_seconds: float) -> None:
         """Delay every outgoing feed frame by ``delay_seconds`` (0 to stop)."""
         self.state.faults.feed_delay = delay_seconds
+
+    def send_bad_prices(self, prices: Mapping[str, float]) -> int:
+        """Every feed connection gets one live LTPC frame with these last prices (rupees:
+        1e17, 0, -5, NaN...), stamped with the simulated clock like any other frame;
+        returns how many connections it was queued for."""
+        now_ms = self.clock.now_ns() // NS_PER_MS
+        entries = [
+            frames.map_entry(key, wire.feed(1, wire.ltpc(price, now_ms, 1, 0.0), 0))
+            for key, price in prices.items()
+        ]
+        data = frames.frame(pb.live_feed, entries, now_ms)
+        conns = [c for c in self._hub.conns if not c.silent]
+        for conn in conns:
+            conn.offer(data)
+        return len(conns)
 
     def expire_tokens(self) -> None:
         """Invalidate every issued token (as if 03:30 IST had passed)."""

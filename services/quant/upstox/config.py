@@ -9,9 +9,10 @@ the simulator.
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from quant.upstox.checks import TickLimits
 from quant.upstox.constants import API_BASE, HFT_BASE
 
 
@@ -46,6 +47,7 @@ class FeedConfig:
     queue_size: int = 1024
     enforce_limits: bool = True
     upstox_plus: bool = False
+    tick_limits: TickLimits = field(default_factory=TickLimits)  # checks of every frame
 
 
 def make_ssl_context(ca_file: Path | None) -> ssl.SSLContext:

@@ -13,8 +13,11 @@ refused token (a 401 handshake, an auth error from ``/authorize``, or no usable 
 from the source) stops the client with :class:`UpstoxAuthError`, unless it was given
 ``on_token_refused``: then it awaits that (which returns once a new token is at hand)
 and reconnects, keeping its subscriptions. Each binary frame is decoded by
-:func:`quant.upstox.wire.decode_frame` into ticks/greeks; malformed frames are counted
-and logged, never fatal.
+:func:`quant.upstox.wire.decode_frame` into ticks/greeks, checked against the bounds of
+:class:`quant.upstox.checks.FeedChecks` (prices, quantities, the session window, the
+subscribed keys): out-of-range ticks are dropped, counted by reason
+(``stats.rejected``) and logged at most every 10 s; malformed frames are counted and
+logged. Neither is ever fatal.
 
 A caller that finds a socket alive but no use (the ingestor: data too old by exchange
 time) drops it with :meth:`UpstoxFeedClient.reconnect`; it reconnects like after a lost
@@ -33,8 +36,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 
@@ -44,6 +48,7 @@ from websockets.frames import Opcode
 
 from quant.core.clock import Clock, SystemClock
 from quant.core.events import FeedMode, Tick
+from quant.upstox.checks import FeedChecks, RejectionLog
 from quant.upstox.config import FeedConfig, make_ssl_context
 from quant.upstox.constants import FEED_PATH
 from quant.upstox.errors import (
@@ -97,6 +102,7 @@ class FeedStats:
     handshake_failures: int = 0
     forbidden: int = 0  # 403s (handshake or /authorize), each retried
     token_refusals: int = 0  # refused tokens, each waited out with on_token_refused
+    rejected: Counter[str] = field(default_factory=Counter)  # ticks dropped, by reason
 
 
 class _WatchedConnection(ClientConnection):
@@ -139,6 +145,8 @@ class UpstoxFeedClient:
             limits = FeedLimits.plus() if self.config.upstox_plus else FeedLimits()
         self.book = SubscriptionBook(limits, connections=1)
         self.stats = FeedStats()
+        self.checks = FeedChecks(self.config.tick_limits)
+        self._rejections = RejectionLog(name="feed", counts=self.stats.rejected)
         self._queue: asyncio.Queue[FeedItem | _Stop] = asyncio.Queue(self.config.queue_size)
         self._ws: _WatchedConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -431,6 +439,9 @@ class UpstoxFeedClient:
         put = self._queue.put
         now_ns = self._clock.now_ns
         stats = self.stats
+        bounds = self.checks.bounds
+        known = self.book.keys()
+        rejections = self._rejections
         while True:
             remaining = ws.last_alive + silence - loop.time()
             if remaining <= 0:
@@ -452,12 +463,15 @@ class UpstoxFeedClient:
                 stats.decode_errors += 1
                 log.warning("feed: unexpected text frame (%d chars) ignored", len(message))
                 continue
+            ts_init = now_ns()
             try:
-                frame = decode_frame(message, now_ns())
+                frame = decode_frame(message, ts_init, bounds(ts_init, known))
             except UpstoxDecodeError as e:
                 stats.decode_errors += 1
                 log.warning("feed: %s (%d so far)", e, stats.decode_errors)
                 continue
             stats.frames += 1
             stats.ticks += len(frame.ticks)
+            if frame.rejected:
+                rejections.add(frame.rejected, ts_init)
             await put(frame)

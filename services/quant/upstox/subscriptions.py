@@ -20,7 +20,7 @@ refused.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, KeysView, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -164,6 +164,10 @@ class SubscriptionBook:
 
     def __contains__(self, key: object) -> bool:
         return key in self._mode
+
+    def keys(self) -> KeysView[str]:
+        """The subscribed keys, a live view (the feed decoders' known-key check)."""
+        return self._mode.keys()
 
     # -- changes -------------------------------------------------------------------
     def subscribe(self, keys: Iterable[str], mode: FeedMode) -> Change:

@@ -39,6 +39,7 @@ from quant.ingestor.settings import IngestorSettings
 from quant.sim.config import SimConfig
 from quant.sim.market import SimTrade
 from quant.sim.server import SimServer
+from quant.upstox.checks import TickLimits
 from quant.upstox.instruments import UpstoxInstrumentSource
 from quant.upstox.settings import UpstoxSettings
 
@@ -151,6 +152,8 @@ def ingestor_settings(market: Market, bootstrap: str) -> IngestorSettings:
         kafka=KafkaSettings(bootstrap_servers=bootstrap),
         upstox=UpstoxSettings(api_base=market.sim.base_url, assets_base=market.sim.base_url),
         control_group=f"ingestor-control-{uuid.uuid4().hex[:8]}",
+        # the simulator runs a fixed date while the ingestor's clock is the wall clock
+        tick_limits=TickLimits(session_window=False),
     )
 
 

@@ -27,6 +27,7 @@ class Socket:
     def __init__(self) -> None:
         self.inbox: asyncio.Queue[Sequence[FeedEvent] | Reconnected] = asyncio.Queue()
         self.decode_errors = 0
+        self.rejected: dict[str, int] = {}
         self.reconnects: list[str] = []
 
     async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:

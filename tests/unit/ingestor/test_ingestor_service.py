@@ -27,6 +27,7 @@ class FakeSocket:
         self.sent: list[tuple[str, tuple[str, ...], FeedMode | None]] = []
         self.inbox: asyncio.Queue[Sequence[FeedEvent] | Reconnected] = asyncio.Queue()
         self.decode_errors = 0
+        self.rejected: dict[str, int] = {}
 
     async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:
         self.sent.append((method, tuple(keys), mode))

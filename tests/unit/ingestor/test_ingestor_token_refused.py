@@ -98,6 +98,8 @@ async def running(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterat
                 "upstox": {"api_base": sim.base_url, "token_file": str(token_file)},
                 "token_reread_s": REREAD_S,
                 "metrics_port": 0,
+                # the simulator runs START's date on the wall clock: no session window
+                "tick_limits": {"session_window": False},
             }
         )
         service = build(settings, deps)

@@ -190,6 +190,7 @@ async def test_malformed_frames_are_counted_not_fatal() -> None:
     ):
         it = aiter(feed)
         await next_item(it)
+        await feed.subscribe(["NSE_EQ|A1"], FeedMode.LTPC)  # ticks of other keys are dropped
         server.outbox.put_nowait(b"\xff\x00garbage")
         server.outbox.put_nowait("a text frame")
         server.outbox.put_nowait(ltpc_frame({"NSE_EQ|A1": 1.0}))
@@ -205,13 +206,14 @@ async def test_slow_consumer_gets_backpressure_not_drops() -> None:
         async with UpstoxFeedClient(lambda: TOKEN, cfg, clock=CLOCK) as feed:
             it = aiter(feed)
             await next_item(it)
-            for i in range(50):
+            await feed.subscribe(["NSE_EQ|A1"], FeedMode.LTPC)
+            for i in range(1, 51):
                 server.outbox.put_nowait(ltpc_frame({"NSE_EQ|A1": float(i)}))
             seen = []
             for _ in range(50):
                 seen.append((await next_frame(it)).ticks[0].ltp)
                 await asyncio.sleep(0.001)
-            assert seen == [i * 100 for i in range(50)]
+            assert seen == [i * 100 for i in range(1, 51)]
 
 
 async def test_limits_are_enforced_before_sending() -> None:

@@ -1,6 +1,7 @@
 """The native feed decoder (``quant_wire``) against the pure-Python (upb) decoder.
 
-Differential: recorded conformance frames, hypothesis-generated ``FeedResponse``s (all
+Differential, on the unchecked decoders (``bounds=None``; the checked ones are compared in
+``test_wire_checks.py``): recorded conformance frames, hypothesis-generated ``FeedResponse``s (all
 feed kinds, extreme and half-paise prices, duplicate map keys, unknown fields) and
 randomly corrupted frames must decode identically (or fail identically) on both paths.
 Malformed input (every truncation of a real frame, bad varints, lengths, wire types)
@@ -49,7 +50,7 @@ def canonical(frame: wire.FeedFrame) -> str:
 
 def outcome(decode: object, data: bytes) -> str:
     try:
-        return canonical(decode(data, 99))  # type: ignore[operator]
+        return canonical(decode(data, 99, None))  # type: ignore[operator]
     except UpstoxDecodeError:
         return "UpstoxDecodeError"
 
@@ -113,7 +114,7 @@ def test_price_rounding_matches_to_paise(rupees: float) -> None:
     msg = pb.FeedResponse(type=pb.live_feed)
     msg.feeds["k"].ltpc.ltp = rupees
     msg.feeds["k"].ltpc.cp = -rupees
-    (tick,) = wire.decode_frame_native(msg.SerializeToString(), 0).ticks
+    (tick,) = wire.decode_frame_native(msg.SerializeToString(), 0, None).ticks
     assert (tick.ltp, tick.close_price) == (to_paise(rupees), to_paise(-rupees))
     assert type(tick.ltp) is int
 
@@ -170,7 +171,7 @@ def test_unknown_fields_of_every_wire_type_are_skipped() -> None:
     unknown = b"\xc8\x06\x05" + b"\xc9\x06" + bytes(8) + b"\xca\x06\x02ab" + b"\xcd\x06" + bytes(4)
     unknown += b"\xcb\x06\x08\x01\xcc\x06"  # a group (field 105) holding a varint
     for data in (full_equity_frame(), greeks_frame(), index_frame()):
-        base = canonical(wire.decode_frame_native(data, 99))
+        base = canonical(wire.decode_frame_native(data, 99, None))
         assert assert_same(data + unknown) == base
         assert base != "UpstoxDecodeError"
 
@@ -182,8 +183,8 @@ def test_a_map_entry_with_an_unknown_field_is_dropped_like_upb() -> None:
     entry = b"\x0a\x01k\x12" + bytes([len(value)]) + value
     plain = b"\x12" + bytes([len(entry)]) + entry
     with_unknown = b"\x12" + bytes([len(entry) + 2]) + entry + b"\x28\x01"
-    assert len(wire.decode_frame_native(plain, 0).ticks) == 1
-    assert wire.decode_frame_native(with_unknown, 0).ticks == []
+    assert len(wire.decode_frame_native(plain, 0, None).ticks) == 1
+    assert wire.decode_frame_native(with_unknown, 0, None).ticks == []
     assert_same(plain + with_unknown)
     assert_same(with_unknown + plain)
 
