@@ -22,6 +22,7 @@ docs/reliability.md.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import socket
@@ -271,7 +272,7 @@ def test_quant_up_serves_through_a_401_a_403_and_a_stall(sim: ThreadedSim, tmp_p
         down = [a for a in poller.answers if a[1] is None or a[1] >= 500]
         assert not down, f"the REST API failed {len(down)} of {len(poller.answers)} times"
         stamps = [t for t, _, _ in poller.answers]
-        gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(stamps)]
         assert stamps[0] - first < 1.0 and stamps[-1] >= t0, "the poller did not run throughout"
         assert max(gaps) < _budget(3.0), f"the REST API did not answer for {max(gaps):.1f} s"
         print(f"quant up under feed faults: {len(stamps)} answers, longest gap {max(gaps):.2f} s")
