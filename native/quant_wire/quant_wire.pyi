@@ -16,9 +16,7 @@ def decode_frame(
     greeks_cls: type[tuple[object, ...]],
     modes: tuple[object, object, object, object],
     bounds: tuple[int, int, int, int, int, Collection[str] | None] | None = None,
-) -> tuple[
-    int, int, list[object], list[object], list[tuple[str, int]], list[tuple[str, str]]
-]: ...
+) -> tuple[int, int, list[object], list[object], list[tuple[str, int]], list[tuple[str, str]]]: ...
 def decode_ticks(
     messages: list[bytes],
     tick_cls: type[tuple[object, ...]],
