@@ -5,7 +5,8 @@ instrument) fed from ``deps.bus`` by a consumer group of its own (``gateway-<hos
 unless ``QUANT_GROUP_ID``: every replica needs every message), resolves and searches
 symbols in an index of the relational store's master, reloaded when the table changes
 (or, in ``quant up``, of the master it was handed) and serves
-``create_app`` on ``settings.gateway.host``/``port``. Its ``/readyz`` is the process's
+``create_app`` on ``settings.gateway.host``/``port``. With PostgreSQL down at start-up it
+serves anyway, not ready, and loads the master as soon as the database answers. Its ``/readyz`` is the process's
 (``deps.board``): every service of the process runs, and market data has arrived.
 ``quant gateway`` and ``quant up`` both build it.
 """
@@ -28,9 +29,13 @@ from quant.gateway.server import embedded_server, wait_started
 from quant.gateway.service_settings import GatewayServiceSettings
 from quant.runtime.blocking import run_blocking
 from quant.runtime.deps import Deps, load_instruments
+from quant.runtime.probes import short_error
 from quant.runtime.service import Readiness
+from quant.store.ports import StoreError
 
 log = logging.getLogger(__name__)
+
+FIRST_LOAD_RETRY_S = 1.0  # until the instrument master is loaded once
 
 
 def consumer_group(settings: GatewayServiceSettings) -> str:
@@ -52,6 +57,7 @@ class GatewayService:
         self._deps = deps
         self._on_serving = on_serving
         self._feeding = False
+        self._store_lookup: StoreInstrumentLookup | None = None
         self.state = LiveMarketState()
         if settings.instrument_lookup == "store":
             deps.need_relational("the gateway")
@@ -62,12 +68,21 @@ class GatewayService:
             reasons.append("bus feed not running")
         if self.state.instruments_seen() == 0:
             reasons.append("no market data yet")
+        lookup = self._store_lookup
+        if lookup is not None and lookup.loads == 0:
+            reasons.append("instrument master not loaded from PostgreSQL yet")
         return not reasons, reasons
 
     async def _lookup(self, stop: asyncio.Event) -> InstrumentLookup | None:
         if self._settings.instrument_lookup == "store":
+            # PostgreSQL may be down at start-up: serve (not ready) on an empty snapshot and
+            # let refresh_instruments load it as soon as the database answers
             lookup = StoreInstrumentLookup(self._deps.need_relational("the gateway"))
-            await run_blocking(lookup.refresh)
+            self._store_lookup = lookup
+            try:
+                await run_blocking(lookup.refresh)
+            except StoreError as e:
+                log.warning("instrument master not loaded yet (retrying): %s", short_error(e))
             return lookup
         instruments = await load_instruments(self._deps, stop, self.name)
         return None if instruments is None else InstrumentIndex.build(instruments)
@@ -136,16 +151,28 @@ class GatewayService:
 
 
 async def refresh_instruments(lookup: StoreInstrumentLookup, every_s: float) -> None:
-    """Reload ``lookup`` when the instrument table changed, checking every ``every_s``.
+    """Reload ``lookup`` when the instrument table changed, checking every ``every_s``
+    (every second at most until the first load succeeds).
 
-    A failed check (the database away) is logged and the current snapshot kept.
+    A failed check (the database away) is logged once per outage and the current snapshot
+    kept.
     """
+    failing = False
     while True:
-        await asyncio.sleep(every_s)
+        await asyncio.sleep(min(every_s, FIRST_LOAD_RETRY_S) if lookup.loads == 0 else every_s)
         try:
             await run_blocking(lookup.refresh)
-        except Exception:
-            log.exception("instrument index refresh failed; serving the previous snapshot")
+        except StoreError as e:
+            if not failing:
+                log.warning(
+                    "instrument index refresh failed; serving the previous snapshot: %s",
+                    short_error(e),
+                )
+            failing = True
+            continue
+        if failing:
+            log.info("instrument index refresh works again")
+        failing = False
 
 
 def build(
