@@ -26,7 +26,9 @@ def _librdkafka_threads() -> int:
     """librdkafka's threads in this process (named ``rdk:...``)."""
     count = 0
     for task in Path("/proc/self/task").iterdir():
-        with contextlib.suppress(FileNotFoundError):  # the thread ended while we looked
+        # the thread ended while we looked: its entry is gone (FileNotFoundError) or its
+        # files no longer readable (ProcessLookupError, ESRCH)
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
             count += (task / "comm").read_text().startswith("rdk:")
     return count
 
