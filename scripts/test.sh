@@ -11,7 +11,9 @@ export PYTHONFAULTHANDLER=1
 
 echo "== protobuf drift";  python scripts/gen_proto.py --check
 echo "== column tables drift"; python scripts/gen_columns.py --check
-echo "== ruff";            ruff check . && ruff format --check .
+# one command per line: under `set -e` a failure on the left of `&&` would not stop the run
+echo "== ruff";            ruff check .
+echo "== ruff format";     ruff format --check .
 echo "== mypy --strict";   mypy services/quant operator/quant_operator
 echo "== import contracts"; lint-imports
 echo "== pytest (unit, integration, conformance, operator, e2e)"

@@ -6,8 +6,9 @@ unless ``QUANT_GROUP_ID``: every replica needs every message), resolves and sear
 symbols in an index of the relational store's master, reloaded when the table changes
 (or, in ``quant up``, of the master it was handed) and serves
 ``create_app`` on ``settings.gateway.host``/``port``. With PostgreSQL down at start-up it
-serves anyway, not ready, and loads the master as soon as the database answers. Its ``/readyz`` is the process's
-(``deps.board``): every service of the process runs, and market data has arrived.
+serves anyway, not ready, and loads the master as soon as the database answers. Its
+``/readyz`` is the process's (``deps.board``): every service of the process runs, and
+market data has arrived.
 ``quant gateway`` and ``quant up`` both build it.
 """
 
