@@ -257,7 +257,11 @@ class Order:
         return self._move(S.MODIFY_PENDING, ts, pending=amendment)
 
     def modified(self, ts: int) -> Order:
-        """The broker applied the pending modification."""
+        """The broker applied the pending modification.
+
+        ``InvalidIntent`` if fills that arrived meanwhile leave the new quantity at or below
+        the filled quantity (the broker refuses such a change too: use ``request_refused``).
+        """
         if self.pending is None:
             raise IllegalTransition(
                 f"order {self.client_order_id} ({self.status.name}) has no modification pending"
