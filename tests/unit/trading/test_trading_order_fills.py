@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from trading_builders import KEY, T0, limit, modify_pending, new, open_, partially_filled
+from trading_builders import (
+    KEY,
+    T0,
+    limit,
+    modify_pending,
+    new,
+    open_,
+    partially_filled,
+    trigger_pending,
+)
 
 from quant.core.orders import OrderStatus, OrderType, Side
 from quant.trading import Amendment, InvalidFill, InvalidIntent, Order, OverFill, Product
@@ -156,3 +165,21 @@ def test_div_round_is_the_nearest_integer_with_halves_away_from_zero(n: int, d: 
         assert abs(q) > abs(exact)
     assert div_round(-n, d) == -q
     assert div_round(n, -d) == -q
+
+
+def test_a_modification_overtaken_by_fills_is_refused_when_confirmed() -> None:
+    pending = partially_filled().modify_requested(Amendment(quantity=5), T0 + 3)
+    overtaken, _ = pending.fill(2, 250_000, T0 + 4)  # now 5 filled
+    with pytest.raises(InvalidIntent, match="not above the 5 already filled"):
+        overtaken.modified(T0 + 5)
+    assert overtaken.request_refused("filled meanwhile", T0 + 5).status is (
+        OrderStatus.PARTIALLY_FILLED
+    )
+
+
+def test_a_trigger_while_a_cancel_is_pending_is_remembered_if_the_cancel_is_refused() -> None:
+    order = trigger_pending().cancel_requested(T0 + 3).triggered_at(T0 + 4)
+    assert (order.status, order.triggered) == (OrderStatus.CANCEL_PENDING, True)
+    assert order.request_refused("too late", T0 + 5).status is OrderStatus.OPEN
+    with pytest.raises(TradingError, match="not waiting for a trigger"):
+        order.triggered_at(T0 + 6)
