@@ -3,7 +3,8 @@
 Execution emits one ``OrderEvent`` per state change of an order; the relational store
 appends it to ``executed_orders`` and the bus carries it on ``orders.events``. Prices
 and values are integer paise, quantities are units (shares or contracts), never lots.
-Enum values match ``quant.trading.v1`` in the protobuf schema.
+Enum values match ``quant.trading.v1`` in the protobuf schema. The transitions between the
+statuses, and the order value that moves through them, are in ``quant.trading``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class OrderStatus(IntEnum):
     CANCELLED = 5
     REJECTED = 6
     TRIGGER_PENDING = 7
+    #: a modification was sent and the broker has not answered yet
+    MODIFY_PENDING = 8
+    #: a cancellation was sent and the broker has not answered yet
+    CANCEL_PENDING = 9
 
     @property
     def is_terminal(self) -> bool:

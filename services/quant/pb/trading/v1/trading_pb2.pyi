@@ -31,6 +31,8 @@ class OrderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_STATUS_CANCELLED: _ClassVar[OrderStatus]
     ORDER_STATUS_REJECTED: _ClassVar[OrderStatus]
     ORDER_STATUS_TRIGGER_PENDING: _ClassVar[OrderStatus]
+    ORDER_STATUS_MODIFY_PENDING: _ClassVar[OrderStatus]
+    ORDER_STATUS_CANCEL_PENDING: _ClassVar[OrderStatus]
 SIDE_UNSPECIFIED: Side
 SIDE_BUY: Side
 SIDE_SELL: Side
@@ -47,6 +49,8 @@ ORDER_STATUS_FILLED: OrderStatus
 ORDER_STATUS_CANCELLED: OrderStatus
 ORDER_STATUS_REJECTED: OrderStatus
 ORDER_STATUS_TRIGGER_PENDING: OrderStatus
+ORDER_STATUS_MODIFY_PENDING: OrderStatus
+ORDER_STATUS_CANCEL_PENDING: OrderStatus
 
 class ScannerSuggestion(_message.Message):
     __slots__ = ("instrument_key", "trading_symbol", "ts_event", "rank", "score", "reasons", "last_price_paise", "feed_mode")
