@@ -10,7 +10,10 @@ Components (CHARGES.md §1-4): brokerage (per executed order, from the broker's
 transaction charge (NSE/BSE, each side), NSE IPFT (each side), SEBI turnover fee (each
 side), stamp duty (buy side), DP charge (delivery sells, once per scrip per day) and GST
 (18 % of brokerage + exchange charge + SEBI fee + DP, and IPFT where the tariff says so).
-Option levies are on the premium (price x quantity); STT on exercise is not modelled.
+Option levies are on the premium (price x quantity). Not modelled: STT on exercised
+options and on physically settled stock F&O, the auto square-off / call-and-trade
+surcharge, MTF, currency and commodity segments (CTT) -- CHARGES.md lacks some of their
+rates, and a fill in an unsupported segment or product is refused, never priced at 0.
 
 Rounding (CHARGES.md §5, "practical rule for matching to the paisa"):
 
@@ -24,6 +27,9 @@ Rounding (CHARGES.md §5, "practical rule for matching to the paisa"):
    of a sliced order is its own order. The day sum of order brokerages is rounded as in 2.
 4. GST = 18 % x (rounded brokerage + exchange + SEBI + DP [+ IPFT]) rounded half-up to the
    paisa. The total is the sum of the rounded components.
+   UNCONFIRMED (CHARGES.md §8.6, §8.11): Upstox does not document the STT rounding level
+   and its calculator's rounding was not observable; the §7 examples are computed, not
+   copied. The Zerodha calculator's figures (§6A) are matched with the same rules.
 5. A fill's charges (:meth:`DayCharges.add`) are what it adds to the day's contract note:
    rounded(cumulative with it) - rounded(cumulative before it). Each is >= 0, and a day's
    or an order's fills add up to the note to the paisa.
