@@ -48,7 +48,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from quant.core.instruments import InstrumentType
+from quant.core.instruments import Instrument, InstrumentType
 from quant.core.money import paise_to_decimal
 from quant.core.orders import Side
 from quant.trading.charges_rates import (
@@ -69,6 +69,7 @@ __all__ = [
     "RateNotFoundError",
     "charges_for_fill",
     "market_for",
+    "rate_class_for",
     "upstox_charges_payload",
 ]
 
@@ -157,6 +158,18 @@ def market_for(segment: str, instrument_type: InstrumentType, product: str) -> M
     if instrument_type in (InstrumentType.CALL, InstrumentType.PUT):
         return Market.OPTIONS
     raise ChargesError(f"{segment} trades futures and options, not {instrument_type}")
+
+
+def rate_class_for(instrument: Instrument) -> str:
+    """The ``rate_class`` of an instrument-master row (BSE options by index, else "").
+
+    BSE cash is charged by scrip group, which the master does not carry: "" (groups A/B,
+    unconfirmed). BSE options: SENSEX, BANKEX, SENSEX50 by underlying, else STOCK.
+    """
+    if instrument.segment != "BSE_FO" or not instrument.is_option:
+        return ""
+    underlying = instrument.underlying_symbol.upper()
+    return underlying if underlying in ("SENSEX", "BANKEX", "SENSEX50") else "STOCK"
 
 
 def _validate(fill: Fill) -> None:

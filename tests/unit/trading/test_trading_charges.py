@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from quant.core.instruments import InstrumentType
+from quant.core.instruments import Instrument, InstrumentType
 from quant.core.money import decimal_to_paise
 from quant.core.orders import Side
 from quant.trading.charges import (
@@ -22,6 +22,7 @@ from quant.trading.charges import (
     Fill,
     RateNotFoundError,
     charges_for_fill,
+    rate_class_for,
     upstox_charges_payload,
 )
 from quant.trading.charges_rates import UPSTOX, ZERODHA, BrokerageRule, Market, Tariff
@@ -361,3 +362,15 @@ def test_a_day_refuses_other_days_and_an_order_changing_side() -> None:
     with pytest.raises(ChargesError, match="o1"):
         day.add(Fill(STOCK, EQ, "I", SELL, 1, 100, APR26, "o1"))
     assert day.total() == day.for_order("o1")  # the refused fill left nothing behind
+
+
+def test_rate_class_from_the_instrument_master() -> None:
+    def row(segment: str, kind: InstrumentType, underlying: str) -> Instrument:
+        return Instrument(f"{segment}|1", "X", "X", segment[:3], segment, kind,
+                          underlying_symbol=underlying)  # fmt: skip
+
+    assert rate_class_for(row("BSE_FO", CE, "SENSEX")) == "SENSEX"
+    assert rate_class_for(row("BSE_FO", InstrumentType.PUT, "Bankex")) == "BANKEX"
+    assert rate_class_for(row("BSE_FO", CE, "RELIANCE")) == "STOCK"
+    assert rate_class_for(row("BSE_FO", FUT, "SENSEX")) == ""
+    assert rate_class_for(row("NSE_FO", CE, "NIFTY")) == ""
