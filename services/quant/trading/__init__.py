@@ -11,7 +11,9 @@ Modules: ``errors`` (the exception hierarchy), ``rounding`` (the one integer rou
 ``intent`` (``OrderIntent``), ``client_ids`` (deterministic client order ids, sent as the
 Upstox ``tag``), ``transitions`` (the status transition table), ``order`` (``Order``, the
 value that moves through it, and ``Fill``), ``positions`` (``Position``, ``PositionBook``),
-``replay`` (``OrderEvent`` stream -> fills -> positions).
+``replay`` (``OrderEvent`` stream -> fills -> positions), ``charges`` and
+``charges_rates`` (Indian per-trade charges per fill and per order, from one dated rate
+table).
 """
 
 from __future__ import annotations
