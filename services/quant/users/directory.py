@@ -27,7 +27,7 @@ from quant.users.hashing import SecretHasher
 from quant.users.keys import ApiKey, new_key, parse_key
 from quant.users.roles import Role
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MIN_PASSWORD = 8
 DEFAULT_CACHE_S = 60.0
 CACHE_SIZE = 4096
@@ -65,7 +65,7 @@ class UserError(ValueError):
 
 
 def check_name(username: str) -> str:
-    if not NAME_PATTERN.match(username):
+    if not NAME_PATTERN.fullmatch(username):
         raise UserError(
             "a user name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )

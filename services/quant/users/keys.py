@@ -15,7 +15,7 @@ from typing import NamedTuple
 PREFIX = "qk"
 _ID_BYTES = 6
 _SECRET_BYTES = 32
-_FORMAT = re.compile(r"^qk_(?P<key_id>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{43})$")
+_FORMAT = re.compile(r"qk_(?P<key_id>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{43})")
 
 
 class ApiKey(NamedTuple):
@@ -38,7 +38,7 @@ def new_key() -> ApiKey:
 
 def parse_key(text: str) -> ApiKey | None:
     """The key in ``text``, or None when it is not one (wrong shape, length, characters)."""
-    match = _FORMAT.match(text.strip())
+    match = _FORMAT.fullmatch(text.strip())
     if match is None:
         return None
     return ApiKey(match.group("key_id"), match.group("secret"))
