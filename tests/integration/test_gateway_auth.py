@@ -202,6 +202,31 @@ async def test_keys_never_reach_the_log(
         assert secret not in logged
 
 
+def _all_user_rows(store: RelationalStore) -> str:
+    """Every row of ``users`` and ``api_keys``, as text (what a leaked database shows)."""
+    sql = ("SELECT * FROM users", "SELECT * FROM api_keys")
+    if isinstance(store, SqliteRelationalStore):
+        conn = store._conn
+        assert conn is not None
+        return repr([conn.execute(q).fetchall() for q in sql])
+    pool = store._pool  # type: ignore[attr-defined]
+    with pool.connection() as pg:
+        return repr([pg.execute(q.encode()).fetchall() for q in sql])
+
+
+def test_no_key_or_password_is_stored_in_clear(
+    directory: UserDirectory, store: RelationalStore
+) -> None:
+    first = directory.create_user("asha", Role.TRADER, password="correct horse")
+    second = directory.issue_key("asha")
+    rows = _all_user_rows(store)
+    assert first.key_id in rows and second.key_id in rows
+    for secret in (first.secret, second.secret, "correct horse"):
+        assert secret not in rows
+    assert rows.count("$argon2id$") == 3
+    assert directory.verify_key(second.text) == Caller("asha", Role.TRADER)
+
+
 async def test_the_openapi_documents_the_bearer_scheme_on_keyed_endpoints_only(
     client: httpx.AsyncClient,
 ) -> None:
