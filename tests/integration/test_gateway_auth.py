@@ -105,6 +105,10 @@ async def test_me_needs_a_key_and_says_whose_it_is(
     client: httpx.AsyncClient, directory: UserDirectory, registry: CollectorRegistry
 ) -> None:
     key = directory.create_user("ravi", Role.VIEWER).text
+    for reason in ("missing", "malformed", "unknown", "bad_secret", "disabled", "role"):
+        assert (
+            registry.get_sample_value("gateway_auth_failures_total", {"reason": reason}) == 0.0
+        )  # exported from the start
     missing = await client.get("/api/v1/me")
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"] == "Bearer"

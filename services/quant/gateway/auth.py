@@ -59,12 +59,15 @@ _UNAUTHORIZED = {
 def failures_counter(registry: CollectorRegistry | None) -> Counter:
     """``gateway_auth_failures_total{reason}`` in ``registry`` (None: not registered);
     made once per process (the gateway service builds it, ``create_app`` otherwise)."""
-    return Counter(
+    counter = Counter(
         "gateway_auth_failures_total",
         "Requests refused for their API key, by reason",
         ["reason"],
         registry=registry,
     )
+    for reason in (*Refusal, UNAVAILABLE):  # every series exported from the start, at 0
+        counter.labels(reason=reason)
+    return counter
 
 
 def auth_responses() -> dict[int | str, dict[str, Any]]:

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from users_helpers import CountingHasher
+
+from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.users.admin import admin_notice, ensure_admin
 from quant.users.directory import Caller, UserDirectory
 from quant.users.roles import Role
+
+
+@pytest.fixture
+def directory() -> Iterator[UserDirectory]:
+    store = SqliteRelationalStore(":memory:").open()
+    yield UserDirectory(store, CountingHasher())
+    store.close()
 
 
 def _mode(path: Path) -> int:

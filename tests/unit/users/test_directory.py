@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from users_helpers import CountingHasher
 
@@ -10,6 +12,30 @@ from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.users.directory import Caller, Refusal, UserDirectory, UserError, check_role
 from quant.users.keys import new_key
 from quant.users.roles import Role
+
+
+@pytest.fixture
+def store() -> Iterator[SqliteRelationalStore]:
+    s = SqliteRelationalStore(":memory:").open()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def hasher() -> CountingHasher:
+    return CountingHasher()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(1_000_000_000_000)
+
+
+@pytest.fixture
+def directory(
+    store: SqliteRelationalStore, hasher: CountingHasher, clock: FakeClock
+) -> UserDirectory:
+    return UserDirectory(store, hasher, clock=clock, cache_s=30.0)
 
 
 def _every_stored_value(store: SqliteRelationalStore) -> str:
