@@ -16,6 +16,7 @@ run python bench/bench_kafka_hop.py
 run python bench/bench_questdb.py
 run python bench/bench_pipeline.py
 run python bench/bench_gateway_load.py
+run python bench/bench_api_keys.py
 run python bench/bench_devinfra.py --skip-cold
 run python bench/bench_operator.py
 bench_venv="${QUANT_CACHE_DIR:-$HOME/.cache/quant-platform}/bench-venv"

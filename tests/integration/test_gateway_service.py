@@ -2,7 +2,9 @@
 
 Seeds one instrument into PostgreSQL, starts the command on a free port, publishes a Tick
 for it on ``market.equity.ticks`` and polls the quote endpoint until the price shows; then
-checks ``/healthz``/``/readyz``/``/metrics`` and that SIGINT stops it within 5 s.
+checks ``/healthz``/``/readyz``/``/metrics``, that an API key made by ``quant users add``
+on the same PostgreSQL is accepted by ``/api/v1/me`` (and a missing one refused and
+counted), and that SIGINT stops it within 5 s.
 """
 
 from __future__ import annotations
@@ -63,6 +65,16 @@ def test_gateway_serves_quotes_from_kafka_and_postgres(
         "QUANT_GATEWAY__PORT": str(port),
         "QUANT_GROUP_ID": f"gateway-test-{uuid.uuid4().hex[:8]}",
     }
+    added = subprocess.run(
+        [sys.executable, "-m", "quant.cli", "users", "add", "asha", "--role", "trader"],
+        env={**env, "QUANT_ARGON2__MEMORY_KIB": "1024", "QUANT_ARGON2__TIME_COST": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.splitlines()[-1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "quant.cli", "gateway"],
         env=env,
@@ -98,6 +110,12 @@ def test_gateway_serves_quotes_from_kafka_and_postgres(
             ready = client.get("/readyz")
             assert ready.status_code == 200, ready.text
             assert client.get("/api/v1/market/quote/NOSUCHSYMBOL").status_code == 404
+            me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})
+            assert me.status_code == 200, me.text
+            assert me.json() == {"user": "asha", "role": "trader"}
+            assert client.get("/api/v1/me").status_code == 401
+            metrics = client.get("/metrics").text
+            assert 'gateway_auth_failures_total{reason="missing"} 1.0' in metrics
         publisher.close()
 
         proc.send_signal(signal.SIGINT)
@@ -110,4 +128,5 @@ def test_gateway_serves_quotes_from_kafka_and_postgres(
             proc.kill()
             proc.wait()
         output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+        assert key[16:] not in output  # the key's secret never reaches the log
         print(output[-4000:])  # shown by pytest only when the test fails

@@ -1,18 +1,19 @@
 """``create_app(settings, ports)``: the FastAPI application of the REST API.
 
-One router per resource (market, instruments, health), the error shapes of
+One router per resource (market, instruments, account, health), the error shapes of
 :mod:`quant.gateway.errors` and the offline ``/docs`` of :mod:`quant.gateway.docs`. The
 composition root (``quant up``, or a standalone gateway process) builds the ports and
-passes them in; nothing here reads the environment or opens connections.
+passes them in; nothing here reads the environment or opens connections. Endpoints that
+need an API key use :func:`quant.gateway.auth.require_role`.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from quant.gateway import docs, errors
+from quant.gateway import auth, docs, errors
 from quant.gateway.deps import GatewayPorts
-from quant.gateway.routers import health, instruments, market
+from quant.gateway.routers import account, health, instruments, market
 from quant.gateway.settings import GatewaySettings
 
 
@@ -26,9 +27,12 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
     )
     app.state.ports = ports
     app.state.source = settings.source
+    # used when the ports bring no counter (a registered one is made once per process)
+    app.state.auth_failures = auth.failures_counter(None)
     errors.install(app)
     docs.install(app)
     app.include_router(health.router)
     app.include_router(market.router)
     app.include_router(instruments.router)
+    app.include_router(account.router)
     return app

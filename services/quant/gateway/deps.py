@@ -2,7 +2,9 @@
 
 ``create_app`` stores a :class:`GatewayPorts` on ``app.state.ports``; routers declare
 ``market: MarketDep`` / ``instruments: InstrumentsDep`` and never build adapters;
-``source: SourceDep`` is the market source the quotes are labelled with.
+``source: SourceDep`` is the market source the quotes are labelled with; endpoints that
+need an API key take ``caller: Annotated[Caller, Depends(require_role(...))]``
+(:mod:`quant.gateway.auth`).
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 
 from quant.core.clock import Clock, SystemClock
 from quant.core.freshness import DEFAULT_STALE_AFTER_S
-from quant.gateway.ports import InstrumentLookup, MarketReadModel, Readiness
+from quant.gateway.ports import InstrumentLookup, KeyVerifier, MarketReadModel, Readiness
 from quant.gateway.settings import MarketSource
 
 
@@ -34,6 +36,10 @@ class GatewayPorts:
     registry: CollectorRegistry | None = None
     clock: Clock = field(default_factory=SystemClock)  # the age of a quote
     stale_after_s: float = DEFAULT_STALE_AFTER_S
+    # API keys (quant.gateway.auth): None = no user store, keyed endpoints answer 503
+    users: KeyVerifier | None = None
+    # gateway_auth_failures_total{reason}, made once per process (auth.failures_counter)
+    auth_failures: Counter | None = None
 
 
 def get_ports(request: Request) -> GatewayPorts:

@@ -4,12 +4,14 @@
 instrument) fed from ``deps.bus`` by a consumer group of its own (``gateway-<hostname>``
 unless ``QUANT_GROUP_ID``: every replica needs every message), resolves and searches
 symbols in an index of the relational store's master, reloaded when the table changes
-(or, in ``quant up``, of the master it was handed) and serves
-``create_app`` on ``settings.gateway.host``/``port``. With PostgreSQL down at start-up it
-serves anyway, not ready, and loads the master as soon as the database answers. Its
-``/readyz`` is the process's (``deps.board``): every service of the process runs, and
-market data has arrived.
-``quant gateway`` and ``quant up`` both build it.
+(or, in ``quant up``, of the master it was handed) and serves ``create_app`` on
+``settings.gateway.host``/``port``. With PostgreSQL down at start-up it serves anyway,
+not ready, and loads the master as soon as the database answers. API keys are checked
+against the users of the relational store (``deps.relational``: PostgreSQL, or SQLite in
+``quant up``) by a :class:`~quant.users.directory.UserDirectory`; without a relational
+store, keyed endpoints answer 503. Its ``/readyz`` is the process's (``deps.board``):
+every service of the process runs, and market data has arrived. ``quant gateway`` and
+``quant up`` both build it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 
 from quant.core.symbols import InstrumentIndex
 from quant.gateway.app import create_app
+from quant.gateway.auth import failures_counter
 from quant.gateway.deps import GatewayPorts
 from quant.gateway.feeder import FEED_TOPICS, feed_read_model
 from quant.gateway.instrument_store import StoreInstrumentLookup
@@ -33,6 +36,8 @@ from quant.runtime.deps import Deps, load_instruments
 from quant.runtime.probes import short_error
 from quant.runtime.service import Readiness
 from quant.store.ports import StoreError
+from quant.users.directory import UserDirectory
+from quant.users.hashing import Argon2Hasher
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,7 @@ class GatewayService:
         self._feeding = False
         self._store_lookup: StoreInstrumentLookup | None = None
         self.state = LiveMarketState()
+        self._auth_failures = failures_counter(deps.registry)  # once: runs may restart
         if settings.instrument_lookup == "store":
             deps.need_relational("the gateway")
 
@@ -88,6 +94,14 @@ class GatewayService:
         instruments = await load_instruments(self._deps, stop, self.name)
         return None if instruments is None else InstrumentIndex.build(instruments)
 
+    def _users(self) -> UserDirectory | None:
+        """The API keys' directory over the relational store (wall clock for its cache)."""
+        store = self._deps.relational
+        if store is None:
+            log.warning("no relational store: endpoints that need an API key answer 503")
+            return None
+        return UserDirectory(store, Argon2Hasher(), cache_s=self._settings.gateway.key_cache_s)
+
     async def run(self, stop: asyncio.Event) -> None:
         settings, deps = self._settings, self._deps
         lookup = await self._lookup(stop)
@@ -100,6 +114,8 @@ class GatewayService:
             deps.registry,
             clock=deps.clock,
             stale_after_s=settings.gateway.stale_after_s,
+            users=self._users(),
+            auth_failures=self._auth_failures,
         )
         server = embedded_server(
             create_app(settings.gateway, ports), settings.gateway.host, settings.gateway.port

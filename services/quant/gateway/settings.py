@@ -1,4 +1,4 @@
-"""The gateway's settings section (host, port, CORS origins); env ``QUANT_GATEWAY__*``."""
+"""The gateway's settings section (host, port, source, API-key cache); ``QUANT_GATEWAY__*``."""
 
 from __future__ import annotations
 
@@ -21,3 +21,6 @@ class GatewaySettings(Section):
     source: MarketSource = "upstox"
     # a quote older than this by exchange time says "stale": true
     stale_after_s: float = Field(default=DEFAULT_STALE_AFTER_S, gt=0)
+    # how long a verified API key is trusted without a new argon2id check (0 = never);
+    # a disabled user or a changed role still counts from the next request
+    key_cache_s: float = Field(default=60.0, ge=0)

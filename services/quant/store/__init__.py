@@ -4,7 +4,7 @@ Public API (see each module's docstring for semantics):
 
 * ``quant.store.ports``: ``TickWriter``, ``TickReader``, ``TickStore``, ``Quote``;
   ``InstrumentRepository``, ``OrderAudit``, ``UserRepository``, ``RelationalStore``,
-  ``UpsertResult``, ``UserRecord``; ``StoreError``.
+  ``UpsertResult``, ``UserRecord``, ``ApiKeyRecord``; ``StoreError``.
 * Tick store adapters: ``quant.store.questdb_ticks.QuestDBTickStore`` and
   ``quant.store.sqlite_ticks.SqliteTickStore``.
 * Relational adapters: ``quant.store.postgres.PostgresStore`` and

@@ -16,7 +16,9 @@ Semantics every adapter honours (``tests/integration/store`` contract suites):
   ``replace_instruments`` is one transaction too, from reading the live counts the
   guard judges to flagging expired rows: a guard that refuses (before writing or just
   before the commit) rolls all of it back;
-* ``executed_orders`` is append-only (updates and deletes are refused by the database).
+* ``executed_orders`` is append-only (updates and deletes are refused by the database);
+* ``users.role`` is viewer, trader or admin (the database refuses others); secrets are
+  stored as argon2id hashes only (``quant.users``).
 """
 
 from __future__ import annotations
@@ -110,11 +112,23 @@ class ReplaceGuard(Protocol):
 
 
 class UserRecord(NamedTuple):
-    """A platform user: the secret is stored hashed, never in clear."""
+    """A platform user: ``secret_hash`` is the argon2id hash of the password ('' when none
+    is set), never the password; ``role`` is viewer, trader or admin (the store refuses
+    others); a ``disabled`` user's keys are refused."""
 
     username: str
     secret_hash: str
     role: str
+    disabled: bool = False
+
+
+class ApiKeyRecord(NamedTuple):
+    """An API key ``qk_<key_id>_<secret>`` as stored: the id in clear (how a request's key
+    is found without hashing every row), the argon2id hash of the secret."""
+
+    key_id: str
+    username: str
+    secret_hash: str
 
 
 class InstrumentRepository(Protocol):
@@ -165,8 +179,25 @@ class OrderAudit(Protocol):
 
 
 class UserRepository(Protocol):
-    def save_user(self, user: UserRecord) -> None: ...
+    def save_user(self, user: UserRecord) -> None:
+        """Insert or replace ``user`` (hash, role and disabled flag)."""
+        ...
+
     def get_user(self, username: str) -> UserRecord | None: ...
+    def list_users(self) -> list[UserRecord]:
+        """Every user, by name."""
+        ...
+
+    def create_user(self, user: UserRecord, key: ApiKeyRecord | None = None) -> bool:
+        """In ONE transaction: insert ``user`` and ``key`` unless the name is taken
+        (then nothing is written and it returns False)."""
+        ...
+
+    def save_api_key(self, key: ApiKeyRecord) -> None:
+        """Add a key of an existing user (:class:`StoreError` if there is no such user)."""
+        ...
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None: ...
 
 
 class RelationalStore(InstrumentRepository, OrderAudit, UserRepository, Protocol):

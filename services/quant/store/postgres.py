@@ -29,7 +29,14 @@ from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent
 from quant.store import relational_sql as Q
 from quant.store.migrate import apply_postgres
-from quant.store.ports import ReplaceGuard, ReplaceResult, StoreError, UpsertResult, UserRecord
+from quant.store.ports import (
+    ApiKeyRecord,
+    ReplaceGuard,
+    ReplaceResult,
+    StoreError,
+    UpsertResult,
+    UserRecord,
+)
 from quant.store.settings import PostgresSettings
 
 T = TypeVar("T")
@@ -195,6 +202,27 @@ class PostgresStore:
     def get_user(self, username: str) -> UserRecord | None:
         row = self._run(lambda c: c.execute(Q.GET_USER.encode(), (username,)).fetchone())
         return None if row is None else Q.user_from_row(row)
+
+    def list_users(self) -> list[UserRecord]:
+        rows = self._run(lambda c: c.execute(Q.LIST_USERS.encode()).fetchall())
+        return [Q.user_from_row(r) for r in rows]
+
+    def create_user(self, user: UserRecord, key: ApiKeyRecord | None = None) -> bool:
+        def go(conn: Conn) -> bool:
+            if conn.execute(Q.CREATE_USER.encode(), tuple(user)).rowcount == 0:
+                return False
+            if key is not None:
+                conn.execute(Q.SAVE_API_KEY.encode(), tuple(key))
+            return True
+
+        return self._run(go)
+
+    def save_api_key(self, key: ApiKeyRecord) -> None:
+        self._run(lambda c: c.execute(Q.SAVE_API_KEY.encode(), tuple(key)))
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        row = self._run(lambda c: c.execute(Q.GET_API_KEY.encode(), (key_id,)).fetchone())
+        return None if row is None else Q.api_key_from_row(row)
 
     # --- health -------------------------------------------------------------------------
 

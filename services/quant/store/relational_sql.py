@@ -12,7 +12,7 @@ from typing import Any
 
 from quant.core.instruments import Instrument, InstrumentType
 from quant.core.orders import OrderEvent, OrderStatus, OrderType, Side
-from quant.store.ports import UserRecord
+from quant.store.ports import ApiKeyRecord, UserRecord
 
 INSTRUMENT_COLUMNS = (
     "instrument_key", "trading_symbol", "name", "exchange", "segment", "instrument_type",
@@ -76,12 +76,20 @@ LIST_ORDERS_OF = (
     f"SELECT {_OCOLS} FROM executed_orders WHERE client_order_id = %s "  # noqa: S608
     "ORDER BY id DESC LIMIT %s"
 )
+_UCOLS = "username, secret_hash, role, disabled"
 SAVE_USER = (
-    "INSERT INTO users (username, secret_hash, role) VALUES (%s, %s, %s) "
+    f"INSERT INTO users ({_UCOLS}) VALUES (%s, %s, %s, %s) "  # noqa: S608
     "ON CONFLICT (username) DO UPDATE SET secret_hash = excluded.secret_hash, "
-    "role = excluded.role, updated_at = CURRENT_TIMESTAMP"
+    "role = excluded.role, disabled = excluded.disabled, updated_at = CURRENT_TIMESTAMP"
 )
-GET_USER = "SELECT username, secret_hash, role FROM users WHERE username = %s"
+CREATE_USER = (
+    f"INSERT INTO users ({_UCOLS}) VALUES (%s, %s, %s, %s) "  # noqa: S608
+    "ON CONFLICT (username) DO NOTHING"
+)
+GET_USER = f"SELECT {_UCOLS} FROM users WHERE username = %s"  # noqa: S608
+LIST_USERS = f"SELECT {_UCOLS} FROM users ORDER BY username"  # noqa: S608
+SAVE_API_KEY = "INSERT INTO api_keys (key_id, username, secret_hash) VALUES (%s, %s, %s)"
+GET_API_KEY = "SELECT key_id, username, secret_hash FROM api_keys WHERE key_id = %s"
 
 
 def like_escape(text: str) -> str:
@@ -144,4 +152,8 @@ def order_from_row(row: Sequence[Any]) -> OrderEvent:
 
 
 def user_from_row(row: Sequence[Any]) -> UserRecord:
-    return UserRecord(str(row[0]), str(row[1]), str(row[2]))
+    return UserRecord(str(row[0]), str(row[1]), str(row[2]), bool(row[3]))
+
+
+def api_key_from_row(row: Sequence[Any]) -> ApiKeyRecord:
+    return ApiKeyRecord(str(row[0]), str(row[1]), str(row[2]))

@@ -21,7 +21,14 @@ from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent
 from quant.store import relational_sql as Q
 from quant.store.migrate import apply_sqlite
-from quant.store.ports import ReplaceGuard, ReplaceResult, StoreError, UpsertResult, UserRecord
+from quant.store.ports import (
+    ApiKeyRecord,
+    ReplaceGuard,
+    ReplaceResult,
+    StoreError,
+    UpsertResult,
+    UserRecord,
+)
 
 T = TypeVar("T")
 
@@ -43,6 +50,10 @@ _LIST_ORDERS = _q(Q.LIST_ORDERS)
 _LIST_ORDERS_OF = _q(Q.LIST_ORDERS_OF)
 _SAVE_USER = _q(Q.SAVE_USER)
 _GET_USER = _q(Q.GET_USER)
+_CREATE_USER = _q(Q.CREATE_USER)
+_LIST_USERS = _q(Q.LIST_USERS)
+_SAVE_API_KEY = _q(Q.SAVE_API_KEY)
+_GET_API_KEY = _q(Q.GET_API_KEY)
 
 
 def _sqlite_row(i: Instrument) -> tuple[Any, ...]:
@@ -183,6 +194,27 @@ class SqliteRelationalStore:
     def get_user(self, username: str) -> UserRecord | None:
         row = self._run(lambda c: c.execute(_GET_USER, (username,)).fetchone())
         return None if row is None else Q.user_from_row(row)
+
+    def list_users(self) -> list[UserRecord]:
+        rows = self._run(lambda c: c.execute(_LIST_USERS).fetchall())
+        return [Q.user_from_row(r) for r in rows]
+
+    def create_user(self, user: UserRecord, key: ApiKeyRecord | None = None) -> bool:
+        def go(conn: sqlite3.Connection) -> bool:
+            if conn.execute(_CREATE_USER, tuple(user)).rowcount == 0:
+                return False
+            if key is not None:
+                conn.execute(_SAVE_API_KEY, tuple(key))
+            return True
+
+        return self._in_transaction(go)
+
+    def save_api_key(self, key: ApiKeyRecord) -> None:
+        self._run(lambda c: c.execute(_SAVE_API_KEY, tuple(key)))
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        row = self._run(lambda c: c.execute(_GET_API_KEY, (key_id,)).fetchone())
+        return None if row is None else Q.api_key_from_row(row)
 
     def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         """Run one raw statement, returning the row count (tests and maintenance only)."""

@@ -13,7 +13,10 @@ What is particular to the one-process platform is chosen here, and nothing else:
   ``sim_speed`` when it is above 1, as its frames are that much further apart in its time;
 - the bus: :class:`~quant.bus.inprocess.InProcessBus`;
 - the stores: SQLite files under ``data_dir`` (ticks, and the relational store that the
-  ``instrument-sync`` service fills while the others start).
+  ``instrument-sync`` service fills while the others start);
+- the first user: on the first start (no ``admin`` in the relational store) the user
+  ``admin`` is created, its API key printed once and written to ``data_dir/admin.key``
+  (mode 0600) by :func:`quant.users.admin.ensure_admin`; later starts say where the file is.
 
 Then the same services as the separate commands, each from its package's ``build``
 (instrument sync, ingestor, feature engine, gateway), run and supervised by
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 
 from quant.bus.inprocess import InProcessBus
@@ -46,11 +50,20 @@ from quant.sync import main as sync
 from quant.sync.settings import SyncSettings
 from quant.up.market import Market, open_market
 from quant.up.settings import UpSettings
+from quant.users.admin import admin_notice, ensure_admin
+from quant.users.directory import UserDirectory
+from quant.users.hashing import Argon2Hasher
+from quant.users.settings import RELATIONAL_FILE
 
 log = logging.getLogger(__name__)
 
 # what the banner shows once the gateway serves: its URL and the market
 Announce = Callable[[str, Market], None]
+
+
+def _stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def _sim_timed(settings: UpSettings) -> UpSettings:
@@ -135,8 +148,11 @@ async def run_platform(
     announce: Announce,
     *,
     handle_signals: bool = True,
+    say: Callable[[str], None] = _stdout,
 ) -> None:
     """Run everything until ``stop`` is set (or a signal), then shut down cleanly.
+
+    ``say`` prints what the user must see once (the first admin key): stdout, never the log.
 
     Raises :class:`quant.up.market.MarketUnavailable` before starting anything when the
     market source cannot be used (e.g. no valid Upstox token).
@@ -145,9 +161,11 @@ async def run_platform(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with open_market(settings, clock) as market:
         log.info("quant up: market data from %s; data in %s", market.description, settings.data_dir)
-        relational = SqliteRelationalStore(settings.data_dir / "relational.sqlite").open()
+        relational = SqliteRelationalStore(settings.data_dir / RELATIONAL_FILE).open()
         tick_store = SqliteTickStore(settings.data_dir / "ticks.sqlite").open()
         try:
+            directory = UserDirectory(relational, Argon2Hasher())
+            say(admin_notice(await asyncio.to_thread(ensure_admin, directory, settings.data_dir)))
             registry, board = new_registry_and_board()
             deps = Deps(
                 clock=market.clock,  # the market's time: data ages by its exchange time

@@ -11,6 +11,7 @@ from quant.gateway.settings import GatewaySettings, MarketSource
 from quant.ingestor.freshness import FreshnessSettings
 from quant.runtime.settings import ServiceSettings
 from quant.upstox.settings import UpstoxSettings
+from quant.users.settings import DEFAULT_DATA_DIR
 
 DEFAULT_UNIVERSE = (
     "NIFTY 50",
@@ -36,8 +37,8 @@ class UpSettings(ServiceSettings):
     """Everything ``quant up`` needs; the defaults give a live simulated market day."""
 
     gateway: GatewaySettings = GatewaySettings()
-    # QUANT_DATA_DIR: the SQLite stores; made absolute (the banner prints it)
-    data_dir: Path = Path.home() / ".local" / "share" / "quant-platform" / "up"
+    # QUANT_DATA_DIR: the SQLite stores and admin.key; made absolute (the banner prints it)
+    data_dir: Path = DEFAULT_DATA_DIR
     # QUANT_SOURCE / --source: the embedded simulator, or the user's Upstox account at
     # the hosts of ``upstox`` (QUANT_UPSTOX__API_BASE ...) with the token of `quant auth login`
     source: MarketSource = "sim"

@@ -17,6 +17,7 @@ from conftest import require
 from quant.core.instruments import Instrument, InstrumentType
 from quant.core.orders import OrderEvent, OrderStatus, OrderType, Side
 from quant.store.ports import (
+    ApiKeyRecord,
     RelationalStore,
     ReplaceResult,
     StoreError,
@@ -298,3 +299,49 @@ def test_users_are_saved_and_updated(store: RawStore) -> None:
     assert store.get_user("asha") == UserRecord("asha", "$argon2id$v=19$hash1", "trader")
     store.save_user(UserRecord("asha", "$argon2id$v=19$hash3", "admin"))
     assert store.get_user("asha") == UserRecord("asha", "$argon2id$v=19$hash3", "admin")
+
+
+def test_users_carry_a_disabled_flag_and_are_listed_by_name(store: RawStore) -> None:
+    store.save_user(UserRecord("ravi", "", "viewer"))
+    store.save_user(UserRecord("asha", "$argon2id$v=19$h", "admin", disabled=True))
+    assert store.list_users() == [
+        UserRecord("asha", "$argon2id$v=19$h", "admin", True),
+        UserRecord("ravi", "", "viewer", False),
+    ]
+    store.save_user(UserRecord("asha", "$argon2id$v=19$h", "admin", disabled=False))
+    assert store.get_user("asha") == UserRecord("asha", "$argon2id$v=19$h", "admin", False)
+
+
+def test_an_unknown_role_is_refused(store: RawStore) -> None:
+    with pytest.raises(StoreError, match="role"):
+        store.save_user(UserRecord("asha", "", "root"))
+    store.save_user(UserRecord("asha", "", "viewer"))
+    with pytest.raises(StoreError, match="role"):
+        store.execute("UPDATE users SET role = 'root' WHERE username = 'asha'")
+    assert store.get_user("asha") == UserRecord("asha", "", "viewer")
+
+
+def test_create_user_writes_the_user_and_key_together_or_nothing(store: RawStore) -> None:
+    key = ApiKeyRecord("0123456789ab", "asha", "$argon2id$v=19$k1")
+    assert store.create_user(UserRecord("asha", "", "trader"), key) is True
+    assert store.get_api_key("0123456789ab") == key
+    taken = ApiKeyRecord("ba9876543210", "asha", "$argon2id$v=19$k2")
+    assert store.create_user(UserRecord("asha", "", "admin"), taken) is False
+    assert store.get_user("asha") == UserRecord("asha", "", "trader")
+    assert store.get_api_key("ba9876543210") is None
+    with pytest.raises(StoreError):  # a bad role rolls the whole creation back
+        store.create_user(
+            UserRecord("ravi", "", "root"), ApiKeyRecord("cccccccccccc", "ravi", "$argon2id$x")
+        )
+    assert store.get_user("ravi") is None and store.get_api_key("cccccccccccc") is None
+
+
+def test_keys_belong_to_existing_users_and_ids_are_unique(store: RawStore) -> None:
+    with pytest.raises(StoreError):
+        store.save_api_key(ApiKeyRecord("0123456789ab", "nobody", "$argon2id$x"))
+    store.save_user(UserRecord("asha", "", "viewer"))
+    store.save_api_key(ApiKeyRecord("0123456789ab", "asha", "$argon2id$x"))
+    with pytest.raises(StoreError):
+        store.save_api_key(ApiKeyRecord("0123456789ab", "asha", "$argon2id$y"))
+    assert store.get_api_key("0123456789ab") == ApiKeyRecord("0123456789ab", "asha", "$argon2id$x")
+    assert store.get_api_key("missing00000") is None
