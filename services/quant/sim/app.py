@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from quant.sim import (
     routes_auth,
+    routes_charges,
     routes_feed,
     routes_history,
     routes_market,
@@ -53,6 +54,7 @@ def create_app(state: SimState) -> Starlette:
         *routes_history.ROUTES,
         *routes_options.ROUTES,
         *routes_portfolio.ROUTES,
+        *routes_charges.ROUTES,
     ]
     app = Starlette(
         routes=routes,
