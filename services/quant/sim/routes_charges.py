@@ -6,8 +6,9 @@ tariff table (:func:`quant.trading.charges.charges_for_fill`, rendered by
 Query parameters as Upstox's: ``instrument_token``, ``quantity`` (units), ``product``
 (``I``/``D``), ``transaction_type`` (``BUY``/``SELL``), ``price`` (rupees; ``0`` = the
 current LTP, the simulator's choice). Priced as a one-order, one-fill contract note on the
-simulated clock's trading day. ``other_taxes`` is also sent as ``otherTaxes``: the SDK's
-model reads the camelCase key, Upstox's documented sample has the snake-case one.
+simulated clock's trading day. ``other_taxes`` and ``dp_plan`` are also sent as
+``otherTaxes`` / ``dpPlan``: the SDK's model reads the camelCase keys, Upstox's documented
+sample has the snake-case ones (which the real API sends is UNCONFIRMED).
 Unsupported segments (indices) and products answer 400. Mounted by
 :func:`quant.sim.app.create_app`.
 """
@@ -100,6 +101,7 @@ async def brokerage(request: Request) -> JSONResponse:
         raise bad_input(str(exc)) from None
     payload = _rupees(upstox_charges_payload(charges))
     payload["otherTaxes"] = payload["other_taxes"]
+    payload["dpPlan"] = payload["dp_plan"]
     return ok({"charges": payload})
 
 

@@ -182,6 +182,7 @@ async def test_brokerage_endpoint_prices_from_the_tariff_table(sim: SimServer) -
     assert Decimal(str(charges["taxes"]["stt"])) == Decimal(expected.stt) / 100
     assert Decimal(str(charges["taxes"]["stamp_duty"])) == Decimal(expected.stamp) / 100
     assert charges["other_taxes"] == charges["otherTaxes"]
+    assert charges["dp_plan"] == charges["dpPlan"]
     assert Decimal(str(charges["other_taxes"]["transaction"])) == Decimal(expected.exchange) / 100
     parts = (charges["brokerage"], *charges["taxes"].values(),
              *(v for v in charges["other_taxes"].values()))  # fmt: skip
