@@ -168,9 +168,10 @@ class Market:
         return calendar.at_ist(self.trade_date, times.open)
 
     def book(self, rows: npt.NDArray[np.int64], levels: int = 5) -> Book:
-        """Current depth ladder of ``rows``."""
+        """Current depth ladder of ``rows``; no level lies outside the circuit limits
+        (such levels are empty: price and quantity 0, like bids below the lowest price)."""
         depth_scale = self.u.adv[rows] / 2e5 / np.maximum(self.u.lot[rows], 1)
-        return build_book(
+        book = build_book(
             self.seed,
             self.step_no,
             rows,
@@ -182,6 +183,16 @@ class Market:
             self.side[rows],
             levels,
         )
+        lo = self.circuit_lo[rows][:, None]
+        hi = self.circuit_hi[rows][:, None]
+        banded = hi > 0
+        for price, qty, orders in (
+            (book.bid_price, book.bid_qty, book.bid_orders),
+            (book.ask_price, book.ask_qty, book.ask_orders),
+        ):
+            out = banded & (price > 0) & ((price < lo) | (price > hi))
+            price[out], qty[out], orders[out] = 0, 0, 0
+        return book
 
     def track(self, key: str) -> None:
         """Start recording every trade print of ``key`` (see :meth:`trades`)."""

@@ -94,6 +94,10 @@ def test_the_model_never_trades_outside_the_circuit(setup) -> None:  # type: ign
         m.step()
         assert m.circuit_lo[row] <= m.ltp[row] <= m.circuit_hi[row]
     assert m.ltp[row] == m.circuit_hi[row]  # locked at the upper circuit
+    book = m.book(np.asarray([row]))
+    shown = book.ask_price[0][book.ask_qty[0] > 0]
+    assert np.all(shown <= m.circuit_hi[row])  # no offers displayed beyond the circuit
+    assert np.all(book.bid_price[0][book.bid_qty[0] > 0] <= m.circuit_hi[row])
     banded = m.circuit_hi > 0
     assert np.all((m.ltp[banded] >= m.circuit_lo[banded]) & (m.ltp[banded] <= m.circuit_hi[banded]))
 
@@ -127,6 +131,8 @@ def test_market_orders_never_fill_beyond_the_circuit(setup) -> None:  # type: ig
     tick = int(m.tick[row])
     book = m.book(np.asarray([row]))
     m.circuit_hi[row] = int(book.ask_price[0, 1])  # only two ask levels inside the band
+    cut = m.book(np.asarray([row]))
+    assert cut.ask_price[0].tolist()[2:] == [0, 0, 0] and cut.ask_qty[0].tolist()[2:] == [0, 0, 0]
     total = int(book.ask_qty[0].sum())
     (oid,) = eng.place("U", _order(quantity=total))
     o = eng.orders[oid]
