@@ -24,7 +24,7 @@ from quant.sim import (
 )
 from quant.sim.errors import NOT_FOUND, SimApiError, envelope
 from quant.sim.feed import FeedHub
-from quant.sim.orders import update_json
+from quant.sim.orders import SimFill, SimOrder, update_json
 from quant.sim.portfolio import PortfolioHub
 from quant.sim.state import SimState
 
@@ -65,4 +65,10 @@ def create_app(state: SimState) -> Starlette:
     portfolio = PortfolioHub()
     app.state.portfolio_hub = portfolio
     state.engine.on_update = lambda order: portfolio.publish(order.user_id, update_json(order))
+
+    def on_fill(order: SimOrder, _fill: SimFill) -> None:
+        if portfolio.wants(order.user_id, "position"):
+            portfolio.publish(order.user_id, routes_portfolio.position_update(state, order))
+
+    state.engine.on_fill = on_fill
     return app

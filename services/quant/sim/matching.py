@@ -73,6 +73,7 @@ class OrderEngine:
     def __init__(self, market: Market, on_update: Callable[[SimOrder], None] | None = None) -> None:
         self.market = market
         self.on_update = on_update
+        self.on_fill: Callable[[SimOrder, SimFill], None] | None = None
         self.orders: dict[str, SimOrder] = {}
         self.fills: list[SimFill] = []
         self._seq = itertools.count(1)
@@ -381,10 +382,13 @@ class OrderEngine:
 
     def _fill(self, o: SimOrder, price: int, qty: int) -> None:
         now = self.market.now_ns()
-        self.fills.append(SimFill(f"T{next(self._trade_seq):08d}", o.order_id, price, qty, now))
+        fill = SimFill(f"T{next(self._trade_seq):08d}", o.order_id, price, qty, now)
+        self.fills.append(fill)
         o.filled += qty
         o.value += price * qty
         o.updated_ns = now
+        if self.on_fill is not None:
+            self.on_fill(o, fill)
         if o.pending:
             self._set(o, st.OPEN)
 

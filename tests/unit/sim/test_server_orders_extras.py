@@ -4,12 +4,14 @@ positions after fills and the brokerage-charges endpoint."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
 
 import httpx
 import pytest
+import websockets
 
 from quant.core.clock import IST
 from quant.core.instruments import InstrumentType
@@ -197,3 +199,38 @@ async def test_brokerage_endpoint_prices_from_the_tariff_table(sim: SimServer) -
     assert [b.status_code for b in bad] == [400] * len(bad)
     assert all(b.json()["errors"][0]["message"] for b in bad)
     assert anonymous.status_code == 401
+
+
+async def _updates(ws: websockets.ClientConnection, until: int) -> list[dict[str, object]]:
+    """Every message on ``ws`` until ``until`` order updates have said 'complete'."""
+    out: list[dict[str, object]] = []
+    while sum(1 for u in out if u.get("status") == "complete") < until:
+        out.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+    return out
+
+
+async def test_portfolio_stream_sends_position_updates_to_who_asked(sim: SimServer) -> None:
+    headers = _auth(sim)
+    async with httpx.AsyncClient(base_url=sim.base_url) as c:
+        urls = []
+        for types in ("order,position", None):
+            params = {"update_types": types} if types else {}
+            auth = await c.get("/v2/feed/portfolio-stream-feed/authorize", params=params,
+                               headers=headers)  # fmt: skip
+            urls.append(auth.json()["data"]["authorized_redirect_uri"])
+        async with websockets.connect(urls[0]) as both, websockets.connect(urls[1]) as orders:
+            for side, qty in (("BUY", 5), ("SELL", 2)):
+                r = await c.post("/v3/order/place", headers=headers,
+                                 json=_order(transaction_type=side, quantity=qty))  # fmt: skip
+                assert r.status_code == 200, r.text
+            with_positions = await _updates(both, 2)
+            only_orders = await _updates(orders, 2)
+        (pos,) = (await c.get("/v2/portfolio/short-term-positions", headers=headers)).json()["data"]
+    positions = [u for u in with_positions if u["update_type"] == "position"]
+    assert positions and {u["update_type"] for u in only_orders} == {"order"}
+    fills = len(sim.state.engine.fills)
+    assert len(positions) == fills  # one per fill
+    last = positions[-1]
+    assert (last["instrument_key"], last["quantity"], last["product"]) == (RELIANCE, 3, "I")
+    assert {k: v for k, v in last.items() if k not in ("update_type", "user_id",
+            "instrument_key")} == pos  # fmt: skip
