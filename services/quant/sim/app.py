@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from quant.sim import (
     routes_auth,
+    routes_charges,
     routes_feed,
     routes_history,
     routes_market,
@@ -23,7 +24,7 @@ from quant.sim import (
 )
 from quant.sim.errors import NOT_FOUND, SimApiError, envelope
 from quant.sim.feed import FeedHub
-from quant.sim.orders import update_json
+from quant.sim.orders import SimFill, SimOrder, update_json
 from quant.sim.portfolio import PortfolioHub
 from quant.sim.state import SimState
 
@@ -53,6 +54,7 @@ def create_app(state: SimState) -> Starlette:
         *routes_history.ROUTES,
         *routes_options.ROUTES,
         *routes_portfolio.ROUTES,
+        *routes_charges.ROUTES,
     ]
     app = Starlette(
         routes=routes,
@@ -63,4 +65,10 @@ def create_app(state: SimState) -> Starlette:
     portfolio = PortfolioHub()
     app.state.portfolio_hub = portfolio
     state.engine.on_update = lambda order: portfolio.publish(order.user_id, update_json(order))
+
+    def on_fill(order: SimOrder, _fill: SimFill) -> None:
+        if portfolio.wants(order.user_id, "position"):
+            portfolio.publish(order.user_id, routes_portfolio.position_update(state, order))
+
+    state.engine.on_fill = on_fill
     return app

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from quant.core.calendar import ExchangeCalendar
 from quant.core.clock import IST, NS_PER_MS, NS_PER_SECOND, Clock, ns_to_datetime
-from quant.sim import calendar, pricing
+from quant.sim import calendar, circuit, pricing
 from quant.sim.calendar import Phase
 from quant.sim.depth import Book, build_book
 from quant.sim.master import Kind, Universe
@@ -105,6 +105,10 @@ class Market:
         self.fair[self.is_index] = universe.ref_price[self.is_index]
         self._derive()
         self.close_prev = self._round(self.fair)
+        self.band = circuit.band_fractions(universe)
+        self.circuit_lo, self.circuit_hi = circuit.limits(
+            universe, self.band, self.close_prev, self.tick
+        )
         self.ltp = self.close_prev.copy()
         self.ltq = np.zeros(n, dtype=np.int64)
         self.ltt_ms = np.full(n, now // NS_PER_MS - 86_400_000, dtype=np.int64)
@@ -164,9 +168,10 @@ class Market:
         return calendar.at_ist(self.trade_date, times.open)
 
     def book(self, rows: npt.NDArray[np.int64], levels: int = 5) -> Book:
-        """Current depth ladder of ``rows``."""
+        """Current depth ladder of ``rows``; no level lies outside the circuit limits
+        (such levels are empty: price and quantity 0, like bids below the lowest price)."""
         depth_scale = self.u.adv[rows] / 2e5 / np.maximum(self.u.lot[rows], 1)
-        return build_book(
+        book = build_book(
             self.seed,
             self.step_no,
             rows,
@@ -178,6 +183,16 @@ class Market:
             self.side[rows],
             levels,
         )
+        lo = self.circuit_lo[rows][:, None]
+        hi = self.circuit_hi[rows][:, None]
+        banded = hi > 0
+        for price, qty, orders in (
+            (book.bid_price, book.bid_qty, book.bid_orders),
+            (book.ask_price, book.ask_qty, book.ask_orders),
+        ):
+            out = banded & (price > 0) & ((price < lo) | (price > hi))
+            price[out], qty[out], orders[out] = 0, 0, 0
+        return book
 
     def track(self, key: str) -> None:
         """Start recording every trade print of ``key`` (see :meth:`trades`)."""
@@ -249,6 +264,7 @@ class Market:
         vix = self.is_index[proc] & (self.u.vol[proc] > 0.5)
         ret = np.where(vix, ret + 0.02 * dt / 3600.0 * np.log(13.0 / self.fair[proc]), ret)
         self.fair[proc] *= np.exp(ret)
+        self._hold_in_band(proc)
 
     def _derive(self) -> None:
         u = self.u
@@ -266,6 +282,20 @@ class Market:
         vol = smile_vol(u.vol[u.underlying[opt]], strike, fwd, t)  # == self.smile(opt)
         price = pricing.option_price(fwd, strike, vol, t, self.is_call[opt])
         self.fair[opt] = np.maximum(price, 0.05)
+
+    def _hold_in_band(self, rows: npt.NDArray[np.int64]) -> None:
+        """Keep the fair value of ``rows`` inside their circuit limits (where they have one)."""
+        lo, hi = self.circuit_lo[rows], self.circuit_hi[rows]
+        banded = hi > 0
+        fair = self.fair[rows]
+        self.fair[rows] = np.where(banded, np.clip(fair, lo / 100.0, hi / 100.0), fair)
+
+    def in_band(self, paise: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """``paise`` (one price per row) clipped to each row's circuit limits."""
+        banded = self.circuit_hi > 0
+        clipped = np.clip(paise, self.circuit_lo, self.circuit_hi)
+        out: npt.NDArray[np.int64] = np.where(banded, clipped, paise)
+        return out
 
     def _round(self, rupees: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
         paise = rupees * 100.0
@@ -289,7 +319,7 @@ class Market:
             np.where(self.rng.random(len(u)) < 0.5, 1, -1),
         ).astype(np.int8)
         bid = np.maximum(np.floor(paise / self.tick) * self.tick, self.tick).astype(np.int64)
-        price = np.where(side > 0, bid + self.tick, bid)
+        price = self.in_band(np.where(side > 0, bid + self.tick, bid))
         traded = (qty > 0) & ~self.is_index
         rows = np.nonzero(traded | self.is_index)[0]
         self.ltp[self.is_index] = np.round(paise[self.is_index]).astype(np.int64)
@@ -376,23 +406,25 @@ class Market:
         gap = self.rng.normal(0.0, 0.006, len(self.u))
         proc = self.is_proc
         self.fair[proc] = (self.close_prev[proc] / 100.0) * np.exp(gap[proc])
+        self._hold_in_band(self.proc_rows)
         self._derive()
-        self.iep = np.where(self.is_opt | self.is_fut, 0, self._round(self.fair))
+        self.iep = np.where(self.is_opt | self.is_fut, 0, self.in_band(self._round(self.fair)))
 
     def _discover(self, dt: float) -> npt.NDArray[np.int64]:
         """Pre-open order collection: the indicative price wanders a little."""
         proc = self.proc_rows
         noise = self.rng.normal(0.0, 0.0004 * np.sqrt(dt), len(proc))
         self.fair[proc] *= np.exp(noise)
+        self._hold_in_band(proc)
         self._derive()
         rows = np.nonzero(self.iep > 0)[0]
-        self.iep[rows] = self._round(self.fair)[rows]
+        self.iep[rows] = self.in_band(self._round(self.fair))[rows]
         self.updated[rows] = self.step_no
         return rows
 
     def _open_session(self, now: int) -> None:
         rows = np.nonzero(self.open == 0)[0]
-        price = self._round(self.fair)
+        price = self.in_band(self._round(self.fair))
         self.open[rows] = price[rows]
         self.high[rows] = price[rows]
         self.low[rows] = price[rows]
@@ -403,6 +435,9 @@ class Market:
     def _roll_day(self, day: date) -> None:
         traded = self.open > 0
         self.close_prev = np.where(traded, self.ltp, self.close_prev)
+        self.circuit_lo, self.circuit_hi = circuit.limits(
+            self.u, self.band, self.close_prev, self.tick
+        )
         for arr in (self.open, self.high, self.low, self.vtt, self.iep, self.ltq):
             arr[:] = 0
         self.turnover[:] = 0.0

@@ -4,8 +4,10 @@ Orders fill against the market model's displayed depth (:meth:`Market.book`): a 
 marketable LIMIT order walks the opposite side level by level (partial fills), what the
 user took in a step is not offered again in that step, DAY remainders rest and retry every
 step, IOC remainders are cancelled, SL/SL-M wait for the LTP to cross the trigger. Rejects
-synchronously with Upstox-style codes (price band, tick, lot, freeze, market closed).
-Called by the order routes and, each step, by the server's market loop.
+synchronously with Upstox-style codes (circuit limits, tick, lot, freeze, market closed).
+MARKET and SL-M orders never fill outside the circuit limits; with ``market_protection``
+they become limit orders at the protection price (the remainder of a DAY order rests
+there). Called by the order routes and, each step, by the server's market loop.
 """
 
 from __future__ import annotations
@@ -36,12 +38,33 @@ FREEZE_QTY = "UDAPI1103"
 PRICE_BAND = "UDAPI1104"
 NOT_FOUND = "UDAPI100060"
 NOT_MODIFIABLE = "UDAPI100040"
-BAND = 0.20
 MAX_SLICES = 25
+# market_protection (UPSTOX.md 6.1): 0 none, 0-25 a percentage, -1 automatic. What
+# "automatic" resolves to is not documented: the simulator's choice is below.
+MAX_PROTECTION = 25.0
+AUTO_PROTECTION = 3.0  # percent, equities and futures
+AUTO_PROTECTION_OPTIONS = 10.0  # percent, options
 
 
 def _reject(code: str, message: str, path: str | None = None, value: Any = None) -> SimApiError:
     return SimApiError(400, code, message, path, value)
+
+
+def _protection(value: Any) -> float:
+    """``market_protection`` as sent (absent or null = 0); a non-number is bad input."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _reject(BAD_INPUT, "market_protection must be a number", "market_protection", value)
+    try:
+        out = float(value)
+    except ValueError as exc:
+        raise _reject(
+            BAD_INPUT, "market_protection must be a number", "market_protection", value
+        ) from exc
+    if out != out:  # NaN
+        raise _reject(BAD_INPUT, "market_protection must be a number", "market_protection", value)
+    return out
 
 
 class OrderEngine:
@@ -50,6 +73,7 @@ class OrderEngine:
     def __init__(self, market: Market, on_update: Callable[[SimOrder], None] | None = None) -> None:
         self.market = market
         self.on_update = on_update
+        self.on_fill: Callable[[SimOrder, SimFill], None] | None = None
         self.orders: dict[str, SimOrder] = {}
         self.fills: list[SimFill] = []
         self._seq = itertools.count(1)
@@ -96,17 +120,7 @@ class OrderEngine:
                 "trigger_price",
                 o.trigger_price / 100,
             )
-        if not (m.is_opt[o.row] or m.is_index[o.row]):
-            cp = int(m.close_prev[o.row])
-            lo, hi = cp * (1 - BAND), cp * (1 + BAND)
-            for name, value in (("price", o.price), ("trigger_price", o.trigger_price)):
-                if value and not lo <= value <= hi:
-                    raise _reject(
-                        PRICE_BAND,
-                        f"{name} is outside the price band {lo / 100:.2f} - {hi / 100:.2f}",
-                        name,
-                        value / 100,
-                    )
+        self._validate_protection_and_band(o)
         if m.is_index[o.row]:
             raise _reject(
                 BAD_INPUT, "Indices are not tradable", "instrument_token", o.instrument_key
@@ -114,9 +128,43 @@ class OrderEngine:
         if m.phase != Phase.NORMAL_OPEN and not o.is_amo:
             raise SimApiError(400, MARKET_CLOSED, "Market is closed")
 
+    def _validate_protection_and_band(self, o: SimOrder) -> None:
+        """``market_protection`` in range and only on MARKET / SL-M; prices in the circuit."""
+        m = self.market
+        mp = o.market_protection
+        if mp != -1 and not 0 <= mp <= MAX_PROTECTION:
+            raise _reject(
+                BAD_INPUT,
+                f"market_protection must be -1 (automatic) or between 0 and "
+                f"{MAX_PROTECTION:g} (percent)",
+                "market_protection",
+                mp,
+            )
+        if mp and o.order_type not in ("MARKET", "SL-M"):
+            raise _reject(
+                BAD_INPUT,
+                "market_protection is allowed only for MARKET and SL-M orders",
+                "market_protection",
+                mp,
+            )
+        lo, hi = int(m.circuit_lo[o.row]), int(m.circuit_hi[o.row])
+        if hi > 0:
+            for name, value in (("price", o.price), ("trigger_price", o.trigger_price)):
+                if value and not lo <= value <= hi:
+                    raise _reject(
+                        PRICE_BAND,
+                        f"{name} {value / 100:.2f} is outside the circuit limits "
+                        f"{lo / 100:.2f} - {hi / 100:.2f}",
+                        name,
+                        value / 100,
+                    )
+
     # ---- commands ------------------------------------------------------------------
-    def place(self, user_id: str, body: dict[str, Any]) -> list[str]:
-        """Validate and accept an order (sliced at the freeze quantity if asked)."""
+    def place(self, user_id: str, body: dict[str, Any], algo_name: str | None = None) -> list[str]:
+        """Validate and accept an order (sliced at the freeze quantity if asked).
+
+        ``algo_name`` is the request's ``X-Algo-Name`` header, recorded on each order.
+        """
         key = str(body.get("instrument_token") or "")
         row = self.market.u.index_of.get(key)
         if row is None:
@@ -153,6 +201,8 @@ class OrderEngine:
             tag=None if tag is None else str(tag),
             is_amo=bool(body.get("is_amo")),
             placed_ns=self.market.now_ns(),
+            market_protection=_protection(body.get("market_protection")),
+            algo_name=algo_name or None,
         )
         slice_ok = bool(body.get("slice"))
         self._validate(template, slice_ok)
@@ -197,10 +247,23 @@ class OrderEngine:
         for name in ("order_type", "validity"):
             if body.get(name):
                 setattr(changed, name, str(body[name]))
+        if body.get("market_protection") is not None:
+            changed.market_protection = _protection(body["market_protection"])
+        elif changed.order_type not in ("MARKET", "SL-M"):
+            changed.market_protection = 0.0
+        changed.protection_price = 0
         if changed.quantity < o.filled:
             raise _reject(BAD_INPUT, "Quantity below filled quantity", "quantity")
         self._validate(changed)
-        for name in ("quantity", "price", "trigger_price", "order_type", "validity"):
+        for name in (
+            "quantity",
+            "price",
+            "trigger_price",
+            "order_type",
+            "validity",
+            "market_protection",
+            "protection_price",
+        ):
             setattr(o, name, getattr(changed, name))
         self._set(o, "modified")
         self._set(
@@ -270,7 +333,7 @@ class OrderEngine:
                 return
             o.triggered = True
             self._set(o, st.OPEN)
-        limit = None if o.order_type in ("MARKET", "SL-M") else o.price
+        limit = self._market_limit(o) if o.order_type in ("MARKET", "SL-M") else o.price
         book = m.book(np.asarray([o.row], dtype=np.int64))
         prices = (book.ask_price if o.side > 0 else book.bid_price)[0].tolist()
         qtys = (book.ask_qty if o.side > 0 else book.bid_qty)[0].tolist()
@@ -292,12 +355,40 @@ class OrderEngine:
         elif o.validity == "IOC":
             self._set(o, st.CANCELLED, "IOC order cancelled: remaining quantity not matched")
 
+    def _market_limit(self, o: SimOrder) -> int | None:
+        """The worst price a MARKET / SL-M order may fill at now (None = any).
+
+        Protection is priced once, from the LTP when the order first works (MARKET: at
+        placement; SL-M: at its trigger), and never beyond the circuit limits.
+        """
+        m = self.market
+        lo, hi = int(m.circuit_lo[o.row]), int(m.circuit_hi[o.row])
+        if o.market_protection and not o.protection_price:
+            pct = o.market_protection
+            if pct == -1:
+                pct = AUTO_PROTECTION_OPTIONS if m.is_opt[o.row] else AUTO_PROTECTION
+            ltp, tick = int(m.ltp[o.row]), int(m.tick[o.row])
+            width = max(int(ltp * pct / 100), tick)  # at least one tick of room
+            raw = ltp + o.side * width
+            price = (raw // tick) * tick if o.side > 0 else -(-raw // tick) * tick
+            if hi > 0:
+                price = min(max(price, lo), hi)
+            o.protection_price = max(price, tick)
+        if o.protection_price:
+            return o.protection_price
+        if hi > 0:
+            return hi if o.side > 0 else lo
+        return None
+
     def _fill(self, o: SimOrder, price: int, qty: int) -> None:
         now = self.market.now_ns()
-        self.fills.append(SimFill(f"T{next(self._trade_seq):08d}", o.order_id, price, qty, now))
+        fill = SimFill(f"T{next(self._trade_seq):08d}", o.order_id, price, qty, now)
+        self.fills.append(fill)
         o.filled += qty
         o.value += price * qty
         o.updated_ns = now
+        if self.on_fill is not None:
+            self.on_fill(o, fill)
         if o.pending:
             self._set(o, st.OPEN)
 

@@ -37,7 +37,13 @@ class SimFill:
 
 @dataclass(slots=True)
 class SimOrder:
-    """One order; prices in paise, quantities in units, side +1 buy / -1 sell."""
+    """One order; prices in paise, quantities in units, side +1 buy / -1 sell.
+
+    ``market_protection`` is the order's field as sent (0 none, -1 automatic, else a
+    percentage); ``protection_price`` the limit it became once priced (MARKET at placement,
+    SL-M at its trigger; 0 = none). ``algo_name`` is the ``X-Algo-Name`` header it was
+    placed with (not in Upstox's order JSON; kept for tests and checks).
+    """
 
     order_id: str
     user_id: str
@@ -61,6 +67,9 @@ class SimOrder:
     filled: int = 0
     value: int = 0
     triggered: bool = False
+    market_protection: float = 0.0
+    protection_price: int = 0
+    algo_name: str | None = None
     updated_ns: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
 

@@ -1,7 +1,9 @@
-"""Portfolio stream (order updates) server side: JSON text frames to every subscriber.
+"""Portfolio stream (order and position updates) server side: JSON text frames.
 
-``PortfolioHub.handle`` keeps an accepted socket open; :meth:`PortfolioHub.publish` is
-called by the order engine with each order update (Upstox's portfolio-feed shape).
+``PortfolioHub.handle`` keeps an accepted socket open with the ``update_types`` it asked
+for (default ``order``); :meth:`PortfolioHub.publish` is called by the order engine with
+each order update (Upstox's portfolio-feed shape) and, after each fill, a ``position``
+update; a socket gets only the ``update_type`` values it subscribed to.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 class _Sub:
     ws: WebSocket
     user_id: str
+    types: frozenset[str] = frozenset({"order"})
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(1024))
     dropped: int = 0
 
@@ -30,18 +33,25 @@ class PortfolioHub:
     def __init__(self) -> None:
         self._subs: set[_Sub] = set()
 
+    def wants(self, user_id: str, update_type: str) -> bool:
+        """Whether any open socket of ``user_id`` subscribed to ``update_type``."""
+        return any(s.user_id == user_id and update_type in s.types for s in self._subs)
+
     def publish(self, user_id: str, update: dict[str, object]) -> None:
         text = json.dumps(update)
+        kind = str(update.get("update_type", "order"))
         for sub in self._subs:
-            if sub.user_id != user_id:
+            if sub.user_id != user_id or kind not in sub.types:
                 continue
             if sub.queue.full():
                 sub.queue.get_nowait()
                 sub.dropped += 1
             sub.queue.put_nowait(text)
 
-    async def handle(self, ws: WebSocket, user_id: str) -> None:
-        sub = _Sub(ws, user_id)
+    async def handle(
+        self, ws: WebSocket, user_id: str, types: frozenset[str] = frozenset({"order"})
+    ) -> None:
+        sub = _Sub(ws, user_id, types)
         self._subs.add(sub)
         try:
             async with asyncio.TaskGroup() as tg:

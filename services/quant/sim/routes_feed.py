@@ -128,7 +128,9 @@ async def market_feed(ws: WebSocket) -> None:
 async def portfolio_feed(ws: WebSocket) -> None:
     user = await _accept(ws, "portfolio")
     if user is not None:
-        await ws.app.state.portfolio_hub.handle(ws, user)
+        raw = ws.query_params.get("update_types") or "order"
+        types = frozenset(t.strip() for t in raw.split(",") if t.strip())
+        await ws.app.state.portfolio_hub.handle(ws, user, types)
 
 
 ROUTES = [

@@ -71,7 +71,7 @@ def full_quote(state: SimState, rows: list[int], v3: bool = False) -> dict[str, 
     for j, i in enumerate(rows):
         cp = int(m.close_prev[i]) / 100.0
         ltp = int(m.ltp[i]) / 100.0
-        band = 0.0 if m.is_index[i] else cp * 0.2
+        lo, hi = int(m.circuit_lo[i]) / 100.0, int(m.circuit_hi[i]) / 100.0  # 0 = none
         depth = {
             "buy": [
                 {
@@ -103,8 +103,8 @@ def full_quote(state: SimState, rows: list[int], v3: bool = False) -> dict[str, 
             "net_change": round(ltp - cp, 2),
             "total_buy_quantity": float(book.bid_qty[j].sum()),
             "total_sell_quantity": float(book.ask_qty[j].sum()),
-            "lower_circuit_limit": round(cp - band, 2) if band else 0.0,
-            "upper_circuit_limit": round(cp + band, 2) if band else 0.0,
+            "lower_circuit_limit": lo,
+            "upper_circuit_limit": hi,
             "last_trade_time": str(int(m.ltt_ms[i])),
             "oi_day_high": 0.0,
             "oi_day_low": 0.0,

@@ -1,6 +1,7 @@
 """Order routes: V3 place/modify/cancel (the SDK's order host is this same port), multi
 place, cancel-all, exit positions, order book, details, history, trades. Order commands
-use the ``orders`` rate-limit bucket. Mounted by :func:`quant.sim.app.create_app`.
+use the ``orders`` rate-limit bucket; the ``X-Algo-Name`` header of a placing request is
+recorded on its orders (``SimOrder.algo_name``). Mounted by :func:`quant.sim.app.create_app`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ async def _json(request: Request) -> dict[str, Any]:
     return body
 
 
+def _algo_name(request: Request) -> str | None:
+    return request.headers.get("x-algo-name") or None
+
+
 def _latency(started: float) -> dict[str, Any]:
     return {"metadata": {"latency": max(1, int((time.perf_counter() - started) * 1000))}}
 
@@ -41,7 +46,7 @@ def _latency(started: float) -> dict[str, Any]:
 async def place_v3(request: Request) -> JSONResponse:
     started = time.perf_counter()
     session = authed(request, "orders")
-    ids = _engine(request).place(session.user_id, await _json(request))
+    ids = _engine(request).place(session.user_id, await _json(request), _algo_name(request))
     return ok({"order_ids": ids}, **_latency(started))
 
 
@@ -97,7 +102,7 @@ async def multi_place(request: Request) -> JSONResponse:
         if not cid:
             raise bad_input("correlation_id is required for every order", "correlation_id")
         try:
-            ids = engine.place(session.user_id, item)
+            ids = engine.place(session.user_id, item, _algo_name(request))
             data.extend({"correlation_id": cid, "order_id": oid} for oid in ids)
         except SimApiError as exc:
             errors.append({**exc.body()["errors"][0], "correlation_id": cid})
@@ -133,7 +138,7 @@ async def exit_positions(request: Request) -> JSONResponse:
             "slice": True,
         }
         try:
-            ids.extend(engine.place(session.user_id, order))
+            ids.extend(engine.place(session.user_id, order, _algo_name(request)))
         except SimApiError as exc:
             errors.append({**exc.body()["errors"][0], "instrument_key": key, "order_id": None})
     if not ids and not errors:

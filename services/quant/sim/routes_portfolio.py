@@ -1,8 +1,9 @@
 """Portfolio routes: short-term positions from the day's fills, empty holdings, funds.
 
 Positions aggregate the simulator's fills per (instrument, product) and mark them to the
-current LTP; funds report a fixed sandbox-like balance (margin is not modelled). Used by
-execution's restart reconciliation. Mounted by :func:`quant.sim.app.create_app`.
+current LTP (also sent as ``position`` updates on the portfolio stream after each fill);
+funds report a fixed sandbox-like balance (margin is not modelled). Used by execution's
+restart reconciliation. Mounted by :func:`quant.sim.app.create_app`.
 """
 
 from __future__ import annotations
@@ -13,18 +14,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from quant.sim.orders import SimOrder
+from quant.sim.state import SimState
 from quant.sim.web import authed, ok, sim_state
 
 FUNDS_RUPEES = 10_000_000.0
 
 
-def positions_json(request: Request, user_id: str) -> list[dict[str, Any]]:
-    state = sim_state(request)
+def positions_rows(
+    state: SimState, user_id: str, only: tuple[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Short-term position rows of ``user_id`` (``only``: one (instrument_key, product))."""
     engine, m = state.engine, state.market
     agg: dict[tuple[str, str], dict[str, Any]] = {}
     for f in engine.fills:
         o = engine.orders[f.order_id]
-        if o.user_id != user_id:
+        if o.user_id != user_id or (only is not None and (o.instrument_key, o.product) != only):
             continue
         p = agg.setdefault(
             (o.instrument_key, o.product),
@@ -87,9 +92,21 @@ def positions_json(request: Request, user_id: str) -> list[dict[str, Any]]:
     return out
 
 
+def position_update(state: SimState, order: SimOrder) -> dict[str, Any]:
+    """The portfolio stream's ``position`` update for ``order``'s instrument and product:
+    the short-term-positions row (the live payload's exact shape is UNCONFIRMED)."""
+    (row,) = positions_rows(state, order.user_id, (order.instrument_key, order.product))
+    return {
+        "update_type": "position",
+        "user_id": order.user_id,
+        "instrument_key": order.instrument_key,
+        **row,
+    }
+
+
 async def positions(request: Request) -> JSONResponse:
     session = authed(request)
-    return ok(positions_json(request, session.user_id))
+    return ok(positions_rows(sim_state(request), session.user_id))
 
 
 async def holdings(request: Request) -> JSONResponse:
