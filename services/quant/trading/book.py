@@ -5,8 +5,9 @@ in units; bids best first, i.e. descending, asks best first, ascending), the las
 price and quantity, the exchange time of that trade (``last_trade_ts``, UTC ns; it tells a
 new trade from the same one repeated in the next snapshot) and the exchange time of the
 snapshot (``ts_event``, UTC ns, used by the stale-quote guard). Malformed snapshots raise
-``InvalidBook`` with the reason; :meth:`BookSnapshot.from_tick` builds one from the feed's
-``Tick`` (levels with no price or no quantity are left out). The paper matcher
+``InvalidBook`` with the reason (a locked or crossed book is accepted as it is: the
+exchange shows one in the pre-open call auction). :meth:`BookSnapshot.from_tick` builds one
+from the feed's ``Tick`` (levels with no price or no quantity are left out). The paper matcher
 (``quant.trading.paper``) is its consumer.
 """
 
@@ -20,7 +21,7 @@ from quant.trading.errors import TradingError
 
 
 class InvalidBook(TradingError):
-    """A book snapshot is malformed: crossed or unsorted levels, non-positive prices."""
+    """A book snapshot is malformed: unsorted levels, non-positive prices or quantities."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +60,6 @@ class BookSnapshot:
     def __post_init__(self) -> None:
         _check_side(self.bids, True, "bid")
         _check_side(self.asks, False, "ask")
-        if self.bids and self.asks and self.bids[0].price >= self.asks[0].price:
-            raise InvalidBook(
-                f"{self.instrument_key}: crossed book (best bid {self.bids[0].price} >= best "
-                f"ask {self.asks[0].price} paise)"
-            )
         if self.ltp < 0 or self.last_trade_qty < 0:
             raise InvalidBook(f"{self.instrument_key}: negative LTP or last trade quantity")
 
