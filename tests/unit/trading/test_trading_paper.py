@@ -203,7 +203,7 @@ def test_the_latency_jitter_is_seeded_and_within_its_bounds() -> None:
         m.on_book(book(BIDS, [(10_000, 1_000)]), T0)
         for _ in range(5):
             assert statuses(m.submit(order(intent(Side.BUY, 1)), T0)) == [S.OPEN]
-        times = []
+        times: list[int] = []
         for now in range(T0, T0 + 12 * MS, step):
             times.extend(u.fill.ts_event for u in m.on_time(now) if u.fill is not None)
         return times
