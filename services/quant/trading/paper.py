@@ -149,6 +149,8 @@ class PaperMatcher:
         self.config = config or PaperConfig()
         self._rng = random.Random(self.config.seed)  # simulated latency, not crypto
         self._working: dict[str, _Working] = {}
+        #: working orders per instrument, in submission order (a book touches only its own)
+        self._by_instrument: dict[str, dict[str, _Working]] = {}
         self._markets: dict[str, _Market] = {}
         self._sequence = 0
         self.stale_skips = 0
@@ -182,16 +184,19 @@ class PaperMatcher:
         self._sequence += 1
         jitter = self._rng.randint(0, self.config.jitter_ns) if self.config.jitter_ns else 0
         accepted = order.accepted(f"PAPER-{self._sequence}", now_ns)
-        self._working[cid] = _Working(accepted, now_ns + self.config.latency_ns + jitter)
+        w = _Working(accepted, now_ns + self.config.latency_ns + jitter)
+        self._working[cid] = w
+        self._by_instrument.setdefault(order.intent.instrument_key, {})[cid] = w
         return [OrderUpdate(accepted), *self._match(order.intent.instrument_key, now_ns)]
 
     def cancel(
         self, client_order_id: str, now_ns: int, reason: str = "cancelled on request"
     ) -> OrderUpdate | None:
         """Cancel a working order; ``None`` if none is working under that id (filled, gone)."""
-        w = self._working.pop(client_order_id, None)
+        w = self._working.get(client_order_id)
         if w is None:
             return None
+        self._forget(w)
         return OrderUpdate(w.order.cancelled(now_ns, reason))
 
     def on_book(self, book: BookSnapshot, now_ns: int) -> list[OrderUpdate]:
@@ -205,7 +210,7 @@ class PaperMatcher:
 
     def on_time(self, now_ns: int) -> list[OrderUpdate]:
         """Match orders that became eligible since the last book against the books held."""
-        keys = sorted({w.order.intent.instrument_key for w in self._working.values()})
+        keys = sorted(self._by_instrument)
         return [u for key in keys for u in self._match(key, now_ns)]
 
     # --- matching -----------------------------------------------------------------------------
@@ -214,11 +219,8 @@ class PaperMatcher:
         market = self._markets.get(instrument_key)
         if market is None:
             return []
-        eligible = [
-            w
-            for w in self._working.values()
-            if w.order.intent.instrument_key == instrument_key and w.eligible_ns <= now_ns
-        ]
+        working = self._by_instrument.get(instrument_key, {})
+        eligible = [w for w in working.values() if w.eligible_ns <= now_ns]
         if not eligible:
             return []
         if age_ns(market.book.ts_event, now_ns) > self.config.stale_after_ns:
@@ -228,8 +230,16 @@ class PaperMatcher:
         for w in eligible:
             updates.extend(self._match_one(w, market, now_ns))
             if w.order.is_terminal:
-                del self._working[w.order.client_order_id]
+                self._forget(w)
         return updates
+
+    def _forget(self, w: _Working) -> None:
+        cid, key = w.order.client_order_id, w.order.intent.instrument_key
+        del self._working[cid]
+        same = self._by_instrument[key]
+        del same[cid]
+        if not same:
+            del self._by_instrument[key]
 
     def _match_one(self, w: _Working, market: _Market, now: int) -> list[OrderUpdate]:
         book, intent = market.book, w.order.intent
