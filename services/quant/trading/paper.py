@@ -14,8 +14,9 @@ Acceptance and latency
     ``latency_ns`` (plus a jitter drawn uniformly from ``[0, jitter_ns]`` by a
     ``random.Random(seed)``, so runs repeat) after submission; an order is matched on the
     first book processed at or after that instant (``on_book``, or ``on_time`` against the
-    last book). Cancels take effect at once (the paper broker is kinder than the exchange
-    here: a real cancel can lose the race to a fill).
+    last book). Cancels and modifications take effect at once (the paper broker is kinder
+    than the exchange here: a real cancel can lose the race to a fill); a modified order
+    keeps its eligibility and is matched again at once.
 
 Stale-quote guard
     A book whose exchange time is more than ``stale_after_ns`` before ``now``
@@ -44,7 +45,8 @@ SL and SL-M
     Wait TRIGGER_PENDING until an eligible fresh book's LTP reaches the trigger (a BUY when
     ``ltp >= trigger``, a SELL when ``ltp <= trigger``); they then become OPEN (SL as LIMIT at
     its price, SL-M as MARKET) and match the same book. Trades up to and including the one
-    that triggered them are not theirs to fill against.
+    that triggered them are not theirs to fill against. An IOC stop is decided on the book
+    that triggers it.
 
 Liquidity
     Within one snapshot the displayed quantity at each level, and the quantity of the new
@@ -66,7 +68,7 @@ from quant.core.freshness import age_ns
 from quant.core.orders import OrderStatus, OrderType, Side
 from quant.trading.book import BookLevel, BookSnapshot
 from quant.trading.errors import TradingError
-from quant.trading.intent import Validity
+from quant.trading.intent import Amendment, Validity
 from quant.trading.order import Fill, Order
 
 DEFAULT_STALE_AFTER_NS = 2_000 * NS_PER_MS
@@ -198,6 +200,20 @@ class PaperMatcher:
             return None
         self._forget(w)
         return OrderUpdate(w.order.cancelled(now_ns, reason))
+
+    def modify(
+        self, client_order_id: str, amendment: Amendment, now_ns: int
+    ) -> list[OrderUpdate] | None:
+        """Apply a modification at once and match the amended order if it is eligible.
+
+        ``None`` if no order is working under that id; ``InvalidIntent`` (nothing changed) if
+        the amendment is not valid for the order, e.g. a quantity not above what has filled.
+        """
+        w = self._working.get(client_order_id)
+        if w is None:
+            return None
+        w.order = w.order.modify_requested(amendment, now_ns).modified(now_ns)
+        return [OrderUpdate(w.order), *self._match(w.order.intent.instrument_key, now_ns)]
 
     def on_book(self, book: BookSnapshot, now_ns: int) -> list[OrderUpdate]:
         """Take a new book for its instrument and match the eligible orders against it."""

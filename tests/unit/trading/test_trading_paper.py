@@ -9,7 +9,7 @@ from trading_builders import KEY, T0
 
 from quant.core.events import DepthLevel, FeedMode, Tick
 from quant.core.orders import OrderStatus, OrderType, Side
-from quant.trading import Validity
+from quant.trading import Amendment, InvalidIntent, Validity
 from quant.trading.book import BookLevel, BookSnapshot, InvalidBook
 from quant.trading.paper import (
     IOC_REMAINDER,
@@ -261,6 +261,29 @@ def test_cancel_takes_a_working_order_out_and_answers_none_when_there_is_none() 
     assert update is not None and update.order.status is S.CANCELLED
     assert m.cancel(o.client_order_id, T0 + 2) is None
     assert m.on_book(book([(7_000, 5)], [(8_000, 5)]), T0 + 3) == []
+
+
+def test_a_modified_limit_that_becomes_marketable_fills_at_once() -> None:
+    m = PaperMatcher()
+    m.on_book(book(BIDS, ASKS), T0)
+    o = order(intent(Side.BUY, 8, OrderType.LIMIT, price=9_990))
+    assert fills(m.submit(o, T0)) == []
+    updates = m.modify(o.client_order_id, Amendment(price=10_005), T0 + 1)
+    assert updates is not None
+    assert updates[0].order.status is S.OPEN and updates[0].order.intent.price == 10_005
+    assert fills(updates) == [(5, 10_000), (3, 10_005)]
+    assert m.modify(o.client_order_id, Amendment(price=10_010), T0 + 2) is None
+
+
+def test_a_modification_below_the_filled_quantity_is_refused_and_changes_nothing() -> None:
+    m = PaperMatcher()
+    m.on_book(book(BIDS, [(10_000, 5)]), T0)
+    o = order(intent(Side.BUY, 8))
+    m.submit(o, T0)
+    with pytest.raises(InvalidIntent, match="not above"):
+        m.modify(o.client_order_id, Amendment(quantity=5), T0 + 1)
+    held = m.get(o.client_order_id)
+    assert held is not None and (held.status, held.intent.quantity) == (S.PARTIALLY_FILLED, 8)
 
 
 def test_only_a_new_order_can_be_sent_and_only_once() -> None:

@@ -18,7 +18,7 @@ from paper_builders import MS, book, intent, order
 from trading_builders import T0
 
 from quant.core.orders import OrderType, Side
-from quant.trading import Order, OrderIntent, Validity
+from quant.trading import Amendment, InvalidIntent, Order, OrderIntent, Validity
 from quant.trading.book import BookSnapshot
 from quant.trading.paper import Liquidity, OrderUpdate, PaperConfig, PaperMatcher
 
@@ -66,6 +66,9 @@ actions = st.lists(
         st.tuples(st.just("book"), snapshots(), st.integers(0, 3 * MS)),
         st.tuples(st.just("submit"), intents()),
         st.tuples(st.just("cancel"), st.integers(0, 30)),
+        st.tuples(
+            st.just("modify"), st.integers(0, 30), st.integers(1, 40), st.integers(9_975, 10_025)
+        ),
         st.tuples(st.just("time"), st.integers(0, 2 * MS)),
     ),
     min_size=1,
@@ -109,6 +112,19 @@ def run(steps: list[tuple[object, ...]], latency: int) -> Run:
             assert isinstance(idx, int)
             cancelled = m.cancel(sent[idx], now) if idx < len(sent) else None
             updates = [cancelled] if cancelled else []
+        elif kind == "modify":
+            idx, qty, price = step[1:]
+            assert isinstance(idx, int) and isinstance(qty, int) and isinstance(price, int)
+            held = m.get(sent[idx]) if idx < len(sent) else None
+            limit_like = held is not None and held.intent.order_type in (
+                OrderType.LIMIT,
+                OrderType.SL,
+            )
+            amendment = Amendment(quantity=qty, price=price if limit_like else None)
+            try:
+                updates = m.modify(sent[idx], amendment, now) or [] if held else []
+            except InvalidIntent:
+                updates = []  # refused (e.g. below the filled quantity): nothing changed
         else:
             dt = step[1]
             assert isinstance(dt, int)
