@@ -116,6 +116,14 @@ def test_market_hours_from_the_nse_calendar(when: int, expect: object) -> None:
         assert reason(result) is expect
 
 
+def test_an_amo_does_not_need_a_fresh_quote_but_a_regular_order_does() -> None:
+    overnight = Quote(250_000, ts_event=at(9, 30))
+    amo = check(intent(), snapshot(now_ns=at(20, 0), quote=overnight), LIMITS)
+    assert accepted(amo).children[0].is_amo
+    day = check(intent(), snapshot(now_ns=at(10, 0), quote=overnight), LIMITS)
+    assert reason(day) is R.NO_QUOTE
+
+
 def test_derivatives_have_no_pre_open_entry_and_ioc_is_never_amo() -> None:
     i = intent(qty=75, price=10_000, key=FO_KEY)
     assert reason(check(i, fo_snapshot(now_ns=at(9, 0)), LIMITS)) is R.MARKET_CLOSED
