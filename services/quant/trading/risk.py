@@ -89,7 +89,12 @@ class Rejected:
 
 def ist_date(ns: int) -> date:
     """The IST calendar date of a UTC-nanosecond instant."""
-    return _EPOCH + timedelta(days=(ns + _IST_OFFSET_NS) // _NS_PER_DAY)
+    return _day((ns + _IST_OFFSET_NS) // _NS_PER_DAY)
+
+
+@lru_cache(maxsize=16)
+def _day(days_since_epoch: int) -> date:
+    return _EPOCH + timedelta(days=days_since_epoch)
 
 
 @lru_cache(maxsize=64)
@@ -225,6 +230,13 @@ def _reference(
 
 def _reducing_rule(intent: OrderIntent, snap: RiskSnapshot, limits: RiskLimits) -> Rejected | None:
     strat = limits.for_strategy(intent.strategy)
+    if (
+        snap.account_state is TradingState.ACTIVE
+        and snap.strategy_state is TradingState.ACTIVE
+        and not limits.max_daily_loss
+        and not strat.max_daily_loss
+    ):
+        return None
     for scope, state, loss, cap in (
         (ACCOUNT, snap.account_state, snap.account_pnl.loss, limits.max_daily_loss),
         (intent.strategy, snap.strategy_state, snap.strategy_pnl.loss, strat.max_daily_loss),
@@ -253,18 +265,32 @@ def _reducing_rule(intent: OrderIntent, snap: RiskSnapshot, limits: RiskLimits) 
     return None
 
 
-def _grows(net: int, after: int) -> bool:
-    return abs(after) > abs(net)
+def _exposures(intent: OrderIntent, snap: RiskSnapshot) -> tuple[int, int, int, int]:
+    """(account net, account worst case, strategy net, strategy worst case) in the
+    instrument over all products, in one pass over positions and working orders."""
+    strategy, key, side = intent.strategy, intent.instrument_key, intent.side
+    net = s_net = 0
+    for p in snap.positions:
+        net += p.net_quantity
+        if p.strategy == strategy:
+            s_net += p.net_quantity
+    same = s_same = 0
+    for o in snap.working_orders:
+        if o.instrument_key == key and o.side is side:
+            same += o.remaining_quantity
+            if o.strategy == strategy:
+                s_same += o.remaining_quantity
+    if side is Side.BUY:
+        return net, net + same + intent.quantity, s_net, s_net + s_same + intent.quantity
+    return net, net - same - intent.quantity, s_net, s_net - s_same - intent.quantity
 
 
 def _position_rules(
     intent: OrderIntent, snap: RiskSnapshot, limits: RiskLimits, ref: int
 ) -> Rejected | None:
-    sign = 1 if intent.side is Side.BUY else -1
-    key, side = intent.instrument_key, intent.side
-    net = snap.net_quantity()
-    after = net + sign * (snap.working_quantity(key, side) + intent.quantity)
-    if _grows(net, after):
+    key = intent.instrument_key
+    net, after, s_net, s_after = _exposures(intent, snap)
+    if abs(after) > abs(net):  # the worst case grows: the limits apply
         if limits.max_position_quantity and abs(after) > limits.max_position_quantity:
             return Rejected(
                 R.POSITION_QUANTITY,
@@ -277,10 +303,8 @@ def _position_rules(
                 f"the account's position in {key} could reach {_rupees(abs(after) * ref)}, "
                 f"above the limit of {_rupees(limits.max_position_value)}",
             )
-    strat = limits.for_strategy(intent.strategy)
-    s_net = snap.net_quantity(intent.strategy)
-    s_after = s_net + sign * (snap.working_quantity(key, side, intent.strategy) + intent.quantity)
-    if _grows(s_net, s_after):
+    if abs(s_after) > abs(s_net):
+        strat = limits.for_strategy(intent.strategy)
         if strat.max_position_quantity and abs(s_after) > strat.max_position_quantity:
             return Rejected(
                 R.STRATEGY_POSITION_QUANTITY,
@@ -311,8 +335,7 @@ def child_quantities(quantity: int, lot_size: int, freeze: int) -> tuple[int, ..
 
 def check(intent: OrderIntent, snap: RiskSnapshot, limits: RiskLimits) -> Accepted | Rejected:
     """Apply every pre-trade rule to ``intent``; see the module docstring for the order."""
-    state = max(snap.account_state, snap.strategy_state)
-    if state is TradingState.HALTED:
+    if TradingState.HALTED in (snap.account_state, snap.strategy_state):
         who = (
             "the account"
             if snap.account_state is TradingState.HALTED
