@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from quant.core.clock import NS_PER_SECOND
+from quant.trading.risk_limits import RejectReason
 
 NS_PER_MINUTE = 60 * NS_PER_SECOND
 
@@ -75,6 +76,11 @@ class Throttled:
     retry_at_ns: int
     window: RateWindow
     message: str
+
+    @property
+    def reason(self) -> RejectReason:
+        """The rejection's reason code, as the risk check's refusals carry one."""
+        return RejectReason.RATE_LIMIT
 
 
 class OrderRateLimiter:

@@ -55,6 +55,7 @@ def test_reject_mode_refuses_without_taking_a_slot() -> None:
     assert isinstance(refused, Throttled)
     assert refused.retry_at_ns == T0 + S
     assert refused.window == RateWindow(10, S)
+    assert refused.reason == "RATE_LIMIT"
     assert "10 per 1 s" in refused.message
     assert lim.queued(T0 + 100) == 0
     assert admitted(lim.admit(T0 + S)) == T0 + S
