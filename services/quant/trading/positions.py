@@ -30,7 +30,6 @@ plain mutable container with no I/O (the OMS owns one); the positions in it are 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -116,8 +115,8 @@ class Position:
         else:
             bought = (self.bought_quantity, self.bought_value)
             sold = (self.sold_quantity + fill.quantity, self.sold_value + value)
-        return dataclasses.replace(
-            self,
+        return Position(  # not dataclasses.replace: this is the OMS hot path
+            self.key,
             net_quantity=net,
             cost=cost,
             realised=realised,
