@@ -13,7 +13,11 @@ Upstox ``tag``), ``transitions`` (the status transition table), ``order`` (``Ord
 value that moves through it, and ``Fill``), ``positions`` (``Position``, ``PositionBook``),
 ``replay`` (``OrderEvent`` stream -> fills -> positions), ``charges`` and
 ``charges_rates`` (Indian per-trade charges per fill and per order, from one dated rate
-table).
+table), ``snapshot``, ``risk_limits`` and ``risk`` (the pre-trade check: accepted child
+orders or a rejection with a stable reason code), ``ratelimit`` (the order-rate windows),
+``state`` (ACTIVE / REDUCING / HALTED per account and strategy), ``book`` and ``paper``
+(the paper broker's matching on depth snapshots), ``squareoff`` (the MIS square-off
+plan). The modules not re-exported here are imported by name (``quant.trading.risk``).
 """
 
 from __future__ import annotations
