@@ -121,3 +121,18 @@ async def test_a_new_consumer_group_rebuilds_the_latest_state_per_key(
     assert ing.book.mode_of(y) is FeedMode.FULL and ing.book.mode_of(x) is None
     assert x in ing.control_state.removed()
     assert all(x not in keys for _, keys, _ in sock.sent)  # the stale ADD never went out
+
+
+def test_an_existing_topic_is_upgraded_to_the_registry_configs(kafka_bootstrap: str) -> None:
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    from quant.bus.kafka import KafkaBus
+
+    bus = KafkaBus(kafka_bootstrap, client_id="control-compacted-test")
+    name = f"control-upgrade-{uuid.uuid4().hex[:8]}"
+    bus.ensure_topics([topics.Topic(name, partitions=1, retention_ms=3_600_000)])  # as before
+    bus.ensure_topics([topics.Topic(name, 1, 3_600_000, config=topics.CONTROL.config)])
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    resource = ConfigResource(ConfigResource.Type.TOPIC, name)
+    got = admin.describe_configs([resource])[resource].result(timeout=30)
+    assert {k: got[k].value for k in topics.CONTROL.config} == dict(topics.CONTROL.config)
