@@ -17,8 +17,8 @@ TaskGroup:
   and why, then carries on. ``control.commands`` is compacted state keyed per
   instrument: the composition root reads it from the beginning on every start, the
   commands fold into :attr:`Ingestor.control_state` (latest per key), and of each
-  polled batch only the latest command per key is applied, so a REMOVE after an ADD
-  never subscribes, and reading the log again changes nothing; configured
+  polled batch only the latest command per key is applied (a REMOVE after an ADD in
+  the same batch never subscribes), and reading the log again changes nothing; configured
   subscriptions (:meth:`Ingestor.subscribe`) skip instruments the control state
   removed;
 * a 1 Hz task refreshes the feed-age gauges and judges the freshness of each
