@@ -2,7 +2,9 @@
 
 The reconciler calls ``publish`` when the spec's kill switch differs from what the
 status says was applied. :class:`KafkaControlPublisher` writes a ``ControlEvent`` to
-``control.commands`` (keyed by trading day) and waits for delivery;
+``control.commands`` (keyed by its scope, :func:`quant.core.control.control_key`:
+the topic is compacted, so the latest kill switch per scope is the state a restarted
+execution service reads back) and waits for delivery;
 :class:`LoggingControlPublisher` is used when no Kafka is configured;
 :class:`RecordingControlPublisher` keeps what it was given (tests, ``quant up``).
 """
@@ -13,7 +15,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Protocol
 
-from quant.bus.codecs import encode_control
+from quant.bus.control import publish_control
 from quant.bus.errors import BusError
 from quant.bus.topics import CONTROL
 from quant.core.control import KillSwitch
@@ -64,7 +66,7 @@ class KafkaControlPublisher:
         self._flush_timeout = flush_timeout
 
     def _send(self, command: KillSwitch) -> None:
-        self._publisher.publish(CONTROL.name, command.trading_day, encode_control(command))
+        publish_control(self._publisher, command)
         self._publisher.flush(self._flush_timeout)
 
     async def publish(self, command: KillSwitch) -> None:

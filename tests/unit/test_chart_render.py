@@ -164,6 +164,10 @@ def test_kafka_topics_match_the_bus_registry(objects: list[Obj]) -> None:
         spec = topics[t.name]["spec"]
         assert spec["partitions"] == t.partitions, t.name
         assert spec["config"]["retention.ms"] == t.retention_ms, t.name
+        extra = {k: str(v) for k, v in spec["config"].items()}
+        extra.pop("retention.ms")
+        extra.pop("min.insync.replicas")
+        assert extra == dict(t.config), t.name
         assert topics[t.name]["metadata"]["labels"]["strimzi.io/cluster"] == "quant-kafka"
     assert all(o["apiVersion"] == "kafka.strimzi.io/v1" for o in by_kind(objects, "KafkaTopic"))
 

@@ -135,6 +135,7 @@ def encode_control(c: ControlEvent) -> bytes:
                 reason=c.reason,
                 trading_day=c.trading_day,
                 ts_event=c.ts_event,
+                strategy=c.strategy,
             )
         )
     return msg.SerializeToString()
@@ -155,7 +156,7 @@ def decode_control(data: bytes) -> ControlEvent:
             )
         if which == "kill_switch":
             k = m.kill_switch
-            return KillSwitch(k.engaged, k.flatten, k.reason, k.trading_day, k.ts_event)
+            return KillSwitch(k.engaged, k.flatten, k.reason, k.trading_day, k.ts_event, k.strategy)
     except (DecodeError, ValueError) as e:
         raise CodecError(f"undecodable ControlEvent: {e}") from e
     raise CodecError("ControlEvent carries no payload")

@@ -11,6 +11,12 @@ on different threads; ``poll`` blocks on a condition variable up to its timeout.
 Memory is bounded: each partition keeps at most ``max_messages_per_partition`` messages
 (oldest dropped first, like retention); a consumer that falls behind the retained log
 skips to its start and the skipped count is logged and exposed as ``lost``.
+
+A compacted topic (``cleanup.policy=compact``: ``control.commands``) is state, so it is
+never trimmed here; nor is it compacted: every message stays, in order, and a consumer
+reading it from the start folds it into the latest per key itself
+(:class:`quant.core.control.ControlState`), which gives the same result as Kafka's
+compacted log (compaction only removes records a later one with the same key replaces).
 """
 
 from __future__ import annotations
@@ -93,6 +99,7 @@ class InProcessBus:
         self._cond = threading.Condition()
         self._logs: dict[str, list[_Log]] = {}
         self._max_bytes: dict[str, int] = {}
+        self._compacted: set[str] = set()
         self._groups: dict[str, _Group] = {}
         self._retain = max_messages_per_partition
         self.max_message_bytes = max_message_bytes
@@ -111,6 +118,8 @@ class InProcessBus:
                     self._max_bytes[t.name] = (
                         int(limit) if limit is not None else self.max_message_bytes
                     )
+                    if "compact" in t.config.get("cleanup.policy", ""):
+                        self._compacted.add(t.name)
 
     def publisher(self) -> InProcessPublisher:
         return InProcessPublisher(self)
@@ -151,7 +160,7 @@ class InProcessBus:
         with self._cond:
             part = partitions[p]
             part.messages.append(InProcessMessage(topic, p, part.end, key.encode(), value))
-            if len(part.messages) >= 2 * self._retain:
+            if len(part.messages) >= 2 * self._retain and topic not in self._compacted:
                 drop = len(part.messages) - self._retain
                 del part.messages[:drop]
                 part.start += drop

@@ -11,7 +11,9 @@ Built by a service's composition root: ``KafkaBus(bootstrap_servers, client_id=.
 * Consumer: group member with ``enable.auto.commit=false``; ``commit()`` is synchronous
   and commits the positions of everything ``poll`` has returned; a new group starts at
   the earliest offset. Message-level errors raise ``ConsumeError``.
-* ``ensure_topics`` creates the registry's topics with ``AdminClient`` (idempotent).
+* ``ensure_topics`` creates the registry's topics with ``AdminClient`` (idempotent); on a
+  topic that exists already it sets the registry's extra configs (``Topic.config``, e.g.
+  ``cleanup.policy=compact`` on ``control.commands``), so an upgrade takes them too.
 * ``close()`` stops a client's librdkafka threads (a consumer leaves its group at once).
   At interpreter exit every client still open is closed, with a warning: a librdkafka
   thread still running while the process tears down can crash it (seen once in CI).
@@ -34,6 +36,9 @@ from confluent_kafka import Consumer as _RawConsumer
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 from confluent_kafka import Producer as _RawProducer
 from confluent_kafka.admin import AdminClient
+
+# re-exported by confluent_kafka.admin without an explicit export mypy accepts
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
 from confluent_kafka.cimpl import NewTopic
 
 from quant.bus.errors import (
@@ -173,6 +178,7 @@ class KafkaBus:
         futures = admin.create_topics(
             new, operation_timeout=self._admin_timeout, request_timeout=self._admin_timeout
         )
+        existing = []
         for name, future in futures.items():
             try:
                 future.result(timeout=self._admin_timeout)
@@ -180,8 +186,33 @@ class KafkaBus:
             except KafkaException as e:
                 err = e.args[0]
                 if isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                    existing.append(name)
                     continue
                 raise BusError(f"cannot create topic {name!r}: {e}") from e
+        by_name = {t.name: t for t in wanted}
+        self._set_configs(admin, [by_name[n] for n in existing if by_name[n].config])
+
+    def _set_configs(self, admin: AdminClient, existing: Sequence[Topic]) -> None:
+        """Set each existing topic's extra configs (retention is left to the operator)."""
+        if not existing:
+            return
+        resources = [
+            ConfigResource(
+                ConfigResource.Type.TOPIC,
+                t.name,
+                incremental_configs=[
+                    ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+                    for k, v in t.config.items()
+                ],
+            )
+            for t in existing
+        ]
+        futures = admin.incremental_alter_configs(resources, request_timeout=self._admin_timeout)
+        for resource, future in futures.items():
+            try:
+                future.result(timeout=self._admin_timeout)
+            except KafkaException as e:
+                raise BusError(f"cannot set the configs of topic {resource.name!r}: {e}") from e
 
     def publisher(self) -> KafkaPublisher:
         return KafkaPublisher(

@@ -4,6 +4,12 @@ Every producer and consumer names topics through these constants, and
 ``KafkaBus.ensure_topics`` / ``InProcessBus`` create them from ``ALL_TOPICS``.
 Market-data topics are keyed by ``instrument_key`` so that one instrument's events
 stay in order on one partition.
+
+``control.commands`` holds state, not events: it is log-compacted and keyed by what each
+command controls (:func:`quant.core.control.control_key`), so Kafka keeps the latest
+command per key for ever and a restarted or new consumer rebuilds the current state by
+reading it from the beginning. Its ``retention_ms`` only bounds how long a tombstone
+(``delete.retention.ms``) stays readable.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from types import MappingProxyType
 
 _HOUR_MS = 3_600_000
 _DAY_MS = 24 * _HOUR_MS
+_MINUTE_MS = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +43,23 @@ ENRICHED = Topic("market.enriched.ticks", partitions=12, retention_ms=2 * _DAY_M
 CANDLES = Topic("market.candles.1m", partitions=6, retention_ms=7 * _DAY_MS)
 SUGGESTIONS = Topic("scanner.suggestions", partitions=1, retention_ms=7 * _DAY_MS)
 ORDERS = Topic("orders.events", partitions=3, retention_ms=30 * _DAY_MS)
-CONTROL = Topic("control.commands", partitions=1, retention_ms=7 * _DAY_MS)
+CONTROL = Topic(
+    "control.commands",
+    partitions=1,
+    retention_ms=7 * _DAY_MS,
+    config=MappingProxyType(
+        {
+            "cleanup.policy": "compact",
+            # a record stays uncompacted this long, so a consumer catching up sees each
+            # change; segments roll hourly so the head becomes compactable (the active
+            # segment never is), and a log 10% dirty is cleaned
+            "min.compaction.lag.ms": str(_MINUTE_MS),
+            "segment.ms": str(_HOUR_MS),
+            "min.cleanable.dirty.ratio": "0.1",
+            "delete.retention.ms": str(_DAY_MS),
+        }
+    ),
+)
 
 ALL_TOPICS: tuple[Topic, ...] = (TICKS, GREEKS, ENRICHED, CANDLES, SUGGESTIONS, ORDERS, CONTROL)
 _BY_NAME = {t.name: t for t in ALL_TOPICS}

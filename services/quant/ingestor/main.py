@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry
@@ -90,7 +91,13 @@ async def run_ingestor(
     )
     bus.ensure_topics(topics.ALL_TOPICS)
     publisher = bus.publisher()
-    control = bus.consumer(settings.control_group, [topics.CONTROL.name, topics.SUGGESTIONS.name])
+    # control.commands is compacted state: read it all on every start, under a group of
+    # this run's own (never committed to), so a restart rebuilds the subscriptions asked
+    # for at run time; suggestions are events and resume from the group's commit
+    control = bus.consumer(
+        f"{settings.control_group}-{uuid.uuid4().hex[:12]}", [topics.CONTROL.name]
+    )
+    suggestions = bus.consumer(settings.control_group, [topics.SUGGESTIONS.name])
     async with contextlib.AsyncExitStack() as stack:
         authorizer = None
         if settings.use_authorize:
@@ -118,6 +125,7 @@ async def run_ingestor(
             metrics=metrics,
             clock=clock,
             control=control,
+            suggestions=suggestions,
             queue_size=settings.queue_size,
             freshness=settings.freshness,
         )
@@ -137,6 +145,7 @@ async def run_ingestor(
             task.cancel()
             stop_wait.cancel()
     control.close()  # leaves its group at once
+    suggestions.close()
     publisher.close()
 
 

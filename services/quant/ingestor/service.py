@@ -2,8 +2,9 @@
 
 Built by the composition roots (``quant ingestor``, ``quant up``) with its adapters:
 one :class:`FeedSocket` per websocket connection (at most the account's limit), a bus
-``Publisher`` and an optional ``Consumer`` on ``control.commands`` and
-``scanner.suggestions``. :meth:`Ingestor.run` runs in a TaskGroup:
+``Publisher``, an optional ``Consumer`` on ``control.commands`` and an optional one on
+``scanner.suggestions`` (one consumer may carry both). :meth:`Ingestor.run` runs in a
+TaskGroup:
 
 * one reader per socket puts decoded batches on a bounded ``asyncio.Queue``; when the
   publisher falls behind, ``put`` waits, the reader stops reading, and the socket's TCP
@@ -13,7 +14,13 @@ one :class:`FeedSocket` per websocket connection (at most the account's limit), 
 * the control loop turns subscription requests and scanner suggestions into
   :class:`~quant.upstox.subscriptions.SubscriptionBook` changes, sends them to the
   sockets, and logs (once per request) and counts what the book or the feed refused
-  and why, then carries on;
+  and why, then carries on. ``control.commands`` is compacted state keyed per
+  instrument: the composition root reads it from the beginning on every start, the
+  commands fold into :attr:`Ingestor.control_state` (latest per key), and of each
+  polled batch only the latest command per key is applied (a REMOVE after an ADD in
+  the same batch never subscribes), and reading the log again changes nothing; configured
+  subscriptions (:meth:`Ingestor.subscribe`) skip instruments the control state
+  removed;
 * a 1 Hz task refreshes the feed-age gauges and judges the freshness of each
   connection by exchange time (:mod:`quant.ingestor.freshness`): during continuous
   trading a connection whose newest data is older than ``stale_after_s`` makes
@@ -35,7 +42,14 @@ from quant.bus import codecs, topics
 from quant.bus.port import Consumer, Publisher
 from quant.core.calendar import NSE_CALENDAR, ExchangeCalendar
 from quant.core.clock import NS_PER_SECOND, Clock
-from quant.core.control import KillSwitch, SubscriptionAction, SubscriptionRequest
+from quant.core.control import (
+    ControlEvent,
+    ControlState,
+    KillSwitch,
+    SubscriptionAction,
+    SubscriptionRequest,
+    latest_per_key,
+)
 from quant.core.events import FeedMode, OptionGreeks, ScannerSuggestion, Tick
 from quant.core.freshness import trading_since
 from quant.ingestor.freshness import (
@@ -105,6 +119,7 @@ class Ingestor:
         metrics: IngestorMetrics,
         clock: Clock,
         control: Consumer | None = None,
+        suggestions: Consumer | None = None,
         queue_size: int = 1024,
         freshness: FreshnessSettings | None = None,
         calendar: ExchangeCalendar = NSE_CALENDAR,
@@ -117,6 +132,9 @@ class Ingestor:
         self._metrics = metrics
         self._clock = clock
         self._control = control
+        self._suggestions = suggestions
+        self.control_state = ControlState()
+        """The current control state, rebuilt from ``control.commands``."""
         self._queue: asyncio.Queue[Sequence[FeedEvent]] = asyncio.Queue(maxsize=queue_size)
         self._last_seen: dict[str, FeedEvent] = {}
         self._freshness = freshness or FreshnessSettings()
@@ -140,23 +158,38 @@ class Ingestor:
                 tg.create_task(self._publish_loop(), name="ingestor-publish")
                 tg.create_task(self._age_loop(), name="ingestor-feed-age")
                 if self._control is not None:
-                    tg.create_task(self._control_loop(self._control), name="ingestor-control")
+                    # a control consumer of its own is re-read from the start every run:
+                    # nothing to commit (one that carries suggestions too commits them)
+                    commit = self._suggestions is None
+                    tg.create_task(
+                        self._control_loop(self._control, commit=commit), name="ingestor-control"
+                    )
+                if self._suggestions is not None:
+                    tg.create_task(
+                        self._control_loop(self._suggestions), name="ingestor-suggestions"
+                    )
         finally:
             self._drain()
             await run_blocking(self._publisher.flush)
 
     # -- subscriptions -------------------------------------------------------------
     async def subscribe(self, keys: Sequence[str], mode: FeedMode) -> Change:
+        """Subscribe configured instruments, except those ``control.commands`` removed."""
+        removed = self.control_state.removed()
+        if removed:
+            keys = [k for k in keys if k not in removed]
         return await self._send(self._book.subscribe(keys, mode))
 
     async def apply(self, request: SubscriptionRequest) -> Change:
-        """Apply one control-topic request (add, remove or change_mode)."""
-        if request.action is SubscriptionAction.ADD:
-            change = self._book.subscribe(request.instrument_keys, request.mode)
-        elif request.action is SubscriptionAction.REMOVE:
+        """Apply one control-topic request: the instruments' desired state.
+
+        ADD and CHANGE_MODE both mean "subscribed in this mode" (on the compacted topic
+        the ADD before a CHANGE_MODE may be gone); REMOVE means not subscribed.
+        """
+        if request.action is SubscriptionAction.REMOVE:
             change = self._book.unsubscribe(request.instrument_keys)
         else:
-            change = self._book.change_mode(request.instrument_keys, request.mode)
+            change = self._book.subscribe(request.instrument_keys, request.mode)
         return await self._send(change, requested_by=request.requested_by)
 
     async def _send(self, change: Change, requested_by: str = "config") -> Change:
@@ -346,18 +379,27 @@ class Ingestor:
         else:
             log.warning("stale %s; not connected right now (already reconnecting)", reason)
 
-    async def _control_loop(self, consumer: Consumer) -> None:
+    async def _control_loop(self, consumer: Consumer, *, commit: bool = True) -> None:
         while True:
-            messages = await run_blocking(consumer.poll, 100, 0.5)
+            messages = await run_blocking(consumer.poll, 1000, 0.5)
+            commands: list[ControlEvent] = []
             for msg in messages:
                 value = msg.value()
                 if not isinstance(value, bytes):
                     continue
-                await self._handle_control(msg.topic(), value)
-            if messages:
+                command = await self._handle_control(msg.topic(), value)
+                if command is not None:
+                    commands.append(command)
+            # the batch's latest command per key only: an ADD a later REMOVE overrides
+            # (a backlog read at start) never reaches the feed
+            for request in _grouped(latest_per_key(commands)):
+                await self.apply(request)
+            if messages and commit:
                 await run_blocking(consumer.commit)
 
-    async def _handle_control(self, topic: str | None, value: bytes) -> None:
+    async def _handle_control(self, topic: str | None, value: bytes) -> ControlEvent | None:
+        """Apply a suggestion at once; fold a control command into the control state and
+        return it (applied by the caller, latest per key)."""
         try:
             if topic == topics.SUGGESTIONS.name:
                 suggestion: ScannerSuggestion = codecs.decode_suggestion(value)
@@ -365,11 +407,30 @@ class Ingestor:
                     self._book.subscribe([suggestion.instrument_key], suggestion.feed_mode),
                     requested_by="scanner",
                 )
-                return
+                return None
             event = codecs.decode_control(value)
         except codecs.CodecError:
             log.exception("undecodable message on %s; skipped", topic)
-            return
+            return None
+        self.control_state.apply(event)
         if isinstance(event, KillSwitch):
-            return  # not the ingestor's business: execution acts on it
-        await self.apply(event)
+            return None  # not the ingestor's business: execution acts on it
+        return event
+
+
+def _grouped(commands: Sequence[ControlEvent]) -> list[SubscriptionRequest]:
+    """Per-instrument requests merged back into one per (action, mode, requester),
+    removals first (they free capacity): a rebuilt state goes out in a few frames."""
+    groups: dict[tuple[bool, SubscriptionAction, FeedMode, str], list[str]] = {}
+    firsts: dict[tuple[bool, SubscriptionAction, FeedMode, str], SubscriptionRequest] = {}
+    for c in commands:
+        if not isinstance(c, SubscriptionRequest):
+            continue
+        removal = c.action is SubscriptionAction.REMOVE
+        key = (not removal, c.action, c.mode, c.requested_by)
+        groups.setdefault(key, []).extend(c.instrument_keys)
+        firsts.setdefault(key, c)
+    return [
+        firsts[k]._replace(instrument_keys=tuple(groups[k]))
+        for k in sorted(groups, key=lambda k: k[0])  # stable: removals (False) first
+    ]

@@ -22,6 +22,8 @@ class IngestorSettings(DataServiceSettings):
     use_authorize: bool = False
     queue_size: int = 1024
     metrics_port: int = Field(default=9101, ge=0, le=65535)
+    # consumer group of scanner.suggestions; control.commands is read from the start
+    # on every run under "<control_group>-<random>" (compacted state, never committed)
     control_group: str = "ingestor-control"
     # after the feed refused the token (401), re-read the token file this often
     token_reread_s: float = Field(default=60.0, gt=0)

@@ -20,8 +20,9 @@ async def test_kill_switch_reaches_the_control_topic(kafka_bootstrap: str) -> No
 
     bus = KafkaBus(kafka_bootstrap, client_id="quant-operator-test")
     bus.ensure_topics([CONTROL])
-    day = f"2026-11-25-{uuid.uuid4().hex[:6]}"  # unique key: the topic is shared
-    command = KillSwitch(True, True, "spec.killSwitch=true on TradingDay", day, 123)
+    strategy = f"s-{uuid.uuid4().hex[:6]}"  # unique key: the topic is shared
+    command = KillSwitch(True, True, "spec.killSwitch=true", "2026-11-25", 123, strategy)
+    wanted = f"killswitch/strategy/{strategy}"
     publisher = KafkaControlPublisher(bus.publisher())
     try:
         await publisher.publish(command)
@@ -35,7 +36,7 @@ async def test_kill_switch_reaches_the_control_topic(kafka_bootstrap: str) -> No
         while time.monotonic() < deadline and not found:
             for msg in consumer.poll(100, timeout=1.0):
                 key = msg.key()
-                if (key.decode() if isinstance(key, bytes) else key) == day:
+                if (key.decode() if isinstance(key, bytes) else key) == wanted:
                     value = msg.value()
                     assert isinstance(value, bytes)
                     found.append(decode_control(value))

@@ -8,7 +8,7 @@ import pytest
 
 from quant.bus.errors import CommitError, ConsumeError
 from quant.bus.inprocess import InProcessBus
-from quant.bus.topics import ALL_TOPICS, TICKS, Topic
+from quant.bus.topics import ALL_TOPICS, CONTROL, TICKS, Topic
 
 T = Topic("t", partitions=4, retention_ms=3_600_000)
 
@@ -58,6 +58,20 @@ def test_retention_bounds_memory_and_a_lagging_consumer_counts_the_loss() -> Non
     assert got[-1].value() == b"999"
     assert c.lost == 1000 - len(got)
     assert [m.offset() for m in got] == list(range(1000 - len(got), 1000))
+
+
+def test_a_compacted_topic_is_state_and_never_trimmed() -> None:
+    bus = InProcessBus([CONTROL, TICKS], max_messages_per_partition=10)
+    pub = bus.publisher()
+    for i in range(100):
+        pub.publish(CONTROL.name, f"subscription/NSE_EQ|K{i}", str(i).encode())
+        pub.publish(TICKS.name, "k", str(i).encode())
+    fresh = bus.consumer("new", [CONTROL.name])
+    got = fresh.poll(max_messages=1000, timeout=0)
+    assert [m.value() for m in got] == [str(i).encode() for i in range(100)]
+    assert fresh.lost == 0
+    ticks = bus.consumer("new-ticks", [TICKS.name]).poll(max_messages=1000, timeout=0)
+    assert len(ticks) < 100  # events still bounded
 
 
 def test_poll_blocks_until_a_publish_from_another_thread() -> None:

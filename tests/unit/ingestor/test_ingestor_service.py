@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from quant.bus import codecs, topics
+from quant.bus.control import publish_control
 from quant.bus.inprocess import InProcessBus
 from quant.core.clock import FakeClock
 from quant.core.control import SubscriptionAction, SubscriptionRequest
@@ -119,7 +120,7 @@ async def test_control_topic_and_suggestions_change_subscriptions_within_limits(
     add = SubscriptionRequest(
         SubscriptionAction.ADD, ("NSE_EQ|B", "NSE_EQ|C"), FeedMode.FULL, "ops", T0
     )
-    pub.publish(topics.CONTROL.name, "x", codecs.encode_control(add))
+    publish_control(pub, add)
     pick = ScannerSuggestion("NSE_EQ|D", "D", T0, 1, 9.0, ("orb",), 100, FeedMode.LTPC)
     async with asyncio.TaskGroup() as tg:
         task = tg.create_task(ing.run())
@@ -179,11 +180,11 @@ async def test_a_request_the_feed_refuses_is_refused_counted_and_the_ingestor_ke
     with caplog.at_level(logging.WARNING, logger="quant.ingestor.service"):
         async with asyncio.TaskGroup() as tg:
             task = tg.create_task(ing.run())
-            pub.publish(topics.CONTROL.name, "x", codecs.encode_control(add))
-            pub.publish(topics.CONTROL.name, "x", codecs.encode_control(move))
+            publish_control(pub, add)
+            publish_control(pub, move)
             await _until(lambda: len(ing.refusals) == 5)
             sock.refuse = False  # still running: the next request goes through
-            pub.publish(topics.CONTROL.name, "x", codecs.encode_control(add))
+            publish_control(pub, add)
             await _until(lambda: len(ing.book) == 4)
             await sock.inbox.put([Tick("NSE_EQ|B", FeedMode.FULL, T0, T0, 1)])
             await _until(lambda: ing.published == 1)

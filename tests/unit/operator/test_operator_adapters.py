@@ -121,8 +121,17 @@ async def test_kafka_control_publisher_writes_a_control_event_and_waits() -> Non
     cmd = KillSwitch(True, False, "r", "2026-11-25", 5)
     await KafkaControlPublisher(pub).publish(cmd)
     ((topic, key, value),) = pub.messages
-    assert topic == "control.commands" and key == "2026-11-25"
+    # keyed by scope, not by day: on the compacted topic the latest per scope is the state
+    assert topic == "control.commands" and key == "killswitch/account"
     assert decode_control(value) == cmd and pub.flushed == 1
+
+
+async def test_kafka_control_publisher_keys_a_strategy_kill_switch_by_strategy() -> None:
+    pub = _FakePublisher()
+    cmd = KillSwitch(True, True, "r", "2026-11-25", 5, strategy="momo")
+    await KafkaControlPublisher(pub).publish(cmd)
+    ((_, key, value),) = pub.messages
+    assert key == "killswitch/strategy/momo" and decode_control(value) == cmd
 
 
 async def test_http_kube_maps_statuses_and_sends_merge_patches() -> None:

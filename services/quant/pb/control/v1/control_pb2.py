@@ -24,19 +24,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!quant/pb/control/v1/control.proto\x12\x10quant.control.v1\"\x9a\x01\n\x13SubscriptionRequest\x12\x34\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32$.quant.control.v1.SubscriptionAction\x12\x17\n\x0finstrument_keys\x18\x02 \x03(\t\x12\x0c\n\x04mode\x18\x03 \x01(\t\x12\x14\n\x0crequested_by\x18\x04 \x01(\t\x12\x10\n\x08ts_event\x18\x05 \x01(\x03\"e\n\nKillSwitch\x12\x0f\n\x07\x65ngaged\x18\x01 \x01(\x08\x12\x0f\n\x07\x66latten\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0btrading_day\x18\x04 \x01(\t\x12\x10\n\x08ts_event\x18\x05 \x01(\x03\"\x8d\x01\n\x0c\x43ontrolEvent\x12=\n\x0csubscription\x18\x01 \x01(\x0b\x32%.quant.control.v1.SubscriptionRequestH\x00\x12\x33\n\x0bkill_switch\x18\x02 \x01(\x0b\x32\x1c.quant.control.v1.KillSwitchH\x00\x42\t\n\x07payload*\x9b\x01\n\x12SubscriptionAction\x12#\n\x1fSUBSCRIPTION_ACTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17SUBSCRIPTION_ACTION_ADD\x10\x01\x12\x1e\n\x1aSUBSCRIPTION_ACTION_REMOVE\x10\x02\x12#\n\x1fSUBSCRIPTION_ACTION_CHANGE_MODE\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!quant/pb/control/v1/control.proto\x12\x10quant.control.v1\"\x9a\x01\n\x13SubscriptionRequest\x12\x34\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32$.quant.control.v1.SubscriptionAction\x12\x17\n\x0finstrument_keys\x18\x02 \x03(\t\x12\x0c\n\x04mode\x18\x03 \x01(\t\x12\x14\n\x0crequested_by\x18\x04 \x01(\t\x12\x10\n\x08ts_event\x18\x05 \x01(\x03\"w\n\nKillSwitch\x12\x0f\n\x07\x65ngaged\x18\x01 \x01(\x08\x12\x0f\n\x07\x66latten\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0btrading_day\x18\x04 \x01(\t\x12\x10\n\x08ts_event\x18\x05 \x01(\x03\x12\x10\n\x08strategy\x18\x06 \x01(\t\"\x8d\x01\n\x0c\x43ontrolEvent\x12=\n\x0csubscription\x18\x01 \x01(\x0b\x32%.quant.control.v1.SubscriptionRequestH\x00\x12\x33\n\x0bkill_switch\x18\x02 \x01(\x0b\x32\x1c.quant.control.v1.KillSwitchH\x00\x42\t\n\x07payload*\x9b\x01\n\x12SubscriptionAction\x12#\n\x1fSUBSCRIPTION_ACTION_UNSPECIFIED\x10\x00\x12\x1b\n\x17SUBSCRIPTION_ACTION_ADD\x10\x01\x12\x1e\n\x1aSUBSCRIPTION_ACTION_REMOVE\x10\x02\x12#\n\x1fSUBSCRIPTION_ACTION_CHANGE_MODE\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'quant.pb.control.v1.control_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SUBSCRIPTIONACTION']._serialized_start=460
-  _globals['_SUBSCRIPTIONACTION']._serialized_end=615
+  _globals['_SUBSCRIPTIONACTION']._serialized_start=478
+  _globals['_SUBSCRIPTIONACTION']._serialized_end=633
   _globals['_SUBSCRIPTIONREQUEST']._serialized_start=56
   _globals['_SUBSCRIPTIONREQUEST']._serialized_end=210
   _globals['_KILLSWITCH']._serialized_start=212
-  _globals['_KILLSWITCH']._serialized_end=313
-  _globals['_CONTROLEVENT']._serialized_start=316
-  _globals['_CONTROLEVENT']._serialized_end=457
+  _globals['_KILLSWITCH']._serialized_end=331
+  _globals['_CONTROLEVENT']._serialized_start=334
+  _globals['_CONTROLEVENT']._serialized_end=475
 # @@protoc_insertion_point(module_scope)

@@ -33,18 +33,20 @@ class SubscriptionRequest(_message.Message):
     def __init__(self, action: _Optional[_Union[SubscriptionAction, str]] = ..., instrument_keys: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ..., requested_by: _Optional[str] = ..., ts_event: _Optional[int] = ...) -> None: ...
 
 class KillSwitch(_message.Message):
-    __slots__ = ("engaged", "flatten", "reason", "trading_day", "ts_event")
+    __slots__ = ("engaged", "flatten", "reason", "trading_day", "ts_event", "strategy")
     ENGAGED_FIELD_NUMBER: _ClassVar[int]
     FLATTEN_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     TRADING_DAY_FIELD_NUMBER: _ClassVar[int]
     TS_EVENT_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
     engaged: bool
     flatten: bool
     reason: str
     trading_day: str
     ts_event: int
-    def __init__(self, engaged: _Optional[bool] = ..., flatten: _Optional[bool] = ..., reason: _Optional[str] = ..., trading_day: _Optional[str] = ..., ts_event: _Optional[int] = ...) -> None: ...
+    strategy: str
+    def __init__(self, engaged: _Optional[bool] = ..., flatten: _Optional[bool] = ..., reason: _Optional[str] = ..., trading_day: _Optional[str] = ..., ts_event: _Optional[int] = ..., strategy: _Optional[str] = ...) -> None: ...
 
 class ControlEvent(_message.Message):
     __slots__ = ("subscription", "kill_switch")
