@@ -300,6 +300,12 @@ class SimServer:
         """The next ``count`` authenticated REST calls fail with ``status``/``code``."""
         self.state.faults.rest_failures.extend([(code, status)] * count)
 
+    def lose_order_answers(self, count: int = 1, hold_seconds: float = 5.0) -> None:
+        """Execute the next ``count`` order commands (place/modify/cancel) but hold each
+        answer back ``hold_seconds``: the order exists while the client times out."""
+        self.state.faults.held_order_answers = count
+        self.state.faults.held_answer_seconds = hold_seconds
+
     def serve_master(self, exchange: str | None, rows: list[dict[str, object]]) -> None:
         """Serve ``rows`` as the instrument master file of ``exchange`` ("NSE", "BSE",
         None = complete.json.gz) instead of the universe's (e.g. a truncated or damaged
