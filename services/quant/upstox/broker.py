@@ -3,7 +3,7 @@
 Built by the execution service's composition root (``--broker upstox``: against Upstox, or
 the simulator in ``quant up``). Orders go through the rate-limited
 :class:`~quant.upstox.rest.UpstoxRestClient` (its order bucket keeps to 10/s, 500/min,
-2,000/30 min; a 429 is a refusal before execution, which the client backs off and resends);
+2,000/30 min, so a 429 should not happen; the client backs off and resends only reads);
 order updates come from :class:`~quant.upstox.portfolio.UpstoxPortfolioStream`.
 
 What is retried, and why (UPSTOX.md §3, §6):
@@ -12,11 +12,14 @@ What is retried, and why (UPSTOX.md §3, §6):
   answer is lost (timeout, transport error, 5xx) the order book is searched by tag a few
   times, and the ids found there are the answer. If none is found the outcome stays
   unknown: :class:`~quant.trading.broker.OrderStateUnknown`, for the caller to reconcile.
+  A 429 (refused before execution) is checked once by tag, then reported as
+  :class:`~quant.trading.broker.BrokerRejected` with code ``UDAPI10005``.
 - **modify** sends absolute values (quantity, prices, type, validity) with ``PUT``, so a
   resend after a lost answer cannot change the order twice; it is retried, and a resend
   the broker refuses (the order was already done) is checked against the order's details.
 - **cancel** is idempotent in effect: resent after a lost answer; an "already cancelled"
-  refusal counts as success once the order's details say cancelled.
+  refusal counts as success once the order's details say cancelled. Modify and cancel are
+  also resent after a 429, once the 1 s window has passed.
 
 In live mode an order without an algo name (``X-Algo-Name``, per strategy, or the client's
 configured default) is refused before anything is sent.
@@ -44,6 +47,7 @@ from quant.upstox import models as m
 from quant.upstox.errors import (
     UpstoxDecodeError,
     UpstoxError,
+    UpstoxRateLimitError,
     UpstoxServerError,
     UpstoxTransportError,
     UpstoxValidationError,
@@ -153,6 +157,7 @@ class UpstoxBroker:
         lookup_attempts: int = 5,
         lookup_delay_seconds: float = 0.5,
         command_retries: int = 2,
+        rate_limit_pause_seconds: float = 1.1,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._rest = rest
@@ -161,6 +166,7 @@ class UpstoxBroker:
         self._lookup_attempts = max(1, lookup_attempts)
         self._lookup_delay = lookup_delay_seconds
         self._retries = command_retries
+        self._rate_limit_pause = rate_limit_pause_seconds
         self._sleep = sleep
         self.resolved_by_tag = 0  # places whose lost answer the order book supplied
 
@@ -181,6 +187,14 @@ class UpstoxBroker:
         except (UpstoxTransportError, UpstoxServerError) as e:
             log.warning("place %s: answer lost (%s); looking it up by tag", cid, e)
             return await self._resolve_by_tag(cid, e)
+        except UpstoxRateLimitError as e:
+            # Refused before execution (the client's limiter should have prevented it). One
+            # look by tag covers a 429 sent after all; otherwise the caller may send it
+            # again later under the same tag.
+            found = await self.find_by_tag(cid)
+            if found:
+                return tuple(o.broker_order_id for o in found)
+            raise BrokerRejected(e.code or "UDAPI10005", f"place {cid} refused: {e}") from e
         except UpstoxError as e:
             raise BrokerRejected(e.code or "", f"place {cid} refused: {e}") from e
         return ack.order_ids
@@ -205,6 +219,11 @@ class UpstoxBroker:
             f"{self._lookup_attempts} lookups; reconcile by tag, do not resend",
         ) from cause
 
+    async def _pause(self, e: UpstoxError) -> None:
+        """Before resending a modify/cancel: a 429 waits out the 1 s window."""
+        if isinstance(e, UpstoxRateLimitError):
+            await self._sleep(self._rate_limit_pause)
+
     async def modify(self, broker_order_id: str, amended: OrderIntent) -> None:
         change = m.ModifyOrderRequest(
             order_id=broker_order_id,
@@ -227,10 +246,11 @@ class UpstoxBroker:
             try:
                 await self._rest.modify_order(change)
                 return
-            except (UpstoxTransportError, UpstoxServerError) as e:
+            except (UpstoxTransportError, UpstoxServerError, UpstoxRateLimitError) as e:
                 if attempt >= self._retries:
                     raise BrokerError(f"modify {broker_order_id}: no answer: {e}") from e
-                log.warning("modify %s: answer lost (%s); resending", broker_order_id, e)
+                log.warning("modify %s: %s; resending", broker_order_id, e)
+                await self._pause(e)
             except UpstoxValidationError as e:
                 if attempt and applied(await self._rest.order_details(broker_order_id)):
                     return  # the lost first attempt went through
@@ -243,10 +263,11 @@ class UpstoxBroker:
             try:
                 await self._rest.cancel_order(broker_order_id)
                 return
-            except (UpstoxTransportError, UpstoxServerError) as e:
+            except (UpstoxTransportError, UpstoxServerError, UpstoxRateLimitError) as e:
                 if attempt >= self._retries:
                     raise BrokerError(f"cancel {broker_order_id}: no answer: {e}") from e
-                log.warning("cancel %s: answer lost (%s); resending", broker_order_id, e)
+                log.warning("cancel %s: %s; resending", broker_order_id, e)
+                await self._pause(e)
             except UpstoxValidationError as e:
                 if attempt:
                     details = await self._rest.order_details(broker_order_id)

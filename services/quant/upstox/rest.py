@@ -5,9 +5,8 @@ feed client (``/authorize``). Requests go through the per-bucket rate limiter; o
 to the HFT host and everything else to the API host. Safe (GET) calls are retried with
 jittered exponential backoff on 429/5xx/transport errors; order placement, modification
 and cancellation are never retried blindly (a timeout leaves the order's state unknown
-and the caller must reconcile; :mod:`quant.upstox.broker` does); only a 429, a refusal
-before execution, is retried for them. Errors map to :mod:`quant.upstox.errors`; bodies are
-parsed at the edge by :mod:`quant.upstox.rest_parsing`. TLS verification is always on.
+and the caller must reconcile: :mod:`quant.upstox.broker` does). Errors map to
+:mod:`quant.upstox.errors`; bodies are parsed at the edge by :mod:`quant.upstox.rest_parsing`. TLS verification is always on.
 The access token is read from a callable on every request (so rotation just works) and
 is never logged.
 """
@@ -31,7 +30,6 @@ from quant.upstox import rest_parsing as parse
 from quant.upstox.config import RestConfig, make_ssl_context
 from quant.upstox.errors import (
     UpstoxError,
-    UpstoxRateLimitError,
     UpstoxTransportError,
     error_for_response,
     parse_error_details,
@@ -172,9 +170,7 @@ class UpstoxRestClient:
             try:
                 return await self._once(method, url, what, limiter, params, body, headers)
             except UpstoxError as e:
-                # A 429 is a refusal before execution: safe to resend, even for an order.
-                refused = isinstance(e, UpstoxRateLimitError)
-                if not ((safe or refused) and e.retryable) or attempt >= self.config.max_retries:
+                if not (safe and e.retryable) or attempt >= self.config.max_retries:
                     raise
                 delay = self._backoff(attempt)
                 log.warning("%s: %s; retry %d in %.2fs", what, e, attempt + 1, delay)

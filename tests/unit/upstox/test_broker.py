@@ -15,7 +15,7 @@ from quant.core.clock import IST
 from quant.core.orders import OrderStatus, OrderType, Side
 from quant.sim.config import SimConfig
 from quant.sim.server import SimServer
-from quant.trading.broker import BrokerOrder, OrderRefused, PlaceRequest
+from quant.trading.broker import BrokerOrder, BrokerRejected, OrderRefused, PlaceRequest
 from quant.trading.intent import OrderIntent, Product
 from quant.upstox.broker import NO_ALGO_NAME, UpstoxBroker, broker_order, order_request
 from quant.upstox.config import FeedConfig, RestConfig
@@ -252,3 +252,19 @@ def test_position_updates_on_the_stream_are_not_orders() -> None:
     assert parse_order_update('{"update_type": "position", "quantity": 3}') is None
     with pytest.raises(UpstoxDecodeError):
         parse_order_update("not json")
+
+
+async def test_a_429_refuses_a_place_but_a_cancel_is_resent(
+    sim: SimServer, rest: UpstoxRestClient
+) -> None:
+    broker = _broker(rest, sim, rate_limit_pause_seconds=0.05)
+    sim.fail_next_rest(429, "UDAPI10005")
+    with pytest.raises(BrokerRejected, match="UDAPI10005") as info:
+        await broker.place(PlaceRequest(_intent(), "orb-261124-10", algo_name=ALGO))
+    assert info.value.code == "UDAPI10005"
+    assert sim.state.engine.orders == {}  # refused, and not sent again
+
+    (oid,) = await broker.place(PlaceRequest(_resting_limit(sim), "orb-261124-11", algo_name=ALGO))
+    sim.fail_next_rest(429, "UDAPI10005")
+    await broker.cancel(oid)
+    assert sim.state.engine.orders[oid].status == "cancelled"
