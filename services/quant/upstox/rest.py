@@ -6,9 +6,9 @@ to the HFT host and everything else to the API host. Safe (GET) calls are retrie
 jittered exponential backoff on 429/5xx/transport errors; order placement, modification
 and cancellation are never retried blindly (a timeout leaves the order's state unknown
 and the caller must reconcile: :mod:`quant.upstox.broker` does). Errors map to
-:mod:`quant.upstox.errors`; bodies are parsed at the edge by :mod:`quant.upstox.rest_parsing`. TLS verification is always on.
-The access token is read from a callable on every request (so rotation just works) and
-is never logged.
+:mod:`quant.upstox.errors`; bodies are parsed at the edge by
+:mod:`quant.upstox.rest_parsing`. TLS verification is always on. The access token is
+read from a callable on every request (so rotation just works) and is never logged.
 """
 
 from __future__ import annotations
