@@ -31,6 +31,7 @@ from quant.sim.config import SimConfig
 from quant.sim.errors import SimApiError
 from quant.sim.feed import FeedConnection, FeedHub
 from quant.sim.market import Market
+from quant.sim.portfolio import PortfolioHub
 from quant.sim.simclock import SimClock
 from quant.sim.state import SimState
 
@@ -109,6 +110,7 @@ class SimServer:
         self._state = await asyncio.to_thread(SimState, cfg)
         app = create_app(self._state)
         self._hub: FeedHub = app.state.feed_hub
+        self._portfolio: PortfolioHub = app.state.portfolio_hub
         ssl: dict[str, Any] = {}
         if cfg.tls:
             from quant.sim.tls import write_self_signed
@@ -244,6 +246,15 @@ class SimServer:
             if proto is not None and getattr(proto, "transport", None) is not None:
                 proto.transport.abort()
         return len(conns)
+
+    def drop_portfolio_streams(self) -> int:
+        """Abort every portfolio-stream socket's TCP connection; returns how many."""
+        sockets = self._portfolio.sockets()
+        for ws in sockets:
+            proto = getattr(getattr(ws, "_receive", None), "__self__", None)
+            if proto is not None and getattr(proto, "transport", None) is not None:
+                proto.transport.abort()
+        return len(sockets)
 
     def silence_feeds(self) -> int:
         """Feed sockets go quiet: no data, no pings, and pings from the client unanswered.

@@ -268,3 +268,27 @@ async def test_a_429_refuses_a_place_but_a_cancel_is_resent(
     sim.fail_next_rest(429, "UDAPI10005")
     await broker.cancel(oid)
     assert sim.state.engine.orders[oid].status == "cancelled"
+
+
+async def test_after_a_lost_stream_the_order_book_replay_brings_what_was_missed(
+    sim: SimServer, rest: UpstoxRestClient
+) -> None:
+    stream = UpstoxPortfolioStream(
+        rest, FeedConfig(api_base=sim.base_url, reconnect_base_seconds=0.05)
+    )
+    broker = UpstoxBroker(rest, stream)
+    (old,) = await broker.place(PlaceRequest(_resting_limit(sim), "orb-261124-12", algo_name=ALGO))
+    updates = broker.updates()
+    try:
+        first = await asyncio.wait_for(anext(updates), 5.0)
+        assert (first.broker_order_id, first.status) == (old, OrderStatus.OPEN)
+        await asyncio.sleep(0.2)
+        assert sim.drop_portfolio_streams() == 1
+        await broker.cancel(old)  # while the stream is down (its update may be lost)
+        while True:
+            item = await asyncio.wait_for(anext(updates), 5.0)
+            if item.broker_order_id == old and item.status is OrderStatus.CANCELLED:
+                break
+        assert stream.stats.connections == 2  # seen on the new connection (the replay)
+    finally:
+        await updates.aclose()  # type: ignore[attr-defined]
