@@ -44,6 +44,7 @@ from quant.trading.broker import (
 )
 from quant.trading.intent import OrderIntent
 from quant.upstox import models as m
+from quant.upstox.config import FeedConfig, RestConfig
 from quant.upstox.errors import (
     UpstoxDecodeError,
     UpstoxError,
@@ -54,7 +55,8 @@ from quant.upstox.errors import (
 )
 from quant.upstox.portfolio import StreamConnected, UpstoxPortfolioStream
 from quant.upstox.ratelimit import Sleep
-from quant.upstox.rest import UpstoxRestClient
+from quant.upstox.rest import TokenSource, UpstoxRestClient
+from quant.upstox.settings import UpstoxSettings
 
 log = logging.getLogger(__name__)
 
@@ -334,3 +336,30 @@ class UpstoxBroker:
                 log.warning("portfolio stream: skipped an update: %s", e)
                 continue
             yield order
+
+
+def build_upstox_broker(
+    settings: UpstoxSettings,
+    token: TokenSource,
+    *,
+    live: bool = True,
+    algo_name: str | None = None,
+    registered_algo: bool = False,
+) -> tuple[UpstoxRestClient, UpstoxBroker]:
+    """The REST client (``async with`` it: it owns the connections) and the broker over it,
+    for a composition root. ``algo_name`` is the default ``X-Algo-Name`` (a request's own
+    wins); ``registered_algo`` raises the order bucket to 50/s (SEBI-registered algos)."""
+    rest = UpstoxRestClient(
+        token,
+        RestConfig(
+            api_base=settings.api_base,
+            hft_base=settings.hft_base,
+            ca_file=settings.ca_file,
+            algo_name=algo_name,
+            registered_algo=registered_algo,
+        ),
+    )
+    stream = UpstoxPortfolioStream(
+        rest, FeedConfig(api_base=settings.api_base, ca_file=settings.ca_file)
+    )
+    return rest, UpstoxBroker(rest, stream, live=live)

@@ -17,13 +17,20 @@ from quant.sim.config import SimConfig
 from quant.sim.server import SimServer
 from quant.trading.broker import BrokerOrder, BrokerRejected, OrderRefused, PlaceRequest
 from quant.trading.intent import OrderIntent, Product
-from quant.upstox.broker import NO_ALGO_NAME, UpstoxBroker, broker_order, order_request
+from quant.upstox.broker import (
+    NO_ALGO_NAME,
+    UpstoxBroker,
+    broker_order,
+    build_upstox_broker,
+    order_request,
+)
 from quant.upstox.config import FeedConfig, RestConfig
 from quant.upstox.errors import UpstoxDecodeError, UpstoxTransportError
 from quant.upstox.models import OrderDetails
 from quant.upstox.portfolio import UpstoxPortfolioStream
 from quant.upstox.rest import UpstoxRestClient
 from quant.upstox.rest_parsing import parse_order_update
+from quant.upstox.settings import UpstoxSettings
 
 RELIANCE = "NSE_EQ|INE002A01018"
 START = datetime(2026, 11, 24, 9, 15, 30, tzinfo=IST)  # a Tuesday, market open
@@ -292,3 +299,15 @@ async def test_after_a_lost_stream_the_order_book_replay_brings_what_was_missed(
         assert stream.stats.connections == 2  # seen on the new connection (the replay)
     finally:
         await updates.aclose()  # type: ignore[attr-defined]
+
+
+async def test_built_from_settings_the_default_algo_name_is_sent(sim: SimServer) -> None:
+    token = sim.mint_token()
+    settings = UpstoxSettings(api_base=sim.base_url, hft_base=sim.base_url)
+    rest, broker = build_upstox_broker(settings, lambda: token, algo_name="desk-algo")
+    async with rest:
+        (oid,) = await broker.place(PlaceRequest(_intent(), "orb-261124-13"))
+        assert sim.state.engine.orders[oid].algo_name == "desk-algo"
+        # a strategy's own algo name wins over the default
+        (oid,) = await broker.place(PlaceRequest(_intent(), "orb-261124-14", algo_name=ALGO))
+        assert sim.state.engine.orders[oid].algo_name == ALGO
