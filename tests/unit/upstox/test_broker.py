@@ -311,3 +311,21 @@ async def test_built_from_settings_the_default_algo_name_is_sent(sim: SimServer)
         # a strategy's own algo name wins over the default
         (oid,) = await broker.place(PlaceRequest(_intent(), "orb-261124-14", algo_name=ALGO))
         assert sim.state.engine.orders[oid].algo_name == ALGO
+
+
+async def test_a_sliced_place_whose_answer_is_lost_returns_every_child(
+    sim: SimServer, rest: UpstoxRestClient
+) -> None:
+    u, market = sim.state.universe, sim.market
+    row = u.index_of[RELIANCE]
+    freeze, tick = int(u.freeze[row]), int(market.tick[row])
+    low = int(market.circuit_lo[row]) + tick  # rests
+    qty = 2 * freeze + 3 * int(u.lot[row])
+    intent = _intent(qty=qty, order_type=OrderType.LIMIT, price=low)
+    broker = _broker(rest, sim)
+    sim.lose_order_answers(1, hold_seconds=1.5)
+    ids = await broker.place(PlaceRequest(intent, "orb-261124-15", algo_name=ALGO, slice=True))
+    children = _sim_orders(sim, "orb-261124-15")
+    assert len(children) == 3 == len(ids)
+    assert set(ids) == {o.order_id for o in children}  # type: ignore[attr-defined]
+    assert len(sim.state.engine.orders) == 3  # sent once
