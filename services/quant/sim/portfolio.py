@@ -33,6 +33,10 @@ class PortfolioHub:
     def __init__(self) -> None:
         self._subs: set[_Sub] = set()
 
+    def sockets(self) -> list[WebSocket]:
+        """The open portfolio sockets (for the simulator's transport faults)."""
+        return [s.ws for s in self._subs]
+
     def wants(self, user_id: str, update_type: str) -> bool:
         """Whether any open socket of ``user_id`` subscribed to ``update_type``."""
         return any(s.user_id == user_id and update_type in s.types for s in self._subs)

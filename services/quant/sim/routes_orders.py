@@ -1,11 +1,14 @@
 """Order routes: V3 place/modify/cancel (the SDK's order host is this same port), multi
 place, cancel-all, exit positions, order book, details, history, trades. Order commands
 use the ``orders`` rate-limit bucket; the ``X-Algo-Name`` header of a placing request is
-recorded on its orders (``SimOrder.algo_name``). Mounted by :func:`quant.sim.app.create_app`.
+recorded on its orders (``SimOrder.algo_name``). An order command can be executed with
+its answer held back (fault hook ``SimServer.lose_order_answers``). Mounted by
+:func:`quant.sim.app.create_app`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -39,6 +42,14 @@ def _algo_name(request: Request) -> str | None:
     return request.headers.get("x-algo-name") or None
 
 
+async def _hold_answer(request: Request) -> None:
+    """The "accepted, then the answer is lost" fault (``SimServer.lose_order_answers``)."""
+    faults = sim_state(request).faults
+    if faults.held_order_answers > 0:
+        faults.held_order_answers -= 1
+        await asyncio.sleep(faults.held_answer_seconds)
+
+
 def _latency(started: float) -> dict[str, Any]:
     return {"metadata": {"latency": max(1, int((time.perf_counter() - started) * 1000))}}
 
@@ -47,6 +58,7 @@ async def place_v3(request: Request) -> JSONResponse:
     started = time.perf_counter()
     session = authed(request, "orders")
     ids = _engine(request).place(session.user_id, await _json(request), _algo_name(request))
+    await _hold_answer(request)
     return ok({"order_ids": ids}, **_latency(started))
 
 
@@ -54,6 +66,7 @@ async def modify_v3(request: Request) -> JSONResponse:
     started = time.perf_counter()
     session = authed(request, "orders")
     oid = _engine(request).modify(session.user_id, await _json(request))
+    await _hold_answer(request)
     return ok({"order_id": oid}, **_latency(started))
 
 
@@ -61,6 +74,7 @@ async def cancel_v3(request: Request) -> JSONResponse:
     started = time.perf_counter()
     session = authed(request, "orders")
     oid = _engine(request).cancel(session.user_id, request.query_params.get("order_id", ""))
+    await _hold_answer(request)
     return ok({"order_id": oid}, **_latency(started))
 
 

@@ -31,6 +31,7 @@ from quant.sim.config import SimConfig
 from quant.sim.errors import SimApiError
 from quant.sim.feed import FeedConnection, FeedHub
 from quant.sim.market import Market
+from quant.sim.portfolio import PortfolioHub
 from quant.sim.simclock import SimClock
 from quant.sim.state import SimState
 
@@ -109,6 +110,7 @@ class SimServer:
         self._state = await asyncio.to_thread(SimState, cfg)
         app = create_app(self._state)
         self._hub: FeedHub = app.state.feed_hub
+        self._portfolio: PortfolioHub = app.state.portfolio_hub
         ssl: dict[str, Any] = {}
         if cfg.tls:
             from quant.sim.tls import write_self_signed
@@ -245,6 +247,15 @@ class SimServer:
                 proto.transport.abort()
         return len(conns)
 
+    def drop_portfolio_streams(self) -> int:
+        """Abort every portfolio-stream socket's TCP connection; returns how many."""
+        sockets = self._portfolio.sockets()
+        for ws in sockets:
+            proto = getattr(getattr(ws, "_receive", None), "__self__", None)
+            if proto is not None and getattr(proto, "transport", None) is not None:
+                proto.transport.abort()
+        return len(sockets)
+
     def silence_feeds(self) -> int:
         """Feed sockets go quiet: no data, no pings, and pings from the client unanswered.
 
@@ -299,6 +310,12 @@ class SimServer:
     def fail_next_rest(self, status: int = 500, code: str = "UDAPI100500", count: int = 1) -> None:
         """The next ``count`` authenticated REST calls fail with ``status``/``code``."""
         self.state.faults.rest_failures.extend([(code, status)] * count)
+
+    def lose_order_answers(self, count: int = 1, hold_seconds: float = 5.0) -> None:
+        """Execute the next ``count`` order commands (place/modify/cancel) but hold each
+        answer back ``hold_seconds``: the order exists while the client times out."""
+        self.state.faults.held_order_answers = count
+        self.state.faults.held_answer_seconds = hold_seconds
 
     def serve_master(self, exchange: str | None, rows: list[dict[str, object]]) -> None:
         """Serve ``rows`` as the instrument master file of ``exchange`` ("NSE", "BSE",

@@ -30,6 +30,9 @@ class Faults:
     refuse_feed_count: int = 0
     feed_delay: float = 0.0
     rest_failures: list[tuple[str, int]] = field(default_factory=list)
+    # order commands executed whose answer is then held back (the client times out)
+    held_order_answers: int = 0
+    held_answer_seconds: float = 0.0
     # instrument master faults: rows served instead of the universe's (by file:
     # "NSE", "BSE", None = complete) and a pause between 64 KiB chunks of the file
     master_rows: dict[str | None, list[dict[str, object]]] = field(default_factory=dict)

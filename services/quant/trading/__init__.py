@@ -17,7 +17,9 @@ table), ``snapshot``, ``risk_limits`` and ``risk`` (the pre-trade check: accepte
 orders or a rejection with a stable reason code), ``ratelimit`` (the order-rate windows),
 ``state`` (ACTIVE / REDUCING / HALTED per account and strategy), ``book`` and ``paper``
 (the paper broker's matching on depth snapshots), ``squareoff`` (the MIS square-off
-plan). The modules not re-exported here are imported by name (``quant.trading.risk``).
+plan), ``broker`` (the ``Broker`` port the OMS sends orders through, its request/report
+values and errors; the live implementation is ``quant.upstox.broker``). The modules not
+re-exported here are imported by name (``quant.trading.risk``).
 """
 
 from __future__ import annotations

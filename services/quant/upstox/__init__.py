@@ -9,7 +9,13 @@ Public API (import from the submodules; nothing here imports ``quant.sim``):
   flattens to ``Tick``. Ends with :class:`~quant.upstox.errors.UpstoxAuthError` on 401/403.
 * :class:`quant.upstox.rest.UpstoxRestClient` - typed REST calls (candles, quotes, LTP, OHLC,
   option greeks, option chain, holidays, market status, feed authorize, orders V3 on the
-  HFT host).
+  HFT host, order book, trades for the day, short-term positions).
+* :class:`quant.upstox.broker.UpstoxBroker` - the live broker behind
+  :class:`quant.trading.broker.Broker`: place (tag = client order id, ``X-Algo-Name``
+  required in live mode; a lost answer resolved by tag, never resent), modify/cancel
+  (resent only because they are idempotent), order book, trades, positions, and order
+  updates from :class:`quant.upstox.portfolio.UpstoxPortfolioStream` (the portfolio
+  websocket, reconnecting with backoff; the order book is replayed after each connect).
 * :class:`quant.upstox.ratelimit.UpstoxRateLimits` / ``SlidingWindowLimiter`` - the
   per-second/minute/30-minute windows for the order and standard buckets.
 * :mod:`quant.upstox.auth` - ``AccessToken``, expiry (03:30 IST / JWT ``exp``), OAuth code

@@ -199,6 +199,7 @@ class ModifyOrderRequest:
     trigger_price: int = 0
     disclosed_quantity: int = 0
     validity: Validity = Validity.DAY
+    market_protection: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,3 +230,29 @@ class OrderDetails:
     status_message: str
     exchange_order_id: str
     order_timestamp: str
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRow:
+    """A row of the day's trade book (``/v2/order/trades/get-trades-for-day``)."""
+
+    trade_id: str
+    order_id: str
+    instrument_key: str
+    transaction_type: str
+    product: str
+    quantity: int
+    price: int
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    """A short-term position (``/v2/portfolio/short-term-positions``); values in paise."""
+
+    instrument_key: str
+    product: str
+    quantity: int
+    day_buy_quantity: int
+    day_sell_quantity: int
+    day_buy_value: int
+    day_sell_value: int

@@ -5,10 +5,10 @@ feed client (``/authorize``). Requests go through the per-bucket rate limiter; o
 to the HFT host and everything else to the API host. Safe (GET) calls are retried with
 jittered exponential backoff on 429/5xx/transport errors; order placement, modification
 and cancellation are never retried blindly (a timeout leaves the order's state unknown
-and the caller must reconcile). Errors map to :mod:`quant.upstox.errors`; bodies are
-parsed at the edge by :mod:`quant.upstox.rest_parsing`. TLS verification is always on.
-The access token is read from a callable on every request (so rotation just works) and
-is never logged.
+and the caller must reconcile: :mod:`quant.upstox.broker` does). Errors map to
+:mod:`quant.upstox.errors`; bodies are parsed at the edge by
+:mod:`quant.upstox.rest_parsing`. TLS verification is always on. The access token is
+read from a callable on every request (so rotation just works) and is never logged.
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ from quant.upstox.models import (
     OrderAck,
     OrderDetails,
     OrderRequest,
+    PositionRow,
     Quote,
+    TradeRow,
     UserProfile,
 )
 from quant.upstox.ratelimit import Sleep, SlidingWindowLimiter, UpstoxRateLimits
@@ -306,6 +308,8 @@ class UpstoxRestClient:
             "trigger_price": _rupees(change.trigger_price),
             "disclosed_quantity": change.disclosed_quantity,
         }
+        if change.market_protection is not None:
+            body["market_protection"] = change.market_protection
         raw = await self._call(
             "PUT", self.config.hft_base, c.ORDER_MODIFY_PATH, f"modify order {change.order_id}",
             body=body, order=True, algo_name=algo_name,
@@ -325,3 +329,17 @@ class UpstoxRestClient:
 
     async def order_book(self) -> list[OrderDetails]:
         return parse.parse_order_book(await self._get(c.ORDER_BOOK_PATH, "order book"))
+
+    async def trades_for_day(self) -> list[TradeRow]:
+        """The day's executions (one row per trade)."""
+        return parse.parse_trades(await self._get(c.TRADES_FOR_DAY_PATH, "trades for day"))
+
+    async def positions(self) -> list[PositionRow]:
+        """The day's short-term positions per instrument and product."""
+        return parse.parse_positions(await self._get(c.POSITIONS_PATH, "positions"))
+
+    async def authorize_portfolio_feed(self, update_types: str = "order") -> str:
+        """A fresh single-use ``wss://`` URL for the portfolio (order-update) stream."""
+        params = {"update_types": update_types}
+        body = await self._get(c.PORTFOLIO_AUTHORIZE_PATH, "portfolio feed authorize", params)
+        return parse.parse_authorized_feed_url(body)

@@ -28,7 +28,9 @@ from quant.upstox.models import (
     OptionLeg,
     OrderAck,
     OrderDetails,
+    PositionRow,
     Quote,
+    TradeRow,
     UserProfile,
 )
 
@@ -392,11 +394,61 @@ def parse_order_details(body: bytes) -> OrderDetails:
     return _order(Obj(success_data(body, "order details"), "data"))
 
 
+def parse_order_update(text: str | bytes) -> OrderDetails | None:
+    """A portfolio-stream frame: its order, or None for other update types (position...)."""
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise UpstoxDecodeError(f"portfolio update is not JSON ({len(text)} bytes)") from e
+    ob = Obj(doc, "portfolio update")
+    if ob.text("update_type", "order") != "order":
+        return None
+    return _order(ob)
+
+
 def parse_order_book(body: bytes) -> list[OrderDetails]:
     data = success_data(body, "order book")
     if not isinstance(data, list):
         raise UpstoxDecodeError("order book: data is not a list")
     return _each(data, "data", _order)
+
+
+def _trade(ob: Obj) -> TradeRow:
+    return TradeRow(
+        trade_id=ob.text("trade_id"),
+        order_id=ob.text("order_id"),
+        instrument_key=ob.text("instrument_token"),
+        transaction_type=ob.text("transaction_type"),
+        product=ob.text("product", ""),
+        quantity=ob.integer("quantity"),
+        price=ob.paise("average_price"),
+    )
+
+
+def parse_trades(body: bytes) -> list[TradeRow]:
+    data = success_data(body, "trades for day")
+    if not isinstance(data, list):
+        raise UpstoxDecodeError("trades for day: data is not a list")
+    return _each(data, "data", _trade)
+
+
+def _position(ob: Obj) -> PositionRow:
+    return PositionRow(
+        instrument_key=ob.text("instrument_token"),
+        product=ob.text("product", ""),
+        quantity=ob.integer("quantity"),
+        day_buy_quantity=ob.integer("day_buy_quantity", 0),
+        day_sell_quantity=ob.integer("day_sell_quantity", 0),
+        day_buy_value=ob.paise("day_buy_value", 0),
+        day_sell_value=ob.paise("day_sell_value", 0),
+    )
+
+
+def parse_positions(body: bytes) -> list[PositionRow]:
+    data = success_data(body, "positions")
+    if not isinstance(data, list):
+        raise UpstoxDecodeError("positions: data is not a list")
+    return _each(data, "data", _position)
 
 
 def parse_authorized_feed_url(body: bytes) -> str:
