@@ -38,4 +38,6 @@ def install(app: FastAPI) -> None:
             swagger_js_url=f"{root}{SWAGGER}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{SWAGGER}/swagger-ui.css",
             swagger_favicon_url=f"{root}{SWAGGER}/favicon-32x32.png",
+            # no online spec validator: nothing /docs shows may come from the internet
+            swagger_ui_parameters={"validatorUrl": None},
         )

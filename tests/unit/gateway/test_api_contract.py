@@ -239,6 +239,8 @@ async def test_docs_load_only_local_assets(client: Client) -> None:
     urls = re.findall(r'(?:src|href)="([^"]+)"', html) + re.findall(r"url: '([^']+)'", html)
     assert len(urls) >= 4, urls  # css, favicon, js, openapi
     assert "http" not in html.replace("http-equiv", "")  # no CDN, no absolute URL at all
+    # Swagger UI's default spec validator is an online service: switched off
+    assert '"validatorUrl": null' in html
     for url in urls:
         assert url.startswith("/") and not url.startswith("//"), url
         asset = await client.get(url)
