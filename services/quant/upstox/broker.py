@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from quant.core.orders import OrderStatus, OrderType, Side
 from quant.trading.broker import (
@@ -244,40 +244,48 @@ class UpstoxBroker:
                 change.order_type.value,
             )
 
-        for attempt in range(self._retries + 1):
-            try:
-                await self._rest.modify_order(change)
-                return
-            except (UpstoxTransportError, UpstoxServerError, UpstoxRateLimitError) as e:
-                if attempt >= self._retries:
-                    raise BrokerError(f"modify {broker_order_id}: no answer: {e}") from e
-                log.warning("modify %s: %s; resending", broker_order_id, e)
-                await self._pause(e)
-            except UpstoxValidationError as e:
-                if attempt and applied(await self._rest.order_details(broker_order_id)):
-                    return  # the lost first attempt went through
-                raise BrokerRejected(e.code or "", f"modify {broker_order_id}: {e}") from e
-            except UpstoxError as e:
-                raise BrokerRejected(e.code or "", f"modify {broker_order_id}: {e}") from e
+        async def went_through() -> bool:
+            return applied(await self._rest.order_details(broker_order_id))
+
+        await self._resend(
+            f"modify {broker_order_id}", lambda: self._rest.modify_order(change), went_through
+        )
 
     async def cancel(self, broker_order_id: str) -> None:
+        async def went_through() -> bool:
+            details = await self._rest.order_details(broker_order_id)
+            return details.status.strip().lower().startswith("cancelled")
+
+        await self._resend(
+            f"cancel {broker_order_id}",
+            lambda: self._rest.cancel_order(broker_order_id),
+            went_through,
+        )
+
+    async def _resend(
+        self,
+        what: str,
+        send: Callable[[], Awaitable[object]],
+        went_through: Callable[[], Awaitable[bool]],
+    ) -> None:
+        """Send an idempotent command (modify sets absolute values; cancel), resending it
+        after a lost answer or a 429; a refusal after a resend is checked with
+        ``went_through`` (the lost first attempt may have done it)."""
         for attempt in range(self._retries + 1):
             try:
-                await self._rest.cancel_order(broker_order_id)
+                await send()
                 return
             except (UpstoxTransportError, UpstoxServerError, UpstoxRateLimitError) as e:
                 if attempt >= self._retries:
-                    raise BrokerError(f"cancel {broker_order_id}: no answer: {e}") from e
-                log.warning("cancel %s: %s; resending", broker_order_id, e)
+                    raise BrokerError(f"{what}: no answer: {e}") from e
+                log.warning("%s: %s; resending", what, e)
                 await self._pause(e)
             except UpstoxValidationError as e:
-                if attempt:
-                    details = await self._rest.order_details(broker_order_id)
-                    if details.status.strip().lower().startswith("cancelled"):
-                        return  # the lost first attempt went through
-                raise BrokerRejected(e.code or "", f"cancel {broker_order_id}: {e}") from e
+                if attempt and await went_through():
+                    return  # the lost first attempt went through
+                raise BrokerRejected(e.code or "", f"{what}: {e}") from e
             except UpstoxError as e:
-                raise BrokerRejected(e.code or "", f"cancel {broker_order_id}: {e}") from e
+                raise BrokerRejected(e.code or "", f"{what}: {e}") from e
 
     # -- state ----------------------------------------------------------------------------
 

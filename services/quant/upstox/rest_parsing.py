@@ -406,11 +406,16 @@ def parse_order_update(text: str | bytes) -> OrderDetails | None:
     return _order(ob)
 
 
-def parse_order_book(body: bytes) -> list[OrderDetails]:
-    data = success_data(body, "order book")
+def _listed(body: bytes, what: str, build: Callable[[Obj], T]) -> list[T]:
+    """A success response whose ``data`` is a list of objects, each built by ``build``."""
+    data = success_data(body, what)
     if not isinstance(data, list):
-        raise UpstoxDecodeError("order book: data is not a list")
-    return _each(data, "data", _order)
+        raise UpstoxDecodeError(f"{what}: data is not a list")
+    return _each(data, "data", build)
+
+
+def parse_order_book(body: bytes) -> list[OrderDetails]:
+    return _listed(body, "order book", _order)
 
 
 def _trade(ob: Obj) -> TradeRow:
@@ -426,10 +431,7 @@ def _trade(ob: Obj) -> TradeRow:
 
 
 def parse_trades(body: bytes) -> list[TradeRow]:
-    data = success_data(body, "trades for day")
-    if not isinstance(data, list):
-        raise UpstoxDecodeError("trades for day: data is not a list")
-    return _each(data, "data", _trade)
+    return _listed(body, "trades for day", _trade)
 
 
 def _position(ob: Obj) -> PositionRow:
@@ -445,10 +447,7 @@ def _position(ob: Obj) -> PositionRow:
 
 
 def parse_positions(body: bytes) -> list[PositionRow]:
-    data = success_data(body, "positions")
-    if not isinstance(data, list):
-        raise UpstoxDecodeError("positions: data is not a list")
-    return _each(data, "data", _position)
+    return _listed(body, "positions", _position)
 
 
 def parse_authorized_feed_url(body: bytes) -> str:
