@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,28 +18,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from e2e_kit import free_port, stretched
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _startup_budget() -> float:
-    """15 s on an idle machine; stretched (at most 4x) while the CPUs are oversubscribed.
-
-    The requirement is about the platform, not about sharing two cores with a dozen other
-    processes: the run-queue length per CPU says how much slower everything runs.
-    """
-    load = os.getloadavg()[0] / (os.cpu_count() or 1)
-    return 15.0 * min(max(load, 1.0), 4.0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_quant_up_serves_a_quote_then_stops_cleanly_on_sigint(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "QUANT_DATA_DIR": str(tmp_path), "QUANT_LOG_LEVEL": "INFO"}
     log = (tmp_path / "up.log").open("w")
     started = time.monotonic()
@@ -51,7 +35,7 @@ def test_quant_up_serves_a_quote_then_stops_cleanly_on_sigint(tmp_path: Path) ->
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
-    budget = _startup_budget()
+    budget = stretched(15.0)
     try:
         quote = None
         with httpx.Client(base_url=base, timeout=2.0) as http:

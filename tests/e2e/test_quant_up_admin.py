@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -21,21 +20,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from e2e_kit import free_port, stretched
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 KEY = re.compile(r"qk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
-
-
-def _budget() -> float:
-    load = os.getloadavg()[0] / (os.cpu_count() or 1)
-    return 30.0 * min(max(load, 1.0), 4.0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _me(http: httpx.Client, key: str | None) -> httpx.Response:
@@ -46,7 +35,7 @@ def _me(http: httpx.Client, key: str | None) -> httpx.Response:
 def _run_up(data: Path, log: Path, check: object) -> str:
     """Start ``quant up``, wait until ``/api/v1/me`` answers, run ``check(http)``, stop it;
     returns its output."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "QUANT_DATA_DIR": str(data)}
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -60,7 +49,7 @@ def _run_up(data: Path, log: Path, check: object) -> str:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5.0) as http:
                 while True:
                     assert proc.poll() is None, log.read_text()
-                    assert time.monotonic() - started < _budget(), log.read_text()
+                    assert time.monotonic() - started < stretched(30.0), log.read_text()
                     try:
                         if _me(http, None).status_code == 401:
                             break

@@ -25,7 +25,6 @@ import asyncio
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -38,6 +37,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from e2e_kit import free_port, stretched
 
 from quant.core.clock import IST
 from quant.sim.config import SimConfig, default_start
@@ -53,18 +53,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 T = TypeVar("T")
 QUANT = [sys.executable, "-m", "quant.cli"]
 SYMBOL = "RELIANCE"
-
-
-def _budget(seconds: float) -> float:
-    """``seconds`` on an idle machine, stretched (at most 4x) while the CPUs are busy."""
-    load = os.getloadavg()[0] / (os.cpu_count() or 1)
-    return seconds * min(max(load, 1.0), 4.0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ThreadedSim:
@@ -198,7 +186,7 @@ def test_quant_up_serves_through_a_401_a_403_and_a_stall(sim: ThreadedSim, tmp_p
     token_file.write_text(sim.call(lambda s: s.mint_token()))
     token_file.chmod(0o600)
     base = server.base_url
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "QUANT_UPSTOX__API_BASE": base,
@@ -221,7 +209,7 @@ def test_quant_up_serves_through_a_401_a_403_and_a_stall(sim: ThreadedSim, tmp_p
     )
     poller = Poller(f"http://127.0.0.1:{port}")
     try:
-        deadline = time.monotonic() + _budget(30.0)
+        deadline = time.monotonic() + stretched(30.0)
         with httpx.Client(base_url=poller.base, timeout=2.0) as http:
             while True:
                 assert proc.poll() is None, log_path.read_text()
@@ -234,14 +222,14 @@ def test_quant_up_serves_through_a_401_a_403_and_a_stall(sim: ThreadedSim, tmp_p
                 time.sleep(0.2)
         first = time.monotonic()
         poller.start()
-        poller.advancing_after(first, poller.newest_as_of(), _budget(10.0))
+        poller.advancing_after(first, poller.newest_as_of(), stretched(10.0))
         times: dict[str, float] = {}
 
         # 401: the token is revoked and the socket dropped
         t0 = time.monotonic()
         sim.call(lambda s: s.expire_tokens())
         sim.call(lambda s: s.drop_feeds())
-        times["401 detected (readyz)"] = poller.not_ready_after(t0, "token", _budget(15.0))
+        times["401 detected (readyz)"] = poller.not_ready_after(t0, "token", stretched(15.0))
         time.sleep(1.0)
         frozen = poller.newest_as_of()
         time.sleep(1.0)
@@ -249,7 +237,7 @@ def test_quant_up_serves_through_a_401_a_403_and_a_stall(sim: ThreadedSim, tmp_p
         t1 = time.monotonic()
         token_file.write_text(sim.call(lambda s: s.mint_token()))
         times["401 recovered after the new token"] = poller.advancing_after(
-            t1, frozen, _budget(15.0)
+            t1, frozen, stretched(15.0)
         )
 
         # 403: the next three handshakes say "too many connections"
@@ -257,14 +245,14 @@ def test_quant_up_serves_through_a_401_a_403_and_a_stall(sim: ThreadedSim, tmp_p
         before = poller.newest_as_of()
         sim.call(lambda s: s.refuse_feeds(403, count=3))
         sim.call(lambda s: s.drop_feeds())
-        times["403 x3 recovered"] = poller.advancing_after(t0 + 0.5, before, _budget(20.0))
+        times["403 x3 recovered"] = poller.advancing_after(t0 + 0.5, before, stretched(20.0))
 
         # stall: the feed goes silent; the client must notice and reconnect
         t0 = time.monotonic()
         sim.call(lambda s: s.silence_feeds())
         time.sleep(1.0)
         stalled = poller.newest_as_of()
-        times["stall recovered"] = poller.advancing_after(t0, stalled, _budget(30.0))
+        times["stall recovered"] = poller.advancing_after(t0, stalled, stretched(30.0))
         assert sim.call(lambda s: len(s.feed_hub.conns)) <= 1
 
         assert proc.poll() is None, log_path.read_text()
@@ -274,12 +262,12 @@ def test_quant_up_serves_through_a_401_a_403_and_a_stall(sim: ThreadedSim, tmp_p
         stamps = [t for t, _, _ in poller.answers]
         gaps = [b - a for a, b in itertools.pairwise(stamps)]
         assert stamps[0] - first < 1.0 and stamps[-1] >= t0, "the poller did not run throughout"
-        assert max(gaps) < _budget(3.0), f"the REST API did not answer for {max(gaps):.1f} s"
+        assert max(gaps) < stretched(3.0), f"the REST API did not answer for {max(gaps):.1f} s"
         print(f"quant up under feed faults: {len(stamps)} answers, longest gap {max(gaps):.2f} s")
         for what, seconds in times.items():
             print(f"quant up under feed faults: {what}: {seconds:.2f} s")
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=_budget(15.0))
+        code = proc.wait(timeout=stretched(15.0))
     finally:
         poller.stop()
         if proc.poll() is None:

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from e2e_kit import free_port, stretched
 
 from quant.core.clock import IST
 from quant.sim.config import default_start
@@ -34,19 +34,6 @@ from quant.upstox.config import make_ssl_context
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 QUANT = [sys.executable, "-m", "quant.cli"]
-
-
-def _budget(seconds: float) -> float:
-    """``seconds`` on an idle machine, stretched (at most 4x) while the CPUs are
-    oversubscribed (the run-queue length per CPU says how much slower everything runs)."""
-    load = os.getloadavg()[0] / (os.cpu_count() or 1)
-    return seconds * min(max(load, 1.0), 4.0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -61,7 +48,7 @@ class Upstox:
 
 @pytest.fixture(name="upstox")
 def upstox_fixture(tmp_path: Path) -> Iterator[Upstox]:
-    port, webhook_port = _free_port(), _free_port()
+    port, webhook_port = free_port(), free_port()
     # the simulated market is open (09:16 IST of the next trading day) and its tokens
     # expire at the 03:30 IST after that, so a token it issues is valid now
     start = default_start(datetime.now(IST).date()) + timedelta(minutes=2)
@@ -83,7 +70,7 @@ def upstox_fixture(tmp_path: Path) -> Iterator[Upstox]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + _budget(20.0)
+        deadline = time.monotonic() + stretched(20.0)
         ca_file = None
         while ca_file is None and time.monotonic() < deadline and proc.poll() is None:
             found = re.search(r"TLS CA file (\S+)", log_path.read_text())
@@ -134,13 +121,13 @@ def _login(upstox: Upstox) -> str:
 
 def _up_refuses(upstox: Upstox, env: dict[str, str]) -> str:
     """``quant up --source upstox`` must exit 1 before serving; returns what it said."""
-    port = _free_port()
+    port = free_port()
     done = subprocess.run(
         [*QUANT, "up", "--source", "upstox", "--port", str(port)],
         env=env,
         capture_output=True,
         text=True,
-        timeout=_budget(30.0),
+        timeout=stretched(30.0),
     )
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
@@ -151,7 +138,7 @@ def _up_refuses(upstox: Upstox, env: dict[str, str]) -> str:
 
 def test_quant_up_on_upstox_serves_quotes_that_say_so(upstox: Upstox, tmp_path: Path) -> None:
     _login(upstox)
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "up.log"
     log = log_path.open("w")
     started = time.monotonic()
@@ -161,7 +148,7 @@ def test_quant_up_on_upstox_serves_quotes_that_say_so(upstox: Upstox, tmp_path: 
         stderr=subprocess.STDOUT,
         env=upstox.env,
     )
-    budget = _budget(30.0)
+    budget = stretched(30.0)
     try:
         quote = None
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=2.0) as http:
@@ -181,7 +168,7 @@ def test_quant_up_on_upstox_serves_quotes_that_say_so(upstox: Upstox, tmp_path: 
             nifty = http.get("/api/v1/market/quote/NIFTY 50").json()
             assert nifty["source"] == "upstox"
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=_budget(10.0))
+        code = proc.wait(timeout=stretched(10.0))
     finally:
         if proc.poll() is None:
             proc.kill()
