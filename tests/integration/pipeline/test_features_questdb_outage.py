@@ -17,9 +17,11 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from conftest import require
 from quant.bus import codecs, topics
@@ -40,7 +42,8 @@ from quant.runtime.deps import (
     open_store,
     watch_store,
 )
-from quant.runtime.status import State
+from quant.runtime.service import Service
+from quant.runtime.status import State, StatusBoard
 from quant.runtime.supervisor import run_services
 from quant.store.questdb_ticks import QuestDBTickStore
 
@@ -98,6 +101,62 @@ def _stored(store: QuestDBTickStore, of: Producer) -> tuple[int, int]:
     return int(rows[0][0]), int(rows[0][1])
 
 
+@dataclass
+class Running:
+    """A feature service on real Kafka and the given QuestDB store, under the supervisor."""
+
+    service: Service
+    settings: FeaturesSettings
+    registry: CollectorRegistry
+    board: StatusBoard
+    bus: KafkaBus
+    stop: asyncio.Event
+    runner: asyncio.Task[None]
+
+
+async def _start_features(
+    store: QuestDBTickStore,
+    kafka_bootstrap: str,
+    name: str,
+    *,
+    metrics_port: int = 0,
+    checkpoint_interval_s: float = 0.5,
+    opened: bool = True,
+) -> Running:
+    """``opened``: the store was opened by the test; else it is opened as ``open_deps``
+    opens it (a QuestDB that does not answer yet is waited for, not an error)."""
+    bus = KafkaBus(kafka_bootstrap, client_id=f"test-{name}")
+    bus.ensure_topics(topics.ALL_TOPICS)
+    registry, board = new_registry_and_board()
+    if opened:
+        watch_store(board, store)  # as open_deps does for the tick store it opened
+    else:
+        await open_store(board, store)
+    deps = Deps(
+        clock=SystemClock(),
+        registry=registry,
+        board=board,
+        bus=bus,
+        instruments=FixedCatalog([], "the test"),
+        tick_store=store,
+    )
+    settings = FeaturesSettings(
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
+        group_id=f"features-{name}-{uuid.uuid4().hex[:8]}",
+        checkpoint_interval_s=checkpoint_interval_s,
+        snapshot_store="memory",
+        metrics_port=metrics_port,
+        dependency_check_interval_s=0.5,
+        store_retry=StoreRetrySettings(initial_s=0.2, max_s=2.0),
+    )
+    service = build(settings, deps)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(
+        run_services([service], settings, registry=registry, board=board, stop=stop)
+    )
+    return Running(service, settings, registry, board, bus, stop, runner)
+
+
 async def test_questdb_crash_is_retried_and_every_tick_stored_once(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -107,33 +166,10 @@ async def test_questdb_crash_is_retried_and_every_tick_stored_once(
     except InfraError as e:
         require(False, f"private QuestDB: {e}")
     store = QuestDBTickStore(ilp_conf=qdb.ilp_conf, pg_dsn=qdb.pg_dsn).open()
-    bus = KafkaBus(kafka_bootstrap, client_id="test-qdb-outage")
-    bus.ensure_topics(topics.ALL_TOPICS)
-    registry, board = new_registry_and_board()
-    watch_store(board, store)  # as open_deps does for the tick store it opened
-    deps = Deps(
-        clock=SystemClock(),
-        registry=registry,
-        board=board,
-        bus=bus,
-        instruments=FixedCatalog([], "the test"),
-        tick_store=store,
-    )
     port = free_port()
-    settings = FeaturesSettings(
-        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
-        group_id=f"features-qdb-outage-{uuid.uuid4().hex[:8]}",
-        checkpoint_interval_s=0.5,
-        snapshot_store="memory",
-        metrics_port=port,
-        dependency_check_interval_s=0.5,
-        store_retry=StoreRetrySettings(initial_s=0.2, max_s=2.0),
-    )
-    service = build(settings, deps)
-    stop = asyncio.Event()
-    runner = asyncio.create_task(
-        run_services([service], settings, registry=registry, board=board, stop=stop)
-    )
+    run = await _start_features(store, kafka_bootstrap, "qdb-outage", metrics_port=port)
+    service, registry, board, bus = run.service, run.registry, run.board, run.bus
+    stop, runner = run.stop, run.runner
     producer = Producer(bus)
     try:
         await _until(lambda: _readyz(port)[0] == 200, 60, "the service to turn ready")
@@ -203,33 +239,10 @@ async def test_questdb_down_at_start_up_is_waited_for(kafka_bootstrap: str, tmp_
     what it consumed, and stores every tick once QuestDB starts (no exit, no restart)."""
     qdb = QuestDBServer(tmp_path / "questdb", die_with_parent=True)  # not started yet
     store = QuestDBTickStore(ilp_conf=qdb.ilp_conf, pg_dsn=qdb.pg_dsn)
-    bus = KafkaBus(kafka_bootstrap, client_id="test-qdb-late")
-    bus.ensure_topics(topics.ALL_TOPICS)
-    registry, board = new_registry_and_board()
-    await open_store(board, store)  # as open_deps does: no exception, QuestDB watched
-    deps = Deps(
-        clock=SystemClock(),
-        registry=registry,
-        board=board,
-        bus=bus,
-        instruments=FixedCatalog([], "the test"),
-        tick_store=store,
-    )
     port = free_port()
-    settings = FeaturesSettings(
-        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
-        group_id=f"features-qdb-late-{uuid.uuid4().hex[:8]}",
-        checkpoint_interval_s=0.5,
-        snapshot_store="memory",
-        metrics_port=port,
-        dependency_check_interval_s=0.5,
-        store_retry=StoreRetrySettings(initial_s=0.2, max_s=2.0),
-    )
-    service = build(settings, deps)
-    stop = asyncio.Event()
-    runner = asyncio.create_task(
-        run_services([service], settings, registry=registry, board=board, stop=stop)
-    )
+    run = await _start_features(store, kafka_bootstrap, "qdb-late", metrics_port=port, opened=False)
+    service, board, bus = run.service, run.board, run.bus
+    stop, runner = run.stop, run.runner
     producer = Producer(bus)
     try:
         await _until(lambda: _not_ready_naming(port, "QuestDB"), 60, "/readyz naming QuestDB")
@@ -266,30 +279,15 @@ async def test_stopping_during_a_questdb_outage_does_not_hang(
     except InfraError as e:
         require(False, f"private QuestDB: {e}")
     store = QuestDBTickStore(ilp_conf=qdb.ilp_conf, pg_dsn=qdb.pg_dsn).open()
-    bus = KafkaBus(kafka_bootstrap, client_id="test-qdb-stop")
-    bus.ensure_topics(topics.ALL_TOPICS)
-    registry, board = new_registry_and_board()
-    deps = Deps(
-        clock=SystemClock(),
-        registry=registry,
-        board=board,
-        bus=bus,
-        instruments=FixedCatalog([], "the test"),
-        tick_store=store,
+    run = await _start_features(store, kafka_bootstrap, "qdb-stop", checkpoint_interval_s=0.2)
+    service, settings, registry, board, bus = (
+        run.service,
+        run.settings,
+        run.registry,
+        run.board,
+        run.bus,
     )
-    settings = FeaturesSettings(
-        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
-        group_id=f"features-qdb-stop-{uuid.uuid4().hex[:8]}",
-        checkpoint_interval_s=0.2,
-        snapshot_store="memory",
-        metrics_port=0,
-        store_retry=StoreRetrySettings(initial_s=0.2, max_s=2.0),
-    )
-    service = build(settings, deps)
-    stop = asyncio.Event()
-    runner = asyncio.create_task(
-        run_services([service], settings, registry=registry, board=board, stop=stop)
-    )
+    stop, runner = run.stop, run.runner
     producer = Producer(bus)
     try:
         await _until(lambda: service.ready()[0], 60, "the service to turn ready")
