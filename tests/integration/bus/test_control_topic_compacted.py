@@ -8,40 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from feed_fakes import FakeFeedSocket
 from quant.bus import topics
 from quant.bus.control import publish_control
 from quant.core.clock import FakeClock
 from quant.core.control import KillSwitch, SubscriptionAction, SubscriptionRequest
 from quant.core.events import FeedMode
 from quant.ingestor.metrics import IngestorMetrics
-from quant.ingestor.service import FeedEvent, Ingestor, Reconnected
+from quant.ingestor.service import Ingestor
 from quant.upstox.subscriptions import SubscriptionBook
 
 pytestmark = pytest.mark.integration
 
 T0 = 1_795_000_000_000_000_000
-
-
-class Socket:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, tuple[str, ...], FeedMode | None]] = []
-        self.decode_errors = 0
-        self.rejected: dict[str, int] = {}
-
-    async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:
-        self.sent.append((method, tuple(keys), mode))
-
-    async def batches(self) -> AsyncIterator[Sequence[FeedEvent] | Reconnected]:
-        await asyncio.Event().wait()
-        yield []
-
-    async def reconnect(self, reason: str) -> bool:
-        return False
 
 
 def test_the_control_topic_is_created_compacted(kafka_bootstrap: str) -> None:
@@ -97,7 +81,7 @@ async def test_a_new_consumer_group_rebuilds_the_latest_state_per_key(
     finally:
         pub.close()
 
-    sock = Socket()
+    sock = FakeFeedSocket(reconnect_ok=False)
     control = bus.consumer(f"ingestor-control-{run}", [topics.CONTROL.name])
     out = bus.publisher()
     ing = Ingestor(

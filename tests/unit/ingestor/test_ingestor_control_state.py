@@ -8,10 +8,11 @@ stale ADD reaching the feed, and configured subscriptions not undoing a REMOVE.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
+from feed_fakes import FakeFeedSocket
 from quant.bus import topics
 from quant.bus.control import publish_control
 from quant.bus.inprocess import InProcessBus
@@ -19,7 +20,7 @@ from quant.core.clock import FakeClock
 from quant.core.control import KillSwitch, SubscriptionAction, SubscriptionRequest
 from quant.core.events import FeedMode
 from quant.ingestor.metrics import IngestorMetrics
-from quant.ingestor.service import FeedEvent, Ingestor, Reconnected
+from quant.ingestor.service import Ingestor
 from quant.upstox.subscriptions import SubscriptionBook
 
 T0 = 1_795_000_000_000_000_000
@@ -31,31 +32,14 @@ ADD, REMOVE, MODE = (
 )
 
 
-class Socket:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, tuple[str, ...], FeedMode | None]] = []
-        self.decode_errors = 0
-        self.rejected: dict[str, int] = {}
-
-    async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:
-        self.sent.append((method, tuple(keys), mode))
-
-    async def batches(self) -> AsyncIterator[Sequence[FeedEvent] | Reconnected]:
-        await asyncio.Event().wait()
-        yield []
-
-    async def reconnect(self, reason: str) -> bool:
-        return False
-
-
 def req(
     action: SubscriptionAction, *keys: str, mode: FeedMode = FeedMode.FULL
 ) -> SubscriptionRequest:
     return SubscriptionRequest(action, keys, mode, "ops", T0)
 
 
-def fresh_ingestor(bus: InProcessBus, group: str) -> tuple[Ingestor, Socket]:
-    sock = Socket()
+def fresh_ingestor(bus: InProcessBus, group: str) -> tuple[Ingestor, FakeFeedSocket]:
+    sock = FakeFeedSocket(reconnect_ok=False)
     ing = Ingestor(
         sockets=[sock],
         book=SubscriptionBook(connections=1),

@@ -4,18 +4,19 @@ metrics, the ``/readyz`` reason, and a reconnect of the stale socket only."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from feed_fakes import FakeFeedSocket
 from quant.bus.inprocess import InProcessBus
 from quant.core.clock import IST, NS_PER_SECOND, FakeClock, datetime_to_ns
 from quant.core.events import FeedMode, Tick
 from quant.ingestor.freshness import FreshnessSettings
 from quant.ingestor.metrics import IngestorMetrics
-from quant.ingestor.service import FeedEvent, Ingestor, Reconnected
+from quant.ingestor.service import FeedEvent, Ingestor
 from quant.upstox.subscriptions import SubscriptionBook
 
 S = NS_PER_SECOND
@@ -23,29 +24,10 @@ NOON = datetime_to_ns(datetime(2026, 11, 25, 12, 0, tzinfo=IST))  # a Wednesday,
 EVENING = datetime_to_ns(datetime(2026, 11, 25, 18, 0, tzinfo=IST))
 
 
-class Socket:
-    def __init__(self) -> None:
-        self.inbox: asyncio.Queue[Sequence[FeedEvent] | Reconnected] = asyncio.Queue()
-        self.decode_errors = 0
-        self.rejected: dict[str, int] = {}
-        self.reconnects: list[str] = []
-
-    async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:
-        pass
-
-    async def batches(self) -> AsyncIterator[Sequence[FeedEvent] | Reconnected]:
-        while True:
-            yield await self.inbox.get()
-
-    async def reconnect(self, reason: str) -> bool:
-        self.reconnects.append(reason)
-        return True
-
-
 def _ingestor(
     clock: FakeClock, check: str = "market_hours"
-) -> tuple[Ingestor, list[Socket], CollectorRegistry]:
-    sockets = [Socket(), Socket()]
+) -> tuple[Ingestor, list[FakeFeedSocket], CollectorRegistry]:
+    sockets = [FakeFeedSocket(), FakeFeedSocket()]
     registry = CollectorRegistry()
     ing = Ingestor(
         sockets=sockets,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from feed_fakes import FakeFeedSocket
 from quant.bus import codecs, topics
 from quant.bus.control import publish_control
 from quant.bus.inprocess import InProcessBus
@@ -16,29 +17,14 @@ from quant.core.clock import FakeClock
 from quant.core.control import SubscriptionAction, SubscriptionRequest
 from quant.core.events import FeedMode, OptionGreeks, ScannerSuggestion, Tick
 from quant.ingestor.metrics import IngestorMetrics
-from quant.ingestor.service import RECONNECTED, FeedEvent, Ingestor, Reconnected
+from quant.ingestor.service import RECONNECTED, Ingestor
 from quant.upstox.errors import FeedSubscriptionLimitError
 from quant.upstox.subscriptions import FeedLimits, SubscriptionBook
 
 T0 = 1_795_000_000_000_000_000
 
 
-class FakeSocket:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, tuple[str, ...], FeedMode | None]] = []
-        self.inbox: asyncio.Queue[Sequence[FeedEvent] | Reconnected] = asyncio.Queue()
-        self.decode_errors = 0
-        self.rejected: dict[str, int] = {}
-
-    async def send(self, method: str, keys: Sequence[str], mode: FeedMode | None) -> None:
-        self.sent.append((method, tuple(keys), mode))
-
-    async def batches(self) -> AsyncIterator[Sequence[FeedEvent] | Reconnected]:
-        while True:
-            yield await self.inbox.get()
-
-
-class RefusingSocket(FakeSocket):
+class RefusingSocket(FakeFeedSocket):
     """Refuses ``sub``/``change_mode`` like the Upstox client over its limits (while set)."""
 
     refuse = True
@@ -54,8 +40,8 @@ def _ingestor(
     n: int = 2,
     limits: FeedLimits | None = None,
     queue: int = 8,
-    socket: type[FakeSocket] = FakeSocket,
-) -> tuple[Ingestor, list[FakeSocket], CollectorRegistry]:
+    socket: type[FakeFeedSocket] = FakeFeedSocket,
+) -> tuple[Ingestor, list[FakeFeedSocket], CollectorRegistry]:
     sockets = [socket() for _ in range(n)]
     registry = CollectorRegistry()
     ing = Ingestor(
