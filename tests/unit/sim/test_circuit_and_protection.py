@@ -2,53 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-
 import numpy as np
 import pytest
+from order_kit import RELIANCE, order_body, stepped_market
 
-from quant.core.clock import IST, FakeClock, datetime_to_ns
+from quant.core.clock import FakeClock
 from quant.sim import circuit
-from quant.sim.config import SimConfig
 from quant.sim.errors import SimApiError
 from quant.sim.market import Market
-from quant.sim.master import Kind, build_universe
+from quant.sim.master import Kind
 from quant.sim.matching import BAD_INPUT, PRICE_BAND, OrderEngine
-
-DAY = date(2026, 11, 24)
-RELIANCE = "NSE_EQ|INE002A01018"
-
-
-def _market(seed: int = 7) -> tuple[Market, FakeClock]:
-    cfg = SimConfig()
-    clock = FakeClock(datetime_to_ns(datetime.combine(DAY, time(10, 0), tzinfo=IST)))
-    market = Market(build_universe(cfg, DAY), clock, seed, cfg.calendar)
-    for _ in range(3):
-        clock.advance(2.0)
-        market.step()
-    return market, clock
 
 
 @pytest.fixture
 def setup() -> tuple[Market, FakeClock, OrderEngine]:
-    m, clock = _market()
+    m, clock = stepped_market()
     return m, clock, OrderEngine(m)
-
-
-def _order(**kw: object) -> dict[str, object]:
-    body: dict[str, object] = {
-        "instrument_token": RELIANCE,
-        "quantity": 10,
-        "product": "I",
-        "validity": "DAY",
-        "price": 0,
-        "order_type": "MARKET",
-        "transaction_type": "BUY",
-        "trigger_price": 0,
-        "tag": "t1",
-    }
-    body.update(kw)
-    return body
 
 
 def _first(m: Market, kind: Kind, prefix: str = "") -> int:
@@ -57,7 +26,7 @@ def _first(m: Market, kind: Kind, prefix: str = "") -> int:
 
 def test_circuit_limits_are_deterministic_banded_and_on_the_tick_grid(setup) -> None:  # type: ignore[no-untyped-def]
     m, _, _ = setup
-    again, _ = _market(seed=7)
+    again, _ = stepped_market(seed=7)
     assert np.array_equal(m.circuit_lo, again.circuit_lo)
     assert np.array_equal(m.circuit_hi, again.circuit_hi)
     banded = m.circuit_hi > 0
@@ -108,14 +77,14 @@ def test_orders_outside_the_circuit_are_rejected(setup) -> None:  # type: ignore
     lo, hi, tick = int(m.circuit_lo[row]), int(m.circuit_hi[row]), int(m.tick[row])
     for price in (hi + tick, lo - tick):
         with pytest.raises(SimApiError) as info:
-            eng.place("U", _order(order_type="LIMIT", price=price / 100))
+            eng.place("U", order_body(order_type="LIMIT", price=price / 100))
         assert info.value.code == PRICE_BAND and "circuit" in info.value.message
-    assert eng.place("U", _order(order_type="LIMIT", price=lo / 100))  # the limit itself is in
+    assert eng.place("U", order_body(order_type="LIMIT", price=lo / 100))  # the limit itself is in
     opt = _first(m, Kind.CE, "NSE_FO")
     with pytest.raises(SimApiError) as info:  # options have a band too
         eng.place(
             "U",
-            _order(
+            order_body(
                 instrument_token=m.u.keys[opt],
                 quantity=int(m.u.lot[opt]),
                 order_type="LIMIT",
@@ -134,7 +103,7 @@ def test_market_orders_never_fill_beyond_the_circuit(setup) -> None:  # type: ig
     cut = m.book(np.asarray([row]))
     assert cut.ask_price[0].tolist()[2:] == [0, 0, 0] and cut.ask_qty[0].tolist()[2:] == [0, 0, 0]
     total = int(book.ask_qty[0].sum())
-    (oid,) = eng.place("U", _order(quantity=total))
+    (oid,) = eng.place("U", order_body(quantity=total))
     o = eng.orders[oid]
     assert 0 < o.filled < total and o.status == "open"
     assert max(f.price for f in eng.fills) <= m.circuit_hi[row]
@@ -154,7 +123,7 @@ def test_market_orders_never_fill_beyond_the_circuit(setup) -> None:  # type: ig
 def test_market_protection_is_validated(setup, body: dict[str, object], path: str) -> None:  # type: ignore[no-untyped-def]
     _, _, eng = setup
     with pytest.raises(SimApiError) as info:
-        eng.place("U", _order(**body))
+        eng.place("U", order_body(**body))
     assert (info.value.code, info.value.property_path) == (BAD_INPUT, path)
     assert not eng.orders
 
@@ -167,13 +136,13 @@ def test_market_protection_caps_the_fill_price_and_the_rest_rests(setup) -> None
     m.ltp[row] = asks[0]
     # 0.0001 % of the LTP is less than a tick: the protection price is one tick away
     total = int(book.ask_qty[0].sum())
-    (oid,) = eng.place("U", _order(quantity=total, market_protection=0.0001))
+    (oid,) = eng.place("U", order_body(quantity=total, market_protection=0.0001))
     o = eng.orders[oid]
     assert o.protection_price == asks[1]
     assert [f.price for f in eng.fills] == asks[:2]
     assert o.filled == int(book.ask_qty[0, 0] + book.ask_qty[0, 1])
     assert o.status == "open"  # a DAY remainder waits at the protection price
-    (ioc,) = eng.place("U", _order(quantity=total, market_protection=0.0001, validity="IOC"))
+    (ioc,) = eng.place("U", order_body(quantity=total, market_protection=0.0001, validity="IOC"))
     assert eng.orders[ioc].status == "cancelled"
 
 
@@ -181,13 +150,13 @@ def test_market_protection_percent_and_automatic(setup) -> None:  # type: ignore
     m, _, eng = setup
     row = m.u.index_of[RELIANCE]
     ltp, tick = int(m.ltp[row]), int(m.tick[row])
-    (buy,) = eng.place("U", _order(quantity=1, market_protection=2))
+    (buy,) = eng.place("U", order_body(quantity=1, market_protection=2))
     assert eng.orders[buy].protection_price == (ltp + ltp * 2 // 100) // tick * tick
     ltp = int(m.ltp[row])
-    (sell,) = eng.place("U", _order(quantity=1, transaction_type="SELL", market_protection=-1))
+    (sell,) = eng.place("U", order_body(quantity=1, transaction_type="SELL", market_protection=-1))
     expected = -(-(ltp - ltp * 3 // 100) // tick) * tick  # automatic = 3 % (sim's choice)
     assert eng.orders[sell].protection_price == expected
-    (plain,) = eng.place("U", _order(quantity=1))
+    (plain,) = eng.place("U", order_body(quantity=1))
     assert eng.orders[plain].protection_price == 0
 
 
@@ -197,7 +166,7 @@ def test_sl_m_protection_is_priced_at_the_trigger(setup) -> None:  # type: ignor
     ltp, tick = int(m.ltp[row]), int(m.tick[row])
     trigger = ltp + 10 * tick
     (oid,) = eng.place(
-        "U", _order(order_type="SL-M", trigger_price=trigger / 100, market_protection=1)
+        "U", order_body(order_type="SL-M", trigger_price=trigger / 100, market_protection=1)
     )
     o = eng.orders[oid]
     assert o.status == "trigger pending" and o.protection_price == 0
@@ -211,7 +180,7 @@ def test_modify_sets_or_clears_market_protection(setup) -> None:  # type: ignore
     m, _, eng = setup
     row = m.u.index_of[RELIANCE]
     far = (int(m.circuit_lo[row]) + 10 * int(m.tick[row])) / 100
-    (oid,) = eng.place("U", _order(order_type="LIMIT", price=far))
+    (oid,) = eng.place("U", order_body(order_type="LIMIT", price=far))
     with pytest.raises(SimApiError):
         eng.modify("U", {"order_id": oid, "market_protection": 5})  # still a LIMIT
     eng.modify("U", {"order_id": oid, "order_type": "MARKET", "price": 0, "market_protection": 5})

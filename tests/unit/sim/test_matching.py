@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 import numpy as np
 import pytest
+from order_kit import DAY, RELIANCE, order_body, stepped_market
 
 from quant.core.clock import IST, FakeClock, datetime_to_ns
-from quant.sim.config import SimConfig
 from quant.sim.errors import SimApiError
 from quant.sim.market import Market
-from quant.sim.master import build_universe
 from quant.sim.matching import (
     FREEZE_QTY,
     LOT_SIZE,
@@ -23,36 +22,12 @@ from quant.sim.matching import (
 )
 from quant.sim.orders import SimOrder
 
-DAY = date(2026, 11, 24)
-RELIANCE = "NSE_EQ|INE002A01018"
-
 
 @pytest.fixture
 def setup() -> tuple[Market, FakeClock, OrderEngine, list[SimOrder]]:
-    cfg = SimConfig()
-    clock = FakeClock(datetime_to_ns(datetime.combine(DAY, time(10, 0), tzinfo=IST)))
-    market = Market(build_universe(cfg, DAY), clock, 7, cfg.calendar)
-    for _ in range(3):
-        clock.advance(2.0)
-        market.step()
+    market, clock = stepped_market()
     updates: list[SimOrder] = []
     return market, clock, OrderEngine(market, updates.append), updates
-
-
-def _order(**kw: object) -> dict[str, object]:
-    body: dict[str, object] = {
-        "instrument_token": RELIANCE,
-        "quantity": 10,
-        "product": "I",
-        "validity": "DAY",
-        "price": 0,
-        "order_type": "MARKET",
-        "transaction_type": "BUY",
-        "trigger_price": 0,
-        "tag": "t1",
-    }
-    body.update(kw)
-    return body
 
 
 def _row(m: Market, key: str = RELIANCE) -> np.ndarray:
@@ -63,7 +38,7 @@ def test_market_buy_walks_the_ask_side(setup) -> None:  # type: ignore[no-untype
     m, _, eng, updates = setup
     book = m.book(_row(m))
     l1, l2 = int(book.ask_qty[0, 0]), int(book.ask_qty[0, 1])
-    (oid,) = eng.place("U", _order(quantity=l1 + 1))
+    (oid,) = eng.place("U", order_body(quantity=l1 + 1))
     o = eng.orders[oid]
     assert o.status == "complete" and o.filled == l1 + 1
     prices = [f.price for f in eng.fills]
@@ -77,8 +52,8 @@ def test_same_step_liquidity_is_not_offered_twice(setup) -> None:  # type: ignor
     m, _, eng, _ = setup
     book = m.book(_row(m))
     l1 = int(book.ask_qty[0, 0])
-    eng.place("U", _order(quantity=l1))
-    eng.place("U", _order(quantity=1))
+    eng.place("U", order_body(quantity=l1))
+    eng.place("U", order_body(quantity=1))
     assert eng.fills[-1].price == int(book.ask_price[0, 1])
 
 
@@ -87,9 +62,9 @@ def test_limit_rests_then_ioc_cancels(setup) -> None:  # type: ignore[no-untyped
     bid = int(m.book(_row(m)).bid_price[0, 0])
     tick = int(m.tick[_row(m)][0])
     low = (bid - 20 * tick) / 100
-    (rest,) = eng.place("U", _order(order_type="LIMIT", price=low))
+    (rest,) = eng.place("U", order_body(order_type="LIMIT", price=low))
     assert eng.orders[rest].status == "open" and eng.orders[rest].filled == 0
-    (ioc,) = eng.place("U", _order(order_type="LIMIT", price=low, validity="IOC"))
+    (ioc,) = eng.place("U", order_body(order_type="LIMIT", price=low, validity="IOC"))
     assert eng.orders[ioc].status == "cancelled"
     eng.cancel("U", rest)
     assert eng.orders[rest].status == "cancelled"
@@ -98,7 +73,7 @@ def test_limit_rests_then_ioc_cancels(setup) -> None:  # type: ignore[no-untyped
 def test_partial_fill_of_a_large_market_order_then_ioc(setup) -> None:  # type: ignore[no-untyped-def]
     m, _, eng, _ = setup
     total = int(m.book(_row(m)).ask_qty[0].sum())
-    (oid,) = eng.place("U", _order(quantity=total + 50, validity="IOC"))
+    (oid,) = eng.place("U", order_body(quantity=total + 50, validity="IOC"))
     o = eng.orders[oid]
     assert o.filled == total and o.status == "cancelled"
 
@@ -109,7 +84,7 @@ def test_stop_loss_triggers_when_ltp_crosses(setup) -> None:  # type: ignore[no-
     ltp = int(m.ltp[row])
     tick = int(m.tick[row])
     trigger = ltp + tick
-    (oid,) = eng.place("U", _order(order_type="SL-M", trigger_price=trigger / 100))
+    (oid,) = eng.place("U", order_body(order_type="SL-M", trigger_price=trigger / 100))
     assert eng.orders[oid].status == "trigger pending"
     m.ltp[row] = trigger  # the market trades at the trigger
     eng.on_step()
@@ -128,7 +103,7 @@ def test_stop_loss_triggers_when_ltp_crosses(setup) -> None:  # type: ignore[no-
 def test_rejections(setup, body: dict[str, object], code: str) -> None:  # type: ignore[no-untyped-def]
     _, _, eng, _ = setup
     with pytest.raises(SimApiError) as info:
-        eng.place("U", _order(**body))
+        eng.place("U", order_body(**body))
     assert info.value.code == code and info.value.status == 400
 
 
@@ -140,12 +115,12 @@ def test_lot_size_and_market_closed(setup) -> None:  # type: ignore[no-untyped-d
         if r.get("name") == "NIFTY" and r.get("instrument_type") == "CE"
     )
     with pytest.raises(SimApiError) as info:
-        eng.place("U", _order(instrument_token=opt, quantity=10))
+        eng.place("U", order_body(instrument_token=opt, quantity=10))
     assert info.value.code == LOT_SIZE
     clock.set_ns(datetime_to_ns(datetime.combine(DAY, time(16, 0), tzinfo=IST)))
     m.step()
     with pytest.raises(SimApiError) as info:
-        eng.place("U", _order())
+        eng.place("U", order_body())
     assert info.value.code == MARKET_CLOSED
 
 
@@ -153,7 +128,7 @@ def test_slice_splits_at_the_freeze_quantity(setup) -> None:  # type: ignore[no-
     m, _, eng, _ = setup
     ids = eng.place(
         "U",
-        _order(
+        order_body(
             quantity=250_000,
             slice=True,
             order_type="LIMIT",
@@ -169,7 +144,7 @@ def test_modify_reprices_a_resting_limit_into_a_fill(setup) -> None:  # type: ig
     book = m.book(_row(m))
     tick = int(m.tick[_row(m)][0])
     low = (int(book.bid_price[0, 0]) - 10 * tick) / 100
-    (oid,) = eng.place("U", _order(order_type="LIMIT", price=low, quantity=1))
+    (oid,) = eng.place("U", order_body(order_type="LIMIT", price=low, quantity=1))
     assert eng.orders[oid].status == "open"
     eng.modify("U", {"order_id": oid, "price": int(book.ask_price[0, 0]) / 100})
     assert eng.orders[oid].status == "complete"
@@ -189,5 +164,7 @@ def test_sl_trigger_must_not_be_worse_than_the_limit(setup) -> None:  # type: ig
     with pytest.raises(SimApiError):
         eng.place(
             "U",
-            _order(order_type="SL", price=(ltp + tick) / 100, trigger_price=(ltp + 2 * tick) / 100),
+            order_body(
+                order_type="SL", price=(ltp + tick) / 100, trigger_price=(ltp + 2 * tick) / 100
+            ),
         )
