@@ -1,4 +1,5 @@
-"""Trading and control events <-> protobuf bytes: ScannerSuggestion, OrderEvent, control.
+"""Trading and control events <-> protobuf bytes: ScannerSuggestion, OrderIntent,
+OrderEvent, control.
 
 Use them through ``quant.bus.codecs``.
 """
@@ -13,9 +14,12 @@ from quant.core.events import FeedMode, ScannerSuggestion
 from quant.core.orders import OrderEvent, OrderStatus, OrderType, Side
 from quant.pb.control.v1 import control_pb2
 from quant.pb.trading.v1 import trading_pb2
+from quant.trading.errors import InvalidIntent
+from quant.trading.intent import IntentMessage, OrderIntent, Product, Validity
 
 _PbSuggestion = trading_pb2.ScannerSuggestion
 _PbOrder = trading_pb2.OrderEvent
+_PbIntent = trading_pb2.OrderIntent
 _PbControl = control_pb2.ControlEvent
 _PbSubscription = control_pb2.SubscriptionRequest
 _PbKill = control_pb2.KillSwitch
@@ -60,6 +64,53 @@ def decode_suggestion(data: bytes) -> ScannerSuggestion:
     )
 
 
+# --- OrderIntent ---------------------------------------------------------------------
+
+
+def encode_intent(m: IntentMessage) -> bytes:
+    i = m.intent
+    return _PbIntent(
+        strategy=i.strategy,
+        instrument_key=i.instrument_key,
+        side=i.side,  # type: ignore[arg-type]  # IntEnum is the wire int
+        quantity=i.quantity,
+        order_type=i.order_type,  # type: ignore[arg-type]  # IntEnum is the wire int
+        product=i.product.value,
+        price_paise=i.price,
+        trigger_price_paise=i.trigger_price,
+        validity=i.validity.value,
+        tag=i.tag,
+        sequence=m.sequence,
+        ts_event=m.ts_event,
+    ).SerializeToString()
+
+
+def decode_intent(data: bytes) -> IntentMessage:
+    """Bytes -> a validated intent; ``CodecError`` says what is wrong with a bad one."""
+    try:
+        m = _PbIntent.FromString(data)
+    except DecodeError as e:
+        raise CodecError(f"undecodable OrderIntent: {e}") from e
+    try:
+        intent = OrderIntent(
+            strategy=m.strategy,
+            instrument_key=m.instrument_key,
+            side=member(_SIDES, m.side, "order side"),
+            quantity=m.quantity,
+            order_type=member(_ORDER_TYPES, m.order_type, "order type"),
+            product=Product(m.product),
+            price=m.price_paise,
+            trigger_price=m.trigger_price_paise,
+            validity=Validity(m.validity or Validity.DAY.value),
+            tag=m.tag,
+        )
+    except (InvalidIntent, ValueError) as e:
+        raise CodecError(f"invalid OrderIntent: {e}") from e
+    if m.sequence < 0:
+        raise CodecError(f"invalid OrderIntent: sequence {m.sequence} is negative")
+    return IntentMessage(intent, m.sequence, m.ts_event)
+
+
 # --- OrderEvent ------------------------------------------------------------------------
 
 
@@ -83,6 +134,8 @@ def encode_order(o: OrderEvent) -> bytes:
         ts_init=o.ts_init,
         strategy=o.strategy,
         mode=o.mode,
+        reason=o.reason,
+        algo_name=o.algo_name,
     ).SerializeToString()
 
 
@@ -110,6 +163,8 @@ def decode_order(data: bytes) -> OrderEvent:
         message=m.message,
         strategy=m.strategy,
         mode=m.mode,
+        reason=m.reason,
+        algo_name=m.algo_name,
     )
 
 

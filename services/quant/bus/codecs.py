@@ -32,15 +32,18 @@ from quant.bus.codec_marketdata import (
 )
 from quant.bus.codec_trading import (
     decode_control,
+    decode_intent,
     decode_order,
     decode_suggestion,
     encode_control,
+    encode_intent,
     encode_order,
     encode_suggestion,
 )
 from quant.core.control import ControlEvent
 from quant.core.events import Candle, EnrichedTick, OptionGreeks, ScannerSuggestion, Tick
 from quant.core.orders import OrderEvent
+from quant.trading.intent import IntentMessage
 
 __all__ = [
     "CANDLE_CODEC",
@@ -48,6 +51,7 @@ __all__ = [
     "CONTROL_CODEC",
     "ENRICHED_CODEC",
     "GREEKS_CODEC",
+    "INTENT_CODEC",
     "ORDER_CODEC",
     "SUGGESTION_CODEC",
     "TICK_CODEC",
@@ -57,6 +61,7 @@ __all__ = [
     "decode_control",
     "decode_enriched",
     "decode_greeks",
+    "decode_intent",
     "decode_order",
     "decode_suggestion",
     "decode_tick",
@@ -64,6 +69,7 @@ __all__ = [
     "encode_control",
     "encode_enriched",
     "encode_greeks",
+    "encode_intent",
     "encode_order",
     "encode_suggestion",
     "encode_tick",
@@ -76,6 +82,7 @@ ENRICHED_CODEC: Codec[EnrichedTick] = Codec(encode_enriched, decode_enriched)
 CANDLE_CODEC: Codec[Candle] = Codec(encode_candle, decode_candle)
 SUGGESTION_CODEC: Codec[ScannerSuggestion] = Codec(encode_suggestion, decode_suggestion)
 ORDER_CODEC: Codec[OrderEvent] = Codec(encode_order, decode_order)
+INTENT_CODEC: Codec[IntentMessage] = Codec(encode_intent, decode_intent)
 CONTROL_CODEC: Codec[ControlEvent] = Codec(encode_control, decode_control)
 
 CODEC_FOR_TOPIC: Mapping[str, Codec[Any]] = MappingProxyType(
@@ -85,6 +92,7 @@ CODEC_FOR_TOPIC: Mapping[str, Codec[Any]] = MappingProxyType(
         topics.ENRICHED.name: ENRICHED_CODEC,
         topics.CANDLES.name: CANDLE_CODEC,
         topics.SUGGESTIONS.name: SUGGESTION_CODEC,
+        topics.INTENTS.name: INTENT_CODEC,
         topics.ORDERS.name: ORDER_CODEC,
         topics.CONTROL.name: CONTROL_CODEC,
     }

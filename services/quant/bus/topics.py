@@ -43,6 +43,9 @@ ENRICHED = Topic("market.enriched.ticks", partitions=12, retention_ms=2 * _DAY_M
 CANDLES = Topic("market.candles.1m", partitions=6, retention_ms=7 * _DAY_MS)
 SUGGESTIONS = Topic("scanner.suggestions", partitions=1, retention_ms=7 * _DAY_MS)
 ORDERS = Topic("orders.events", partitions=3, retention_ms=30 * _DAY_MS)
+#: order intents from strategies to the one execution service; one partition, so the
+#: service sees them in the order they were sent
+INTENTS = Topic("orders.intents", partitions=1, retention_ms=7 * _DAY_MS)
 CONTROL = Topic(
     "control.commands",
     partitions=1,
@@ -61,7 +64,9 @@ CONTROL = Topic(
     ),
 )
 
-ALL_TOPICS: tuple[Topic, ...] = (TICKS, GREEKS, ENRICHED, CANDLES, SUGGESTIONS, ORDERS, CONTROL)
+ALL_TOPICS: tuple[Topic, ...] = (
+    TICKS, GREEKS, ENRICHED, CANDLES, SUGGESTIONS, INTENTS, ORDERS, CONTROL,
+)  # fmt: skip
 _BY_NAME = {t.name: t for t in ALL_TOPICS}
 
 

@@ -67,3 +67,7 @@ class OrderEvent(NamedTuple):
     message: str = ""
     strategy: str = ""
     mode: str = "paper"
+    #: stable reason code of a rejection or of a service-made order (e.g. ``MAX_ORDER_VALUE``)
+    reason: str = ""
+    #: the ``X-Algo-Name`` the order was sent with (live), "" when none
+    algo_name: str = ""

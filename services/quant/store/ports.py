@@ -177,6 +177,10 @@ class OrderAudit(Protocol):
         """Newest first."""
         ...
 
+    def order_events_since(self, ts_init: int) -> list[OrderEvent]:
+        """Every event recorded at or after ``ts_init`` (UTC ns), in the order appended."""
+        ...
+
 
 class UserRepository(Protocol):
     def save_user(self, user: UserRecord) -> None:

@@ -194,6 +194,11 @@ class PostgresStore:
             rows = self._run(lambda c: c.execute(Q.LIST_ORDERS_OF.encode(), args).fetchall())
         return [Q.order_from_row(r) for r in rows]
 
+    def order_events_since(self, ts_init: int) -> list[OrderEvent]:
+        sql = Q.LIST_ORDERS_SINCE.encode()
+        rows = self._run(lambda c: c.execute(sql, (ts_init,)).fetchall())
+        return [Q.order_from_row(r) for r in rows]
+
     # --- users --------------------------------------------------------------------------
 
     def save_user(self, user: UserRecord) -> None:

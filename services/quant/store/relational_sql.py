@@ -24,7 +24,7 @@ ORDER_COLUMNS = (
     "client_order_id", "instrument_key", "side", "order_type", "quantity", "status",
     "ts_event", "ts_init", "broker_order_id", "product", "validity", "price_paise",
     "trigger_price_paise", "filled_quantity", "filled_value_paise", "message", "strategy",
-    "mode",
+    "mode", "reason", "algo_name",
 )  # fmt: skip
 _OCOLS = ", ".join(ORDER_COLUMNS)
 
@@ -72,6 +72,7 @@ INSERT_ORDER = (
     f"({', '.join('%s' for _ in ORDER_COLUMNS)})"
 )
 LIST_ORDERS = f"SELECT {_OCOLS} FROM executed_orders ORDER BY id DESC LIMIT %s"  # noqa: S608
+LIST_ORDERS_SINCE = f"SELECT {_OCOLS} FROM executed_orders WHERE ts_init >= %s ORDER BY id"  # noqa: S608
 LIST_ORDERS_OF = (
     f"SELECT {_OCOLS} FROM executed_orders WHERE client_order_id = %s "  # noqa: S608
     "ORDER BY id DESC LIMIT %s"
@@ -136,7 +137,7 @@ def order_row(o: OrderEvent) -> tuple[Any, ...]:
         o.client_order_id, o.instrument_key, int(o.side), int(o.order_type), o.quantity,
         int(o.status), o.ts_event, o.ts_init, o.broker_order_id, o.product, o.validity,
         o.price, o.trigger_price, o.filled_quantity, o.filled_value, o.message, o.strategy,
-        o.mode,
+        o.mode, o.reason, o.algo_name,
     )  # fmt: skip
 
 
@@ -147,7 +148,7 @@ def order_from_row(row: Sequence[Any]) -> OrderEvent:
         ts_event=int(row[6]), ts_init=int(row[7]), broker_order_id=row[8], product=row[9],
         validity=row[10], price=int(row[11]), trigger_price=int(row[12]),
         filled_quantity=int(row[13]), filled_value=int(row[14]), message=row[15],
-        strategy=row[16], mode=row[17],
+        strategy=row[16], mode=row[17], reason=row[18], algo_name=row[19],
     )  # fmt: skip
 
 

@@ -48,6 +48,7 @@ _UPDATE_INSTRUMENT = _q(Q.UPDATE_INSTRUMENT)
 _INSERT_ORDER = _q(Q.INSERT_ORDER)
 _LIST_ORDERS = _q(Q.LIST_ORDERS)
 _LIST_ORDERS_OF = _q(Q.LIST_ORDERS_OF)
+_LIST_ORDERS_SINCE = _q(Q.LIST_ORDERS_SINCE)
 _SAVE_USER = _q(Q.SAVE_USER)
 _GET_USER = _q(Q.GET_USER)
 _CREATE_USER = _q(Q.CREATE_USER)
@@ -184,6 +185,10 @@ class SqliteRelationalStore:
             rows = self._run(
                 lambda c: c.execute(_LIST_ORDERS_OF, (client_order_id, limit)).fetchall()
             )
+        return [Q.order_from_row(r) for r in rows]
+
+    def order_events_since(self, ts_init: int) -> list[OrderEvent]:
+        rows = self._run(lambda c: c.execute(_LIST_ORDERS_SINCE, (ts_init,)).fetchall())
         return [Q.order_from_row(r) for r in rows]
 
     # --- users --------------------------------------------------------------------------

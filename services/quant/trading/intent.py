@@ -22,6 +22,7 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from quant.core.orders import OrderType, Side
 from quant.trading.errors import InvalidIntent
@@ -157,3 +158,17 @@ class Amendment:
         if not changes:
             raise InvalidIntent("an amendment must change at least one field")
         return dataclasses.replace(intent, **changes)
+
+
+class IntentMessage(NamedTuple):
+    """An intent as it travels on ``orders.intents``.
+
+    ``sequence`` is the strategy's own number for the intent on its trading day (1, 2,
+    ...): the execution service derives the client order id from it, so a redelivered
+    message maps to the order already made instead of a second one. 0 lets the service
+    number it. ``ts_event``: when the strategy decided (UTC ns).
+    """
+
+    intent: OrderIntent
+    sequence: int = 0
+    ts_event: int = 0

@@ -1,4 +1,4 @@
-"""Topic registry: the seven topics, unique names, sane layouts, lookup by name."""
+"""Topic registry: the eight topics, unique names, sane layouts, lookup by name."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ def test_registry_holds_the_designed_topic_names() -> None:
         "market.enriched.ticks",
         "market.candles.1m",
         "scanner.suggestions",
+        "orders.intents",
         "orders.events",
         "control.commands",
     }

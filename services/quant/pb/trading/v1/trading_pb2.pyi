@@ -73,7 +73,7 @@ class ScannerSuggestion(_message.Message):
     def __init__(self, instrument_key: _Optional[str] = ..., trading_symbol: _Optional[str] = ..., ts_event: _Optional[int] = ..., rank: _Optional[int] = ..., score: _Optional[float] = ..., reasons: _Optional[_Iterable[str]] = ..., last_price_paise: _Optional[int] = ..., feed_mode: _Optional[str] = ...) -> None: ...
 
 class OrderEvent(_message.Message):
-    __slots__ = ("client_order_id", "broker_order_id", "instrument_key", "side", "order_type", "product", "validity", "quantity", "price_paise", "trigger_price_paise", "status", "filled_quantity", "filled_value_paise", "message", "ts_event", "ts_init", "strategy", "mode")
+    __slots__ = ("client_order_id", "broker_order_id", "instrument_key", "side", "order_type", "product", "validity", "quantity", "price_paise", "trigger_price_paise", "status", "filled_quantity", "filled_value_paise", "message", "ts_event", "ts_init", "strategy", "mode", "reason", "algo_name")
     CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     BROKER_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     INSTRUMENT_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -92,6 +92,8 @@ class OrderEvent(_message.Message):
     TS_INIT_FIELD_NUMBER: _ClassVar[int]
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ALGO_NAME_FIELD_NUMBER: _ClassVar[int]
     client_order_id: str
     broker_order_id: str
     instrument_key: str
@@ -110,4 +112,34 @@ class OrderEvent(_message.Message):
     ts_init: int
     strategy: str
     mode: str
-    def __init__(self, client_order_id: _Optional[str] = ..., broker_order_id: _Optional[str] = ..., instrument_key: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., product: _Optional[str] = ..., validity: _Optional[str] = ..., quantity: _Optional[int] = ..., price_paise: _Optional[int] = ..., trigger_price_paise: _Optional[int] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., filled_quantity: _Optional[int] = ..., filled_value_paise: _Optional[int] = ..., message: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., strategy: _Optional[str] = ..., mode: _Optional[str] = ...) -> None: ...
+    reason: str
+    algo_name: str
+    def __init__(self, client_order_id: _Optional[str] = ..., broker_order_id: _Optional[str] = ..., instrument_key: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., product: _Optional[str] = ..., validity: _Optional[str] = ..., quantity: _Optional[int] = ..., price_paise: _Optional[int] = ..., trigger_price_paise: _Optional[int] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., filled_quantity: _Optional[int] = ..., filled_value_paise: _Optional[int] = ..., message: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., strategy: _Optional[str] = ..., mode: _Optional[str] = ..., reason: _Optional[str] = ..., algo_name: _Optional[str] = ...) -> None: ...
+
+class OrderIntent(_message.Message):
+    __slots__ = ("strategy", "instrument_key", "side", "quantity", "order_type", "product", "price_paise", "trigger_price_paise", "validity", "tag", "sequence", "ts_event")
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    INSTRUMENT_KEY_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    PRICE_PAISE_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_PRICE_PAISE_FIELD_NUMBER: _ClassVar[int]
+    VALIDITY_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    TS_EVENT_FIELD_NUMBER: _ClassVar[int]
+    strategy: str
+    instrument_key: str
+    side: Side
+    quantity: int
+    order_type: OrderType
+    product: str
+    price_paise: int
+    trigger_price_paise: int
+    validity: str
+    tag: str
+    sequence: int
+    ts_event: int
+    def __init__(self, strategy: _Optional[str] = ..., instrument_key: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., quantity: _Optional[int] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., product: _Optional[str] = ..., price_paise: _Optional[int] = ..., trigger_price_paise: _Optional[int] = ..., validity: _Optional[str] = ..., tag: _Optional[str] = ..., sequence: _Optional[int] = ..., ts_event: _Optional[int] = ...) -> None: ...
