@@ -1,0 +1,1 @@
+"""Placeholder until exec-engine is merged."""
