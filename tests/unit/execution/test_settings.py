@@ -23,7 +23,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_defaults_are_the_specs() -> None:
     s = ExecutionSettings()
-    assert (s.mode, s.api_host, s.api_port) == ("paper", "0.0.0.0", 8081)
+    assert (s.mode, s.api_host, s.api_port) == ("paper", "0.0.0.0", 8081)  # noqa: S104
     limits = s.risk.to_limits()
     assert limits.max_order_value == 0 and limits.max_daily_loss == 0
     assert limits.market_protection_pct == 5
