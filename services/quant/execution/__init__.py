@@ -1,0 +1,1 @@
+"""The execution service: the one order path of the cluster (OMS, risk, brokers, audit)."""
