@@ -1,1 +1,1 @@
-"""Placeholder until exec-engine is merged."""
+"""The execution service: the one order path of the cluster (OMS, risk, brokers, audit)."""
