@@ -17,8 +17,9 @@ from prometheus_client import CollectorRegistry, Counter
 
 from quant.core.clock import Clock, SystemClock
 from quant.core.freshness import DEFAULT_STALE_AFTER_S
-from quant.gateway.ports import InstrumentLookup, KeyVerifier, MarketReadModel, Readiness
+from quant.gateway.ports import InstrumentLookup, MarketReadModel, Readiness
 from quant.gateway.settings import MarketSource
+from quant.users.access import KeyVerifier
 
 
 class _AlwaysReady:

@@ -4,8 +4,8 @@ Routers never touch SQL or the bus: they call a :class:`MarketReadModel` (latest
 enriched tick and greeks per instrument, fed by the bus or the tick store) and an
 :class:`InstrumentLookup` (symbol resolution and search over the instrument master).
 ``quant.gateway.readmodel`` and ``quant.core.symbols`` provide the in-memory
-implementations that ``quant up`` and the tests use. A :class:`KeyVerifier` (the
-:class:`quant.users.directory.UserDirectory`) tells who an API key belongs to.
+implementations that ``quant up`` and the tests use. API keys are checked through
+:class:`quant.users.access.KeyVerifier` (the :class:`~quant.users.directory.UserDirectory`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Protocol
 
 from quant.core.events import EnrichedTick, OptionGreeks, Tick
 from quant.core.instruments import Instrument
-from quant.users.directory import Caller, Refusal
 
 
 class MarketReadModel(Protocol):
@@ -44,12 +43,3 @@ class Readiness(Protocol):
     """Whether the process can serve (bus connected, first data seen, ...)."""
 
     def ready(self) -> tuple[bool, Sequence[str]]: ...
-
-
-class KeyVerifier(Protocol):
-    """Who an API key belongs to (blocking: called in a worker thread)."""
-
-    def verify_key(self, text: str) -> Caller | Refusal:
-        """The caller, or why the key is refused; :class:`quant.store.ports.StoreError`
-        when the user store cannot be asked."""
-        ...
