@@ -1,26 +1,25 @@
 """Prometheus metrics of the execution service (prefix ``quant_execution_``).
 
-:class:`EngineMetrics` is what the engine updates (orders by status, rejections by
+:class:`ExecutionMetrics` implements the engine's
+:class:`~quant.execution.ports.EngineMetrics` port (orders by status, rejections by
 reason, intents, the limiter's queue, trading states, the day's P&L, intent-to-ack
-latency, reconciliation mismatches); the service adds what only it sees (bus messages it
-could not decode). Made once per process on the composition root's registry, so a
-restarted service keeps counting. Money is exported in rupees (a gauge is a float; the
-books themselves stay in integer paise).
+latency, reconciliation mismatches); :class:`ServiceMetrics` is what only the service
+sees (bus messages it could not decode, recoveries). Made once per process on the
+composition root's registry, so a restarted service keeps counting. Money is exported in
+rupees (a gauge is a float; the books themselves stay in integer paise).
 """
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from quant.trading.state import TradingState
-
 PREFIX = "quant_execution_"
 _ACK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 PNL_KINDS = ("realised", "unrealised", "charges", "net")
 
 
-class EngineMetrics:
-    """The engine's metrics; see the module docstring for what each counts."""
+class ExecutionMetrics:
+    """The engine's metrics (the ``EngineMetrics`` port) on Prometheus."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.orders_total = Counter(
@@ -43,7 +42,7 @@ class EngineMetrics:
             "Orders waiting for their slot in the order-rate limiter",
             registry=registry,
         )
-        self.trading_state = Gauge(
+        self.trading_state_gauge = Gauge(
             PREFIX + "trading_state",
             "Trading state per scope (account or strategy): 0 ACTIVE, 1 REDUCING, 2 HALTED",
             ["scope"],
@@ -67,15 +66,33 @@ class EngineMetrics:
             registry=registry,
         )
 
-    def set_state(self, scope: str, state: TradingState) -> None:
-        """Export ``scope``'s trading state (``account`` or a strategy name)."""
-        self.trading_state.labels(scope).set(int(state))
+    # --- the EngineMetrics port ------------------------------------------------------------
 
-    def set_pnl(self, realised: int, unrealised: int, charges: int) -> None:
-        """Export the account's day P&L, given in paise."""
+    def intent(self) -> None:
+        self.intents_total.inc()
+
+    def order_status(self, status: str) -> None:
+        self.orders_total.labels(status).inc()
+
+    def rejection(self, reason: str) -> None:
+        self.rejections_total.labels(reason).inc()
+
+    def queue_depth(self, depth: int) -> None:
+        self.limiter_queue_depth.set(depth)
+
+    def trading_state(self, scope: str, state: int) -> None:
+        self.trading_state_gauge.labels(scope).set(state)
+
+    def pnl(self, realised: int, unrealised: int, charges: int) -> None:
         values = (realised, unrealised, charges, realised + unrealised - charges)
         for kind, paise in zip(PNL_KINDS, values, strict=True):
             self.pnl_rupees.labels(kind).set(paise / 100)
+
+    def intent_to_ack(self, seconds: float) -> None:
+        self.intent_to_ack_seconds.observe(seconds)
+
+    def reconcile_mismatch(self, count: int = 1) -> None:
+        self.reconcile_mismatches_total.inc(count)
 
 
 class ServiceMetrics:

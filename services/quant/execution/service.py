@@ -43,7 +43,7 @@ from quant.core.control import ControlState, KillSwitch, latest_per_key
 from quant.core.events import Tick
 from quant.core.instruments import Instrument
 from quant.execution.adapters import BusControlPublisher, BusEventPublisher, StoreJournal
-from quant.execution.metrics import EngineMetrics, ServiceMetrics
+from quant.execution.metrics import ExecutionMetrics, ServiceMetrics
 from quant.execution.settings import ExecutionSettings
 from quant.runtime.blocking import run_blocking
 from quant.runtime.deps import Deps, load_instruments
@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 POLL_S = 0.2
 INTENT_BATCH = 100
 TICK_BATCH = 5000
+PNL_EVERY_S = 1.0
 
 
 class MarketFed(Protocol):
@@ -100,7 +101,7 @@ class ExecutionService:
         self._open_broker = open_broker
         self._on_serving = on_serving
         self._store = deps.need_relational("the execution service")
-        self._engine_metrics = EngineMetrics(deps.registry)  # once: runs may restart
+        self._engine_metrics = ExecutionMetrics(deps.registry)  # once: runs may restart
         self.metrics = ServiceMetrics(deps.registry)
         self._users = UserDirectory(self._store, Argon2Hasher(), cache_s=settings.key_cache_s)
         self.engine: ExecutionEngine | None = None
@@ -200,7 +201,8 @@ class ExecutionService:
                         follow_broker(engine, broker.updates()), name="execution-broker"
                     ),
                     tg.create_task(
-                        run_timer(engine, market, s.timer_interval_s), name="execution-timer"
+                        run_timer(engine, market, s.timer_interval_s, self._engine_metrics),
+                        name="execution-timer",
                     ),
                 ]
                 self._ready = True
@@ -361,10 +363,22 @@ async def follow_broker(engine: ExecutionEngine, updates: AsyncIterator[BrokerOr
     raise RuntimeError("the broker's order updates ended")
 
 
-async def run_timer(engine: ExecutionEngine, market: MarketFed | None, every_s: float) -> None:
-    """Let time pass for the paper broker and the engine every ``every_s``."""
+async def run_timer(
+    engine: ExecutionEngine,
+    market: MarketFed | None,
+    every_s: float,
+    metrics: ExecutionMetrics | None = None,
+) -> None:
+    """Let time pass for the paper broker and the engine every ``every_s``; export the
+    account's P&L about once a second."""
+    every = max(1, round(PNL_EVERY_S / every_s))
+    n = 0
     while True:
         await asyncio.sleep(every_s)
         if market is not None:
             await _maybe_await(market.on_time())
         await engine.on_time()
+        n += 1
+        if metrics is not None and n % every == 0:
+            pnl = engine.pnl()
+            metrics.pnl(pnl.realised, pnl.unrealised, pnl.charges)
