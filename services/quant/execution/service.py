@@ -33,7 +33,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import Protocol, cast
 
 from quant.bus import codecs, topics
 from quant.bus.codec_marketdata import decode_ticks
@@ -43,6 +43,8 @@ from quant.core.control import ControlState, KillSwitch, latest_per_key
 from quant.core.events import Tick
 from quant.core.instruments import Instrument
 from quant.execution.adapters import BusControlPublisher, BusEventPublisher, StoreJournal
+from quant.execution.api import auth_failures_counter, create_app
+from quant.execution.engine import ExecutionEngine
 from quant.execution.metrics import ExecutionMetrics, ServiceMetrics
 from quant.execution.settings import ExecutionSettings
 from quant.runtime.blocking import run_blocking
@@ -54,9 +56,6 @@ from quant.trading.errors import TradingError
 from quant.trading.squareoff import MisSquareOff
 from quant.users.directory import UserDirectory
 from quant.users.hashing import Argon2Hasher
-
-if TYPE_CHECKING:
-    from quant.execution.engine import ExecutionEngine
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +103,7 @@ class ExecutionService:
         self._engine_metrics = ExecutionMetrics(deps.registry)  # once: runs may restart
         self.metrics = ServiceMetrics(deps.registry)
         self._users = UserDirectory(self._store, Argon2Hasher(), cache_s=settings.key_cache_s)
+        self._auth_failures = auth_failures_counter(deps.registry)
         self.engine: ExecutionEngine | None = None
         self._phase = "not started"
         self._ready = False
@@ -131,8 +131,6 @@ class ExecutionService:
     def _engine(
         self, broker: Broker, instruments: Callable[[str], Instrument | None]
     ) -> ExecutionEngine:
-        from quant.execution.engine import ExecutionEngine
-
         s, deps = self._settings, self._deps
         publisher = deps.bus.publisher()
         return ExecutionEngine(
@@ -157,13 +155,14 @@ class ExecutionService:
         instruments: Callable[[str], Instrument | None],
         stop: asyncio.Event,
     ) -> None:
-        from quant.execution.api import create_app
-
         s, bus = self._settings, self._deps.bus
         bus.ensure_topics(topics.ALL_TOPICS)
         engine = self._engine(broker, instruments)
         self.engine = engine
-        server = embedded_server(create_app(engine, self._users), s.api_host, s.api_port)
+        app = create_app(
+            engine, self._users, clock=self._deps.clock, auth_failures=self._auth_failures
+        )
+        server = embedded_server(app, s.api_host, s.api_port)
         run_id = uuid.uuid4().hex[:12]
         intents = bus.consumer(s.intents_group, [topics.INTENTS.name])
         control = bus.consumer(f"{s.control_group}-{run_id}", [topics.CONTROL.name])
