@@ -77,13 +77,18 @@ def _tick(now: int) -> Tick:
     return Tick(INST.instrument_key, FeedMode.FULL, now, now, 100_000, now, 10, depth=depth)
 
 
-async def _eventually(what: str, probe: Callable[[], Any], timeout_s: float = 60.0) -> Any:
+async def _eventually(
+    what: str,
+    probe: Callable[[], Any],
+    timeout_s: float = 60.0,
+    detail: Callable[[], object] = lambda: "",
+) -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
         found = probe()
         if found:
             return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {detail()}"
         await asyncio.sleep(0.2)
 
 
@@ -220,6 +225,8 @@ async def test_intents_orders_kill_switch_redelivery_and_restart(
     sell = client_order_id(trader, DAY, 2)
     try:
         async with _running(bus, store, clock, settings) as first:
+            # the ticks are read from the end of the log: wait for the first one to arrive
+            await _eventually("a quote", lambda: INST.instrument_key in first.engine.marks())
             send(_intent(trader, Side.BUY, 10, 1, clock.now_ns()))
             send(b"\x08not an intent")  # logged, counted, skipped
             send(_intent(trader, Side.SELL, 4, 2, clock.now_ns()))
@@ -230,7 +237,11 @@ async def test_intents_orders_kill_switch_redelivery_and_restart(
                 }
                 return {buy, sell} <= done
 
-            await _eventually("both orders FILLED on orders.events", filled)
+            await _eventually(
+                "both orders FILLED on orders.events",
+                filled,
+                detail=lambda: (first.engine.orders(10), events.seen, first.engine.marks()),
+            )
             for key, event in events.seen:
                 assert key == event.client_order_id  # keyed by client order id
                 assert event.mode == "paper"
@@ -295,6 +306,7 @@ async def test_intents_orders_kill_switch_redelivery_and_restart(
             assert second.engine.states().effective(halted) is TradingState.HALTED
             assert _orders(second.engine, ours) == orders
             # the redelivered backlog is consumed, and makes no order: a marker after it
+            await _eventually("a quote", lambda: INST.instrument_key in second.engine.marks())
             marker = client_order_id(trader, DAY, 4)
             send(_intent(trader, Side.SELL, 7, 4, clock.now_ns()))
             await _eventually(
@@ -303,6 +315,7 @@ async def test_intents_orders_kill_switch_redelivery_and_restart(
                     e.client_order_id == marker and e.status is OrderStatus.FILLED
                     for _, e in events.poll()
                 ),
+                detail=lambda: second.engine.orders(3),
             )
             journal = _journal(store, ours)
             new = {e.client_order_id for e in journal[rows:]}

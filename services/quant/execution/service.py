@@ -38,7 +38,7 @@ from typing import Protocol, cast
 from quant.bus import codecs, topics
 from quant.bus.codec_marketdata import decode_ticks
 from quant.bus.errors import CommitError
-from quant.bus.port import Consumer, Received
+from quant.bus.port import Consumer, Publisher, Received
 from quant.core.control import ControlState, KillSwitch, latest_per_key
 from quant.core.events import Tick
 from quant.core.instruments import Instrument
@@ -63,6 +63,7 @@ POLL_S = 0.2
 INTENT_BATCH = 100
 TICK_BATCH = 5000
 PNL_EVERY_S = 1.0
+STOP_INTENTS_S = 10.0  # on stop, how long the intent being handled may take to finish
 
 
 class MarketFed(Protocol):
@@ -129,10 +130,12 @@ class ExecutionService:
             self._phase = "stopped"
 
     def _engine(
-        self, broker: Broker, instruments: Callable[[str], Instrument | None]
+        self,
+        broker: Broker,
+        instruments: Callable[[str], Instrument | None],
+        publisher: Publisher,
     ) -> ExecutionEngine:
         s, deps = self._settings, self._deps
-        publisher = deps.bus.publisher()
         return ExecutionEngine(
             clock=deps.clock,
             broker=broker,
@@ -156,8 +159,9 @@ class ExecutionService:
         stop: asyncio.Event,
     ) -> None:
         s, bus = self._settings, self._deps.bus
-        bus.ensure_topics(topics.ALL_TOPICS)
-        engine = self._engine(broker, instruments)
+        await run_blocking(bus.ensure_topics, topics.ALL_TOPICS)
+        publisher = bus.publisher()
+        engine = self._engine(broker, instruments, publisher)
         self.engine = engine
         app = create_app(
             engine, self._users, clock=self._deps.clock, auth_failures=self._auth_failures
@@ -188,7 +192,8 @@ class ExecutionService:
                 loops: list[asyncio.Task[None]] = [
                     http,
                     tg.create_task(
-                        consume_intents(engine, intents, self.metrics), name="execution-intents"
+                        consume_intents(engine, intents, self.metrics, stop),
+                        name="execution-intents",
                     ),
                     tg.create_task(
                         consume_control(engine, control, self.metrics), name="execution-control"
@@ -210,6 +215,8 @@ class ExecutionService:
                 self._ready = False
                 stopper.cancel()
                 server.should_exit = True
+                # the intent in hand is finished (journalled, sent, committed), not cut off
+                await asyncio.wait([loops[1]], timeout=STOP_INTENTS_S)
                 for task in loops[1:]:
                     task.cancel()
                 if not stop.is_set():
@@ -222,6 +229,10 @@ class ExecutionService:
             for consumer in (intents, control, ticks):
                 with contextlib.suppress(Exception):
                     consumer.close()  # leaves its group at once: uncommitted ones redeliver
+            try:
+                await run_blocking(publisher.close)  # each event was flushed when published
+            except Exception as e:
+                log.warning("closing the order-event publisher failed: %s", e)
 
 
 def _market_fed(broker: object) -> MarketFed | None:
@@ -235,10 +246,14 @@ def _market_fed(broker: object) -> MarketFed | None:
 
 
 async def consume_intents(
-    engine: ExecutionEngine, consumer: Consumer, metrics: ServiceMetrics
+    engine: ExecutionEngine,
+    consumer: Consumer,
+    metrics: ServiceMetrics,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Submit each intent of ``orders.intents``; commit a batch once the engine took it."""
-    while True:
+    """Submit each intent of ``orders.intents``; commit a batch once the engine took it.
+    Returns when ``stop`` is set, after committing what it submitted."""
+    while stop is None or not stop.is_set():
         messages = await run_blocking(consumer.poll, INTENT_BATCH, POLL_S)
         if not messages:
             continue
