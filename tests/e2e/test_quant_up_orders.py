@@ -79,6 +79,8 @@ def test_a_manual_order_fills_and_shows_in_trades_with_charges(tmp_path: Path, b
                     resp = http.post("/api/v1/orders", json=order, headers=auth)
                     if resp.status_code == 503:  # the execution service is still recovering
                         return None
+                    if resp.status_code == 422 and resp.json()["detail"]["code"] == "NO_QUOTE":
+                        return None  # it reads ticks from its start: none for RELIANCE yet
                     assert resp.status_code == 201, resp.text
                     return dict(resp.json())
 

@@ -9,6 +9,9 @@ restart on a fresh intents group (so every intent on the topic is delivered agai
 engine rebuilds the same orders, positions and states from the journal and the control
 topic, places nothing new, and replaying ``executed_orders`` gives the same positions.
 
+``quant execution`` itself (a subprocess on PostgreSQL) turns ready, serves its API to a
+trader's key, exports its metrics and stops on SIGTERM with exit code 0.
+
 The topics are shared by the test session: everything here is keyed by names of this run
 (strategies, consumer groups), and the clock runs from 10:00 IST on a trading day.
 """
@@ -17,12 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -59,6 +69,12 @@ INST = Instrument(
     tick_size_paise=5,
 )
 BID, ASK = 99_950, 100_050  # 999.50 / 1000.50
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class TradingDayClock:
@@ -345,3 +361,70 @@ async def test_intents_orders_kill_switch_redelivery_and_restart(
         publisher.close()
         events.close()
         store.close()
+
+
+def test_quant_execution_command_serves_its_api_health_and_metrics(
+    kafka_bootstrap: str, fresh_postgres_dsn: str, tmp_path: Path
+) -> None:
+    """``quant execution`` as the cluster runs it: PostgreSQL for the master, the journal
+    and the users; ready on ``/readyz`` once recovered; its metrics exported; its API
+    answering a trader's key; SIGTERM stops it with exit code 0."""
+    store = PostgresStore(fresh_postgres_dsn).open()
+    try:
+        store.upsert_instruments([INST])
+    finally:
+        store.close()
+    api_port, health_port = free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("QUANT_")},
+        "QUANT_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "QUANT_POSTGRES__DSN": fresh_postgres_dsn,
+        "QUANT_INTENTS_GROUP": f"execution-cmd-{uuid.uuid4().hex[:8]}",
+        "QUANT_RISK__MAX_ORDER_VALUE": "100000",
+    }
+    added = subprocess.run(
+        [sys.executable, "-m", "quant.cli", "users", "add", "ravi", "--role", "trader"],
+        env={**env, "QUANT_ARGON2__MEMORY_KIB": "1024", "QUANT_ARGON2__TIME_COST": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.splitlines()[-1]
+    log = tmp_path / "execution.log"
+    command = [sys.executable, "-m", "quant.cli", "execution", "--api-host", "127.0.0.1"]
+    command += ["--api-port", str(api_port), "--metrics-port", str(health_port)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        with httpx.Client(timeout=5) as http:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                try:
+                    if http.get(f"http://127.0.0.1:{health_port}/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.3)
+            api = f"http://127.0.0.1:{api_port}"
+            auth = {"Authorization": f"Bearer {key}"}
+            assert http.get(f"{api}/v1/orders", headers=auth).json() == []
+            assert http.get(f"{api}/v1/orders").status_code == 401
+            pnl = http.get(f"{api}/v1/pnl", headers=auth).json()
+            assert pnl["state"]["account"] == "ACTIVE", pnl
+            metrics = http.get(f"http://127.0.0.1:{health_port}/metrics").text
+            assert "quant_execution_recoveries_total 1.0" in metrics, metrics
+            for name in ("intents_total", "limiter_queue_depth", "reconcile_mismatches_total"):
+                assert f"quant_execution_{name}" in metrics, name
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = log.read_text()
+    assert "execution API on http://127.0.0.1:" in text and "(paper mode)" in text, text
+    assert "Traceback" not in text, text

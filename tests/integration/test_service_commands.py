@@ -6,7 +6,8 @@ Both load the instrument master from PostgreSQL, not by downloading it: their
 ``QUANT_UPSTOX__ASSETS_BASE`` points at a closed port. Checked: both turn ready on their
 ``/readyz``, export their metrics (``quant_native_info``, ``quant_service_up``), ticks
 of the universe land in QuestDB's ``ticks`` with their features, and SIGTERM stops both
-with exit code 0.
+with exit code 0. Every service command (execution too) started without a reachable
+Kafka says so in one line and exits 1.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def test_ingestor_and_features_commands_run_on_the_synced_master(
         assert dead not in logs[name]
 
 
-@pytest.mark.parametrize("command", ["ingestor", "features", "gateway"])
+@pytest.mark.parametrize("command", ["ingestor", "features", "gateway", "execution"])
 def test_a_missing_kafka_is_one_clear_line_and_exit_code_1(command: str, tmp_path: Path) -> None:
     dead = f"127.0.0.1:{_free_port()}"
     env = {

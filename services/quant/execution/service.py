@@ -181,9 +181,8 @@ class ExecutionService:
                 if self._on_serving is not None:
                     self._on_serving(url)
                 self._phase = "recovering orders and positions from the journal"
-                report = await engine.recover()
+                await engine.recover()  # it logs its report
                 self.metrics.recoveries_total.inc()
-                log.info("recovered: %s", report)
                 self._phase = "reading the kill switches on control.commands"
                 applied = await catch_up_control(
                     engine, control, self.metrics, quiet_s=s.control_catchup_s
