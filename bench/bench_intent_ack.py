@@ -36,7 +36,7 @@ each round uses a strategy name of its own). The first ``--warmup-s`` of each ro
 not counted. Reported per round: n, lost (no acknowledgement within 10 s), p50 / p90 /
 p99 / max in ms.
 
-Run: ``python bench/bench_intent_ack.py [--rate 100] [--seconds 30] [--rounds 2]
+Run: ``python bench/bench_intent_ack.py [--rates 100,50] [--seconds 30] [--rounds 2]
 [--store sqlite|postgres] [--append]``.
 """
 
@@ -384,7 +384,6 @@ async def rounds(args: argparse.Namespace, bootstrap: str, root: Path, dsn: str 
     common = {
         "bootstrap": bootstrap,
         "clock": clock,
-        "rate": args.rate,
         "seconds": args.seconds,
         "warmup_s": args.warmup_s,
     }
@@ -392,25 +391,33 @@ async def rounds(args: argparse.Namespace, bootstrap: str, root: Path, dsn: str 
     if args.kafka_warmup_s:
         warm = {**common, "seconds": args.kafka_warmup_s, "warmup_s": 0.0}
         print(f"- Kafka warm-up (not counted): {(await echo_round(warm)).line()}", flush=True)
-    results: list[Result] = []
+    results: list[tuple[float, Result]] = []
     for n in range(args.rounds):
-        results.append(await echo_round(common))
-        print(f"- round {n + 1}, {results[-1].line()}", flush=True)
-        if args.echo_only:
-            continue
-        results.append(await service_round(common, args, root, dsn))
-        print(f"- round {n + 1}, {results[-1].line()}", flush=True)
-    for name in ("echo", "service"):
-        mine = [sorted(r.latencies_ms) for r in results if r.name == name]
-        if mine:
-            p50 = " / ".join(f"{pct(lat, 0.5):.2f}" for lat in mine)
-            p99 = " / ".join(f"{pct(lat, 0.99):.2f}" for lat in mine)
-            print(f"- {name}: p50 {p50} ms, p99 {p99} ms", flush=True)
+        for rate in args.rates:
+            at = {**common, "rate": rate}
+            results.append((rate, await echo_round(at)))
+            print(f"- round {n + 1}, {rate:>4.0f}/s  {results[-1][1].line()}", flush=True)
+            if args.echo_only:
+                continue
+            results.append((rate, await service_round(at, args, root, dsn)))
+            print(f"- round {n + 1}, {rate:>4.0f}/s  {results[-1][1].line()}", flush=True)
+    for rate in args.rates:
+        for name in ("echo", "service"):
+            mine = [sorted(r.latencies_ms) for at, r in results if r.name == name and at == rate]
+            if mine:
+                p50 = " / ".join(f"{pct(lat, 0.5):.2f}" for lat in mine)
+                p99 = " / ".join(f"{pct(lat, 0.99):.2f}" for lat in mine)
+                print(f"- {rate:.0f}/s {name}: p50 {p50} ms, p99 {p99} ms", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=100.0, help="intents per second")
+    parser.add_argument(
+        "--rates",
+        type=lambda text: [float(r) for r in text.split(",")],
+        default=[100.0],
+        help="intents per second, comma-separated (each round runs each rate)",
+    )
     parser.add_argument("--seconds", type=float, default=30.0, help="measured, per round")
     parser.add_argument("--warmup-s", type=float, default=5.0, help="not counted, per round")
     parser.add_argument("--rounds", type=int, default=2)
@@ -435,7 +442,8 @@ def main() -> None:
             dsn = pg.dsn
         print(
             f"- machine: {platform.machine()}, Python {platform.python_version()}, "
-            f"{args.rate:.0f} intents/s, {args.seconds:.0f} s per round "
+            f"{', '.join(f'{r:.0f}' for r in args.rates)} intents/s, "
+            f"{args.seconds:.0f} s per round "
             f"(+{args.warmup_s:.0f} s warm-up), journal {args.store}, limiter {args.limiter}",
             flush=True,
         )
