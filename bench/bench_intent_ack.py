@@ -34,7 +34,8 @@ and between sends polls the events, matching each acknowledgement to its intent 
 client order id (the service derives it from the strategy and the intent's sequence;
 each round uses a strategy name of its own). The first ``--warmup-s`` of each round are
 not counted. Reported per round: n, lost (no acknowledgement within 10 s), p50 / p90 /
-p99 / max in ms.
+p99 / max in ms; with ``--breakdown`` also the durations of the service's steps (engine
+submit, broker-update handling, journal appends, Kafka flushes) in the service rounds.
 
 Run: ``python bench/bench_intent_ack.py [--rates 100,50] [--seconds 30] [--rounds 2]
 [--store sqlite|postgres] [--append]``.
@@ -208,6 +209,56 @@ def consumer_assigned(consumer: Any) -> bool:
     return bool(raw is not None and raw.assignment())
 
 
+# --- where the service's time goes (--breakdown) ---------------------------------------------
+
+STEPS: dict[str, list[float]] = {}
+
+
+def timed(owner: Any, name: str, label: str) -> None:
+    """Wrap ``owner.name`` (sync or async) to record its duration under ``label``."""
+    inner = getattr(owner, name)
+    if asyncio.iscoroutinefunction(inner):
+
+        async def wrapped_async(*a: Any, **k: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return await inner(*a, **k)
+            finally:
+                STEPS.setdefault(label, []).append((time.perf_counter() - t) * 1e3)
+
+        setattr(owner, name, wrapped_async)
+        return
+
+    def wrapped(*a: Any, **k: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return inner(*a, **k)
+        finally:
+            STEPS.setdefault(label, []).append((time.perf_counter() - t) * 1e3)
+
+    setattr(owner, name, wrapped)
+
+
+def time_the_steps() -> None:
+    from quant.bus.kafka import KafkaPublisher
+    from quant.execution.engine import ExecutionEngine
+
+    timed(ExecutionEngine, "submit", "engine.submit (intent -> placed)")
+    timed(ExecutionEngine, "on_broker_update", "engine.on_broker_update")
+    timed(KafkaPublisher, "flush", "Kafka publisher flush")
+
+
+def print_steps() -> None:
+    for label, values in sorted(STEPS.items()):
+        v = sorted(values)
+        print(
+            f"    {label:36s} n {len(v):>6,}  p50 {pct(v, 0.5):6.2f}  p90 {pct(v, 0.9):6.2f}  "
+            f"p99 {pct(v, 0.99):6.2f} ms",
+            flush=True,
+        )
+    STEPS.clear()
+
+
 # --- the targets: the echo and the service -------------------------------------------------
 
 
@@ -245,6 +296,7 @@ async def relational_store(store: str, root: Path, dsn: str | None) -> Any:
         from quant.store.sqlite_relational import SqliteRelationalStore
 
         sqlite = SqliteRelationalStore(root / f"orders-{uuid.uuid4().hex[:8]}.db").open()
+        timed(sqlite, "append_order_event", "journal append (SQLite)")
         try:
             yield sqlite
         finally:
@@ -258,6 +310,7 @@ async def relational_store(store: str, root: Path, dsn: str | None) -> Any:
     assert dsn is not None
     pg = PostgresStore.from_settings(PostgresSettings(dsn=SecretStr(dsn)))
     await run_blocking(pg.open, 10.0)
+    timed(pg, "append_order_event", "journal append (PostgreSQL)")
     try:
         yield pg
     finally:
@@ -384,10 +437,13 @@ async def rounds(args: argparse.Namespace, bootstrap: str, root: Path, dsn: str 
     common = {
         "bootstrap": bootstrap,
         "clock": clock,
+        "rate": args.rates[0],
         "seconds": args.seconds,
         "warmup_s": args.warmup_s,
     }
     KafkaBus(bootstrap).ensure_topics([INTENTS, ORDERS, TICKS, ECHO_INTENTS, ECHO_EVENTS])
+    if args.breakdown and not args.echo_only:
+        time_the_steps()
     if args.kafka_warmup_s:
         warm = {**common, "seconds": args.kafka_warmup_s, "warmup_s": 0.0}
         print(f"- Kafka warm-up (not counted): {(await echo_round(warm)).line()}", flush=True)
@@ -399,8 +455,11 @@ async def rounds(args: argparse.Namespace, bootstrap: str, root: Path, dsn: str 
             print(f"- round {n + 1}, {rate:>4.0f}/s  {results[-1][1].line()}", flush=True)
             if args.echo_only:
                 continue
+            STEPS.clear()
             results.append((rate, await service_round(at, args, root, dsn)))
             print(f"- round {n + 1}, {rate:>4.0f}/s  {results[-1][1].line()}", flush=True)
+            if args.breakdown:
+                print_steps()
     for rate in args.rates:
         for name in ("echo", "service"):
             mine = [sorted(r.latencies_ms) for at, r in results if r.name == name and at == rate]
@@ -424,9 +483,13 @@ def main() -> None:
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--limiter", choices=("wide", "default"), default="wide")
     parser.add_argument("--echo-only", action="store_true", help="the reference alone")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="time the service's steps (adds a little)"
+    )
     parser.add_argument("--kafka-warmup-s", type=float, default=20.0, help="echo, not counted")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-ack-"))
+    root.chmod(0o755)  # PostgreSQL runs as its own user
     kafka = KafkaServer(root / "kafka", die_with_parent=True, production_jvm=True)
     servers: list[Any] = [kafka]
     dsn = None
