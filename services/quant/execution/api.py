@@ -310,8 +310,7 @@ def create_app(
         return {
             "client_order_id": submission.client_order_id,
             "orders": [
-                views.order_json(o, engine.order_info(o.client_order_id))
-                for o in submission.orders
+                views.order_json(o, engine.order_info(o.client_order_id)) for o in submission.orders
             ],
         }
 
@@ -354,4 +353,3 @@ def create_app(
         return views.state_json(states)
 
     return app
-
