@@ -297,7 +297,9 @@ class OrderOut(BaseModel):
 
 
 class ChargesOut(BaseModel):
-    """Indian charges of one fill (rupees): brokerage, STT/CTT, exchange, SEBI, stamp, GST."""
+    """Indian charges of one fill in rupees: brokerage, STT/CTT, exchange transaction
+    charges, SEBI fee, stamp duty (buy side), GST, NSE's IPFT and the depository charge
+    (``dp``, a delivery sell); ``total`` is their sum."""
 
     brokerage: str
     stt: str
@@ -306,6 +308,7 @@ class ChargesOut(BaseModel):
     stamp: str
     gst: str
     ipft: str
+    dp: str
     total: str
 
 
