@@ -32,10 +32,10 @@ from quant.gateway.feeder import FEED_TOPICS, feed_read_model
 from quant.gateway.instrument_store import StoreInstrumentLookup
 from quant.gateway.ports import InstrumentLookup
 from quant.gateway.readmodel import LiveMarketState
-from quant.gateway.server import embedded_server, wait_started
 from quant.gateway.service_settings import GatewayServiceSettings
 from quant.runtime.blocking import run_blocking
 from quant.runtime.deps import Deps, load_instruments
+from quant.runtime.http_server import embedded_server, wait_started
 from quant.runtime.probes import short_error
 from quant.runtime.service import Readiness
 from quant.store.ports import StoreError
