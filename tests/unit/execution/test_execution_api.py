@@ -292,3 +292,39 @@ async def test_without_a_user_store_keyed_routes_answer_503(
     assert r.status_code == 503
     assert r.json()["detail"] == "no user store is configured"
     assert registry.get_sample_value(AUTH_FAILURES, {"reason": "unavailable"}) == 1
+
+
+async def test_the_gateways_models_read_every_answer_of_the_execution_api(
+    client: httpx.AsyncClient, keys: dict[str, str], rig: Rig
+) -> None:
+    """The gateway documents and checks the execution JSON with its own models (it cannot
+    import this package): they must accept what the views really produce, and keep it."""
+    from pydantic import TypeAdapter
+
+    from quant.gateway import schemas
+
+    viewer, trader = bearer(keys["viewer"]), bearer(keys["trader"])
+    sub = await rig.engine.submit(msg(intent(qty=10, price=250_000)))
+    await rig.engine.on_broker_update(rig.broker.fill(sub.client_order_id, 4, 250_000))
+    market = {k: v for k, v in ORDER.items() if k != "price"} | {"order_type": "MARKET"}
+    placed = await client.post("/v1/orders", json=market, headers=trader)
+    refused = await client.post("/v1/orders", json=ORDER | {"price": "2500.05"}, headers=trader)
+    cid = placed.json()["client_order_id"]
+    answers: list[tuple[Any, httpx.Response]] = [
+        (list[schemas.OrderOut], await client.get("/v1/orders", headers=viewer)),
+        (list[schemas.TradeOut], await client.get("/v1/trades", headers=viewer)),
+        (list[schemas.PositionOut], await client.get("/v1/positions", headers=viewer)),
+        (schemas.PnlOut, await client.get("/v1/pnl", headers=viewer)),
+        (schemas.PlaceOrderOut, placed),
+        (schemas.RejectionOut, refused),
+        (schemas.OrderOut, await client.delete(f"/v1/orders/{cid}", headers=trader)),
+        (
+            schemas.TradingStateOut,
+            await client.post("/v1/killswitch", json={"action": "halt"}, headers=trader),
+        ),
+    ]
+    for model, response in answers:
+        body = response.json()
+        assert body, response.request.url
+        adapter = TypeAdapter(model)
+        assert adapter.dump_python(adapter.validate_python(body), mode="json") == body
