@@ -328,3 +328,13 @@ async def test_the_gateways_models_read_every_answer_of_the_execution_api(
         assert body, response.request.url
         adapter = TypeAdapter(model)
         assert adapter.dump_python(adapter.validate_python(body), mode="json") == body
+
+
+async def test_a_body_that_is_not_even_text_is_422(
+    client: httpx.AsyncClient, keys: dict[str, str], rig: Rig
+) -> None:
+    headers = bearer(keys["trader"]) | {"Content-Type": "application/json"}
+    r = await client.post("/v1/orders", content=b"\xff\x00", headers=headers)
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["type"] == "json_invalid"
+    assert rig.broker.placed == []

@@ -354,3 +354,17 @@ async def test_the_openapi_documents_every_trading_body_and_answer(
     assert schemas["PlaceOrderIn"]["additionalProperties"] is False
     assert "dp" in schemas["ChargesOut"]["properties"]
     assert "KillSwitchIn" in schemas and "PnlOut" in schemas
+
+
+async def test_a_body_that_is_not_even_text_is_a_422_not_an_undocumented_400(
+    client: httpx.AsyncClient, execution: FakeExecution, keys: dict[str, str]
+) -> None:
+    headers = bearer(keys["trader"]) | {"Content-Type": "application/json"}
+    for path in ("/api/v1/orders", "/api/v1/killswitch"):
+        r = await client.post(path, content=b"\xff\x00\xfe", headers=headers)
+        assert r.status_code == 422, r.text
+        assert r.json() == {
+            "detail": [{"loc": ["body"], "msg": "the body is not JSON (UTF-8)",
+                        "type": "json_invalid"}]
+        }  # fmt: skip
+    assert execution.calls == []
