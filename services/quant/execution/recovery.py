@@ -9,17 +9,21 @@ sequences (so a restart never reuses one) and group child orders under their int
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 from quant.core.orders import OrderEvent, OrderStatus
+from quant.execution.books import Books, OrderInfo
 from quant.trading.broker import BrokerPosition
 from quant.trading.client_ids import ClientOrderId, parse_client_order_id
 from quant.trading.errors import InvalidIntent, TradingError
 from quant.trading.intent import OrderIntent, Product, Validity
-from quant.trading.order import Order
+from quant.trading.order import Fill, Order
 from quant.trading.positions import PositionBook
+
+log = logging.getLogger(__name__)
 
 S = OrderStatus
 
@@ -121,6 +125,28 @@ class JournalState:
     def submitted_at(self, cid: str) -> int | None:
         """When the order was recorded for sending (its PENDING_NEW event), if it was."""
         return next((e.ts_init for e in self.events[cid] if e.status is S.PENDING_NEW), None)
+
+
+def load(books: Books, journal: JournalState, fills: Iterable[Fill], mode: str) -> None:
+    """Fill empty ``books`` with the journal's orders (their reason codes, algo names and
+    send times) and ``fills`` (from ``fills_from_events``). An order the journal holds in a
+    shape no order can have is left out, with an error logged."""
+    for cid, evs in journal.events.items():
+        try:
+            order = order_from_events(evs)
+        except TradingError as e:
+            log.error("journal: order %s left out: %s", cid, e)
+            continue
+        books.info[cid] = OrderInfo(
+            reason=journal.reason(cid),
+            algo_name=journal.algo_name(cid),
+            mode=evs[-1].mode or mode,
+            submitted_at=journal.submitted_at(cid),
+        )
+        books.record(None, order, book_fill=False)
+    for fill in fills:
+        known = books.orders.get(fill.client_order_id)
+        books.book_fill(fill, known.broker_order_id if known else "")
 
 
 def position_mismatches(book: PositionBook, broker: Iterable[BrokerPosition]) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from quant.core.clock import ns_to_datetime
 from quant.core.money import paise_to_str
 from quant.core.orders import OrderType
+from quant.execution.books import OrderInfo, TradeRecord
 from quant.trading.charges import ChargeBreakdown
 from quant.trading.order import Order
 from quant.trading.positions import Position
@@ -24,7 +25,7 @@ from quant.trading.snapshot import DayPnl
 from quant.trading.state import TradingStates
 
 if TYPE_CHECKING:
-    from quant.execution.engine import ExecutionEngine, OrderInfo, TradeRecord
+    from quant.execution.engine import ExecutionEngine
 
 _ORDER_TYPE = {
     OrderType.MARKET: "MARKET",

@@ -215,7 +215,8 @@ class Rig:
 
     def restart(self, **kw: Any) -> Rig:
         """A new engine over the same journal, broker and clock (the process restarted)."""
-        return make_rig(clock=self.clock, broker=self.broker, journal=self.journal, **kw)
+        kw.setdefault("broker", self.broker)
+        return make_rig(clock=self.clock, journal=self.journal, **kw)
 
 
 def make_rig(
