@@ -41,11 +41,13 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quant.bus.errors import BusError
 from quant.core.clock import Clock, SystemClock
@@ -72,6 +74,7 @@ AUTH_FAILURES = "quant_execution_auth_failures_total"
 MAX_LIMIT = 1000
 MAX_MESSAGE = 200
 MANUAL = "manual"
+UNPARSABLE_BODY = "There was an error parsing the body"  # FastAPI's 400: not UTF-8
 RETRY = {"Retry-After": "5"}
 PRICE_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,2})?$"
 STRATEGY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -224,6 +227,15 @@ def _order_path(what: str) -> Iterator[None]:
         ) from None
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """A body that is not even text: 422 like any malformed body, not FastAPI's 400."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:
+        issue = {"loc": ["body"], "msg": "the body is not JSON (UTF-8)", "type": "json_invalid"}
+        return JSONResponse(status_code=422, content={"detail": [issue]})
+    return await http_exception_handler(request, exc)
+
+
 def _invalid_body(message: str) -> HTTPException:
     issue = {"loc": ["body"], "msg": message[:MAX_MESSAGE], "type": "value_error"}
     return HTTPException(422, [issue])
@@ -257,6 +269,7 @@ def create_app(
         access.new_limiter(),
     )
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
 
     @app.get("/v1/orders")
     async def orders(caller: ViewerDep, engine: EngineDep, limit: Limit = 100) -> Any:

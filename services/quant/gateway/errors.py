@@ -11,7 +11,9 @@ FastAPI's default 422 body repeats each rejected value (``input``) and the valid
 context; a client that sends kilobytes gets kilobytes back, and a control character or
 a secret pasted by mistake lands in logs and proxies. :func:`install` replaces it with
 one that says where (``loc``) and what (``msg``, at most 200 characters, and ``type``)
-per error; :func:`invalid` raises the same shape from a router. Installed by
+per error; :func:`invalid` raises the same shape from a router. A body that cannot even be
+decoded (not UTF-8), which FastAPI answers with an undocumented 400, is a 422 of that
+shape too. Installed by
 :func:`quant.gateway.app.create_app`.
 """
 
@@ -20,11 +22,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 MAX_MESSAGE = 200
+#: FastAPI's 400 for a body it cannot even decode (not UTF-8): answered as a 422 instead
+UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 class ErrorOut(BaseModel):
@@ -92,5 +98,20 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": [_brief(e) for e in exc.errors()]})
 
 
+def unparsable_body() -> JSONResponse:
+    """The 422 for a body that is not text at all (FastAPI's own answer is an undocumented
+    400); a body that is text but not JSON is FastAPI's 422 ``json_invalid``."""
+    issue = {"loc": ["body"], "msg": "the body is not JSON (UTF-8)", "type": "json_invalid"}
+    return JSONResponse(status_code=422, content={"detail": [issue]})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:
+        return unparsable_body()
+    return await http_exception_handler(request, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

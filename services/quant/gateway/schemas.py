@@ -297,7 +297,9 @@ class OrderOut(BaseModel):
 
 
 class ChargesOut(BaseModel):
-    """Indian charges of one fill (rupees): brokerage, STT/CTT, exchange, SEBI, stamp, GST."""
+    """Indian charges of one fill in rupees: brokerage, STT/CTT, exchange transaction
+    charges, SEBI fee, stamp duty (buy side), GST, NSE's IPFT and the depository charge
+    (``dp``, a delivery sell); ``total`` is their sum."""
 
     brokerage: str
     stt: str
@@ -306,6 +308,7 @@ class ChargesOut(BaseModel):
     stamp: str
     gst: str
     ipft: str
+    dp: str
     total: str
 
 
@@ -362,7 +365,18 @@ class PnlOut(PnlPartOut):
 class PlaceOrderIn(BaseModel):
     """A manual order; it goes through the same risk checks as a strategy's."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"symbol": "RELIANCE", "side": "BUY", "quantity": 10, "order_type": "LIMIT",
+                 "product": "I", "price": "2500.50"},
+                {"symbol": "NSE_EQ|INE002A01018", "side": "SELL", "quantity": 10,
+                 "order_type": "SL-M", "product": "D", "trigger_price": "2400.00",
+                 "strategy": "manual"},
+            ]
+        },
+    )  # fmt: skip
 
     symbol: str = Field(
         description="A trading symbol (RELIANCE) or an instrument_key (NSE_EQ|INE...), as "
@@ -409,7 +423,11 @@ class KillSwitchIn(BaseModel):
     """Halt (cancel working orders, refuse new ones), flatten (halt and close every
     position) or resume, for the account or one strategy."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"action": "halt"}, {"action": "flatten",
+                                                             "strategy": "orb"}]},
+    )  # fmt: skip
 
     action: Literal["halt", "flatten", "resume"]
     strategy: str | None = Field(
