@@ -135,6 +135,10 @@ class Controls(OrderPath):
         await self._control.publish(command)
         return self._states
 
+    def _report_pnl(self) -> None:
+        pnl = self.pnl()
+        self._metrics.pnl(pnl.realised, pnl.unrealised, pnl.charges)
+
     def _report_state(self, scope: str) -> None:
         name = "account" if scope == ACCOUNT else scope
         self._metrics.trading_state(name, int(self._states.of(scope).state))
@@ -196,6 +200,7 @@ class Controls(OrderPath):
             await self._dispatch_cancel(cid)
         await self._resolve_unknown(now)
         self._check_daily_loss(now)
+        self._report_pnl()
         if self._square_off is not None:
             await self._run_square_off(now)
 
