@@ -366,7 +366,15 @@ class OrderPath:
             if len(broker_ids) > 1:
                 log.warning("order %s: broker split it into %s", cid, broker_ids)
             bid = broker_ids[0]
-            await self._update(cid, lambda o: o if o.broker_order_id else _acknowledge(o, bid, now))
+            try:
+                await self._update(
+                    cid, lambda o: o if o.broker_order_id else _acknowledge(o, bid, now)
+                )
+            except Exception:
+                # the order is at the broker but its OPEN could not be journaled: on_time
+                # looks it up by tag again (and journals it then), it is never placed again
+                self._unknown[cid] = now
+                raise
         await self._cancel_if_asked(cid)
 
     async def _broker_refused(self, cid: str, code: str, message: str) -> None:

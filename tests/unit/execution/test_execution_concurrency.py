@@ -104,3 +104,48 @@ async def test_a_publish_failure_loses_nothing() -> None:
     sub = await rig.engine.submit(msg(intent()))
     assert sub.orders[0].status is OrderStatus.OPEN
     assert [e.status for e in rig.journal.events] == [OrderStatus.PENDING_NEW, OrderStatus.OPEN]
+
+
+class FlakyJournal(MemoryJournal):
+    """A journal that fails its next ``fail`` appends (the store is down)."""
+
+    fail = 0
+
+    async def append(self, event: OrderEvent) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("store down")
+        await super().append(event)
+
+
+async def test_an_acknowledgement_the_journal_refused_is_journaled_later_never_resent() -> None:
+    journal = FlakyJournal()
+    rig = await ready_rig(journal=journal)
+    rig.broker.calls.log.clear()
+    original = rig.broker.place
+
+    async def place_then_fail(request):  # type: ignore[no-untyped-def]
+        ids = await original(request)
+        journal.fail = 1  # the store goes down between the place and its OPEN
+        return ids
+
+    rig.broker.place = place_then_fail  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):
+        await rig.engine.submit(msg(intent()))
+    cid = "orb-261207-1"
+    assert rig.engine.order(cid).status is OrderStatus.PENDING_NEW  # type: ignore[union-attr]
+    rig.clock.advance(1.5)
+    await rig.engine.on_time()
+    assert rig.engine.order(cid).status is OrderStatus.OPEN  # type: ignore[union-attr]
+    assert [e.status for e in journal.of(cid)] == [OrderStatus.PENDING_NEW, OrderStatus.OPEN]
+    assert len(rig.broker.placed) == 1
+
+
+async def test_a_journal_that_refuses_pending_new_sends_nothing() -> None:
+    journal = FlakyJournal()
+    rig = await ready_rig(journal=journal)
+    journal.fail = 1
+    with pytest.raises(ConnectionError):
+        await rig.engine.submit(msg(intent()))
+    assert rig.broker.placed == []
+    assert rig.engine.orders() == []
