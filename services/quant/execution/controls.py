@@ -21,6 +21,7 @@ import logging
 from collections.abc import Iterable
 from typing import Literal
 
+from quant.core.clock import NS_PER_SECOND
 from quant.core.control import KillSwitch
 from quant.core.orders import OrderType, Side
 from quant.execution.orderpath import UNKNOWN_RETRY_NS, OrderPath, S
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 FLATTEN = "FLATTEN"
 SQUARE_OFF = "SQUARE_OFF"
 CLOSING_REASONS = frozenset({FLATTEN, SQUARE_OFF})
+#: after the day's square-off, how often intraday positions left open are closed again
+SWEEP_NS = 5 * NS_PER_SECOND
 
 
 def command_of(switch: KillSwitch) -> Command:
@@ -90,6 +93,8 @@ class Controls(OrderPath):
     """The kill switch, the daily-loss limit, the MIS square-off and the timer (``on_time``)
     on top of the order path."""
 
+    _last_sweep: int = 0
+
     # --- controls (kill switch, daily loss, square-off), time -------------------------------
 
     async def on_kill_switch(self, command: KillSwitch) -> None:
@@ -134,6 +139,10 @@ class Controls(OrderPath):
         await self.on_kill_switch(command)
         await self._control.publish(command)
         return self._states
+
+    def _report_pnl(self) -> None:
+        pnl = self.pnl()
+        self._metrics.pnl(pnl.realised, pnl.unrealised, pnl.charges)
 
     def _report_state(self, scope: str) -> None:
         name = "account" if scope == ACCOUNT else scope
@@ -196,6 +205,7 @@ class Controls(OrderPath):
             await self._dispatch_cancel(cid)
         await self._resolve_unknown(now)
         self._check_daily_loss(now)
+        self._report_pnl()
         if self._square_off is not None:
             await self._run_square_off(now)
 
@@ -226,11 +236,25 @@ class Controls(OrderPath):
                 log.warning("%s: %s", scope_key(scope), states.of(scope).reason)
 
     async def _run_square_off(self, now: int) -> None:
+        """The day's square-off once, then a sweep every ``SWEEP_NS`` until the close: an
+        intraday position opened or left after it (a cancelled order's late fill, a closing
+        order refused) is closed too; positions already being closed are left alone."""
         assert self._square_off is not None
         working = [o for o in self._b.orders.values() if not o.is_terminal]
         plan = self._square_off.check(now, self._b.book.open_positions(Product.INTRADAY), working)
         if plan is None:
+            day = ist_date(now)
+            window = self._square_off.square_off_at(day)
+            if (
+                self._square_off.done_for == day
+                and window is not None
+                and window[0] <= now < window[1]
+                and now - self._last_sweep >= SWEEP_NS
+            ):
+                self._last_sweep = now
+                await self._close_positions(ACCOUNT, Product.INTRADAY, SQUARE_OFF)
             return
+        self._last_sweep = now
         log.warning("MIS square-off for %s: %d cancels", plan.day, len(plan.cancel))
         for cid in plan.cancel:
             if self._b.info[cid].reason in CLOSING_REASONS:

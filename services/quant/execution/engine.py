@@ -55,8 +55,10 @@ from quant.execution.orderpath import (
     UnknownOrder,
 )
 from quant.trading.errors import ReplayError
+from quant.trading.order import Order
 from quant.trading.replay import fills_from_events
 from quant.trading.risk import Rejected, ist_date
+from quant.trading.state import ACCOUNT
 
 __all__ = [
     "EngineNotReady",
@@ -114,16 +116,6 @@ class ExecutionEngine(Controls):
             recovery.load(self._b, journal, fills, self._mode)
             for k, seq in journal.sequences.items():
                 self._sequences[k] = max(self._sequences.get(k, 0), seq)
-            for base, cids in journal.intents.items():
-                orders = tuple(self._b.orders[c] for c in cids if c in self._b.orders)
-                if not orders:
-                    continue
-                rejected = None
-                if len(orders) == 1 and orders[0].status is S.REJECTED:
-                    code = self._b.info[orders[0].client_order_id].reason
-                    if code in R.__members__:
-                        rejected = Rejected(R(code), orders[0].message)
-                self._submissions[base] = Submission(base, orders, rejected)
         if self._square_off is not None:
             today = ist_date(now)
             if any(
@@ -131,9 +123,25 @@ class ExecutionEngine(Controls):
             ):
                 self._square_off.mark_done(today)
         report = await self._reconcile(len(journal.events))
+        for base, cids in journal.intents.items():
+            orders = tuple(self._b.orders[c] for c in cids if c in self._b.orders)
+            if orders:
+                self._submissions[base] = Submission(base, orders, self._rejection_of(orders))
+        self._check_daily_loss(self._clock.now_ns())
+        self._report_state(ACCOUNT)
+        self._report_pnl()
         self.ready = True
         log.info("recovered: %s", report)
         return report
+
+    def _rejection_of(self, orders: tuple[Order, ...]) -> Rejected | None:
+        """The rejection of an intent whose orders were all rejected (as ``submit`` said)."""
+        if not all(o.status is S.REJECTED for o in orders):
+            return None
+        code = self._b.info[orders[0].client_order_id].reason
+        if code not in R.__members__:
+            return None
+        return Rejected(R(code), orders[0].message)
 
     async def _reconcile(self, loaded: int) -> RecoveryReport:
         """Compare the journal's open orders (and, live, positions) with the broker's."""

@@ -127,7 +127,8 @@ class OrderPath:
         self._calendar = calendar
         self.ready = False
 
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one order state change at a time (journal order)
+        self._submit_lock = asyncio.Lock()  # one risk check + recording at a time
         self._b = Books(instruments)
         self._submissions: dict[str, Submission] = {}
         self._in_flight: dict[str, asyncio.Event] = {}
@@ -245,24 +246,33 @@ class OrderPath:
     ) -> Submission:
         """Risk-check, record and send ``intent`` as the orders of ``base``; a ``reason``
         (``FLATTEN``, ``SQUARE_OFF``) marks an order the engine makes itself: it bypasses
-        the trading-state check, not the other rules nor the limiter."""
+        the trading-state check, not the other rules nor the limiter.
+
+        The check and the recording of its orders hold the submit lock, so the next
+        intent's check sees them (open orders, worst-case positions); the sends do not.
+        """
+        async with self._submit_lock:
+            sub, send_now = await self._check_and_record(intent, base, received, reason)
+        for cid in send_now:
+            await self._send(cid)
+        return self._current(sub)
+
+    async def _check_and_record(
+        self, intent: OrderIntent, base: str, received: int, reason: str
+    ) -> tuple[Submission, list[str]]:
         algo = ""
         if self._mode == "live":
             algo = self._algo_names.get(intent.strategy) or self._default_algo_name
             if not algo:
-                return await self._reject(
-                    intent,
-                    base,
-                    Rejected(
-                        R.NO_ALGO_NAME,
-                        f"live orders need an algo name (X-Algo-Name): none is set for "
-                        f"strategy {intent.strategy} and there is no default",
-                    ),
-                    reason,
+                no_algo = Rejected(
+                    R.NO_ALGO_NAME,
+                    f"live orders need an algo name (X-Algo-Name): none is set for "
+                    f"strategy {intent.strategy} and there is no default",
                 )
+                return await self._reject(intent, base, no_algo, reason), []
         result = check(intent, self._snapshot(intent, bypass_state=bool(reason)), self._limits)
         if isinstance(result, Rejected):
-            return await self._reject(intent, base, result, reason)
+            return await self._reject(intent, base, result, reason), []
         now = self._clock.now_ns()
         ids: list[str] = []
         send_now: list[str] = []
@@ -295,9 +305,7 @@ class OrderPath:
         all_throttled = all(o.status is S.REJECTED for o in orders)
         sub = Submission(base, orders, throttled if all_throttled else None)
         self._submissions[base] = sub
-        for cid in send_now:
-            await self._send(cid)
-        return self._current(sub)
+        return sub, send_now
 
     async def _reject(
         self, intent: OrderIntent, base: str, rejected: Rejected, reason: str = ""
@@ -358,7 +366,15 @@ class OrderPath:
             if len(broker_ids) > 1:
                 log.warning("order %s: broker split it into %s", cid, broker_ids)
             bid = broker_ids[0]
-            await self._update(cid, lambda o: o if o.broker_order_id else _acknowledge(o, bid, now))
+            try:
+                await self._update(
+                    cid, lambda o: o if o.broker_order_id else _acknowledge(o, bid, now)
+                )
+            except Exception:
+                # the order is at the broker but its OPEN could not be journaled: on_time
+                # looks it up by tag again (and journals it then), it is never placed again
+                self._unknown[cid] = now
+                raise
         await self._cancel_if_asked(cid)
 
     async def _broker_refused(self, cid: str, code: str, message: str) -> None:

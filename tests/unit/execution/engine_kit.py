@@ -16,6 +16,7 @@ from quant.core.events import DepthLevel, FeedMode, Tick
 from quant.core.instruments import Instrument, InstrumentType
 from quant.core.orders import OrderEvent, OrderStatus, OrderType, Side
 from quant.execution.engine import ExecutionEngine
+from quant.execution.ports import EngineMetrics
 from quant.trading.broker import (
     BrokerOrder,
     BrokerPosition,
@@ -231,6 +232,7 @@ def make_rig(
     square_off: bool = False,
     algo_names: dict[str, str] | None = None,
     default_algo_name: str = "",
+    metrics: EngineMetrics | None = None,
 ) -> Rig:
     clock = clock or FakeClock(now if now is not None else at(10, 0))
     calls = broker.calls if broker else Calls()
@@ -251,6 +253,7 @@ def make_rig(
         algo_names=algo_names,
         default_algo_name=default_algo_name,
         square_off=MisSquareOff() if square_off else None,
+        metrics=metrics,
     )
     return Rig(clock, broker, journal, publisher, control, engine, calls)
 
@@ -267,3 +270,37 @@ def quote(rig: Rig, eq: int = 250_000, fo: int = 10_000) -> None:
     now = rig.clock.now_ns()
     rig.engine.on_tick(tick(EQ_KEY, eq, now))
     rig.engine.on_tick(tick(FO_KEY, fo, now, spread=5))
+
+
+class RecordingMetrics:
+    """``EngineMetrics`` that keeps every call: (name, args...)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, ...]] = []
+
+    def intent(self) -> None:
+        self.calls.append(("intent",))
+
+    def order_status(self, status: str) -> None:
+        self.calls.append(("order_status", status))
+
+    def rejection(self, reason: str) -> None:
+        self.calls.append(("rejection", reason))
+
+    def queue_depth(self, depth: int) -> None:
+        self.calls.append(("queue_depth", depth))
+
+    def trading_state(self, scope: str, state: int) -> None:
+        self.calls.append(("trading_state", scope, state))
+
+    def pnl(self, realised: int, unrealised: int, charges: int) -> None:
+        self.calls.append(("pnl", realised, unrealised, charges))
+
+    def intent_to_ack(self, seconds: float) -> None:
+        self.calls.append(("intent_to_ack", seconds))
+
+    def reconcile_mismatch(self, count: int = 1) -> None:
+        self.calls.append(("reconcile_mismatch", count))
+
+    def named(self, name: str) -> list[tuple[object, ...]]:
+        return [c for c in self.calls if c[0] == name]

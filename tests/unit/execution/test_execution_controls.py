@@ -188,3 +188,28 @@ async def test_mis_square_off_at_1515_closes_intraday_and_cancels_their_orders_o
     quote(again)
     await again.engine.on_time()
     assert len(rig.broker.placed) == 5
+
+
+async def test_after_the_square_off_a_late_intraday_fill_is_closed_by_the_sweep() -> None:
+    rig = await ready_rig(now=at(15, 0), square_off=True)
+    late = await rig.engine.submit(msg(intent(qty=3, price=240_000)))
+    rig.clock.set_ns(at(15, 15))
+    quote(rig)
+    await rig.engine.on_time()
+    assert rig.engine.order(late.client_order_id).status is OrderStatus.CANCEL_PENDING  # type: ignore[union-attr]
+    assert len(rig.broker.placed) == 1  # nothing to close yet
+    # the fill won the race against the cancel
+    await rig.engine.on_broker_update(rig.broker.fill(late.client_order_id, 3, 240_000))
+    rig.clock.set_ns(at(15, 15, 2))
+    quote(rig)
+    await rig.engine.on_time()
+    assert len(rig.broker.placed) == 1  # the sweep waits its 5 s
+    rig.clock.set_ns(at(15, 15, 6))
+    quote(rig)
+    await rig.engine.on_time()
+    (closer,) = rig.broker.placed[1:]
+    assert (closer.intent.side, closer.intent.quantity) == (Side.SELL, 3)
+    rig.clock.set_ns(at(15, 15, 12))
+    quote(rig)
+    await rig.engine.on_time()
+    assert len(rig.broker.placed) == 2  # being closed: not again

@@ -4,11 +4,11 @@ LOST_BEFORE_SEND; position mismatches reported; the submit path waits for it."""
 
 from __future__ import annotations
 
-from engine_kit import EQ_KEY, FakeBroker, intent, msg, quote, ready_rig
+from engine_kit import EQ_KEY, FakeBroker, RecordingMetrics, intent, msg, quote, ready_rig
 
 from quant.core.orders import OrderStatus, Side
 from quant.trading.broker import BrokerPosition
-from quant.trading.risk_limits import RejectReason
+from quant.trading.risk_limits import RejectReason, RiskLimits
 
 
 async def test_recover_rebuilds_orders_positions_and_sequences() -> None:
@@ -70,6 +70,11 @@ async def test_pending_new_the_broker_never_saw_is_rejected_lost_before_send() -
     assert rig.journal.events[-1].reason == RejectReason.LOST_BEFORE_SEND.value
     assert again.engine.order_info(sub.client_order_id).reason == "LOST_BEFORE_SEND"  # type: ignore[union-attr]
     assert len(rig.broker.placed) == 1  # the one attempt; never placed again
+    quote(again)
+    repeat = await again.engine.submit(msg(intent(), sequence=1))
+    assert repeat.rejected is not None
+    assert repeat.rejected.reason is RejectReason.LOST_BEFORE_SEND
+    assert len(rig.broker.placed) == 1
 
 
 async def test_live_recovery_reports_position_mismatches() -> None:
@@ -92,3 +97,27 @@ async def test_paper_recovery_cancels_working_orders_the_new_paper_broker_lacks(
     report = await again.engine.recover()
     assert report.open_orders == 0
     assert again.engine.order(a.client_order_id).status is OrderStatus.CANCELLED  # type: ignore[union-attr]
+
+
+async def test_metrics_see_orders_rejections_states_pnl_and_mismatches() -> None:
+    metrics = RecordingMetrics()
+    rig = await ready_rig(metrics=metrics, limits=RiskLimits(max_order_value=10_000_00))
+    a = await rig.engine.submit(msg(intent(qty=2)))
+    await rig.engine.submit(msg(intent(qty=100)))  # above the order value
+    await rig.engine.on_broker_update(rig.broker.fill(a.client_order_id, 2, 250_000))
+    await rig.engine.request_kill("halt")
+    await rig.engine.on_time()
+    assert metrics.named("intent") == [("intent",), ("intent",)]
+    assert [c[1] for c in metrics.named("order_status")] == [
+        "PENDING_NEW", "OPEN", "REJECTED", "FILLED",
+    ]  # fmt: skip
+    assert metrics.named("rejection") == [("rejection", "ORDER_VALUE")]
+    assert metrics.named("trading_state")[-1] == ("trading_state", "account", 2)
+    realised, unrealised, charges = metrics.named("pnl")[-1][1:]
+    assert (realised, unrealised) == (0, 0) and charges == rig.engine.charges() > 0
+    assert len(metrics.named("intent_to_ack")) == 1
+    rig.broker.positions_ = [BrokerPosition(EQ_KEY, "I", 1, 1, 0, 250_000, 0)]
+    again_metrics = RecordingMetrics()
+    again = rig.restart(mode="live", default_algo_name="A", metrics=again_metrics)
+    await again.engine.recover()
+    assert again_metrics.named("reconcile_mismatch") == [("reconcile_mismatch", 1)]
