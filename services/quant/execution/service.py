@@ -62,7 +62,6 @@ log = logging.getLogger(__name__)
 POLL_S = 0.2
 INTENT_BATCH = 100
 TICK_BATCH = 5000
-PNL_EVERY_S = 1.0
 STOP_INTENTS_S = 10.0  # on stop, how long the intent being handled may take to finish
 
 
@@ -204,7 +203,7 @@ class ExecutionService:
                         follow_broker(engine, broker.updates()), name="execution-broker"
                     ),
                     tg.create_task(
-                        run_timer(engine, market, s.timer_interval_s, self._engine_metrics),
+                        run_timer(engine, market, s.timer_interval_s),
                         name="execution-timer",
                     ),
                 ]
@@ -376,22 +375,11 @@ async def follow_broker(engine: ExecutionEngine, updates: AsyncIterator[BrokerOr
     raise RuntimeError("the broker's order updates ended")
 
 
-async def run_timer(
-    engine: ExecutionEngine,
-    market: MarketFed | None,
-    every_s: float,
-    metrics: ExecutionMetrics | None = None,
-) -> None:
-    """Let time pass for the paper broker and the engine every ``every_s``; export the
-    account's P&L about once a second."""
-    every = max(1, round(PNL_EVERY_S / every_s))
-    n = 0
+async def run_timer(engine: ExecutionEngine, market: MarketFed | None, every_s: float) -> None:
+    """Let time pass for the paper broker and the engine every ``every_s`` (the engine's
+    ``on_time`` also exports the day's P&L)."""
     while True:
         await asyncio.sleep(every_s)
         if market is not None:
             await _maybe_await(market.on_time())
         await engine.on_time()
-        n += 1
-        if metrics is not None and n % every == 0:
-            pnl = engine.pnl()
-            metrics.pnl(pnl.realised, pnl.unrealised, pnl.charges)
