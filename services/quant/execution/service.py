@@ -3,7 +3,7 @@
 :class:`ExecutionService` is the runtime's ``execution`` service (built by
 :func:`quant.execution.main.build`, for ``quant execution`` and ``quant up``). Each run:
 
-1. loads the instrument master, opens the broker (:class:`~quant.execution.main.Brokers`:
+1. loads the instrument master, opens the broker (chosen in :mod:`quant.execution.main`:
    the paper broker, or Upstox in live mode) and builds the engine over the journal
    (``executed_orders``), ``orders.events`` and ``control.commands``;
 2. serves the execution API (``api_host``/``api_port``; orders answer 503 until ready);
