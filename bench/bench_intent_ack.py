@@ -45,9 +45,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import platform
 import tempfile
 import threading
@@ -388,7 +390,10 @@ async def measure(
             if ready():
                 break
             await asyncio.sleep(0.05)
-        return await asyncio.to_thread(drive, name=name, strategy=strategy, **drive_args)
+        # the client's own thread: the default executor's few workers are the service's
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="bench-client") as ex:
+            call = functools.partial(drive, name=name, strategy=strategy, **drive_args)
+            return await asyncio.get_running_loop().run_in_executor(ex, call)
     finally:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
