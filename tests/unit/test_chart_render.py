@@ -271,11 +271,16 @@ def test_services_health_server_listens_on_the_probed_port(objects: list[Obj]) -
     assert "QUANT_HEALTH_PORT" not in settings
 
 
+def _execution_settings() -> type[Any]:
+    from quant.execution.settings import ExecutionSettings
+
+    return ExecutionSettings
+
+
 def test_each_service_settings_object_accepts_the_pods_env(
     objects: list[Obj], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ConfigMaps + container env must build each command's settings (unknown keys fail)."""
-    from quant.execution.settings import ExecutionSettings
     from quant.features.settings import FeaturesSettings
     from quant.gateway.service_settings import GatewayServiceSettings
     from quant.ingestor.settings import IngestorSettings
@@ -284,7 +289,7 @@ def test_each_service_settings_object_accepts_the_pods_env(
         "gateway": GatewayServiceSettings,
         "ingestor": IngestorSettings,
         "features": FeaturesSettings,
-        "execution": ExecutionSettings,
+        "execution": _execution_settings(),
     }
     settings = _named(objects, "ConfigMap", "-settings")["data"]
     maps = {o["metadata"]["name"]: o["data"] for o in by_kind(objects, "ConfigMap")}
