@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from quant.core.calendar import CALENDARS, NORMAL_SESSION, SessionTimes
+from quant.core.calendar import CALENDARS, NORMAL_SESSION, SessionTimes, calendar_for
 
 #: Components whose Deployments the operator scales (the gateway is never scaled).
 SCALED_COMPONENTS: tuple[str, ...] = ("ingestor", "features", "scanner", "strategy")
@@ -226,9 +226,12 @@ class DaySpec(_Model):
 
     @model_validator(mode="after")
     def _square_off_before_close(self) -> DaySpec:
-        at, close = self.risk_limits.square_off_at, self.schedule.market_close
-        if at is not None and close is not None and at >= close:
-            raise ValueError("riskLimits.squareOffAt must be before schedule.marketClose")
+        at = self.risk_limits.square_off_at
+        close = calendar_for(self.exchange).normal_session.close
+        if at is not None and at >= close:
+            raise ValueError(
+                f"riskLimits.squareOffAt must be before the normal close, {close:%H:%M} IST"
+            )
         return self
 
     def session_times(self, base: SessionTimes = NORMAL_SESSION) -> SessionTimes:

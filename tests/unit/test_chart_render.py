@@ -466,6 +466,7 @@ def test_only_the_gateway_reaches_the_execution_api(objects: list[Obj]) -> None:
         ("execution.risk.maxOrderValue", "12.345", "/execution/risk/maxOrderValue"),
         ("execution.risk.maxOpenOrders", "-1", "/execution/risk/maxOpenOrders"),
         ("execution.squareOffAt", "3pm", "/execution/squareOffAt"),
+        ("execution.squareOffAt", "15:30", "/execution/squareOffAt"),
         ("execution.replicas", "2", "replicas"),
     ],
 )
