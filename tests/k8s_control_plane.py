@@ -345,12 +345,25 @@ class ControlPlane:
     def wait_for(
         self, kind: str, name: str, condition: str, namespace: str | None = None, timeout: int = 60
     ) -> None:
-        """``kubectl wait --for=<condition>`` on one object."""
+        """``kubectl wait --for=<condition>`` on one object.
+
+        An object created a moment ago may have no ``status.conditions`` yet, and kubectl
+        then fails at once ("accessor error: <nil>") instead of waiting: ask again until
+        ``timeout``.
+        """
         ns = ["-n", namespace] if namespace else []
-        self.kubectl(
-            "wait", *ns, f"--for={condition}", f"--timeout={timeout}s", kind, name,
-            timeout=timeout + 10,
-        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(1, round(deadline - time.monotonic()))
+            done = self.kubectl(
+                "wait", *ns, f"--for={condition}", f"--timeout={left}s", kind, name,
+                timeout=left + 10, check=False,
+            )  # fmt: skip
+            if done.returncode == 0:
+                return
+            if "accessor error" not in done.stderr or time.monotonic() >= deadline:
+                raise KubectlError(done)
+            time.sleep(0.2)
 
 
 class KubectlError(RuntimeError):

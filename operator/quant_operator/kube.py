@@ -1,10 +1,11 @@
 """A small async Kubernetes API port and its httpx adapter.
 
 The reconciler needs five verbs on a handful of resources (get, list by label,
-create, merge-patch, delete), so this is a thin typed client over the REST API rather
-than a generated SDK. :class:`KubeApi` is the port (tests use an in-memory fake);
-:class:`HttpKube` talks to the apiserver with the credentials kopf resolved
-(``kopf.login_with_kubeconfig`` / ``login_with_service_account``), TLS verified.
+create, merge-patch (strategic for the execution container's env), delete), so this is
+a thin typed client over the REST API rather than a generated SDK. :class:`KubeApi` is
+the port (tests use an in-memory fake); :class:`HttpKube` talks to the apiserver with
+the credentials kopf resolved (``kopf.login_with_kubeconfig`` /
+``login_with_service_account``), TLS verified.
 Built by ``quant_operator.handlers`` at operator startup; closed at cleanup.
 """
 
@@ -43,8 +44,12 @@ class KubeApi(Protocol):
         """Create; ``None`` if it already exists (409), which callers treat as done."""
         ...
 
-    async def patch(self, path: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
-        """JSON merge patch; ``None`` if the object is gone."""
+    async def patch(
+        self, path: str, body: Mapping[str, Any], *, strategic: bool = False
+    ) -> dict[str, Any] | None:
+        """JSON merge patch (strategic merge patch with ``strategic``, for built-in kinds
+        whose lists merge by key, e.g. a container's ``env`` by name); ``None`` if the
+        object is gone."""
         ...
 
 
@@ -178,10 +183,11 @@ class HttpKube:
         created: dict[str, Any] = resp.json()
         return created
 
-    async def patch(self, path: str, body: Mapping[str, Any]) -> dict[str, Any] | None:
-        resp = await self._send(
-            "PATCH", path, json=body, content_type="application/merge-patch+json"
-        )
+    async def patch(
+        self, path: str, body: Mapping[str, Any], *, strategic: bool = False
+    ) -> dict[str, Any] | None:
+        kind = "strategic-merge-patch" if strategic else "merge-patch"
+        resp = await self._send("PATCH", path, json=body, content_type=f"application/{kind}+json")
         if resp.status_code == 404:
             return None
         if resp.is_error:

@@ -10,8 +10,10 @@ alone), the actions to take, the conditions to report and when to look again.
 
 Scaling rule: 0 while preparing and after the day; the spec's replicas during PreOpen
 and Trading; strategy 0 while the kill switch is engaged and during Closing. The
-gateway is never scaled. A day in Pending, Holiday, or one that ended before it started
-never touches replicas, so a TradingDay created in advance cannot disturb today's.
+gateway is never scaled; the execution Deployment is not scaled per phase either
+(:mod:`quant_operator.execution` keeps it at one replica). A day in Pending, Holiday, or
+one that ended before it started never touches replicas, so a TradingDay created in
+advance cannot disturb today's.
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@ periodically by the day's daemon, always under a per-object lock. Every step is
 idempotent: Jobs have deterministic names (a 409 means done), scaling and annotations
 are merge patches to a target value, and the status records what was applied, so a
 restart simply reconciles again. Errors propagate as :class:`ReconcileError` (or the
-port's own exceptions); the handlers decide retry versus failure.
+port's own exceptions); the handlers decide retry versus failure. The execution
+Deployment is tended apart from the scaled services (:mod:`quant_operator.execution`):
+never above one replica, and the active day's mode and risk limits on its container,
+reported as the ``ExecutionConfigured`` condition.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from quant_operator import builders
+from quant_operator import builders, execution
 from quant_operator.builders import DayRef
 from quant_operator.control import ControlPublisher
 from quant_operator.kube import (
     KubeApi,
+    KubeError,
     deployments_path,
     jobs_path,
     tradingday_path,
@@ -38,7 +42,14 @@ from quant_operator.phases import (
     RollDeployment,
     next_phase,
 )
-from quant_operator.spec import GATEWAY, SCALED_COMPONENTS, DaySpec, SpecError, parse_spec
+from quant_operator.spec import (
+    EXECUTION,
+    GATEWAY,
+    SCALED_COMPONENTS,
+    DaySpec,
+    SpecError,
+    parse_spec,
+)
 from quant_operator.timesource import TimeSource
 from quant_operator.upstox_token import TokenRequester, TokenRequestError
 
@@ -110,6 +121,73 @@ async def scale(
     except ExceptionGroup as eg:
         raise eg.exceptions[0] from eg
     return [f"{name}={n}" for name, n in todo]
+
+
+async def tend_execution(
+    kube: KubeApi,
+    namespace: str,
+    deployments: list[dict[str, Any]],
+    spec: DaySpec,
+    decision: Decision,
+    events: EventSink,
+) -> Condition | None:
+    """The execution Deployment: at most one replica (one while active), the day's settings.
+
+    A count above one is brought down before anything else; the day's mode and limits are
+    patched onto the container before a scale-up, so the pod starts with them. Returns the
+    ``ExecutionConfigured`` condition (``None`` when there is nothing to report). A failed
+    patch is reported, not raised: the kill switch and the status still go through, and
+    the next reconcile tries again.
+    """
+    active = execution.applies(decision.phase, decision.hold)
+    found = [d for d in deployments if execution.is_execution(d, builders.LABEL_COMPONENT)]
+    if not found:
+        if not active:
+            return None
+        msg = (
+            f"no Deployment labelled {builders.LABEL_COMPONENT}={EXECUTION}: "
+            "no orders can be placed or squared off"
+        )
+        return Condition("ExecutionConfigured", False, "NotFound", msg)
+    try:
+        done = [await _tend_one(kube, namespace, d, spec, decision, events, active) for d in found]
+    except KubeError as e:
+        events.warn("ExecutionNotConfigured", str(e))
+        return Condition("ExecutionConfigured", False, "PatchFailed", str(e))
+    if not active:
+        return None
+    return Condition("ExecutionConfigured", True, "Applied", "; ".join(done))
+
+
+async def _tend_one(
+    kube: KubeApi,
+    namespace: str,
+    deployment: Mapping[str, Any],
+    spec: DaySpec,
+    decision: Decision,
+    events: EventSink,
+    active: bool,
+) -> str:
+    name = deployment["metadata"]["name"]
+    path = deployments_path(namespace, name)
+    current = int((deployment.get("spec") or {}).get("replicas", 1))
+    wanted = execution.wanted_replicas(decision.phase, current)
+    if wanted is not None and wanted < current:
+        await kube.patch(path, builders.scale_patch(wanted))
+        events.warn(
+            "ExecutionScaled",
+            f"{name} had {current} replicas: back to {wanted} (the single execution point)",
+        )
+    if active:
+        patch = execution.env_patch(deployment, spec)
+        if patch is not None:
+            await kube.patch(path, patch, strategic=True)
+            events.info("ExecutionConfigured", f"{name} restarts with {execution.describe(spec)}")
+    if wanted is not None and wanted > current:
+        await kube.patch(path, builders.scale_patch(wanted))
+        events.info("ExecutionScaled", f"{decision.phase.value}: {name}={wanted}")
+    replicas = wanted if wanted is not None else current
+    return f"{name}: {replicas} replica, {execution.describe(spec)}"
 
 
 async def _apply_actions(
@@ -213,6 +291,9 @@ async def reconcile(ports: Ports, namespace: str, name: str, events: EventSink) 
         changed = await scale(ports.kube, namespace, deployments, decision.replicas)
         if changed:
             events.info("Scaled", f"{decision.phase.value}: " + ", ".join(changed))
+    tended = await tend_execution(ports.kube, namespace, deployments, spec, decision, events)
+    if tended is not None:
+        decision = replace(decision, conditions=(*decision.conditions, tended))
     applied_ks = await _apply_actions(ports, day, spec, decision, now, events)
     if decision.hold:
         patch: dict[str, Any] = {"status": {"observedGeneration": generation}}

@@ -10,12 +10,15 @@ times, a known exchange) and turns any failure into one readable :class:`SpecErr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -24,11 +27,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from quant.core.calendar import CALENDARS, NORMAL_SESSION, SessionTimes
+from quant.core.calendar import CALENDARS, NORMAL_SESSION, SessionTimes, calendar_for
 
 #: Components whose Deployments the operator scales (the gateway is never scaled).
 SCALED_COMPONENTS: tuple[str, ...] = ("ingestor", "features", "scanner", "strategy")
 GATEWAY = "gateway"
+#: The single execution point: never scaled per phase, never above one replica.
+EXECUTION = "execution"
 
 
 class SpecError(ValueError):
@@ -101,6 +106,90 @@ class Replicas(_Model):
         return MappingProxyType({c: int(getattr(self, c)) for c in SCALED_COMPONENTS})
 
 
+_RUPEES = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
+_PAISE_PER_RUPEE = 100
+
+
+def _rupees(value: object) -> object:
+    """Rupees as the CRD writes them: a decimal string with at most two places."""
+    if isinstance(value, str) and _RUPEES.match(value):
+        return Decimal(value)
+    raise ValueError(f'rupees must be a decimal string like "5000" or "5000.50", got {value!r}')
+
+
+Rupees = Annotated[Decimal, BeforeValidator(_rupees)]
+
+
+class RiskLimitsSpec(_Model):
+    """The execution service's limits for the day; ``None`` keeps the chart's value.
+
+    The ``*Paise`` and ``maxOrdersPerSecond`` fields are the CRD's deprecated spellings;
+    :meth:`effective` folds them into the current ones.
+    """
+
+    max_order_value: Rupees | None = None
+    max_position_value: Rupees | None = None
+    max_daily_loss: Rupees | None = None
+    max_position_quantity: int | None = Field(default=None, ge=0)
+    max_open_orders: int | None = Field(default=None, ge=0, le=100_000)
+    orders_per_second: int | None = Field(default=None, ge=1, le=50)
+    rate_mode: Literal["queue", "reject"] | None = None
+    square_off_at: dt.time | None = None
+    max_daily_loss_paise: int | None = Field(default=None, ge=1)
+    max_position_value_paise: int | None = Field(default=None, ge=1)
+    max_orders_per_second: int | None = Field(default=None, ge=1, le=10)
+
+    @field_validator("square_off_at", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: object) -> object:
+        if isinstance(value, str) and not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+            raise ValueError(f"squareOffAt must be HH:MM (IST), got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _not_both(self) -> RiskLimitsSpec:
+        pairs = (
+            ("maxDailyLoss", self.max_daily_loss, "maxDailyLossPaise", self.max_daily_loss_paise),
+            (
+                "maxPositionValue",
+                self.max_position_value,
+                "maxPositionValuePaise",
+                self.max_position_value_paise,
+            ),
+            (
+                "ordersPerSecond",
+                self.orders_per_second,
+                "maxOrdersPerSecond",
+                self.max_orders_per_second,
+            ),
+        )
+        for new, new_value, old, old_value in pairs:
+            if new_value is not None and old_value is not None:
+                raise ValueError(f"{old} is deprecated: set only {new}")
+        return self
+
+    def effective(self) -> RiskLimitsSpec:
+        """These limits with the deprecated fields folded into the current ones."""
+
+        def rupees(paise: int | None) -> Decimal | None:
+            return None if paise is None else Decimal(paise) / _PAISE_PER_RUPEE
+
+        loss, value = self.max_daily_loss, self.max_position_value
+        rate = self.orders_per_second
+        return self.model_copy(
+            update={
+                "max_daily_loss": loss if loss is not None else rupees(self.max_daily_loss_paise),
+                "max_position_value": value
+                if value is not None
+                else rupees(self.max_position_value_paise),
+                "orders_per_second": rate if rate is not None else self.max_orders_per_second,
+                "max_daily_loss_paise": None,
+                "max_position_value_paise": None,
+                "max_orders_per_second": None,
+            }
+        )
+
+
 class InstrumentSync(_Model):
     max_attempts: int = Field(default=3, ge=1, le=10)
     backoff_limit: int = Field(default=2, ge=0, le=10)
@@ -120,6 +209,7 @@ class DaySpec(_Model):
     kill_switch: bool = False
     kill_switch_action: Literal["halt", "flatten"] = "halt"
     instrument_sync: InstrumentSync = InstrumentSync()
+    risk_limits: RiskLimitsSpec = RiskLimitsSpec()
 
     @field_validator("exchange")
     @classmethod
@@ -132,6 +222,16 @@ class DaySpec(_Model):
     def _live_needs_token(self) -> DaySpec:
         if self.mode == "live" and self.token_secret_ref is None:
             raise ValueError("mode=live requires spec.tokenSecretRef")
+        return self
+
+    @model_validator(mode="after")
+    def _square_off_before_close(self) -> DaySpec:
+        at = self.risk_limits.square_off_at
+        close = calendar_for(self.exchange).normal_session.close
+        if at is not None and at >= close:
+            raise ValueError(
+                f"riskLimits.squareOffAt must be before the normal close, {close:%H:%M} IST"
+            )
         return self
 
     def session_times(self, base: SessionTimes = NORMAL_SESSION) -> SessionTimes:

@@ -17,6 +17,7 @@ import yaml
 
 from k8s_control_plane import ControlPlane
 from k8s_tools import CHART_DIR
+from quant.bus.topics import ALL_TOPICS
 
 pytestmark = pytest.mark.operator
 
@@ -81,7 +82,7 @@ def test_every_rendered_manifest_is_accepted_by_the_apiserver(
     )
     topics = [i["spec"]["topicName"] for i in items if i["kind"] == "KafkaTopic"]
     assert "market.equity.ticks" in topics
-    assert len(topics) == 7
+    assert len(topics) == len(ALL_TOPICS)
 
 
 def test_strimzi_schema_rejects_a_broken_kafka_resource(

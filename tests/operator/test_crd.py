@@ -28,7 +28,16 @@ VALID: dict[str, Any] = {
             "lists": [{"name": "banks", "symbols": ["HDFCBANK", "SBIN"]}],
         },
         "tokenSecretRef": {"name": "upstox-token"},
-        "riskLimits": {"maxDailyLossPaise": 500_000, "maxPositionValuePaise": 20_000_000},
+        "riskLimits": {
+            "maxOrderValue": "50000.50",
+            "maxPositionValue": "200000",
+            "maxDailyLoss": "5000",
+            "maxPositionQuantity": 500,
+            "maxOpenOrders": 20,
+            "ordersPerSecond": 10,
+            "rateMode": "queue",
+            "squareOffAt": "15:15",
+        },
     },
 }
 
@@ -70,7 +79,8 @@ def test_valid_paper_day_is_accepted_with_defaults(
     assert spec["killSwitch"] is False
     assert spec["killSwitchAction"] == "halt"
     assert spec["replicas"] == {"ingestor": 1, "features": 1, "scanner": 0, "strategy": 0}
-    assert spec["riskLimits"]["maxOrdersPerSecond"] == 10
+    assert spec["riskLimits"]["maxDailyLoss"] == "5000"
+    assert "maxOrdersPerSecond" not in spec["riskLimits"]  # deprecated: no default any more
     assert spec["tokenSecretRef"] == {"name": "upstox-token", "key": "access_token"}
     assert spec["instrumentSync"] == {
         "maxAttempts": 3,
@@ -115,9 +125,26 @@ def test_live_special_session_with_schedule_is_accepted(
         ("neg-replicas", {"replicas__ingestor": -1}, "spec.replicas.ingestor"),
         ("mode-foo", {"mode": "foo"}, 'spec.mode: Unsupported value: "foo"'),
         ("exchange", {"exchange": "NYSE"}, "spec.exchange: Unsupported value"),
-        ("ops-zero", {"riskLimits__maxOrdersPerSecond": 0}, "between 1 and 10"),
-        ("ops-eleven", {"riskLimits__maxOrdersPerSecond": 11}, "between 1 and 10"),
-        ("loss-zero", {"riskLimits__maxDailyLossPaise": 0}, "spec.riskLimits.maxDailyLossPaise"),
+        ("ops-zero", {"riskLimits__ordersPerSecond": 0}, "spec.riskLimits.ordersPerSecond"),
+        ("ops-51", {"riskLimits__ordersPerSecond": 51}, "spec.riskLimits.ordersPerSecond"),
+        ("rate-mode", {"riskLimits__rateMode": "drop"}, "spec.riskLimits.rateMode: Unsupported"),
+        ("loss-neg", {"riskLimits__maxDailyLoss": "-1"}, "spec.riskLimits.maxDailyLoss"),
+        ("loss-number", {"riskLimits__maxDailyLoss": 5000}, "spec.riskLimits.maxDailyLoss"),
+        ("value-paisa", {"riskLimits__maxOrderValue": "1.005"}, "spec.riskLimits.maxOrderValue"),
+        ("value-exp", {"riskLimits__maxPositionValue": "2e5"}, "spec.riskLimits.maxPositionValue"),
+        ("qty-neg", {"riskLimits__maxPositionQuantity": -1}, "spec.riskLimits.maxPositionQuantity"),
+        ("open-neg", {"riskLimits__maxOpenOrders": -1}, "spec.riskLimits.maxOpenOrders"),
+        ("sq-off-time", {"riskLimits__squareOffAt": "3:15"}, "spec.riskLimits.squareOffAt"),
+        ("sq-off-late", {"riskLimits__squareOffAt": "15:30"}, "before the normal close, 15:30"),
+        ("risk-extra", {"riskLimits__maxLeverage": 5}, "maxLeverage"),
+        ("old-ops-zero", {"riskLimits__maxOrdersPerSecond": 0}, "between 1 and 10"),
+        ("old-ops-eleven", {"riskLimits__maxOrdersPerSecond": 11}, "between 1 and 10"),
+        ("old-loss-zero", {"riskLimits__maxDailyLossPaise": 0}, "riskLimits.maxDailyLossPaise"),
+        (
+            "old-and-new",
+            {"riskLimits__maxDailyLossPaise": 500_000},
+            "maxDailyLossPaise is deprecated: set only riskLimits.maxDailyLoss",
+        ),
         ("bad-time", {"schedule": {"marketOpen": "9:15"}}, "spec.schedule.marketOpen"),
         (
             "open-after-close",
@@ -204,6 +231,18 @@ def test_status_subresource_and_printer_columns(
     )  # fmt: skip
     assert bad.returncode != 0
     assert 'status.phase: Unsupported value: "Dancing"' in bad.stderr
+
+
+def test_deprecated_paise_limits_are_still_accepted_alone(
+    k8s_cluster: ControlPlane, k8s_namespace: str
+) -> None:
+    old = {"maxDailyLossPaise": 500_000, "maxPositionValuePaise": 20_000_000}
+    ok, err = _create(
+        k8s_cluster, k8s_namespace, _day("old", riskLimits={**old, "maxOrdersPerSecond": 5})
+    )
+    assert ok, err
+    limits = _get(k8s_cluster, k8s_namespace, "old")["spec"]["riskLimits"]
+    assert limits == {**old, "maxOrdersPerSecond": 5}
 
 
 def test_sample_tradingday_of_the_kind_script_is_accepted(

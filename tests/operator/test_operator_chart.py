@@ -5,7 +5,9 @@ RoleBinding, the settings ConfigMap and the platform Deployments into a namespac
 enforces the "restricted" Pod Security Standard. The operator then runs in-process as the
 chart's ServiceAccount identity (client certificate) on an accelerated clock, so this
 checks three agreements at once: the chart's labels are the ones the operator scales,
-the Role grants everything the operator does, and the sync Job's pod is admitted.
+the Role grants everything the operator does (including the strategic merge patch that
+puts the day's mode and limits on the execution container), and the sync Job's pod is
+admitted.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pytest
 import yaml
 from tradingday_kit import (
     apply,
+    container_env,
+    get,
     ist,
     items,
     replicas,
@@ -94,13 +98,36 @@ def test_the_chart_workloads_run_a_day_under_the_operator_role(
         "QUANT_CLOCK__START": ist(DAY, 8, 14).isoformat(),
         "QUANT_CLOCK__SPEED": "300",
     }
-    spec = {"replicas": {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 1}}
+    spec = {
+        "replicas": {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 1},
+        "mode": "live",
+        "riskLimits": {"maxDailyLoss": "5000", "ordersPerSecond": 20},
+    }
+    execution = f"{RELEASE}-quant-platform-execution"
     with _env(env), run_operator(ns):
         apply(cluster, trading_day("chart-day", ns, DAY, **spec))
         body = wait_phase(cluster, ns, "chart-day", "Trading", timeout=90)
         gateway = replicas(cluster, ns)["gateway"]  # the chart's value: never touched
-        wanted = {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 1, "gateway": gateway}
+        wanted = {
+            "ingestor": 2,
+            "features": 1,
+            "scanner": 1,
+            "strategy": 1,
+            "gateway": gateway,
+            "execution": 1,
+        }
         wait_until("chart Deployments scaled", lambda: replicas(cluster, ns) == wanted)
+        # The day's mode and limits on the chart's execution container (a strategic merge
+        # patch the operator's Role allows), beside the chart's own env.
+        env_now = wait_until(
+            "the day's settings on execution",
+            lambda: (e := container_env(cluster, ns, execution)).get("QUANT_MODE") == "live" and e,
+        )
+    assert env_now["QUANT_RISK__MAX_DAILY_LOSS"] == "5000.00"
+    assert env_now["QUANT_RATE__ORDERS_PER_SECOND"] == "20"
+    assert env_now["QUANT_POSTGRES_PASSWORD"] == "*"  # the chart's secret ref is untouched
+    strategy = get(cluster, ns, "deployment", execution)["spec"]["strategy"]
+    assert strategy["type"] == "Recreate"
     assert gateway == chart_gateway
     jobs = items(cluster, ns, "jobs", "quant-platform.io/component=instrument-sync")
     assert [j["metadata"]["name"] for j in jobs] == ["chart-day-sync-20261125-1"]

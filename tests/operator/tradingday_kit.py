@@ -82,6 +82,25 @@ def deployment(component: str, namespace: str, *, managed: bool = True) -> dict[
     }
 
 
+def execution_deployment(namespace: str, *, replicas: int = 1) -> dict[str, Any]:
+    """The execution Deployment as the chart makes it: not managed, Recreate, one container
+    named ``execution`` reading its settings ConfigMap, with env of its own."""
+    deployment_ = deployment("execution", namespace, managed=False)
+    deployment_["spec"]["replicas"] = replicas
+    deployment_["spec"]["strategy"] = {"type": "Recreate"}
+    (container,) = deployment_["spec"]["template"]["spec"]["containers"]
+    container["envFrom"] = [{"configMapRef": {"name": "quant-execution", "optional": True}}]
+    container["env"].append({"name": "QUANT_POSTGRES__DSN", "value": "postgresql://x@pg/q"})
+    return deployment_
+
+
+def container_env(cluster: Cluster, namespace: str, name: str) -> dict[str, str]:
+    """``name=value`` of the first container of Deployment ``name`` (``valueFrom`` as "*")."""
+    body = get(cluster, namespace, "deployment", name)
+    container = body["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e.get("value", "*") for e in container.get("env") or ()}
+
+
 def token_secret(namespace: str, token: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",

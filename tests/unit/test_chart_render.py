@@ -2,7 +2,8 @@
 
 Checks every container for probes, resources and a locked-down securityContext, the
 operator's RBAC verbs exactly, the managed-replica labels the operator relies on, the
-Kafka topics against the bus registry, the settings checksum, and values.schema.json.
+execution Deployment (one replica, Recreate, its settings, reached only by the gateway),
+the Kafka topics against the bus registry, the settings checksum, and values.schema.json.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ def test_helm_lint_passes(helm_home: Path) -> None:
 
 def test_chart_renders_every_component(objects: list[Obj]) -> None:
     kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
-    for component in ("gateway", "operator", *MANAGED):
+    for component in ("gateway", "operator", "execution", *MANAGED):
         assert ("Deployment", f"{RELEASE}-quant-platform-{component}") in kinds
+    assert ("Service", f"{RELEASE}-quant-platform-execution") in kinds
     for store in ("questdb", "postgres"):
         assert ("StatefulSet", f"{RELEASE}-quant-platform-{store}") in kinds
         assert ("Service", f"{RELEASE}-quant-platform-{store}") in kinds
@@ -86,7 +88,7 @@ def test_every_container_has_probes_resources_and_locked_down_security(
             assert ":" in image.rsplit("/", 1)[-1], f"{name}: unpinned image {image}"
             assert not image.endswith(":latest"), name
             checked += 1
-    assert checked == 8  # gateway, operator, 4 services, questdb, postgres
+    assert checked == 9  # gateway, operator, execution, 4 services, questdb, postgres
 
 
 def test_managed_deployments_start_at_zero_with_operator_labels(objects: list[Obj]) -> None:
@@ -99,8 +101,9 @@ def test_managed_deployments_start_at_zero_with_operator_labels(objects: list[Ob
         o["metadata"]["labels"]["quant-platform.io/component"] for o in managed
     ) == sorted(MANAGED)
     assert all(o["spec"]["replicas"] == 0 for o in managed)
-    gateway = _named(objects, "Deployment", "-gateway")
-    assert "quant-platform.io/managed-replicas" not in gateway["metadata"]["labels"]
+    for unmanaged in ("-gateway", "-execution"):
+        labels = _named(objects, "Deployment", unmanaged)["metadata"]["labels"]
+        assert "quant-platform.io/managed-replicas" not in labels, unmanaged
 
 
 def test_operator_rbac_grants_exactly_the_needed_verbs(objects: list[Obj]) -> None:
@@ -268,10 +271,16 @@ def test_services_health_server_listens_on_the_probed_port(objects: list[Obj]) -
     assert "QUANT_HEALTH_PORT" not in settings
 
 
+def _execution_settings() -> type[Any]:
+    from quant.execution.settings import ExecutionSettings
+
+    return ExecutionSettings
+
+
 def test_each_service_settings_object_accepts_the_pods_env(
     objects: list[Obj], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The ConfigMap + container env must build each command's settings (unknown keys fail)."""
+    """The ConfigMaps + container env must build each command's settings (unknown keys fail)."""
     from quant.features.settings import FeaturesSettings
     from quant.gateway.service_settings import GatewayServiceSettings
     from quant.ingestor.settings import IngestorSettings
@@ -280,15 +289,19 @@ def test_each_service_settings_object_accepts_the_pods_env(
         "gateway": GatewayServiceSettings,
         "ingestor": IngestorSettings,
         "features": FeaturesSettings,
+        "execution": _execution_settings(),
     }
     settings = _named(objects, "ConfigMap", "-settings")["data"]
+    maps = {o["metadata"]["name"]: o["data"] for o in by_kind(objects, "ConfigMap")}
     built: dict[str, Any] = {}
     for deployment in by_kind(objects, "Deployment"):
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         command = (container.get("args") or [""])[0]
         if command not in classes:
             continue
-        env = dict(settings)
+        env: dict[str, str] = {}
+        for source in container.get("envFrom", []):  # later sources win, as in a pod
+            env.update(maps[source["configMapRef"]["name"]])
         env.update({e["name"]: e.get("value", "from-a-secret") for e in container.get("env", [])})
         with monkeypatch.context() as m:
             for key in [k for k in os.environ if k.startswith("QUANT_")]:
@@ -301,5 +314,181 @@ def test_each_service_settings_object_accepts_the_pods_env(
     assert (gateway.gateway.host, gateway.gateway.port) == ("0.0.0.0", 8080)  # noqa: S104
     assert gateway.postgres.dsn.get_secret_value().startswith("postgresql://quant:")
     assert gateway.kafka.bootstrap_servers == settings["QUANT_KAFKA__BOOTSTRAP_SERVERS"]
-    for command in ("ingestor", "features"):
+    for command in ("ingestor", "features", "execution"):
         assert built[command].metrics_port == int(settings["QUANT_METRICS_PORT"])
+    execution = built["execution"]
+    assert execution.mode == "paper" and execution.api_port == 8081
+    assert execution.rate.orders_per_second == 10
+    assert execution.postgres is not None  # PostgreSQL in the cluster, never the SQLite file
+    assert gateway.gateway.execution_url == "http://qp-quant-platform-execution:8081"
+
+
+def _container(deployment: Obj) -> Obj:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def test_execution_is_one_recreate_pod_probed_on_its_health_port(objects: list[Obj]) -> None:
+    deployment = _named(objects, "Deployment", "-execution")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert deployment["metadata"]["labels"]["quant-platform.io/component"] == "execution"
+    container = _container(deployment)
+    assert container["args"] == ["execution"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    settings = _named(objects, "ConfigMap", "-settings")["data"]
+    assert ports == {"api": 8081, "health": int(settings["QUANT_METRICS_PORT"])}
+    for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        assert container[probe]["httpGet"] == {"path": path, "port": "health"}, probe
+    assert container["startupProbe"]["httpGet"]["port"] == "health"
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert "serviceAccountName" not in pod  # no RBAC: the token is a mounted file
+
+
+def test_execution_reads_postgres_and_the_token_file_and_nothing_else_secret(
+    objects: list[Obj],
+) -> None:
+    deployment = _named(objects, "Deployment", "-execution")
+    container = _container(deployment)
+    secret_env = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+        for e in container["env"]
+        if "valueFrom" in e
+    }
+    assert secret_env == {"QUANT_POSTGRES_PASSWORD": "quant-postgres"}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["QUANT_POSTGRES__DSN"].startswith("postgresql://quant:$(QUANT_POSTGRES_PASSWORD)@")
+    # The Upstox token is mounted exactly as the ingestor mounts it (live mode reads it).
+    ingestor = _named(objects, "Deployment", "-ingestor")
+    for part in ("volumes", "containers"):
+        mine = deployment["spec"]["template"]["spec"][part]
+        theirs = ingestor["spec"]["template"]["spec"][part]
+        if part == "volumes":
+            assert mine == theirs
+        else:
+            assert mine[0]["volumeMounts"] == theirs[0]["volumeMounts"]
+    refs = [r["configMapRef"]["name"] for r in container["envFrom"]]
+    assert refs == [f"{RELEASE}-quant-platform-settings", f"{RELEASE}-quant-platform-execution"]
+
+
+def test_execution_values_become_its_settings(helm_home: Path) -> None:
+    objs = render_objects(
+        helm_home,
+        {
+            "execution.mode": "live",
+            "execution.risk.maxOrderValue": "250000.50",
+            "execution.risk.maxDailyLoss": "5000",
+            "execution.risk.maxPositionQuantity": "2000000",
+            "execution.risk.strategies.momentum.max_position_quantity": "500",
+            "execution.rate.ordersPerSecond": "50",
+            "execution.rate.mode": "reject",
+            "execution.algoNames.momentum": "MOM-1",
+            "execution.defaultAlgoName": "ALGO-DEFAULT",
+            "execution.squareOffAt": "15:10",
+        },
+        "--set-string",
+        "execution.risk.maxPositionValue=1000000",
+    )
+    data = _named(objs, "ConfigMap", "-execution")["data"]
+    assert data["QUANT_MODE"] == "live"
+    assert data["QUANT_RISK__MAX_ORDER_VALUE"] == "250000.50"
+    assert data["QUANT_RISK__MAX_POSITION_VALUE"] == "1000000"
+    assert data["QUANT_RISK__MAX_DAILY_LOSS"] == "5000"
+    assert data["QUANT_RISK__MAX_POSITION_QUANTITY"] == "2000000"  # not 2e+06
+    assert data["QUANT_RISK__STRATEGIES"] == '{"momentum":{"max_position_quantity":500}}'
+    assert data["QUANT_RATE__ORDERS_PER_SECOND"] == "50"
+    assert data["QUANT_RATE__MODE"] == "reject"
+    assert data["QUANT_ALGO_NAMES"] == '{"momentum":"MOM-1"}'
+    assert data["QUANT_DEFAULT_ALGO_NAME"] == "ALGO-DEFAULT"
+    assert data["QUANT_SQUARE_OFF_AT"] == "15:10"
+    assert data["QUANT_API_PORT"] == "8081"
+
+    def checksum(rendered: list[Obj]) -> str:
+        annotations = _named(rendered, "Deployment", "-execution")["spec"]["template"]["metadata"]
+        value: str = annotations["annotations"]["checksum/execution"]
+        return value
+
+    assert checksum(objs) != checksum(render_objects(helm_home))  # new limits roll the pod
+
+
+def test_execution_defaults_are_paper_at_ten_orders_a_second(objects: list[Obj]) -> None:
+    data = _named(objects, "ConfigMap", "-execution")["data"]
+    assert data["QUANT_MODE"] == "paper"
+    assert data["QUANT_RATE__ORDERS_PER_SECOND"] == "10"
+    assert data["QUANT_RATE__MODE"] == "queue"
+    assert data["QUANT_SQUARE_OFF_AT"] == "15:15"
+    assert "QUANT_ALGO_NAMES" not in data and "QUANT_RISK__STRATEGIES" not in data
+
+
+def test_the_gateway_reaches_execution_through_its_service(objects: list[Obj]) -> None:
+    service = _named(objects, "Service", "-execution")
+    deployment = _named(objects, "Deployment", "-execution")
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    (port,) = service["spec"]["ports"]
+    assert port["targetPort"] == "api"
+    gateway_env = {e["name"]: e.get("value") for e in _container(
+        _named(objects, "Deployment", "-gateway")
+    )["env"]}  # fmt: skip
+    url = f"http://{service['metadata']['name']}:{port['port']}"
+    assert gateway_env["QUANT_GATEWAY__EXECUTION_URL"] == url
+
+
+def test_only_the_gateway_reaches_the_execution_api(objects: list[Obj]) -> None:
+    policy = _named(objects, "NetworkPolicy", "-execution")["spec"]
+    execution = _named(objects, "Deployment", "-execution")
+    gateway = _named(objects, "Deployment", "-gateway")
+    assert policy["podSelector"]["matchLabels"] == execution["spec"]["selector"]["matchLabels"]
+    assert policy["policyTypes"] == ["Ingress"]
+    by_port = {rule["ports"][0]["port"]: rule["from"] for rule in policy["ingress"]}
+    assert all(len(rule["ports"]) == 1 for rule in policy["ingress"])
+    assert by_port[8081] == [
+        {"podSelector": {"matchLabels": gateway["spec"]["selector"]["matchLabels"]}}
+    ]
+    health = int(_named(objects, "ConfigMap", "-settings")["data"]["QUANT_METRICS_PORT"])
+    assert by_port[health] == [{"podSelector": {}}]  # probes and scrapes, not the API
+    assert set(by_port) == {8081, health}
+    # No other policy opens the execution pods (policies add up).
+    for other in by_kind(objects, "NetworkPolicy"):
+        selector = other["spec"]["podSelector"]
+        values = [v for e in selector.get("matchExpressions", []) for v in e.get("values", [])]
+        assert "execution" not in values, other["metadata"]["name"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "complaint"),
+    [
+        ("execution.mode", "yolo", "/execution/mode"),
+        ("execution.rate.ordersPerSecond", "51", "/execution/rate/ordersPerSecond"),
+        ("execution.rate.ordersPerSecond", "0", "/execution/rate/ordersPerSecond"),
+        ("execution.rate.mode", "drop", "/execution/rate/mode"),
+        ("execution.risk.maxDailyLoss", "-5", "/execution/risk/maxDailyLoss"),
+        ("execution.risk.maxOrderValue", "12.345", "/execution/risk/maxOrderValue"),
+        ("execution.risk.maxOpenOrders", "-1", "/execution/risk/maxOpenOrders"),
+        ("execution.squareOffAt", "3pm", "/execution/squareOffAt"),
+        ("execution.squareOffAt", "15:30", "/execution/squareOffAt"),
+        ("execution.replicas", "2", "replicas"),
+    ],
+)
+def test_values_schema_rejects_bad_execution_values(
+    helm_home: Path, key: str, value: str, complaint: str
+) -> None:
+    done = render(helm_home, {key: value})
+    assert done.returncode != 0, f"{key}={value} was accepted"
+    assert complaint in done.stderr, done.stderr
+
+
+def test_execution_money_limits_are_rupee_strings_or_whole_numbers(helm_home: Path) -> None:
+    objs = render_objects(helm_home, None, "--set-json", "execution.risk.maxDailyLoss=1500000")
+    assert _named(objs, "ConfigMap", "-execution")["data"]["QUANT_RISK__MAX_DAILY_LOSS"] == (
+        "1500000"
+    )
+    done = render(helm_home, None, "--set-json", "execution.risk.maxDailyLoss=5000.5")
+    assert done.returncode != 0  # a float cannot be trusted to the paisa: write "5000.50"
+    assert "/execution/risk/maxDailyLoss" in done.stderr
+
+
+def test_execution_api_cannot_share_the_health_port(helm_home: Path) -> None:
+    done = render(helm_home, {"execution.apiPort": "9100"})
+    assert done.returncode != 0
+    assert "execution.apiPort must differ from services.healthPort" in done.stderr

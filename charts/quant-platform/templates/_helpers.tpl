@@ -115,13 +115,19 @@ sections reject unknown keys): it is the mounted file QUANT_UPSTOX__TOKEN_FILE n
     secretKeyRef:
       name: {{ .Values.questdb.credentialsSecret }}
       key: password
-{{- if .Values.postgres.external }}
+{{ include "qp.postgresEnv" . }}
+{{- end -}}
+
+{{/* The PostgreSQL DSN (from the credentials Secret): the whole of it for an external
+server, else the password composed into the in-cluster server's DSN. */}}
+{{- define "qp.postgresEnv" -}}
+{{- if .Values.postgres.external -}}
 - name: QUANT_POSTGRES__DSN
   valueFrom:
     secretKeyRef:
       name: {{ .Values.postgres.credentialsSecret }}
       key: dsn
-{{- else }}
+{{- else -}}
 - name: QUANT_POSTGRES_PASSWORD
   valueFrom:
     secretKeyRef:
@@ -129,7 +135,22 @@ sections reject unknown keys): it is the mounted file QUANT_UPSTOX__TOKEN_FILE n
       key: password
 - name: QUANT_POSTGRES__DSN
   value: {{ printf "postgresql://%s:$(QUANT_POSTGRES_PASSWORD)@%s:%d/%s" .Values.postgres.user (include "qp.componentName" (dict "root" . "component" "postgres")) (int .Values.postgres.port) .Values.postgres.database | quote }}
-{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* Rupees for a QUANT_RISK__* value: a string as written, a whole number in digits
+(never 1e+06). */}}
+{{- define "qp.rupees" -}}
+{{- if kindIs "string" . -}}{{ . | quote }}{{- else -}}{{ . | int64 | quote }}{{- end -}}
+{{- end -}}
+
+{{- define "qp.executionSettingsName" -}}
+{{- printf "%s-execution" (include "qp.fullname" .) -}}
+{{- end -}}
+
+{{/* Base URL of the execution API inside the namespace (the gateway forwards to it). */}}
+{{- define "qp.executionUrl" -}}
+{{- printf "http://%s:%d" (include "qp.componentName" (dict "root" . "component" "execution")) (int .Values.execution.service.port) -}}
 {{- end -}}
 
 {{/* Volumes every platform pod mounts: a writable /tmp and the Upstox token Secret. */}}

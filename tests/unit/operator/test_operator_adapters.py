@@ -59,7 +59,9 @@ class _OneConfigMap:
     async def create(self, path: str, body: Any) -> dict[str, Any] | None:
         raise AssertionError("unused")
 
-    async def patch(self, path: str, body: Any) -> dict[str, Any] | None:
+    async def patch(
+        self, path: str, body: Any, *, strategic: bool = False
+    ) -> dict[str, Any] | None:
         raise AssertionError("unused")
 
 
@@ -163,12 +165,15 @@ async def test_http_kube_maps_statuses_and_sends_merge_patches() -> None:
         {"metadata": {"name": "j"}}
     ]
     assert await kube.patch("/apis/apps/v1/d", {"spec": {"replicas": 1}}) == {"ok": True}
+    assert await kube.patch("/apis/apps/v1/e", {"spec": {}}, strategic=True) == {"ok": True}
     with pytest.raises(KubeError, match="forbidden") as info:
         await kube.get("/api/v1/x/forbidden")
     assert info.value.status == 403
     await kube.aclose()
     patch = next(r for r in seen if r.method == "PATCH" and r.url.path == "/apis/apps/v1/d")
     assert patch.headers["content-type"] == "application/merge-patch+json"
+    smp = next(r for r in seen if r.method == "PATCH" and r.url.path == "/apis/apps/v1/e")
+    assert smp.headers["content-type"] == "application/strategic-merge-patch+json"
     listed = next(r for r in seen if r.method == "GET" and r.url.path.endswith("/jobs"))
     assert listed.url.params["labelSelector"] == "a=b"
 
