@@ -7,7 +7,8 @@ Public API (see each module's docstring for semantics):
 * ``quant.bus.codecs``: ``encode_*``/``decode_*`` and ``Codec`` pairs (``TICK_CODEC``, ...,
   ``CODEC_FOR_TOPIC``) for Tick, OptionGreeks, EnrichedTick, Candle, ScannerSuggestion,
   OrderEvent and ControlEvent; ``CodecError``.
-* ``quant.bus.port``: ``Bus``, ``Publisher``, ``Consumer``, ``Received`` protocols.
+* ``quant.bus.port``: ``Bus``, ``Publisher``, ``Consumer``, ``Received`` protocols, and
+  ``RetainedLog`` (where an in-process bus keeps its compacted topics across restarts).
 * ``quant.bus.errors``: ``BusError``, ``DeliveryError``/``DeliveryFailure``,
   ``ConsumeError``, ``CommitError``.
 * ``quant.bus.inprocess.InProcessBus`` and ``quant.bus.kafka.KafkaBus`` (import the

@@ -18,6 +18,15 @@ never trimmed here; nor is it compacted: every message stays, in order, and a co
 reading it from the start folds it into the latest per key itself
 (:class:`quant.core.control.ControlState`), which gives the same result as Kafka's
 compacted log (compaction only removes records a later one with the same key replaces).
+
+Given a :class:`~quant.bus.port.RetainedLog` (``quant up``: a table of its SQLite file),
+the compacted topics outlive the process as Kafka's do: every message published on one is
+written there (latest per key, durable before ``publish`` returns; a failed write is a
+retriable ``DeliveryError`` and the message is not in the log either), and a new bus
+starts each compacted topic with the retained records, oldest last write first, so a
+consumer from the beginning reads the state left by the previous run (a halted account
+comes back halted). Other topics are never written there. The bus has no tombstones (an
+empty value is a record like any other).
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from quant.bus.errors import CommitError, ConsumeError, DeliveryError, DeliveryFailure
+from quant.bus.port import RetainedLog
 from quant.bus.topics import ALL_TOPICS, Topic
 
 log = logging.getLogger(__name__)
@@ -86,7 +96,11 @@ class _Group:
 
 
 class InProcessBus:
-    """An in-memory ``Bus``. ``topics`` are created up front (default: the registry)."""
+    """An in-memory ``Bus``. ``topics`` are created up front (default: the registry).
+
+    ``retained`` keeps the compacted topics across restarts (see the module docstring);
+    its ``load`` is read here, so a store that cannot be read fails the construction.
+    """
 
     def __init__(
         self,
@@ -94,6 +108,7 @@ class InProcessBus:
         *,
         max_messages_per_partition: int = 200_000,
         max_message_bytes: int = 1_048_576,
+        retained: RetainedLog | None = None,
     ) -> None:
         if max_messages_per_partition < 1:
             raise ValueError("max_messages_per_partition must be positive")
@@ -104,6 +119,14 @@ class InProcessBus:
         self._groups: dict[str, _Group] = {}
         self._retain = max_messages_per_partition
         self.max_message_bytes = max_message_bytes
+        self._retained = retained
+        # one writer at a time to the retained log, so it and the memory agree on order;
+        # not the condition: a slow store must not stall the other topics
+        self._retain_lock = threading.Lock()
+        # retained records by topic, replayed when their (compacted) topic is created
+        self._pending: dict[str, list[tuple[str, bytes]]] = {}
+        for topic, key, value in retained.load() if retained is not None else ():
+            self._pending.setdefault(topic, []).append((key, value))
         self.ensure_topics(topics)
 
     # --- Bus port ---------------------------------------------------------------------
@@ -121,6 +144,8 @@ class InProcessBus:
                     )
                     if "compact" in t.config.get("cleanup.policy", ""):
                         self._compacted.add(t.name)
+                        for key, value in self._pending.pop(t.name, ()):
+                            self._store(t.name, key, value)
 
     def publisher(self) -> InProcessPublisher:
         return InProcessPublisher(self)
@@ -163,15 +188,31 @@ class InProcessBus:
                     )
                 ]
             )
+        if self._retained is None or topic not in self._compacted:
+            with self._cond:
+                self._store(topic, key, value)
+            return
+        with self._retain_lock:
+            try:
+                self._retained.put(topic, key, value)
+            except Exception as e:  # the store's error, whatever its adapter raises
+                raise DeliveryError(
+                    [DeliveryFailure(topic, key, f"not retained: {e}", "RETAIN_FAILED", True)]
+                ) from e
+            with self._cond:
+                self._store(topic, key, value)
+
+    def _store(self, topic: str, key: str, value: bytes) -> None:
+        """Append to ``topic``'s partition of ``key`` (the caller holds ``_cond``)."""
+        partitions = self._logs[topic]
         p = hash(key) % len(partitions)
-        with self._cond:
-            part = partitions[p]
-            part.messages.append(InProcessMessage(topic, p, part.end, key.encode(), value))
-            if len(part.messages) >= 2 * self._retain and topic not in self._compacted:
-                drop = len(part.messages) - self._retain
-                del part.messages[:drop]
-                part.start += drop
-            self._cond.notify_all()
+        part = partitions[p]
+        part.messages.append(InProcessMessage(topic, p, part.end, key.encode(), value))
+        if len(part.messages) >= 2 * self._retain and topic not in self._compacted:
+            drop = len(part.messages) - self._retain
+            del part.messages[:drop]
+            part.start += drop
+        self._cond.notify_all()
 
     def _leave(self, consumer: InProcessConsumer) -> None:
         with self._cond:

@@ -17,6 +17,9 @@ honours (checked by ``tests/unit/bus`` and ``tests/integration/bus`` contract su
   on: e.g. the execution service's "latest quote" view of the ticks).
 * These calls block (up to ``timeout``); asyncio services run them with
   ``asyncio.to_thread`` or poll with ``timeout=0``.
+
+``RetainedLog`` is not a bus: it is what an in-process bus may keep its compacted topics
+in, so their latest record per key outlives the process as Kafka's compacted log does.
 """
 
 from __future__ import annotations
@@ -82,3 +85,20 @@ class Bus(Protocol):
     def consumer(
         self, group_id: str, topics: Sequence[str], *, from_end: bool = False
     ) -> Consumer: ...
+
+
+class RetainedLog(Protocol):
+    """Durable latest record per (topic, key) of compacted topics, for an in-process bus.
+
+    ``put`` replaces the record of ``(topic, key)`` and must be durable when it returns
+    (it raises on failure); ``load`` returns every record, in the order of their last
+    ``put``. Implemented over the embedded relational store for ``quant up``.
+    """
+
+    def load(self) -> Sequence[tuple[str, str, bytes]]:
+        """Every retained ``(topic, key, value)``, oldest last write first."""
+        ...
+
+    def put(self, topic: str, key: str, value: bytes) -> None:
+        """Make ``value`` the retained record of ``(topic, key)``."""
+        ...

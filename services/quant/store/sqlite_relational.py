@@ -1,4 +1,5 @@
-"""Embedded relational store on SQLite: instruments, executed_orders, users.
+"""Embedded relational store on SQLite: instruments, executed_orders, users, and the
+retained records of ``quant up``'s in-process bus (:class:`SqliteRetainedLog`).
 
 The ``RelationalStore`` port for ``quant up`` and unit tests, with the same behaviour as
 ``PostgresStore`` (shared SQL in ``relational_sql``; schema from the versioned
@@ -221,6 +222,12 @@ class SqliteRelationalStore:
         row = self._run(lambda c: c.execute(_GET_API_KEY, (key_id,)).fetchone())
         return None if row is None else Q.api_key_from_row(row)
 
+    # --- retained bus records -------------------------------------------------------------
+
+    def retained_log(self) -> SqliteRetainedLog:
+        """The compacted topics' latest record per key, kept in this file."""
+        return SqliteRetainedLog(self)
+
     def execute(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         """Run one raw statement, returning the row count (tests and maintenance only)."""
         return self._run(lambda c: c.execute(sql, args).rowcount)
@@ -230,3 +237,28 @@ class SqliteRelationalStore:
             with self._lock:
                 self._conn.close()
                 self._conn = None
+
+
+_LOAD_RETAINED = "SELECT topic, key, value FROM retained_records ORDER BY seq"
+_PUT_RETAINED = (
+    "INSERT INTO retained_records (topic, key, value, seq) "
+    "VALUES (?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM retained_records)) "
+    "ON CONFLICT (topic, key) DO UPDATE SET value = excluded.value, seq = excluded.seq"
+)
+
+
+class SqliteRetainedLog:
+    """A ``quant.bus.port.RetainedLog`` in the ``retained_records`` table of a
+    :class:`SqliteRelationalStore` (structurally: the store layer does not import the
+    bus). Each ``put`` is one committed statement; errors are ``StoreError``.
+    """
+
+    def __init__(self, store: SqliteRelationalStore) -> None:
+        self._store = store
+
+    def load(self) -> list[tuple[str, str, bytes]]:
+        rows = self._store._run(lambda c: c.execute(_LOAD_RETAINED).fetchall())
+        return [(str(t), str(k), bytes(v)) for t, k, v in rows]
+
+    def put(self, topic: str, key: str, value: bytes) -> None:
+        self._store._run(lambda c: c.execute(_PUT_RETAINED, (topic, key, value)))

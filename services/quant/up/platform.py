@@ -11,7 +11,11 @@ What is particular to the one-process platform is chosen here, and nothing else:
   market hours and "today" mean the same to every service; with the simulator the
   freshness thresholds (``freshness``, ``gateway.stale_after_s``) are multiplied by
   ``sim_speed`` when it is above 1, as its frames are that much further apart in its time;
-- the bus: :class:`~quant.bus.inprocess.InProcessBus`;
+- the bus: :class:`~quant.bus.inprocess.InProcessBus`, keeping its compacted topic
+  (``control.commands``) in the relational SQLite file
+  (:class:`~quant.store.sqlite_relational.SqliteRetainedLog`), so a restart comes back
+  with the same control state as with Kafka: a halted account stays halted, run-time
+  subscriptions stay subscribed;
 - the stores: SQLite files under ``data_dir`` (ticks, and the relational store that the
   ``instrument-sync`` service fills while the others start);
 - the broker: ``--broker paper`` (the default) fills orders in the execution service's
@@ -228,7 +232,7 @@ async def run_platform(
                 clock=market.clock,  # the market's time: data ages by its exchange time
                 registry=registry,
                 board=board,
-                bus=InProcessBus(),
+                bus=InProcessBus(retained=relational.retained_log()),
                 instruments=FixedCatalog(
                     market.instruments,
                     market.description,
