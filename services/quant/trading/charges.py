@@ -17,7 +17,9 @@ rates, and a fill in an unsupported segment or product is refused, never priced 
 
 Rounding (CHARGES.md §5, "practical rule for matching to the paisa"):
 
-1. Each fill's levies are computed exactly, as rational paise.
+1. Each fill's levies are computed exactly, in integers: every rate is a whole number of
+   1/``RATE_DENOMINATOR`` (:func:`~quant.trading.charges_rates.rate_numerator`), so a levy
+   is ``value_paise x numerator`` in units of 1/RATE_DENOMINATOR paisa, with no error.
 2. They are rounded on the contract note: per trading day and exchange segment (NSE_EQ,
    NSE_FO, BSE_EQ, BSE_FO), each component's exact day sum is rounded half-up to the paisa;
    STT half-up to the rupee per security per day (the exchange's level, §2), then summed;
@@ -34,6 +36,9 @@ Rounding (CHARGES.md §5, "practical rule for matching to the paisa"):
    rounded(cumulative with it) - rounded(cumulative before it). Each is >= 0, and a day's
    or an order's fills add up to the note to the paisa.
 
+The contract note keeps the exact sums and its rounded figures as of the last fill, so a
+fill costs a few integer operations whatever the day's number of orders and securities.
+
 :func:`charges_for_fill` prices one fill as a one-order, one-fill contract note; that is
 what the brokerage endpoint quotes (its inputs mirror the endpoint's query parameters:
 ``instrument_token`` -> segment (and the instrument master's type), ``quantity``,
@@ -42,16 +47,15 @@ what the brokerage endpoint quotes (its inputs mirror the endpoint's query param
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 
 from quant.core.instruments import Instrument, InstrumentType
 from quant.core.money import paise_to_decimal
 from quant.core.orders import Side
 from quant.trading.charges_rates import (
+    RATE_DENOMINATOR,
     UPSTOX,
     Levy,
     Market,
@@ -59,6 +63,7 @@ from quant.trading.charges_rates import (
     Tariff,
     brokerage_rule,
     levy_rate,
+    rate_numerator,
 )
 
 __all__ = [
@@ -102,17 +107,24 @@ class ChargeBreakdown:
 
     @property
     def total(self) -> int:
-        return sum(getattr(self, f.name) for f in fields(self))
+        return (
+            self.brokerage + self.stt + self.exchange + self.ipft
+            + self.sebi + self.stamp + self.gst + self.dp
+        )  # fmt: skip
 
     def __add__(self, other: ChargeBreakdown) -> ChargeBreakdown:
         return ChargeBreakdown(
-            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(self))
-        )
+            self.brokerage + other.brokerage, self.stt + other.stt,
+            self.exchange + other.exchange, self.ipft + other.ipft, self.sebi + other.sebi,
+            self.stamp + other.stamp, self.gst + other.gst, self.dp + other.dp,
+        )  # fmt: skip
 
     def __sub__(self, other: ChargeBreakdown) -> ChargeBreakdown:
         return ChargeBreakdown(
-            *(getattr(self, f.name) - getattr(other, f.name) for f in fields(self))
-        )
+            self.brokerage - other.brokerage, self.stt - other.stt,
+            self.exchange - other.exchange, self.ipft - other.ipft, self.sebi - other.sebi,
+            self.stamp - other.stamp, self.gst - other.gst, self.dp - other.dp,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,41 +195,64 @@ def _validate(fill: Fill) -> None:
         raise ChargesError("a fill needs its instrument_key and order_id")
 
 
-def _half_up(amount: Fraction, unit: int = 1) -> int:
-    """Round a non-negative paise amount half-up to a multiple of ``unit`` paise."""
-    return math.floor(amount / unit + Fraction(1, 2)) * unit
+_D = RATE_DENOMINATOR
+
+
+def _half_up(scaled: int, unit: int = 1) -> int:
+    """Round ``scaled / RATE_DENOMINATOR`` paise half-up to a multiple of ``unit`` paise.
+
+    ``floor(x / unit + 1/2) * unit`` in integers: ``step = unit x D`` is even (D is), so
+    ``(scaled + step / 2) // step`` is exact.
+    """
+    step = unit * _D
+    return (scaled + step // 2) // step * unit
+
+
+@dataclass(frozen=True, slots=True)
+class _Rates:
+    """The rates of one kind of fill on the day, as numerators over RATE_DENOMINATOR."""
+
+    market: Market
+    exchange: str
+    stt: int
+    levies: tuple[int, int, int, int]  # exchange, IPFT, SEBI, stamp
+    brokerage_cap: int  # the cap, in paise x D
+    brokerage_rate: int | None
 
 
 @dataclass(slots=True)
 class _Note:
-    """Exact running sums of one exchange segment's day (one contract note)."""
+    """Exact running sums of one exchange segment's day (one contract note).
 
-    exchange: str
-    gst_rate: Fraction
-    brokerage: dict[str, Fraction] = field(default_factory=dict)  # per order
+    Every sum is in paise x RATE_DENOMINATOR (a whole number: paise x rate numerator), so
+    it is the exact rational sum of the fills' levies; rounding happens only in
+    :meth:`rounded`, from these sums, as the docstring's rules say.
+    """
+
+    gst_rate: int
+    brokerage: dict[str, int] = field(default_factory=dict)  # per order
     #: the sum of ``brokerage``, kept as orders change (not re-added per fill: a day has
     #: up to hundreds of thousands of orders)
-    brokerage_total: Fraction = Fraction(0)
-    stt: dict[str, Fraction] = field(default_factory=dict)  # per security
-    levies: dict[Levy, Fraction] = field(default_factory=dict)
+    brokerage_total: int = 0
+    stt: dict[str, int] = field(default_factory=dict)  # per security
+    #: the sum of ``stt``'s values each rounded to the rupee, kept as securities change
+    stt_rounded: int = 0
+    levies: list[int] = field(default_factory=lambda: [0, 0, 0, 0])  # as _Rates.levies
     dp_scrips: set[str] = field(default_factory=set)
+    #: :meth:`rounded` as of the last fill (the note changes only by fills)
+    current: ChargeBreakdown = field(default_factory=lambda: ChargeBreakdown())
 
     def rounded(self, tariff: Tariff) -> ChargeBreakdown:
-        def levy(name: Levy) -> int:
-            return _half_up(self.levies.get(name, Fraction(0)))
-
+        exchange_sum, ipft_sum, sebi_sum, stamp_sum = self.levies
         brokerage = _half_up(self.brokerage_total)
-        stt = sum(_half_up(v, 100) for v in self.stt.values())
-        exchange, ipft, sebi = levy(Levy.EXCHANGE), levy(Levy.IPFT), levy(Levy.SEBI)
-        stamp = _half_up(
-            self.levies.get(Levy.STAMP, Fraction(0)), 100 if tariff.stamp_to_rupee else 1
-        )
+        exchange, ipft, sebi = _half_up(exchange_sum), _half_up(ipft_sum), _half_up(sebi_sum)
+        stamp = _half_up(stamp_sum, 100 if tariff.stamp_to_rupee else 1)
         dp = tariff.dp_paise * len(self.dp_scrips)
         base = brokerage + exchange + dp
         base += sebi if tariff.gst_on_sebi else 0
         base += ipft if tariff.gst_on_ipft else 0
         gst = _half_up(base * self.gst_rate)
-        return ChargeBreakdown(brokerage, stt, exchange, ipft, sebi, stamp, gst, dp)
+        return ChargeBreakdown(brokerage, self.stt_rounded, exchange, ipft, sebi, stamp, gst, dp)
 
 
 @dataclass(slots=True)
@@ -226,6 +261,10 @@ class _Order:
     side: Side
     value_paise: int = 0
     charges: ChargeBreakdown = field(default_factory=ChargeBreakdown)
+
+
+_LEVIES = (Levy.EXCHANGE, Levy.IPFT, Levy.SEBI, Levy.STAMP)  # the order of _Rates.levies
+_RateKey = tuple[str, InstrumentType, str, Side, str]
 
 
 class DayCharges:
@@ -242,6 +281,33 @@ class DayCharges:
         self.charge_dp = charge_dp
         self._notes: dict[str, _Note] = {}
         self._orders: dict[str, _Order] = {}
+        # (segment, type, product, side, rate class) -> rates: the date and tariff are the
+        # day's, so a kind of fill is looked up in the table once a day
+        self._rates: dict[_RateKey, _Rates] = {}
+
+    def _rates_for(self, fill: Fill, segment: str) -> _Rates:
+        key = (segment, fill.instrument_type, fill.product, fill.side, fill.rate_class)
+        rates = self._rates.get(key)
+        if rates is None:
+            market = market_for(segment, fill.instrument_type, fill.product)
+            exchange, _ = _SEGMENTS[segment]
+            side, on = fill.side.name, self.trade_date
+
+            def rate(levy: Levy) -> int:
+                return rate_numerator(levy_rate(levy, exchange, market, side, on, fill.rate_class))
+
+            stt = rate(Levy.STT)
+            ex, ipft, sebi, stamp = (rate(levy) for levy in _LEVIES)
+            rule = brokerage_rule(self.tariff, market, on)
+            rates = self._rates[key] = _Rates(
+                market,
+                exchange,
+                stt,
+                (ex, ipft, sebi, stamp),
+                rule.cap_paise * _D,
+                None if rule.rate is None else rate_numerator(rule.rate),
+            )
+        return rates
 
     def add(self, fill: Fill) -> ChargeBreakdown:
         """Record ``fill``; return the charges it adds to the day (components >= 0)."""
@@ -250,43 +316,44 @@ class DayCharges:
             raise ChargesError(
                 f"fill of {fill.trade_date} added to the charges of {self.trade_date}"
             )
-        market = market_for(fill.segment, fill.instrument_type, fill.product)
-        exchange, _ = _SEGMENTS[fill.segment]
-        side = fill.side.name
-        value = fill.quantity * fill.price_paise
-        rates = {
-            levy: levy_rate(levy, exchange, market, side, self.trade_date, fill.rate_class)
-            for levy in (Levy.STT, Levy.EXCHANGE, Levy.IPFT, Levy.SEBI, Levy.STAMP)
-        }
-        rule = brokerage_rule(self.tariff, market, self.trade_date)
+        segment = fill.segment
+        rates = self._rates_for(fill, segment)
+        market = rates.market
         order = self._orders.get(fill.order_id)
-        if order is not None and (order.market, order.side) != (market, fill.side):
+        if order is not None and (order.market is not market or order.side is not fill.side):
             raise ChargesError(
                 f"order {fill.order_id} was {order.side.name} {order.market}; "
-                f"a fill of it cannot be {side} {market}"
+                f"a fill of it cannot be {fill.side.name} {market}"
             )
-        note = self._notes.get(fill.segment)
+        note = self._notes.get(segment)
         if note is None:
-            gst_rate = levy_rate(Levy.GST, exchange, market, side, self.trade_date)
-            note = self._notes[fill.segment] = _Note(exchange, gst_rate)
-        before = note.rounded(self.tariff)
+            gst = levy_rate(Levy.GST, rates.exchange, market, fill.side.name, self.trade_date)
+            note = self._notes[segment] = _Note(rate_numerator(gst))
+        before = note.current
 
         if order is None:
             order = self._orders[fill.order_id] = _Order(market, fill.side)
+        value = fill.quantity * fill.price_paise
         order.value_paise += value
-        brokerage = Fraction(rule.cap_paise)
-        if rule.rate is not None:
-            brokerage = min(brokerage, rule.rate * order.value_paise)
-        note.brokerage_total += brokerage - note.brokerage.get(fill.order_id, Fraction(0))
+        brokerage = rates.brokerage_cap
+        if rates.brokerage_rate is not None:
+            brokerage = min(brokerage, rates.brokerage_rate * order.value_paise)
+        note.brokerage_total += brokerage - note.brokerage.get(fill.order_id, 0)
         note.brokerage[fill.order_id] = brokerage
         key = fill.instrument_key
-        note.stt[key] = note.stt.get(key, Fraction(0)) + value * rates[Levy.STT]
-        for levy in (Levy.EXCHANGE, Levy.IPFT, Levy.SEBI, Levy.STAMP):
-            note.levies[levy] = note.levies.get(levy, Fraction(0)) + value * rates[levy]
+        stt_before = note.stt.get(key, 0)
+        stt_after = note.stt[key] = stt_before + value * rates.stt
+        note.stt_rounded += _half_up(stt_after, 100) - _half_up(stt_before, 100)
+        sums, (ex, ipft, sebi, stamp) = note.levies, rates.levies
+        sums[0] += value * ex
+        sums[1] += value * ipft
+        sums[2] += value * sebi
+        sums[3] += value * stamp
         if self.charge_dp and market is Market.EQUITY_DELIVERY and fill.side is Side.SELL:
             note.dp_scrips.add(key)
 
-        added = note.rounded(self.tariff) - before
+        note.current = after = note.rounded(self.tariff)
+        added = after - before
         order.charges = order.charges + added
         return added
 
@@ -299,7 +366,7 @@ class DayCharges:
         """The day's charges: the sum of its contract notes."""
         total = ChargeBreakdown()
         for note in self._notes.values():
-            total = total + note.rounded(self.tariff)
+            total = total + note.current
         return total
 
 

@@ -10,7 +10,11 @@ charged at the latest row in force that day. A date before a levy's first row is
 Rows marked ``unconfirmed=True`` are the ones CHARGES.md §8 lists as unconfirmed or
 disputed; the values chosen are the ones CHARGES.md's Upstox examples (§7) use.
 
-Rates are exact fractions of the base value (``pct("0.1")`` is 0.1 %), never floats.
+Rates are exact fractions of the base value (``pct("0.1")`` is 0.1 %), never floats. Each
+is also a whole number of 1/:data:`RATE_DENOMINATOR` (:func:`rate_numerator`), which is
+what :mod:`quant.trading.charges` computes with: integer paise x integer numerator, exact.
+A rate that is not (e.g. 1/3, or a percent with more than 7 decimals) is refused when its
+row is built, so a table that imports is a table the integer arithmetic prices exactly.
 """
 
 from __future__ import annotations
@@ -20,10 +24,27 @@ from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 
+#: every rate is a whole number of 1/RATE_DENOMINATOR (10^-9: a percent to 7 decimals)
+RATE_DENOMINATOR = 10**9
+
 
 def pct(percent: str) -> Fraction:
     """An exact rate from a percent string: ``pct("0.00297")`` is 0.00297 %."""
     return Fraction(percent) / 100
+
+
+def rate_numerator(rate: Fraction | int) -> int:
+    """``rate`` as a whole number of 1/:data:`RATE_DENOMINATOR`; a ValueError if it is not one.
+
+    ``rate_numerator(pct("0.00297")) == 29_700``: 0.00297 % is 29,700 / 10^9.
+    """
+    scaled = Fraction(rate) * RATE_DENOMINATOR
+    if scaled.denominator != 1 or scaled < 0:
+        raise ValueError(
+            f"rate {rate} is not a non-negative whole number of 1/{RATE_DENOMINATOR}: "
+            "the charges compute in integers (a percent may have at most 7 decimals)"
+        )
+    return scaled.numerator
 
 
 class Levy(StrEnum):
@@ -81,6 +102,9 @@ class RateRow:
     rate: Fraction
     rate_classes: frozenset[str] = ANY_CLASS
     unconfirmed: bool = False
+
+    def __post_init__(self) -> None:
+        rate_numerator(self.rate)  # refuse a rate the integer charges cannot carry exactly
 
 
 _FY24 = date(2023, 4, 1)
@@ -152,6 +176,10 @@ class BrokerageRule:
 
     cap_paise: int
     rate: Fraction | None = None
+
+    def __post_init__(self) -> None:
+        if self.rate is not None:
+            rate_numerator(self.rate)  # as RateRow: exact in 1/RATE_DENOMINATOR or refused
 
 
 @dataclass(frozen=True, slots=True)
