@@ -116,6 +116,8 @@ class ExecutionEngine(Controls):
             recovery.load(self._b, journal, fills, self._mode)
             for k, seq in journal.sequences.items():
                 self._sequences[k] = max(self._sequences.get(k, 0), seq)
+            for k, owner in journal.prefix_owners.items():
+                self._prefix_owners.setdefault(k, owner)
         if self._square_off is not None:
             today = ist_date(now)
             if any(

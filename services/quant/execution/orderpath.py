@@ -133,6 +133,8 @@ class OrderPath:
         self._submissions: dict[str, Submission] = {}
         self._in_flight: dict[str, asyncio.Event] = {}
         self._sequences: dict[tuple[str, date], int] = {}
+        #: (client order id prefix, IST day) -> the strategy name whose ids use it that day
+        self._prefix_owners: dict[tuple[str, date], str] = {}
         self._states = TradingStates()
         self._kills: dict[str, tuple[bool, bool, int]] = {}
         #: (send at, "place" | "cancel", client order id), send times non-decreasing
@@ -215,6 +217,11 @@ class OrderPath:
         self._metrics.intent()
         intent = message.intent
         day = ist_date(received)
+        taken = self._claim_prefix(intent.strategy, day)
+        if taken is not None:
+            self._metrics.rejection(taken.reason.value)
+            log.warning("intent of %s rejected: %s", intent.strategy, taken.message)
+            return Submission("", (), taken)
         sequence = message.sequence or self._next_sequence(intent.strategy, day)
         base = client_order_id(intent.strategy, day, sequence)
         while base in self._in_flight:  # the same intent is being handled right now
@@ -229,6 +236,23 @@ class OrderPath:
         finally:
             del self._in_flight[base]
             event.set()
+
+    def _claim_prefix(self, strategy: str, day: date) -> Rejected | None:
+        """Make ``strategy`` the owner of its client order id prefix for ``day``, or the
+        rejection ``STRATEGY_PREFIX_TAKEN`` if another strategy name owns it: the two would
+        share client order ids (idempotency and the broker's tag lookup would mix them up).
+        Nothing is journaled for such an intent: there is no id of its own to journal it
+        under."""
+        prefix = strategy_prefix(strategy)
+        owner = self._prefix_owners.setdefault((prefix, day), strategy)
+        if owner == strategy:
+            return None
+        return Rejected(
+            R.STRATEGY_PREFIX_TAKEN,
+            f"strategy {strategy!r} would use the client order id prefix {prefix!r}, which "
+            f"strategy {owner!r} already uses today; rename {strategy!r} (a name of at most "
+            f"6 lowercase letters and digits is its own prefix)",
+        )
 
     def _next_sequence(self, strategy: str, day: date) -> int:
         return self._sequences.get((strategy_prefix(strategy), day), 0) + 1

@@ -20,11 +20,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from quant.core.calendar import NSE_CALENDAR
 from quant.core.clock import NS_PER_SECOND
 from quant.runtime.settings import DataServiceSettings, Section
+from quant.trading.client_ids import ensure_distinct_prefixes
+from quant.trading.errors import InvalidIntent
 from quant.trading.paper import PaperConfig
 from quant.trading.ratelimit import OrderRateLimiter, RateMode, order_windows
 from quant.trading.risk_limits import FreezePolicy, RiskLimits, StrategyLimits
@@ -183,6 +185,16 @@ class ExecutionSettings(DataServiceSettings):
         if empty:
             raise ValueError(f"empty algo name for strategies {empty}")
         return value
+
+    @model_validator(mode="after")
+    def _distinct_prefixes(self) -> ExecutionSettings:
+        """Two configured strategies whose client order ids would clash are refused at
+        start (the engine also refuses such an intent: ``STRATEGY_PREFIX_TAKEN``)."""
+        try:
+            ensure_distinct_prefixes(sorted({*self.algo_names, *self.risk.strategies}))
+        except InvalidIntent as e:
+            raise ValueError(str(e)) from e
+        return self
 
     def algo_name_for(self, strategy: str) -> str:
         """The algo name ``strategy``'s live orders carry ("" when none)."""
