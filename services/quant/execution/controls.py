@@ -188,8 +188,9 @@ class Controls(OrderPath):
 
     async def on_time(self) -> None:
         """Call about every 100 ms: sends queued orders whose slot has come, retries held
-        cancels, resolves placements of unknown outcome by tag, applies the daily-loss
-        limit and runs the MIS square-off."""
+        cancels, resolves placements of unknown outcome by tag, retries failed REST quote
+        requests (circuit limits), applies the daily-loss limit and runs the MIS
+        square-off."""
         if not self.ready:
             return
         now = self._clock.now_ns()
@@ -204,6 +205,8 @@ class Controls(OrderPath):
             self._cancel_retry.discard(cid)
             await self._dispatch_cancel(cid)
         await self._resolve_unknown(now)
+        if self._ref_quotes is not None:
+            self._ref_quotes.retry_due()
         self._check_daily_loss(now)
         self._report_pnl()
         if self._square_off is not None:

@@ -125,6 +125,10 @@ class ExecutionEngine(Controls):
             ):
                 self._square_off.mark_done(today)
         report = await self._reconcile(len(journal.events))
+        # circuit limits of what is held or working (bounded wait; retried if it fails)
+        held = [p.key.instrument_key for p in self._b.book if p.net_quantity]
+        held += [o.intent.instrument_key for o in self._b.open_orders()]
+        await self.prefetch_quotes(held)
         for base, cids in journal.intents.items():
             orders = tuple(self._b.orders[c] for c in cids if c in self._b.orders)
             if orders:

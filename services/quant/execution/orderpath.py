@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -32,7 +32,10 @@ from quant.execution.ports import (
     EventPublisher,
     NullMetrics,
     OrderJournal,
+    QuoteSource,
+    ReferenceQuote,
 )
+from quant.execution.refquotes import DEFAULT_RETRY_S, DEFAULT_WAIT_S, DailyQuotes
 from quant.trading.broker import (
     Broker,
     BrokerError,
@@ -108,6 +111,9 @@ class OrderPath:
         square_off: MisSquareOff | None = None,
         metrics: EngineMetrics | None = None,
         calendar: ExchangeCalendar = NSE_CALENDAR,
+        quotes: QuoteSource | None = None,
+        quote_wait_s: float = DEFAULT_WAIT_S,
+        quote_retry_s: float = DEFAULT_RETRY_S,
     ) -> None:
         if mode not in ("paper", "live"):
             raise ValueError(f"mode must be 'paper' or 'live', got {mode!r}")
@@ -142,6 +148,19 @@ class OrderPath:
         self._cancel_retry: set[str] = set()
         self._cancel_on_ack: set[str] = set()
         self._unknown: dict[str, int] = {}
+        #: circuit limits and first quotes from the broker's REST quote (none: no band check)
+        self._ref_quotes = (
+            None
+            if quotes is None
+            else DailyQuotes(
+                quotes,
+                clock,
+                self._apply_reference_quote,
+                on_failure=self._metrics.quote_fetch_failed,
+                wait_s=quote_wait_s,
+                retry_s=quote_retry_s,
+            )
+        )
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -206,6 +225,24 @@ class OrderPath:
         """Take the tick's LTP as the mark and its best bid/ask as the risk quote."""
         self._b.on_tick(tick)
 
+    async def prefetch_quotes(self, instrument_keys: Iterable[str]) -> None:
+        """Fetch today's REST quotes (circuit limits) of the instruments not fetched yet, in
+        one request, waiting at most ``quote_wait_s`` (the service calls it for a batch of
+        intents before submitting them; ``submit`` does it for its own instrument)."""
+        if self._ref_quotes is not None:
+            await self._ref_quotes.ensure(instrument_keys)
+
+    def cancel_quote_requests(self) -> None:
+        """Stop the REST quote requests in flight (the service is stopping)."""
+        if self._ref_quotes is not None:
+            self._ref_quotes.cancel()
+
+    def _apply_reference_quote(self, q: ReferenceQuote) -> None:
+        """The day's circuit limits of the instrument, and its quote unless a tick gave a
+        newer one."""
+        self._b.set_circuit_limits(q.instrument_key, q.lower_circuit, q.upper_circuit)
+        self._b.seed_quote(q.instrument_key, q.ltp, q.best_bid, q.best_ask, q.ts_event)
+
     # --- intents ----------------------------------------------------------------------------
 
     async def submit(self, message: IntentMessage) -> Submission:
@@ -232,6 +269,7 @@ class OrderPath:
         self._use_sequence(intent.strategy, day, sequence)
         event = self._in_flight[base] = asyncio.Event()
         try:
+            await self.prefetch_quotes((intent.instrument_key,))
             return await self._submit(intent, base, received)
         finally:
             del self._in_flight[base]

@@ -168,6 +168,14 @@ class ExecutionSettings(DataServiceSettings):
     control_catchup_s: float = Field(default=5.0, ge=0, le=120)
     # the engine's timer (MIS square-off, queued sends, unknown-order resolution, loss check)
     timer_interval_s: float = Field(default=0.1, gt=0, le=5)
+    # circuit limits (and a first quote) per instrument from the Upstox REST full market
+    # quote, once per instrument per IST day, with the token of `quant auth login` (paper
+    # mode too; without a token file there: no circuit-limit check, a warning at start).
+    # An intent waits at most rest_quote_wait_s for it; a failed request is retried after
+    # rest_quote_retry_s (meanwhile that instrument's orders have no circuit-limit check)
+    rest_quotes: bool = True
+    rest_quote_wait_s: float = Field(default=1.0, ge=0, le=30)
+    rest_quote_retry_s: float = Field(default=30.0, ge=1, le=3600)
     # the API's key cache (seconds a checked key is trusted)
     key_cache_s: float = Field(default=30.0, ge=0)
     metrics_port: int = Field(default=9103, ge=0, le=65535)
