@@ -20,6 +20,13 @@ does, in order, for one intent (``submit``):
    the broker. ``OrderStateUnknown`` from ``place`` leaves the order PENDING_NEW;
    ``on_time`` resolves it with ``broker.find_by_tag`` and never places it again.
 
+The risk quote is the instrument's latest tick; its circuit limits (which ticks do not
+carry), and a first quote when no tick has come, are the broker's REST full quote, fetched
+once per instrument per IST day by ``quant.execution.refquotes.DailyQuotes`` (when a
+``QuoteSource`` is given): before an intent (a bounded wait) and at recovery for what is
+held. A strategy name whose client order id prefix another one used that day is refused
+``STRATEGY_PREFIX_TAKEN`` before anything else (the two would share ids).
+
 Fills are the increases of the broker's cumulative ``filled_quantity`` (at its
 ``average_price``) between updates, so a repeated or replayed update adds nothing. Each
 fill updates the ``PositionBook`` and the day's charges (``quant.trading.charges``). The
