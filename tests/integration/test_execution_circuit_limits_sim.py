@@ -126,6 +126,40 @@ async def test_an_order_beyond_the_sims_circuit_limit_is_refused_price_band(
                 orders = (await http.get("/v1/orders")).json()
                 assert [o["reason"] for o in orders] == ["PRICE_BAND", ""]
                 assert orders[0]["broker_order_id"] == ""  # never sent
+
+                # a MARKET order fills without any tick (paper: on the REST quote's depth)
+                market = {**order(0), "order_type": "MARKET"}
+                del market["price"]
+                bought = await http.post("/v1/orders", json=market)
+                assert bought.status_code == 201, bought.text
+                cid = bought.json()["client_order_id"]
+
+                async def status(c: str) -> str:
+                    rows = (await http.get("/v1/orders")).json()
+                    return str(next(o["status"] for o in rows if o["client_order_id"] == c))
+
+                for _ in range(100):
+                    state = await status(cid)
+                    if state == "FILLED":
+                        break
+                    await asyncio.sleep(0.1)
+                assert state == "FILLED", state
+
+                # the REST quote is now stale (5 s) and no tick comes: a flatten still
+                # closes the position (its quote is fetched again)
+                await asyncio.sleep(6)
+                kill = await http.post("/v1/killswitch", json={"action": "flatten"})
+                assert kill.status_code == 200, kill.text
+                flat = False
+                for _ in range(100):
+                    positions = (await http.get("/v1/positions")).json()
+                    flat = all(p["quantity"] == 0 for p in positions)
+                    if flat:
+                        break
+                    await asyncio.sleep(0.1)
+                closing = (await http.get("/v1/orders?limit=1")).json()[0]
+                assert flat, (positions, closing)
+                assert closing["reason"] == "FLATTEN" and closing["status"] == "FILLED"
                 failures = registry.get_sample_value("quant_execution_quote_fetch_failures_total")
                 assert failures == 0.0
                 assert service.engine is not None

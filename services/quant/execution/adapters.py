@@ -79,6 +79,7 @@ def reference_quote(q: Quote) -> ReferenceQuote:
         lower_circuit=q.lower_circuit,
         upper_circuit=q.upper_circuit,
         ts_event=q.timestamp_ns or q.last_trade_time_ns,
+        depth=q.depth,
     )
 
 

@@ -168,9 +168,11 @@ class Controls(OrderPath):
             if not o.is_terminal and self._b.info[cid].reason in CLOSING_REASONS
         ]
         tag = SQUARE_OFF_TAG if reason == SQUARE_OFF else ""
-        for p in self._b.book.open_positions(product):
-            if not in_scope(p.key.strategy, scope):
-                continue
+        closing = [
+            p for p in self._b.book.open_positions(product) if in_scope(p.key.strategy, scope)
+        ]
+        await self.prefetch_quotes(p.key.instrument_key for p in closing)  # tickless: REST
+        for p in closing:
             intent = still_to_close(closing_intent(p, tag), closers)
             if intent is None:
                 continue

@@ -226,11 +226,25 @@ class OrderPath:
         self._b.on_tick(tick)
 
     async def prefetch_quotes(self, instrument_keys: Iterable[str]) -> None:
-        """Fetch today's REST quotes (circuit limits) of the instruments not fetched yet, in
-        one request, waiting at most ``quote_wait_s`` (the service calls it for a batch of
-        intents before submitting them; ``submit`` does it for its own instrument)."""
-        if self._ref_quotes is not None:
-            await self._ref_quotes.ensure(instrument_keys)
+        """Fetch today's REST quotes (circuit limits) of the instruments not fetched yet,
+        and again of those whose quote is getting stale (no tick comes for them), in one
+        request, waiting at most ``quote_wait_s`` (the service calls it for a batch of
+        intents before submitting them; ``submit`` does it for its own instrument, a
+        flatten or square-off for the positions it closes)."""
+        if self._ref_quotes is None:
+            return
+        keys = list(instrument_keys)
+        now = self._clock.now_ns()
+        stale = [k for k in keys if self._quote_stale(k, now)]
+        await self._ref_quotes.ensure(keys, refresh=stale)
+
+    def _quote_stale(self, instrument_key: str, now: int) -> bool:
+        """No quote, or one past half the age limit (a refresh in time for the check)."""
+        quote = self._b.quotes.get(instrument_key)
+        if quote is None:
+            return True
+        limit = self._limits.max_quote_age_ns
+        return bool(limit) and now - quote.ts_event > limit // 2
 
     def cancel_quote_requests(self) -> None:
         """Stop the REST quote requests in flight (the service is stopping)."""

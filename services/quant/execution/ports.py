@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from quant.core.control import KillSwitch
+from quant.core.events import DepthLevel
 from quant.core.orders import OrderEvent
 
 
@@ -59,6 +60,8 @@ class ReferenceQuote:
     lower_circuit: int
     upper_circuit: int
     ts_event: int
+    #: the order book's levels, when the source gives them (the paper broker fills on them)
+    depth: tuple[DepthLevel, ...] = ()
 
 
 class QuoteSource(Protocol):

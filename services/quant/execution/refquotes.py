@@ -17,6 +17,12 @@ later (by the next intent for the instrument, or by ``retry_due`` from the engin
 timer); meanwhile the instrument's orders are checked without a price band (the broker and
 the exchange still refuse a price outside it). An instrument the source has no quote for
 is not asked about again that day.
+
+An instrument no tick comes for (not in the market-data universe) would be left with a
+quote that goes stale ``max_quote_age_s`` after it was fetched, and then every order for
+it, the closing orders of a kill-switch flatten or the MIS square-off included, would be
+refused ``NO_QUOTE``. So ``ensure(..., refresh=...)`` fetches the quote again for the
+instruments the engine says are stale, at most once per ``REFRESH_NS`` each.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WAIT_S = 1.0
 DEFAULT_RETRY_S = 30.0
+#: the least time between two fetches of one instrument's quote for freshness
+REFRESH_NS = NS_PER_SECOND
 
 
 class DailyQuotes:
@@ -62,6 +70,8 @@ class DailyQuotes:
         #: instrument -> not before (UTC ns), after a failed request
         self._retry_at: dict[str, int] = {}
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        #: instrument -> when its last request started (UTC ns), for the refresh interval
+        self._asked_at: dict[str, int] = {}
         self._failing = False
 
     def fetched_today(self, instrument_key: str) -> bool:
@@ -73,11 +83,14 @@ class DailyQuotes:
         """Instruments whose request failed and waits for a retry (no price band yet)."""
         return sorted(self._retry_at)
 
-    async def ensure(self, instrument_keys: Iterable[str]) -> None:
-        """Fetch what today's quotes lack of ``instrument_keys`` (one request), and wait for
-        the answers (this one's or one already on its way) at most ``wait_s``."""
-        keys = list(dict.fromkeys(instrument_keys))
-        self._start(keys)
+    async def ensure(self, instrument_keys: Iterable[str], refresh: Iterable[str] = ()) -> None:
+        """Fetch what today's quotes lack of ``instrument_keys``, and again those of
+        ``refresh`` (stale) not asked for in the last ``REFRESH_NS``, in one request; wait
+        for the answers (this one's or one already on its way) at most ``wait_s``."""
+        now = self._clock.now_ns()
+        again = [k for k in refresh if now - self._asked_at.get(k, now - REFRESH_NS) >= REFRESH_NS]
+        keys = list(dict.fromkeys([*instrument_keys, *again]))
+        self._start(keys, force=again)
         waiting = {self._in_flight[k] for k in keys if k in self._in_flight}
         if waiting:
             await asyncio.wait(waiting, timeout=self._wait_s)
@@ -101,16 +114,20 @@ class DailyQuotes:
             self._done.clear()
             self._retry_at.clear()
 
-    def _start(self, keys: Sequence[str]) -> None:
+    def _start(self, keys: Sequence[str], force: Sequence[str] = ()) -> None:
         now = self._clock.now_ns()
         self._roll(now)
         want = [
             k
             for k in keys
-            if k not in self._done and k not in self._in_flight and self._retry_at.get(k, 0) <= now
+            if (k not in self._done or k in force)
+            and k not in self._in_flight
+            and self._retry_at.get(k, 0) <= now
         ]
         if not want:
             return
+        for k in want:
+            self._asked_at[k] = now
         task = asyncio.create_task(self._fetch(want, ist_date(now)), name="execution-quotes")
         for k in want:
             self._in_flight[k] = task

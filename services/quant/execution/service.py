@@ -32,7 +32,7 @@ import inspect
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Protocol, cast
 
 from quant.bus import codecs, topics
@@ -40,13 +40,13 @@ from quant.bus.codec_marketdata import decode_ticks
 from quant.bus.errors import CommitError
 from quant.bus.port import Consumer, Publisher, Received
 from quant.core.control import ControlState, KillSwitch, latest_per_key
-from quant.core.events import Tick
+from quant.core.events import DepthLevel, FeedMode, Tick
 from quant.core.instruments import Instrument
 from quant.execution.adapters import BusControlPublisher, BusEventPublisher, StoreJournal
 from quant.execution.api import auth_failures_counter, create_app
 from quant.execution.engine import ExecutionEngine
 from quant.execution.metrics import ExecutionMetrics, ServiceMetrics
-from quant.execution.ports import QuoteSource
+from quant.execution.ports import QuoteSource, ReferenceQuote
 from quant.execution.settings import ExecutionSettings
 from quant.runtime.blocking import run_blocking
 from quant.runtime.deps import Deps, load_instruments
@@ -175,6 +175,9 @@ class ExecutionService:
         s, bus = self._settings, self._deps.bus
         await run_blocking(bus.ensure_topics, topics.ALL_TOPICS)
         publisher = bus.publisher()
+        market = _market_fed(broker)
+        if quotes is not None and market is not None:
+            quotes = PaperBookFromQuotes(quotes, market)
         engine = self._engine(broker, instruments, publisher, quotes)
         self.engine = engine
         app = create_app(
@@ -185,7 +188,6 @@ class ExecutionService:
         intents = bus.consumer(s.intents_group, [topics.INTENTS.name])
         control = bus.consumer(f"{s.control_group}-{run_id}", [topics.CONTROL.name])
         ticks = bus.consumer(f"{s.ticks_group}-{run_id}", [topics.TICKS.name], from_end=True)
-        market = _market_fed(broker)
         try:
             async with asyncio.TaskGroup() as tg:
                 http = tg.create_task(server.serve(), name="execution-http")
@@ -247,6 +249,28 @@ class ExecutionService:
                 await run_blocking(publisher.close)  # each event was flushed when published
             except Exception as e:
                 log.warning("closing the order-event publisher failed: %s", e)
+
+
+def quote_tick(q: ReferenceQuote) -> Tick:
+    """A REST quote as the feed's tick (for the paper broker's book)."""
+    depth = q.depth or (DepthLevel(q.best_bid, 0, q.best_ask, 0),)
+    return Tick(q.instrument_key, FeedMode.FULL, q.ts_event, q.ts_event, q.ltp, depth=depth)
+
+
+class PaperBookFromQuotes:
+    """A ``QuoteSource`` that also gives each quote to the paper broker as a book, so a
+    paper order for an instrument no tick comes for can fill against the REST quote's
+    depth (while it is fresh: the paper broker's stale-book guard still applies)."""
+
+    def __init__(self, source: QuoteSource, market: MarketFed) -> None:
+        self._source = source
+        self._market = market
+
+    async def quotes(self, instrument_keys: Sequence[str]) -> Mapping[str, ReferenceQuote]:
+        got = await self._source.quotes(instrument_keys)
+        for q in got.values():
+            await _maybe_await(self._market.on_tick(quote_tick(q)))
+        return got
 
 
 def _market_fed(broker: object) -> MarketFed | None:

@@ -197,3 +197,23 @@ async def test_recovery_fetches_the_band_of_what_is_held() -> None:
     assert source.requests == [(EQ_KEY,)]
     q = restarted.engine._b.quotes[EQ_KEY]
     assert (q.lower_circuit, q.upper_circuit) == (LOWER, UPPER)
+
+
+async def test_a_tickless_instrument_gets_its_quote_again_when_it_goes_stale() -> None:
+    rig, source = rig_with_quotes()
+    await rig.engine.recover()
+    a = await rig.engine.submit(msg(intent(order_type=OrderType.MARKET)))
+    assert a.rejected is None
+    await rig.engine.on_broker_update(rig.broker.fill(a.client_order_id, 10, 250_010))
+    rig.clock.advance(10)  # no tick came: the REST quote is 10 s old (the limit is 5 s)
+    b = await rig.engine.submit(limit(250_000))
+    assert b.rejected is None, b.rejected  # fetched again rather than refused NO_QUOTE
+    assert source.requests == [(EQ_KEY,), (EQ_KEY,)]
+    await rig.engine.submit(limit(250_000))  # fresh again: not asked
+    assert len(source.requests) == 2
+
+    rig.clock.advance(10)
+    await rig.engine.request_kill("flatten")  # closes the position: its quote fetched again
+    closing = rig.engine.orders(1)[0]
+    assert closing.intent.side is Side.SELL and closing.status.name == "OPEN", closing
+    assert len(source.requests) == 3
