@@ -183,7 +183,15 @@ class Controls(OrderPath):
             base = client_order_id(intent.strategy, day, sequence)
             sub = await self._submit(intent, base, now, reason=reason)
             if sub.rejected is not None:
-                log.error("%s of %s not sent: %s", reason, p.key, sub.rejected.message)
+                k = p.key
+                log.error(
+                    "%s of %s's position in %s (%s) not sent: %s",
+                    reason,
+                    k.strategy,
+                    k.instrument_key,
+                    k.product.value,
+                    sub.rejected.message,
+                )
 
     async def _flatten(self, scope: str) -> None:
         await self._close_positions(scope, None, FLATTEN)
