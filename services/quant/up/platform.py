@@ -121,10 +121,9 @@ def warn_journal_outlives_simulator(store: OrderAudit, data_dir: Path, now_ns: i
     if orders:
         log.warning(
             "the order journal in %s holds %d orders of %s from an earlier start, but the "
-            "simulator's account starts empty: the execution service will report their "
-            "positions as mismatches with the broker (and a flatten would trade against "
-            "the simulator's empty account); for a clean book start with a new "
-            "QUANT_DATA_DIR",
+            "simulator's account starts empty: a position still open in the journal shows "
+            "as a mismatch with the broker (and closing it trades against the simulator's "
+            "empty account); for a clean book start with a new QUANT_DATA_DIR",
             data_dir,
             len(orders),
             day,
