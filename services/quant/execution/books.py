@@ -198,14 +198,15 @@ class Books:
 
     def seed_quote(self, instrument_key: str, ltp: int, bid: int, ask: int, ts: int) -> bool:
         """A quote from elsewhere than the feed (the REST quote), taken unless a tick gave a
-        newer one; its LTP becomes the mark if there is none. Returns whether it was taken."""
+        newer one; its LTP becomes the mark too (ticks set both). Returns whether it was
+        taken."""
         current = self.quotes.get(instrument_key)
         if current is not None and current.ts_event >= ts:
             return False
         lower, upper = self._circuits.get(instrument_key, (0, 0))
         self.quotes[instrument_key] = Quote(ltp, bid, ask, upper, lower, ts)
         if ltp > 0:
-            self.marks.setdefault(instrument_key, ltp)
+            self.marks[instrument_key] = ltp
         return True
 
     def on_tick(self, tick: Tick) -> None:

@@ -209,11 +209,16 @@ async def test_a_tickless_instrument_gets_its_quote_again_when_it_goes_stale() -
     b = await rig.engine.submit(limit(250_000))
     assert b.rejected is None, b.rejected  # fetched again rather than refused NO_QUOTE
     assert source.requests == [(EQ_KEY,), (EQ_KEY,)]
+    source.table[EQ_KEY] = (251_000, LOWER, UPPER)
+    rig.clock.advance(10)
+    await rig.engine.submit(limit(250_000))
+    assert rig.engine.marks()[EQ_KEY] == 251_000  # the newer REST quote marks the position
+    assert len(source.requests) == 3
     await rig.engine.submit(limit(250_000))  # fresh again: not asked
-    assert len(source.requests) == 2
+    assert len(source.requests) == 3
 
     rig.clock.advance(10)
     await rig.engine.request_kill("flatten")  # closes the position: its quote fetched again
     closing = rig.engine.orders(1)[0]
     assert closing.intent.side is Side.SELL and closing.status.name == "OPEN", closing
-    assert len(source.requests) == 3
+    assert len(source.requests) == 4
