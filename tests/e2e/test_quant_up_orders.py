@@ -3,9 +3,11 @@
 Starts ``quant up`` (simulated market; paper broker by default, or ``--broker upstox``:
 the live Upstox adapter sending to the simulator), waits for a quote of RELIANCE, posts a
 MARKET order with the admin key on ``POST /api/v1/orders`` and polls ``GET
-/api/v1/trades`` until the fill shows, with its charges. The banner names the broker; the
-order is in ``GET /api/v1/orders`` and the position in ``GET /api/v1/positions``; a
-viewer-less request is refused; SIGINT stops everything with exit code 0.
+/api/v1/trades`` until the fill shows, with its charges. The banner names the broker and
+where the admin key is; the order is in ``GET /api/v1/orders`` and the position in ``GET
+/api/v1/positions``; an order beyond the circuit limits is refused ``PRICE_BAND``; the
+kill switch halts (an order is refused ``HALTED``) and resumes; a viewer-less request is
+refused; SIGINT stops everything with exit code 0.
 """
 
 from __future__ import annotations
@@ -116,6 +118,22 @@ def test_a_manual_order_fills_and_shows_in_trades_with_charges(tmp_path: Path, b
                 positions = http.get("/api/v1/positions", headers=auth).json()
                 mine = [p for p in positions if p["strategy"] == "manual"]
                 assert [p["quantity"] for p in mine] == [3], positions
+
+                # beyond the simulator's circuit limits: refused by the risk check itself
+                # (the limits come from the REST full quote), never sent to the broker
+                beyond = {**order, "order_type": "LIMIT", "price": "99999.00"}
+                refused = http.post("/api/v1/orders", json=beyond, headers=auth)
+                assert refused.status_code == 422, refused.text
+                assert refused.json()["detail"]["code"] == "PRICE_BAND", refused.text
+                # the kill switch: halted, an order is refused; resumed, it goes again
+                halt = http.post("/api/v1/killswitch", json={"action": "halt"}, headers=auth)
+                assert halt.json()["account"] == "HALTED", halt.text
+                held = http.post("/api/v1/orders", json=order, headers=auth)
+                assert held.json()["detail"]["code"] == "HALTED", held.text
+                resume = http.post("/api/v1/killswitch", json={"action": "resume"}, headers=auth)
+                assert resume.json()["account"] == "ACTIVE", resume.text
+                pnl = http.get("/api/v1/pnl", headers=auth).json()
+                assert Decimal(pnl["charges"]) > 0 and pnl["state"]["account"] == "ACTIVE", pnl
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=stretched(20)) == 0, log.read_text()
         finally:
@@ -124,3 +142,5 @@ def test_a_manual_order_fills_and_shows_in_trades_with_charges(tmp_path: Path, b
                 proc.wait()
     banner = log.read_text()
     assert f"broker: {broker}" in banner, banner
+    assert f"  key:    {data / 'admin.key'}" in banner, banner
+    assert f"pnl: http://127.0.0.1:{port}/api/v1/pnl" in banner, banner

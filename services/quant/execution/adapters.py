@@ -10,17 +10,26 @@
 - :class:`BusControlPublisher` (:class:`~quant.execution.ports.ControlPublisher`): a kill
   switch on the compacted ``control.commands``, keyed by its scope
   (:func:`quant.bus.control.publish_control`), flushed before returning.
+- :class:`UpstoxQuoteSource` (:class:`~quant.execution.ports.QuoteSource`): the Upstox full
+  market quote (``GET /v2/market-quote/quotes``, batched by 500 keys) through the
+  rate-limited :class:`~quant.upstox.rest.UpstoxRestClient`: circuit limits, LTP, best
+  bid / ask, and the quote's ``timestamp`` (else its last trade time) as its time.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 from quant.bus import codecs, topics
 from quant.bus.control import publish_control
 from quant.bus.port import Publisher
 from quant.core.control import KillSwitch
 from quant.core.orders import OrderEvent
+from quant.execution.ports import ReferenceQuote
 from quant.runtime.blocking import run_blocking
 from quant.store.ports import OrderAudit
+from quant.upstox.models import Quote
+from quant.upstox.rest import UpstoxRestClient
 
 
 class StoreJournal:
@@ -57,3 +66,29 @@ class BusControlPublisher:
     async def publish(self, command: KillSwitch) -> None:
         publish_control(self._publisher, command)
         await run_blocking(self._publisher.flush)
+
+
+def reference_quote(q: Quote) -> ReferenceQuote:
+    """The engine's view of an Upstox full market quote."""
+    top = q.depth[0] if q.depth else None
+    return ReferenceQuote(
+        instrument_key=q.instrument_key,
+        ltp=q.last_price,
+        best_bid=top.bid_price if top else 0,
+        best_ask=top.ask_price if top else 0,
+        lower_circuit=q.lower_circuit,
+        upper_circuit=q.upper_circuit,
+        ts_event=q.timestamp_ns or q.last_trade_time_ns,
+        depth=q.depth,
+    )
+
+
+class UpstoxQuoteSource:
+    """``QuoteSource`` over the Upstox REST client's full market quote."""
+
+    def __init__(self, rest: UpstoxRestClient) -> None:
+        self._rest = rest
+
+    async def quotes(self, instrument_keys: Sequence[str]) -> Mapping[str, ReferenceQuote]:
+        got = await self._rest.full_quotes(list(instrument_keys))
+        return {k: reference_quote(q) for k, q in got.items()}

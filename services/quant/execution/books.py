@@ -188,7 +188,26 @@ class Books:
     # --- market data and risk ----------------------------------------------------------------
 
     def set_circuit_limits(self, instrument_key: str, lower: int, upper: int) -> None:
+        """The day's price band (paise, 0 = none): the quote has it now, and each tick's."""
         self._circuits[instrument_key] = (lower, upper)
+        quote = self.quotes.get(instrument_key)
+        if quote is not None:
+            self.quotes[instrument_key] = dataclasses.replace(
+                quote, lower_circuit=lower, upper_circuit=upper
+            )
+
+    def seed_quote(self, instrument_key: str, ltp: int, bid: int, ask: int, ts: int) -> bool:
+        """A quote from elsewhere than the feed (the REST quote), taken unless a tick gave a
+        newer one; its LTP becomes the mark too (ticks set both). Returns whether it was
+        taken."""
+        current = self.quotes.get(instrument_key)
+        if current is not None and current.ts_event >= ts:
+            return False
+        lower, upper = self._circuits.get(instrument_key, (0, 0))
+        self.quotes[instrument_key] = Quote(ltp, bid, ask, upper, lower, ts)
+        if ltp > 0:
+            self.marks[instrument_key] = ltp
+        return True
 
     def on_tick(self, tick: Tick) -> None:
         if tick.ltp > 0:

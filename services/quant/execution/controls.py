@@ -168,9 +168,11 @@ class Controls(OrderPath):
             if not o.is_terminal and self._b.info[cid].reason in CLOSING_REASONS
         ]
         tag = SQUARE_OFF_TAG if reason == SQUARE_OFF else ""
-        for p in self._b.book.open_positions(product):
-            if not in_scope(p.key.strategy, scope):
-                continue
+        closing = [
+            p for p in self._b.book.open_positions(product) if in_scope(p.key.strategy, scope)
+        ]
+        await self.prefetch_quotes(p.key.instrument_key for p in closing)  # tickless: REST
+        for p in closing:
             intent = still_to_close(closing_intent(p, tag), closers)
             if intent is None:
                 continue
@@ -181,15 +183,24 @@ class Controls(OrderPath):
             base = client_order_id(intent.strategy, day, sequence)
             sub = await self._submit(intent, base, now, reason=reason)
             if sub.rejected is not None:
-                log.error("%s of %s not sent: %s", reason, p.key, sub.rejected.message)
+                k = p.key
+                log.error(
+                    "%s of %s's position in %s (%s) not sent: %s",
+                    reason,
+                    k.strategy,
+                    k.instrument_key,
+                    k.product.value,
+                    sub.rejected.message,
+                )
 
     async def _flatten(self, scope: str) -> None:
         await self._close_positions(scope, None, FLATTEN)
 
     async def on_time(self) -> None:
         """Call about every 100 ms: sends queued orders whose slot has come, retries held
-        cancels, resolves placements of unknown outcome by tag, applies the daily-loss
-        limit and runs the MIS square-off."""
+        cancels, resolves placements of unknown outcome by tag, retries failed REST quote
+        requests (circuit limits), applies the daily-loss limit and runs the MIS
+        square-off."""
         if not self.ready:
             return
         now = self._clock.now_ns()
@@ -204,6 +215,8 @@ class Controls(OrderPath):
             self._cancel_retry.discard(cid)
             await self._dispatch_cancel(cid)
         await self._resolve_unknown(now)
+        if self._ref_quotes is not None:
+            self._ref_quotes.retry_due()
         self._check_daily_loss(now)
         self._report_pnl()
         if self._square_off is not None:

@@ -20,6 +20,13 @@ does, in order, for one intent (``submit``):
    the broker. ``OrderStateUnknown`` from ``place`` leaves the order PENDING_NEW;
    ``on_time`` resolves it with ``broker.find_by_tag`` and never places it again.
 
+The risk quote is the instrument's latest tick; its circuit limits (which ticks do not
+carry), and a first quote when no tick has come, are the broker's REST full quote, fetched
+once per instrument per IST day by ``quant.execution.refquotes.DailyQuotes`` (when a
+``QuoteSource`` is given): before an intent (a bounded wait) and at recovery for what is
+held. A strategy name whose client order id prefix another one used that day is refused
+``STRATEGY_PREFIX_TAKEN`` before anything else (the two would share ids).
+
 Fills are the increases of the broker's cumulative ``filled_quantity`` (at its
 ``average_price``) between updates, so a repeated or replayed update adds nothing. Each
 fill updates the ``PositionBook`` and the day's charges (``quant.trading.charges``). The
@@ -116,6 +123,8 @@ class ExecutionEngine(Controls):
             recovery.load(self._b, journal, fills, self._mode)
             for k, seq in journal.sequences.items():
                 self._sequences[k] = max(self._sequences.get(k, 0), seq)
+            for k, owner in journal.prefix_owners.items():
+                self._prefix_owners.setdefault(k, owner)
         if self._square_off is not None:
             today = ist_date(now)
             if any(
@@ -123,6 +132,10 @@ class ExecutionEngine(Controls):
             ):
                 self._square_off.mark_done(today)
         report = await self._reconcile(len(journal.events))
+        # circuit limits of what is held or working (bounded wait; retried if it fails)
+        held = [p.key.instrument_key for p in self._b.book if p.net_quantity]
+        held += [o.intent.instrument_key for o in self._b.open_orders()]
+        await self.prefetch_quotes(held)
         for base, cids in journal.intents.items():
             orders = tuple(self._b.orders[c] for c in cids if c in self._b.orders)
             if orders:

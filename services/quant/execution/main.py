@@ -7,7 +7,13 @@ adapter (:func:`quant.upstox.broker.build_upstox_broker`) at ``settings.upstox``
 token of ``deps.token`` (``quant auth login``; in ``quant up --broker upstox`` the
 simulator's). ``quant execution`` opens its dependencies with
 :func:`open_execution_deps`: Kafka, PostgreSQL when ``QUANT_POSTGRES__DSN`` is set (the
-cluster) or else the SQLite file ``relational_file``, and the token file in live mode.
+cluster) or else the SQLite file ``relational_file``, and the token file (live mode; paper
+mode when it exists).
+
+The engine's circuit limits come from the Upstox REST full market quote
+(:func:`upstox_quotes`, a REST client of its own at ``settings.upstox`` with the same
+token), in both modes, unless ``rest_quotes`` is off or there is no token (paper mode
+without ``quant auth login``): then a warning says the price band is not checked.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from quant.execution.service import ExecutionService, OpenBroker
+from quant.execution.ports import QuoteSource
+from quant.execution.service import ExecutionService, OpenBroker, OpenQuotes
 from quant.execution.settings import ExecutionSettings
 from quant.runtime.deps import Deps, TokenSource, open_data_service_deps
 from quant.runtime.service import ConfigurationError
@@ -61,6 +68,42 @@ def upstox_broker(settings: ExecutionSettings, token: TokenSource) -> OpenBroker
     return open_upstox
 
 
+def upstox_quotes(settings: ExecutionSettings, token: TokenSource) -> OpenQuotes:
+    """Opens the REST client the engine's circuit limits (full market quotes) come from."""
+
+    @contextlib.asynccontextmanager
+    async def open_quotes() -> AsyncIterator[QuoteSource | None]:
+        from quant.execution.adapters import UpstoxQuoteSource
+        from quant.upstox.config import RestConfig
+        from quant.upstox.rest import UpstoxRestClient
+
+        u = settings.upstox
+        config = RestConfig(api_base=u.api_base, hft_base=u.hft_base, ca_file=u.ca_file)
+        async with UpstoxRestClient(token, config) as rest:
+            yield UpstoxQuoteSource(rest)
+
+    return open_quotes
+
+
+def quotes_opener(settings: ExecutionSettings, deps: Deps) -> OpenQuotes | None:
+    """The circuit-limit source of ``settings`` and ``deps``, or ``None`` (with a warning
+    saying why the price band is not checked)."""
+    if not settings.rest_quotes:
+        log.warning(
+            "QUANT_REST_QUOTES=false: no circuit limits are fetched, so orders are not "
+            "checked against the price band (PRICE_BAND) before they reach the broker"
+        )
+        return None
+    if deps.token is None:
+        log.warning(
+            "no Upstox access token (%s): no circuit limits are fetched, so orders are not "
+            "checked against the price band (PRICE_BAND); run `quant auth login` and restart",
+            settings.upstox.token_file,
+        )
+        return None
+    return upstox_quotes(settings, deps.token)
+
+
 def build(
     settings: ExecutionSettings,
     deps: Deps,
@@ -76,14 +119,22 @@ def build(
             )
     else:
         opener = paper_broker(settings, deps)
-    return ExecutionService(settings, deps, opener, on_serving=on_serving)
+    return ExecutionService(
+        settings,
+        deps,
+        opener,
+        open_quotes=quotes_opener(settings, deps),
+        on_serving=on_serving,
+    )
 
 
 @contextlib.asynccontextmanager
 async def open_execution_deps(settings: ExecutionSettings) -> AsyncIterator[Deps]:
-    """Kafka, the relational store (PostgreSQL, else the SQLite ``relational_file``) and,
-    in live mode, the Upstox token file."""
-    async with open_data_service_deps(settings, token=settings.mode == "live") as deps:
+    """Kafka, the relational store (PostgreSQL, else the SQLite ``relational_file``) and
+    the Upstox token file (live mode; paper mode if it is there, for the circuit limits)."""
+    quotes = settings.rest_quotes and settings.upstox.token_file.exists()
+    token = settings.mode == "live" or quotes
+    async with open_data_service_deps(settings, token=token) as deps:
         if deps.relational is not None:
             yield deps
             return

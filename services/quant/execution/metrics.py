@@ -3,10 +3,11 @@
 :class:`ExecutionMetrics` implements the engine's
 :class:`~quant.execution.ports.EngineMetrics` port (orders by status, rejections by
 reason, intents, the limiter's queue, trading states, the day's P&L, intent-to-ack
-latency, reconciliation mismatches); :class:`ServiceMetrics` is what only the service
-sees (bus messages it could not decode, recoveries). Made once per process on the
-composition root's registry, so a restarted service keeps counting. Money is exported in
-rupees (a gauge is a float; the books themselves stay in integer paise).
+latency, reconciliation mismatches, failed REST quote requests); :class:`ServiceMetrics`
+is what only the service sees (bus messages it could not decode, recoveries). Made once
+per process on the composition root's registry, so a restarted service keeps counting.
+Money is exported in rupees (a gauge is a float; the books themselves stay in integer
+paise).
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ class ExecutionMetrics:
             "Differences between the journal and the broker found at recovery",
             registry=registry,
         )
+        self.quote_fetch_failures_total = Counter(
+            PREFIX + "quote_fetch_failures",
+            "REST full-quote requests (circuit limits, first quotes) that failed; the "
+            "instruments asked for stay without a circuit-limit check until a retry succeeds",
+            registry=registry,
+        )
 
     # --- the EngineMetrics port ------------------------------------------------------------
 
@@ -93,6 +100,9 @@ class ExecutionMetrics:
 
     def reconcile_mismatch(self, count: int = 1) -> None:
         self.reconcile_mismatches_total.inc(count)
+
+    def quote_fetch_failed(self) -> None:
+        self.quote_fetch_failures_total.inc()
 
 
 class ServiceMetrics:

@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -32,7 +32,10 @@ from quant.execution.ports import (
     EventPublisher,
     NullMetrics,
     OrderJournal,
+    QuoteSource,
+    ReferenceQuote,
 )
+from quant.execution.refquotes import DEFAULT_RETRY_S, DEFAULT_WAIT_S, DailyQuotes
 from quant.trading.broker import (
     Broker,
     BrokerError,
@@ -108,6 +111,9 @@ class OrderPath:
         square_off: MisSquareOff | None = None,
         metrics: EngineMetrics | None = None,
         calendar: ExchangeCalendar = NSE_CALENDAR,
+        quotes: QuoteSource | None = None,
+        quote_wait_s: float = DEFAULT_WAIT_S,
+        quote_retry_s: float = DEFAULT_RETRY_S,
     ) -> None:
         if mode not in ("paper", "live"):
             raise ValueError(f"mode must be 'paper' or 'live', got {mode!r}")
@@ -133,6 +139,8 @@ class OrderPath:
         self._submissions: dict[str, Submission] = {}
         self._in_flight: dict[str, asyncio.Event] = {}
         self._sequences: dict[tuple[str, date], int] = {}
+        #: (client order id prefix, IST day) -> the strategy name whose ids use it that day
+        self._prefix_owners: dict[tuple[str, date], str] = {}
         self._states = TradingStates()
         self._kills: dict[str, tuple[bool, bool, int]] = {}
         #: (send at, "place" | "cancel", client order id), send times non-decreasing
@@ -140,6 +148,19 @@ class OrderPath:
         self._cancel_retry: set[str] = set()
         self._cancel_on_ack: set[str] = set()
         self._unknown: dict[str, int] = {}
+        #: circuit limits and first quotes from the broker's REST quote (none: no band check)
+        self._ref_quotes = (
+            None
+            if quotes is None
+            else DailyQuotes(
+                quotes,
+                clock,
+                self._apply_reference_quote,
+                on_failure=self._metrics.quote_fetch_failed,
+                wait_s=quote_wait_s,
+                retry_s=quote_retry_s,
+            )
+        )
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -204,6 +225,38 @@ class OrderPath:
         """Take the tick's LTP as the mark and its best bid/ask as the risk quote."""
         self._b.on_tick(tick)
 
+    async def prefetch_quotes(self, instrument_keys: Iterable[str]) -> None:
+        """Fetch today's REST quotes (circuit limits) of the instruments not fetched yet,
+        and again of those whose quote is getting stale (no tick comes for them), in one
+        request, waiting at most ``quote_wait_s`` (the service calls it for a batch of
+        intents before submitting them; ``submit`` does it for its own instrument, a
+        flatten or square-off for the positions it closes)."""
+        if self._ref_quotes is None:
+            return
+        keys = list(instrument_keys)
+        now = self._clock.now_ns()
+        stale = [k for k in keys if self._quote_stale(k, now)]
+        await self._ref_quotes.ensure(keys, refresh=stale)
+
+    def _quote_stale(self, instrument_key: str, now: int) -> bool:
+        """No quote, or one past half the age limit (a refresh in time for the check)."""
+        quote = self._b.quotes.get(instrument_key)
+        if quote is None:
+            return True
+        limit = self._limits.max_quote_age_ns
+        return bool(limit) and now - quote.ts_event > limit // 2
+
+    def cancel_quote_requests(self) -> None:
+        """Stop the REST quote requests in flight (the service is stopping)."""
+        if self._ref_quotes is not None:
+            self._ref_quotes.cancel()
+
+    def _apply_reference_quote(self, q: ReferenceQuote) -> None:
+        """The day's circuit limits of the instrument, and its quote unless a tick gave a
+        newer one."""
+        self._b.set_circuit_limits(q.instrument_key, q.lower_circuit, q.upper_circuit)
+        self._b.seed_quote(q.instrument_key, q.ltp, q.best_bid, q.best_ask, q.ts_event)
+
     # --- intents ----------------------------------------------------------------------------
 
     async def submit(self, message: IntentMessage) -> Submission:
@@ -215,6 +268,11 @@ class OrderPath:
         self._metrics.intent()
         intent = message.intent
         day = ist_date(received)
+        taken = self._claim_prefix(intent.strategy, day)
+        if taken is not None:
+            self._metrics.rejection(taken.reason.value)
+            log.warning("intent of %s rejected: %s", intent.strategy, taken.message)
+            return Submission("", (), taken)
         sequence = message.sequence or self._next_sequence(intent.strategy, day)
         base = client_order_id(intent.strategy, day, sequence)
         while base in self._in_flight:  # the same intent is being handled right now
@@ -225,10 +283,28 @@ class OrderPath:
         self._use_sequence(intent.strategy, day, sequence)
         event = self._in_flight[base] = asyncio.Event()
         try:
+            await self.prefetch_quotes((intent.instrument_key,))
             return await self._submit(intent, base, received)
         finally:
             del self._in_flight[base]
             event.set()
+
+    def _claim_prefix(self, strategy: str, day: date) -> Rejected | None:
+        """Make ``strategy`` the owner of its client order id prefix for ``day``, or the
+        rejection ``STRATEGY_PREFIX_TAKEN`` if another strategy name owns it: the two would
+        share client order ids (idempotency and the broker's tag lookup would mix them up).
+        Nothing is journaled for such an intent: there is no id of its own to journal it
+        under."""
+        prefix = strategy_prefix(strategy)
+        owner = self._prefix_owners.setdefault((prefix, day), strategy)
+        if owner == strategy:
+            return None
+        return Rejected(
+            R.STRATEGY_PREFIX_TAKEN,
+            f"strategy {strategy!r} would use the client order id prefix {prefix!r}, which "
+            f"strategy {owner!r} already uses today; rename {strategy!r} (a name of at most "
+            f"6 lowercase letters and digits is its own prefix)",
+        )
 
     def _next_sequence(self, strategy: str, day: date) -> int:
         return self._sequences.get((strategy_prefix(strategy), day), 0) + 1

@@ -4,17 +4,22 @@ The engine does no I/O itself. It appends every order state change to an ``Order
 (the ``executed_orders`` audit trail; durable when ``append`` returns) *before* it sends the
 order or publishes the change on an ``EventPublisher`` (``orders.events``, keyed by client
 order id); kill switch commands it makes itself go out on a ``ControlPublisher``
-(``control.commands``, compacted, keyed by scope). ``EngineMetrics`` receives what the
-Prometheus metrics (``quant.execution.metrics``) show; ``NullMetrics`` drops it all.
-The adapters over the relational store and the bus are in ``quant.execution.adapters``;
+(``control.commands``, compacted, keyed by scope). A ``QuoteSource`` (the broker's REST
+full market quote) gives each instrument's circuit limits of the day and a first quote
+(``quant.execution.refquotes``). ``EngineMetrics`` receives what the Prometheus metrics
+(``quant.execution.metrics``) show; ``NullMetrics`` drops it all. The adapters over the
+relational store, the bus and the Upstox REST client are in ``quant.execution.adapters``;
 tests use in-memory ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from quant.core.control import KillSwitch
+from quant.core.events import DepthLevel
 from quant.core.orders import OrderEvent
 
 
@@ -40,6 +45,32 @@ class ControlPublisher(Protocol):
     """``control.commands``: the kill switch commands the engine is asked to make."""
 
     async def publish(self, command: KillSwitch) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceQuote:
+    """One instrument's REST quote: its circuit limits of the day (paise, 0 = none) and a
+    quote to start from (LTP, best bid / ask; 0 = not known) taken at ``ts_event`` (UTC ns,
+    the quote's own time)."""
+
+    instrument_key: str
+    ltp: int
+    best_bid: int
+    best_ask: int
+    lower_circuit: int
+    upper_circuit: int
+    ts_event: int
+    #: the order book's levels, when the source gives them (the paper broker fills on them)
+    depth: tuple[DepthLevel, ...] = ()
+
+
+class QuoteSource(Protocol):
+    """The broker's full market quote (Upstox ``GET /v2/market-quote/quotes``)."""
+
+    async def quotes(self, instrument_keys: Sequence[str]) -> Mapping[str, ReferenceQuote]:
+        """The quotes of ``instrument_keys`` it knows (one request per batch it allows);
+        raises when the request fails."""
+        ...
 
 
 class EngineMetrics(Protocol):
@@ -80,6 +111,10 @@ class EngineMetrics(Protocol):
         """Recovery found ``count`` mismatches with the broker (``reconcile_mismatches_total``)."""
         ...
 
+    def quote_fetch_failed(self) -> None:
+        """A REST quote request failed (``quote_fetch_failures_total``)."""
+        ...
+
 
 class NullMetrics:
     """``EngineMetrics`` that records nothing (tests, tools)."""
@@ -106,4 +141,7 @@ class NullMetrics:
         pass
 
     def reconcile_mismatch(self, count: int = 1) -> None:
+        pass
+
+    def quote_fetch_failed(self) -> None:
         pass

@@ -99,6 +99,8 @@ class JournalState:
     sequences: dict[tuple[str, date], int] = field(default_factory=dict)
     #: intent id -> its order ids, in child order
     intents: dict[str, list[str]] = field(default_factory=dict)
+    #: (strategy prefix, day) -> the first strategy name seen using it
+    prefix_owners: dict[tuple[str, date], str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, events: Iterable[OrderEvent]) -> JournalState:
@@ -112,6 +114,16 @@ class JournalState:
                 if parts is not None:
                     k = (parts.prefix, parts.day)
                     state.sequences[k] = max(state.sequences.get(k, 0), parts.sequence)
+                    owner = state.prefix_owners.setdefault(k, e.strategy)
+                    if owner != e.strategy:
+                        log.error(
+                            "journal: strategies %r and %r both used the client order id "
+                            "prefix %r on %s; rename one of them",
+                            owner,
+                            e.strategy,
+                            parts.prefix,
+                            parts.day,
+                        )
             state.events[cid].append(e)
         return state
 

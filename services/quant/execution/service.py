@@ -32,7 +32,7 @@ import inspect
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Protocol, cast
 
 from quant.bus import codecs, topics
@@ -40,12 +40,13 @@ from quant.bus.codec_marketdata import decode_ticks
 from quant.bus.errors import CommitError
 from quant.bus.port import Consumer, Publisher, Received
 from quant.core.control import ControlState, KillSwitch, latest_per_key
-from quant.core.events import Tick
+from quant.core.events import DepthLevel, FeedMode, Tick
 from quant.core.instruments import Instrument
 from quant.execution.adapters import BusControlPublisher, BusEventPublisher, StoreJournal
 from quant.execution.api import auth_failures_counter, create_app
 from quant.execution.engine import ExecutionEngine
 from quant.execution.metrics import ExecutionMetrics, ServiceMetrics
+from quant.execution.ports import QuoteSource, ReferenceQuote
 from quant.execution.settings import ExecutionSettings
 from quant.runtime.blocking import run_blocking
 from quant.runtime.deps import Deps, load_instruments
@@ -75,6 +76,13 @@ class MarketFed(Protocol):
 
 #: opens the run's broker (and closes it on exit); see :mod:`quant.execution.main`
 OpenBroker = Callable[[], contextlib.AbstractAsyncContextManager[Broker]]
+#: opens the run's source of circuit limits (REST full quotes); ``None`` inside: none
+OpenQuotes = Callable[[], contextlib.AbstractAsyncContextManager[QuoteSource | None]]
+
+
+@contextlib.asynccontextmanager
+async def _no_quotes() -> AsyncIterator[QuoteSource | None]:
+    yield None
 
 
 async def _maybe_await(result: object) -> None:
@@ -93,11 +101,13 @@ class ExecutionService:
         deps: Deps,
         open_broker: OpenBroker,
         *,
+        open_quotes: OpenQuotes | None = None,
         on_serving: Callable[[str], None] | None = None,
     ) -> None:
         self._settings = settings
         self._deps = deps
         self._open_broker = open_broker
+        self._open_quotes = open_quotes or _no_quotes
         self._on_serving = on_serving
         self._store = deps.need_relational("the execution service")
         self._engine_metrics = ExecutionMetrics(deps.registry)  # once: runs may restart
@@ -122,8 +132,8 @@ class ExecutionService:
         by_key = {i.instrument_key: i for i in instruments}
         self._phase = f"opening the {self._settings.mode} broker"
         try:
-            async with self._open_broker() as broker:
-                await self._run_with(broker, by_key.get, stop)
+            async with self._open_broker() as broker, self._open_quotes() as quotes:
+                await self._run_with(broker, by_key.get, stop, quotes)
         finally:
             self._ready = False
             self._phase = "stopped"
@@ -133,6 +143,7 @@ class ExecutionService:
         broker: Broker,
         instruments: Callable[[str], Instrument | None],
         publisher: Publisher,
+        quotes: QuoteSource | None = None,
     ) -> ExecutionEngine:
         s, deps = self._settings, self._deps
         return ExecutionEngine(
@@ -149,6 +160,9 @@ class ExecutionService:
             default_algo_name=s.default_algo_name,
             square_off=MisSquareOff(at=s.square_off_at),
             metrics=self._engine_metrics,
+            quotes=quotes,
+            quote_wait_s=s.rest_quote_wait_s,
+            quote_retry_s=s.rest_quote_retry_s,
         )
 
     async def _run_with(
@@ -156,11 +170,15 @@ class ExecutionService:
         broker: Broker,
         instruments: Callable[[str], Instrument | None],
         stop: asyncio.Event,
+        quotes: QuoteSource | None = None,
     ) -> None:
         s, bus = self._settings, self._deps.bus
         await run_blocking(bus.ensure_topics, topics.ALL_TOPICS)
         publisher = bus.publisher()
-        engine = self._engine(broker, instruments, publisher)
+        market = _market_fed(broker)
+        if quotes is not None and market is not None:
+            quotes = PaperBookFromQuotes(quotes, market)
+        engine = self._engine(broker, instruments, publisher, quotes)
         self.engine = engine
         app = create_app(
             engine, self._users, clock=self._deps.clock, auth_failures=self._auth_failures
@@ -170,7 +188,6 @@ class ExecutionService:
         intents = bus.consumer(s.intents_group, [topics.INTENTS.name])
         control = bus.consumer(f"{s.control_group}-{run_id}", [topics.CONTROL.name])
         ticks = bus.consumer(f"{s.ticks_group}-{run_id}", [topics.TICKS.name], from_end=True)
-        market = _market_fed(broker)
         try:
             async with asyncio.TaskGroup() as tg:
                 http = tg.create_task(server.serve(), name="execution-http")
@@ -224,6 +241,7 @@ class ExecutionService:
                     raise RuntimeError("a loop of the execution service ended on its own")
         finally:
             server.should_exit = True
+            engine.cancel_quote_requests()
             for consumer in (intents, control, ticks):
                 with contextlib.suppress(Exception):
                     consumer.close()  # leaves its group at once: uncommitted ones redeliver
@@ -231,6 +249,28 @@ class ExecutionService:
                 await run_blocking(publisher.close)  # each event was flushed when published
             except Exception as e:
                 log.warning("closing the order-event publisher failed: %s", e)
+
+
+def quote_tick(q: ReferenceQuote) -> Tick:
+    """A REST quote as the feed's tick (for the paper broker's book)."""
+    depth = q.depth or (DepthLevel(q.best_bid, 0, q.best_ask, 0),)
+    return Tick(q.instrument_key, FeedMode.FULL, q.ts_event, q.ts_event, q.ltp, depth=depth)
+
+
+class PaperBookFromQuotes:
+    """A ``QuoteSource`` that also gives each quote to the paper broker as a book, so a
+    paper order for an instrument no tick comes for can fill against the REST quote's
+    depth (while it is fresh: the paper broker's stale-book guard still applies)."""
+
+    def __init__(self, source: QuoteSource, market: MarketFed) -> None:
+        self._source = source
+        self._market = market
+
+    async def quotes(self, instrument_keys: Sequence[str]) -> Mapping[str, ReferenceQuote]:
+        got = await self._source.quotes(instrument_keys)
+        for q in got.values():
+            await _maybe_await(self._market.on_tick(quote_tick(q)))
+        return got
 
 
 def _market_fed(broker: object) -> MarketFed | None:
@@ -255,12 +295,22 @@ async def consume_intents(
         messages = await run_blocking(consumer.poll, INTENT_BATCH, POLL_S)
         if not messages:
             continue
+        await engine.prefetch_quotes(_instrument_keys(messages))  # one request per batch
         for msg in messages:
             await submit_one(engine, msg, metrics)
         try:
             await run_blocking(consumer.commit)
         except CommitError as e:  # redelivered later: the engine finds the orders it made
             log.warning("orders.intents: offset commit failed (redelivery is harmless): %s", e)
+
+
+def _instrument_keys(messages: Sequence[Received]) -> list[str]:
+    """The instruments of the batch's intents (undecodable ones: left to ``submit_one``)."""
+    keys: list[str] = []
+    for msg in messages:
+        with contextlib.suppress(codecs.CodecError):
+            keys.append(codecs.decode_intent(msg.value()).intent.instrument_key)
+    return keys
 
 
 async def submit_one(engine: ExecutionEngine, msg: Received, metrics: ServiceMetrics) -> None:

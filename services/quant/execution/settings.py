@@ -20,11 +20,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from quant.core.calendar import NSE_CALENDAR
 from quant.core.clock import NS_PER_SECOND
 from quant.runtime.settings import DataServiceSettings, Section
+from quant.trading.client_ids import ensure_distinct_prefixes
+from quant.trading.errors import InvalidIntent
 from quant.trading.paper import PaperConfig
 from quant.trading.ratelimit import OrderRateLimiter, RateMode, order_windows
 from quant.trading.risk_limits import FreezePolicy, RiskLimits, StrategyLimits
@@ -166,6 +168,14 @@ class ExecutionSettings(DataServiceSettings):
     control_catchup_s: float = Field(default=5.0, ge=0, le=120)
     # the engine's timer (MIS square-off, queued sends, unknown-order resolution, loss check)
     timer_interval_s: float = Field(default=0.1, gt=0, le=5)
+    # circuit limits (and a first quote) per instrument from the Upstox REST full market
+    # quote, once per instrument per IST day, with the token of `quant auth login` (paper
+    # mode too; without a token file there: no circuit-limit check, a warning at start).
+    # An intent waits at most rest_quote_wait_s for it; a failed request is retried after
+    # rest_quote_retry_s (meanwhile that instrument's orders have no circuit-limit check)
+    rest_quotes: bool = True
+    rest_quote_wait_s: float = Field(default=1.0, ge=0, le=30)
+    rest_quote_retry_s: float = Field(default=30.0, ge=1, le=3600)
     # the API's key cache (seconds a checked key is trusted)
     key_cache_s: float = Field(default=30.0, ge=0)
     metrics_port: int = Field(default=9103, ge=0, le=65535)
@@ -183,6 +193,16 @@ class ExecutionSettings(DataServiceSettings):
         if empty:
             raise ValueError(f"empty algo name for strategies {empty}")
         return value
+
+    @model_validator(mode="after")
+    def _distinct_prefixes(self) -> ExecutionSettings:
+        """Two configured strategies whose client order ids would clash are refused at
+        start (the engine also refuses such an intent: ``STRATEGY_PREFIX_TAKEN``)."""
+        try:
+            ensure_distinct_prefixes(sorted({*self.algo_names, *self.risk.strategies}))
+        except InvalidIntent as e:
+            raise ValueError(str(e)) from e
+        return self
 
     def algo_name_for(self, strategy: str) -> str:
         """The algo name ``strategy``'s live orders carry ("" when none)."""

@@ -33,6 +33,9 @@ reused; new rules add new codes. Each code's meaning:
                             order's message)
 ``LOST_BEFORE_SEND``        recorded as about to be sent, but the broker never saw it (the
                             process stopped in between); found at recovery
+``STRATEGY_PREFIX_TAKEN``   the strategy's client order id prefix
+                            (``quant.trading.client_ids.strategy_prefix``) already belongs to
+                            another strategy name today: its ids would clash; rename one
 
 All money in paise, quantities in units. A limit of 0 means "no limit" for the optional
 ones (documented per field); the rate and protection settings always apply.
@@ -74,6 +77,7 @@ class RejectReason(StrEnum):
     NO_ALGO_NAME = "NO_ALGO_NAME"
     BROKER_REJECTED = "BROKER_REJECTED"
     LOST_BEFORE_SEND = "LOST_BEFORE_SEND"
+    STRATEGY_PREFIX_TAKEN = "STRATEGY_PREFIX_TAKEN"
 
 
 class FreezePolicy(StrEnum):

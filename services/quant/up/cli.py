@@ -50,6 +50,7 @@ def _run(args: argparse.Namespace) -> int:
     from quant.up.market import MarketUnavailable
     from quant.up.platform import BrokerUnavailable, run_platform
     from quant.up.settings import UpSettings
+    from quant.users.settings import ADMIN_KEY_FILE
 
     settings = UpSettings()
     overrides: dict[str, Any] = {}
@@ -77,7 +78,11 @@ def _run(args: argparse.Namespace) -> int:
             f"  data:   {settings.data_dir}   (QUANT_DATA_DIR)\n"
             f"  quote:  {url}/api/v1/market/quote/RELIANCE\n"
             f"  greeks: {url}/api/v1/market/greeks/NIFTY%2050\n"
+            f"  key:    {settings.data_dir / ADMIN_KEY_FILE}   "
+            "(send it as 'Authorization: Bearer <key>')\n"
             f"  orders: {url}/api/v1/orders   trades: {url}/api/v1/trades\n"
+            f"  book:   {url}/api/v1/positions   pnl: {url}/api/v1/pnl   "
+            f"kill switch: POST {url}/api/v1/killswitch\n"
             f"  docs:   {url}/docs   (Ctrl-C to stop)\n"
         )
         sys.stdout.flush()

@@ -44,9 +44,11 @@ import logging
 import socket
 import sys
 from collections.abc import Callable
+from datetime import datetime, time
+from pathlib import Path
 
 from quant.bus.inprocess import InProcessBus
-from quant.core.clock import IST, SystemClock, ns_to_datetime
+from quant.core.clock import IST, SystemClock, datetime_to_ns, ns_to_datetime
 from quant.execution import main as execution
 from quant.execution.settings import ExecutionSettings
 from quant.features import main as features
@@ -58,6 +60,7 @@ from quant.ingestor.settings import IngestorSettings
 from quant.runtime.deps import Deps, FixedCatalog, new_registry_and_board
 from quant.runtime.service import Service
 from quant.runtime.supervisor import run_services
+from quant.store.ports import OrderAudit
 from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.store.sqlite_ticks import SqliteTickStore
 from quant.sync import main as sync
@@ -109,6 +112,27 @@ def check_broker(settings: UpSettings) -> None:
             "--broker upstox sends orders to the built-in simulator only; with --source "
             "upstox use --broker paper (real orders: `quant execution --mode live`)"
         )
+
+
+def warn_journal_outlives_simulator(store: OrderAudit, data_dir: Path, now_ns: int) -> int:
+    """With ``--broker upstox`` the simulator's account starts empty at every start, while
+    the order journal in ``data_dir`` keeps the (simulated) day's orders: say so once, so
+    the execution service's reconciliation errors that follow are not a surprise. Returns
+    how many of today's orders the journal holds."""
+    day = ns_to_datetime(now_ns, IST).date()
+    start = datetime_to_ns(datetime.combine(day, time(0, 0), tzinfo=IST))
+    orders = {e.client_order_id for e in store.order_events_since(start)}
+    if orders:
+        log.warning(
+            "the order journal in %s holds %d orders of %s from an earlier start, but the "
+            "simulator's account starts empty: a position still open in the journal shows "
+            "as a mismatch with the broker (and closing it trades against the simulator's "
+            "empty account); for a clean book start with a new QUANT_DATA_DIR",
+            data_dir,
+            len(orders),
+            day,
+        )
+    return len(orders)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -227,6 +251,10 @@ async def run_platform(
         try:
             directory = UserDirectory(relational, Argon2Hasher())
             say(admin_notice(await asyncio.to_thread(ensure_admin, directory, settings.data_dir)))
+            if settings.broker == "upstox":
+                warn_journal_outlives_simulator(
+                    relational, settings.data_dir, market.clock.now_ns()
+                )
             registry, board = new_registry_and_board()
             deps = Deps(
                 clock=market.clock,  # the market's time: data ages by its exchange time

@@ -59,6 +59,8 @@ class Quote:
     low: int
     close: int
     depth: tuple[DepthLevel, ...]
+    #: when Upstox took the quote (its ``timestamp``), UTC ns; 0 when it sent none
+    timestamp_ns: int = 0
 
 
 @dataclass(frozen=True, slots=True)

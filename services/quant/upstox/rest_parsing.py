@@ -160,6 +160,18 @@ def _depth(ob: Obj) -> tuple[DepthLevel, ...]:
     )
 
 
+def _quote_time(value: object) -> int:
+    """The full quote's ``timestamp`` (ISO-8601 with an offset) as UTC ns; 0 when it is
+    missing or not such a time (it only dates the quote; nothing else depends on it)."""
+    if not isinstance(value, str) or not value:
+        return 0
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return 0
+    return datetime_to_ns(moment) if moment.tzinfo is not None else 0
+
+
 def _quote(ob: Obj) -> Quote:
     ohlc = ob.opt_obj("ohlc")
     ltt = ob.get("last_trade_time", "0")
@@ -185,6 +197,7 @@ def _quote(ob: Obj) -> Quote:
         low=ohlc.paise("low", 0) if ohlc else 0,
         close=ohlc.paise("close", 0) if ohlc else 0,
         depth=_depth(ob),
+        timestamp_ns=_quote_time(ob.get("timestamp", "")),
     )
 
 

@@ -233,6 +233,7 @@ def make_rig(
     algo_names: dict[str, str] | None = None,
     default_algo_name: str = "",
     metrics: EngineMetrics | None = None,
+    **engine_kw: Any,
 ) -> Rig:
     clock = clock or FakeClock(now if now is not None else at(10, 0))
     calls = broker.calls if broker else Calls()
@@ -254,6 +255,7 @@ def make_rig(
         default_algo_name=default_algo_name,
         square_off=MisSquareOff() if square_off else None,
         metrics=metrics,
+        **engine_kw,
     )
     return Rig(clock, broker, journal, publisher, control, engine, calls)
 
@@ -298,6 +300,9 @@ class RecordingMetrics:
 
     def intent_to_ack(self, seconds: float) -> None:
         self.calls.append(("intent_to_ack", seconds))
+
+    def quote_fetch_failed(self) -> None:
+        self.calls.append(("quote_fetch_failed",))
 
     def reconcile_mismatch(self, count: int = 1) -> None:
         self.calls.append(("reconcile_mismatch", count))

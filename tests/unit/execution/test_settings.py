@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import time
 
 import pytest
@@ -100,3 +101,19 @@ def test_bad_values_name_the_setting_and_the_problem(
     text = str(info.value)
     field = name.removeprefix("QUANT_").lower().split("__")[-1]
     assert field in text and words in text, text
+
+
+def test_configured_strategies_with_clashing_order_id_prefixes_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from test_execution_prefixes import colliding_names
+
+    first, second = colliding_names()
+    monkeypatch.setenv("QUANT_ALGO_NAMES", json.dumps({first: "A-1"}))
+    monkeypatch.setenv("QUANT_RISK__STRATEGIES", json.dumps({second: {"max_exposure": "1"}}))
+    with pytest.raises(ValidationError) as info:
+        ExecutionSettings()
+    text = str(info.value)
+    assert first in text and second in text and "rename" in text, text
+    monkeypatch.setenv("QUANT_RISK__STRATEGIES", json.dumps({first: {"max_exposure": "1"}}))
+    assert ExecutionSettings().algo_name_for(first) == "A-1"

@@ -118,7 +118,28 @@ async def test_full_quotes_are_rekeyed_by_instrument_token() -> None:
     assert (q.symbol, q.last_price, q.open, q.low) == ("NHPC", 8745, 8600, 8550)
     assert q.depth == (DepthLevel(8740, 10, 8750, 20),)
     assert q.last_trade_time_ns == 1740729552723 * 10**6
+    assert q.timestamp_ns == 0  # no "timestamp" sent
+    assert (q.lower_circuit, q.upper_circuit) == (0, 0)
     assert rec.requests[0].url.params["instrument_key"] == "NSE_EQ|INE848E01016"
+
+
+async def test_full_quote_circuit_limits_and_timestamp() -> None:
+    quote = {
+        "instrument_token": "NSE_EQ|INE848E01016",
+        "last_price": 87.45,
+        "lower_circuit_limit": 78.71,
+        "upper_circuit_limit": 96.19,
+        "timestamp": "2025-02-28T13:29:12.723+05:30",
+        "last_trade_time": "1740729552000",
+    }
+    bad = {**quote, "instrument_token": "NSE_EQ|X", "timestamp": "yesterday"}
+    rec = Recorder(ok({"NSE_EQ:NHPC": quote, "NSE_EQ:X": bad}))
+    async with client(rec) as api:
+        quotes = await api.full_quotes(["NSE_EQ|INE848E01016", "NSE_EQ|X"])
+    q = quotes["NSE_EQ|INE848E01016"]
+    assert (q.lower_circuit, q.upper_circuit) == (7871, 9619)
+    assert q.timestamp_ns == 1740729552723 * 10**6
+    assert quotes["NSE_EQ|X"].timestamp_ns == 0  # not a time: the quote is still taken
 
 
 async def test_ltp_option_chain_holidays_status_and_authorize() -> None:
