@@ -35,7 +35,8 @@ client order id (the service derives it from the strategy and the intent's seque
 each round uses a strategy name of its own). The first ``--warmup-s`` of each round are
 not counted. Reported per round: n, lost (no acknowledgement within 10 s), p50 / p90 /
 p99 / max in ms; with ``--breakdown`` also the durations of the service's steps (engine
-submit, broker-update handling, journal appends, Kafka flushes) in the service rounds.
+submit, broker-update handling, journal appends, Kafka flushes, garbage-collector
+pauses) in the service rounds.
 
 Run: ``python bench/bench_intent_ack.py [--rates 100,50] [--seconds 30] [--rounds 2]
 [--store sqlite|postgres] [--append]``.
@@ -50,6 +51,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import platform
 import tempfile
 import threading
@@ -241,9 +243,22 @@ def timed(owner: Any, name: str, label: str) -> None:
     setattr(owner, name, wrapped)
 
 
+_GC_STARTED: list[float] = []
+
+
+def _on_gc(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _GC_STARTED[:] = [time.perf_counter()]
+    elif _GC_STARTED:
+        label = f"GC pause, generation {info['generation']}"
+        STEPS.setdefault(label, []).append((time.perf_counter() - _GC_STARTED[0]) * 1e3)
+
+
 def time_the_steps() -> None:
     from quant.bus.kafka import KafkaPublisher
     from quant.execution.engine import ExecutionEngine
+
+    gc.callbacks.append(_on_gc)  # every thread's collections (the client's too)
 
     timed(ExecutionEngine, "submit", "engine.submit (intent -> placed)")
     timed(ExecutionEngine, "on_broker_update", "engine.on_broker_update")
