@@ -12,21 +12,37 @@ child orders) and about one in ten refused by a rule (a refusal stops after the 
 Reference, same run: the check alone, and an empty loop over the same intents, so the
 ratio check/total shows what the risk rules cost against the state machine.
 Target (issue #17): risk + OMS <= 20 µs per intent.
+
+The same intents also go through the execution service's real order path,
+``quant.execution.engine.ExecutionEngine.submit`` (snapshot built from the engine's own
+state, client order id, risk check, rate limiter, PENDING_NEW journaled and published,
+``broker.place``, OPEN journaled and published), then one cumulative broker update per
+child order that fills it (FILLED journaled and published, position, charges, trade
+record), with a broker, journal and publishers that do nothing, on one asyncio loop.
 Run: ``python bench/bench_risk_oms.py [--intents 20000] [--repeat 5]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import random
 import time
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from datetime import time as clock_time
 
-from quant.core.clock import IST, datetime_to_ns
+from quant.core.clock import IST, NS_PER_SECOND, FakeClock, datetime_to_ns
+from quant.core.control import KillSwitch
+from quant.core.events import DepthLevel, FeedMode, Tick
 from quant.core.instruments import Instrument, InstrumentType
-from quant.core.orders import OrderType, Side
+from quant.core.orders import OrderEvent, OrderStatus, OrderType, Side
+from quant.execution.engine import ExecutionEngine
 from quant.trading import Order, OrderIntent, PositionBook, Product, client_order_id
+from quant.trading.broker import BrokerOrder, BrokerPosition, BrokerTrade, PlaceRequest
+from quant.trading.intent import IntentMessage
+from quant.trading.ratelimit import OrderRateLimiter, RateWindow
 from quant.trading.risk import Accepted, check
 from quant.trading.risk_limits import RiskLimits, StrategyLimits
 from quant.trading.snapshot import DayPnl, PositionView, Quote, RiskSnapshot, WorkingOrder
@@ -52,6 +68,13 @@ LIMITS = RiskLimits(
     max_open_orders=200,
     max_daily_loss=5_000_000,
     strategies={"orb": StrategyLimits(100_000, 200_000_000_00, 2_000_000)},
+)
+
+
+# the engine books every fill with its charges: over thousands of round trips the charges
+# alone pass a daily-loss limit and the engine turns REDUCING, so it runs without one
+ENGINE_LIMITS = dataclasses.replace(
+    LIMITS, max_daily_loss=0, strategies={"orb": StrategyLimits(100_000, 200_000_000_00)}
 )
 
 
@@ -113,6 +136,112 @@ def run_full(cases: list[tuple[OrderIntent, RiskSnapshot]]) -> tuple[float, int,
     return time.perf_counter() - started, accepted, children
 
 
+class _NoOp:
+    """Journal, publishers and broker that do nothing (the engine's own cost only)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    async def append(self, event: OrderEvent) -> None:
+        pass
+
+    async def since(self, ts_init: int) -> list[OrderEvent]:
+        return []
+
+    async def publish(self, event: OrderEvent | KillSwitch) -> None:
+        pass
+
+    async def place(self, request: PlaceRequest) -> tuple[str, ...]:
+        self.n += 1
+        return (f"B{self.n}",)
+
+    async def modify(self, broker_order_id: str, amended: OrderIntent) -> None:
+        pass
+
+    async def cancel(self, broker_order_id: str) -> None:
+        pass
+
+    async def order_book(self) -> list[BrokerOrder]:
+        return []
+
+    async def trades(self) -> list[BrokerTrade]:
+        return []
+
+    async def positions(self) -> list[BrokerPosition]:
+        return []
+
+    async def find_by_tag(self, client_order_id: str) -> list[BrokerOrder]:
+        return []
+
+    async def updates(self) -> AsyncIterator[BrokerOrder]:
+        return
+        yield
+
+
+def _tick(inst: Instrument) -> Tick:
+    q = QUOTES[inst.instrument_key]
+    depth = (DepthLevel(q.best_bid, 1_000, q.best_ask, 1_000),)
+    return Tick(inst.instrument_key, FeedMode.FULL, NOW, NOW, q.ltp, depth=depth)
+
+
+async def _run_engine(cases: list[tuple[OrderIntent, RiskSnapshot]]) -> tuple[float, int, int]:
+    noop = _NoOp()
+    engine = ExecutionEngine(
+        clock=FakeClock(NOW),
+        broker=noop,
+        journal=noop,
+        publisher=noop,
+        control=noop,
+        instruments={i.instrument_key: i for i in (EQ, OPT)}.get,
+        limits=ENGINE_LIMITS,
+        limiter=OrderRateLimiter((RateWindow(10**9, NS_PER_SECOND),)),
+        mode="paper",
+    )
+    await engine.recover()
+    for inst in (EQ, OPT):
+        engine.set_circuit_limits(inst.instrument_key, *_band(inst))
+        engine.on_tick(_tick(inst))
+    accepted = children = 0
+    started = time.perf_counter()
+    for intent, _ in cases:
+        sub = await engine.submit(IntentMessage(intent))
+        if sub.rejected is not None:
+            continue
+        accepted += 1
+        for o in sub.orders:
+            i = o.intent
+            price = i.price or QUOTES[i.instrument_key].ltp
+            await engine.on_broker_update(
+                BrokerOrder(
+                    o.broker_order_id,
+                    o.client_order_id,
+                    i.instrument_key,
+                    i.side,
+                    i.order_type,
+                    i.product.value,
+                    i.quantity,
+                    i.quantity,
+                    i.price,
+                    i.trigger_price,
+                    price,
+                    OrderStatus.FILLED,
+                    "complete",
+                )
+            )
+            children += 1
+    return time.perf_counter() - started, accepted, children
+
+
+def _band(inst: Instrument) -> tuple[int, int]:
+    q = QUOTES[inst.instrument_key]
+    return q.lower_circuit, q.upper_circuit
+
+
+def run_engine(cases: list[tuple[OrderIntent, RiskSnapshot]]) -> tuple[float, int, int]:
+    """Seconds for ``ExecutionEngine.submit`` + the filling update over ``cases``."""
+    return asyncio.run(_run_engine(cases))
+
+
 def run_check(cases: list[tuple[OrderIntent, RiskSnapshot]]) -> float:
     started = time.perf_counter()
     for intent, snap in cases:
@@ -133,12 +262,19 @@ def main(n: int, repeat: int) -> None:
     full = min(run_full(cases)[0] for _ in range(repeat))
     _, accepted, children = run_full(cases)
     alone = min(run_check(cases) for _ in range(repeat))
+    run_engine(cases[:500])
+    engine = min(run_engine(cases)[0] for _ in range(repeat))
+    _, e_accepted, e_children = run_engine(cases)
     empty = min(run_empty(cases) for _ in range(repeat))
     us = 1e6 / n
     print(f"intents: {n} ({accepted} accepted -> {children} child orders), best of {repeat}")
     print(f"risk check + OMS : {full * us:6.2f} µs per intent (target <= 20 µs)")
     print(f"risk check alone : {alone * us:6.2f} µs per intent ({alone / full:.0%} of the total)")
     print(f"empty loop       : {empty * us:6.2f} µs per intent")
+    print(
+        f"ExecutionEngine  : {engine * us:6.2f} µs per intent (submit + filling update; "
+        f"{e_accepted} accepted -> {e_children} child orders; {engine / full:.1f}x risk + OMS)"
+    )
 
 
 if __name__ == "__main__":

@@ -195,6 +195,9 @@ class _Note:
     exchange: str
     gst_rate: Fraction
     brokerage: dict[str, Fraction] = field(default_factory=dict)  # per order
+    #: the sum of ``brokerage``, kept as orders change (not re-added per fill: a day has
+    #: up to hundreds of thousands of orders)
+    brokerage_total: Fraction = Fraction(0)
     stt: dict[str, Fraction] = field(default_factory=dict)  # per security
     levies: dict[Levy, Fraction] = field(default_factory=dict)
     dp_scrips: set[str] = field(default_factory=set)
@@ -203,7 +206,7 @@ class _Note:
         def levy(name: Levy) -> int:
             return _half_up(self.levies.get(name, Fraction(0)))
 
-        brokerage = _half_up(sum(self.brokerage.values(), Fraction(0)))
+        brokerage = _half_up(self.brokerage_total)
         stt = sum(_half_up(v, 100) for v in self.stt.values())
         exchange, ipft, sebi = levy(Levy.EXCHANGE), levy(Levy.IPFT), levy(Levy.SEBI)
         stamp = _half_up(
@@ -274,6 +277,7 @@ class DayCharges:
         brokerage = Fraction(rule.cap_paise)
         if rule.rate is not None:
             brokerage = min(brokerage, rule.rate * order.value_paise)
+        note.brokerage_total += brokerage - note.brokerage.get(fill.order_id, Fraction(0))
         note.brokerage[fill.order_id] = brokerage
         key = fill.instrument_key
         note.stt[key] = note.stt.get(key, Fraction(0)) + value * rates[Levy.STT]
