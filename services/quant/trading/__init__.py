@@ -10,7 +10,8 @@ contracts), never lots. It builds on ``quant.core.orders`` (``Side``, ``OrderTyp
 Modules: ``errors`` (the exception hierarchy), ``rounding`` (the one integer rounding rule),
 ``intent`` (``OrderIntent``), ``client_ids`` (deterministic client order ids, sent as the
 Upstox ``tag``), ``transitions`` (the status transition table), ``order`` (``Order``, the
-value that moves through it, and ``Fill``), ``positions`` (``Position``, ``PositionBook``),
+value that moves through it, and ``Fill``; ``slots`` builds them fast on the hot steps),
+``positions`` (``Position``, ``PositionBook``),
 ``replay`` (``OrderEvent`` stream -> fills -> positions), ``charges`` and
 ``charges_rates`` (Indian per-trade charges per fill and per order, from one dated rate
 table), ``snapshot``, ``risk_limits`` and ``risk`` (the pre-trade check: accepted child

@@ -33,6 +33,7 @@ from quant.trading.errors import (
 )
 from quant.trading.intent import Amendment, OrderIntent, Product
 from quant.trading.rounding import div_round
+from quant.trading.slots import new_instance, slot_setters
 from quant.trading.transitions import check_transition
 
 S = OrderStatus
@@ -122,7 +123,10 @@ class Order:
         """A new order, PENDING_NEW: recorded, about to be sent to the broker."""
         if not client_order_id:
             raise InvalidIntent("an order needs a client order id")
-        return cls(client_order_id, intent, S.PENDING_NEW, ts_created=ts, ts_event=ts)
+        if cls is not Order:  # a subclass gets its own __init__
+            return cls(client_order_id, intent, S.PENDING_NEW, ts_created=ts, ts_event=ts)
+        # valid by construction (nothing filled, nothing pending; the intent is valid)
+        return _order(client_order_id, intent, S.PENDING_NEW, ts, ts, 0, 0, "", "", False, None)
 
     @property
     def remaining_quantity(self) -> int:
@@ -173,11 +177,13 @@ class Order:
 
     def _move(self, status: OrderStatus, ts: int, **changes: Any) -> Order:
         check_transition(self.status, status, self.client_order_id)
-        changes["status"] = status
-        changes["ts_event"] = ts
-        # what dataclasses.replace does, without its per-call field introspection (the
-        # OMS hot path: about 2 µs less per status change); __post_init__ still runs
-        return Order(*[changes[n] if n in changes else getattr(self, n) for n in _ORDER_FIELDS])
+        # what dataclasses.replace does, without its per-call field introspection and the
+        # frozen __init__'s object.__setattr__ per field; __post_init__ still checks it
+        values = {n: getattr(self, n) for n in _ORDER_FIELDS}
+        values.update(changes, status=status, ts_event=ts)
+        order = _order(**values)
+        order.__post_init__()
+        return order
 
     def accepted(self, broker_order_id: str, ts: int) -> Order:
         """The broker acknowledged the order under ``broker_order_id``.
@@ -194,7 +200,23 @@ class Order:
                 f"not {broker_order_id}"
             )
         if self.status is S.PENDING_NEW:
-            return self._move(self.working_status(), ts, broker_order_id=broker_order_id)
+            # the hot path of every order, built without __init__: a PENDING_NEW order has
+            # nothing filled and nothing pending, so it is valid as OPEN / TRIGGER_PENDING
+            status = self.working_status()
+            check_transition(S.PENDING_NEW, status, self.client_order_id)
+            return _order(
+                self.client_order_id,
+                self.intent,
+                status,
+                self.ts_created,
+                ts,
+                self.filled_quantity,
+                self.filled_value,
+                broker_order_id,
+                self.message,
+                self.triggered,
+                self.pending,
+            )
         return dataclasses.replace(self, broker_order_id=broker_order_id)
 
     def rejected(self, reason: str, ts: int) -> Order:
@@ -227,26 +249,28 @@ class Order:
             status = self.status
         else:
             status = S.PARTIALLY_FILLED
-        value = quantity * price
-        order = self._move(
-            status,
-            ts,
-            filled_quantity=filled,
-            filled_value=self.filled_value + value,
-            triggered=self.intent.is_stop,
-            pending=self.pending if status is S.MODIFY_PENDING else None,
-        )
+        check_transition(self.status, status, self.client_order_id)
+        # valid by construction (the OMS hot path, built without __init__): 0 < filled <=
+        # quantity and filled_value > 0 (both checked above); FILLED exactly when all is
+        # filled, otherwise PARTIALLY_FILLED or the request still pending; the pending
+        # amendment kept only with MODIFY_PENDING
         i = self.intent
-        fill = Fill(
+        value = quantity * price
+        order = _order(
             self.client_order_id,
-            i.strategy,
-            i.instrument_key,
-            i.product,
-            i.side,
-            quantity,
-            value,
+            i,
+            status,
+            self.ts_created,
             ts,
+            filled,
+            self.filled_value + value,
+            self.broker_order_id,
+            self.message,
+            i.is_stop,
+            self.pending if status is S.MODIFY_PENDING else None,
         )
+        cid = self.client_order_id
+        fill = _fill(cid, i.strategy, i.instrument_key, i.product, i.side, quantity, value, ts)
         return order, fill
 
     def modify_requested(self, amendment: Amendment, ts: int) -> Order:
@@ -311,3 +335,66 @@ class Order:
 
 
 _ORDER_FIELDS = tuple(f.name for f in dataclasses.fields(Order))
+(_o_cid, _o_intent, _o_status, _o_created, _o_event, _o_qty, _o_value, _o_bid, _o_msg, _o_trig,
+ _o_pending) = slot_setters(Order, (
+    "client_order_id", "intent", "status", "ts_created", "ts_event", "filled_quantity",
+    "filled_value", "broker_order_id", "message", "triggered", "pending",
+))  # fmt: skip
+(_f_cid, _f_strategy, _f_key, _f_product, _f_side, _f_qty, _f_value, _f_event) = slot_setters(
+    Fill,
+    ("client_order_id", "strategy", "instrument_key", "product", "side", "quantity", "value",
+     "ts_event"),
+)  # fmt: skip
+
+
+def _order(
+    client_order_id: str,
+    intent: OrderIntent,
+    status: OrderStatus,
+    ts_created: int,
+    ts_event: int,
+    filled_quantity: int,
+    filled_value: int,
+    broker_order_id: str,
+    message: str,
+    triggered: bool,
+    pending: Amendment | None,
+) -> Order:
+    """An ``Order`` from every field, without ``__init__`` / ``__post_init__``
+    (``quant.trading.slots``): only for values valid by construction, or checked after."""
+    o: Order = new_instance(Order)
+    _o_cid(o, client_order_id)
+    _o_intent(o, intent)
+    _o_status(o, status)
+    _o_created(o, ts_created)
+    _o_event(o, ts_event)
+    _o_qty(o, filled_quantity)
+    _o_value(o, filled_value)
+    _o_bid(o, broker_order_id)
+    _o_msg(o, message)
+    _o_trig(o, triggered)
+    _o_pending(o, pending)
+    return o
+
+
+def _fill(
+    client_order_id: str,
+    strategy: str,
+    instrument_key: str,
+    product: Product,
+    side: Side,
+    quantity: int,
+    value: int,
+    ts_event: int,
+) -> Fill:
+    """A ``Fill`` without ``__init__`` / ``__post_init__``: quantity and value already > 0."""
+    f: Fill = new_instance(Fill)
+    _f_cid(f, client_order_id)
+    _f_strategy(f, strategy)
+    _f_key(f, instrument_key)
+    _f_product(f, product)
+    _f_side(f, side)
+    _f_qty(f, quantity)
+    _f_value(f, value)
+    _f_event(f, ts_event)
+    return f
