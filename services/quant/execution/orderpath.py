@@ -361,6 +361,7 @@ class OrderPath:
                 algo_name=algo,
                 mode=self._mode,
                 market_protection=child.market_protection_pct or None,
+                protection_price=child.protection_price,
                 received_ns=received,
             )
             order = Order.new(child.intent, cid, now)
@@ -417,7 +418,11 @@ class OrderPath:
         info = self._b.info[cid]
         info.submitted_at = self._clock.now_ns()
         request = PlaceRequest(
-            order.intent, cid, info.algo_name or None, market_protection=info.market_protection
+            order.intent,
+            cid,
+            info.algo_name or None,
+            market_protection=info.market_protection,
+            protection_price=info.protection_price,
         )
         try:
             broker_ids = await self._broker.place(request)
