@@ -314,6 +314,7 @@ async def relational_store(store: str, root: Path, dsn: str | None) -> Any:
 
         sqlite = SqliteRelationalStore(root / f"orders-{uuid.uuid4().hex[:8]}.db").open()
         timed(sqlite, "append_order_event", "journal append (SQLite)")
+        timed(sqlite, "append_order_events", "journal append_many (SQLite)")
         try:
             yield sqlite
         finally:
@@ -328,6 +329,7 @@ async def relational_store(store: str, root: Path, dsn: str | None) -> Any:
     pg = PostgresStore.from_settings(PostgresSettings(dsn=SecretStr(dsn)))
     await run_blocking(pg.open, 10.0)
     timed(pg, "append_order_event", "journal append (PostgreSQL)")
+    timed(pg, "append_order_events", "journal append_many (PostgreSQL)")
     try:
         yield pg
     finally:
