@@ -4,6 +4,7 @@ awaiting task is cancelled (as ``run_blocking``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 
@@ -40,9 +41,7 @@ async def test_a_cancelled_caller_waits_for_its_call_to_finish() -> None:
     task = asyncio.create_task(lane.run(slow))
     await asyncio.sleep(0.02)
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
     lane.close()
     assert finished.is_set()  # cancellation did not cut the call off or return before it
