@@ -8,9 +8,9 @@ The service is the real one: ``quant.execution.main.build(settings, deps)`` run 
 process on a private Kafka broker (``production_jvm``, as the other Kafka benches), with
 the paper broker and a journal in a SQLite file (``quant up``'s) or, with
 ``--store postgres``, a private PostgreSQL (the cluster's). What an intent goes through:
-the intent consumer, the engine (risk check, PENDING_NEW journalled and published, the
-order-rate limiter, ``PaperBroker.place``), the broker-update loop (OPEN journalled and
-published), and the two Kafka hops. Orders are MARKET, alternately BUY and SELL 1 share
+the intent consumer, the engine (risk check, PENDING_NEW journalled and sent, the
+order-rate limiter, ``PaperBroker.place``, OPEN journalled and sent, one flush), the
+broker-update loop (FILLED journalled, sent and flushed), and the two Kafka hops. Orders are MARKET, alternately BUY and SELL 1 share
 of one NSE equity, so each one also fills at once (its FILLED is journalled and
 published too, as in a real run) and nothing piles up in the paper book.
 
