@@ -11,8 +11,9 @@ the paper broker and a journal in a SQLite file (``quant up``'s) or, with
 the intent consumer, the engine (risk check, PENDING_NEW journalled and sent, the
 order-rate limiter, ``PaperBroker.place``, OPEN journalled and sent, one flush), the
 broker-update loop (FILLED journalled, sent and flushed), and the two Kafka hops.
-Orders are MARKET, alternately BUY and SELL 1 share of one NSE equity, so each one also fills at once (its FILLED is journalled and
-published too, as in a real run) and nothing piles up in the paper book.
+Orders are MARKET, alternately BUY and SELL 1 share of one NSE equity, so each one
+also fills at once (its FILLED is journalled and published too, as in a real run) and
+nothing piles up in the paper book.
 
 So that the risk check passes at any hour, the service's clock is the wall clock moved to
 11:00 IST of the last NSE trading day (it runs at real speed from there), and the client
