@@ -8,11 +8,12 @@ The service is the real one: ``quant.execution.main.build(settings, deps)`` run 
 process on a private Kafka broker (``production_jvm``, as the other Kafka benches), with
 the paper broker and a journal in a SQLite file (``quant up``'s) or, with
 ``--store postgres``, a private PostgreSQL (the cluster's). What an intent goes through:
-the intent consumer, the engine (risk check, PENDING_NEW journalled and published, the
-order-rate limiter, ``PaperBroker.place``), the broker-update loop (OPEN journalled and
-published), and the two Kafka hops. Orders are MARKET, alternately BUY and SELL 1 share
-of one NSE equity, so each one also fills at once (its FILLED is journalled and
-published too, as in a real run) and nothing piles up in the paper book.
+the intent consumer, the engine (risk check, PENDING_NEW journalled and sent, the
+order-rate limiter, ``PaperBroker.place``, OPEN journalled and sent, one flush), the
+broker-update loop (FILLED journalled, sent and flushed), and the two Kafka hops.
+Orders are MARKET, alternately BUY and SELL 1 share of one NSE equity, so each one
+also fills at once (its FILLED is journalled and published too, as in a real run) and
+nothing piles up in the paper book.
 
 So that the risk check passes at any hour, the service's clock is the wall clock moved to
 11:00 IST of the last NSE trading day (it runs at real speed from there), and the client
@@ -314,6 +315,7 @@ async def relational_store(store: str, root: Path, dsn: str | None) -> Any:
 
         sqlite = SqliteRelationalStore(root / f"orders-{uuid.uuid4().hex[:8]}.db").open()
         timed(sqlite, "append_order_event", "journal append (SQLite)")
+        timed(sqlite, "append_order_events", "journal append_many (SQLite)")
         try:
             yield sqlite
         finally:
@@ -328,6 +330,7 @@ async def relational_store(store: str, root: Path, dsn: str | None) -> Any:
     pg = PostgresStore.from_settings(PostgresSettings(dsn=SecretStr(dsn)))
     await run_blocking(pg.open, 10.0)
     timed(pg, "append_order_event", "journal append (PostgreSQL)")
+    timed(pg, "append_order_events", "journal append_many (PostgreSQL)")
     try:
         yield pg
     finally:

@@ -430,3 +430,4 @@ def test_quant_execution_command_serves_its_api_health_and_metrics(
     text = log.read_text()
     assert "execution API on http://127.0.0.1:" in text and "(paper mode)" in text, text
     assert "Traceback" not in text, text
+    assert "was not closed" not in text, text  # its Kafka clients closed on stop

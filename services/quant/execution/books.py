@@ -65,6 +65,9 @@ class OrderInfo:
     submitted_at: int | None = None
     #: Upstox ``market_protection`` to send (MARKET / SL-M), ``None`` for none
     market_protection: int | None = None
+    #: the worst fill price (paise) of a MARKET / SL-M order as the risk check priced it
+    #: (``ChildOrder.protection_price``; 0 = none): the paper broker fills within it
+    protection_price: int = 0
     #: when the intent arrived (UTC ns), for the intent-to-ack time
     received_ns: int = 0
 

@@ -3,7 +3,8 @@
 ``OrderPath`` is the part of ``quant.execution.engine.ExecutionEngine`` that moves orders:
 ``submit`` (numbering, algo name, risk check, rate limiter, journal, broker), the send queue,
 ``on_broker_update`` (fills from cumulative reports), cancels, and the one place every order
-state change goes through (``_commit``: journal, then books, then publish). The controls
+state change goes through (``_create_all`` / ``_update``: journal, then books, then
+publish; the publisher is flushed outside the lock). The controls
 (``quant.execution.controls.Controls``) and recovery (``ExecutionEngine``) build on it; the
 module docstring of ``quant.execution.engine`` describes the whole.
 """
@@ -14,7 +15,7 @@ import asyncio
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -23,7 +24,7 @@ from quant.core.calendar import NSE_CALENDAR, ExchangeCalendar
 from quant.core.clock import NS_PER_SECOND, Clock
 from quant.core.events import Tick
 from quant.core.instruments import Instrument
-from quant.core.orders import OrderStatus
+from quant.core.orders import OrderEvent, OrderStatus
 from quant.execution import recovery
 from quant.execution.books import Books, OrderInfo, TradeRecord, apply_update
 from quant.execution.ports import (
@@ -327,10 +328,13 @@ class OrderPath:
         The check and the recording of its orders hold the submit lock, so the next
         intent's check sees them (open orders, worst-case positions); the sends do not.
         """
-        async with self._submit_lock:
-            sub, send_now = await self._check_and_record(intent, base, received, reason)
-        for cid in send_now:
-            await self._send(cid)
+        try:
+            async with self._submit_lock:
+                sub, send_now = await self._check_and_record(intent, base, received, reason)
+            for cid in send_now:
+                await self._send(cid)
+        finally:
+            await self._flush()  # PENDING_NEW (or REJECTED) was only sent, not yet flushed
         return self._current(sub)
 
     async def _check_and_record(
@@ -352,6 +356,8 @@ class OrderPath:
         now = self._clock.now_ns()
         ids: list[str] = []
         send_now: list[str] = []
+        queued: list[tuple[int, str, str]] = []
+        created: list[tuple[Order, OrderInfo]] = []
         throttled: Rejected | None = None
         for k, child in enumerate(result.children):
             cid = recovery.child_id(base, k)
@@ -361,6 +367,7 @@ class OrderPath:
                 algo_name=algo,
                 mode=self._mode,
                 market_protection=child.market_protection_pct or None,
+                protection_price=child.protection_price,
                 received_ns=received,
             )
             order = Order.new(child.intent, cid, now)
@@ -368,14 +375,16 @@ class OrderPath:
             if not isinstance(slot, Admitted):
                 info.reason = R.RATE_LIMIT.value
                 throttled = throttled or Rejected(R.RATE_LIMIT, slot.message)
-                await self._create(order.rejected(slot.message, now), info)
+                created.append((order.rejected(slot.message, now), info))
                 self._metrics.rejection(R.RATE_LIMIT.value)
                 continue
-            await self._create(order, info)
+            created.append((order, info))
             if slot.send_at_ns > now:
-                self._queue.append((slot.send_at_ns, "place", cid))
+                queued.append((slot.send_at_ns, "place", cid))
             else:
                 send_now.append(cid)
+        await self._create_all(created)  # one journal write for all the children
+        self._queue.extend(queued)  # only once recorded: on_time sends from the queue
         self._metrics.queue_depth(len(self._queue))
         orders = tuple(self._b.orders[c] for c in ids)
         all_throttled = all(o.status is S.REJECTED for o in orders)
@@ -417,7 +426,11 @@ class OrderPath:
         info = self._b.info[cid]
         info.submitted_at = self._clock.now_ns()
         request = PlaceRequest(
-            order.intent, cid, info.algo_name or None, market_protection=info.market_protection
+            order.intent,
+            cid,
+            info.algo_name or None,
+            market_protection=info.market_protection,
+            protection_price=info.protection_price,
         )
         try:
             broker_ids = await self._broker.place(request)
@@ -484,9 +497,21 @@ class OrderPath:
     # --- journal ----------------------------------------------------------------------------
 
     async def _create(self, order: Order, info: OrderInfo) -> Order:
+        """Record a new order (journalled and sent; the caller flushes the publisher)."""
+        await self._create_all([(order, info)])
+        return self._b.orders[order.client_order_id]
+
+    async def _create_all(self, items: Sequence[tuple[Order, OrderInfo]]) -> None:
+        """Record new orders: their events in one journal write, then books, then sent."""
+        if not items:
+            return
         async with self._lock:
-            self._b.info[order.client_order_id] = info
-            return await self._commit(None, order)
+            now = self._clock.now_ns()
+            events = [self._event(order, info, now) for order, info in items]
+            await self._append(events)
+            for (order, info), event in zip(items, events, strict=True):
+                self._b.info[order.client_order_id] = info
+                self._applied(None, order, event)
 
     async def _update(
         self, cid: str, change: Callable[[Order], Order], reject_reason: str = ""
@@ -504,24 +529,44 @@ class OrderPath:
             if reject_reason and new.status is S.REJECTED and old.status is not S.REJECTED:
                 self._b.info[cid].reason = reject_reason
                 self._metrics.rejection(reject_reason)
-            return await self._commit(old, new)
+            event = self._event(new, self._b.info[cid], self._clock.now_ns())
+            await self._append([event])
+            self._applied(old, new, event)
+        await self._flush()  # outside the lock: the next change is journalled meanwhile
+        return new
 
-    async def _commit(self, old: Order | None, new: Order) -> Order:
-        """Journal, then apply, then publish one state change (under the lock)."""
-        cid = new.client_order_id
-        info = self._b.info[cid]
-        event = new.to_event(self._clock.now_ns(), self._mode)._replace(
+    def _event(self, order: Order, info: OrderInfo, now: int) -> OrderEvent:
+        return order.to_event(now, self._mode)._replace(
             reason=info.reason, algo_name=info.algo_name
         )
-        await self._journal.append(event)
+
+    async def _append(self, events: Sequence[OrderEvent]) -> None:
+        """Journal ``events`` (durable when it returns; under the lock)."""
+        if len(events) == 1:
+            await self._journal.append(events[0])
+        else:
+            await self._journal.append_many(events)
+
+    def _applied(self, old: Order | None, new: Order, event: OrderEvent) -> None:
+        """A journalled change: into the books, then sent on ``orders.events`` (under the
+        lock, so each order's events go out in the order they were journalled)."""
         self._b.record(old, new)
         if old is None or old.status is not new.status:
             self._metrics.order_status(new.status.name)
         try:
-            await self._publisher.publish(event)
+            self._publisher.send(event)
         except Exception:
-            log.exception("order %s: publishing the %s event failed", cid, new.status.name)
-        return new
+            log.exception(
+                "order %s: publishing the %s event failed", new.client_order_id, new.status.name
+            )
+
+    async def _flush(self) -> None:
+        """Wait until every event sent so far is delivered (a failure is logged: the
+        journal has the events; the bus is not the record)."""
+        try:
+            await self._publisher.flush()
+        except Exception:
+            log.exception("publishing order events failed")
 
     # --- cancel -----------------------------------------------------------------------------
 

@@ -30,15 +30,26 @@ class OrderJournal(Protocol):
         """Store ``event``; it is durable when this returns (raise if it is not)."""
         ...
 
+    async def append_many(self, events: Sequence[OrderEvent]) -> None:
+        """Store ``events`` in one write (all or none; durable when this returns)."""
+        ...
+
     async def since(self, ts_init: int) -> list[OrderEvent]:
         """Every event with ``ts_init >= ts_init``, oldest first (for recovery)."""
         ...
 
 
 class EventPublisher(Protocol):
-    """``orders.events``: every journaled order state change, keyed by client order id."""
+    """``orders.events``: every journaled order state change, keyed by client order id.
 
-    async def publish(self, event: OrderEvent) -> None: ...
+    ``send`` queues one event without waiting (events go out in the order sent); ``flush``
+    returns once everything sent before it is delivered (raises if that failed). The engine
+    sends under its lock and flushes outside it, once per batch of changes.
+    """
+
+    def send(self, event: OrderEvent) -> None: ...
+
+    async def flush(self) -> None: ...
 
 
 class ControlPublisher(Protocol):

@@ -14,9 +14,17 @@
 4. then, concurrently: ``orders.intents`` (group ``intents_group``; offsets committed
    only after the engine took each intent, so a crash redelivers it and the engine's
    (strategy, day, sequence) idempotency finds the order it already made), later
-   kill switches, the latest ticks (a group of this run's own, from the end of the log:
-   marks, risk quotes and the paper broker's book), the broker's order updates, and a
-   timer (``timer_interval_s``) for the engine's and the paper broker's clocks.
+   kill switches, the ticks (a group of this run's own, from the end of the log: every
+   tick, in order, to the paper broker's book, so a LIMIT order sees each trade print;
+   the latest per instrument of a poll to the engine's marks and risk quotes), the
+   broker's order updates, and a timer (``timer_interval_s``) for the engine's and the
+   paper broker's clocks.
+
+Latency (``bench/bench_intent_ack.py``): each consumer polls in a thread of its own (a
+:class:`~quant.runtime.blocking.Lane`: a blocking poll never holds a worker the journal or
+the publisher needs), the journal and the order-event flushes have their own threads too
+(:mod:`quant.execution.adapters`), and the start-up heap is frozen out of the cyclic
+GC once recovered (:func:`~quant.runtime.heap.freeze_startup_heap`).
 
 A message that cannot be decoded or that the engine refuses as invalid is logged, counted
 (``quant_execution_bad_messages_total{topic}``) and skipped (its offset committed): one
@@ -32,8 +40,8 @@ import inspect
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Protocol, cast
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol, cast
 
 from quant.bus import codecs, topics
 from quant.bus.codec_marketdata import decode_ticks
@@ -48,8 +56,9 @@ from quant.execution.engine import ExecutionEngine
 from quant.execution.metrics import ExecutionMetrics, ServiceMetrics
 from quant.execution.ports import QuoteSource, ReferenceQuote
 from quant.execution.settings import ExecutionSettings
-from quant.runtime.blocking import run_blocking
+from quant.runtime.blocking import Lane, run_blocking
 from quant.runtime.deps import Deps, load_instruments
+from quant.runtime.heap import freeze_startup_heap
 from quant.runtime.http_server import embedded_server, wait_started
 from quant.runtime.service import Readiness
 from quant.trading.broker import Broker, BrokerOrder
@@ -142,6 +151,8 @@ class ExecutionService:
         self,
         broker: Broker,
         instruments: Callable[[str], Instrument | None],
+        journal: StoreJournal,
+        events: BusEventPublisher,
         publisher: Publisher,
         quotes: QuoteSource | None = None,
     ) -> ExecutionEngine:
@@ -149,8 +160,8 @@ class ExecutionService:
         return ExecutionEngine(
             clock=deps.clock,
             broker=broker,
-            journal=StoreJournal(self._store),
-            publisher=BusEventPublisher(publisher),
+            journal=journal,
+            publisher=events,
             control=BusControlPublisher(publisher),
             instruments=instruments,
             limits=s.risk.to_limits(),
@@ -174,20 +185,56 @@ class ExecutionService:
     ) -> None:
         s, bus = self._settings, self._deps.bus
         await run_blocking(bus.ensure_topics, topics.ALL_TOPICS)
-        publisher = bus.publisher()
         market = _market_fed(broker)
         if quotes is not None and market is not None:
             quotes = PaperBookFromQuotes(quotes, market)
-        engine = self._engine(broker, instruments, publisher, quotes)
-        self.engine = engine
-        app = create_app(
-            engine, self._users, clock=self._deps.clock, auth_failures=self._auth_failures
-        )
-        server = embedded_server(app, s.api_host, s.api_port)
         run_id = uuid.uuid4().hex[:12]
-        intents = bus.consumer(s.intents_group, [topics.INTENTS.name])
-        control = bus.consumer(f"{s.control_group}-{run_id}", [topics.CONTROL.name])
-        ticks = bus.consumer(f"{s.ticks_group}-{run_id}", [topics.TICKS.name], from_end=True)
+        consumers: list[Consumer] = []
+        lanes = {name: Lane(f"execution-{name}") for name in ("intents", "control", "ticks")}
+        publisher = bus.publisher()
+        journal, events = StoreJournal(self._store), BusEventPublisher(publisher)
+        try:
+            engine = self._engine(broker, instruments, journal, events, publisher, quotes)
+            self.engine = engine
+            app = create_app(
+                engine, self._users, clock=self._deps.clock, auth_failures=self._auth_failures
+            )
+            server = embedded_server(app, s.api_host, s.api_port)
+            intents = bus.consumer(s.intents_group, [topics.INTENTS.name])
+            consumers.append(intents)
+            control = bus.consumer(f"{s.control_group}-{run_id}", [topics.CONTROL.name])
+            consumers.append(control)
+            ticks = bus.consumer(f"{s.ticks_group}-{run_id}", [topics.TICKS.name], from_end=True)
+            consumers.append(ticks)
+            await self._serve(engine, broker, market, server, intents, control, ticks, lanes, stop)
+        finally:
+            self._ready = False
+            for consumer in consumers:
+                with contextlib.suppress(Exception):
+                    consumer.close()  # leaves its group at once: uncommitted ones redeliver
+            for lane in lanes.values():
+                lane.close()
+            try:
+                await run_blocking(publisher.close)  # delivers what the engine sent
+            except Exception as e:
+                log.warning("closing the order-event publisher failed: %s", e)
+            finally:
+                events.close()
+                journal.close()
+
+    async def _serve(
+        self,
+        engine: ExecutionEngine,
+        broker: Broker,
+        market: MarketFed | None,
+        server: Any,
+        intents: Consumer,
+        control: Consumer,
+        ticks: Consumer,
+        lanes: Mapping[str, Lane],
+        stop: asyncio.Event,
+    ) -> None:
+        s = self._settings
         try:
             async with asyncio.TaskGroup() as tg:
                 http = tg.create_task(server.serve(), name="execution-http")
@@ -201,20 +248,27 @@ class ExecutionService:
                 self.metrics.recoveries_total.inc()
                 self._phase = "reading the kill switches on control.commands"
                 applied = await catch_up_control(
-                    engine, control, self.metrics, quiet_s=s.control_catchup_s
+                    engine,
+                    control,
+                    self.metrics,
+                    quiet_s=s.control_catchup_s,
+                    lane=lanes["control"],
                 )
                 log.info("kill switches in force at start: %d", applied)
+                freeze_startup_heap()  # recovered: what is alive now lives on
                 loops: list[asyncio.Task[None]] = [
                     http,
                     tg.create_task(
-                        consume_intents(engine, intents, self.metrics, stop),
+                        consume_intents(engine, intents, self.metrics, stop, lane=lanes["intents"]),
                         name="execution-intents",
                     ),
                     tg.create_task(
-                        consume_control(engine, control, self.metrics), name="execution-control"
+                        consume_control(engine, control, self.metrics, lane=lanes["control"]),
+                        name="execution-control",
                     ),
                     tg.create_task(
-                        consume_ticks(engine, market, ticks, self.metrics), name="execution-ticks"
+                        consume_ticks(engine, market, ticks, self.metrics, lane=lanes["ticks"]),
+                        name="execution-ticks",
                     ),
                     tg.create_task(
                         follow_broker(engine, broker.updates()), name="execution-broker"
@@ -242,13 +296,6 @@ class ExecutionService:
         finally:
             server.should_exit = True
             engine.cancel_quote_requests()
-            for consumer in (intents, control, ticks):
-                with contextlib.suppress(Exception):
-                    consumer.close()  # leaves its group at once: uncommitted ones redeliver
-            try:
-                await run_blocking(publisher.close)  # each event was flushed when published
-            except Exception as e:
-                log.warning("closing the order-event publisher failed: %s", e)
 
 
 def quote_tick(q: ReferenceQuote) -> Tick:
@@ -283,23 +330,31 @@ def _market_fed(broker: object) -> MarketFed | None:
 # --- the loops ---------------------------------------------------------------------------
 
 
+def _runner(lane: Lane | None) -> Callable[..., Awaitable[Any]]:
+    """Where a loop's blocking calls run: its own thread, else the default executor."""
+    return run_blocking if lane is None else lane.run
+
+
 async def consume_intents(
     engine: ExecutionEngine,
     consumer: Consumer,
     metrics: ServiceMetrics,
     stop: asyncio.Event | None = None,
+    *,
+    lane: Lane | None = None,
 ) -> None:
     """Submit each intent of ``orders.intents``; commit a batch once the engine took it.
     Returns when ``stop`` is set, after committing what it submitted."""
+    blocking = _runner(lane)
     while stop is None or not stop.is_set():
-        messages = await run_blocking(consumer.poll, INTENT_BATCH, POLL_S)
+        messages = await blocking(consumer.poll, INTENT_BATCH, POLL_S)
         if not messages:
             continue
         await engine.prefetch_quotes(_instrument_keys(messages))  # one request per batch
         for msg in messages:
             await submit_one(engine, msg, metrics)
         try:
-            await run_blocking(consumer.commit)
+            await blocking(consumer.commit)
         except CommitError as e:  # redelivered later: the engine finds the orders it made
             log.warning("orders.intents: offset commit failed (redelivery is harmless): %s", e)
 
@@ -351,7 +406,12 @@ def _kill_switches(messages: Sequence[Received], metrics: ServiceMetrics) -> lis
 
 
 async def catch_up_control(
-    engine: ExecutionEngine, consumer: Consumer, metrics: ServiceMetrics, *, quiet_s: float
+    engine: ExecutionEngine,
+    consumer: Consumer,
+    metrics: ServiceMetrics,
+    *,
+    quiet_s: float,
+    lane: Lane | None = None,
 ) -> int:
     """Read ``control.commands`` up to its end and apply the latest kill switch per scope.
 
@@ -362,8 +422,9 @@ async def catch_up_control(
     state = ControlState()
     seen = False
     deadline = time.monotonic() + quiet_s
+    blocking = _runner(lane)
     while True:
-        messages = await run_blocking(consumer.poll, 1000, POLL_S)
+        messages = await blocking(consumer.poll, 1000, POLL_S)
         if messages:
             seen = True
             for command in _kill_switches(messages, metrics):
@@ -378,11 +439,16 @@ async def catch_up_control(
 
 
 async def consume_control(
-    engine: ExecutionEngine, consumer: Consumer, metrics: ServiceMetrics
+    engine: ExecutionEngine,
+    consumer: Consumer,
+    metrics: ServiceMetrics,
+    *,
+    lane: Lane | None = None,
 ) -> None:
     """Apply the kill switches published from now on (latest per scope of each poll)."""
+    blocking = _runner(lane)
     while True:
-        messages = await run_blocking(consumer.poll, 1000, POLL_S)
+        messages = await blocking(consumer.poll, 1000, POLL_S)
         for command in _kill_switches(messages, metrics):
             log.info(
                 "kill switch %s%s for %s: %s",
@@ -399,23 +465,32 @@ async def consume_ticks(
     market: MarketFed | None,
     consumer: Consumer,
     metrics: ServiceMetrics,
+    *,
+    lane: Lane | None = None,
 ) -> None:
-    """Feed the latest tick per instrument of each poll to the engine (and paper broker)."""
+    """Feed every tick of each poll, in order, to the paper broker (a LIMIT order must see
+    each trade print), and the latest one per instrument to the engine (marks, quotes)."""
+    blocking = _runner(lane)
     while True:
-        messages = await run_blocking(consumer.poll, TICK_BATCH, POLL_S)
+        messages = await blocking(consumer.poll, TICK_BATCH, POLL_S)
         if not messages:
             continue
-        latest: dict[bytes | None, Received] = {}
-        for msg in messages:  # keyed by instrument: the last one of each is the newest
-            latest[msg.key()] = msg
-        for item in decode_ticks([m.value() for m in latest.values()]):
+        if market is None:  # only the engine: the latest per instrument will do
+            latest: dict[bytes | None, Received] = {}
+            for msg in messages:  # keyed by instrument: the last one of each is the newest
+                latest[msg.key()] = msg
+            messages = list(latest.values())
+        newest: dict[str, Tick] = {}
+        for item in decode_ticks([m.value() for m in messages]):
             if isinstance(item, codecs.CodecError):
                 metrics.bad_messages_total.labels(topics.TICKS.name).inc()
                 log.debug("market.equity.ticks: skipped an undecodable tick: %s", item)
                 continue
-            engine.on_tick(item)
+            newest[item.instrument_key] = item
             if market is not None:
                 await _maybe_await(market.on_tick(item))
+        for tick in newest.values():
+            engine.on_tick(tick)
 
 
 async def follow_broker(engine: ExecutionEngine, updates: AsyncIterator[BrokerOrder]) -> None:

@@ -23,7 +23,7 @@ Semantics every adapter honours (``tests/integration/store`` contract suites):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -171,6 +171,10 @@ class InstrumentRepository(Protocol):
 
 class OrderAudit(Protocol):
     def append_order_event(self, event: OrderEvent) -> None: ...
+    def append_order_events(self, events: Sequence[OrderEvent]) -> None:
+        """Append ``events`` in ONE transaction (all or none), in order."""
+        ...
+
     def list_order_events(
         self, limit: int = 50, client_order_id: str | None = None
     ) -> list[OrderEvent]:

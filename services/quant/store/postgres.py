@@ -18,7 +18,7 @@ migrations (``quant.store.migrate``). Same behaviour as ``SqliteRelationalStore`
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -183,6 +183,11 @@ class PostgresStore:
 
     def append_order_event(self, event: OrderEvent) -> None:
         self._run(lambda c: c.execute(Q.INSERT_ORDER.encode(), Q.order_row(event)))
+
+    def append_order_events(self, events: Sequence[OrderEvent]) -> None:
+        rows = [Q.order_row(e) for e in events]
+        if rows:
+            self._run(lambda c: c.cursor().executemany(Q.INSERT_ORDER.encode(), rows))
 
     def list_order_events(
         self, limit: int = 50, client_order_id: str | None = None

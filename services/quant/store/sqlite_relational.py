@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -176,6 +176,11 @@ class SqliteRelationalStore:
 
     def append_order_event(self, event: OrderEvent) -> None:
         self._run(lambda c: c.execute(_INSERT_ORDER, Q.order_row(event)))
+
+    def append_order_events(self, events: Sequence[OrderEvent]) -> None:
+        rows = [Q.order_row(e) for e in events]
+        if rows:
+            self._in_transaction(lambda c: c.executemany(_INSERT_ORDER, rows))
 
     def list_order_events(
         self, limit: int = 50, client_order_id: str | None = None

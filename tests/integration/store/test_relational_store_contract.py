@@ -283,6 +283,17 @@ def test_order_audit_appends_and_lists_newest_first(store: RawStore) -> None:
     assert store.list_order_events(client_order_id="nope") == []
 
 
+def test_order_events_appended_together_are_one_transaction(store: RawStore) -> None:
+    events = [_order("c1", OrderStatus.PENDING_NEW, 1), _order("c1-2", OrderStatus.PENDING_NEW, 1)]
+    store.append_order_events(events)
+    assert store.order_events_since(0) == events
+    bad = _order("c3", OrderStatus.PENDING_NEW, 5)._replace(quantity=2**70)  # no column holds it
+    with pytest.raises((StoreError, OverflowError)):
+        store.append_order_events([_order("c2", OrderStatus.PENDING_NEW, 5), bad])
+    assert store.order_events_since(0) == events  # the good one before it was rolled back too
+    store.append_order_events([])
+
+
 def test_executed_orders_refuse_updates_and_deletes(store: RawStore) -> None:
     store.append_order_event(_order("c1", OrderStatus.OPEN, 1))
     with pytest.raises(StoreError, match="append-only"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
@@ -84,10 +84,16 @@ class MemoryJournal:
     def __init__(self, calls: Calls | None = None) -> None:
         self.events: list[OrderEvent] = []
         self.calls = calls or Calls()
+        self.writes: list[int] = []  # events per append_many
 
     async def append(self, event: OrderEvent) -> None:
         self.events.append(event)
         self.calls.log.append(("journal", f"{event.client_order_id}:{event.status.name}"))
+
+    async def append_many(self, events: Sequence[OrderEvent]) -> None:
+        self.writes.append(len(events))
+        for event in events:
+            await self.append(event)
 
     async def since(self, ts_init: int) -> list[OrderEvent]:
         return [e for e in self.events if e.ts_init >= ts_init]
@@ -100,10 +106,14 @@ class MemoryPublisher:
     def __init__(self, calls: Calls | None = None) -> None:
         self.events: list[OrderEvent] = []
         self.calls = calls or Calls()
+        self.flushes = 0
 
-    async def publish(self, event: OrderEvent) -> None:
+    def send(self, event: OrderEvent) -> None:
         self.events.append(event)
         self.calls.log.append(("publish", f"{event.client_order_id}:{event.status.name}"))
+
+    async def flush(self) -> None:
+        self.flushes += 1
 
 
 class MemoryControl:

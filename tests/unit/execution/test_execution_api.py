@@ -5,7 +5,7 @@ the engine recovers or its journal fails."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -266,6 +266,9 @@ class _BrokenJournal:
     """A journal that loads fine and then cannot write (the database went away)."""
 
     async def append(self, event: OrderEvent) -> None:
+        raise StoreError("connection to the database lost")
+
+    async def append_many(self, events: Sequence[OrderEvent]) -> None:
         raise StoreError("connection to the database lost")
 
     async def since(self, ts_init: int) -> list[OrderEvent]:

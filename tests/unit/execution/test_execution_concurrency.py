@@ -93,7 +93,10 @@ async def test_reports_for_orders_not_ours_are_ignored_and_broker_rejects_are_co
 
 
 class FailingPublisher:
-    async def publish(self, event: OrderEvent) -> None:
+    def send(self, event: OrderEvent) -> None:
+        raise ConnectionError("bus down")
+
+    async def flush(self) -> None:
         raise ConnectionError("bus down")
 
 

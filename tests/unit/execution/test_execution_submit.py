@@ -152,6 +152,16 @@ async def test_market_order_goes_with_its_protection_and_paper_mode_without_algo
     (req,) = rig.broker.placed
     assert req.market_protection == 5
     assert req.algo_name is None
+    # the risk check's protection price goes along: the paper broker fills within it
+    ask = 250_000 + 10
+    assert ask < req.protection_price <= ask * 105 // 100
+
+
+async def test_limit_order_goes_without_a_protection_price() -> None:
+    rig = await ready_rig()
+    await rig.engine.submit(msg(intent(order_type=OrderType.LIMIT, price=250_000)))
+    (req,) = rig.broker.placed
+    assert req.protection_price == 0
 
 
 async def test_live_mode_without_an_algo_name_is_rejected() -> None:
