@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import wraps
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -63,11 +63,13 @@ async def _sent_tag(request: Request) -> str | None:
     return None if tag is None else str(tag)
 
 
+CLIENT_GONE = 499  # nginx's "client closed request": never seen by that client
 Route_ = Callable[[Request], Awaitable[JSONResponse]]
 
 
 def _logged(command: str) -> Callable[[Route_], Route_]:
-    """Record a refused order command (the route records its own success)."""
+    """Record a refused order command (the route records its own success); a client that
+    went away before its request was read (e.g. a killed process) is logged, not raised."""
 
     def wrap(route: Route_) -> Route_:
         @wraps(route)
@@ -78,6 +80,9 @@ def _logged(command: str) -> Callable[[Route_], Route_]:
                 tag = await _sent_tag(request) if request.method != "DELETE" else None
                 _log(request).record(command, "", exc.status, code=exc.code, tag=tag)
                 raise
+            except ClientDisconnect:  # the client died mid-request: nothing was done
+                _log(request).record(command, "", CLIENT_GONE, code="client disconnected")
+                return JSONResponse({}, status_code=CLIENT_GONE)
 
         return run
 

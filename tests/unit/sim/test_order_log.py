@@ -81,3 +81,23 @@ def test_max_in_window_is_a_sliding_window() -> None:
     assert log.max_in_window(1.0) == 4  # 0.5 .. 1.2 (0.0 is a full second before 1.0)
     assert log.max_in_window(0.1) == 2
     assert log.accepted_places_by_tag() == {"x": 6}
+
+
+async def test_a_client_that_dies_mid_request_is_logged_not_raised(sim: SimServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+    head = (
+        "POST /v3/order/place HTTP/1.1\r\nHost: sim\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {sim.mint_token()}\r\nContent-Length: 500\r\n\r\n"
+    )
+    writer.write(head.encode() + b'{"instrument_token": ')  # the body never arrives in full
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    writer.transport.abort()
+    for _ in range(50):
+        if sim.state.order_log.entries:
+            break
+        await asyncio.sleep(0.02)
+    (entry,) = sim.state.order_log.entries
+    assert (entry.command, entry.status) == ("place", 499)
+    assert not sim.state.engine.orders
+    del reader
