@@ -28,6 +28,11 @@ reused; new rules add new codes. Each code's meaning:
 ``FREEZE_QUANTITY``         above the exchange freeze quantity and splitting is off, or it
                             needs more child orders than the broker takes (25)
 ``RATE_LIMIT``              over the order-rate limit with queueing off (``ratelimit``)
+``NO_ALGO_NAME``            a live order without an algo name (``X-Algo-Name``) for its strategy
+``BROKER_REJECTED``         the broker or the exchange refused the order (its words in the
+                            order's message)
+``LOST_BEFORE_SEND``        recorded as about to be sent, but the broker never saw it (the
+                            process stopped in between); found at recovery
 
 All money in paise, quantities in units. A limit of 0 means "no limit" for the optional
 ones (documented per field); the rate and protection settings always apply.
@@ -66,6 +71,9 @@ class RejectReason(StrEnum):
     OPEN_ORDERS = "OPEN_ORDERS"
     FREEZE_QUANTITY = "FREEZE_QUANTITY"
     RATE_LIMIT = "RATE_LIMIT"
+    NO_ALGO_NAME = "NO_ALGO_NAME"
+    BROKER_REJECTED = "BROKER_REJECTED"
+    LOST_BEFORE_SEND = "LOST_BEFORE_SEND"
 
 
 class FreezePolicy(StrEnum):
