@@ -262,6 +262,7 @@ class TrialRecord:
     n: int
     client_order_id: str
     lose_answer: bool
+    dropped_stream: bool
     delay_s: float
     answered_before_kill: bool
     at_sim_at_kill: bool
@@ -309,6 +310,10 @@ class TrialsResult:
             "places_at_simulator": self.places_at_sim,
             "kill_points": dict(kinds),
             "lost_answers": sum(t.lose_answer for t in self.trials),
+            "dropped_streams": sum(t.dropped_stream for t in self.trials),
+            "journal_at_kill": dict(
+                Counter("/".join(t.journaled_at_kill) or "nothing" for t in self.trials)
+            ),
             "recovery_totals": dict(rec),
             "seconds": round(self.seconds, 1),
         }
@@ -341,10 +346,13 @@ async def run_kill_trials(
     seed: int,
     *,
     lose_probability: float = 0.3,
+    drop_stream_probability: float = 0.5,
     settle_timeout: float = 15.0,
     progress: Any = None,
 ) -> TrialsResult:
-    """The kill/restart trials described in the module docstring."""
+    """The kill/restart trials described in the module docstring; in
+    ``drop_stream_probability`` of the trials with a lost answer the portfolio stream is
+    dropped too, so that nothing but the order book (by tag) can tell what happened."""
     rng = random.Random(seed)
     started = time.monotonic()
     child, report = await lab.start_child()
@@ -361,8 +369,11 @@ async def run_kill_trials(
             intent = _random_intent(rng, lab, lab.sim_positions())
             lose = rng.random() < lose_probability
             hold = rng.uniform(0.3, 1.5)
+            drop = lose and rng.random() < drop_stream_probability
             if lose:
                 lab.sim.lose_order_answers(1, hold_seconds=hold)
+            if drop:  # no order update either: only the order book can tell
+                lab.sim.drop_portfolio_streams()
             window = (hold + 0.2) if lose else max(3 * ack_s, 0.05)
             delay = rng.uniform(0.0, window)
             before = len(lab.sim.state.engine.orders)
@@ -379,8 +390,10 @@ async def run_kill_trials(
             status = again["orders"][0][1] if again["orders"] else f"rejected:{again['rejected']}"
             ok, ours, theirs = await settle_positions(lab, child, settle_timeout)
             assert again["client_order_id"] == cid, (again, cid)
-            records.append(TrialRecord(n, cid, lose, round(delay, 4), answered, at_sim, journaled,
-                                       report, status, ok, ours, theirs))  # fmt: skip
+            records.append(
+                TrialRecord(n, cid, lose, drop, round(delay, 4), answered, at_sim,
+                            journaled, report, status, ok, ours, theirs)
+            )  # fmt: skip
             if progress is not None:
                 progress(records[-1])
     finally:
