@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "ingestor": "quant.ingestor.cli",
     "features": "quant.features.cli",
     "gateway": "quant.gateway.cli",
+    "execution": "quant.execution.cli",
     "users": "quant.users.cli",
 }
 

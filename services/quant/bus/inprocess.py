@@ -4,7 +4,8 @@ It keeps Kafka's semantics where services can observe them: topics from the regi
 with partitions (a key always maps to the same partition, so per-instrument order
 holds), consumer groups that split partitions among their members, committed offsets
 per group (a new member resumes from the last commit; uncommitted messages are
-redelivered), earliest-offset start for a new group, and delivery errors for an
+redelivered), earliest-offset start for a new group (the end of the log with
+``from_end``), and delivery errors for an
 unknown topic or an oversized message. Thread-safe: publishers and consumers may live
 on different threads; ``poll`` blocks on a condition variable up to its timeout.
 
@@ -124,13 +125,19 @@ class InProcessBus:
     def publisher(self) -> InProcessPublisher:
         return InProcessPublisher(self)
 
-    def consumer(self, group_id: str, topics: Sequence[str]) -> InProcessConsumer:
+    def consumer(
+        self, group_id: str, topics: Sequence[str], *, from_end: bool = False
+    ) -> InProcessConsumer:
         with self._cond:
             unknown = [t for t in topics if t not in self._logs]
             if unknown:
                 raise ConsumeError(f"unknown topics {unknown}; create them with ensure_topics")
             consumer = InProcessConsumer(self, group_id, tuple(topics))
             group = self._groups.setdefault(group_id, _Group())
+            if from_end:  # where a partition has no commit, start at its end (as of now)
+                for t in topics:
+                    for p, part in enumerate(self._logs[t]):
+                        group.committed.setdefault((t, p), part.end)
             group.members.append(consumer)
             group.generation += 1
             return consumer

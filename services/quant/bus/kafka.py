@@ -219,11 +219,14 @@ class KafkaBus:
             producer_settings(self.bootstrap_servers, self.client_id, self._producer_config)
         )
 
-    def consumer(self, group_id: str, topics: Sequence[str]) -> KafkaConsumer:
+    def consumer(
+        self, group_id: str, topics: Sequence[str], *, from_end: bool = False
+    ) -> KafkaConsumer:
+        overrides = dict(self._consumer_config)
+        if from_end:  # a group without a commit starts at the end of each partition
+            overrides["auto.offset.reset"] = "latest"
         return KafkaConsumer(
-            consumer_settings(
-                self.bootstrap_servers, self.client_id, group_id, self._consumer_config
-            ),
+            consumer_settings(self.bootstrap_servers, self.client_id, group_id, overrides),
             topics,
         )
 

@@ -12,7 +12,9 @@ honours (checked by ``tests/unit/bus`` and ``tests/integration/bus`` contract su
   ``Received`` messages from the consumer's group assignment. ``commit()`` synchronously
   commits the position after every message returned so far; a consumer that stops and a
   new one in the same group resume from the last commit (uncommitted ones are redelivered,
-  none are lost). A group that has never committed starts from the earliest message.
+  none are lost). A group that has never committed starts from the earliest message, or,
+  made with ``from_end=True``, at the end of the log (only what is published from then
+  on: e.g. the execution service's "latest quote" view of the ticks).
 * These calls block (up to ``timeout``); asyncio services run them with
   ``asyncio.to_thread`` or poll with ``timeout=0``.
 """
@@ -77,4 +79,6 @@ class Bus(Protocol):
 
     def publisher(self) -> Publisher: ...
 
-    def consumer(self, group_id: str, topics: Sequence[str]) -> Consumer: ...
+    def consumer(
+        self, group_id: str, topics: Sequence[str], *, from_end: bool = False
+    ) -> Consumer: ...

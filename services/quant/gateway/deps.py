@@ -2,7 +2,8 @@
 
 ``create_app`` stores a :class:`GatewayPorts` on ``app.state.ports``; routers declare
 ``market: MarketDep`` / ``instruments: InstrumentsDep`` and never build adapters;
-``source: SourceDep`` is the market source the quotes are labelled with; endpoints that
+``source: SourceDep`` is the market source the quotes are labelled with; the trading
+endpoints forward to ``ports.execution``; endpoints that
 need an API key take ``caller: Annotated[Caller, Depends(require_role(...))]``
 (:mod:`quant.gateway.auth`).
 """
@@ -17,8 +18,9 @@ from prometheus_client import CollectorRegistry, Counter
 
 from quant.core.clock import Clock, SystemClock
 from quant.core.freshness import DEFAULT_STALE_AFTER_S
-from quant.gateway.ports import InstrumentLookup, KeyVerifier, MarketReadModel, Readiness
+from quant.gateway.ports import ExecutionPort, InstrumentLookup, MarketReadModel, Readiness
 from quant.gateway.settings import MarketSource
+from quant.users.access import KeyVerifier
 
 
 class _AlwaysReady:
@@ -40,6 +42,8 @@ class GatewayPorts:
     users: KeyVerifier | None = None
     # gateway_auth_failures_total{reason}, made once per process (auth.failures_counter)
     auth_failures: Counter | None = None
+    # the execution service the trading endpoints forward to (None: they answer 503)
+    execution: ExecutionPort | None = None
 
 
 def get_ports(request: Request) -> GatewayPorts:

@@ -62,10 +62,20 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def invalid(where: str, name: str, message: str) -> RequestValidationError:
-    """A 422 in the validation shape for parameter ``name`` (``where``: path, query)."""
+    """A 422 in the validation shape for parameter ``name`` (``where``: path, query, body;
+    an empty ``name``: the whole of ``where``)."""
+    loc = (where, name) if name else (where,)
     return RequestValidationError(
-        [{"loc": (where, name), "msg": message[:MAX_MESSAGE], "type": "value_error"}]
+        [{"loc": loc, "msg": message[:MAX_MESSAGE], "type": "value_error"}]
     )
+
+
+def brief_issues(issues: Any) -> list[dict[str, Any]] | None:
+    """``issues`` (a list of errors from elsewhere, e.g. the execution service) in the
+    validation shape, or None when it is not such a list."""
+    if not isinstance(issues, list) or not all(isinstance(e, dict) for e in issues):
+        return None
+    return [_brief(e) for e in issues]
 
 
 def _brief(error: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,9 @@ symbols in an index of the relational store's master, reloaded when the table ch
 not ready, and loads the master as soon as the database answers. API keys are checked
 against the users of the relational store (``deps.relational``: PostgreSQL, or SQLite in
 ``quant up``) by a :class:`~quant.users.directory.UserDirectory`; without a relational
-store, keyed endpoints answer 503. Its ``/readyz`` is the process's (``deps.board``):
+store, keyed endpoints answer 503. The trading endpoints forward to the execution service
+at ``settings.gateway.execution_url`` (:class:`~quant.gateway.execution_client.ExecutionClient`,
+one connection pool per run). Its ``/readyz`` is the process's (``deps.board``):
 every service of the process runs, and market data has arrived. ``quant gateway`` and
 ``quant up`` both build it.
 """
@@ -25,14 +27,15 @@ from quant.core.symbols import InstrumentIndex
 from quant.gateway.app import create_app
 from quant.gateway.auth import failures_counter
 from quant.gateway.deps import GatewayPorts
+from quant.gateway.execution_client import ExecutionClient
 from quant.gateway.feeder import FEED_TOPICS, feed_read_model
 from quant.gateway.instrument_store import StoreInstrumentLookup
 from quant.gateway.ports import InstrumentLookup
 from quant.gateway.readmodel import LiveMarketState
-from quant.gateway.server import embedded_server, wait_started
 from quant.gateway.service_settings import GatewayServiceSettings
 from quant.runtime.blocking import run_blocking
 from quant.runtime.deps import Deps, load_instruments
+from quant.runtime.http_server import embedded_server, wait_started
 from quant.runtime.probes import short_error
 from quant.runtime.service import Readiness
 from quant.store.ports import StoreError
@@ -102,11 +105,28 @@ class GatewayService:
             return None
         return UserDirectory(store, Argon2Hasher(), cache_s=self._settings.gateway.key_cache_s)
 
+    def _execution(self) -> ExecutionClient | None:
+        gateway = self._settings.gateway
+        if not gateway.execution_url:
+            log.warning("no execution_url: the trading endpoints answer 503")
+            return None
+        return ExecutionClient(gateway.execution_url, gateway.execution_timeout_s)
+
     async def run(self, stop: asyncio.Event) -> None:
-        settings, deps = self._settings, self._deps
         lookup = await self._lookup(stop)
         if lookup is None:  # stopped while loading the instruments
             return
+        execution = self._execution()
+        try:
+            await self._serve(stop, lookup, execution)
+        finally:
+            if execution is not None:
+                await execution.aclose()
+
+    async def _serve(
+        self, stop: asyncio.Event, lookup: InstrumentLookup, execution: ExecutionClient | None
+    ) -> None:
+        settings, deps = self._settings, self._deps
         ports = GatewayPorts(
             self.state,
             lookup,
@@ -116,6 +136,7 @@ class GatewayService:
             stale_after_s=settings.gateway.stale_after_s,
             users=self._users(),
             auth_failures=self._auth_failures,
+            execution=execution,
         )
         server = embedded_server(
             create_app(settings.gateway, ports), settings.gateway.host, settings.gateway.port

@@ -4,18 +4,19 @@ Routers never touch SQL or the bus: they call a :class:`MarketReadModel` (latest
 enriched tick and greeks per instrument, fed by the bus or the tick store) and an
 :class:`InstrumentLookup` (symbol resolution and search over the instrument master).
 ``quant.gateway.readmodel`` and ``quant.core.symbols`` provide the in-memory
-implementations that ``quant up`` and the tests use. A :class:`KeyVerifier` (the
-:class:`quant.users.directory.UserDirectory`) tells who an API key belongs to.
+implementations that ``quant up`` and the tests use. The trading endpoints forward to the
+execution service through an :class:`ExecutionPort` (``quant.gateway.execution_client``).
+API keys are checked through :class:`quant.users.access.KeyVerifier` (the
+:class:`~quant.users.directory.UserDirectory`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
 
 from quant.core.events import EnrichedTick, OptionGreeks, Tick
 from quant.core.instruments import Instrument
-from quant.users.directory import Caller, Refusal
 
 
 class MarketReadModel(Protocol):
@@ -46,10 +47,31 @@ class Readiness(Protocol):
     def ready(self) -> tuple[bool, Sequence[str]]: ...
 
 
-class KeyVerifier(Protocol):
-    """Who an API key belongs to (blocking: called in a worker thread)."""
+class ExecutionReply(NamedTuple):
+    """What the execution service answered: its HTTP status and its JSON body (None when
+    the body was not JSON)."""
 
-    def verify_key(self, text: str) -> Caller | Refusal:
-        """The caller, or why the key is refused; :class:`quant.store.ports.StoreError`
-        when the user store cannot be asked."""
+    status: int
+    body: Any
+
+
+class ExecutionUnavailable(Exception):
+    """The execution service could not be reached, or did not answer in time (the message
+    says which, in words for the caller)."""
+
+
+class ExecutionPort(Protocol):
+    """The execution service's HTTP API (``/v1/...``), asked on behalf of a caller."""
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        authorization: str,
+        params: Mapping[str, str | int] | None = None,
+        body: Any = None,
+    ) -> ExecutionReply:
+        """Send ``method path`` with the caller's ``Authorization`` header (and ``params``,
+        a JSON ``body``); :class:`ExecutionUnavailable` when there is no answer."""
         ...

@@ -4,6 +4,10 @@ Prices leave the platform as decimal strings in rupees built from integer paise
 (``123456`` -> ``"1234.56"``), never through a float. Derived statistics (VWAP,
 microprice) are float paise inside the engine and are rendered as rupee strings
 rounded to 4 decimals. NaN greeks render as ``null``. Called by the market routers.
+
+The trading models (orders, trades, positions, P&L, kill switch) document the JSON the
+execution service answers (``quant.execution.views``), which the trading router passes on
+after checking it against them, and the bodies it accepts.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 import math
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from quant.core.clock import IST, ns_to_datetime
 from quant.core.events import EnrichedTick, OptionGreeks, Tick
@@ -22,6 +27,9 @@ from quant.core.money import paise_to_str
 from quant.gateway.settings import MarketSource
 
 _FOUR = Decimal("0.0001")
+
+# Trading symbols, index names and instrument keys: letters, digits, space, & - . | : _
+SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 &\-.|:_]{0,79}$"
 
 
 def rupees_from_float_paise(value: float) -> str | None:
@@ -241,4 +249,169 @@ def render_option(
         upstox=theirs,
         ours=mine,
         as_of=iso_ist(ts) if ts else None,
+    )
+
+
+# --- trading (forwarded to the execution service; the JSON of quant.execution.views) ------
+
+OrderSide = Literal["BUY", "SELL"]
+OrderTypeName = Literal["MARKET", "LIMIT", "SL", "SL-M"]
+ProductCode = Literal["I", "D"]
+ValidityName = Literal["DAY", "IOC"]
+StateName = Literal["ACTIVE", "REDUCING", "HALTED"]
+#: a price in rupees as sent by a client: up to 2 decimals, no sign, no exponent
+PRICE_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,2})?$"
+#: strategy names, as the trading domain takes them (quant.trading.intent)
+STRATEGY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: client order ids (quant.trading.client_ids: e.g. orb-261207-42)
+CLIENT_ORDER_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+_MONEY = "rupees, a decimal string with 2 places"
+
+
+class OrderOut(BaseModel):
+    """One order as the execution service holds it."""
+
+    client_order_id: str = Field(description="the platform's id (also the Upstox tag)")
+    broker_order_id: str = Field(description="the broker's id; empty until acknowledged")
+    strategy: str = Field(description='the strategy, or "manual"')
+    instrument_key: str
+    side: OrderSide
+    order_type: OrderTypeName
+    product: ProductCode = Field(description="I intraday (MIS), D delivery")
+    validity: ValidityName
+    quantity: int = Field(description="units (shares or contracts, not lots)")
+    filled_quantity: int
+    price: str = Field(description=f"limit price, {_MONEY}; 0.00 for MARKET and SL-M")
+    trigger_price: str = Field(description=f"{_MONEY}; 0.00 unless SL / SL-M")
+    average_price: str = Field(description=f"average fill price, {_MONEY}")
+    status: str = Field(
+        description="PENDING_NEW, OPEN, PARTIALLY_FILLED, FILLED, CANCELLED, REJECTED, "
+        "TRIGGER_PENDING, MODIFY_PENDING or CANCEL_PENDING"
+    )
+    reason: str = Field(description="the reject code when rejected (else empty)")
+    message: str = Field(description="the broker's or the risk check's words")
+    submitted_at: str | None = Field(description="when it went to the broker (ISO-8601 UTC)")
+    updated_at: str | None = Field(description="its last change (ISO-8601 UTC)")
+    mode: str = Field(description="paper or live")
+    algo_name: str = Field(description="the X-Algo-Name it was sent with (live)")
+
+
+class ChargesOut(BaseModel):
+    """Indian charges of one fill (rupees): brokerage, STT/CTT, exchange, SEBI, stamp, GST."""
+
+    brokerage: str
+    stt: str
+    exchange: str
+    sebi: str
+    stamp: str
+    gst: str
+    ipft: str
+    total: str
+
+
+class TradeOut(BaseModel):
+    """One fill, with its charges."""
+
+    client_order_id: str
+    broker_order_id: str
+    strategy: str
+    instrument_key: str
+    side: OrderSide
+    product: ProductCode
+    quantity: int
+    price: str = Field(description=f"fill price, {_MONEY}")
+    value: str = Field(description=f"price x quantity, {_MONEY}")
+    charges: ChargesOut
+    time: str | None = Field(description="when it filled (ISO-8601 UTC)")
+
+
+class PositionOut(BaseModel):
+    """One strategy's net position in one instrument and product."""
+
+    strategy: str
+    instrument_key: str
+    product: ProductCode
+    quantity: int = Field(description="net units: > 0 long, < 0 short")
+    average_price: str = Field(description=f"average open price, {_MONEY}")
+    last_price: str | None = Field(description=f"the mark, {_MONEY}; null before a tick")
+    realised: str
+    unrealised: str
+
+
+class PnlPartOut(BaseModel):
+    realised: str
+    unrealised: str
+    charges: str
+    net: str = Field(description="realised + unrealised - charges")
+
+
+class TradingStateOut(BaseModel):
+    """ACTIVE, REDUCING (position-reducing orders only) or HALTED; per account and strategy."""
+
+    account: StateName
+    strategies: dict[str, StateName] = Field(description="strategies not plainly ACTIVE")
+
+
+class PnlOut(PnlPartOut):
+    """The day's P&L of the account (rupees), per strategy, and the trading states."""
+
+    strategies: dict[str, PnlPartOut]
+    state: TradingStateOut
+
+
+class PlaceOrderIn(BaseModel):
+    """A manual order; it goes through the same risk checks as a strategy's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str = Field(
+        description="A trading symbol (RELIANCE) or an instrument_key (NSE_EQ|INE...), as "
+        "the quote endpoint takes it",
+        pattern=SYMBOL_PATTERN,
+    )
+    side: OrderSide
+    quantity: int = Field(gt=0, le=100_000_000, description="units (shares or contracts)")
+    order_type: OrderTypeName
+    product: ProductCode = Field(description="I intraday (MIS), D delivery")
+    price: str | None = Field(
+        default=None,
+        pattern=PRICE_PATTERN,
+        description='limit price in rupees (LIMIT and SL), e.g. "2500.50"',
+    )
+    trigger_price: str | None = Field(
+        default=None, pattern=PRICE_PATTERN, description="trigger price in rupees (SL, SL-M)"
+    )
+    validity: ValidityName = "DAY"
+    strategy: str = Field(
+        default="manual", pattern=STRATEGY_PATTERN, description='default "manual"'
+    )
+
+
+class PlaceOrderOut(BaseModel):
+    """The accepted order (several child orders when split at the freeze quantity)."""
+
+    client_order_id: str
+    orders: list[OrderOut]
+
+
+class RejectionDetail(BaseModel):
+    code: str = Field(description="the stable reason code (LOT_SIZE, HALTED, RATE_LIMIT, ...)")
+    message: str = Field(description="why, in words")
+
+
+class RejectionOut(BaseModel):
+    """An order refused by the risk check (422)."""
+
+    detail: RejectionDetail
+
+
+class KillSwitchIn(BaseModel):
+    """Halt (cancel working orders, refuse new ones), flatten (halt and close every
+    position) or resume, for the account or one strategy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["halt", "flatten", "resume"]
+    strategy: str | None = Field(
+        default=None, pattern=STRATEGY_PATTERN, description="one strategy; default the account"
     )

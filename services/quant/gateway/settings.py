@@ -1,4 +1,5 @@
-"""The gateway's settings section (host, port, source, API-key cache); ``QUANT_GATEWAY__*``."""
+"""The gateway's settings section (host, port, source, API-key cache, execution service);
+``QUANT_GATEWAY__*``."""
 
 from __future__ import annotations
 
@@ -24,3 +25,9 @@ class GatewaySettings(Section):
     # how long a verified API key is trusted without a new argon2id check (0 = never);
     # a disabled user or a changed role still counts from the next request
     key_cache_s: float = Field(default=60.0, ge=0)
+    # the execution service's own API (``quant execution``, or the one inside ``quant up``)
+    # that the trading endpoints forward to, with the caller's API key; empty = none (503)
+    execution_url: str = "http://127.0.0.1:8081"
+    # how long a forwarded request may take (a POST /orders waits for its rate-limit slot
+    # in queue mode); connecting gives up after at most 2 s: the service is down
+    execution_timeout_s: float = Field(default=30.0, gt=0)

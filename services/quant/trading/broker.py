@@ -65,6 +65,10 @@ class PlaceRequest:
     algo_name: str | None = None
     #: Upstox ``market_protection`` for MARKET / SL-M: None = not sent, 0 none, -1 auto, 1-25 %
     market_protection: int | None = None
+    #: the worst price (paise) a MARKET / SL-M order may fill at, as the risk check priced
+    #: it (``quant.trading.risk.ChildOrder.protection_price``); 0 = not given. Upstox
+    #: prices its own from ``market_protection``; the paper broker fills within this one.
+    protection_price: int = 0
     #: let the broker split the order at the exchange freeze quantity
     slice: bool = False
 

@@ -1,11 +1,13 @@
-"""``quant up [--source sim|upstox] [--port PORT]``: the whole platform in one process.
+"""``quant up [--source sim|upstox] [--broker paper|upstox] [--port PORT]``: the whole
+platform in one process.
 
 Builds :class:`~quant.up.settings.UpSettings` (``--source`` overrides ``QUANT_SOURCE``,
-``--port`` ``QUANT_GATEWAY__PORT``), sets up logging and runs
-:func:`quant.up.platform.run_platform`, printing the URL, the market source and the data
-directory once the gateway serves. SIGINT/SIGTERM stop every component in order. When
-the market cannot be used (``--source upstox`` without a valid token) it says why on
-stderr and exits 1 before starting anything.
+``--broker`` ``QUANT_BROKER``, ``--port`` ``QUANT_GATEWAY__PORT``), sets up logging and
+runs :func:`quant.up.platform.run_platform`, printing the URL, the market source, the
+broker and the data directory once the gateway serves. SIGINT/SIGTERM stop every
+component in order. When the market cannot be used (``--source upstox`` without a valid
+token) or the broker not with it (``--broker upstox`` is for the simulator only) it says
+why on stderr and exits 1 before starting anything.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ def add_parser(subparsers: Any) -> None:
         help="market data: the embedded simulator (default; QUANT_SOURCE) or your Upstox "
         "account at QUANT_UPSTOX__API_BASE, with the token of `quant auth login`",
     )
+    parser.add_argument(
+        "--broker",
+        choices=["paper", "upstox"],
+        help="where orders go: the paper broker, filled against the market's ticks (default; "
+        "QUANT_BROKER), or the live Upstox adapter sending them to the simulator",
+    )
     parser.add_argument("--port", type=int, help="gateway port (default 8080)")
     parser.add_argument("--host", help="gateway bind address (default 127.0.0.1)")
     parser.set_defaults(func=_run)
@@ -40,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from quant.runtime.logs import setup_logging
     from quant.up.market import MarketUnavailable
-    from quant.up.platform import run_platform
+    from quant.up.platform import BrokerUnavailable, run_platform
     from quant.up.settings import UpSettings
 
     settings = UpSettings()
@@ -55,6 +63,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.source is not None:
         settings = settings.model_copy(update={"source": args.source})
+    if args.broker is not None:
+        settings = settings.model_copy(update={"broker": args.broker})
     setup_logging(settings.log_level, json_format=settings.log_format == "json")
     for noisy in ("httpx", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -63,9 +73,11 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write(
             f"quant-platform is up: {url}\n"
             f"  source: {market.description}\n"
+            f"  broker: {broker_line(settings.broker)}\n"
             f"  data:   {settings.data_dir}   (QUANT_DATA_DIR)\n"
             f"  quote:  {url}/api/v1/market/quote/RELIANCE\n"
             f"  greeks: {url}/api/v1/market/greeks/NIFTY%2050\n"
+            f"  orders: {url}/api/v1/orders   trades: {url}/api/v1/trades\n"
             f"  docs:   {url}/docs   (Ctrl-C to stop)\n"
         )
         sys.stdout.flush()
@@ -79,4 +91,15 @@ def _run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"quant up --source {settings.source}: {e}\n")
         sys.stderr.flush()
         return 1
+    except BrokerUnavailable as e:
+        sys.stderr.write(f"quant up --broker {settings.broker}: {e}\n")
+        sys.stderr.flush()
+        return 1
     return 0
+
+
+def broker_line(broker: str) -> str:
+    """The banner's description of where orders go."""
+    if broker == "upstox":
+        return "upstox (live Upstox adapter -> the simulator; QUANT_BROKER)"
+    return "paper (fills against the market's ticks; QUANT_BROKER)"

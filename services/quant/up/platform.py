@@ -14,27 +14,37 @@ What is particular to the one-process platform is chosen here, and nothing else:
 - the bus: :class:`~quant.bus.inprocess.InProcessBus`;
 - the stores: SQLite files under ``data_dir`` (ticks, and the relational store that the
   ``instrument-sync`` service fills while the others start);
+- the broker: ``--broker paper`` (the default) fills orders in the execution service's
+  paper broker against the platform's own ticks; ``--broker upstox`` sends them through
+  the live Upstox adapter to the simulator (algo name ``algo_name``). The execution API
+  listens on 127.0.0.1 on a free port, and the gateway forwards ``/api/v1/orders``,
+  ``/trades``, ``/positions``, ``/pnl`` and ``/killswitch`` to it; orders are journalled
+  in the same SQLite file as the users;
 - the first user: on the first start (no ``admin`` in the relational store) the user
   ``admin`` is created, its API key printed once and written to ``data_dir/admin.key``
   (mode 0600) by :func:`quant.users.admin.ensure_admin`; later starts say where the file is.
 
 Then the same services as the separate commands, each from its package's ``build``
-(instrument sync, ingestor, feature engine, gateway), run and supervised by
+(instrument sync, ingestor, feature engine, gateway, execution), run and supervised by
 :func:`quant.runtime.supervisor.run_services`: a failed service is restarted while the
 others (the REST API included) keep running. On stop they are stopped in that order, so
 nothing accepted is lost: the ingestor flushes, the feature engine drains the bus,
-writes and checkpoints, then the gateway stops; the stores close last.
+writes and checkpoints, then the gateway stops (no new manual orders), then the execution
+service; the stores close last.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Callable
 
 from quant.bus.inprocess import InProcessBus
 from quant.core.clock import IST, SystemClock, ns_to_datetime
+from quant.execution import main as execution
+from quant.execution.settings import ExecutionSettings
 from quant.features import main as features
 from quant.features.settings import FeaturesSettings
 from quant.gateway import main as gateway
@@ -84,6 +94,46 @@ def _sim_timed(settings: UpSettings) -> UpSettings:
     return settings.model_copy(update={"freshness": freshness, "gateway": gw})
 
 
+class BrokerUnavailable(RuntimeError):
+    """``--broker`` cannot be used with this market; the message says why."""
+
+
+def check_broker(settings: UpSettings) -> None:
+    """Refuse real orders from ``quant up``: the Upstox adapter only goes to the simulator."""
+    if settings.broker == "upstox" and settings.source != "sim":
+        raise BrokerUnavailable(
+            "--broker upstox sends orders to the built-in simulator only; with --source "
+            "upstox use --broker paper (real orders: `quant execution --mode live`)"
+        )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now (for the execution API)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def execution_settings(settings: UpSettings, market: Market, api_port: int) -> ExecutionSettings:
+    """The execution service of ``quant up``: paper, or live to the simulator."""
+    return ExecutionSettings.model_validate(
+        {
+            "log_level": settings.log_level,
+            "log_format": settings.log_format,
+            "upstox": market.upstox,
+            "mode": "live" if settings.broker == "upstox" else "paper",
+            "default_algo_name": settings.algo_name,
+            "api_host": "127.0.0.1",
+            "api_port": api_port,
+            "risk": settings.risk,
+            "rate": settings.rate,
+            "paper": settings.paper,
+            "control_catchup_s": 0.5,  # the in-process bus answers at once
+            "metrics_port": 0,
+        }
+    )
+
+
 def _services(
     settings: UpSettings, deps: Deps, market: Market, announce: Callable[[str], None]
 ) -> list[Service]:
@@ -96,6 +146,10 @@ def _services(
     if market.source == "sim":
         settings = _sim_timed(settings)
     common = {"log_level": settings.log_level, "log_format": settings.log_format}
+    api_port = free_port()
+    gateway_settings = settings.gateway.model_copy(
+        update={"source": market.source, "execution_url": f"http://127.0.0.1:{api_port}"}
+    )
     return [
         sync.build(SyncSettings.model_validate(common), deps),
         ingestor.build(
@@ -132,13 +186,14 @@ def _services(
             GatewayServiceSettings.model_validate(
                 {
                     **common,
-                    "gateway": settings.gateway.model_copy(update={"source": market.source}),
+                    "gateway": gateway_settings,
                     "instrument_lookup": "memory",
                 }
             ),
             deps,
             on_serving=announce,
         ),
+        execution.build(execution_settings(settings, market, api_port), deps),
     ]
 
 
@@ -155,8 +210,10 @@ async def run_platform(
     ``say`` prints what the user must see once (the first admin key): stdout, never the log.
 
     Raises :class:`quant.up.market.MarketUnavailable` before starting anything when the
-    market source cannot be used (e.g. no valid Upstox token).
+    market source cannot be used (e.g. no valid Upstox token), :class:`BrokerUnavailable`
+    when the broker cannot be used with it.
     """
+    check_broker(settings)
     clock = SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with open_market(settings, clock) as market:

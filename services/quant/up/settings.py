@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from quant.execution.settings import PaperSettings, RateSettings, RiskSettings
 from quant.gateway.settings import GatewaySettings, MarketSource
 from quant.ingestor.freshness import FreshnessSettings
 from quant.runtime.settings import ServiceSettings
@@ -50,6 +51,15 @@ class UpSettings(ServiceSettings):
     freshness: FreshnessSettings = FreshnessSettings()  # of the feed (QUANT_FRESHNESS__*)
     # after the feed refused the token (401), re-read QUANT_UPSTOX__TOKEN_FILE this often
     token_reread_s: float = Field(default=60.0, gt=0)
+    # QUANT_BROKER / --broker: where orders go. paper: the paper broker, filled against the
+    # platform's own ticks; upstox: the live Upstox adapter, to the built-in simulator
+    broker: Literal["paper", "upstox"] = "paper"
+    # the X-Algo-Name of orders sent through the Upstox adapter (--broker upstox)
+    algo_name: str = Field(default="quant-up", min_length=1)
+    # the execution service's limits (QUANT_RISK__*, QUANT_RATE__*, QUANT_PAPER__*)
+    risk: RiskSettings = RiskSettings()
+    rate: RateSettings = RateSettings()
+    paper: PaperSettings = PaperSettings()
     sim_seed: int = 7
     sim_speed: float = 1.0
     sim_start_minutes_after_open: float = 1.0

@@ -143,8 +143,8 @@ class RecordingBus:
     def publisher(self) -> RecordingPublisher:
         return RecordingPublisher(self.inner.publisher(), self.sent)
 
-    def consumer(self, group_id: str, names: Sequence[str]) -> Consumer:
-        return self.inner.consumer(group_id, names)
+    def consumer(self, group_id: str, names: Sequence[str], *, from_end: bool = False) -> Consumer:
+        return self.inner.consumer(group_id, names, from_end=from_end)
 
 
 def ingestor_settings(market: Market, bootstrap: str) -> IngestorSettings:

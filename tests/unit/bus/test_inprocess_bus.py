@@ -94,3 +94,17 @@ def test_closed_consumer_and_unknown_topic_subscription_raise() -> None:
     c.close()
     with pytest.raises(ConsumeError):
         c.poll(timeout=0)
+
+
+def test_a_consumer_from_the_end_sees_only_what_comes_after_it() -> None:
+    bus = InProcessBus([T])
+    pub = bus.publisher()
+    for i in range(10):
+        pub.publish("t", f"k{i}", b"old")
+    latest = bus.consumer("fresh", ["t"], from_end=True)
+    assert latest.poll(timeout=0) == []
+    pub.publish("t", "k1", b"new")
+    assert [m.value() for m in latest.poll(timeout=0)] == [b"new"]
+    # a group that has committed resumes from its commit, from_end or not
+    earliest = bus.consumer("other", ["t"])
+    assert len(earliest.poll(max_messages=100, timeout=0)) == 11

@@ -23,12 +23,16 @@ from quant.core.money import paise_to_str
 from quant.gateway import errors
 from quant.gateway.deps import InstrumentsDep, MarketDep, PortsDep, SourceDep
 from quant.gateway.ports import InstrumentLookup
-from quant.gateway.schemas import ChainOut, OptionGreeksOut, QuoteOut, render_option, render_quote
+from quant.gateway.schemas import (
+    SYMBOL_PATTERN,
+    ChainOut,
+    OptionGreeksOut,
+    QuoteOut,
+    render_option,
+    render_quote,
+)
 
 router = APIRouter(prefix="/api/v1/market", tags=["market"])
-
-# Trading symbols, index names and instrument keys: letters, digits, space, & - . | : _
-SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 &\-.|:_]{0,79}$"
 
 SymbolPath = Annotated[
     str,
@@ -39,20 +43,29 @@ SymbolPath = Annotated[
 ]
 
 
+def find_instrument(instruments: InstrumentLookup, symbol: str) -> Instrument | None:
+    """The instrument ``symbol`` names (a trading symbol or an instrument_key), None if
+    unknown; ValueError saying why for a malformed instrument_key."""
+    if "|" in symbol:
+        validate_instrument_key(symbol)
+    return instruments.resolve(symbol)
+
+
+def unknown_symbol(symbol: str) -> str:
+    return (
+        f"unknown symbol {symbol!r}: not a trading symbol or instrument_key "
+        "in the instrument master (try /api/v1/instruments/search?query=...)"
+    )
+
+
 def resolve_or_404(instruments: InstrumentLookup, symbol: str) -> Instrument:
     """The instrument ``symbol`` names; 422 for a malformed instrument_key, 404 if unknown."""
-    if "|" in symbol:
-        try:
-            validate_instrument_key(symbol)
-        except ValueError as e:
-            raise errors.invalid("path", "symbol", str(e)) from e
-    inst = instruments.resolve(symbol)
+    try:
+        inst = find_instrument(instruments, symbol)
+    except ValueError as e:
+        raise errors.invalid("path", "symbol", str(e)) from e
     if inst is None:
-        raise HTTPException(
-            status_code=404,
-            detail=f"unknown symbol {symbol!r}: not a trading symbol or instrument_key "
-            "in the instrument master (try /api/v1/instruments/search?query=...)",
-        )
+        raise HTTPException(status_code=404, detail=unknown_symbol(symbol))
     return inst
 
 

@@ -1,8 +1,9 @@
-"""Serving the gateway app inside a composition root's event loop (uvicorn, no signal capture).
+"""Serving an HTTP app inside a service's event loop (uvicorn, no signal capture).
 
-``uvicorn.Server.serve`` normally installs its own SIGINT/SIGTERM handlers; inside ``quant
-up`` the composition root owns the signals and stops every component in order, so
-:class:`EmbeddedServer` leaves them alone. Stop it by setting ``should_exit``.
+The gateway's public API and the execution service's own API are served this way.
+``uvicorn.Server.serve`` normally installs its own SIGINT/SIGTERM handlers; the process's
+supervisor (:mod:`quant.runtime.supervisor`) owns the signals and stops every component
+in order, so :class:`EmbeddedServer` leaves them alone. Stop it by setting ``should_exit``.
 """
 
 from __future__ import annotations
@@ -40,5 +41,5 @@ async def wait_started(server: EmbeddedServer, task: asyncio.Task[None]) -> None
     while not server.started:
         if task.done():
             await task
-            raise RuntimeError("the gateway HTTP server exited before it started")
+            raise RuntimeError("the HTTP server exited before it started")
         await asyncio.sleep(0.02)
