@@ -30,7 +30,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "integration" / "execution"))
@@ -38,7 +40,9 @@ sys.path.insert(0, str(ROOT / "tests" / "integration" / "execution"))
 import trials_kit as kit  # noqa: E402  (a test helper module, found through sys.path)
 
 
-async def run(args: argparse.Namespace, journal: str | None) -> dict[str, object]:
+async def run(
+    args: argparse.Namespace, journal: Callable[[str], str | None], kafka: str | None
+) -> dict[str, object]:
     out: dict[str, object] = {}
 
     def progress(t: kit.TrialRecord) -> None:
@@ -46,7 +50,7 @@ async def run(args: argparse.Namespace, journal: str | None) -> dict[str, object
             print(f"  trial {t.n}: {kit.kill_point(t)}; positions equal: {t.positions_equal}",
                   file=sys.stderr, flush=True)  # fmt: skip
 
-    async with kit.lab(journal=journal) as lab:
+    async with kit.lab(journal=journal("exec_trials"), kafka=kafka) as lab:
         trials = await kit.run_kill_trials(
             lab, args.trials, args.seed, lose_probability=args.lose, progress=progress
         )
@@ -60,11 +64,11 @@ async def run(args: argparse.Namespace, journal: str | None) -> dict[str, object
         "max": max(t.delay_s for t in trials.trials),
     }
     out["kill_trials"] = summary
-    async with kit.lab() as lab:
+    async with kit.lab(journal=journal("exec_burst"), kafka=kafka) as lab:
         out["burst"] = (await kit.run_burst(lab, intents=100, within_s=1.0)).summary()
     flats = []
-    for _ in range(args.flatten_runs):
-        async with kit.lab() as lab:
+    for n in range(args.flatten_runs):
+        async with kit.lab(journal=journal(f"exec_flatten_{n}"), kafka=kafka) as lab:
             flats.append((await kit.run_flatten(lab, open_orders=20, positions=10)).summary())
     out["flatten"] = flats
     return out
@@ -77,25 +81,37 @@ def main() -> None:
     p.add_argument("--lose", type=float, default=0.3, help="share of trials with a lost answer")
     p.add_argument("--flatten-runs", type=int, default=2)
     p.add_argument("--sqlite", action="store_true", help="journal in SQLite, no PostgreSQL")
+    p.add_argument(
+        "--engine-only",
+        action="store_true",
+        help="run the engine in a small script (no Kafka) instead of the execution service",
+    )
     args = p.parse_args()
     started = time.monotonic()
-    server = None
+    servers: list[Any] = []
     root = Path(tempfile.mkdtemp(prefix="bench-exec-trials-"))
     root.chmod(0o755)
     try:
-        journal = None
-        if not args.sqlite:
-            from quant.devinfra.postgres import PostgresServer
+        from quant.devinfra.group import start_all, stop_all
+        from quant.devinfra.kafka import KafkaServer
+        from quant.devinfra.postgres import PostgresServer
 
-            server = PostgresServer(root / "postgres", die_with_parent=True)
-            server.start()
-            journal = server.ensure_database("exec_trials")
-        result = asyncio.run(run(args, journal))
+        pg = None if args.sqlite else PostgresServer(root / "postgres", die_with_parent=True)
+        kafka = None if args.engine_only else KafkaServer(root / "kafka", die_with_parent=True)
+        servers = [s for s in (pg, kafka) if s is not None]
+        failed = start_all(servers)
+        if failed:
+            raise SystemExit(f"servers did not start: {failed}")
+
+        def journal(name: str) -> str | None:  # a database per lab; None: SQLite
+            return None if pg is None else pg.ensure_database(name)
+
+        result = asyncio.run(run(args, journal, kafka.address if kafka is not None else None))
     finally:
-        if server is not None:
-            server.stop()
+        stop_all(servers)
         shutil.rmtree(root, ignore_errors=True)
     result["journal"] = "sqlite" if args.sqlite else "postgresql"
+    result["process"] = "engine script" if args.engine_only else "execution service on Kafka"
     result["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(result, indent=1, default=str))
 

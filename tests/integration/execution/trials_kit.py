@@ -21,9 +21,11 @@ import json
 import os
 import random
 import signal
+import socket
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -31,18 +33,32 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from quant.bus import codecs, topics
+from quant.bus.kafka import KafkaBus
 from quant.core.clock import IST, ns_to_datetime
+from quant.core.events import FeedMode, Tick
+from quant.core.orders import OrderType, Side
 from quant.sim.config import SimConfig, default_start
 from quant.sim.server import SimServer
 from quant.store.postgres import PostgresStore
 from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.trading.client_ids import client_order_id
+from quant.trading.intent import IntentMessage, OrderIntent, Product
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 CHILD = HERE / "exec_child.py"
+SERVICE_CHILD = HERE / "exec_service_child.py"
 STRATEGY = "trials"
 ALGO = "trials-algo"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def trading_start() -> datetime:
@@ -82,7 +98,7 @@ class EngineChild:
             except json.JSONDecodeError:
                 continue
             if msg.get("op") == "ready" and not self.ready.done():
-                self.ready.set_result(msg["report"])
+                self.ready.set_result(msg)
                 continue
             fut = self._waiting.pop(int(msg.get("id", -1)), None)
             if fut is not None and not fut.done():
@@ -112,6 +128,32 @@ class EngineChild:
             raise RuntimeError(f"{op} failed in the execution process: {answer['error']}")
         return answer
 
+    # -- what the trials ask of an execution process (a script child answers on stdin) --
+
+    async def started(self, ready: dict[str, Any]) -> None:
+        """Called once with the ready line."""
+
+    def submit(self, intent: dict[str, Any], sequence: int) -> asyncio.Future[Any] | None:
+        """Hand an intent to the process; a future of its answer where there is one."""
+        return self.send("submit", intent=intent, sequence=sequence)
+
+    async def positions(self) -> dict[str, int]:
+        """Net quantity per ``instrument_key#product``, all strategies, non-zero only."""
+        positions: dict[str, int] = (await self.call("positions"))["positions"]
+        return positions
+
+    async def status_of(self, client_order_id: str) -> str:
+        for cid, status, _ in (await self.call("orders"))["orders"]:
+            if cid == client_order_id:
+                return str(status)
+        return "unknown"
+
+    async def statuses(self) -> Counter[str]:
+        return Counter(str(o[1]) for o in (await self.call("orders"))["orders"])
+
+    async def kill_switch(self, action: str, strategy: str) -> None:
+        await self.call("kill", action=action, strategy=strategy)
+
     async def kill(self) -> None:
         """SIGKILL, no warning, and reap it."""
         with contextlib.suppress(ProcessLookupError):
@@ -123,7 +165,7 @@ class EngineChild:
     async def stop(self) -> None:
         if self.proc.returncode is None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.send("exit"), 5.0)
+                await asyncio.wait_for(self.send("exit"), 2.0)
             with contextlib.suppress(ProcessLookupError):
                 self.proc.terminate()
             try:
@@ -131,6 +173,75 @@ class EngineChild:
             except TimeoutError:
                 await self.kill()
         self._reader.cancel()
+
+
+class ServiceChild(EngineChild):
+    """The execution service (``exec_service_child.py``): intents go on Kafka, reads and
+    the kill switch through its HTTP API with a trader key."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, log_path: Path, lab: Lab) -> None:
+        super().__init__(proc, log_path)
+        self.lab = lab
+        self.http: httpx.AsyncClient | None = None
+
+    async def started(self, ready: dict[str, Any]) -> None:
+        key = (self.lab.workdir / "key").read_text().strip()
+        self.http = httpx.AsyncClient(
+            base_url=ready["api"], headers={"Authorization": f"Bearer {key}"}, timeout=30.0
+        )
+
+    def _api(self) -> httpx.AsyncClient:
+        assert self.http is not None, "not started"
+        return self.http
+
+    def submit(self, intent: dict[str, Any], sequence: int) -> asyncio.Future[Any] | None:
+        self.lab.publish_intent(intent, sequence)
+        return None
+
+    async def positions(self) -> dict[str, int]:
+        r = await self._api().get("/v1/positions")
+        r.raise_for_status()
+        net: dict[str, int] = {}
+        for p in r.json():
+            k = f"{p['instrument_key']}#{p['product']}"
+            net[k] = net.get(k, 0) + int(p["quantity"])
+        return {k: q for k, q in net.items() if q}
+
+    async def _orders(self) -> list[dict[str, Any]]:
+        r = await self._api().get("/v1/orders", params={"limit": 1000})
+        r.raise_for_status()
+        orders: list[dict[str, Any]] = r.json()
+        return orders
+
+    async def status_of(self, client_order_id: str) -> str:
+        for o in await self._orders():
+            if o["client_order_id"] == client_order_id:
+                return str(o["status"])
+        return "unknown"
+
+    async def statuses(self) -> Counter[str]:
+        return Counter(str(o["status"]) for o in await self._orders())
+
+    async def kill_switch(self, action: str, strategy: str) -> None:
+        r = await self._api().post("/v1/killswitch", json={"action": action, "strategy": strategy})
+        r.raise_for_status()
+
+    async def kill(self) -> None:
+        await super().kill()
+        if self.http is not None:
+            await self.http.aclose()
+
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10.0)
+            except TimeoutError:
+                await super().kill()
+        self._reader.cancel()
+        if self.http is not None:
+            await self.http.aclose()
 
 
 @dataclass
@@ -144,6 +255,19 @@ class Lab:
     limits: dict[str, Any] = field(default_factory=dict)
     starts: int = 0
     _store: Any = None
+    #: "script": exec_child.py (the engine alone); "service": exec_service_child.py
+    #: (the execution service, ``build(settings, deps)``, on Kafka)
+    mode: str = "script"
+    kafka: str | None = None
+    group: str = ""
+    publisher: Any = None
+
+    def publish_intent(self, intent: dict[str, Any], sequence: int) -> None:
+        """``intent`` on ``orders.intents`` (keyed by strategy, as a strategy would)."""
+        msg = IntentMessage(intent_from(intent), sequence, self.sim.clock.now_ns())
+        self.publisher.publish(topics.INTENTS.name, f"{self.group}-{intent['strategy']}",
+                               codecs.encode_intent(msg))  # fmt: skip
+        self.publisher.flush(10)
 
     def user_id(self) -> str:
         return self.sim.config.user_id
@@ -168,6 +292,10 @@ class Lab:
         self.starts += 1
         offset = self.sim.clock.now_ns() - time.time_ns()
         cfg = {
+            "kafka": self.kafka,
+            "intents_group": self.group,
+            "api_port": free_port(),
+            "key_file": str(self.workdir / "key"),
             "api_base": self.sim.base_url,
             "token_file": str(self.workdir / "token"),
             "instruments_file": str(self.workdir / "instruments.json"),
@@ -185,18 +313,28 @@ class Lab:
         with log_path.open("a") as log:
             log.write(f"\n==== start {self.starts}\n")
             log.flush()
+            script = SERVICE_CHILD if self.mode == "service" else CHILD
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, str(CHILD), str(cfg_path),
+                sys.executable, str(script), str(cfg_path),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
                 env=env,
             )  # fmt: skip
-        child = EngineChild(proc, log_path)
+        child = (
+            ServiceChild(proc, log_path, self)
+            if self.mode == "service"
+            else EngineChild(proc, log_path)
+        )
         try:
-            report = await asyncio.wait_for(asyncio.shield(child.ready), ready_timeout)
+            ready = await asyncio.wait_for(asyncio.shield(child.ready), ready_timeout)
+            await child.started(ready)
         except BaseException:
             await child.kill()
             raise
-        return child, report
+        return child, dict(ready["report"])
+
+    def log_tail(self, chars: int = 4000) -> str:
+        path = self.workdir / "child.log"
+        return path.read_text()[-chars:] if path.exists() else ""
 
     def sim_day(self) -> date:
         """The simulated trading day (IST)."""
@@ -220,8 +358,12 @@ class Lab:
 
 
 @contextlib.asynccontextmanager
-async def lab(journal: str | None = None, instruments: int = 12) -> AsyncIterator[Lab]:
-    """A running simulator (open market, real rate limits) and a work directory."""
+async def lab(
+    journal: str | None = None, instruments: int = 12, kafka: str | None = None
+) -> AsyncIterator[Lab]:
+    """A running simulator (open market, real rate limits) and a work directory; with
+    ``kafka`` the execution service runs (intents and ticks on that Kafka), else the
+    engine-only script."""
     cfg = SimConfig(start=trading_start(), speed=1.0, step_interval=0.25, ping_interval=None)
     with tempfile.TemporaryDirectory(prefix="exec-trials-") as tmp:
         work = Path(tmp)
@@ -236,10 +378,85 @@ async def lab(journal: str | None = None, instruments: int = 12) -> AsyncIterato
             token.write_text(sim.mint_token())
             token.chmod(0o600)
             the_lab = Lab(sim, work, journal or str(work / "journal.sqlite"), keys)
+            if kafka is None:
+                try:
+                    yield the_lab
+                finally:
+                    the_lab.close()
+                return
+            the_lab.mode, the_lab.kafka = "service", kafka
+            the_lab.group = f"exec-trials-{uuid.uuid4().hex[:10]}"
+            bus = KafkaBus(kafka, client_id="exec-trials-harness")
+            bus.ensure_topics(topics.ALL_TOPICS)
+            await asyncio.to_thread(pin_group_at_end, kafka, the_lab.group, topics.INTENTS.name)
+            the_lab.publisher = bus.publisher()
+            feeder = asyncio.create_task(feed_ticks(the_lab, sim.mint_token()))
             try:
                 yield the_lab
             finally:
+                feeder.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feeder
+                the_lab.publisher.close()
                 the_lab.close()
+
+
+def pin_group_at_end(bootstrap: str, group: str, topic: str) -> None:
+    """Commit ``group``'s offsets at the end of ``topic``: the service then reads only
+    the intents published from now on (the topic is shared by a test session)."""
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    deadline = time.monotonic() + 60.0
+    try:
+        while True:
+            try:
+                meta = c.list_topics(topic, timeout=30)
+                ends = []
+                for p in meta.topics[topic].partitions:
+                    _, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+                    ends.append(TopicPartition(topic, p, high))
+                c.commit(offsets=ends, asynchronous=False)
+                return
+            except KafkaException:  # a topic just made: its leaders are still being elected
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+    finally:
+        c.close()
+
+
+async def feed_ticks(lab: Lab, token: str, every_s: float = 0.25) -> None:
+    """The lab's instruments' quotes from the simulator, as ticks on Kafka (what the
+    ingestor does in the platform: the service's risk quotes and marks come from them)."""
+    from quant.bus.codec_marketdata import encode_tick
+    from quant.upstox.config import RestConfig
+    from quant.upstox.rest import UpstoxRestClient
+
+    config = RestConfig(api_base=lab.sim.base_url, hft_base=lab.sim.base_url)
+    async with UpstoxRestClient(lambda: token, config) as rest:
+        while True:
+            quotes = await rest.full_quotes(lab.keys)
+            now = lab.sim.clock.now_ns()
+            for q in quotes.values():
+                tick = Tick(q.instrument_key, FeedMode.FULL, now, now, q.last_price,
+                            volume=q.volume, depth=q.depth)  # fmt: skip
+                lab.publisher.publish(topics.TICKS.name, q.instrument_key, encode_tick(tick))
+            await asyncio.to_thread(lab.publisher.flush, 10)
+            await asyncio.sleep(every_s)
+
+
+def intent_from(raw: dict[str, Any]) -> OrderIntent:
+    """The :class:`OrderIntent` of a :func:`make_intent` dict."""
+    return OrderIntent(
+        strategy=raw["strategy"],
+        instrument_key=raw["instrument_key"],
+        side=Side[raw["side"]],
+        quantity=int(raw["quantity"]),
+        order_type=OrderType[raw.get("order_type", "MARKET").replace("-", "_")],
+        product=Product(raw.get("product", "I")),
+        price=int(raw.get("price", 0)),
+    )
 
 
 async def settle_positions(
@@ -248,7 +465,7 @@ async def settle_positions(
     """Wait until the process's net positions equal the simulator's (or ``within_s``)."""
     deadline = time.monotonic() + within_s
     while True:
-        ours = (await child.call("positions"))["positions"]
+        ours = await child.positions()
         theirs = lab.sim_positions()
         if ours == theirs:
             return True, ours, theirs
@@ -275,11 +492,13 @@ class TrialRecord:
 
 
 def kill_point(t: TrialRecord) -> str:
-    """Where the kill landed on the path intent -> journal -> broker -> answer."""
-    if t.answered_before_kill:
-        return "after the answer"
+    """Where the kill landed on the path intent -> journal -> broker -> acknowledgement
+    (an acknowledgement is any journaled state after PENDING_NEW: the place answer, or
+    the order update or order book row that came first)."""
     if t.at_sim_at_kill:
-        return "at the broker, unanswered"
+        if t.answered_before_kill:
+            return "at the broker, acknowledged"
+        return "at the broker, not acknowledged"
     if t.journaled_at_kill:
         return "journaled, not at the broker"
     return "before the journal"
@@ -360,7 +579,7 @@ async def run_kill_trials(
     sequence = 1
     warm = _random_intent(rng, lab, {})
     t0 = time.perf_counter()
-    await child.call("submit", intent=warm, sequence=sequence)
+    await _placed(lab, child.submit(warm, sequence), len(lab.sim.state.engine.orders) + 1)
     ack_s = time.perf_counter() - t0
     records: list[TrialRecord] = []
     try:
@@ -377,19 +596,21 @@ async def run_kill_trials(
             window = (hold + 0.2) if lose else max(3 * ack_s, 0.05)
             delay = rng.uniform(0.0, window)
             before = len(lab.sim.state.engine.orders)
-            answer = child.send("submit", intent=intent, sequence=sequence)
+            child.submit(intent, sequence)
             await asyncio.sleep(delay)
-            answered = answer.done() and not answer.exception()
-            at_sim = len(lab.sim.state.engine.orders) > before
             await child.kill()
+            await asyncio.sleep(0.05)  # a request already on the wire is still handled
+            at_sim = len(lab.sim.state.engine.orders) > before
             cid = client_order_id(STRATEGY, lab.sim_day(), sequence)
             journaled = tuple(lab.journaled(cid))
+            answered = any(st != "PENDING_NEW" for st in journaled)  # acknowledged
             lab.sim.state.faults.held_order_answers = 0
             child, report = await lab.start_child()
-            again = await child.call("submit", intent=intent, sequence=sequence)
-            status = again["orders"][0][1] if again["orders"] else f"rejected:{again['rejected']}"
+            again = child.submit(intent, sequence)  # redelivered (Kafka redelivers too)
+            if again is not None:
+                await asyncio.wait_for(again, 60.0)
+            status = await _known(child, cid, settle_timeout)
             ok, ours, theirs = await settle_positions(lab, child, settle_timeout)
-            assert again["client_order_id"] == cid, (again, cid)
             records.append(
                 TrialRecord(n, cid, lose, drop, round(delay, 4), answered, at_sim,
                             journaled, report, status, ok, ours, theirs)
@@ -407,6 +628,30 @@ async def run_kill_trials(
         places_at_sim=sum(per_tag.values()),
         seconds=time.monotonic() - started,
     )
+
+
+async def _placed(lab: Lab, answer: asyncio.Future[Any] | None, orders: int) -> None:
+    """Wait for the answer (if any) and until the simulator holds ``orders`` orders."""
+    if answer is not None:
+        await asyncio.wait_for(answer, 60.0)
+    deadline = time.monotonic() + 60.0
+    while len(lab.sim.state.engine.orders) < orders:
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"the first intent never reached the simulator; the end of the execution "
+                f"process's log:\n{lab.log_tail()}"
+            )
+        await asyncio.sleep(0.002)
+
+
+async def _known(child: EngineChild, cid: str, within_s: float) -> str:
+    """The status of ``cid`` once the process knows it (the redelivery was handled)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        status = await child.status_of(cid)
+        if status != "unknown" or time.monotonic() > deadline:
+            return status
+        await asyncio.sleep(0.05)
 
 
 def utc_today() -> str:
@@ -447,10 +692,10 @@ async def run_burst(lab: Lab, intents: int = 100, within_s: float = 1.0) -> Burs
         t0 = time.monotonic()
         for i in range(intents):
             intent = make_intent("burst", lab.keys[i % len(lab.keys)], "BUY", 1)
-            answers.append(child.send("submit", intent=intent, sequence=i + 1))
+            answers.append(child.submit(intent, i + 1))
             await asyncio.sleep(max(0.0, t0 + (i + 1) * within_s / intents - time.monotonic()))
         sent = time.monotonic() - t0
-        done = await asyncio.wait_for(asyncio.gather(*answers), 180.0)
+        await asyncio.wait_for(asyncio.gather(*(a for a in answers if a is not None)), 180.0)
         log = lab.sim.state.order_log
         deadline = time.monotonic() + intents / 10 + 30.0  # queued sends go out at 10/s
         while time.monotonic() < deadline:
@@ -458,12 +703,11 @@ async def run_burst(lab: Lab, intents: int = 100, within_s: float = 1.0) -> Burs
                 break
             await asyncio.sleep(0.05)
         drained = time.monotonic() - t0
+        statuses = await child.statuses()
     finally:
         await child.stop()
     rejected: Counter[str] = Counter(
-        str(a.get("rejected") or a.get("error"))
-        for a in done
-        if a.get("rejected") or a.get("error")
+        {"REJECTED": statuses["REJECTED"]} if statuses["REJECTED"] else {}
     )
     return BurstResult(
         intents=intents,
@@ -510,6 +754,12 @@ def _resting_price(lab: Lab, key: str) -> int:
     return int(m.circuit_lo[lab.sim.state.universe.index_of[key]])
 
 
+async def _timed(step: Any) -> float:
+    t0 = time.monotonic()
+    await step
+    return time.monotonic() - t0
+
+
 async def _until_flat(lab: Lab, within_s: float) -> float:
     t0 = time.monotonic()
     while time.monotonic() - t0 < within_s:
@@ -534,10 +784,10 @@ async def run_flatten(lab: Lab, open_orders: int = 20, positions: int = 10) -> F
         log = lab.sim.state.order_log
         mark = len(log.entries)
         t0 = time.monotonic()
-        answer = child.send("kill", action="flatten")
+        answer = asyncio.create_task(_timed(child.kill_switch("flatten", "flat")))
         await _until_flat(lab, 120.0)
         engine_s = time.monotonic() - t0
-        answered = (await asyncio.wait_for(answer, 60.0)).get("seconds", float("nan"))
+        answered = await asyncio.wait_for(answer, 60.0)
         engine_commands = sum(1 for e in log.entries[mark:] if e.status == 200)
         left_open, left_pos = lab.sim_open_orders(), lab.sim_positions()
     finally:
@@ -595,19 +845,19 @@ async def _setup_book(lab: Lab, child: EngineChild, open_orders: int, positions:
     for i in range(positions):
         seq += 1
         intent = make_intent("flat", lab.keys[i], "BUY", 1 + i)
-        answers.append(child.send("submit", intent=intent, sequence=seq))
+        answers.append(child.submit(intent, seq))
     for i in range(open_orders):
         seq += 1
         key = lab.keys[i % len(lab.keys)]
         intent = make_intent("flat", key, "BUY", 1, _resting_price(lab, key))
-        answers.append(child.send("submit", intent=intent, sequence=seq))
-    done = await asyncio.wait_for(asyncio.gather(*answers), 120.0)
-    bad = [a for a in done if a.get("rejected") or a.get("error")]
-    if bad:
-        raise RuntimeError(f"setting up the book: {bad[:3]}")
+        answers.append(child.submit(intent, seq))
+    await asyncio.wait_for(asyncio.gather(*(a for a in answers if a is not None)), 120.0)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if lab.sim_open_orders() == open_orders and len(lab.sim_positions()) == positions:
             return
         await asyncio.sleep(0.05)
-    raise RuntimeError(f"book not set up: {lab.sim_open_orders()} open, {lab.sim_positions()}")
+    raise RuntimeError(
+        f"book not set up: {lab.sim_open_orders()} open, {lab.sim_positions()}; the "
+        f"execution process has {dict(await child.statuses())}"
+    )
