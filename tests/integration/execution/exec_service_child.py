@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,16 @@ def _keep_reports() -> None:
         return report
 
     ExecutionEngine.recover = kept  # type: ignore[method-assign]
+
+
+def _exit_with_the_harness() -> None:
+    """End at once when stdin closes: the harness is gone (even if it was killed)."""
+
+    def watch() -> None:
+        sys.stdin.buffer.read()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
 
 
 def _key(store: Any, key_file: Path) -> None:
@@ -135,6 +146,7 @@ if __name__ == "__main__":
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     _keep_reports()
+    _exit_with_the_harness()
     with contextlib.suppress(KeyboardInterrupt):
         config = json.loads(Path(sys.argv[1]).read_text())
         asyncio.run(main(config, Path(config["instruments_file"]).read_bytes()))
