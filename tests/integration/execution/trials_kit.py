@@ -536,6 +536,11 @@ class TrialsResult:
                 Counter("/".join(t.journaled_at_kill) or "nothing" for t in self.trials)
             ),
             "recovery_totals": dict(rec),
+            # restarts whose own reconciliation (RecoveryReport) found positions that
+            # differ from the broker's
+            "recoveries_reporting_position_mismatches": sum(
+                1 for t in self.trials if t.recovery.get("position_mismatches")
+            ),
             "seconds": round(self.seconds, 1),
         }
 
