@@ -64,12 +64,15 @@ async def run(
         "max": max(t.delay_s for t in trials.trials),
     }
     out["kill_trials"] = summary
+    print(json.dumps({"kill_trials": summary}, indent=1, default=str), flush=True)
     async with kit.lab(journal=journal("exec_burst"), kafka=kafka) as lab:
         out["burst"] = (await kit.run_burst(lab, intents=100, within_s=1.0)).summary()
+    print(json.dumps({"burst": out["burst"]}, indent=1), flush=True)
     flats = []
     for n in range(args.flatten_runs):
         async with kit.lab(journal=journal(f"exec_flatten_{n}"), kafka=kafka) as lab:
             flats.append((await kit.run_flatten(lab, open_orders=20, positions=10)).summary())
+        print(json.dumps({"flatten": flats[-1]}, indent=1), flush=True)
     out["flatten"] = flats
     return out
 

@@ -261,6 +261,12 @@ class Lab:
     kafka: str | None = None
     group: str = ""
     publisher: Any = None
+    run: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+
+    def strategy(self, name: str) -> str:
+        """``name`` of this lab's run: kill switches on the shared control topic are kept
+        per strategy, and one lab's flatten must not halt the next lab's strategy."""
+        return f"{name}-{self.run}"
 
     def publish_intent(self, intent: dict[str, Any], sequence: int) -> None:
         """``intent`` on ``orders.intents`` (keyed by strategy, as a strategy would)."""
@@ -563,7 +569,7 @@ def _random_intent(rng: random.Random, lab: Lab, held: dict[str, int]) -> dict[s
     have = held.get(f"{key}#I", 0)
     side = "SELL" if have > 0 and rng.random() < 0.4 else "BUY"
     qty = rng.randint(1, min(5, have)) if side == "SELL" else rng.randint(1, 5)
-    return make_intent(STRATEGY, key, side, qty)
+    return make_intent(lab.strategy(STRATEGY), key, side, qty)
 
 
 async def run_kill_trials(
@@ -608,7 +614,7 @@ async def run_kill_trials(
             await child.kill()
             await asyncio.sleep(0.05)  # a request already on the wire is still handled
             at_sim = len(lab.sim.state.engine.orders) > before
-            cid = client_order_id(STRATEGY, lab.sim_day(), sequence)
+            cid = client_order_id(lab.strategy(STRATEGY), lab.sim_day(), sequence)
             journaled = tuple(lab.journaled(cid))
             answered = any(st != "PENDING_NEW" for st in journaled)  # acknowledged
             lab.sim.state.faults.held_order_answers = 0
@@ -698,7 +704,7 @@ async def run_burst(lab: Lab, intents: int = 100, within_s: float = 1.0) -> Burs
         answers = []
         t0 = time.monotonic()
         for i in range(intents):
-            intent = make_intent("burst", lab.keys[i % len(lab.keys)], "BUY", 1)
+            intent = make_intent(lab.strategy("burst"), lab.keys[i % len(lab.keys)], "BUY", 1)
             answers.append(child.submit(intent, i + 1))
             await asyncio.sleep(max(0.0, t0 + (i + 1) * within_s / intents - time.monotonic()))
         sent = time.monotonic() - t0
@@ -791,7 +797,7 @@ async def run_flatten(lab: Lab, open_orders: int = 20, positions: int = 10) -> F
         log = lab.sim.state.order_log
         mark = len(log.entries)
         t0 = time.monotonic()
-        answer = asyncio.create_task(_timed(child.kill_switch("flatten", "flat")))
+        answer = asyncio.create_task(_timed(child.kill_switch("flatten", lab.strategy("flat"))))
         await _until_flat(lab, 120.0)
         engine_s = time.monotonic() - t0
         answered = await asyncio.wait_for(answer, 60.0)
@@ -851,12 +857,12 @@ async def _setup_book(lab: Lab, child: EngineChild, open_orders: int, positions:
     answers = []
     for i in range(positions):
         seq += 1
-        intent = make_intent("flat", lab.keys[i], "BUY", 1 + i)
+        intent = make_intent(lab.strategy("flat"), lab.keys[i], "BUY", 1 + i)
         answers.append(child.submit(intent, seq))
     for i in range(open_orders):
         seq += 1
         key = lab.keys[i % len(lab.keys)]
-        intent = make_intent("flat", key, "BUY", 1, _resting_price(lab, key))
+        intent = make_intent(lab.strategy("flat"), key, "BUY", 1, _resting_price(lab, key))
         answers.append(child.submit(intent, seq))
     await asyncio.wait_for(asyncio.gather(*(a for a in answers if a is not None)), 120.0)
     deadline = time.monotonic() + 30
