@@ -497,6 +497,15 @@ class TrialRecord:
     positions_equal: bool
     ours: dict[str, int]
     theirs: dict[str, int]
+    #: from the restarted process being ready until it knew the redelivered intent
+    redelivery_s: float = 0.0
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    return {"min": ordered[0], "median": ordered[len(ordered) // 2], "max": ordered[-1]}
 
 
 def kill_point(t: TrialRecord) -> str:
@@ -544,6 +553,7 @@ class TrialsResult:
             "recovery_totals": dict(rec),
             # restarts whose own reconciliation (RecoveryReport) found positions that
             # differ from the broker's
+            "redelivery_s": _spread([t.redelivery_s for t in self.trials]),
             "recoveries_reporting_position_mismatches": sum(
                 1 for t in self.trials if t.recovery.get("position_mismatches")
             ),
@@ -622,11 +632,16 @@ async def run_kill_trials(
             again = child.submit(intent, sequence)  # redelivered (Kafka redelivers too)
             if again is not None:
                 await asyncio.wait_for(again, 60.0)
-            status = await _known(child, cid, settle_timeout)
+            t_ready = time.monotonic()
+            # after a SIGKILL the dead consumer holds the intents partition until its
+            # Kafka session times out (10 s): the redelivery can take that long
+            status = await _known(child, cid, max(settle_timeout, 60.0))
+            redelivery_s = time.monotonic() - t_ready
             ok, ours, theirs = await settle_positions(lab, child, settle_timeout)
             records.append(
                 TrialRecord(n, cid, lose, drop, round(delay, 4), answered, at_sim,
-                            journaled, report, status, ok, ours, theirs)
+                            journaled, report, status, ok, ours, theirs,
+                            round(redelivery_s, 2))
             )  # fmt: skip
             if progress is not None:
                 progress(records[-1])
