@@ -20,6 +20,7 @@ run python bench/bench_api_keys.py
 run python bench/bench_devinfra.py --skip-cold
 run python bench/bench_operator.py
 run python bench/bench_intent_ack.py
+run python bench/bench_exec_trials.py
 bench_venv="${QUANT_CACHE_DIR:-$HOME/.cache/quant-platform}/bench-venv"
 bash bench/setup_bench_env.sh "$bench_venv"
 run "$bench_venv/bin/python" bench/bench_greeks.py

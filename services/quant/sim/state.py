@@ -1,7 +1,8 @@
 """``SimState``: the objects one simulator instance shares across its routes and loops.
 
 Built by :class:`quant.sim.server.SimServer` (or tests) from a :class:`SimConfig`; the
-Starlette app reaches it as ``request.app.state.sim``. Also holds the fault switches.
+Starlette app reaches it as ``request.app.state.sim``. Also holds the fault switches and
+the log of order commands (:class:`quant.sim.orderlog.OrderLog`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from quant.sim.errors import SimApiError, bad_input
 from quant.sim.market import Market
 from quant.sim.master import Universe, build_universe
 from quant.sim.matching import OrderEngine
+from quant.sim.orderlog import OrderLog
 from quant.sim.ratelimit import RateLimiter
 from quant.sim.simclock import SimClock
 
@@ -40,7 +42,7 @@ class Faults:
 
 
 class SimState:
-    """Clock, universe, market, credentials, limiter and faults of one simulator."""
+    """Clock, universe, market, credentials, limiter, faults and order log of one simulator."""
 
     def __init__(self, config: SimConfig, today: datetime | None = None) -> None:
         self.config = config
@@ -53,6 +55,7 @@ class SimState:
         self.limiter = RateLimiter(config.rate_limits)
         self.faults = Faults()
         self.engine = OrderEngine(self.market)
+        self.order_log = OrderLog()
 
     def rows_for(self, raw: str | None, limit: int, param: str = "instrument_key") -> list[int]:
         """Resolve a comma-separated key list into row indices (unknown keys skipped)."""
