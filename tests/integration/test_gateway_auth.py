@@ -28,9 +28,9 @@ from quant.gateway.settings import GatewaySettings
 from quant.store.ports import RelationalStore
 from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.users.directory import Caller, UserDirectory
-from quant.users.hashing import Argon2Hasher
 from quant.users.keys import new_key
 from quant.users.roles import Role
+from users_kit import directory_on
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
@@ -51,7 +51,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[RelationalStore]:
 
 @pytest.fixture
 def directory(store: RelationalStore) -> UserDirectory:
-    return UserDirectory(store, Argon2Hasher(time_cost=1, memory_kib=1024, parallelism=1))
+    return directory_on(store)
 
 
 @pytest.fixture

@@ -47,9 +47,8 @@ from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.trading.paper import PaperConfig
 from quant.trading.ratelimit import OrderRateLimiter
 from quant.trading.risk_limits import RiskLimits
-from quant.users.directory import UserDirectory
-from quant.users.hashing import Argon2Hasher
 from quant.users.roles import Role
+from users_kit import directory_on
 
 NOW = datetime_to_ns(datetime(2026, 12, 9, 10, 0, tzinfo=IST))  # a normal NSE session
 REL = Instrument(
@@ -95,7 +94,7 @@ class Stack:
             limiter=OrderRateLimiter(),
             mode="paper",
         )
-        self.users = UserDirectory(store, Argon2Hasher(time_cost=1, memory_kib=1024, parallelism=1))
+        self.users = directory_on(store)
         self.trader = {
             "Authorization": f"Bearer {self.users.create_user('tara', Role.TRADER).text}"
         }

@@ -53,9 +53,8 @@ from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.trading.paper import PaperConfig
 from quant.trading.ratelimit import OrderRateLimiter, RateMode
 from quant.trading.risk_limits import RiskLimits
-from quant.users.directory import UserDirectory
-from quant.users.hashing import Argon2Hasher
 from quant.users.roles import Role
+from users_kit import directory_on
 
 MAX_EXAMPLES = 25
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -81,9 +80,7 @@ class Platform:
 
     def __init__(self) -> None:
         self.store = SqliteRelationalStore(":memory:").open()
-        self.users = UserDirectory(
-            self.store, Argon2Hasher(time_cost=1, memory_kib=1024, parallelism=1)
-        )
+        self.users = directory_on(self.store)
         self.admin = self.users.create_user("admin", Role.ADMIN).text
         self.control = RecordedControl()
         self.loop = asyncio.new_event_loop()

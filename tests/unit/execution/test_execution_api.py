@@ -17,10 +17,9 @@ from quant.core.orders import OrderEvent
 from quant.execution import views
 from quant.execution.api import AUTH_FAILURES, auth_failures_counter, create_app
 from quant.store.ports import StoreError
-from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.users.directory import UserDirectory
-from quant.users.hashing import Argon2Hasher
 from quant.users.roles import Role
+from users_kit import memory_directory, viewer_and_trader_keys
 
 ORDER = {
     "instrument_key": EQ_KEY,
@@ -44,17 +43,13 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, Role]] = [
 
 @pytest.fixture
 def directory() -> Iterator[UserDirectory]:
-    store = SqliteRelationalStore(":memory:").open()
-    yield UserDirectory(store, Argon2Hasher(time_cost=1, memory_kib=1024, parallelism=1))
-    store.close()
+    with memory_directory() as users:
+        yield users
 
 
 @pytest.fixture
 def keys(directory: UserDirectory) -> dict[str, str]:
-    return {
-        "viewer": directory.create_user("vera", Role.VIEWER).text,
-        "trader": directory.create_user("tara", Role.TRADER).text,
-    }
+    return viewer_and_trader_keys(directory)
 
 
 @pytest.fixture

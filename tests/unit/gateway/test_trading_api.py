@@ -18,10 +18,9 @@ from quant.gateway.deps import GatewayPorts
 from quant.gateway.ports import ExecutionReply, ExecutionUnavailable
 from quant.gateway.readmodel import LiveMarketState
 from quant.gateway.settings import GatewaySettings
-from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.users.directory import UserDirectory
-from quant.users.hashing import Argon2Hasher
 from quant.users.roles import Role
+from users_kit import memory_directory, viewer_and_trader_keys
 
 REL = Instrument(
     "NSE_EQ|INE002A01018", "RELIANCE", "RELIANCE INDUSTRIES LTD", "NSE", "NSE_EQ",
@@ -111,17 +110,13 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, Role, str]] = [
 
 @pytest.fixture
 def directory() -> Iterator[UserDirectory]:
-    store = SqliteRelationalStore(":memory:").open()
-    yield UserDirectory(store, Argon2Hasher(time_cost=1, memory_kib=1024, parallelism=1))
-    store.close()
+    with memory_directory() as users:
+        yield users
 
 
 @pytest.fixture
 def keys(directory: UserDirectory) -> dict[str, str]:
-    return {
-        "viewer": directory.create_user("vera", Role.VIEWER).text,
-        "trader": directory.create_user("tara", Role.TRADER).text,
-    }
+    return viewer_and_trader_keys(directory)
 
 
 @pytest.fixture

@@ -9,19 +9,17 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from quant.store.ports import StoreError
-from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.users import access
 from quant.users.access import Denial, authorize
 from quant.users.directory import Caller, Refusal, UserDirectory
-from quant.users.hashing import Argon2Hasher
 from quant.users.roles import Role
+from users_kit import memory_directory
 
 
 @pytest.fixture
 def directory() -> Iterator[UserDirectory]:
-    store = SqliteRelationalStore(":memory:").open()
-    yield UserDirectory(store, Argon2Hasher(time_cost=1, memory_kib=1024, parallelism=1))
-    store.close()
+    with memory_directory() as users:
+        yield users
 
 
 async def test_a_key_with_the_role_is_its_caller(directory: UserDirectory) -> None:
