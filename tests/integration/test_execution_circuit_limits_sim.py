@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from execution_kit import running
 from quant.bus.inprocess import InProcessBus
 from quant.core.clock import SystemClock
 from quant.execution.main import build
@@ -41,15 +41,6 @@ pytestmark = pytest.mark.integration
 RELIANCE = "NSE_EQ|INE002A01018"
 
 
-async def _until(what: str, probe: Callable[[], Any], timeout_s: float = 30.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not (found := probe()):
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-    return found
-
-
 @contextlib.asynccontextmanager
 async def _execution(
     settings: UpSettings, market: Market, store: SqliteRelationalStore
@@ -66,20 +57,8 @@ async def _execution(
     )
     port = free_port()
     service = build(execution_settings(settings, market, port), deps)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-
-    def ready() -> bool:
-        if task.done():
-            task.result()
-        return service.ready()[0]
-
-    await _until("the execution service ready", ready)
-    try:
+    async with running(service, ready_timeout_s=30, stop_timeout_s=15):
         yield service, f"http://127.0.0.1:{port}", registry
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 15)
 
 
 @pytest.mark.parametrize("broker", ["upstox", "paper"])

@@ -36,6 +36,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from execution_kit import running
 from quant.bus import codecs, topics
 from quant.bus.control import publish_control
 from quant.bus.kafka import KafkaBus
@@ -133,21 +134,8 @@ async def _running(
         instruments=FixedCatalog([INST], "the test"),
         relational=store,
     )
-    service = build(settings, deps)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-
-    def ready() -> bool:
-        if task.done():
-            task.result()  # raises the run's failure
-        return service.ready()[0]
-
-    await _eventually("the service ready", ready)
-    try:
+    async with running(build(settings, deps), ready_timeout_s=60, stop_timeout_s=30) as service:
         yield Run(service, registry)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 async def _feed_ticks(bus: KafkaBus, clock: TradingDayClock) -> None:

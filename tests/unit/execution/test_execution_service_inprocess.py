@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from engine_kit import DAY, EQ_KEY, EQUITY, at
 from prometheus_client import CollectorRegistry
 
+from execution_kit import running, until
 from quant.bus import codecs, topics
 from quant.bus.control import publish_control
 from quant.bus.inprocess import InProcessBus
@@ -36,15 +36,6 @@ from quant.trading.state import TradingState
 SETTINGS = ExecutionSettings(api_host="127.0.0.1", api_port=0, control_catchup_s=0.3)
 
 
-async def _until(what: str, probe: Callable[[], Any], timeout_s: float = 10.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not (found := probe()):
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-    return found
-
-
 @contextlib.asynccontextmanager
 async def _service(
     bus: InProcessBus, store: SqliteRelationalStore, clock: FakeClock
@@ -58,21 +49,8 @@ async def _service(
         instruments=FixedCatalog([EQUITY], "the test"),
         relational=store,
     )
-    service = build(SETTINGS, deps)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-
-    def ready() -> bool:
-        if task.done():
-            task.result()
-        return service.ready()[0]
-
-    await _until("ready", ready)
-    try:
+    async with running(build(SETTINGS, deps)) as service:
         yield service, registry
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
 
 
 def _filled_buy(strategy: str, qty: int, ts: int) -> list[OrderEvent]:
@@ -138,7 +116,7 @@ async def test_a_bad_intent_is_counted_and_the_next_one_is_processed() -> None:
         )
         cid = client_order_id("good", DAY, 1)
         # no tick has come: the risk check refuses it, and the refusal is journalled
-        await _until("the intent journalled", lambda: store.list_order_events(10, cid))
+        await until("the intent journalled", lambda: store.list_order_events(10, cid))
         bad = registry.get_sample_value(
             "quant_execution_bad_messages_total", {"topic": topics.INTENTS.name}
         )
