@@ -44,7 +44,12 @@ class NoParams(StrategyParams):
     """The parameters of a strategy that takes none."""
 
 
-P = TypeVar("P", bound=StrategyParams)
+if TYPE_CHECKING:  # a bare ``Strategy`` means ``Strategy[NoParams]`` (PEP 696 default)
+    from typing_extensions import TypeVar as _TypeVar
+
+    P = _TypeVar("P", bound=StrategyParams, default=NoParams)
+else:
+    P = TypeVar("P", bound=StrategyParams)
 
 #: the callbacks a strategy may override, in the order of the module docstring of ``host``
 CALLBACKS: tuple[str, ...] = (

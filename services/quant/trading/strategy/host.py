@@ -312,7 +312,11 @@ class StrategyHost:
     # --- output and status --------------------------------------------------------------------
 
     def drain(self) -> list[Emission]:
-        """The commands emitted since the last call, in order."""
+        """The commands emitted since the last call, in order (those a caller made through a
+        context outside any callback included, last)."""
+        for slot in self._slots:
+            if slot.ctx._staged and slot.run is RunState.RUNNING:
+                self._commit(slot)
         out, self._outbox = self._outbox, []
         return out
 
@@ -421,16 +425,19 @@ class StrategyHost:
             return
         if sw is not None:
             slot.stats.observe(sw() - t0)
+        if slot.ctx._staged:
+            self._commit(slot)
+
+    def _commit(self, slot: _Slot) -> None:
         staged = slot.ctx._staged
-        if staged:
-            sid, algo, stats = slot.ctx.strategy_id, slot.ctx.algo_name, slot.stats
-            for command in staged:
-                if isinstance(command, CancelRequest):
-                    stats.cancels += 1
-                else:
-                    stats.intents += 1
-                self._outbox.append(Emission(sid, algo, command))
-            staged.clear()
+        sid, algo, stats = slot.ctx.strategy_id, slot.ctx.algo_name, slot.stats
+        for command in staged:
+            if isinstance(command, CancelRequest):
+                stats.cancels += 1
+            else:
+                stats.intents += 1
+            self._outbox.append(Emission(sid, algo, command))
+        staged.clear()
 
     def _fail(self, slot: _Slot, callback: str, error: Exception) -> None:
         ctx = slot.ctx
