@@ -20,7 +20,7 @@ from strategy_kit import (
 )
 
 from quant.core.clock import FakeClock
-from quant.core.events import Candle, Tick
+from quant.core.events import Candle, EnrichedTick, Tick
 from quant.core.orders import OrderStatus, OrderType, Side
 from quant.trading.client_ids import client_order_id, strategy_prefix
 from quant.trading.errors import InvalidIntent
@@ -505,3 +505,29 @@ def test_timer_set_inside_a_callback_fires_on_time() -> None:
     clock.advance(5)
     host.on_time()
     assert rec.names() == ["on_start", "on_timer"]
+
+
+class EnrichedBoom(Strategy):
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def on_enriched(self, ctx: StrategyContext, tick: EnrichedTick) -> None:
+        self.seen += 1
+        ctx.market(tick.instrument_key, Side.BUY, 1)
+        if tick.ltp == 13:
+            raise ValueError("unlucky")
+
+
+@pytest.mark.parametrize("timed", [False, True])
+def test_a_failure_in_on_enriched_stops_only_that_strategy(timed: bool) -> None:
+    clock = clock_at(10, 0)
+    readings = iter(range(10**6))
+    a, b = EnrichedBoom(), EnrichedBoom()
+    host = started(clock, ("a", a), ("b", b), stopwatch=(lambda: next(readings)) if timed else None)
+    host.on_enriched(enriched(clock.now_ns(), 12))
+    host.on_enriched(enriched(clock.now_ns(), 13, key=KEY2))
+    host.on_enriched(enriched(clock.now_ns(), 14))
+    assert (a.seen, b.seen) == (2, 2)  # both raised on 13; neither hears of 14
+    assert [f.strategy_id for f in host.failures] == ["a", "b"]
+    assert [e.strategy_id for e in host.drain()] == ["a", "b"]  # only the first tick's orders
+    assert [s.latency_count for s in host.status()] == ([3, 3] if timed else [0, 0])

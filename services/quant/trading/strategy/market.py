@@ -88,14 +88,16 @@ class MarketState:
             s._last_price, s._ts_last = price, ts
 
     def update_tick(self, tick: Tick) -> None:
-        s = self._state(tick.instrument_key)
+        s = self._states.get(tick.instrument_key) or self._state(tick.instrument_key)
         s._tick = tick
-        self._price(s, tick.ltp, tick.ts_event)
+        if tick.ltp > 0 and tick.ts_event >= s._ts_last:
+            s._last_price, s._ts_last = tick.ltp, tick.ts_event
 
     def update_enriched(self, tick: EnrichedTick) -> None:
-        s = self._state(tick.instrument_key)
+        s = self._states.get(tick.instrument_key) or self._state(tick.instrument_key)
         s._enriched = tick
-        self._price(s, tick.ltp, tick.ts_event)
+        if tick.ltp > 0 and tick.ts_event >= s._ts_last:  # the hot path: _price inlined
+            s._last_price, s._ts_last = tick.ltp, tick.ts_event
 
     def update_bar(self, bar: Candle) -> None:
         s = self._state(bar.instrument_key)
