@@ -156,3 +156,31 @@ def test_minute_candles_match_the_feature_engines_on_a_random_day() -> None:
     expected = candles_from_ticks(KEY, ts, ltp, volume_deltas(vol), vol)
     assert ours == expected
     assert len(ours) > 50
+
+
+@pytest.mark.parametrize("minutes", [5, 15])
+def test_n_minute_bars_match_the_engines_candles_of_that_interval(minutes: int) -> None:
+    # 5 and 15 divide 09:15's minute of the day, so the engine's IST-midnight alignment and
+    # the 09:15 origin give the same buckets
+    rng = random.Random(minutes)
+    ts, ltp, vol = [], [], []
+    t, price, cum = ist(9, 15), 50_000, 0
+    while t < ist(15, 29):
+        t += rng.randint(1, 20_000) * 1_000_000
+        price = max(100, price + rng.randint(-20, 20))
+        cum += rng.randint(0, 300)
+        ts.append(t)
+        ltp.append(price)
+        vol.append(cum)
+    ts, ltp, vol = ts[:-1], ltp[:-1], vol[:-1]
+    minute, bars = MinuteBarBuilder(), BarBuilder(minutes)
+    ours: list[Candle] = []
+    for a, b, c in zip(ts, ltp, vol, strict=True):
+        for one in minute.add(tick(a, b, volume=c, oi=c)):
+            ours += bars.add(one)
+    for one in minute.flush():
+        ours += bars.add(one)
+    ours += bars.flush()
+    expected = candles_from_ticks(KEY, ts, ltp, volume_deltas(vol), vol, minutes * 60)
+    assert ours == expected
+    assert len(ours) == 375 // minutes

@@ -531,3 +531,28 @@ def test_a_failure_in_on_enriched_stops_only_that_strategy(timed: bool) -> None:
     assert [f.strategy_id for f in host.failures] == ["a", "b"]
     assert [e.strategy_id for e in host.drain()] == ["a", "b"]  # only the first tick's orders
     assert [s.latency_count for s in host.status()] == ([3, 3] if timed else [0, 0])
+
+
+def test_flush_bars_closes_the_open_minute_and_n_minute_bars() -> None:
+    clock = clock_at(15, 27)
+
+    class Both(Recorder):
+        def on_start(self, ctx: StrategyContext) -> None:
+            ctx.subscribe_bars(1)
+            ctx.subscribe_bars(15)
+
+    rec = Both()
+    host = started(clock, ("b", rec), minute_bars_from_ticks=True)
+    host.on_tick(tick(ist(15, 27, 5), 100, volume=5))
+    host.on_tick(tick(ist(15, 28, 5), 101, volume=9))
+    assert [d for n, d in rec.calls if n == "on_bar"] == [(60, ist(15, 27))]
+    host.flush_bars()
+    assert [d for n, d in rec.calls if n == "on_bar"] == [
+        (60, ist(15, 27)),
+        (60, ist(15, 28)),
+        (900, ist(15, 15)),
+    ]
+    state = host.context("b").instrument(KEY)
+    assert state is not None and state.bar(15) == Candle(
+        KEY, 900, ist(15, 15), 100, 101, 100, 101, 4, 0, 1
+    )
