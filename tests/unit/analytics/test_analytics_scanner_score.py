@@ -121,7 +121,7 @@ def test_reasons_notable_ones_most_important_first() -> None:
     z.update(high_dist=a(2.0, 0), rel_volume=a(3.0, 0), rel_strength=a(2.5, 0), gap=a(2.0, 0))
     # weight * z: rel_volume 3, rel_strength 2.5, high_dist 2, orb 1, gap 0.5 * 2 = 1 (ties
     # with orb, which comes first in SIGNAL_NAMES), contraction 0.5 * 1
-    assert reasons(s, 0, minute_label="10:25", z=z) == (
+    assert reasons(s, 0, minute_label="10:25", z=z, limit=10) == (
         "relative volume 3.1x for 10:25",
         "+1.8% vs NIFTY",
         "0.4% below the 20-day high",
@@ -129,9 +129,16 @@ def test_reasons_notable_ones_most_important_first() -> None:
         "gap up 2.1%",
         "range contracted to 0.45 of its 20-day width",
     )
+    assert reasons(s, 0, minute_label="10:25", z=z) == (  # at most 4 by default
+        "relative volume 3.1x for 10:25",
+        "+1.8% vs NIFTY",
+        "0.4% below the 20-day high",
+        "broke the 15-min opening range by 0.6%",
+    )
     assert reasons(s, 1, minute_label="10:25", z=z) == ()
     # without z, it is computed: same phrases
-    assert set(reasons(s, 0, minute_label="10:25")) == set(reasons(s, 0, minute_label="10:25", z=z))
+    got = reasons(s, 0, minute_label="10:25", limit=10)
+    assert set(got) == set(reasons(s, 0, minute_label="10:25", z=z, limit=10))
 
 
 def test_reasons_other_phrasings() -> None:
