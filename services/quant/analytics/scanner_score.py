@@ -61,8 +61,9 @@ class ScoreWeights:
 
 
 def robust_z(x: FloatArray) -> FloatArray:
-    """Cross-sectional robust z-score of one signal, clipped; NaN stays NaN (module docstring)."""
+    """Cross-sectional robust z-score of one signal, clipped; NaN (and +-inf) give NaN."""
     x = np.asarray(x, dtype=np.float64)
+    x = np.where(np.isfinite(x), x, np.nan)
     known = x[~np.isnan(x)]
     if known.size == 0:
         return np.full(x.shape, np.nan)

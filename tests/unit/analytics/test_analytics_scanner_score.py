@@ -49,6 +49,8 @@ def test_robust_z_falls_back_when_the_mad_is_zero() -> None:
     assert_allclose(robust_z(a(0, 0, 0, 0, 0.5)), a(0, 0, 0, 0, 3))
     assert_array_equal(robust_z(a(2, 2, nan)), a(0, 0, nan))
     assert np.isnan(robust_z(a(nan, nan))).all()
+    # an infinite value is unknown, not an outlier that moves the median
+    assert_array_equal(robust_z(a(1, 1, np.inf, -np.inf)), a(0, 0, nan, nan))
 
 
 def test_composite_is_the_weighted_mean_of_z() -> None:
