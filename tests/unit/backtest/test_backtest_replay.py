@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from backtest_kit import (
@@ -22,10 +24,11 @@ from backtest_kit import (
 
 from quant.backtest.cli import orders_csv
 from quant.backtest.config import BacktestConfig
-from quant.backtest.replay import Backtest, BacktestResult, NoData
+from quant.backtest.replay import Backtest, BacktestResult, HistoryReader, NoData
 from quant.backtest.report import trades_csv
 from quant.core.orders import Side
 from quant.execution.settings import PaperSettings, RiskSettings
+from quant.trading.strategy import Strategy
 
 # flat, up 19 minutes by Rs 5, then down by Rs 7
 CLOSES = (
@@ -36,10 +39,16 @@ CLOSES = (
 FAST = {"bar_minutes": 1, "fast": 2, "slow": 5, "quantity": 10}
 
 
-def run(store: object, params: dict[str, object], config: BacktestConfig | None = None,
-        strategy: object = None, first: object = DAY, last: object = DAY) -> BacktestResult:  # fmt: skip
+def run(
+    store: HistoryReader,
+    params: dict[str, object],
+    config: BacktestConfig | None = None,
+    strategy: Strategy[Any] | None = None,
+    first: date = DAY,
+    last: date = DAY,
+) -> BacktestResult:
     bt = Backtest(strategy or MaCross(), params, INSTRUMENTS, config)
-    return asyncio.run(bt.run(store, first, last))  # type: ignore[arg-type]
+    return asyncio.run(bt.run(store, first, last))
 
 
 def test_ma_cross_on_bars_trades_at_the_synthetic_touch(tmp_path: Path) -> None:
