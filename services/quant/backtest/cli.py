@@ -249,7 +249,10 @@ def summary(result: BacktestResult) -> str:
         initial_capital=result.initial_capital,
         risk_rejections=result.risk_rejections,
     )
-    ratio = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
+
+    def ratio(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.2f}"
+
     rejected = ", ".join(f"{k} {v}" for k, v in result.rejections.items()) or "none"
     return "\n".join(
         [

@@ -35,7 +35,7 @@ journal and publisher), so the whole run is one asyncio task.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -55,17 +55,26 @@ from quant.execution.engine import ExecutionEngine, NotCancellable, UnknownOrder
 from quant.execution.paper_broker import PaperBroker
 from quant.trading.risk_limits import RejectReason
 from quant.trading.squareoff import MisSquareOff
-from quant.trading.strategy import CancelRequest, Strategy, StrategyFailure, StrategyHost
+from quant.trading.strategy import (
+    CancelRequest,
+    Emission,
+    Strategy,
+    StrategyFailure,
+    StrategyHost,
+)
 
 log = logging.getLogger(__name__)
 
 NS_PER_MINUTE = 60 * NS_PER_SECOND
-#: how often (simulated) the engine's timer runs while events flow, like the service's
-ENGINE_TIMER_NS = NS_PER_SECOND // 10
+#: how often (simulated) the engine's timer runs besides its due points (queued sends, the
+#: square-off): its daily-loss check (the service runs it every 100 ms; here once a minute,
+#: as the timer's other work costs more than a tick's whole replay)
+ENGINE_TIMER_NS = 60 * NS_PER_SECOND
 #: ticks per feature-engine batch
 TICK_BATCH = 4096
 #: order-event rounds in one settle before the run is declared runaway
 MAX_SETTLE_ROUNDS = 100_000
+_NEVER = 2**63 - 1
 #: rejections that are the broker's or the process's, not the pre-trade risk checks'
 _NOT_RISK = frozenset({RejectReason.BROKER_REJECTED.value, RejectReason.LOST_BEFORE_SEND.value})
 
@@ -196,6 +205,8 @@ class Backtest:
         self._broker: PaperBroker | None = None
         self._engine_next = 0
         self._square_off_ns = 0
+        self._due_cache = 0
+        self._pending: dict[str, Tick] = {}
         self._keep_bars = set(self._keys[:keep_bars])
         self._bars: list[Candle] = []
         self._progress = progress
@@ -223,31 +234,29 @@ class Backtest:
     async def _run_day(self, reader: HistoryReader, day: date) -> bool:
         lo, hi = ist_day_bounds(day)
         if self.config.data == "bars":
-            stream: Iterator[None] = self._bar_steps(reader, lo, hi)
+            candles: list[Candle] = []
+            for key in self._keys:
+                candles.extend(
+                    c for c in reader.candles(key, lo, hi, 60) if c.interval_seconds == 60
+                )
+            if not candles:
+                return False
+            candles.sort(key=lambda c: (c.ts_start, c.instrument_key))
+            await self._open_day(day)
+            await self._replay_bars(candles)
         else:
-            stream = self._tick_steps(reader, lo, hi)
-        started = False
-        for _ in stream:  # each step: the day's data is not empty
-            if not started:
-                started = True
-                await self._open_day(day)
-            await self._settle()
-        if not started:
-            return False
+            ticks = reader.ticks_between(self._keys, lo, hi)
+            if not ticks:
+                return False
+            await self._open_day(day)
+            await self._replay_ticks(ticks)
         await self._advance(hi - 1)
         self.clock.set_ns(max(self.clock.now_ns(), hi - 1))
         await self._close_day(day)
         return True
 
-    def _bar_steps(self, reader: HistoryReader, lo: int, hi: int) -> Iterator[None]:
-        candles: list[Candle] = []
-        for key in self._keys:
-            candles.extend(c for c in reader.candles(key, lo, hi, 60) if c.interval_seconds == 60)
-        if not candles:
-            return
-        candles.sort(key=lambda c: (c.ts_start, c.instrument_key))
-        yield None  # the day has data: the engine is opened before any event
-        keep = self._keep_bars
+    async def _replay_bars(self, candles: list[Candle]) -> None:
+        keep, host = self._keep_bars, self.host
         i, n = 0, len(candles)
         while i < n:
             start = candles[i].ts_start
@@ -257,26 +266,29 @@ class Backtest:
             group = candles[i:j]
             i = j
             t = start + NS_PER_MINUTE
-            yield from self._step_to(t)
+            await self._advance(t)
+            self.clock.set_ns(max(self.clock.now_ns(), t))
             for c in group:
                 self._market_tick(self._bar_tick(c, t))
-            yield None  # fills of working orders against the new books
+            await self._flow()  # working orders fill against the new books
             for c in group:
                 self.events += 1
                 if c.instrument_key in keep:
                     self._bars.append(c)
-                self.host.on_candle(c)
-                yield None
+                host.on_candle(c)
+                await self._flow()
 
-    def _tick_steps(self, reader: HistoryReader, lo: int, hi: int) -> Iterator[None]:
-        ticks = reader.ticks_between(self._keys, lo, hi)
-        if not ticks:
-            return
-        yield None
+    async def _replay_ticks(self, ticks: list[Tick]) -> None:
         fe_clock = FakeClock()
         features = FeatureEngine(fe_clock)
         keep = self._keep_bars
         host, clock = self.host, self.clock
+        engine, broker = self._engine, self._broker
+        assert engine is not None and broker is not None
+        engine_tick, broker_tick = engine.on_tick, broker.on_tick
+        has_working = broker.matcher.has_working
+        pending = self._pending
+        on_tick, on_enriched, drain = host.on_tick, host.on_enriched, host.drain
         for b in range(0, len(ticks), TICK_BATCH):
             batch = ticks[b : b + TICK_BATCH]
             fe_clock.set_ns(batch[-1].ts_event)
@@ -286,35 +298,25 @@ class Backtest:
             for tick, et in zip(batch, enriched, strict=True):
                 t = tick.ts_event
                 if t >= self._due_cache:
-                    yield from self._step_to(t)
+                    await self._advance(t)
                 if t > clock.now_ns():
                     clock.set_ns(t)
-                self.events += 1
-                self._market_tick(tick)
-                host.on_tick(tick)
-                host.on_enriched(et)
-                yield None
+                key = tick.instrument_key
+                if has_working(key):
+                    engine_tick(tick)
+                    broker_tick(tick)
+                else:  # the book matters once an order is placed: handed over then
+                    pending[key] = tick
+                on_tick(tick)
+                on_enriched(et)
+                emitted = drain()
+                if emitted or broker.pending_updates:
+                    await self._flow(emitted)
+            self.events += len(batch)
         if keep:
             self._bars.extend(c for c in features.flush() if c.instrument_key in keep)
 
     # --- time -----------------------------------------------------------------------------
-
-    _due_cache = 0
-
-    def _step_to(self, t: int) -> Iterator[None]:
-        """Mark that time must step to ``t`` (the caller's generator yields to ``_advance``)."""
-        self._target = t
-        yield None
-
-    async def _settle(self) -> None:
-        """After a step of the data: step time if asked, then let orders and events flow."""
-        target = getattr(self, "_target", None)
-        if target is not None:
-            self._target = None
-            await self._advance(target)
-            if target > self.clock.now_ns():
-                self.clock.set_ns(target)
-        await self._flow()
 
     def _next_due(self, now: int) -> int | None:
         """The earliest thing due after ``now``: timers and bars, paper latency, queued
@@ -341,9 +343,6 @@ class Backtest:
             now = clock.now_ns()
             due = self._next_due(now)
             if due is None or due >= t:
-                self._due_cache = t if due is None else due
-                if self._engine is not None and t >= self._engine_next:
-                    self._due_cache = min(self._due_cache, self._engine_next)
                 break
             if due > now:
                 clock.set_ns(due)
@@ -354,8 +353,27 @@ class Backtest:
             clock.set_ns(t)
             await self._timers()
             await self._flow()
+        # the tick loop calls again only from here on: what is due (a timer set later by a
+        # callback that emitted nothing is seen at the next of these points)
+        due = self._next_due(clock.now_ns())
+        self._due_cache = min(_NEVER if due is None else due, self._engine_next)
+
+    def _hand_over(self) -> None:
+        """The latest tick of each instrument whose ticks were held back (no order of its
+        was working) to the engine and the paper broker: their marks, risk quotes and
+        books are then what they would be had every tick gone to them (a book without
+        working orders only replaces the one held)."""
+        engine, broker = self._engine, self._broker
+        assert engine is not None and broker is not None
+        pending = self._pending
+        for tick in pending.values():
+            engine.on_tick(tick)
+            broker.on_tick(tick)
+        pending.clear()
 
     async def _timers(self) -> None:
+        if self._pending:
+            self._hand_over()
         now = self.clock.now_ns()
         if self._broker is not None:
             self._broker.on_time()
@@ -370,14 +388,19 @@ class Backtest:
 
     # --- orders -----------------------------------------------------------------------------
 
-    async def _flow(self) -> None:
+    async def _flow(self, emitted: list[Emission] | None = None) -> None:
         """Intents to the engine, broker updates to the engine, order events to the host,
-        until nothing moves."""
+        until nothing moves (``emitted``: what the caller already drained from the host)."""
         engine, broker, host = self._engine, self._broker, self.host
         assert engine is not None and broker is not None
+        if self._pending:
+            self._hand_over()
         for _ in range(MAX_SETTLE_ROUNDS):
             moved = False
-            for emission in host.drain():
+            emissions = host.drain()
+            if emitted:
+                emissions, emitted = emitted + emissions, None
+            for emission in emissions:
                 moved = True
                 command = emission.command
                 if isinstance(command, CancelRequest):
@@ -401,6 +424,7 @@ class Backtest:
                     host.on_order_event(event)
             if not moved:
                 return
+            self._due_cache = 0  # orders and callbacks may have set something due
         raise RunawayStrategy(
             f"orders and order events kept coming for {MAX_SETTLE_ROUNDS} rounds at "
             f"{self.clock.now_ns()} without time passing"
@@ -464,6 +488,7 @@ class Backtest:
     async def _close_day(self, day: date) -> None:
         engine = self._engine
         assert engine is not None
+        self._hand_over()
         for order in list(engine.orders(limit=1_000_000)):
             if not order.is_terminal and order.status is not OrderStatus.CANCEL_PENDING:
                 try:
