@@ -207,6 +207,7 @@ class Backtest:
         self._square_off_ns = 0
         self._due_cache = 0
         self._pending: dict[str, Tick] = {}
+        self._held_bars: dict[str, tuple[Candle, int]] = {}
         self._keep_bars = set(self._keys[:keep_bars])
         self._bars: list[Candle] = []
         self._progress = progress
@@ -256,7 +257,9 @@ class Backtest:
         return True
 
     async def _replay_bars(self, candles: list[Candle]) -> None:
-        keep, host = self._keep_bars, self.host
+        keep, host, clock = self._keep_bars, self.host, self.clock
+        held = self._held_bars
+        on_candle, drain = host.on_candle, host.drain
         i, n = 0, len(candles)
         while i < n:
             start = candles[i].ts_start
@@ -266,17 +269,31 @@ class Backtest:
             group = candles[i:j]
             i = j
             t = start + NS_PER_MINUTE
-            await self._advance(t)
-            self.clock.set_ns(max(self.clock.now_ns(), t))
+            if t >= self._due_cache:
+                await self._advance(t)
+            if t > clock.now_ns():
+                clock.set_ns(t)
+            broker = self._broker
+            assert broker is not None
+            working = broker.matcher.has_working
+            fills = False
             for c in group:
-                self._market_tick(self._bar_tick(c, t))
-            await self._flow()  # working orders fill against the new books
+                key = c.instrument_key
+                if working(key):  # the new book can fill it now
+                    self._market_tick(self._bar_tick(c, t))
+                    fills = True
+                else:  # its synthetic tick is made when an order needs it
+                    held[key] = (c, t)
+            if fills:
+                await self._flow()
             for c in group:
-                self.events += 1
                 if c.instrument_key in keep:
                     self._bars.append(c)
-                host.on_candle(c)
-                await self._flow()
+                on_candle(c)
+                emitted = drain()
+                if emitted:
+                    await self._flow(emitted)
+            self.events += len(group)
 
     async def _replay_ticks(self, ticks: list[Tick]) -> None:
         fe_clock = FakeClock()
@@ -332,7 +349,7 @@ class Backtest:
                 due.append(eligible)
         if engine is not None and engine.queue_depth():
             due.append(max(self._engine_next, now + 1))
-        if self._square_off_ns > now:
+        if self._square_off_ns and self._square_off_ns >= now:
             due.append(self._square_off_ns)
         return min(due) if due else None
 
@@ -349,8 +366,9 @@ class Backtest:
             self.host.on_time()
             await self._timers()
             await self._flow()
-        if self._engine is not None and t >= self._engine_next and t > clock.now_ns():
-            clock.set_ns(t)
+        if self._engine is not None and self._engine_next < t:  # the engine's own timer
+            if self._engine_next > clock.now_ns():
+                clock.set_ns(self._engine_next)
             await self._timers()
             await self._flow()
         # the tick loop calls again only from here on: what is due (a timer set later by a
@@ -365,6 +383,12 @@ class Backtest:
         working orders only replaces the one held)."""
         engine, broker = self._engine, self._broker
         assert engine is not None and broker is not None
+        held = self._held_bars
+        for c, t in held.values():
+            tick = self._bar_tick(c, t)
+            engine.on_tick(tick)
+            broker.on_tick(tick)
+        held.clear()
         pending = self._pending
         for tick in pending.values():
             engine.on_tick(tick)
@@ -372,7 +396,7 @@ class Backtest:
         pending.clear()
 
     async def _timers(self) -> None:
-        if self._pending:
+        if self._pending or self._held_bars:
             self._hand_over()
         now = self.clock.now_ns()
         if self._broker is not None:
@@ -393,7 +417,7 @@ class Backtest:
         until nothing moves (``emitted``: what the caller already drained from the host)."""
         engine, broker, host = self._engine, self._broker, self.host
         assert engine is not None and broker is not None
-        if self._pending:
+        if self._pending or self._held_bars:
             self._hand_over()
         for _ in range(MAX_SETTLE_ROUNDS):
             moved = False
