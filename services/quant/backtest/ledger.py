@@ -127,6 +127,10 @@ class Ledger:
         elif not self.equity or self.equity[-1].day < day:
             self.equity.append(point)
 
+    def held_instruments(self) -> set[str]:
+        """Instruments with a position that is not flat."""
+        return {key for (_, key, _), quantity in self.positions.items() if quantity}
+
     def open_trades(self) -> int:
         """Round trips still open (positions not flat)."""
         return len(self._open)

@@ -376,28 +376,41 @@ class Backtest:
         due = self._next_due(clock.now_ns())
         self._due_cache = min(_NEVER if due is None else due, self._engine_next)
 
-    def _hand_over(self) -> None:
+    def _hand_over(self, only: set[str] | None = None) -> None:
         """The latest tick of each instrument whose ticks were held back (no order of its
         was working) to the engine and the paper broker: their marks, risk quotes and
         books are then what they would be had every tick gone to them (a book without
         working orders only replaces the one held)."""
         engine, broker = self._engine, self._broker
         assert engine is not None and broker is not None
-        held = self._held_bars
+        held, pending = self._held_bars, self._pending
+        if only is not None:
+            for key in sorted(only):
+                bar = held.pop(key, None)
+                tick = self._bar_tick(*bar) if bar is not None else pending.pop(key, None)
+                if tick is not None:
+                    engine.on_tick(tick)
+                    broker.on_tick(tick)
+            return
         for c, t in held.values():
             tick = self._bar_tick(c, t)
             engine.on_tick(tick)
             broker.on_tick(tick)
         held.clear()
-        pending = self._pending
         for tick in pending.values():
             engine.on_tick(tick)
             broker.on_tick(tick)
         pending.clear()
 
+    def _working_instruments(self) -> set[str]:
+        broker = self._broker
+        return (
+            set() if broker is None else {o.intent.instrument_key for o in broker.matcher.working()}
+        )
+
     async def _timers(self) -> None:
-        if self._pending or self._held_bars:
-            self._hand_over()
+        if self._pending or self._held_bars:  # marks and quotes of what is held or working
+            self._hand_over(self.ledger.held_instruments() | self._working_instruments())
         now = self.clock.now_ns()
         if self._broker is not None:
             self._broker.on_time()
