@@ -128,6 +128,9 @@ def run_job(job: Job) -> SweepRow:
         return SweepRow(job.number, job.params, error=f"no data: {e}")
     except Exception as e:  # one combination's failure is reported in its row
         return SweepRow(job.number, job.params, error=f"{type(e).__name__}: {e}")
+    if result.failures:
+        f = result.failures[0]
+        return SweepRow(job.number, job.params, error=f"strategy failed in {f.callback}: {f.error}")
     p = compute_performance(
         result.equity,
         result.trades,

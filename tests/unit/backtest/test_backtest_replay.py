@@ -12,6 +12,7 @@ from backtest_kit import (
     DAY,
     INSTRUMENTS,
     RELIANCE,
+    BuyAndHold,
     Greedy,
     MaCross,
     candles_from_closes,
@@ -136,3 +137,22 @@ def test_ma_cross_on_ticks_through_the_feature_engine(tmp_path: Path) -> None:
     # recorded touch (ask = ltp + 5, bid = ltp - 5)
     assert (t.entry_price, t.exit_price) == (CLOSES[11] + 5, CLOSES[31] - 5)
     assert t.entry_ts == minute_ns(DAY, 9, 26)
+
+
+def test_the_engine_squares_off_an_intraday_position_at_15_15(tmp_path: Path) -> None:
+    closes = [100_000 + 5 * i for i in range(375)]  # the whole session, 09:15-15:30
+    store = store_with_candles(tmp_path, candles_from_closes(RELIANCE, DAY, closes))
+    r = run(store, {}, strategy=BuyAndHold())
+    (t,) = r.trades
+    assert t.exit_ts == minute_ns(DAY, 15, 15)
+    assert t.exit_price == closes[359] - 5  # the 15:14 candle's close, at the bid
+    square_off = [e for e in r.order_events if e.reason == "SQUARE_OFF"]
+    assert square_off and square_off[-1].status.name == "FILLED"
+
+
+def test_a_strategy_that_raises_is_stopped_and_reported(tmp_path: Path) -> None:
+    store = store_with_candles(tmp_path, candles_from_closes(RELIANCE, DAY, CLOSES))
+    r = run(store, {"fail_after": 3}, strategy=BuyAndHold())
+    (f,) = r.failures
+    assert (f.callback, f.error) == ("on_bar", "RuntimeError: boom")
+    assert r.intents == 1  # its first bar's order went; nothing after it failed
