@@ -312,22 +312,30 @@ class Backtest:
             enriched, candles = features.process(batch)
             if keep:
                 self._bars.extend(c for c in candles if c.instrument_key in keep)
+            now = clock.now_ns()
             for tick, et in zip(batch, enriched, strict=True):
                 t = tick.ts_event
                 if t >= self._due_cache:
                     await self._advance(t)
-                if t > clock.now_ns():
+                    now = clock.now_ns()
+                if t > now:
                     clock.set_ns(t)
+                    now = t
                 key = tick.instrument_key
-                if has_working(key):
+                if has_working(key):  # the new book can fill it
                     engine_tick(tick)
                     broker_tick(tick)
-                else:  # the book matters once an order is placed: handed over then
-                    pending[key] = tick
+                    on_tick(tick)
+                    on_enriched(et)
+                    emitted = drain()
+                    if emitted or broker.pending_updates:
+                        await self._flow(emitted)
+                    continue
+                pending[key] = tick  # the book matters once an order is placed: handed over then
                 on_tick(tick)
                 on_enriched(et)
                 emitted = drain()
-                if emitted or broker.pending_updates:
+                if emitted:
                     await self._flow(emitted)
             self.events += len(batch)
         if keep:
