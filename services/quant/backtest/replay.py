@@ -189,7 +189,7 @@ class Backtest:
         self._instruments = dict(sorted(instruments.items()))
         self._keys = list(self._instruments)
         self.clock = FakeClock()
-        self.host = StrategyHost(self.clock, minute_bars_from_ticks=self.config.data == "ticks")
+        self.host = StrategyHost(self.clock)
         cfg = self.config
         self.host.add(strategy, strategy_id=cfg.strategy_id, params=params, algo_name=cfg.algo_name)
         self.ledger = Ledger(
@@ -298,7 +298,6 @@ class Backtest:
     async def _replay_ticks(self, ticks: list[Tick]) -> None:
         fe_clock = FakeClock()
         features = FeatureEngine(fe_clock)
-        keep = self._keep_bars
         host, clock = self.host, self.clock
         engine, broker = self._engine, self._broker
         assert engine is not None and broker is not None
@@ -306,15 +305,25 @@ class Backtest:
         has_working = broker.matcher.has_working
         pending = self._pending
         on_tick, on_enriched, drain = host.on_tick, host.on_enriched, host.drain
+        queued: list[Candle] = []  # the feature engine's closed candles, by end time
+        next_end = _NEVER
         for b in range(0, len(ticks), TICK_BATCH):
             batch = ticks[b : b + TICK_BATCH]
-            fe_clock.set_ns(batch[-1].ts_event)
-            enriched, candles = features.process(batch)
-            if keep:
-                self._bars.extend(c for c in candles if c.instrument_key in keep)
+            last = batch[-1].ts_event
+            fe_clock.set_ns(last)
+            enriched, closed = features.process(batch)
+            # candles that ended by the batch's last tick can take no more ticks
+            closed += features.close_candles_before(last)
+            if closed:
+                queued = sorted([*queued, *closed], key=lambda c: (c.ts_start, c.instrument_key))
+                next_end = queued[0].ts_start + NS_PER_MINUTE
             now = clock.now_ns()
             for tick, et in zip(batch, enriched, strict=True):
                 t = tick.ts_event
+                if t >= next_end:
+                    queued = await self._deliver_candles(queued, t)
+                    next_end = queued[0].ts_start + NS_PER_MINUTE if queued else _NEVER
+                    now = clock.now_ns()
                 if t >= self._due_cache:
                     await self._advance(t)
                     now = clock.now_ns()
@@ -338,8 +347,30 @@ class Backtest:
                 if emitted:
                     await self._flow(emitted)
             self.events += len(batch)
-        if keep:
-            self._bars.extend(c for c in features.flush() if c.instrument_key in keep)
+        rest = sorted([*queued, *features.flush()], key=lambda c: (c.ts_start, c.instrument_key))
+        await self._deliver_candles(rest, _NEVER)
+
+    async def _deliver_candles(self, queued: list[Candle], t: int) -> list[Candle]:
+        """Hand the host the queued 1-minute candles that ended by ``t``, each at its end
+        time (as the feature service publishes them); the rest is returned."""
+        keep, host, clock = self._keep_bars, self.host, self.clock
+        i = 0
+        for c in queued:
+            end = c.ts_start + NS_PER_MINUTE
+            if end > t:
+                break
+            i += 1
+            if end >= self._due_cache:
+                await self._advance(end)
+            if end > clock.now_ns():
+                clock.set_ns(end)
+            if c.instrument_key in keep:
+                self._bars.append(c)
+            host.on_candle(c)
+            emitted = host.drain()
+            if emitted:
+                await self._flow(emitted)
+        return queued[i:]
 
     # --- time -----------------------------------------------------------------------------
 

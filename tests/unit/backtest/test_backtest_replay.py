@@ -132,10 +132,10 @@ def test_ma_cross_on_ticks_through_the_feature_engine(tmp_path: Path) -> None:
     assert r.events == len(prices)
     assert len(r.trades) == 1
     t = r.trades[0]
-    # a minute's bar closes on the next minute's first tick, which the book already has:
-    # the orders fill there (each minute trades at one price: the next close), at the
-    # recorded touch (ask = ltp + 5, bid = ltp - 5)
-    assert (t.entry_price, t.exit_price) == (CLOSES[11] + 5, CLOSES[31] - 5)
+    # the feature engine's 1-minute candles reach the strategy at each minute's end, before
+    # the next minute's first tick: the orders fill at the last book of the minute, the
+    # recorded touch (ask = ltp + 5, bid = ltp - 5), as on bars
+    assert (t.entry_price, t.exit_price) == (100_505, 108_095)
     assert t.entry_ts == minute_ns(DAY, 9, 26)
 
 
