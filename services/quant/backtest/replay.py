@@ -15,8 +15,15 @@ limiter, MIS square-off and charges; no REST quotes: circuit limits are not chec
   bars and timers, not ticks.
 - **ticks** (``ticks``): the raw ticks, in time order, through the same ``FeatureEngine``
   as the feature service (batched: its results do not depend on the batching), each tick
-  then to the engine, the paper broker and the host (``on_tick`` and ``on_enriched``; the
-  host builds the 1-minute bars from the ticks).
+  then to the engine, the paper broker and the host (``on_tick`` and ``on_enriched``). The
+  feature engine's 1-minute candles go to the host (``on_candle``) at their minute's end,
+  before any later tick, as the feature service publishes them.
+
+Ticks of an instrument with no working paper order are held back and only its latest one
+is handed to the engine and the broker when something needs it (an order, the engine's
+timer, the end of the day): a book only replaces the one held when nothing can fill on it,
+so the marks, risk quotes and fills are the same as if every tick had gone, for a fraction
+of the work. Bar books are made the same way, when needed.
 
 The clock is a ``FakeClock`` set to each event's time (``ts_event``); before an event,
 time steps to whatever falls due earlier: a strategy timer or bar close
