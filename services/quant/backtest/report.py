@@ -129,6 +129,10 @@ def _ratio(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _days(n: int, unit: str = "days") -> str:
+    return f"{n} {unit[:-1] if n == 1 else unit}"
+
+
 def metric_rows(p: Performance) -> list[tuple[str, str, str]]:
     """(metric, value, note) rows of the summary table, formatted for people."""
     if p.profit_factor is not None:
@@ -153,7 +157,7 @@ def metric_rows(p: Performance) -> list[tuple[str, str, str]]:
         ("Sharpe", _ratio(p.sharpe), "annualised (252 days), daily returns, risk-free 0"),
         ("Sortino", _ratio(p.sortino), "annualised, downside deviation below 0"),
         ("Max drawdown", f"{p.max_drawdown_pct:.2f}% ({rupees(p.max_drawdown)})", dd_note),
-        ("Drawdown duration", f"{p.max_drawdown_days} days", "trading days, peak to recovery"),
+        ("Drawdown duration", _days(p.max_drawdown_days), "trading days, peak to recovery"),
         ("Trades", str(p.trades), f"{p.winning_trades} won, {p.losing_trades} lost"),
         ("Win rate", win, "trades with net P&L > 0"),
         ("Profit factor", pf, "net profit of winners / net loss of losers"),
@@ -169,7 +173,11 @@ def metric_rows(p: Performance) -> list[tuple[str, str, str]]:
         ("Orders rejected by risk", str(p.risk_rejections), "pre-trade risk checks"),
         ("Initial capital", rupees(p.initial_capital), ""),
         ("Final equity", rupees(p.final_equity), ""),
-        ("Period", f"{day_label(p.start_day)} – {day_label(p.end_day)}", f"{p.days} trading days"),
+        (
+            "Period",
+            f"{day_label(p.start_day)} – {day_label(p.end_day)}",
+            _days(p.days, "trading days"),
+        ),
     ]
 
 
