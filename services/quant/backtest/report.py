@@ -163,7 +163,7 @@ def metric_rows(p: Performance) -> list[tuple[str, str, str]]:
         ("Profit factor", pf, "net profit of winners / net loss of losers"),
         ("Average trade", avg, "net P&L per trade"),
         ("Gross P&L", rupees(p.gross_pnl, sign=True), "closed trades, before charges"),
-        ("Charges paid", rupees(p.charges), "brokerage, STT, exchange, SEBI, stamp, GST"),
+        ("Charges paid", rupees(p.charges), "brokerage, STT, exchange, SEBI, stamp, DP, GST"),
         ("Exposure", f"{100 * p.exposure:.1f}%", "share of days with an open position"),
         (
             "Turnover",
