@@ -50,6 +50,9 @@ TRADES_COLUMNS = (
 )
 EQUITY_COLUMNS = ("date", "equity", "peak", "drawdown", "drawdown_pct", "daily_return_pct")
 MAX_TRADE_ROWS = 500
+TABLE_HEADERS = (
+    "#", "Instrument", "Dir", "Qty", "Entry", "Price", "Exit", "Price", "Gross", "Charges", "Net",
+)  # fmt: skip
 MAX_CANDLE_CHARTS = 8
 
 
@@ -194,7 +197,7 @@ th{background:#f0f2f5;font-weight:600;position:sticky;top:0}
 .summary{display:grid;grid-template-columns:1fr 1fr;gap:0 24px}
 .summary td.v{font-weight:600;white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}
 .summary td.n{color:#666;font-size:12px}
-.trades td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.trades .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .pos{color:#1a7f37}.neg{color:#c62828}.muted{color:#777}
 .chart{display:block}.chart text{font-size:12px;fill:#555}
 .chart .ct{font-size:14px;font-weight:600;fill:#222}
@@ -224,11 +227,10 @@ def _money_cell(paise: int) -> str:
 def _trades_table(trades: Sequence[TradeRecord]) -> str:
     if not trades:
         return '<p class="muted">No trades.</p>'
+    numeric = {"#", "Qty", "Price", "Gross", "Charges", "Net"}
     head = "".join(
-        f"<th>{h}</th>"
-        for h in ("#", "Instrument", "Dir", "Qty", "Entry", "Price", "Exit", "Price")
+        f'<th class="num">{h}</th>' if h in numeric else f"<th>{h}</th>" for h in TABLE_HEADERS
     )
-    head += "".join(f"<th>{h}</th>" for h in ("Gross", "Charges", "Net"))
     rows = []
     for i, t in enumerate(trades[:MAX_TRADE_ROWS], 1):
         rows.append(
