@@ -9,7 +9,7 @@ the per-day drawdown for the equity CSV and chart. The backtest report
 
 Money stays integer paise; ratios (returns, Sharpe, win rate, ...) are floats. A ratio
 that is undefined for the input (no trades, a single day, flat equity, no losing trade)
-is ``None``, never NaN or infinity. Definitions (also in docs/backtest-report.md):
+is ``None``, never NaN or infinity. Definitions (also in docs/strategies.md, "Reports"):
 
 - daily return ``r_i = E_i / E_{i-1} - 1`` with ``E_0`` the initial capital, one per day;
 - Sharpe = ``mean(r) / std(r, ddof=1) * sqrt(252)``, risk-free rate taken as 0;

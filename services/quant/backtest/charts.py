@@ -25,6 +25,7 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 UP, DOWN, LINE, LOSS, GRID, TEXT = "#1a9850", "#d73027", "#2c5aa0", "#d73027", "#e3e6ea", "#555"
 ENTRY, EXIT = "#2166ac", "#f4a582"
 MAX_X_LABELS = 8
+MAX_DOTS = 60  # equity points drawn as dots up to this many days
 
 
 class Frame(NamedTuple):
@@ -158,6 +159,15 @@ def _x_labels(frame: Frame, labels: Sequence[str], n: int) -> list[str]:
     ]
 
 
+def _hover(frame: Frame, i: int, n: int, tip: str) -> str:
+    """An invisible full-height column over slot ``i`` that shows ``tip`` on hover."""
+    slot = frame.plot_w / max(n, 1)
+    return (
+        f'<rect x="{_f(frame.left + i * slot)}" y="{frame.top}" width="{_f(slot)}" '
+        f'height="{_f(frame.plot_h)}" fill="transparent"><title>{escape(tip)}</title></rect>'
+    )
+
+
 def equity_chart(rows: Sequence[Drawdown], initial_capital: int, height: int = 320) -> str:
     """The daily equity as a line, with the initial capital as a dashed reference."""
     frame = Frame(height)
@@ -176,12 +186,15 @@ def equity_chart(rows: Sequence[Drawdown], initial_capital: int, height: int = 3
         f"{escape(rupees(initial_capital))}</title></line>",
         f'<polyline points="{pts}" fill="none" stroke="{LINE}" stroke-width="2"/>',
     ]
-    for i, r in enumerate(rows):
-        parts.append(
-            f'<circle cx="{_f(frame.x(i, n))}" cy="{_f(frame.y(values[i], lo, hi))}" r="2.5" '
-            f'fill="{LINE}"><title>{escape(day_label(r.day))}: '
-            f"{escape(rupees(r.equity))}</title></circle>"
-        )
+    if n <= MAX_DOTS:
+        parts += [
+            f'<circle cx="{_f(frame.x(i, n))}" cy="{_f(frame.y(v, lo, hi))}" r="2.5" '
+            f'fill="{LINE}"/>'
+            for i, v in enumerate(values)
+        ]
+    parts += [
+        _hover(frame, i, n, f"{day_label(r.day)}: {rupees(r.equity)}") for i, r in enumerate(rows)
+    ]
     parts += _x_labels(frame, [day_label(r.day) for r in rows], n)
     parts.append("</svg>")
     return "".join(parts)
@@ -203,13 +216,10 @@ def drawdown_chart(rows: Sequence[Drawdown], height: int = 220) -> str:
         f'<polygon points="{area}" fill="{LOSS}" fill-opacity="0.25" stroke="none"/>',
         f'<polyline points="{" ".join(pts)}" fill="none" stroke="{LOSS}" stroke-width="1.5"/>',
     ]
-    for i, r in enumerate(rows):
-        parts.append(
-            f'<rect x="{_f(frame.x(i, n) - frame.plot_w / max(n, 1) / 2)}" y="{frame.top}" '
-            f'width="{_f(frame.plot_w / max(n, 1))}" height="{_f(frame.plot_h)}" '
-            f'fill="transparent"><title>{escape(day_label(r.day))}: '
-            f"{r.drawdown_pct:.2f}% ({escape(rupees(r.drawdown))})</title></rect>"
-        )
+    parts += [
+        _hover(frame, i, n, f"{day_label(r.day)}: {r.drawdown_pct:.2f}% ({rupees(r.drawdown)})")
+        for i, r in enumerate(rows)
+    ]
     parts += _x_labels(frame, [day_label(r.day) for r in rows], n)
     parts.append("</svg>")
     return "".join(parts)

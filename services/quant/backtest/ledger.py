@@ -135,6 +135,19 @@ class Ledger:
         """Round trips still open (positions not flat)."""
         return len(self._open)
 
+    def close_open(self, ts: int) -> list[TradeRecord]:
+        """The round trips still open, closed at ``ts`` at their instrument's last price
+        (no charges: nothing was sold), for the report at the end of a run."""
+        out = []
+        for (_, key, _), rt in sorted(self._open.items()):
+            mark = self.marks.get(key, _div_round(rt.entry_value, rt.entry_quantity))
+            rt.exit_value += mark * rt.open_quantity
+            rt.exit_quantity += rt.open_quantity
+            rt.exit_ts = ts
+            rt.open_quantity = 0
+            out.append(self._round_trip(key, rt))
+        return out
+
     # --- internals ------------------------------------------------------------------------
 
     def _charges_of(self, e: OrderEvent, quantity: int, value: int) -> int:

@@ -595,7 +595,8 @@ class Backtest:
                 rejections[reason] = rejections.get(reason, 0) + 1
         risk = sum(n for r, n in rejections.items() if r not in _NOT_RISK)
         return BacktestResult(
-            trades=list(self.ledger.trades),
+            # what is still held is closed at its last price, so every position is a trade
+            trades=[*self.ledger.trades, *self.ledger.close_open(self.clock.now_ns())],
             equity=list(self.ledger.equity),
             fills=list(self.ledger.fills),
             order_events=list(events),

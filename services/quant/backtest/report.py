@@ -50,6 +50,9 @@ TRADES_COLUMNS = (
 )
 EQUITY_COLUMNS = ("date", "equity", "peak", "drawdown", "drawdown_pct", "daily_return_pct")
 MAX_TRADE_ROWS = 500
+TABLE_HEADERS = (
+    "#", "Instrument", "Dir", "Qty", "Entry", "Price", "Exit", "Price", "Gross", "Charges", "Net",
+)  # fmt: skip
 MAX_CANDLE_CHARTS = 8
 
 
@@ -129,6 +132,10 @@ def _ratio(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _days(n: int, unit: str = "days") -> str:
+    return f"{n} {unit[:-1] if n == 1 else unit}"
+
+
 def metric_rows(p: Performance) -> list[tuple[str, str, str]]:
     """(metric, value, note) rows of the summary table, formatted for people."""
     if p.profit_factor is not None:
@@ -153,13 +160,13 @@ def metric_rows(p: Performance) -> list[tuple[str, str, str]]:
         ("Sharpe", _ratio(p.sharpe), "annualised (252 days), daily returns, risk-free 0"),
         ("Sortino", _ratio(p.sortino), "annualised, downside deviation below 0"),
         ("Max drawdown", f"{p.max_drawdown_pct:.2f}% ({rupees(p.max_drawdown)})", dd_note),
-        ("Drawdown duration", f"{p.max_drawdown_days} days", "trading days, peak to recovery"),
+        ("Drawdown duration", _days(p.max_drawdown_days), "trading days, peak to recovery"),
         ("Trades", str(p.trades), f"{p.winning_trades} won, {p.losing_trades} lost"),
         ("Win rate", win, "trades with net P&L > 0"),
         ("Profit factor", pf, "net profit of winners / net loss of losers"),
         ("Average trade", avg, "net P&L per trade"),
         ("Gross P&L", rupees(p.gross_pnl, sign=True), "closed trades, before charges"),
-        ("Charges paid", rupees(p.charges), "brokerage, STT, exchange, SEBI, stamp, GST"),
+        ("Charges paid", rupees(p.charges), "brokerage, STT, exchange, SEBI, stamp, DP, GST"),
         ("Exposure", f"{100 * p.exposure:.1f}%", "share of days with an open position"),
         (
             "Turnover",
@@ -169,7 +176,11 @@ def metric_rows(p: Performance) -> list[tuple[str, str, str]]:
         ("Orders rejected by risk", str(p.risk_rejections), "pre-trade risk checks"),
         ("Initial capital", rupees(p.initial_capital), ""),
         ("Final equity", rupees(p.final_equity), ""),
-        ("Period", f"{day_label(p.start_day)} – {day_label(p.end_day)}", f"{p.days} trading days"),
+        (
+            "Period",
+            f"{day_label(p.start_day)} – {day_label(p.end_day)}",
+            _days(p.days, "trading days"),
+        ),
     ]
 
 
@@ -186,7 +197,7 @@ th{background:#f0f2f5;font-weight:600;position:sticky;top:0}
 .summary{display:grid;grid-template-columns:1fr 1fr;gap:0 24px}
 .summary td.v{font-weight:600;white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}
 .summary td.n{color:#666;font-size:12px}
-.trades td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.trades .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .pos{color:#1a7f37}.neg{color:#c62828}.muted{color:#777}
 .chart{display:block}.chart text{font-size:12px;fill:#555}
 .chart .ct{font-size:14px;font-weight:600;fill:#222}
@@ -216,11 +227,10 @@ def _money_cell(paise: int) -> str:
 def _trades_table(trades: Sequence[TradeRecord]) -> str:
     if not trades:
         return '<p class="muted">No trades.</p>'
+    numeric = {"#", "Qty", "Price", "Gross", "Charges", "Net"}
     head = "".join(
-        f"<th>{h}</th>"
-        for h in ("#", "Instrument", "Dir", "Qty", "Entry", "Price", "Exit", "Price")
+        f'<th class="num">{h}</th>' if h in numeric else f"<th>{h}</th>" for h in TABLE_HEADERS
     )
-    head += "".join(f"<th>{h}</th>" for h in ("Gross", "Charges", "Net"))
     rows = []
     for i, t in enumerate(trades[:MAX_TRADE_ROWS], 1):
         rows.append(

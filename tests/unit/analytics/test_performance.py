@@ -6,6 +6,8 @@ import math
 from datetime import UTC, date, datetime, time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quant.analytics.performance import (
     EquityPoint,
@@ -235,3 +237,25 @@ def test_bad_trades_are_rejected() -> None:
             compute_performance(EQUITY, [bad], initial_capital=CAPITAL)
     with pytest.raises(ValueError, match="risk rejections"):
         compute_performance(EQUITY, [], initial_capital=CAPITAL, risk_rejections=-1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 10_000_000), min_size=1, max_size=40), st.integers(1, 10_000_000))
+def test_max_drawdown_matches_brute_force(values: list[int], capital: int) -> None:
+    equity = [EquityPoint(date.fromordinal(D1.toordinal() + i), v) for i, v in enumerate(values)]
+    series = [capital, *values]
+    worst = max(
+        (
+            100.0 * (series[i] - series[j]) / series[i]
+            for i in range(len(series))
+            for j in range(i + 1, len(series))
+        ),
+        default=0.0,
+    )
+    dd = max_drawdown(equity, capital)
+    assert dd.pct == pytest.approx(max(worst, 0.0))
+    if dd.paise:
+        assert dd.trough_day is not None
+        trough = series[1 + [p.day for p in equity].index(dd.trough_day)]
+        assert 100.0 * dd.paise / (trough + dd.paise) == pytest.approx(dd.pct)
+        assert 1 <= dd.days <= len(values)

@@ -102,6 +102,9 @@ def test_risk_rejections_are_counted(tmp_path: Path) -> None:
     # simulated minute): the last quote is 09:25's
     assert r.rejections["NO_QUOTE"] >= 1
     assert r.risk_rejections == 7 + r.rejections["NO_QUOTE"]
+    # still held at the end: in the trades at the last price (the 09:24 close)
+    (t,) = r.trades
+    assert (t.quantity, t.entry_price, t.exit_price) == (30, 100_005, 100_000)
 
 
 def test_no_data_in_the_range(tmp_path: Path) -> None:
