@@ -219,7 +219,10 @@ def _sweep(
     ]
     print(f"sweep: {len(jobs)} combinations", file=sys.stderr)
     if args.dask:
-        rows = run_dask(jobs, args.dask)
+        try:
+            rows = run_dask(jobs, args.dask)
+        except (OSError, TimeoutError) as e:
+            return _fail(f"cannot run the sweep on the Dask scheduler at {args.dask}: {e}")
     else:
         rows = run_local(jobs, args.workers or os.cpu_count() or 1)
     try:
