@@ -41,8 +41,9 @@ journal and publisher), so the whole run is one asyncio task.
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -79,6 +80,8 @@ NS_PER_MINUTE = 60 * NS_PER_SECOND
 ENGINE_TIMER_NS = 60 * NS_PER_SECOND
 #: ticks per feature-engine batch
 TICK_BATCH = 4096
+#: stored ticks are read this much time at a time
+TICK_WINDOW_NS = 3600 * NS_PER_SECOND
 #: order-event rounds in one settle before the run is declared runaway
 MAX_SETTLE_ROUNDS = 100_000
 _NEVER = 2**63 - 1
@@ -253,11 +256,12 @@ class Backtest:
             await self._open_day(day)
             await self._replay_bars(candles)
         else:
-            ticks = reader.ticks_between(self._keys, lo, hi)
-            if not ticks:
+            chunks = self._tick_chunks(reader, lo, hi)
+            first = next(chunks, None)
+            if first is None:
                 return False
             await self._open_day(day)
-            await self._replay_ticks(ticks)
+            await self._replay_ticks(itertools.chain([first], chunks))
         await self._advance(hi - 1)
         self.clock.set_ns(max(self.clock.now_ns(), hi - 1))
         await self._close_day(day)
@@ -302,7 +306,14 @@ class Backtest:
                     await self._flow(emitted)
             self.events += len(group)
 
-    async def _replay_ticks(self, ticks: list[Tick]) -> None:
+    def _tick_chunks(self, reader: HistoryReader, lo: int, hi: int) -> Iterator[list[Tick]]:
+        """The day's ticks an hour at a time (a day of many instruments is not held whole)."""
+        for start in range(lo, hi, TICK_WINDOW_NS):
+            ticks = reader.ticks_between(self._keys, start, min(start + TICK_WINDOW_NS, hi))
+            if ticks:
+                yield ticks
+
+    async def _replay_ticks(self, chunks: Iterable[list[Tick]]) -> None:
         fe_clock = FakeClock()
         features = FeatureEngine(fe_clock)
         host, clock = self.host, self.clock
@@ -314,8 +325,8 @@ class Backtest:
         on_tick, on_enriched, drain = host.on_tick, host.on_enriched, host.drain
         queued: list[Candle] = []  # the feature engine's closed candles, by end time
         next_end = _NEVER
-        for b in range(0, len(ticks), TICK_BATCH):
-            batch = ticks[b : b + TICK_BATCH]
+        batches = (c[b : b + TICK_BATCH] for c in chunks for b in range(0, len(c), TICK_BATCH))
+        for batch in batches:
             last = batch[-1].ts_event
             fe_clock.set_ns(last)
             enriched, closed = features.process(batch)

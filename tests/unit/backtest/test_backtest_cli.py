@@ -73,6 +73,7 @@ def test_an_unreachable_dask_scheduler_is_a_clear_error(
 ) -> None:
     args = _args(data_dir, "--from", "2026-10-05", "--to", "2026-10-05", "--grid", "fast=2,3",
                  "--dask", "tcp://127.0.0.1:1")  # fmt: skip
+    import distributed  # noqa: F401 - loads its config defaults
     from dask import config
 
     with config.set({"distributed.comm.timeouts.connect": "1s"}):
