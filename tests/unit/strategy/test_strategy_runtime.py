@@ -141,7 +141,8 @@ async def test_events_go_to_their_strategies_and_commands_come_out(tmp_path: Pat
         assert sample(registry, "quant_strategy_running", strategy="watch") == 1
         assert sample(registry, "quant_strategy_published_total", kind="cancel") == 1
         assert (
-            sample(registry, "quant_strategy_callback_latency_seconds_count", strategy="echo") == 6  # on_start + 5
+            sample(registry, "quant_strategy_callback_latency_seconds_count", strategy="echo")
+            == 6  # on_start + 5
         )
     commands.close()
 
