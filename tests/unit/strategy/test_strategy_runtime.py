@@ -164,8 +164,10 @@ async def test_a_strategy_that_raises_is_stopped_and_reported_the_others_go_on(
         await until("two intents of echo", lambda: len(commands.poll()) == 2)
         assert [c.sequence for _, c in commands.seen if isinstance(c, IntentMessage)] == [1, 2]
         await until("boom reported", lambda: not service.ready()[0])
-        ready, reasons = service.ready()
-        assert reasons == ("strategy boom stopped: in on_enriched: RuntimeError: boom",)
+        assert service.ready() == (
+            False,
+            ("strategy boom stopped: in on_enriched: RuntimeError: boom",),
+        )
         await until(
             "the metrics", lambda: sample(registry, "quant_strategy_running", strategy="boom") == 0
         )
