@@ -9,7 +9,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from runtime_kit import Commands, configured, running, sample, settings
 from strategy_kit import DAY, KEY, KEY2, candle, clock_at, enriched, order_event, suggestion
 
 from execution_kit import until
@@ -22,6 +21,7 @@ from quant.trading.client_ids import client_order_id
 from quant.trading.intent import IntentMessage
 from quant.trading.order import Fill
 from quant.trading.strategy import CancelRequest, Strategy, StrategyContext
+from strategy_runtime_kit import Commands, configured, running, sample, settings
 
 S = OrderStatus
 CALLS: dict[str, list[tuple[str, Any]]] = defaultdict(list)

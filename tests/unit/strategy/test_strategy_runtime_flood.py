@@ -10,7 +10,6 @@ from collections import Counter
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
-from runtime_kit import Commands, configured, running, settings
 from strategy_kit import KEY, clock_at, enriched
 
 from execution_kit import running as running_execution
@@ -27,6 +26,7 @@ from quant.runtime.status import StatusBoard
 from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.trading.order import Fill
 from quant.trading.strategy import Strategy, StrategyContext
+from strategy_runtime_kit import Commands, configured, running, settings
 
 EQUITY = Instrument(
     KEY, "RELIANCE", "RELIANCE INDUSTRIES", "NSE", "NSE_EQ", InstrumentType.EQUITY,
