@@ -81,7 +81,7 @@ def test_a_config_file_lists_strategies_and_specs_add_to_it(tmp_path: Path) -> N
         ("macross", "", "paper"),
     ]
     loaded = load_strategies(entries)
-    assert loaded[0].params.model_dump()["slow"] == 5  # type: ignore[attr-defined]
+    assert loaded[0].params.model_dump()["slow"] == 5
     config.write_text(
         f"strategies:\n  - {{id: fast, class: {SPEC}, params: {{fast: 9, slow: 5}}}}\n"
     )
