@@ -454,8 +454,11 @@ class _Draft:
             self.cond("BackfillSucceeded", False, "Failed", msg)
             waiting = False
         elif now >= deadline:
-            running = f"Job {_name(job)} still running" if state == "Running" else "not finished"
-            msg = f"end-of-day backfill timed out at {_ist(deadline)} ({running})"
+            where = {
+                "Running": f"Job {_name(job)} still running",
+                "Retrying": f"Job {_name(job)} failed, no retry in time",
+            }.get(state, "never started")
+            msg = f"end-of-day backfill timed out at {_ist(deadline)} ({where})"
             result = _backfill_result(BackfillState.FAILED, job, msg)
             self.cond("BackfillSucceeded", False, "TimedOut", msg)
             waiting = False

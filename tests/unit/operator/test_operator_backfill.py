@@ -182,6 +182,9 @@ def test_a_disabled_backfill_or_no_universe_skips_it(
 def test_an_operator_back_after_the_session_still_runs_the_backfill() -> None:
     d = decide(spec_for(), Phase.TRADING, at(17, 0))
     assert d.phase is Phase.CLOSING and creates(d) == [1]
+    too_late = decide(spec_for(), Phase.TRADING, at(17, 30))  # 16:00 + waitMinutes 90
+    assert too_late.phase is Phase.CLOSED and creates(too_late) == []
+    assert "(never started)" in cond(too_late, "BackfillSucceeded").message
 
 
 def test_a_day_that_never_ran_gets_no_backfill() -> None:
