@@ -12,7 +12,8 @@ PostgreSQL logins: names and keys only) and the day's token Secret as a file, li
 services.
 
 Each container writes a one-line JSON summary to its termination log
-(``QUANT_BACKFILL__TERMINATION_LOG``, Kubernetes' ``/dev/termination-log``);
+(``QUANT_BACKFILL__TERMINATION_LOG``, Kubernetes' ``/dev/termination-log``: the fields of its
+report, ``stopped``, and ``error`` when it failed);
 :func:`summary_from_pods` turns what the pods report into the status' ``summary`` and
 ``counts``. A message that is not such JSON (``FallbackToLogsOnError``: the log's tail
 of a crash) is kept as text.
@@ -188,11 +189,15 @@ def _describe(report: Mapping[str, Any]) -> str:
         return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
     interval = str(report.get("interval") or "?")
+    error = report.get("error")
+    if "symbols" not in report:  # it stopped before a report (bad arguments, no master)
+        return f"{interval}: {str(error or 'no report')[:_MAX_TEXT]}"
     text = (
         f"{interval}: {n('symbols')} symbols, {n('candles_written')} candles written, "
         f"{n('candles_dropped')} dropped, {n('gaps')} gaps, {n('errors')} errors"
     )
-    error = report.get("error")
+    if report.get("stopped") is True:
+        text += ", stopped"
     return f"{text} ({str(error)[:_MAX_TEXT]})" if error else text
 
 

@@ -344,6 +344,17 @@ def test_a_crash_log_tail_or_an_error_list_is_reported_as_text() -> None:
     assert dict(counts)["errors"] == 1
 
 
+def test_a_run_that_stopped_before_its_report_says_why() -> None:
+    early = json.dumps({"interval": "1minute", "error": "unknown symbols: FOO"})
+    stopped = _report("day", stopped=True, errors=2, error="RELIANCE: 500")
+    summary, counts = backfill.summary_from_messages([stopped, early])
+    assert summary == (
+        "day: 3 symbols, 3 candles written, 1 dropped, 0 gaps, 2 errors, stopped "
+        "(RELIANCE: 500); 1minute: unknown symbols: FOO"
+    )
+    assert dict(counts)["errors"] == 2
+
+
 def test_the_newest_reporting_pod_wins() -> None:
     def pod(created: str, message: str | None) -> dict[str, Any]:
         term = {"exitCode": 0} | ({"message": message} if message else {})
