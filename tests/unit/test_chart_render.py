@@ -274,10 +274,10 @@ def test_services_health_server_listens_on_the_probed_port(objects: list[Obj]) -
 
 def _scanner_settings() -> type[Any] | None:
     try:
-        from quant.scanner.settings import ScannerSettings  # type: ignore[import-not-found]
+        from quant.scanner import settings  # type: ignore[attr-defined, unused-ignore]
     except ImportError:
         return None
-    found: type[Any] = ScannerSettings
+    found: type[Any] = settings.ScannerServiceSettings
     return found
 
 
@@ -327,7 +327,7 @@ def test_each_service_settings_object_accepts_the_pods_env(
     assert (gateway.gateway.host, gateway.gateway.port) == ("0.0.0.0", 8080)  # noqa: S104
     assert gateway.postgres.dsn.get_secret_value().startswith("postgresql://quant:")
     assert gateway.kafka.bootstrap_servers == settings["QUANT_KAFKA__BOOTSTRAP_SERVERS"]
-    for command in ("ingestor", "features", "execution"):
+    for command in ("ingestor", "features", "execution", *(("scanner",) if scanner else ())):
         assert built[command].metrics_port == int(settings["QUANT_METRICS_PORT"])
     execution = built["execution"]
     assert execution.mode == "paper" and execution.api_port == 8081
