@@ -12,7 +12,8 @@ on a fixed seed and start (2026-11-24 09:20 IST):
    of 500 keys.
 
 Prints the median CPU ms per request (process time: the machine may be shared) and the
-JSON size. Run it against another checkout for a side-by-side reference: ``PYTHONPATH=<checkout>/services python bench/bench_sim_history.py``.
+JSON size. For a side-by-side reference, run it again against another checkout:
+``PYTHONPATH=<checkout>/services python bench/bench_sim_history.py``.
 Run: ``python bench/bench_sim_history.py [--symbols 20] [--equities 2150]``.
 """
 
