@@ -39,6 +39,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--notifier-url", default=None, help="webhook for the token-request flow")
     p.add_argument("--no-rate-limits", action="store_true")
     p.add_argument(
+        "--equities",
+        type=int,
+        default=None,
+        help="synthetic equities besides the NIFTY 50 (default 300; 2150 gives ~2,200 "
+        "NSE EQ names, the size of the real list)",
+    )
+    p.add_argument(
         "--token-file",
         type=Path,
         default=None,
@@ -63,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         step_interval=args.step_interval,
         notifier_url=args.notifier_url,
         rate_limits=not args.no_rate_limits,
+        **({} if args.equities is None else {"extra_equities": args.equities}),
     )
 
     async def main() -> None:

@@ -306,10 +306,16 @@ class SyntheticHistory:
             return DailyPath(
                 close, opens, vmult[::-1][:days], ivol[::-1][:days], rho, vol / np.sqrt(252)
             )
-        if kind == Kind.INDEX and row in self._members:
+        members = self._members.get(row)
+        if kind == Kind.INDEX and members is not None and len(members[0]) > 0:
             return self._basket(row)
-        if kind == Kind.INDEX:
+        if kind == Kind.INDEX and float(u.vol[row]) > 0.5:  # India VIX
             return self._vix(row)
+        if kind == Kind.INDEX:  # an index without members: the factor itself
+            mkt = market_factor(self.seed, MAX_DAYS)
+            close, opens = _anchor(mkt.ret, mkt.gap, self._cp(row), days)
+            ivol = mkt.vol[::-1][:days]
+            return DailyPath(close, opens, np.ones(days), ivol, 0.95, MARKET_VOL)
         if kind in (Kind.EQ, Kind.FUT):  # BSE twin / future: the underlying's path, scaled
             base = self.path(und)
             scale = self._cp(row) / base.close[0]
