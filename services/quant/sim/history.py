@@ -14,7 +14,7 @@ A one-factor model with regimes, built backwards from the session's previous clo
   basket, so they agree with their constituents by construction; India VIX mean-reverts
   and moves against the factor; BSE twins and futures follow their NSE/underlying path
   (scaled to their own previous close); option rows a plain random walk;
-* names flagged by :func:`setup_flags` for the session day end their history inside a
+* names chosen by :func:`setup_rows` for the session day end their history inside a
   base: the live market (:mod:`quant.sim.market`) breaks them out during the session.
 
 Each (instrument, trading day) then gets 375 one-minute bars: a Brownian bridge from the
@@ -44,6 +44,7 @@ MINUTES = 375
 MAX_DAYS = 2700
 MARKET_VOL = 0.0095  # daily sd of the market factor's log return (~15% a year)
 SETUP_SHARE = 0.06  # share of NSE equities whose history ends in a base (live breakout)
+NIFTY_KEY = "NSE_INDEX|Nifty 50"
 HIGH_DAYS = 20  # a breakout closes above the highs of this many previous days
 _PATHS_CACHED = 512
 
@@ -78,9 +79,17 @@ def correlation(beta: FloatArray, vol: FloatArray) -> FloatArray:
     return out
 
 
-def setup_flags(seed: int, trade_date: date, rows: IntArray) -> npt.NDArray[np.bool_]:
-    """Which of ``rows`` end their history in a base before ``trade_date``'s session."""
-    out: npt.NDArray[np.bool_] = unit_hash(seed, rows, trade_date.toordinal()) < SETUP_SHARE
+def setup_rows(seed: int, universe: Universe, trade_date: date) -> IntArray:
+    """The NSE equities whose history ends in a base before ``trade_date``'s session (the
+    live market breaks them out): ~6% of the names outside the NIFTY 50, so that the
+    index does not move with them."""
+    arange = np.arange(len(universe), dtype=np.int64)
+    nse = (universe.kind == Kind.EQ) & (universe.underlying == arange)
+    nifty = universe.index_of.get(NIFTY_KEY)
+    if nifty is not None and nifty in universe.index_members:
+        nse[universe.index_members[nifty][0]] = False
+    rows = np.nonzero(nse)[0]
+    out: IntArray = rows[unit_hash(seed, rows, trade_date.toordinal()) < SETUP_SHARE]
     return out
 
 
@@ -277,6 +286,7 @@ class SyntheticHistory:
         self._pos = {d: k for k, d in enumerate(self.days)}
         self._paths: dict[int, DailyPath] = {}
         self._members = {int(r): m for r, m in universe.index_members.items()}
+        self.setups = frozenset(setup_rows(seed, universe, trade_date).tolist())
 
     # -- daily ------------------------------------------------------------------------
     def path(self, row: int) -> DailyPath:
@@ -299,8 +309,7 @@ class SyntheticHistory:
         days = len(self.days)
         if kind == Kind.EQ and und == row:
             vol = float(u.vol[row]) or 0.2
-            setup = bool(setup_flags(self.seed, self.trade_date, np.asarray([row]))[0])
-            r, gap, vmult, ivol = stock_path(self.seed, row, vol, setup)
+            r, gap, vmult, ivol = stock_path(self.seed, row, vol, row in self.setups)
             close, opens = _anchor(r, gap, self._cp(row), days)
             rho = float(correlation(betas(self.seed, np.asarray([row])), np.asarray([vol]))[0])
             return DailyPath(

@@ -285,10 +285,9 @@ class Market:
 
     def _plan_breakouts(self) -> None:
         """Today's breakouts: the NSE equities whose synthetic history ends in a base
-        (:func:`quant.sim.history.setup_flags`) climb a few daily sds for 30-90 minutes
+        (:func:`quant.sim.history.setup_rows`) climb a few daily sds for 30-90 minutes
         from a time between 09:35 and 13:15, on rising then heavy volume."""
-        eq = np.nonzero(self.is_proc & (self.u.kind == Kind.EQ))[0]
-        rows = eq[history.setup_flags(self.seed, self.trade_date, eq)]
+        rows = history.setup_rows(self.seed, self.u, self.trade_date)
         rng = np.random.default_rng([self.seed, self.trade_date.toordinal(), 0xB4EA])
         minute = 60 * NS_PER_SECOND
         start = self.open_ns() + rng.integers(*BREAKOUT_WINDOW_MIN, len(rows)) * minute
