@@ -195,7 +195,7 @@ def stock_path(seed: int, row: int, vol: float, setup: bool) -> tuple[FloatArray
     return _stock_path(seed, row, round(vol, 6), setup)
 
 
-@lru_cache(maxsize=_PATHS_CACHED)
+@lru_cache(maxsize=64)  # SyntheticHistory keeps the anchored paths
 def _stock_path(seed: int, row: int, vol: float, setup: bool) -> tuple[FloatArray, ...]:
     n = MAX_DAYS
     mkt = market_factor(seed, n)
