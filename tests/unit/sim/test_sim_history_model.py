@@ -6,6 +6,7 @@ candle routes, on one simulator state started 2026-11-24 09:20 IST, seed 7.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from typing import Any
@@ -17,6 +18,7 @@ import numpy.typing as npt
 import pytest
 
 from quant.core.clock import IST, FakeClock, datetime_to_ns
+from quant.sim import cli as sim_cli
 from quant.sim import history
 from quant.sim.app import create_app
 from quant.sim.config import SimConfig
@@ -278,3 +280,14 @@ async def test_nse_size_master_quotes_and_history() -> None:
         resp = await client.get(_path(keys[-1], "days", 1, "2026-11-23", "2026-10-01"))
         assert len(resp.json()["data"]["candles"]) > 30
     assert got == 2200
+
+
+def test_quant_sim_equities_flag_and_bounds() -> None:
+    parser = argparse.ArgumentParser()
+    sim_cli.add_parser(parser.add_subparsers())
+    start = ["--start", "2026-11-24T09:14:00+05:30"]
+    config = sim_cli.config_from_args(parser.parse_args(["sim", "--equities", "2150", *start]))
+    assert config.extra_equities == 2150
+    assert sim_cli.config_from_args(parser.parse_args(["sim", *start])).extra_equities == 300
+    with pytest.raises(ValueError, match="extra_equities must be 0-9000"):
+        SimConfig(extra_equities=-1)
