@@ -200,6 +200,27 @@ def test_breakouts_follow_contraction_and_rising_volume(state: SimState) -> None
     assert contracted >= 0.55 * total  # the other breakouts come out of trends
 
 
+def test_past_breakout_days_break_out_intraday_on_a_burst_of_volume(state: SimState) -> None:
+    hist = synthetic(state)
+    days_checked = moved = loud = 0
+    for row in _nse_names(state)[50:80]:
+        path = hist.path(row)
+        assert path.breakout is not None
+        for k in np.nonzero(~np.isnan(path.breakout[:250]))[0][:2]:
+            bars = hist.day_bars(row, hist.days[int(k)])
+            assert bars is not None
+            o, _, _, c, v = bars
+            minute = int(path.breakout[k] * history.MINUTES)
+            lo, hi = max(minute - 15, 0), minute + 15
+            days_checked += 1
+            moved += abs(int(c[hi]) - int(c[lo])) > 0.5 * abs(int(c[-1]) - int(o[0]))
+            busiest = int(np.argmax(np.convolve(v, np.ones(10), mode="valid")))
+            loud += lo - 10 <= busiest <= hi
+    assert days_checked >= 30
+    assert moved >= 0.8 * days_checked
+    assert loud >= 0.7 * days_checked
+
+
 def test_names_trend_and_move_with_the_index(state: SimState) -> None:
     u = state.universe
     names = _nse_names(state)
