@@ -214,14 +214,13 @@ def _stock_path(seed: int, row: int, vol: float, setup: bool) -> tuple[FloatArra
     j = int(rng.integers(0, 30))
     while j < n:
         u = rng.random()
-        if u < 0.22:  # base then breakout
-            length = int(rng.integers(8, 26))
-            b = j + length
+        if u < 0.22:  # (an advance,) a base, then a breakout
+            advance = int(rng.integers(0, 12))
+            length = int(rng.integers(6, 20))
+            b = j + advance + length
             if b >= n:
                 break
-            _base(r, vmult, ivol, j, length, sigma, rng)
-            r[j:b] += _flat(0.6 * beta * mkt.ret[j:b])
-            gap[j:b] = 0.25 * r[j:b]
+            _advance_and_base(r, gap, vmult, ivol, j, advance, length, sigma, beta * mkt.ret, rng)
             x = np.cumsum(r[:b])
             prior = x[max(b - HIGH_DAYS, 0) : b].max() + 0.6 * sigma
             jump = float(np.clip(prior - x[b - 1], 2.5 * sigma, min(6 * sigma, 0.12)))
@@ -244,12 +243,36 @@ def _stock_path(seed: int, row: int, vol: float, setup: bool) -> tuple[FloatArra
             j += length
         else:  # quiet
             j += int(rng.integers(5, 31))
-    if setup:  # end inside a base: the session breaks it out
-        length = int(rng.integers(16, 23))
-        _base(r, vmult, ivol, n - length, length, sigma, rng)
-        r[n - length :] += _flat(0.6 * beta * mkt.ret[n - length :])
-        gap[n - length :] = 0.25 * r[n - length :]
+    if setup:  # end inside a base after an advance: the session breaks it out
+        advance = int(rng.integers(8, 13))
+        length = int(rng.integers(10, 15))
+        start = n - advance - length
+        _advance_and_base(r, gap, vmult, ivol, start, advance, length, sigma, beta * mkt.ret, rng)
+        brk[start:] = np.nan
     return r, gap, vmult, ivol, brk
+
+
+def _advance_and_base(
+    r: FloatArray,
+    gap: FloatArray,
+    vmult: FloatArray,
+    ivol: FloatArray,
+    start: int,
+    advance: int,
+    length: int,
+    sigma: float,
+    market: FloatArray,
+    rng: np.random.Generator,
+) -> None:
+    """Days [start, start+advance) climb ~0.45 sd a day on more volume; the next
+    ``length`` days are a base (:func:`_base`) that keeps 60% of the market's day-to-day
+    moves (``market``: the name's factor returns) but no net change."""
+    r[start : start + advance] += 0.45 * sigma
+    vmult[start : start + advance] *= 1.2
+    b0, b1 = start + advance, start + advance + length
+    _base(r, vmult, ivol, b0, length, sigma, rng)
+    r[b0:b1] += _flat(0.6 * market[b0:b1])
+    gap[b0:b1] = 0.25 * r[b0:b1]
 
 
 def _anchor(
