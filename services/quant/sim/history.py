@@ -46,7 +46,7 @@ MARKET_VOL = 0.0095  # daily sd of the market factor's log return (~15% a year)
 SETUP_SHARE = 0.06  # share of NSE equities whose history ends in a base (live breakout)
 NIFTY_KEY = "NSE_INDEX|Nifty 50"
 HIGH_DAYS = 20  # a breakout closes above the highs of this many previous days
-_PATHS_CACHED = 512
+_PATHS_CACHED = 256  # anchored daily paths kept per history (~110 KB each)
 
 
 # ---- deterministic per-row draws ----------------------------------------------------
