@@ -19,13 +19,22 @@ from quant.core.events import Candle, OptionGreeks, ScannerSuggestion
 from quant.store import columns as C
 from quant.store.batch import Column
 from quant.store.ports import Quote, StoreError
-from quant.store.tables import DEDUP_KEYS, FLOAT_COLUMNS, TABLES, TEXT_COLUMNS, ColumnBatch
+from quant.store.tables import (
+    DEDUP_KEYS,
+    FLOAT_COLUMNS,
+    OHLC_COLUMNS,
+    TABLES,
+    TEXT_COLUMNS,
+    CandleBatch,
+    ColumnBatch,
+)
 
 T = TypeVar("T")
 _QUOTE = C.select_list(C.QUOTE_FIELDS)
 _GREEKS = C.select_list(C.GREEKS_FIELDS)
 _OHLC = C.select_list(C.OHLC_FIELDS)
 _SUGGESTION = C.select_list(C.SUGGESTION_FIELDS)
+_BATCH = ", ".join(OHLC_COLUMNS)
 
 
 def as_list(values: Column) -> list[Any]:
@@ -148,6 +157,29 @@ class SqliteTickStore:
             ).fetchall()
         )
         return [C.candle_from_row(r) for r in rows]
+
+    def candle_batch(
+        self,
+        instrument_keys: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+        interval_seconds: int = 60,
+    ) -> CandleBatch:
+        """The candles of many instruments at once (``start_ns <= ts_start < end_ns``), as one
+        ``ohlc`` batch ordered by instrument then time (the scanner's history reads: one
+        primary-key range scan per instrument under one lock)."""
+        sql = (
+            f"SELECT {_BATCH} FROM ohlc WHERE instrument_key = ? "  # noqa: S608 - constant
+            "AND interval_seconds = ? AND ts >= ? AND ts < ? ORDER BY ts"
+        )
+
+        def read(conn: sqlite3.Connection) -> list[Any]:
+            rows: list[Any] = []
+            for key in instrument_keys:
+                rows += conn.execute(sql, (key, interval_seconds, start_ns, end_ns)).fetchall()
+            return rows
+
+        return C.candle_batch_from_rows(self._run(read))
 
     def latest_suggestions(self, limit: int = 20) -> list[ScannerSuggestion]:
         sql = (
