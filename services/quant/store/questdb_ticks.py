@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ from quant.core.events import Candle, OptionGreeks, ScannerSuggestion
 from quant.store import columns as C
 from quant.store import tables as T
 from quant.store.batch import KEY, Keys
-from quant.store.ports import Quote, StoreError
+from quant.store.ports import EPOCH, IST_OFFSET_NS, NS_PER_DAY, Quote, StoreError
 from quant.store.settings import QuestDBSettings
 from quant.store.tables import CandleBatch, ColumnBatch
 
@@ -262,6 +263,17 @@ class QuestDBTickStore:
             (start_ns, end_ns),
         )
         return [C.suggestion_from_row(r) for r in rows]
+
+    def candle_days(
+        self, instrument_key: str, interval_seconds: int, start_ns: int, end_ns: int
+    ) -> dict[date, int]:
+        rows = self._fetch(
+            f"SELECT ({_TS} + {IST_OFFSET_NS}L) / {NS_PER_DAY}L AS d, count() AS n "  # noqa: S608
+            "FROM ohlc WHERE instrument_key = %s AND interval_seconds = %s "
+            "AND ts >= %s::timestamp_ns AND ts < %s::timestamp_ns",
+            (instrument_key, interval_seconds, start_ns, end_ns),
+        )
+        return {EPOCH + timedelta(days=int(d)): int(n) for d, n in rows}
 
     def count(self, table: str, instrument_key: str | None = None) -> int:
         """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""

@@ -12,13 +12,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from quant.core.events import Candle, OptionGreeks, ScannerSuggestion
 from quant.store import columns as C
 from quant.store.batch import Column
-from quant.store.ports import Quote, StoreError
+from quant.store.ports import EPOCH, IST_OFFSET_NS, NS_PER_DAY, Quote, StoreError
 from quant.store.tables import (
     DEDUP_KEYS,
     FLOAT_COLUMNS,
@@ -196,6 +197,21 @@ class SqliteTickStore:
         )
         rows = self._run(lambda conn: conn.execute(sql, (start_ns, end_ns)).fetchall())
         return [C.suggestion_from_row(r) for r in rows]
+
+    def candle_days(
+        self, instrument_key: str, interval_seconds: int, start_ns: int, end_ns: int
+    ) -> dict[date, int]:
+        sql = (
+            f"SELECT (ts + {IST_OFFSET_NS}) / {NS_PER_DAY} AS d, count(*) FROM ohlc "  # noqa: S608
+            "WHERE instrument_key = ? AND interval_seconds = ? AND ts >= ? AND ts < ? "
+            "GROUP BY d"
+        )
+        rows = self._run(
+            lambda conn: conn.execute(
+                sql, (instrument_key, interval_seconds, start_ns, end_ns)
+            ).fetchall()
+        )
+        return {EPOCH + timedelta(days=int(d)): int(n) for d, n in rows}
 
     def count(self, table: str, instrument_key: str | None = None) -> int:
         """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""
