@@ -83,9 +83,7 @@ def rank(
     signals = compute_signals(inputs, settings.params)
     z = normalised(signals)
     weights = settings.weights.to_weights()
-    score = composite_score(
-        signals, weights, min_known_weight=settings.min_known_weight, z=z
-    )
+    score = composite_score(signals, weights, min_known_weight=settings.min_known_weight, z=z)
     label = minute_label(now_ns)
     picks = []
     for rank_, i in enumerate(top_n(score, settings.top_n).tolist(), start=1):

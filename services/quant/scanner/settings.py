@@ -85,8 +85,7 @@ class ScannerSettings(Section):
             raise ValueError("contraction_short must be shorter than contraction_long")
         if max(self.high_days, self.contraction_long) > self.history_days:
             raise ValueError(
-                f"history_days ({self.history_days}) must cover high_days and "
-                "contraction_long"
+                f"history_days ({self.history_days}) must cover high_days and contraction_long"
             )
         if sum(abs(w) for w in self.weights.model_dump().values()) == 0:
             raise ValueError("the scanner weights are all 0: nothing to score")
