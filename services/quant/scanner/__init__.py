@@ -1,0 +1,1 @@
+"""The momentum scanner (Scout): ranked picks of the equity universe every few minutes."""
