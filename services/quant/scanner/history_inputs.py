@@ -364,6 +364,99 @@ def scan_inputs(
     )
 
 
+class DayHistory:
+    """What a live scanner keeps from the store for one session day: the previous
+    sessions (day candles, same-time volume) loaded once by :meth:`load`, and today's
+    complete one-minute bars fetched incrementally by :meth:`refresh` (one query per
+    name for the bars since the last refresh)."""
+
+    def __init__(
+        self,
+        keys: Sequence[str],
+        day: date,
+        *,
+        calendar: ExchangeCalendar,
+        daily: DailyWindow,
+        volume_priors: Sequence[PriorSession],
+    ) -> None:
+        self.keys = list(keys)  # the instruments, then the index
+        self.day = day
+        self.daily = daily
+        self.volume_priors = list(volume_priors)
+        bounds = session_times(calendar, day).bounds_ns(day)
+        self.open_ns = bounds.open
+        self.minutes = max((bounds.close - bounds.open) // MINUTE_NS, 0)
+        n = len(self.keys)
+        self._bars = [np.full((n, self.minutes), np.nan) for _ in range(5)]
+        self._loaded = 0  # bars 0 .. _loaded-1 are fetched
+
+    @classmethod
+    def load(
+        cls,
+        reader: TickReader,
+        instrument_keys: Sequence[str],
+        day: date,
+        *,
+        calendar: ExchangeCalendar,
+        index_key: str = NIFTY_50,
+        history_days: int = 20,
+        volume_days: int = 10,
+    ) -> DayHistory:
+        """The previous ``history_days`` sessions' day candles (a session without a stored
+        one aggregated from its minute bars) and ``volume_days`` sessions' minute bars."""
+        keys = [*instrument_keys, index_key]
+        lookback = day - timedelta(days=max(history_days, volume_days) * 2 + 15)
+        sessions = session_days(reader, lookback, day, calendar=calendar, index_key=index_key)
+        past = [d for d in sessions if d < day]
+        window = past[-history_days:] if history_days > 0 else []
+        vol_days = past[-volume_days:] if volume_days > 0 else []
+        daily = DailyCandles.load(reader, keys, window[0] if window else day, day)
+        missing = [d for d in window if d not in vol_days and daily.coverage(d) < len(keys)]
+        loaded = load_minute_bars(reader, keys, sorted({*vol_days, *missing}), calendar=calendar)
+        priors = {b.day: PriorSession.of(b, keep_minutes=b.day in vol_days) for b in loaded}
+        return cls(
+            keys,
+            day,
+            calendar=calendar,
+            daily=daily.window(window, priors),
+            volume_priors=[priors[d] for d in vol_days],
+        )
+
+    def refresh(self, reader: TickReader, at_ns: int) -> int:
+        """Fetch today's bars completed by ``at_ns`` not fetched yet; returns how many
+        bars per name are complete."""
+        m = int(min(max((at_ns - self.open_ns) // MINUTE_NS, 0), self.minutes))
+        if m <= self._loaded:
+            return m
+        lo = self.open_ns + self._loaded * MINUTE_NS
+        hi = self.open_ns + m * MINUTE_NS
+        for i, key in enumerate(self.keys):
+            rows = reader.candles(key, lo, hi, 60)
+            if not rows:
+                continue
+            ts, o, h, low, c, v = _columns(rows)
+            k = (ts - self.open_ns) // MINUTE_NS
+            for mat, values in zip(self._bars, (o, h, low, c, v), strict=True):
+                mat[i, k] = values
+        self._loaded = m
+        return m
+
+    def bars(self) -> MinuteBars:
+        """Today's bars fetched so far."""
+        return MinuteBars(self.day, self.open_ns, *self._bars)
+
+    def inputs(self, at_ns: int, *, or_minutes: int = 15) -> ScanInputs:
+        """:class:`ScanInputs` at ``at_ns`` from the stored candles (call :meth:`refresh`
+        first); a live cycle replaces last/vwap/volume/day_open with its quotes."""
+        return scan_inputs(
+            self.bars(),
+            at_ns,
+            daily=self.daily,
+            volume_priors=self.volume_priors,
+            or_minutes=or_minutes,
+        )
+
+
 def build_scan_inputs(
     reader: TickReader,
     instrument_keys: Sequence[str],
@@ -376,28 +469,16 @@ def build_scan_inputs(
     or_minutes: int = 15,
 ) -> ScanInputs:
     """:class:`ScanInputs` of ``instrument_keys`` at ``at_ns`` from stored candles only
-    (one-shot: loads the day, the previous ``volume_days`` sessions' minute bars and the
-    previous ``history_days`` sessions' day candles)."""
-    keys = [*instrument_keys, index_key]
+    (one shot: :meth:`DayHistory.load`, :meth:`~DayHistory.refresh`, ...inputs)."""
     day = datetime.fromtimestamp(at_ns / NS_PER_SECOND, tz=IST).date()
-    lookback = day - timedelta(days=history_days * 2 + 15)
-    past = [
-        d
-        for d in session_days(reader, lookback, day, calendar=calendar, index_key=index_key)
-        if d < day
-    ]
-    window = past[-history_days:]
-    vol_days = past[-volume_days:] if volume_days > 0 else []
-    daily = DailyCandles.load(reader, keys, window[0] if window else day, day - timedelta(days=1))
-    missing = [d for d in window if d not in vol_days and daily.coverage(d) < len(keys)]
-    load_days = sorted({*vol_days, *missing})
-    loaded = load_minute_bars(reader, keys, [*load_days, day], calendar=calendar)
-    today = loaded[-1]
-    priors = {b.day: PriorSession.of(b) for b in loaded[:-1]}
-    return scan_inputs(
-        today,
-        at_ns,
-        daily=daily.window(window, priors),
-        volume_priors=[priors[d] for d in vol_days],
-        or_minutes=or_minutes,
+    history = DayHistory.load(
+        reader,
+        instrument_keys,
+        day,
+        calendar=calendar,
+        index_key=index_key,
+        history_days=history_days,
+        volume_days=volume_days,
     )
+    history.refresh(reader, at_ns)
+    return history.inputs(at_ns, or_minutes=or_minutes)
