@@ -32,9 +32,15 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _add_evaluate(commands: Any) -> None:
-    from quant.scanner import evaluate_cli
+    from quant.scanner.evaluate_cli import add_evaluate_arguments, main_evaluate
 
-    evaluate_cli.add_parser(commands)
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "evaluate",
+        help="replay stored history at every cycle time and report the picks' forward "
+        "returns (15/30/60 min) against the universe average",
+    )
+    add_evaluate_arguments(parser)
+    parser.set_defaults(func=main_evaluate)
 
 
 def make_tick_store(settings: ScannerServiceSettings) -> TickStore:

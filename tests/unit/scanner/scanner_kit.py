@@ -35,9 +35,7 @@ def at(hh: int, mm: int, day: date = DAY) -> int:
 
 
 def instruments() -> list[Instrument]:
-    eq = [
-        Instrument(KEYS[n], n, n, "NSE", "NSE_EQ", InstrumentType.EQUITY) for n in NAMES
-    ]
+    eq = [Instrument(KEYS[n], n, n, "NSE", "NSE_EQ", InstrumentType.EQUITY) for n in NAMES]
     index = Instrument(INDEX, "NIFTY 50", "Nifty 50", "NSE", "NSE_INDEX", InstrumentType.INDEX)
     future = Instrument("NSE_FO|1", "AAA FUT", "AAA", "NSE", "NSE_FO", InstrumentType.FUTURE)
     return [*eq, index, future]
@@ -93,4 +91,6 @@ def flat_market(quotes: FakeQuotes, *, breakout: float = 0.0, index_up: float = 
     5x volume; the index up ``index_up`` percent."""
     quotes.set([quote(n, BASE[n]) for n in NAMES if n != "BRK"])
     quotes.set([quote("BRK", BASE["BRK"] * (1 + breakout / 100), volume=50_000)])
-    quotes.set([ScanQuote(INDEX, round(2_400_000 * (1 + index_up / 100)), 2_400_000, 0, 0, 0, 0, 0)])
+    quotes.set(
+        [ScanQuote(INDEX, round(2_400_000 * (1 + index_up / 100)), 2_400_000, 0, 0, 0, 0, 0)]
+    )

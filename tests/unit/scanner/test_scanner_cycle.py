@@ -6,14 +6,6 @@ from __future__ import annotations
 import asyncio
 import math
 
-from quant.analytics.scanner_signals import SIGNAL_NAMES
-from quant.core.calendar import NSE_CALENDAR
-from quant.core.events import Candle, FeedMode
-from quant.scanner.adapters import StoreCandles
-from quant.scanner.cycle import ScanCycle
-from quant.scanner.settings import ScannerSettings
-from quant.scanner.universe import candidates
-from quant.store.columns import candle_batch
 from scanner_kit import (
     BASE,
     DAY,
@@ -28,6 +20,15 @@ from scanner_kit import (
     quote,
     seeded_store,
 )
+
+from quant.analytics.scanner_signals import SIGNAL_NAMES
+from quant.core.calendar import NSE_CALENDAR
+from quant.core.events import Candle, FeedMode
+from quant.scanner.adapters import StoreCandles
+from quant.scanner.cycle import ScanCycle
+from quant.scanner.settings import ScannerSettings
+from quant.scanner.universe import candidates
+from quant.store.columns import candle_batch
 
 SETTINGS = ScannerSettings(top_n=3, volume_days=VOLUME_DAYS, min_turnover=1_000_000)
 

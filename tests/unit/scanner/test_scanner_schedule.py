@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, time
 
+from scanner_kit import at
+
 from quant.core.calendar import NSE_CALENDAR
 from quant.scanner.schedule import (
     cycle_times,
@@ -12,7 +14,6 @@ from quant.scanner.schedule import (
     session_day,
     wall_seconds_until,
 )
-from scanner_kit import at
 
 FIRST = time(9, 20)
 
