@@ -18,6 +18,7 @@ from quant.trading.errors import InvalidIntent
 from quant.trading.intent import IntentMessage, OrderIntent, Product, Validity
 
 _PbSuggestion = trading_pb2.ScannerSuggestion
+_PbSignal = trading_pb2.SignalValue
 _PbOrder = trading_pb2.OrderEvent
 _PbIntent = trading_pb2.OrderIntent
 _PbControl = control_pb2.ControlEvent
@@ -43,6 +44,7 @@ def encode_suggestion(s: ScannerSuggestion) -> bytes:
         reasons=s.reasons,
         last_price_paise=s.last_price,
         feed_mode=s.feed_mode.wire_name,
+        signals=[_PbSignal(name=name, value=value) for name, value in s.signals],
     ).SerializeToString()
 
 
@@ -61,6 +63,7 @@ def decode_suggestion(data: bytes) -> ScannerSuggestion:
         tuple(m.reasons),
         m.last_price_paise,
         mode,
+        tuple((v.name, v.value) for v in m.signals),
     )
 
 

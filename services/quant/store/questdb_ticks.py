@@ -4,10 +4,11 @@ Built by the feature engine / backfiller / gateway composition roots:
 ``QuestDBTickStore(ilp_conf="http::addr=HOST:9000;", pg_dsn="postgresql://admin:quest@HOST:8812/qdb")``
 (or ``QuestDBTickStore.from_settings(QuestDBSettings)``), then ``open()``.
 
-* ``open()`` creates ``ticks`` (each tick with its features), ``option_greeks`` and ``ohlc``
-  as WAL tables partitioned by day with ``DEDUP UPSERT KEYS`` (``ts, instrument_key``; plus
-  ``interval_seconds`` for ``ohlc``), ``ts`` a ``TIMESTAMP_NS``: replays write no
-  duplicates. A table created by an earlier version gets the columns it lacks.
+* ``open()`` creates ``ticks`` (each tick with its features), ``option_greeks``, ``ohlc``
+  and ``scanner_suggestions`` (the scanner's picks) as WAL tables partitioned by day with
+  ``DEDUP UPSERT KEYS`` (``ts, instrument_key``; plus ``interval_seconds`` for ``ohlc``),
+  ``ts`` a ``TIMESTAMP_NS``: replays write no duplicates. A table created by an earlier
+  version gets the columns it lacks.
 * ``write`` turns its column batch into one DataFrame over the same arrays (``frame``),
   sends it with the ``questdb`` client's ``Sender.dataframe`` (chunked to
   ``max_rows_per_request``) and flushes: when it returns the server has committed the rows
@@ -33,7 +34,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 from questdb import QuestDBError, Sender
 
-from quant.core.events import Candle, OptionGreeks
+from quant.core.events import Candle, OptionGreeks, ScannerSuggestion
 from quant.store import columns as C
 from quant.store import tables as T
 from quant.store.batch import KEY, Keys
@@ -46,6 +47,7 @@ _ARROW_STR = pd.StringDtype("pyarrow")
 _QUOTE = C.select_list(C.QUOTE_FIELDS, _TS)
 _GREEKS = C.select_list(C.GREEKS_FIELDS, _TS)
 _OHLC = C.select_list(C.OHLC_FIELDS, _TS)
+_SUGGESTION = C.select_list(C.SUGGESTION_FIELDS, _TS)
 
 
 def _col_type(c: str) -> str:
@@ -53,6 +55,8 @@ def _col_type(c: str) -> str:
         return "TIMESTAMP_NS"
     if c == "instrument_key":
         return "SYMBOL CAPACITY 65536 CACHE"
+    if c in T.TEXT_COLUMNS:
+        return "VARCHAR"
     return "DOUBLE" if c in T.FLOAT_COLUMNS else "LONG"
 
 
@@ -77,8 +81,8 @@ def frame(batch: ColumnBatch) -> pd.DataFrame:
     (what the client needs; a contiguous int64/float64 column is used without a copy)."""
     data: dict[str, Any] = {}
     for c, values in batch.columns().items():
-        if c == KEY:
-            data[c] = _symbols(batch.instrument_key)
+        if c == KEY or c in batch.TEXTS:
+            data[c] = _symbols(values)  # type: ignore[arg-type]  # text columns are Keys
         else:
             array = np.ascontiguousarray(values)
             data[c] = array.view("datetime64[ns]") if c == "ts" else array
@@ -213,6 +217,28 @@ class QuestDBTickStore:
             (instrument_key, interval_seconds, start_ns, end_ns),
         )
         return [C.candle_from_row(r) for r in rows]
+
+    def latest_suggestions(self, limit: int = 20) -> list[ScannerSuggestion]:
+        newest = self._fetch(
+            f"SELECT {_TS} FROM scanner_suggestions ORDER BY ts DESC LIMIT 1",  # noqa: S608
+            (),
+        )
+        if not newest or newest[0][0] is None:
+            return []
+        rows = self._fetch(
+            f"SELECT {_SUGGESTION} FROM scanner_suggestions "  # noqa: S608 - constant
+            "WHERE ts = %s::timestamp_ns ORDER BY rank LIMIT %s",
+            (int(newest[0][0]), limit),
+        )
+        return [C.suggestion_from_row(r) for r in rows]
+
+    def suggestions_between(self, start_ns: int, end_ns: int) -> list[ScannerSuggestion]:
+        rows = self._fetch(
+            f"SELECT {_SUGGESTION} FROM scanner_suggestions "  # noqa: S608 - constant
+            "WHERE ts >= %s::timestamp_ns AND ts < %s::timestamp_ns ORDER BY ts, rank",
+            (start_ns, end_ns),
+        )
+        return [C.suggestion_from_row(r) for r in rows]
 
     def count(self, table: str, instrument_key: str | None = None) -> int:
         """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""

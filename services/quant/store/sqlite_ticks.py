@@ -15,16 +15,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from quant.core.events import Candle, OptionGreeks
+from quant.core.events import Candle, OptionGreeks, ScannerSuggestion
 from quant.store import columns as C
 from quant.store.batch import Column
 from quant.store.ports import Quote, StoreError
-from quant.store.tables import DEDUP_KEYS, FLOAT_COLUMNS, TABLES, ColumnBatch
+from quant.store.tables import DEDUP_KEYS, FLOAT_COLUMNS, TABLES, TEXT_COLUMNS, ColumnBatch
 
 T = TypeVar("T")
 _QUOTE = C.select_list(C.QUOTE_FIELDS)
 _GREEKS = C.select_list(C.GREEKS_FIELDS)
 _OHLC = C.select_list(C.OHLC_FIELDS)
+_SUGGESTION = C.select_list(C.SUGGESTION_FIELDS)
 
 
 def as_list(values: Column) -> list[Any]:
@@ -34,7 +35,9 @@ def as_list(values: Column) -> list[Any]:
 
 
 def _col_type(c: str) -> str:
-    return "REAL" if c in FLOAT_COLUMNS else "TEXT" if c == "instrument_key" else "INTEGER"
+    if c in FLOAT_COLUMNS:
+        return "REAL"
+    return "TEXT" if c == "instrument_key" or c in TEXT_COLUMNS else "INTEGER"
 
 
 def _ddl(table: str) -> str:
@@ -145,6 +148,22 @@ class SqliteTickStore:
             ).fetchall()
         )
         return [C.candle_from_row(r) for r in rows]
+
+    def latest_suggestions(self, limit: int = 20) -> list[ScannerSuggestion]:
+        sql = (
+            f"SELECT {_SUGGESTION} FROM scanner_suggestions "  # noqa: S608 - constant
+            "WHERE ts = (SELECT max(ts) FROM scanner_suggestions) ORDER BY rank LIMIT ?"
+        )
+        rows = self._run(lambda conn: conn.execute(sql, (limit,)).fetchall())
+        return [C.suggestion_from_row(r) for r in rows]
+
+    def suggestions_between(self, start_ns: int, end_ns: int) -> list[ScannerSuggestion]:
+        sql = (
+            f"SELECT {_SUGGESTION} FROM scanner_suggestions "  # noqa: S608 - constant
+            "WHERE ts >= ? AND ts < ? ORDER BY ts, rank"
+        )
+        rows = self._run(lambda conn: conn.execute(sql, (start_ns, end_ns)).fetchall())
+        return [C.suggestion_from_row(r) for r in rows]
 
     def count(self, table: str, instrument_key: str | None = None) -> int:
         """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""
