@@ -14,7 +14,15 @@ from fastapi import FastAPI
 
 from quant.gateway import auth, docs, errors
 from quant.gateway.deps import GatewayPorts
-from quant.gateway.routers import account, candles, health, instruments, market, trading
+from quant.gateway.routers import (
+    account,
+    candles,
+    health,
+    instruments,
+    market,
+    scanner,
+    trading,
+)
 from quant.gateway.settings import GatewaySettings
 
 
@@ -37,6 +45,7 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
     app.include_router(health.router)
     app.include_router(market.router)
     app.include_router(candles.router)
+    app.include_router(scanner.router)
     app.include_router(instruments.router)
     app.include_router(account.router)
     app.include_router(trading.router)
