@@ -4,9 +4,9 @@ accepted without a key.
 The gateway and the execution API behind it are real, served by uvicorn on free ports of
 127.0.0.1 in a thread of their own: a real engine (paper broker, journal in SQLite, the
 in-process bus for its events), the user store with an ``admin`` key, and an embedded
-tick store with a day of candles and a scanner cycle (the candles and scanner endpoints). schemathesis reads
-``/openapi.json`` from the running gateway and sends what it generates from it (valid and
-invalid requests) to every operation over HTTP:
+tick store with a day of candles and a scanner cycle (the candles and scanner endpoints).
+schemathesis reads ``/openapi.json`` from the running gateway and sends what it generates
+from it (valid and invalid requests) to every operation over HTTP:
 
 - without a key (any ``Authorization`` it generated is taken out): no 5xx; no write
   (POST/PUT/PATCH/DELETE) answers 2xx, and the engine has no order and no kill switch;
