@@ -156,6 +156,11 @@ async def test_day_bars_from_stored_days_then_todays_minutes(
     ]
     # minutes are read only after the last stored day candle
     assert history.reads[-1] == (_at(5), _at(9), 60)
+    # a 1d range covers whole days: from back to 00:00, to on to the next 00:00
+    window = {"interval": "1d", "from": "2026-12-07T12:00", "to": "2026-12-08T10:00"}
+    cut = (await client.get(URL, params=window)).json()
+    assert (cut["start"], cut["end"]) == ("2026-12-07T00:00:00+05:30", "2026-12-09T00:00:00+05:30")
+    assert len(cut["candles"]) == 2
 
 
 async def test_from_and_to_as_dates_and_datetimes(client: httpx.AsyncClient) -> None:
