@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "sim": "quant.sim.cli",
     "operator": "quant_operator.cli",
     "sync-instruments": "quant.sync.cli",
+    "backfill": "quant.backfill.cli",
     "up": "quant.up.cli",
     "ingestor": "quant.ingestor.cli",
     "features": "quant.features.cli",

@@ -28,6 +28,7 @@ from quant.store.batch import KEY, ColumnSet
 from quant.store.ports import Quote
 from quant.store.tables import (
     EVENT_FIELD,
+    OHLC_COLUMNS,
     CandleBatch,
     GreeksBatch,
     SuggestionBatch,
@@ -222,3 +223,19 @@ def suggestion_from_row(row: Sequence[Any]) -> ScannerSuggestion:
         feed_mode=FeedMode(_i(mode)) if mode else FeedMode.FULL,
         signals=tuple((str(k), _f(v)) for k, v in values.items()),
     )
+
+
+def candle_batch_from_rows(rows: Sequence[Sequence[Any]]) -> CandleBatch:
+    """Rows selected with ``OHLC_COLUMNS`` (``ts`` as integer ns) -> one ``ohlc`` batch
+    (NULL numbers as 0)."""
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return CandleBatch(**{c: [] if c == KEY else empty for c in OHLC_COLUMNS})
+    cols = list(zip(*rows, strict=True))
+    values: dict[str, Any] = {}
+    for c, col in zip(OHLC_COLUMNS, cols, strict=True):
+        if c == KEY:
+            values[c] = [str(k) for k in col]
+        else:
+            values[c] = np.fromiter((0 if v is None else v for v in col), np.int64, len(col))
+    return CandleBatch(**values)

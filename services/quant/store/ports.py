@@ -32,6 +32,10 @@ from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent
 from quant.store.tables import ColumnBatch
 
+NS_PER_DAY = 86_400 * 1_000_000_000
+IST_OFFSET_NS = 19_800 * 1_000_000_000  # +05:30: UTC ns + this, // a day = the IST day
+EPOCH = date(1970, 1, 1)
+
 
 class Quote(NamedTuple):
     """The latest stored tick of an instrument, with the best bid/ask (paise)."""
@@ -79,6 +83,13 @@ class TickReader(Protocol):
 
     def suggestions_between(self, start_ns: int, end_ns: int) -> list[ScannerSuggestion]:
         """Every pick with ``start_ns <= ts_event < end_ns``, by cycle then rank."""
+        ...
+
+    def candle_days(
+        self, instrument_key: str, interval_seconds: int, start_ns: int, end_ns: int
+    ) -> dict[date, int]:
+        """Number of stored candles per IST calendar day in [start_ns, end_ns)
+        (days without a candle are absent): what a backfill already has."""
         ...
 
 

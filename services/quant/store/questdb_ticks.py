@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -38,9 +39,9 @@ from quant.core.events import Candle, OptionGreeks, ScannerSuggestion
 from quant.store import columns as C
 from quant.store import tables as T
 from quant.store.batch import KEY, Keys
-from quant.store.ports import Quote, StoreError
+from quant.store.ports import EPOCH, IST_OFFSET_NS, NS_PER_DAY, Quote, StoreError
 from quant.store.settings import QuestDBSettings
-from quant.store.tables import ColumnBatch
+from quant.store.tables import CandleBatch, ColumnBatch
 
 _TS = "cast(ts AS long)"
 _ARROW_STR = pd.StringDtype("pyarrow")
@@ -48,6 +49,7 @@ _QUOTE = C.select_list(C.QUOTE_FIELDS, _TS)
 _GREEKS = C.select_list(C.GREEKS_FIELDS, _TS)
 _OHLC = C.select_list(C.OHLC_FIELDS, _TS)
 _SUGGESTION = C.select_list(C.SUGGESTION_FIELDS, _TS)
+_BATCH = C.select_list(T.OHLC_COLUMNS, _TS)
 
 
 def _col_type(c: str) -> str:
@@ -218,6 +220,28 @@ class QuestDBTickStore:
         )
         return [C.candle_from_row(r) for r in rows]
 
+    def candle_batch(
+        self,
+        instrument_keys: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+        interval_seconds: int = 60,
+    ) -> CandleBatch:
+        """The candles of many instruments at once (``start_ns <= ts_start < end_ns``), as one
+        ``ohlc`` batch ordered by instrument then time (one query per 500 instruments)."""
+        rows: list[tuple[Any, ...]] = []
+        keys = list(dict.fromkeys(instrument_keys))
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ", ".join("%s" for _ in chunk)
+            rows += self._fetch(
+                f"SELECT {_BATCH} FROM ohlc WHERE interval_seconds = %s "  # noqa: S608
+                f"AND ts >= %s::timestamp_ns AND ts < %s::timestamp_ns "
+                f"AND instrument_key IN ({marks}) ORDER BY instrument_key, ts",
+                (interval_seconds, start_ns, end_ns, *chunk),
+            )
+        return C.candle_batch_from_rows(rows)
+
     def latest_suggestions(self, limit: int = 20) -> list[ScannerSuggestion]:
         newest = self._fetch(
             f"SELECT {_TS} FROM scanner_suggestions ORDER BY ts DESC LIMIT 1",  # noqa: S608
@@ -239,6 +263,17 @@ class QuestDBTickStore:
             (start_ns, end_ns),
         )
         return [C.suggestion_from_row(r) for r in rows]
+
+    def candle_days(
+        self, instrument_key: str, interval_seconds: int, start_ns: int, end_ns: int
+    ) -> dict[date, int]:
+        rows = self._fetch(
+            f"SELECT ({_TS} + {IST_OFFSET_NS}L) / {NS_PER_DAY}L AS d, count() AS n "  # noqa: S608
+            "FROM ohlc WHERE instrument_key = %s AND interval_seconds = %s "
+            "AND ts >= %s::timestamp_ns AND ts < %s::timestamp_ns",
+            (instrument_key, interval_seconds, start_ns, end_ns),
+        )
+        return {EPOCH + timedelta(days=int(d)): int(n) for d, n in rows}
 
     def count(self, table: str, instrument_key: str | None = None) -> int:
         """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""

@@ -1,0 +1,148 @@
+"""Validation of fetched candles: bad ones are counted and dropped, gaps counted (pure).
+
+A candle is dropped, never stored, when (reason labels as in
+:attr:`Checked.dropped`):
+
+* ``non_positive_price``: open, high, low or close is zero or negative;
+* ``high_below_low``: high < low;
+* ``ohlc_outside_range``: open or close outside [low, high];
+* ``negative_volume``: volume < 0;
+* ``outside_session``: its timestamp is not in a session of the exchange calendar (a
+  minute candle must start at or after the open and before the close of its IST day's
+  session, on the minute; a day candle at 00:00 IST of a trading day), or it starts
+  after the last minute that had closed when it was fetched (today's candle in progress);
+* ``outside_range``: its day is not one the request asked for;
+* ``duplicate``: a second candle with the same start (the later one is kept).
+
+A gap is a candle missing inside a session: per trading day of the chunk, the session's
+minutes (up to the fetch time, today) without a candle; for day candles, trading days
+without one (a special session, e.g. Muhurat trading, only once it has a candle).
+Gaps are counted, not filled: an illiquid name has minutes without trades.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import NamedTuple
+
+from quant.backfill.plan import session_minutes
+from quant.core.calendar import ExchangeCalendar, SessionKind
+from quant.core.clock import NS_PER_SECOND
+from quant.core.events import Candle
+from quant.store.ports import EPOCH, IST_OFFSET_NS, NS_PER_DAY
+
+NON_POSITIVE_PRICE = "non_positive_price"
+HIGH_BELOW_LOW = "high_below_low"
+OHLC_OUTSIDE_RANGE = "ohlc_outside_range"
+NEGATIVE_VOLUME = "negative_volume"
+OUTSIDE_SESSION = "outside_session"
+OUTSIDE_RANGE = "outside_range"
+DUPLICATE = "duplicate"
+MINUTE_NS = 60 * NS_PER_SECOND
+
+
+class Checked(NamedTuple):
+    kept: list[Candle]  # oldest first, one per start
+    dropped: Mapping[str, int]  # reason -> candles
+    gaps: int
+
+    @property
+    def dropped_total(self) -> int:
+        return sum(self.dropped.values())
+
+
+def price_fault(c: Candle) -> str | None:
+    """Why a candle's prices or volume are impossible, or ``None``."""
+    if min(c.open, c.high, c.low, c.close) <= 0:
+        return NON_POSITIVE_PRICE
+    if c.high < c.low:
+        return HIGH_BELOW_LOW
+    if not (c.low <= c.open <= c.high and c.low <= c.close <= c.high):
+        return OHLC_OUTSIDE_RANGE
+    if c.volume < 0:
+        return NEGATIVE_VOLUME
+    return None
+
+
+class _Sessions:
+    """Per IST day number: the session's [open, close) in UTC ns (None: closed), cached."""
+
+    def __init__(self, calendar: ExchangeCalendar) -> None:
+        self._calendar = calendar
+        self._bounds: dict[int, tuple[int, int] | None] = {}
+
+    def bounds(self, day_number: int) -> tuple[int, int] | None:
+        try:
+            return self._bounds[day_number]
+        except KeyError:
+            session = self._calendar.session(EPOCH + timedelta(days=day_number))
+            b = None
+            if session is not None:
+                ns = session.times.bounds_ns(EPOCH + timedelta(days=day_number))
+                b = (ns.open, ns.close)
+            self._bounds[day_number] = b
+            return b
+
+
+def _time_fault(c: Candle, step_ns: int, sessions: _Sessions, until_ns: int | None) -> str | None:
+    day_number = (c.ts_start + IST_OFFSET_NS) // NS_PER_DAY
+    bounds = sessions.bounds(day_number)
+    if bounds is None:
+        return OUTSIDE_SESSION
+    if step_ns >= NS_PER_DAY:
+        return None if c.ts_start == day_number * NS_PER_DAY - IST_OFFSET_NS else OUTSIDE_SESSION
+    open_ns, close_ns = bounds
+    if not open_ns <= c.ts_start < close_ns or (c.ts_start - open_ns) % step_ns:
+        return OUTSIDE_SESSION
+    if until_ns is not None and c.ts_start + step_ns > until_ns:
+        return OUTSIDE_SESSION  # not closed yet when fetched
+    return None
+
+
+def _normal(calendar: ExchangeCalendar, day: date) -> bool:
+    session = calendar.session(day)
+    return session is not None and session.kind is SessionKind.NORMAL
+
+
+def check_candles(
+    candles: Sequence[Candle],
+    *,
+    interval_seconds: int,
+    calendar: ExchangeCalendar,
+    days: Sequence[date],
+    until_ns: int | None = None,
+) -> Checked:
+    """Keep the good candles of one fetch covering the trading ``days``; count the rest.
+
+    ``until_ns``: the fetch time when the chunk is today's session (candles not closed
+    by then are dropped; the minutes after it are not gaps).
+    """
+    wanted = set(days)
+    wanted_numbers = {(d - EPOCH).days for d in wanted}
+    sessions = _Sessions(calendar)
+    step_ns = interval_seconds * NS_PER_SECOND
+    dropped: Counter[str] = Counter()
+    by_start: dict[int, Candle] = {}
+    for c in candles:
+        reason = price_fault(c) or _time_fault(c, step_ns, sessions, until_ns)
+        if reason is None and (c.ts_start + IST_OFFSET_NS) // NS_PER_DAY not in wanted_numbers:
+            reason = OUTSIDE_RANGE
+        if reason is None and c.ts_start in by_start:
+            reason = DUPLICATE
+        if reason is not None:
+            dropped[reason] += 1
+        if reason is None or reason == DUPLICATE:
+            by_start[c.ts_start] = c
+    kept = [by_start[ts] for ts in sorted(by_start)]
+    per_number = Counter((c.ts_start + IST_OFFSET_NS) // NS_PER_DAY for c in kept)
+    per_day = {EPOCH + timedelta(days=n): k for n, k in per_number.items()}
+    expected = [d for d in wanted if _normal(calendar, d) or per_day.get(d)]
+    if interval_seconds >= 86_400:
+        gaps = sum(1 for d in expected if not per_day.get(d))
+    else:
+        gaps = sum(
+            max(session_minutes(calendar, d, until_ns) - per_day.get(d, 0), 0) for d in expected
+        )
+    return Checked(kept, dict(dropped), gaps)

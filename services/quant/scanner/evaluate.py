@@ -1,0 +1,477 @@
+"""``quant scanner evaluate``: replay stored history and judge the scanner's picks.
+
+For each session day in ``[start, end]`` and each cycle time (09:20, 09:25, ... by
+default), :func:`run_evaluate` rebuilds the scanner's inputs from stored candles only
+(:mod:`quant.scanner.history_inputs`), scores the liquid universe exactly as a live cycle
+does (``compute_signals`` -> ``composite_score`` -> ``top_n``) and measures each pick's
+forward return over 15, 30 and 60 minutes against the universe's average at the same
+time. A horizon that ends after the session's close is not counted. Returns are percent;
+the entry price is the last complete one-minute bar's close before the cycle time.
+
+Per horizon the report gives the picks' mean, median, hit rate (share > 0) and count, the
+universe's (every liquid name at every cycle), the picks' mean excess over their cycle's
+universe average and the share of picks that beat it. :func:`format_report` prints it as
+a table; :func:`write_csv` / :func:`write_json` save it. The argparse part
+(:func:`add_evaluate_arguments`, :func:`main_evaluate`) is hooked under ``quant scanner``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from quant.analytics.scanner_score import ScoreWeights, composite_score, liquid, top_n
+from quant.analytics.scanner_signals import SignalParams, compute_signals
+from quant.core.calendar import NSE_CALENDAR, ExchangeCalendar
+from quant.core.clock import IST, NS_PER_SECOND, datetime_to_ns, ns_to_datetime
+from quant.scanner.history_inputs import (
+    NIFTY_50,
+    DailyCandles,
+    MinuteBars,
+    PriorSession,
+    load_minute_bars,
+    scan_inputs,
+    session_days,
+    session_times,
+)
+from quant.store.ports import TickReader
+
+F = npt.NDArray[np.float64]
+
+
+class NoStoredCandles(ValueError):
+    """The range has no stored one-minute candles for the universe: backfill it first."""
+
+
+class UniverseName(NamedTuple):
+    instrument_key: str
+    trading_symbol: str
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """The replay's cycle times, scoring and horizons (defaults: the live scanner's)."""
+
+    first_at: time = time(9, 20)
+    interval_seconds: int = 300
+    top_n: int = 20
+    or_minutes: int = 15
+    history_days: int = 20
+    volume_days: int = 10
+    horizons: tuple[int, ...] = (15, 30, 60)
+    min_price: float = 20.0
+    min_turnover: float = 1e7
+    weights: ScoreWeights = field(default_factory=ScoreWeights)
+    params: SignalParams = field(default_factory=SignalParams)
+    index_key: str = NIFTY_50
+
+    def __post_init__(self) -> None:
+        if self.interval_seconds < 60 or self.interval_seconds % 60:
+            raise ValueError(
+                f"interval_seconds must be a whole number of minutes >= 60, "
+                f"got {self.interval_seconds}"
+            )
+        if self.top_n < 1:
+            raise ValueError(f"top_n must be >= 1, got {self.top_n}")
+        if not self.horizons or any(h < 1 for h in self.horizons):
+            raise ValueError(f"horizons must be minutes >= 1, got {self.horizons}")
+        if self.first_at.tzinfo is not None:
+            raise ValueError("first_at is a wall-clock IST time without a timezone")
+
+
+class Pick(NamedTuple):
+    """One pick of one replayed cycle and what followed (percent; NaN past the close)."""
+
+    ts_event: int
+    rank: int
+    instrument_key: str
+    trading_symbol: str
+    score: float
+    last: float
+    returns: tuple[float, ...]
+    universe: tuple[float, ...]
+
+
+class HorizonStats(NamedTuple):
+    minutes: int
+    picks: int
+    mean: float
+    median: float
+    hit_rate: float
+    universe_count: int
+    universe_mean: float
+    universe_median: float
+    universe_hit_rate: float
+    excess: float
+    beat_rate: float
+
+
+class EvaluateReport(NamedTuple):
+    start: date
+    end: date
+    days: tuple[date, ...]
+    days_without_data: tuple[date, ...]
+    cycles: int
+    universe: int
+    picks: tuple[Pick, ...]
+    horizons: tuple[HorizonStats, ...]
+
+
+ProgressFn = Callable[[date, int, int], None]
+"""Called after each replayed day with (day, cycles, liquid names at the last cycle)."""
+
+
+def cycle_times(day: date, config: EvaluateConfig, calendar: ExchangeCalendar) -> list[int]:
+    """The day's cycle instants (UTC ns) from ``first_at`` every ``interval_seconds``,
+    inside the session and early enough for the shortest horizon to end by the close."""
+    bounds = session_times(calendar, day).bounds_ns(day)
+    t = datetime_to_ns(datetime.combine(day, config.first_at, tzinfo=IST))
+    step = config.interval_seconds * NS_PER_SECOND
+    last = bounds.close - min(config.horizons) * 60 * NS_PER_SECOND
+    out: list[int] = []
+    while t <= last:
+        if t > bounds.open:
+            out.append(t)
+        t += step
+    return out
+
+
+def _pct_return(later: F, entry: F) -> F:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: F = np.where((entry > 0) & (later > 0), (later / entry - 1.0) * 100.0, np.nan)
+    return out
+
+
+@dataclass
+class _Tally:
+    """Forward returns collected per horizon."""
+
+    horizons: tuple[int, ...]
+    picks: list[list[float]] = field(default_factory=list)
+    excess: list[list[float]] = field(default_factory=list)
+    universe: list[list[F]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.picks = [[] for _ in self.horizons]
+        self.excess = [[] for _ in self.horizons]
+        self.universe = [[] for _ in self.horizons]
+
+    def stats(self) -> tuple[HorizonStats, ...]:
+        out = []
+        for j, h in enumerate(self.horizons):
+            p = np.array(self.picks[j])
+            u = np.concatenate(self.universe[j]) if self.universe[j] else np.empty(0)
+            x = np.array(self.excess[j])
+            out.append(
+                HorizonStats(
+                    minutes=h,
+                    picks=int(p.size),
+                    mean=_mean(p),
+                    median=_median(p),
+                    hit_rate=_share(p > 0, p.size),
+                    universe_count=int(u.size),
+                    universe_mean=_mean(u),
+                    universe_median=_median(u),
+                    universe_hit_rate=_share(u > 0, u.size),
+                    excess=_mean(x),
+                    beat_rate=_share(x > 0, x.size),
+                )
+            )
+        return tuple(out)
+
+
+def _mean(a: F) -> float:
+    return float(np.mean(a)) if a.size else math.nan
+
+
+def _median(a: F) -> float:
+    return float(np.median(a)) if a.size else math.nan
+
+
+def _share(mask: npt.NDArray[np.bool_], n: int) -> float:
+    return float(np.count_nonzero(mask)) / n if n else math.nan
+
+
+def _no_data_error(start: date, end: date, config: EvaluateConfig, names: int) -> NoStoredCandles:
+    before = start - timedelta(days=config.history_days * 2)
+    return NoStoredCandles(
+        f"no one-minute candles are stored between {start} and {end} for the {names} names "
+        "of the universe; fill the store first, e.g.\n"
+        f"  quant backfill --universe NSE_EQ --from {start} --to {end} --interval 1minute\n"
+        f"  quant backfill --symbols 'NIFTY 50' --from {start} --to {end} --interval 1minute\n"
+        f"and the day candles of the {config.history_days} sessions before {start} that the "
+        f"signals look back on (--from {before} --to {end} --interval day, for both)"
+    )
+
+
+def run_evaluate(
+    reader: TickReader,
+    universe: Sequence[UniverseName],
+    start: date,
+    end: date,
+    *,
+    config: EvaluateConfig = EvaluateConfig(),
+    calendar: ExchangeCalendar = NSE_CALENDAR,
+    progress: ProgressFn | None = None,
+) -> EvaluateReport:
+    """Replay ``[start, end]`` at every cycle time and report the picks' forward returns.
+
+    Raises :class:`NoStoredCandles` when no day of the range has stored one-minute
+    candles for the universe, ``ValueError`` for an empty universe or ``start > end``.
+    """
+    if start > end:
+        raise ValueError(f"--from {start} is after --to {end}")
+    if not universe:
+        raise ValueError("the universe is empty: nothing to evaluate")
+    keys = [u.instrument_key for u in universe] + [config.index_key]
+    n = len(universe)
+    lookback = start - timedelta(days=max(config.history_days, config.volume_days) * 2 + 15)
+    sessions = session_days(reader, lookback, end, calendar=calendar, index_key=config.index_key)
+    eval_days = [d for d in sessions if d >= start]
+    before = [d for d in sessions if d < start]
+    if not eval_days:
+        raise _no_data_error(start, end, config, n)
+    daily = DailyCandles.load(reader, keys, before[0] if before else start, end)
+    # previous sessions: minute bars for the same-time volume, and for day candles that
+    # are not stored (aggregated from the minutes)
+    window = before[-config.history_days :]
+    vol_days = before[-config.volume_days :] if config.volume_days > 0 else []
+    need = sorted({*vol_days, *(d for d in window if daily.coverage(d) < len(keys))})
+    priors: dict[date, PriorSession] = {}
+    for bars in load_minute_bars(reader, keys, need, calendar=calendar):
+        priors[bars.day] = PriorSession.of(bars, keep_minutes=bars.day in vol_days)
+    tally = _Tally(config.horizons)
+    picks: list[Pick] = []
+    empty: list[date] = []
+    cycles = 0
+    for day in eval_days:
+        (today,) = load_minute_bars(reader, keys, [day], calendar=calendar)
+        past = [d for d in sessions if d < day]
+        if not today.has_any[:n].any():
+            empty.append(day)
+        else:
+            done, liquid_names = _replay_day(
+                today,
+                universe,
+                daily=daily,
+                priors=priors,
+                window=past[-config.history_days :],
+                vol_days=past[-config.volume_days :] if config.volume_days > 0 else [],
+                config=config,
+                calendar=calendar,
+                tally=tally,
+                picks=picks,
+            )
+            cycles += done
+            if progress is not None:
+                progress(day, done, liquid_names)
+        priors[day] = PriorSession.of(today, keep_minutes=config.volume_days > 0)
+        _trim(priors, [*past, day], config)
+    if len(empty) == len(eval_days):
+        raise _no_data_error(start, end, config, n)
+    return EvaluateReport(
+        start=start,
+        end=end,
+        days=tuple(d for d in eval_days if d not in empty),
+        days_without_data=tuple(empty),
+        cycles=cycles,
+        universe=n,
+        picks=tuple(picks),
+        horizons=tally.stats(),
+    )
+
+
+def _trim(
+    priors: dict[date, PriorSession], sessions: Sequence[date], config: EvaluateConfig
+) -> None:
+    """Keep the sessions the next day looks back on: day candles for ``history_days``,
+    minute bars for ``volume_days``."""
+    keep = set(sessions[-config.history_days :])
+    keep_minutes = set(sessions[-config.volume_days :]) if config.volume_days > 0 else set()
+    for d in list(priors):
+        prior = priors[d]
+        if d not in keep and d not in keep_minutes:
+            del priors[d]
+        elif d not in keep_minutes and prior.bars is not None:
+            priors[d] = PriorSession.of(prior.bars, keep_minutes=False)
+
+
+def _replay_day(
+    today: MinuteBars,
+    universe: Sequence[UniverseName],
+    *,
+    daily: DailyCandles,
+    priors: dict[date, PriorSession],
+    window: Sequence[date],
+    vol_days: Sequence[date],
+    config: EvaluateConfig,
+    calendar: ExchangeCalendar,
+    tally: _Tally,
+    picks: list[Pick],
+) -> tuple[int, int]:
+    """Every cycle of one day; returns (cycles, liquid names at the last cycle)."""
+    history = daily.window(window, priors)
+    volume_priors = [priors[d] for d in vol_days if d in priors]
+    n = len(universe)
+    cycles = liquid_names = 0
+    for t in cycle_times(today.day, config, calendar):
+        inputs = scan_inputs(
+            today, t, daily=history, volume_priors=volume_priors, or_minutes=config.or_minutes
+        )
+        m = today.complete(t)
+        ok = liquid(
+            inputs.last,
+            inputs.daily_close,
+            inputs.daily_volume,
+            min_price=config.min_price,
+            min_turnover=config.min_turnover,
+        )
+        idx = np.flatnonzero(ok)
+        liquid_names = int(idx.size)
+        cycles += 1
+        if idx.size == 0:
+            continue
+        signals = compute_signals(inputs, config.params)
+        score = composite_score({k: v[idx] for k, v in signals.items()}, config.weights)
+        chosen = idx[top_n(score, config.top_n)]
+        scores = np.full(n, np.nan)
+        scores[idx] = score
+        fwd = []
+        for h in config.horizons:
+            ret = _pct_return(today.close_at(m + h)[:n], inputs.last)
+            if m + h > today.minutes:
+                ret = np.full(n, np.nan)
+            fwd.append(ret)
+        avg = []
+        for j, ret in enumerate(fwd):
+            u = ret[idx]
+            u = u[~np.isnan(u)]
+            mean = float(np.mean(u)) if u.size else math.nan
+            avg.append(mean)
+            if u.size:
+                tally.universe[j].append(u)
+            for i in chosen:
+                r = float(ret[i])
+                if not math.isnan(r):
+                    tally.picks[j].append(r)
+                    tally.excess[j].append(r - mean)
+        for rank, i in enumerate(chosen, start=1):
+            picks.append(
+                Pick(
+                    ts_event=t,
+                    rank=rank,
+                    instrument_key=universe[i].instrument_key,
+                    trading_symbol=universe[i].trading_symbol,
+                    score=float(scores[i]),
+                    last=float(inputs.last[i]),
+                    returns=tuple(float(r[i]) for r in fwd),
+                    universe=tuple(avg),
+                )
+            )
+    return cycles, liquid_names
+
+
+# -- presentation ---------------------------------------------------------------------------
+
+
+def _fmt(v: float, spec: str) -> str:
+    return "-" if math.isnan(v) else format(v, spec)
+
+
+def format_report(report: EvaluateReport) -> str:
+    """The report as a readable table (returns in percent)."""
+    lines = [
+        f"scanner evaluation {report.start} .. {report.end}: {len(report.days)} session(s), "
+        f"{report.cycles} cycles, {report.universe} names, {len(report.picks)} picks",
+    ]
+    if report.days_without_data:
+        missing = ", ".join(str(d) for d in report.days_without_data)
+        lines.append(f"no stored one-minute candles on: {missing}")
+    header = (
+        f"{'horizon':>8} {'picks':>7} {'mean %':>8} {'median %':>9} {'hit %':>6} "
+        f"{'univ mean %':>12} {'univ median %':>14} {'univ hit %':>11} "
+        f"{'excess %':>9} {'beat %':>7}"
+    )
+    lines += ["", header, "-" * len(header)]
+    for s in report.horizons:
+        lines.append(
+            f"{str(s.minutes) + ' min':>8} {s.picks:>7} {_fmt(s.mean, '+.3f'):>8} "
+            f"{_fmt(s.median, '+.3f'):>9} {_fmt(s.hit_rate * 100, '.1f'):>6} "
+            f"{_fmt(s.universe_mean, '+.3f'):>12} {_fmt(s.universe_median, '+.3f'):>14} "
+            f"{_fmt(s.universe_hit_rate * 100, '.1f'):>11} {_fmt(s.excess, '+.3f'):>9} "
+            f"{_fmt(s.beat_rate * 100, '.1f'):>7}"
+        )
+    lines.append("")
+    lines.append(
+        "hit %: share of returns > 0; excess: a pick's return minus the universe average at "
+        "the same cycle; beat %: share of picks above it"
+    )
+    return "\n".join(lines)
+
+
+def _iso(ts_ns: int) -> str:
+    return ns_to_datetime(ts_ns, IST).isoformat(timespec="minutes")
+
+
+def write_csv(report: EvaluateReport, path: Path, horizons: Sequence[int]) -> None:
+    """One row per pick: cycle time (IST), rank, symbol, score, entry, returns per horizon
+    and the universe average per horizon (percent; empty past the close)."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["ts", "rank", "instrument_key", "trading_symbol", "score", "last"]
+            + [f"ret_{h}m" for h in horizons]
+            + [f"universe_{h}m" for h in horizons]
+        )
+        for p in report.picks:
+            w.writerow(
+                [_iso(p.ts_event), p.rank, p.instrument_key, p.trading_symbol]
+                + [f"{p.score:.6f}", f"{p.last:.2f}"]
+                + ["" if math.isnan(r) else f"{r:.6f}" for r in (*p.returns, *p.universe)]
+            )
+
+
+def _num(v: float) -> float | None:
+    return None if math.isnan(v) else v
+
+
+def report_json(report: EvaluateReport) -> dict[str, object]:
+    """The report as JSON-ready data (NaN as null)."""
+    return {
+        "start": report.start.isoformat(),
+        "end": report.end.isoformat(),
+        "days": [d.isoformat() for d in report.days],
+        "days_without_data": [d.isoformat() for d in report.days_without_data],
+        "cycles": report.cycles,
+        "universe": report.universe,
+        "horizons": [
+            {k: (_num(v) if isinstance(v, float) else v) for k, v in s._asdict().items()}
+            for s in report.horizons
+        ],
+        "picks": [
+            {
+                "ts": _iso(p.ts_event),
+                "rank": p.rank,
+                "instrument_key": p.instrument_key,
+                "trading_symbol": p.trading_symbol,
+                "score": _num(p.score),
+                "last": p.last,
+                "returns": [_num(r) for r in p.returns],
+                "universe": [_num(r) for r in p.universe],
+            }
+            for p in report.picks
+        ],
+    }
+
+
+def write_json(report: EvaluateReport, path: Path) -> None:
+    path.write_text(json.dumps(report_json(report), indent=1) + "\n", encoding="utf-8")

@@ -1,0 +1,246 @@
+"""The argparse part of ``quant scanner evaluate``: replay stored history, judge the picks.
+
+    quant scanner evaluate --from 2026-11-02 --to 2026-11-27
+    quant scanner evaluate --from 2026-11-23 --to 2026-11-27 --every 15 --top 10 \\
+        --universe RELIANCE,INFY,TCS --csv picks.csv --json report.json
+
+Reads the candles ``quant backfill`` stored: QuestDB when ``QUANT_QUESTDB__HOST`` (or
+another ``QUANT_QUESTDB__*``) is set, else ``ticks.sqlite`` in ``QUANT_DATA_DIR`` (the
+store ``quant up`` uses). The universe (default ``NSE_EQ``: every NSE equity of the
+instrument master) is resolved through the master: PostgreSQL with
+``QUANT_POSTGRES__DSN``, else the embedded store in ``QUANT_DATA_DIR``, else a download
+from ``QUANT_UPSTOX__ASSETS_BASE``. Exit status: 0 done, 1 no stored candles in the
+range (the message says what to backfill), 2 bad arguments.
+
+``quant scanner`` registers the sub-command with :func:`add_evaluate_arguments` and runs
+:func:`main_evaluate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date, time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator
+
+from quant.runtime.settings import ServiceSettings
+from quant.store.settings import PostgresSettings, QuestDBSettings
+from quant.upstox.settings import UpstoxSettings
+from quant.users.settings import DEFAULT_DATA_DIR
+
+if TYPE_CHECKING:
+    from quant.core.instruments import Instrument
+    from quant.scanner.evaluate import UniverseName
+    from quant.store.ports import TickStore
+
+TICKS_FILE = "ticks.sqlite"
+ALL_EQUITIES = "NSE_EQ"
+
+
+class EvaluateSettings(ServiceSettings):
+    """The one settings object of ``quant scanner evaluate`` (prefix ``QUANT_``)."""
+
+    questdb: QuestDBSettings | None = None
+    postgres: PostgresSettings | None = None
+    upstox: UpstoxSettings = UpstoxSettings()
+    data_dir: Path = DEFAULT_DATA_DIR
+    instrument_files: tuple[str, ...] = ("NSE", "BSE")
+    min_price: float = Field(default=20.0, ge=0)
+    min_turnover: float = Field(default=10_000_000.0, ge=0)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _hhmm(text: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time (HH:MM): {text!r}") from None
+
+
+def _minutes(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not minutes like 15,30,60: {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"horizons must be minutes >= 1: {text!r}")
+    return values
+
+
+def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``quant scanner evaluate`` (the caller sets ``func``)."""
+    parser.add_argument("--from", dest="start", type=_date, required=True, metavar="DATE")
+    parser.add_argument("--to", dest="end", type=_date, required=True, metavar="DATE")
+    parser.add_argument(
+        "--universe",
+        default=ALL_EQUITIES,
+        help="NSE_EQ (every NSE equity of the master, default) or comma-separated symbols",
+    )
+    parser.add_argument("--first-at", type=_hhmm, default=time(9, 20), metavar="HH:MM")
+    parser.add_argument("--every", type=int, default=5, metavar="MIN", help="cycle cadence")
+    parser.add_argument("--top", type=int, default=20, metavar="N", help="picks per cycle")
+    parser.add_argument("--horizons", type=_minutes, default=(15, 30, 60), metavar="M,M,..")
+    parser.add_argument("--history-days", type=int, default=20, metavar="N")
+    parser.add_argument("--volume-days", type=int, default=10, metavar="N")
+    parser.add_argument("--min-price", type=float, metavar="RUPEES")
+    parser.add_argument("--min-turnover", type=float, metavar="RUPEES")
+    parser.add_argument("--csv", type=Path, metavar="FILE", help="one row per pick")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="the summary and the picks")
+
+
+def load_master(settings: EvaluateSettings) -> list[Instrument]:
+    """The instrument master (see the module docstring)."""
+    from quant.users.settings import RELATIONAL_FILE
+
+    if settings.postgres is not None:
+        from quant.store.postgres import PostgresStore
+
+        pg = PostgresStore.from_settings(settings.postgres).open(timeout=10.0)
+        try:
+            return pg.list_instruments()
+        finally:
+            pg.close()
+    path = settings.data_dir / RELATIONAL_FILE
+    if path.exists():
+        from quant.store.sqlite_relational import SqliteRelationalStore
+
+        sq = SqliteRelationalStore(path).open()
+        try:
+            found = sq.list_instruments()
+        finally:
+            sq.close()
+        if found:
+            return found
+    import asyncio
+
+    from quant.upstox.instruments import UpstoxInstrumentSource
+
+    source = UpstoxInstrumentSource(
+        settings.upstox.assets_base, settings.instrument_files, ca_file=settings.upstox.ca_file
+    )
+    return asyncio.run(source.fetch(lambda phase, done, total: None))
+
+
+def open_tick_store(settings: EvaluateSettings) -> TickStore:
+    """QuestDB when configured, else the embedded store of ``quant up`` (must exist)."""
+    if settings.questdb is not None:
+        from quant.store.questdb_ticks import QuestDBTickStore
+
+        return QuestDBTickStore.from_settings(settings.questdb).open(timeout=10.0)
+    from quant.store.sqlite_ticks import SqliteTickStore
+
+    path = settings.data_dir / TICKS_FILE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no tick store at {path}: run `quant backfill` first (or set QUANT_DATA_DIR, "
+            "or QUANT_QUESTDB__HOST for QuestDB)"
+        )
+    return SqliteTickStore(path).open()
+
+
+def resolve_universe(master: Sequence[Instrument], entries: str) -> list[UniverseName]:
+    """``NSE_EQ`` and/or symbols or instrument keys -> names; ``ValueError`` naming any
+    entry the master does not know."""
+    from quant.core.instruments import InstrumentType
+    from quant.core.symbols import InstrumentIndex
+    from quant.scanner.evaluate import UniverseName
+
+    chosen: dict[str, UniverseName] = {}
+    unknown: list[str] = []
+    index: InstrumentIndex | None = None
+    for entry in (e.strip() for e in entries.split(",")):
+        if not entry:
+            continue
+        if entry.upper() == ALL_EQUITIES:
+            for inst in master:
+                if inst.segment == "NSE_EQ" and inst.instrument_type is InstrumentType.EQUITY:
+                    chosen[inst.instrument_key] = UniverseName(
+                        inst.instrument_key, inst.trading_symbol
+                    )
+            continue
+        index = index or InstrumentIndex.build(master)
+        found = index.resolve(entry)
+        if found is None or found.is_index:
+            unknown.append(entry)
+            continue
+        chosen[found.instrument_key] = UniverseName(found.instrument_key, found.trading_symbol)
+    if unknown:
+        raise ValueError(f"not an equity of the instrument master: {', '.join(unknown)}")
+    return list(chosen.values())
+
+
+def main_evaluate(args: argparse.Namespace, settings: EvaluateSettings | None = None) -> int:
+    """Run ``quant scanner evaluate`` with parsed ``args``; returns the exit status."""
+    from quant.core.calendar import NSE_CALENDAR
+    from quant.scanner.evaluate import (
+        EvaluateConfig,
+        NoStoredCandles,
+        format_report,
+        run_evaluate,
+        write_csv,
+        write_json,
+    )
+
+    settings = settings or EvaluateSettings()
+    try:
+        config = EvaluateConfig(
+            first_at=args.first_at,
+            interval_seconds=args.every * 60,
+            top_n=args.top,
+            history_days=args.history_days,
+            volume_days=args.volume_days,
+            horizons=tuple(args.horizons),
+            min_price=settings.min_price if args.min_price is None else args.min_price,
+            min_turnover=settings.min_turnover if args.min_turnover is None else args.min_turnover,
+        )
+        if args.start > args.end:
+            raise ValueError(f"--from {args.start} is after --to {args.end}")
+        universe = resolve_universe(load_master(settings), args.universe)
+        if not universe:
+            raise ValueError(f"the universe {args.universe!r} has no NSE equity")
+        store = open_tick_store(settings)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"quant scanner evaluate: {e}", file=sys.stderr)
+        return 2
+
+    def progress(day: date, cycles: int, names: int) -> None:
+        print(f"  {day}: {cycles} cycles, {names} liquid names", file=sys.stderr, flush=True)
+
+    try:
+        report = run_evaluate(
+            store,
+            universe,
+            args.start,
+            args.end,
+            config=config,
+            calendar=NSE_CALENDAR,
+            progress=progress,
+        )
+    except NoStoredCandles as e:
+        print(f"quant scanner evaluate: {e}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(format_report(report))
+    if args.csv is not None:
+        write_csv(report, args.csv, config.horizons)
+        print(f"picks written to {args.csv}")
+    if args.json is not None:
+        write_json(report, args.json)
+        print(f"report written to {args.json}")
+    return 0
