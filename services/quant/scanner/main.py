@@ -5,8 +5,9 @@ with ``deps.token`` (``quant auth login``; in ``quant up`` the simulator's): one
 quotes (:class:`~quant.scanner.adapters.UpstoxQuotes`) and one for the start-of-day
 history fill (:class:`~quant.scanner.adapters.BackfillHistory`, into ``deps.tick_store``),
 whose limiters split Upstox's standard limits between them (:data:`QUOTE_WINDOWS`,
-:data:`FILL_WINDOWS`), so that a cycle's quotes never queue behind a fill. The calendar is NSE's unless given (``quant up`` gives the
-simulator's). ``quant scanner`` (:mod:`quant.scanner.cli`) and ``quant up`` build it.
+:data:`FILL_WINDOWS`), so that a cycle's quotes never queue behind a fill. The calendar
+is NSE's unless given (``quant up`` gives the simulator's). ``quant scanner``
+(:mod:`quant.scanner.cli`) and ``quant up`` build it.
 """
 
 from __future__ import annotations
