@@ -4,7 +4,7 @@ Per run, :func:`rest_io` opens two rate-limited Upstox REST clients at ``setting
 with ``deps.token`` (``quant auth login``; in ``quant up`` the simulator's): one for the
 quotes (:class:`~quant.scanner.adapters.UpstoxQuotes`) and one for the start-of-day
 history fill (:class:`~quant.scanner.adapters.BackfillHistory`, into ``deps.tick_store``),
-whose limiters split Upstox's standard limits between them (:data:`QUOTE_WINDOWS`,
+whose limiters take shares of Upstox's standard limits (:data:`QUOTE_WINDOWS`,
 :data:`FILL_WINDOWS`), so that a cycle's quotes never queue behind a fill. The calendar
 is NSE's unless given (``quant up`` gives the simulator's). ``quant scanner``
 (:mod:`quant.scanner.cli`) and ``quant up`` build it.
@@ -23,17 +23,15 @@ from quant.scanner.cycle import CycleResult
 from quant.scanner.service import OpenIO, ScannerIO, ScannerService
 from quant.scanner.settings import ScannerServiceSettings, ScannerSettings
 from quant.store.ports import TickStore
-from quant.upstox.ratelimit import STANDARD_WINDOWS, RateWindow
+from quant.upstox.ratelimit import RateWindow
 from quant.upstox.settings import UpstoxSettings
 
 QUOTE_WINDOWS = (RateWindow(10, 1), RateWindow(50, 60), RateWindow(200, 1800))
 """The quotes' share of Upstox's standard limits: 5 requests a cycle never wait behind a
 history fill (a fill can take a whole minute's budget)."""
-FILL_WINDOWS = tuple(
-    RateWindow(w.limit - q.limit, w.seconds)
-    for w, q in zip(STANDARD_WINDOWS, QUOTE_WINDOWS, strict=True)
-)
-"""The history fill's share: the rest (together never above Upstox's limits)."""
+FILL_WINDOWS = (RateWindow(30, 1), RateWindow(400, 60), RateWindow(1500, 1800))
+"""The history fill's share. With the quotes' it leaves 10/s, 50/min and 300/30 min of
+Upstox's standard limits (shared by every process on the same token) to the others."""
 
 
 def rest_io(
