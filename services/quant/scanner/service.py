@@ -11,7 +11,8 @@ history in the background (and reloads the profile when it is done), and runs a 
 simulator's, waits ``clock_speed`` times less). Each cycle's picks are published on
 ``scanner.suggestions`` keyed by instrument key (the ingestor subscribes them) and written
 to the ``scanner_suggestions`` table. A cycle that fails on quotes or the store is counted,
-logged and makes ``/readyz`` say so until one succeeds; anything else fails the run (the
+logged and makes ``/readyz`` say so until one succeeds (preparing a day does not: nothing
+waits on the scanner); anything else fails the run (the
 supervisor restarts it).
 """
 
@@ -93,11 +94,17 @@ class ScannerService:
         self._stage = "loading the instrument master"
         self._failing: str | None = None
 
+    @property
+    def stage(self) -> str:
+        """What the service is doing: loading, filling history, waiting, scanning."""
+        return self._stage
+
     def ready(self) -> Readiness:
-        reasons = [] if self._stage == "scanning" else [self._stage]
+        """Ready unless the last cycle failed (preparing a day is work, not a fault: it
+        can take the whole pre-open, and nothing waits on the scanner)."""
         if self._failing:
-            reasons.append(f"the last cycle failed: {self._failing}")
-        return not reasons, tuple(reasons)
+            return False, (f"the last cycle failed: {self._failing}",)
+        return True, ()
 
     async def run(self, stop: asyncio.Event) -> None:
         self._stage = "loading the instrument master"

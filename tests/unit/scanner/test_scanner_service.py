@@ -101,7 +101,8 @@ def test_cycles_run_on_the_clock_and_picks_reach_the_bus_and_the_table() -> None
         consumer = bus.consumer("test", [topics.SUGGESTIONS.name])
         stop = asyncio.Event()
         task = asyncio.create_task(service.run(stop))
-        await _until(lambda: service.ready()[0])
+        await _until(lambda: service.stage == "scanning")
+        assert service.ready() == (True, ())
         assert results == []  # 09:19: not yet
         # the daily history of every candidate, then the minutes of the scanned names
         await _until(lambda: len(fill.calls) == 2)
