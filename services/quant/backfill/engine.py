@@ -209,7 +209,6 @@ async def backfill(
         progress(tally.progress())
 
     async def one(chunk: Chunk) -> None:
-        until = clock.now_ns() if chunk.intraday else None
         try:
             candles = await _fetch(client, chunk)
         except UpstoxAuthError:
@@ -220,6 +219,7 @@ async def backfill(
             )
             log.warning("backfill: %s", tally.errors[-1])
             return
+        until = clock.now_ns() if chunk.intraday else None  # what has closed by the answer
         checked = check_candles(
             candles,
             interval_seconds=seconds,
