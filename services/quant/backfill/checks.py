@@ -61,15 +61,16 @@ class Checked(NamedTuple):
 
 def price_fault(c: Candle) -> str | None:
     """Why a candle's prices or volume are impossible, or ``None``."""
-    if min(c.open, c.high, c.low, c.close) <= 0:
+    _, _, _, o, h, lo, cl, volume = c[:8]
+    if lo <= o <= h and lo <= cl <= h and lo > 0 and volume >= 0:
+        return None  # the usual case, in one test
+    if o <= 0 or h <= 0 or lo <= 0 or cl <= 0:
         return NON_POSITIVE_PRICE
-    if c.high < c.low:
+    if h < lo:
         return HIGH_BELOW_LOW
-    if not (c.low <= c.open <= c.high and c.low <= c.close <= c.high):
+    if not (lo <= o <= h and lo <= cl <= h):
         return OHLC_OUTSIDE_RANGE
-    if c.volume < 0:
-        return NEGATIVE_VOLUME
-    return None
+    return NEGATIVE_VOLUME
 
 
 class _Sessions:
@@ -92,19 +93,23 @@ class _Sessions:
             return b
 
 
-def _time_fault(c: Candle, step_ns: int, sessions: _Sessions, until_ns: int | None) -> str | None:
-    day_number = (c.ts_start + IST_OFFSET_NS) // NS_PER_DAY
+def _time_fault(
+    ts: int, step_ns: int, sessions: _Sessions, until_ns: int | None, wanted: set[int]
+) -> str | None:
+    day_number = (ts + IST_OFFSET_NS) // NS_PER_DAY
     bounds = sessions.bounds(day_number)
     if bounds is None:
         return OUTSIDE_SESSION
     if step_ns >= NS_PER_DAY:
-        return None if c.ts_start == day_number * NS_PER_DAY - IST_OFFSET_NS else OUTSIDE_SESSION
-    open_ns, close_ns = bounds
-    if not open_ns <= c.ts_start < close_ns or (c.ts_start - open_ns) % step_ns:
-        return OUTSIDE_SESSION
-    if until_ns is not None and c.ts_start + step_ns > until_ns:
-        return PENDING
-    return None
+        if ts != day_number * NS_PER_DAY - IST_OFFSET_NS:
+            return OUTSIDE_SESSION
+    else:
+        open_ns, close_ns = bounds
+        if not open_ns <= ts < close_ns or (ts - open_ns) % step_ns:
+            return OUTSIDE_SESSION
+        if until_ns is not None and ts + step_ns > until_ns:
+            return PENDING
+    return None if day_number in wanted else OUTSIDE_RANGE
 
 
 def _normal(calendar: ExchangeCalendar, day: date) -> bool:
@@ -133,18 +138,16 @@ def check_candles(
     pending = 0
     by_start: dict[int, Candle] = {}
     for c in candles:
-        reason = price_fault(c) or _time_fault(c, step_ns, sessions, until_ns)
-        if reason is None and (c.ts_start + IST_OFFSET_NS) // NS_PER_DAY not in wanted_numbers:
-            reason = OUTSIDE_RANGE
-        if reason is None and c.ts_start in by_start:
-            reason = DUPLICATE
-        if reason == PENDING:
+        ts = c.ts_start
+        reason = price_fault(c) or _time_fault(ts, step_ns, sessions, until_ns, wanted_numbers)
+        if reason is None:
+            if ts in by_start:
+                dropped[DUPLICATE] += 1
+            by_start[ts] = c
+        elif reason == PENDING:
             pending += 1
-            continue
-        if reason is not None:
+        else:
             dropped[reason] += 1
-        if reason is None or reason == DUPLICATE:
-            by_start[c.ts_start] = c
     kept = [by_start[ts] for ts in sorted(by_start)]
     per_number = Counter((c.ts_start + IST_OFFSET_NS) // NS_PER_DAY for c in kept)
     per_day = {EPOCH + timedelta(days=n): k for n, k in per_number.items()}
