@@ -4,6 +4,7 @@
         --interval 1minute
     quant backfill --universe NSE_EQ --from 2025-12-01 --interval day
     quant backfill --universe my-list.txt --from 2026-11-02 --force
+    quant backfill --universe NSE_EQ --days 5          # the last 5 days up to today
 
 Symbols are trading symbols, index names or instrument keys, resolved through the
 instrument master (PostgreSQL with ``QUANT_POSTGRES__DSN``, else the embedded store of
@@ -27,7 +28,7 @@ import asyncio
 import logging
 import signal
 import sys
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -57,7 +58,11 @@ def add_parser(subparsers: Any) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--symbols", help='comma-separated, e.g. RELIANCE,INFY,"NIFTY 50"')
     what.add_argument("--universe", metavar="FILE|NAME", help="a file of symbols, or NSE_EQ")
-    parser.add_argument("--from", dest="start", type=_date, required=True, metavar="DATE")
+    since = parser.add_mutually_exclusive_group(required=True)
+    since.add_argument("--from", dest="start", type=_date, metavar="DATE")
+    since.add_argument(
+        "--days", type=int, metavar="N", help="from N calendar days before --to (for Jobs)"
+    )
     parser.add_argument("--to", dest="end", type=_date, metavar="DATE", help="default: today (IST)")
     parser.add_argument("--interval", choices=("1minute", "day"), default="1minute")
     parser.add_argument("--force", action="store_true", help="fetch what is stored again")
@@ -155,12 +160,13 @@ def _run(args: argparse.Namespace) -> int:
     clock = SystemClock()
     today = ist_day(clock.now_ns())
     end = args.end or today
+    start = args.start or end - timedelta(days=max(args.days, 0))
     in_flight = args.in_flight or settings.in_flight
     if in_flight < 1:
         log.error("--in-flight must be at least 1")
         return 2
     try:  # the range first: no need to load anything to refuse it
-        check_request(HistoryRequest(["-"], args.interval, args.start, end), today)
+        check_request(HistoryRequest(["-"], args.interval, start, end), today)
         instruments, origin = load_master(settings)
         log.info("%d instruments from %s", len(instruments), origin)
         symbols = (
@@ -171,7 +177,7 @@ def _run(args: argparse.Namespace) -> int:
         keys = [
             i.instrument_key for i in resolve_symbols(symbols, InstrumentIndex.build(instruments))
         ]
-        request = HistoryRequest(keys, args.interval, args.start, end)
+        request = HistoryRequest(keys, args.interval, start, end)
         check_request(request, today)
     except BadRequest as e:
         log.error("%s", e)
