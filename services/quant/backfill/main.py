@@ -39,7 +39,7 @@ def universe_keys(entries: tuple[str, ...], instruments: list[Instrument]) -> li
     """Named universes expanded, symbols resolved; raises ``UnknownSymbols``."""
     symbols: list[str] = []
     for entry in entries:
-        if entry.strip().upper().replace(" ", "") in NAMED_UNIVERSES:
+        if entry.strip().upper() in NAMED_UNIVERSES:
             symbols.extend(universe_entries(entry, instruments))
         else:
             symbols.append(entry)

@@ -17,8 +17,14 @@ import httpx
 import pytest
 
 from quant.backfill import BackfillProgress, HistoryRequest, backfill
+from quant.backfill.main import build
 from quant.backfill.plan import day_start_ns, trading_days
+from quant.backfill.settings import BackfillSettings
+from quant.bus.inprocess import InProcessBus
 from quant.core.clock import IST, FakeClock, datetime_to_ns
+from quant.core.instruments import Instrument, InstrumentType
+from quant.runtime.deps import Deps, FixedCatalog, new_registry_and_board
+from quant.runtime.service import ConfigurationError
 from quant.sim.calendar import SIM_CALENDAR
 from quant.sim.config import SimConfig
 from quant.sim.server import SimServer
@@ -154,3 +160,51 @@ async def test_two_hundred_instruments_draw_no_429(sim: SimServer) -> None:
     assert report.candles_written == 200 * len(
         trading_days(SIM_CALENDAR, req.start, req.end, normal_only=True)
     )
+
+
+def _deps(sim: SimServer, store: SqliteTickStore) -> Deps:
+    registry, board = new_registry_and_board()
+    master = [
+        Instrument(RELIANCE, "RELIANCE", "RELIANCE", "NSE", "NSE_EQ", InstrumentType.EQUITY),
+        Instrument(NIFTY, "NIFTY", "Nifty 50", "NSE", "NSE_INDEX", InstrumentType.INDEX),
+    ]
+    return Deps(
+        clock=FakeClock(AFTER_CLOSE),
+        registry=registry,
+        board=board,
+        bus=InProcessBus(),
+        instruments=FixedCatalog(master, "a test"),
+        tick_store=store,
+    )
+
+
+async def test_the_service_form_backfills_its_universe_per_interval(sim: SimServer) -> None:
+    store = SqliteTickStore().open()
+    settings = BackfillSettings.model_validate(
+        {
+            "upstox": {"api_base": sim.base_url},
+            "open_holidays": ["2026-11-24"],
+            "backfill": {
+                "universe": ["RELIANCE", "NIFTY 50"],
+                "day_lookback_days": 30,
+                "minute_lookback_days": 3,
+                "end": "2026-12-07",
+            },
+        }
+    )
+    service = build(settings, _deps(sim, store))
+    await service.run(asyncio.Event())
+    day, minute = service.reports
+    assert day.symbols == minute.symbols == 2 and not day.errors and not minute.errors
+    assert day.candles_written == 2 * len(
+        trading_days(SIM_CALENDAR, date(2026, 11, 7), date(2026, 12, 7), normal_only=True)
+    )
+    assert minute.candles_written == 2 * 375 * 2  # Dec 7 and Dec 4 (a weekend between)
+    again = build(settings, _deps(sim, store))
+    await again.run(asyncio.Event())
+    assert [r.requests for r in again.reports] == [0, 0]
+    bad = settings.model_copy(
+        update={"backfill": settings.backfill.model_copy(update={"universe": ("NOPE",)})}
+    )
+    with pytest.raises(ConfigurationError, match="NOPE"):
+        await build(bad, _deps(sim, store)).run(asyncio.Event())
