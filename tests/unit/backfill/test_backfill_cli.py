@@ -4,6 +4,7 @@ sim`` into the embedded store of ``QUANT_DATA_DIR``, and a second run that skips
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -61,7 +62,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_unknown_symbols_and_bad_ranges_fail_before_any_request(
-    data_dir: Path, capfd: pytest.CaptureFixture[str]
+    data_dir: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     args = ["backfill", "--symbols", "RELIANCE,NOPE,Nifty 50,zzz", "--from", "2026-11-02"]
     assert main([*args, "--to", "2026-11-06"]) == 2
@@ -74,6 +75,11 @@ def test_unknown_symbols_and_bad_ranges_fail_before_any_request(
     assert "is after" in capfd.readouterr().err
     assert main(["backfill", "--universe", "NO_SUCH", "--from", "2026-11-02"]) == 2
     assert "not a named universe" in capfd.readouterr().err
+    log = data_dir / "termination-log"
+    monkeypatch.setenv("QUANT_BACKFILL__TERMINATION_LOG", str(log))
+    assert main(["backfill", "--symbols", "NOPE", "--days", "3", "--interval", "day"]) == 2
+    summary = json.loads(log.read_text())
+    assert summary["interval"] == "day" and "unknown symbol" in summary["error"]
     assert not (data_dir / "ticks.sqlite").exists()  # nothing was opened, nothing sent
 
 
@@ -90,9 +96,16 @@ def test_backfills_from_the_simulator_then_skips_what_is_stored(
         "--to",
         "2026-11-06",
     ]
+    log = data_dir / "termination-log"
+    monkeypatch.setenv("QUANT_BACKFILL__TERMINATION_LOG", str(log))
+    monkeypatch.setenv("QUANT_TRADING_DAY", "2026-11-06")  # the operator's Job sets it too
     assert main(args) == 0
     out = capfd.readouterr().out
     assert "2 symbols: 3,750 candles written, 2 requests (0 chunks already stored)" in out
+    assert json.loads(log.read_text()) == {
+        "interval": "1minute", "symbols": 2, "requests": 2, "candles_written": 3750,
+        "candles_dropped": 0, "gaps": 0, "errors": 0, "skipped_chunks": 0, "stopped": False,
+    }  # fmt: skip
     assert "0 gaps, 0 bad candles dropped, 0 errors" in out
     ticks = SqliteTickStore(data_dir / "ticks.sqlite").open()
     assert ticks.count("ohlc") == 3_750
