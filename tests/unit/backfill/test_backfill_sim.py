@@ -203,6 +203,12 @@ async def test_the_service_form_backfills_its_universe_per_interval(sim: SimServ
     again = build(settings, _deps(sim, store))
     await again.run(asyncio.Event())
     assert [r.requests for r in again.reports] == [0, 0]
+    # the simulator's calendar given, instead of QUANT_OPEN_HOLIDAYS
+    plain = settings.model_copy(update={"open_holidays": ()})
+    fresh = SqliteTickStore().open()
+    given = build(plain, _deps(sim, fresh), calendar=SIM_CALENDAR)
+    await given.run(asyncio.Event())
+    assert [r.candles_written for r in given.reports] == [40, 1500]
     bad = settings.model_copy(
         update={"backfill": settings.backfill.model_copy(update={"universe": ("NOPE",)})}
     )
