@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import NamedTuple, Protocol
 
-from quant.backfill.checks import check_candles
+from quant.backfill.checks import Checked, check_candles
 from quant.backfill.plan import (
     INTERVAL_SECONDS,
     UPSTOX_UNIT,
@@ -209,7 +209,6 @@ async def backfill(
         progress(tally.progress())
 
     async def one(chunk: Chunk) -> None:
-        until = clock.now_ns() if chunk.intraday else None
         try:
             candles = await _fetch(client, chunk)
         except UpstoxAuthError:
@@ -220,15 +219,21 @@ async def backfill(
             )
             log.warning("backfill: %s", tally.errors[-1])
             return
-        checked = check_candles(
-            candles,
-            interval_seconds=seconds,
-            calendar=calendar,
-            days=trading_days(calendar, chunk.start, chunk.end),
-            until_ns=until,
-        )
-        if checked.kept:
-            await run_blocking(store.write, candle_batch(checked.kept))
+        until = clock.now_ns() if chunk.intraday else None  # what has closed by the answer
+
+        def check_and_write() -> Checked:  # off the event loop: the next answers come in
+            checked = check_candles(
+                candles,
+                interval_seconds=seconds,
+                calendar=calendar,
+                days=trading_days(calendar, chunk.start, chunk.end),
+                until_ns=until,
+            )
+            if checked.kept:
+                store.write(candle_batch(checked.kept))
+            return checked
+
+        checked = await run_blocking(check_and_write)
         tally.written += len(checked.kept)
         tally.gaps += checked.gaps
         tally.dropped.update(checked.dropped)

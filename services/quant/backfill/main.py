@@ -21,6 +21,7 @@ from quant.backfill.engine import BackfillReport, backfill
 from quant.backfill.plan import BadRequest, HistoryRequest, ist_day
 from quant.backfill.settings import BackfillSettings
 from quant.backfill.universe import NAMED_UNIVERSES, resolve_symbols, universe_entries
+from quant.core.calendar import ExchangeCalendar
 from quant.core.instruments import Instrument
 from quant.core.symbols import InstrumentIndex
 from quant.runtime.deps import Deps, load_instruments
@@ -39,7 +40,7 @@ def universe_keys(entries: tuple[str, ...], instruments: list[Instrument]) -> li
     """Named universes expanded, symbols resolved; raises ``UnknownSymbols``."""
     symbols: list[str] = []
     for entry in entries:
-        if entry.strip().upper().replace(" ", "") in NAMED_UNIVERSES:
+        if entry.strip().upper() in NAMED_UNIVERSES:
             symbols.extend(universe_entries(entry, instruments))
         else:
             symbols.append(entry)
@@ -50,9 +51,12 @@ def universe_keys(entries: tuple[str, ...], instruments: list[Instrument]) -> li
 class BackfillService:
     name = "backfill"
 
-    def __init__(self, settings: BackfillSettings, deps: Deps) -> None:
+    def __init__(
+        self, settings: BackfillSettings, deps: Deps, calendar: ExchangeCalendar | None = None
+    ) -> None:
         self._settings = settings
         self._deps = deps
+        self._calendar = calendar or settings.calendar()
         self._store = deps.need_tick_store("the backfill")
         self.reports: list[BackfillReport] = []
 
@@ -79,7 +83,7 @@ class BackfillService:
                         request,
                         client=client,
                         store=self._store,
-                        calendar=self._settings.calendar(),
+                        calendar=self._calendar,
                         clock=self._deps.clock,
                         force=job.force,
                         stop=stop,
@@ -98,5 +102,9 @@ class BackfillService:
             )
 
 
-def build(settings: BackfillSettings, deps: Deps) -> BackfillService:
-    return BackfillService(settings, deps)
+def build(
+    settings: BackfillSettings, deps: Deps, *, calendar: ExchangeCalendar | None = None
+) -> BackfillService:
+    """``calendar``: the market's own (``quant up`` passes the simulator's); default the
+    settings' exchange calendar with ``QUANT_OPEN_HOLIDAYS`` opened."""
+    return BackfillService(settings, deps, calendar)

@@ -31,7 +31,8 @@ class BackfillJob(Section):
     (symbols, instrument keys or named universes such as ``NSE_EQ``, ``NIFTY50``) for
     each of ``intervals``, over the last ``day_lookback_days`` calendar days for day
     candles and ``minute_lookback_days`` for minutes, up to ``end`` (default: today,
-    IST, on the service's clock). Only what the store lacks is fetched."""
+    IST, on the service's clock). Only what the store lacks is fetched.
+    ``termination_log`` is read by the command too (see the field)."""
 
     universe: tuple[str, ...] = ("NSE_EQ", "NIFTY 50")
     intervals: tuple[Interval, ...] = ("day", "1minute")
@@ -39,6 +40,9 @@ class BackfillJob(Section):
     minute_lookback_days: int = Field(default=5, ge=0)
     end: date | None = None
     force: bool = False
+    # `quant backfill` writes its summary here as one line of JSON when it ends (the
+    # operator's Job: Kubernetes' /dev/termination-log, read into the TradingDay's status)
+    termination_log: Path | None = None
 
 
 class BackfillSettings(ServiceSettings):

@@ -75,7 +75,7 @@ def universe_entries(spec: str, instruments: Iterable[Instrument]) -> list[str]:
     path = Path(spec).expanduser()
     if path.is_file():
         return read_universe_file(path)
-    named = NAMED_UNIVERSES.get(spec.strip().upper().replace(" ", ""))
+    named = NAMED_UNIVERSES.get(spec.strip().upper())
     if named is None:
         raise BadRequest(
             f"--universe {spec!r}: no such file, and not a named universe "

@@ -72,13 +72,18 @@ def test_gaps_count_missing_minutes_and_days() -> None:
     assert len(out.kept) == 1 and out.dropped == {"outside_session": 1} and out.gaps == 1
 
 
-def test_today_counts_only_closed_minutes_and_drops_the_one_in_progress() -> None:
+def test_today_keeps_closed_minutes_and_leaves_the_one_in_progress_pending() -> None:
     today = date(2026, 12, 8)
     now = at(today, 10, 0) + 20_000_000_000  # 10:00:20
     candles = session_minutes_of(K, today, now + 60_000_000_000)  # includes 10:00, open
     out = _check(candles, [today], until=now)
     assert len(out.kept) == 45 and out.gaps == 0
-    assert out.dropped == {"outside_session": 1}
+    assert out.dropped == {} and out.pending == 1
+    # the newest minutes not published yet are no gap; a hole before them is
+    out = _check(candles[:40], [today], until=now)
+    assert out.gaps == 0
+    out = _check(candles[:10] + candles[12:40], [today], until=now)
+    assert out.gaps == 2
 
 
 def test_a_duplicate_start_keeps_the_later_candle() -> None:
