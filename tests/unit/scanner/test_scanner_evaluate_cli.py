@@ -23,7 +23,7 @@ MASTER = [
     Instrument(key, sym, sym, "NSE", "NSE_EQ", InstrumentType.EQUITY)
     for key, sym in zip(KEYS, SYMBOLS, strict=True)
 ] + [Instrument(INDEX, "NIFTY", "Nifty 50", "NSE", "NSE_INDEX", InstrumentType.INDEX)]
-ARGS = ["--from", "2026-12-07", "--to", "2026-12-07", "--first-at", "09:35", "--every", "360"]
+ARGS = ["--from", "2026-12-07", "--to", "2026-12-07", "--first-at", "09:35", "--until", "09:35"]
 SMALL = ["--top", "1", "--history-days", "3", "--volume-days", "3", "--min-turnover", "1e6"]
 
 
@@ -75,10 +75,12 @@ def test_a_missing_store_or_bad_universe_exits_2(
 
 
 def test_the_universe_is_nse_equities_or_named_symbols() -> None:
-    assert [u.trading_symbol for u in resolve_universe(MASTER, "NSE_EQ")] == SYMBOLS
-    assert [u.instrument_key for u in resolve_universe(MASTER, "brk, FALL")] == KEYS[10:12]
+    names, explicit = resolve_universe(MASTER, ["NSE_EQ"])
+    assert [u.trading_symbol for u in names] == SYMBOLS and not explicit
+    names, explicit = resolve_universe(MASTER, ["BRK", "FALL"])
+    assert [u.instrument_key for u in names] == KEYS[10:12] == sorted(explicit)
     with pytest.raises(ValueError, match="NIFTY"):
-        resolve_universe(MASTER, "NIFTY")
+        resolve_universe(MASTER, ["NIFTY"])
 
 
 def test_bad_arguments_are_refused_by_the_parser() -> None:
