@@ -61,8 +61,9 @@ class ScoreWeights:
 
 
 def robust_z(x: FloatArray) -> FloatArray:
-    """Cross-sectional robust z-score of one signal, clipped; NaN stays NaN (module docstring)."""
+    """Cross-sectional robust z-score of one signal, clipped; NaN (and +-inf) give NaN."""
     x = np.asarray(x, dtype=np.float64)
+    x = np.where(np.isfinite(x), x, np.nan)
     known = x[~np.isnan(x)]
     if known.size == 0:
         return np.full(x.shape, np.nan)
@@ -179,15 +180,16 @@ def reasons(
     params: SignalParams = DEFAULT_PARAMS,
     weights: ScoreWeights = ScoreWeights(),
     z: Mapping[str, FloatArray] | None = None,
+    limit: int = 4,
 ) -> tuple[str, ...]:
-    """Readable reasons for name ``i``: its notable bullish signals, most important first.
+    """Readable reasons for name ``i``: its ``limit`` most important notable bullish signals.
 
     A signal is notable past a fixed threshold (breakout >= 0.05 %, within 3 % of the N-day
     high, relative volume >= 1.5x, >= +0.5 % vs NIFTY, gap up >= 0.5 %, >= 0.3 % above VWAP,
     rate of change >= +0.3 %, contraction <= 0.6). Importance is the signal's contribution
     to the score, ``weight * z``; ties keep :data:`SIGNAL_NAMES` order. NaN signals say
-    nothing. ``minute_label`` is the cycle's IST time ("10:25"); pass ``z`` =
-    :func:`normalised` ``(signals)`` to avoid recomputing it for every pick.
+    nothing; at most ``limit`` phrases. ``minute_label`` is the cycle's IST time ("10:25");
+    pass ``z`` = :func:`normalised` ``(signals)`` to avoid recomputing it for every pick.
     """
     zs = normalised(signals) if z is None else z
     w = weights.as_dict()
@@ -201,7 +203,7 @@ def reasons(
             zi = float(zs[name][i])
             found.append((-(w[name] * zi) if not np.isnan(zi) else 0.0, k, text))
     found.sort()
-    return tuple(text for _, _, text in found)
+    return tuple(text for _, _, text in found[: max(limit, 0)])
 
 
 def liquid(

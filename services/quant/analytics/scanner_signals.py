@@ -46,6 +46,18 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "contraction",
 )
 
+SIGNAL_UNITS: dict[str, str] = {
+    "orb": "%",
+    "high_dist": "%",
+    "rel_volume": "x",
+    "rel_strength": "pp",
+    "gap": "%",
+    "vwap_dist": "%",
+    "roc": "%",
+    "contraction": "ratio",
+}
+"""Unit of each signal's value, for tables ("pp": percentage points against NIFTY 50)."""
+
 _NAN = np.float64(np.nan)
 
 
@@ -143,9 +155,9 @@ def _f(a: npt.ArrayLike) -> FloatArray:
 
 
 def _positive(a: npt.ArrayLike) -> FloatArray:
-    """``a`` with non-positive values as NaN (a price of 0 is "no trade yet", not a price)."""
+    """``a`` with non-positive or infinite values as NaN (a price of 0 is "no trade yet")."""
     x = _f(a)
-    return np.where(x > 0, x, _NAN)
+    return np.where((x > 0) & (x < np.inf), x, _NAN)
 
 
 def _pct(num: FloatArray, den: FloatArray) -> FloatArray:
@@ -247,7 +259,7 @@ def relative_volume(volume: FloatArray, same_time_volume: FloatArray) -> FloatAr
     """
     med = row_median(_f(same_time_volume))
     v = _f(volume)
-    v = np.where(v >= 0, v, _NAN)
+    v = np.where((v >= 0) & (v < np.inf), v, _NAN)
     with np.errstate(divide="ignore", invalid="ignore"):
         out: FloatArray = v / np.where(med > 0, med, _NAN)
     return out

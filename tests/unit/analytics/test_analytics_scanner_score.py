@@ -49,6 +49,8 @@ def test_robust_z_falls_back_when_the_mad_is_zero() -> None:
     assert_allclose(robust_z(a(0, 0, 0, 0, 0.5)), a(0, 0, 0, 0, 3))
     assert_array_equal(robust_z(a(2, 2, nan)), a(0, 0, nan))
     assert np.isnan(robust_z(a(nan, nan))).all()
+    # an infinite value is unknown, not an outlier that moves the median
+    assert_array_equal(robust_z(a(1, 1, np.inf, -np.inf)), a(0, 0, nan, nan))
 
 
 def test_composite_is_the_weighted_mean_of_z() -> None:
@@ -121,7 +123,7 @@ def test_reasons_notable_ones_most_important_first() -> None:
     z.update(high_dist=a(2.0, 0), rel_volume=a(3.0, 0), rel_strength=a(2.5, 0), gap=a(2.0, 0))
     # weight * z: rel_volume 3, rel_strength 2.5, high_dist 2, orb 1, gap 0.5 * 2 = 1 (ties
     # with orb, which comes first in SIGNAL_NAMES), contraction 0.5 * 1
-    assert reasons(s, 0, minute_label="10:25", z=z) == (
+    assert reasons(s, 0, minute_label="10:25", z=z, limit=10) == (
         "relative volume 3.1x for 10:25",
         "+1.8% vs NIFTY",
         "0.4% below the 20-day high",
@@ -129,9 +131,16 @@ def test_reasons_notable_ones_most_important_first() -> None:
         "gap up 2.1%",
         "range contracted to 0.45 of its 20-day width",
     )
+    assert reasons(s, 0, minute_label="10:25", z=z) == (  # at most 4 by default
+        "relative volume 3.1x for 10:25",
+        "+1.8% vs NIFTY",
+        "0.4% below the 20-day high",
+        "broke the 15-min opening range by 0.6%",
+    )
     assert reasons(s, 1, minute_label="10:25", z=z) == ()
     # without z, it is computed: same phrases
-    assert set(reasons(s, 0, minute_label="10:25")) == set(reasons(s, 0, minute_label="10:25", z=z))
+    got = reasons(s, 0, minute_label="10:25", limit=10)
+    assert set(got) == set(reasons(s, 0, minute_label="10:25", z=z, limit=10))
 
 
 def test_reasons_other_phrasings() -> None:

@@ -42,6 +42,7 @@ def test_orb_breakout_breakdown_inside_and_unknown() -> None:
     # 104 / 102 - 1 = 0.0196078... -> 1.96078 %; 99 / 100 - 1 = -1 %; 101 inside [100, 102] -> 0
     # then: range not complete, price unknown, low above high, price 0 ("no trade"): NaN
     assert_allclose(got, a(200 / 102, -1.0, 0.0, nan, nan, nan, nan), equal_nan=True)
+    assert np.isnan(orb(a(np.inf), a(102), a(100))).all()
 
 
 def test_high_distance_over_the_newest_n_sessions() -> None:
@@ -68,6 +69,7 @@ def test_relative_volume_against_the_median_same_time_volume() -> None:
         (10, 10, 10, 10, 10),
     )
     got = relative_volume(a(500, 50, 500, 500, nan), same_time)
+    assert np.isnan(relative_volume(a(np.inf, -1), same_time[:2])).all()
     # 500 / 250 = 2.0; 50 / 200 = 0.25; then NaN, NaN, unknown volume NaN
     assert_allclose(got, a(2.0, 0.25, nan, nan, nan), equal_nan=True)
 
