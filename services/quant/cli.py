@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "features": "quant.features.cli",
     "gateway": "quant.gateway.cli",
     "execution": "quant.execution.cli",
+    "scanner": "quant.scanner.cli",
     "users": "quant.users.cli",
 }
 

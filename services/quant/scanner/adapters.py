@@ -1,13 +1,18 @@
-"""Adapters of the scanner's ports: Upstox full market quotes, and the tick store's
-history as column batches."""
+"""Adapters of the scanner's ports: Upstox full market quotes, the history filler over
+:func:`quant.backfill.backfill`, and the tick store's history as column batches."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from datetime import date
 
+from quant.backfill import BackfillReport, CandleSource, HistoryRequest, backfill
+from quant.core.calendar import ExchangeCalendar
+from quant.core.clock import Clock
 from quant.scanner.ports import ScanQuote
 from quant.store.columns import candle_batch
-from quant.store.ports import TickReader
+from quant.store.ports import TickReader, TickStore
 from quant.store.tables import CandleBatch
 from quant.upstox.models import Quote
 from quant.upstox.rest import UpstoxRestClient
@@ -63,3 +68,61 @@ class StoreCandles:
             for c in self._store.candles(key, start_ns, end_ns, interval_seconds)
         ]
         return candle_batch(rows)
+
+
+def describe_report(r: BackfillReport) -> str:
+    """A backfill's report in one line, for the log."""
+    text = (
+        f"{r.requests} requests, {r.candles_written} candles written, "
+        f"{r.skipped_chunks} chunks already stored, {r.candles_dropped} dropped, {r.gaps} gaps"
+    )
+    if r.errors:
+        text += f", {len(r.errors)} errors (first: {r.errors[0]})"
+    return text + (" (stopped)" if r.stopped else "")
+
+
+class BackfillHistory:
+    """``HistoryFill`` over :func:`quant.backfill.backfill`: only what the store lacks is
+    fetched, through the same rate-limited REST client as the quotes."""
+
+    def __init__(
+        self,
+        client: CandleSource,
+        store: TickStore,
+        *,
+        calendar: ExchangeCalendar,
+        clock: Clock,
+        in_flight: int = 4,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._calendar = calendar
+        self._clock = clock
+        self._in_flight = in_flight
+
+    async def fill(
+        self,
+        instrument_keys: Sequence[str],
+        interval: str,
+        start: date,
+        end: date,
+        stop: asyncio.Event,
+    ) -> str:
+        if interval not in ("day", "1minute"):
+            raise ValueError(f"no such history interval {interval!r}: day or 1minute")
+        request = HistoryRequest(
+            list(instrument_keys),
+            "day" if interval == "day" else "1minute",
+            start,
+            end,
+        )
+        report = await backfill(
+            request,
+            client=self._client,
+            store=self._store,
+            calendar=self._calendar,
+            clock=self._clock,
+            stop=stop,
+            in_flight=self._in_flight,
+        )
+        return describe_report(report)

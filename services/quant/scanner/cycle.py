@@ -124,10 +124,12 @@ class ScanCycle:
         return self.state
 
     async def refresh_profile(self) -> None:
-        """Reload the minute-volume profile (after a backfill stored more minutes)."""
+        """Reload the minute-volume profile and re-read today's stored bars at the next
+        cycle (after a backfill stored more minutes)."""
         state = self.state
         if state is not None:
             state.profile = await asyncio.to_thread(self._load_profile, state.day, state.keys)
+            state.intraday.read_until_ns = state.intraday.open_ns  # today's bars: again
 
     # --- a cycle ----------------------------------------------------------------------
 

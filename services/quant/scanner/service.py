@@ -25,6 +25,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import NamedTuple
 
+from quant.backfill import BadRequest
 from quant.bus import codecs, topics
 from quant.bus.port import Publisher
 from quant.core.calendar import ExchangeCalendar
@@ -186,7 +187,7 @@ class ScannerService:
     ) -> None:
         try:
             summary = await fill.fill(keys, interval, start, end, stop)
-        except CYCLE_ERRORS as e:
+        except (*CYCLE_ERRORS, BadRequest) as e:
             self.metrics.errors.labels(stage="fill").inc()
             log.warning(
                 "scanner: filling %s history failed (%s); scanning with what is stored",
