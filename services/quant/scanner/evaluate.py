@@ -196,15 +196,18 @@ def _share(mask: npt.NDArray[np.bool_], n: int) -> float:
 
 
 def _no_data_error(start: date, end: date, config: EvaluateConfig, names: int) -> NoStoredCandles:
-    days = config.scanner.history_days
-    before = start - timedelta(days=days * 7 // 5 + 10)
+    s = config.scanner
+    minutes_from = start - timedelta(days=s.volume_days * 7 // 5 + 4)
+    days_from = start - timedelta(days=s.history_days * 7 // 5 + 10)
     return NoStoredCandles(
         f"no one-minute candles are stored between {start} and {end} for the {names} names "
         "of the universe; fill the store first, e.g.\n"
-        f"  quant backfill --universe NSE_EQ --from {start} --to {end} --interval 1minute\n"
-        f"  quant backfill --symbols 'NIFTY 50' --from {start} --to {end} --interval 1minute\n"
-        f"and the day candles of the {days} sessions before {start} that the signals look "
-        f"back on (--from {before} --to {end} --interval day, for both)"
+        f"  quant backfill --universe NSE_EQ --from {minutes_from} --to {end} "
+        "--interval 1minute\n"
+        f"  quant backfill --universe NSE_EQ --from {days_from} --to {end} --interval day\n"
+        "and the same two for --symbols 'NIFTY 50' (the minutes cover the "
+        f"{s.volume_days} sessions of volume and the days the {s.history_days} sessions the "
+        f"signals look back on before {start})"
     )
 
 

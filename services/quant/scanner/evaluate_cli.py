@@ -85,8 +85,12 @@ def _minutes(text: str) -> tuple[int, ...]:
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     """The arguments of ``quant scanner evaluate`` (the caller sets ``func``). Those not
     given take the scanner's settings (``QUANT_SCANNER__*``)."""
-    parser.add_argument("--from", dest="start", type=_date, required=True, metavar="DATE")
-    parser.add_argument("--to", dest="end", type=_date, required=True, metavar="DATE")
+    parser.add_argument(
+        "--from", dest="start", type=_date, required=True, metavar="DATE", help="first day"
+    )
+    parser.add_argument(
+        "--to", dest="end", type=_date, required=True, metavar="DATE", help="last day"
+    )
     parser.add_argument(
         "--universe",
         help="NSE_EQ (every NSE equity of the master) and/or comma-separated symbols",
@@ -95,11 +99,19 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", type=_hhmm, metavar="HH:MM", help="last cycle of a day")
     parser.add_argument("--every", type=int, metavar="MIN", help="cycle cadence (5)")
     parser.add_argument("--top", type=int, metavar="N", help="picks per cycle (20)")
-    parser.add_argument("--horizons", type=_minutes, default=(15, 30, 60), metavar="M,M,..")
+    parser.add_argument(
+        "--horizons",
+        type=_minutes,
+        default=(15, 30, 60),
+        metavar="M,M,..",
+        help="forward-return horizons, minutes (15,30,60)",
+    )
     parser.add_argument("--history-days", type=int, metavar="N", help="day candles (20)")
     parser.add_argument("--volume-days", type=int, metavar="N", help="minute volume (10)")
-    parser.add_argument("--min-price", type=float, metavar="RUPEES")
-    parser.add_argument("--min-turnover", type=float, metavar="RUPEES")
+    parser.add_argument("--min-price", type=float, metavar="RUPEES", help="liquidity (20)")
+    parser.add_argument(
+        "--min-turnover", type=float, metavar="RUPEES", help="median daily turnover (1e7)"
+    )
     parser.add_argument("--csv", type=Path, metavar="FILE", help="one row per pick")
     parser.add_argument("--json", type=Path, metavar="FILE", help="the summary and the picks")
 

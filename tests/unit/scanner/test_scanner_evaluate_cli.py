@@ -60,7 +60,11 @@ def test_an_empty_range_exits_1_saying_what_to_backfill(
     settings = data_dir(tmp_path)
     argv = ["--from", "2026-11-02", "--to", "2026-11-06", *SMALL]
     assert main_evaluate(parse(argv), settings) == 1
-    assert "quant backfill --universe NSE_EQ --from 2026-11-02" in capsys.readouterr().err
+    err = capsys.readouterr().err  # 3 sessions of minutes before the range, 8 days back
+    assert (
+        "quant backfill --universe NSE_EQ --from 2026-10-25 --to 2026-11-06 --interval 1minute"
+        in err
+    )
 
 
 def test_a_missing_store_or_bad_universe_exits_2(
