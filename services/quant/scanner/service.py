@@ -159,8 +159,10 @@ class ScannerService:
     ) -> None:
         s, cal = self._settings, self._calendar
         day: date | None = None
+        done = 0  # the last cycle run: the next is after it, however fast the cycle was
         while not stop.is_set():
-            due = next_cycle(self._deps.clock.now_ns(), cal, s.first_at, s.interval_seconds)
+            after = max(self._deps.clock.now_ns(), done + 1)
+            due = next_cycle(after, cal, s.first_at, s.interval_seconds)
             due_day = ns_to_datetime(due, IST).date()
             if due_day != day:
                 self._stage = f"waiting for the start of {due_day.isoformat()}"
@@ -173,6 +175,7 @@ class ScannerService:
             if not await self._wait_until(due, stop):
                 return
             await self._cycle(cycle, due, publisher)
+            done = due
 
     # --- the start of a day ------------------------------------------------------------
 

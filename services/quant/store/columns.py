@@ -229,8 +229,10 @@ def candle_batch_from_rows(rows: Sequence[Sequence[Any]]) -> CandleBatch:
     """Rows selected with ``OHLC_COLUMNS`` (``ts`` as integer ns) -> one ``ohlc`` batch
     (NULL numbers as 0)."""
     if not rows:
-        empty = np.zeros(0, dtype=np.int64)
-        return CandleBatch(**{c: [] if c == KEY else empty for c in OHLC_COLUMNS})
+        empty: dict[str, Any] = {
+            c: [] if c == KEY else np.zeros(0, dtype=np.int64) for c in OHLC_COLUMNS
+        }
+        return CandleBatch(**empty)
     cols = list(zip(*rows, strict=True))
     values: dict[str, Any] = {}
     for c, col in zip(OHLC_COLUMNS, cols, strict=True):

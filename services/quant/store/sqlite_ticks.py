@@ -168,19 +168,17 @@ class SqliteTickStore:
     ) -> CandleBatch:
         """The candles of many instruments at once (``start_ns <= ts_start < end_ns``), as one
         ``ohlc`` batch ordered by instrument then time (the scanner's history reads: one
-        primary-key range scan per instrument under one lock)."""
+        primary-key range scan per instrument, the lock taken for each, so that writers
+        are not held up by a long read)."""
         sql = (
             f"SELECT {_BATCH} FROM ohlc WHERE instrument_key = ? "  # noqa: S608 - constant
             "AND interval_seconds = ? AND ts >= ? AND ts < ? ORDER BY ts"
         )
-
-        def read(conn: sqlite3.Connection) -> list[Any]:
-            rows: list[Any] = []
-            for key in instrument_keys:
-                rows += conn.execute(sql, (key, interval_seconds, start_ns, end_ns)).fetchall()
-            return rows
-
-        return C.candle_batch_from_rows(self._run(read))
+        rows: list[Any] = []
+        for key in instrument_keys:
+            args = (key, interval_seconds, start_ns, end_ns)
+            rows += self._run(lambda conn, a=args: conn.execute(sql, a).fetchall())  # type: ignore[misc]
+        return C.candle_batch_from_rows(rows)
 
     def latest_suggestions(self, limit: int = 20) -> list[ScannerSuggestion]:
         sql = (
