@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, time
 
+import numpy as np
 import pytest
 
 from quant.backfill import HistoryRequest, backfill
@@ -89,3 +90,13 @@ async def test_a_replay_of_the_simulators_history_reports_what_the_store_says() 
                 assert r == pytest.approx((later / entry - 1) * 100)
     s15 = report.horizons[0]
     assert s15.picks == len(report.picks) and s15.universe_count == report.cycles * NAMES
+    # the state carried from day to day equals a replay that starts on the day itself
+    middle = date(2026, 12, 2)
+    alone = run_evaluate(store, universe, middle, middle, config=config, calendar=SIM_CALENDAR)
+    carried = [
+        p for p in report.picks if datetime.fromtimestamp(p.ts_event / 1e9, IST).date() == middle
+    ]
+    assert [p[:7] for p in alone.picks] == [p[:7] for p in carried]  # up to the reasons
+    np.testing.assert_array_equal(  # NaN past the close on both sides
+        [p.returns + p.universe for p in alone.picks], [p.returns + p.universe for p in carried]
+    )
