@@ -9,8 +9,9 @@ another ``QUANT_QUESTDB__*``) is set, else ``ticks.sqlite`` in ``QUANT_DATA_DIR`
 store ``quant up`` uses). The universe (default ``NSE_EQ``: every NSE equity of the
 instrument master) is resolved through the master: PostgreSQL with
 ``QUANT_POSTGRES__DSN``, else the embedded store in ``QUANT_DATA_DIR``, else a download
-from ``QUANT_UPSTOX__ASSETS_BASE``. Exit status: 0 done, 1 no stored candles in the
-range (the message says what to backfill), 2 bad arguments.
+from ``QUANT_UPSTOX__ASSETS_BASE``. Exit status: 0 done, 1 nothing to replay (no tick
+store, no stored candles in the range: the message says what to backfill; or the store or
+the master cannot be read), 2 bad arguments (an unknown symbol, ``--from`` after ``--to``).
 
 ``quant scanner`` registers the sub-command with :func:`add_evaluate_arguments` and runs
 :func:`main_evaluate`.
@@ -25,7 +26,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError, field_validator
+from pydantic import field_validator
 
 from quant.runtime.settings import ServiceSettings
 from quant.scanner.settings import ScannerSettings
@@ -214,6 +215,12 @@ def main_evaluate(args: argparse.Namespace, settings: EvaluateSettings | None = 
         write_csv,
         write_json,
     )
+    from quant.store.ports import StoreError
+    from quant.upstox.errors import InstrumentMasterError
+
+    def fail(error: Exception, status: int) -> int:
+        print(f"quant scanner evaluate: {error}", file=sys.stderr)
+        return status
 
     try:
         settings = settings or EvaluateSettings()
@@ -224,13 +231,22 @@ def main_evaluate(args: argparse.Namespace, settings: EvaluateSettings | None = 
         )
         if args.start > args.end:
             raise ValueError(f"--from {args.start} is after --to {args.end}")
+    except ValueError as e:  # pydantic's ValidationError included
+        return fail(e, 2)
+    try:
+        store = open_tick_store(settings)
+    except (FileNotFoundError, StoreError) as e:
+        return fail(e, 1)
+    try:
         universe, explicit = resolve_universe(load_master(settings), config.scanner.universe)
         if not universe:
             raise ValueError(f"the universe {config.scanner.universe} has no NSE equity")
-        store = open_tick_store(settings)
-    except (ValueError, ValidationError, FileNotFoundError) as e:
-        print(f"quant scanner evaluate: {e}", file=sys.stderr)
-        return 2
+    except (InstrumentMasterError, StoreError) as e:
+        store.close()
+        return fail(e, 1)
+    except ValueError as e:
+        store.close()
+        return fail(e, 2)
 
     def progress(day: date, cycles: int, names: int) -> None:
         print(f"  {day}: {cycles} cycles, {names} names scanned", file=sys.stderr, flush=True)
@@ -247,8 +263,7 @@ def main_evaluate(args: argparse.Namespace, settings: EvaluateSettings | None = 
             progress=progress,
         )
     except NoStoredCandles as e:
-        print(f"quant scanner evaluate: {e}", file=sys.stderr)
-        return 1
+        return fail(e, 1)
     finally:
         store.close()
     print(format_report(report))

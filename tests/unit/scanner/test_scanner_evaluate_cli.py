@@ -17,6 +17,7 @@ from quant.scanner.evaluate_cli import (
     resolve_universe,
 )
 from quant.store.sqlite_relational import SqliteRelationalStore
+from quant.upstox.settings import UpstoxSettings
 from quant.users.settings import RELATIONAL_FILE
 
 MASTER = [
@@ -67,11 +68,11 @@ def test_an_empty_range_exits_1_saying_what_to_backfill(
     )
 
 
-def test_a_missing_store_or_bad_universe_exits_2(
+def test_a_missing_store_exits_1_and_a_bad_universe_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = data_dir(tmp_path, ticks=False)
-    assert main_evaluate(parse(ARGS), settings) == 2
+    assert main_evaluate(parse(ARGS), settings) == 1
     assert "run `quant backfill` first" in capsys.readouterr().err
     build_store(str(tmp_path / "ticks.sqlite")).close()
     assert main_evaluate(parse([*ARGS, "--universe", "BRK,NOPE"]), settings) == 2
@@ -92,3 +93,14 @@ def test_bad_arguments_are_refused_by_the_parser() -> None:
         parse(["--from", "2026-13-01", "--to", "2026-12-07"])
     with pytest.raises(SystemExit):
         parse([*ARGS, "--horizons", "15,x"])
+
+
+def test_a_master_that_cannot_be_downloaded_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_store(str(tmp_path / "ticks.sqlite")).close()  # no relational store: download
+    settings = EvaluateSettings(
+        data_dir=tmp_path, upstox=UpstoxSettings(assets_base="http://127.0.0.1:9")
+    )
+    assert main_evaluate(parse(ARGS), settings) == 1
+    assert "download failed" in capsys.readouterr().err
