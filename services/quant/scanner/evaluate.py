@@ -41,6 +41,7 @@ from quant.scanner.history_inputs import (
     DailyWindow,
     MinuteBars,
     PriorSession,
+    day_candles_from_minutes,
     load_minute_bars,
     scan_inputs,
     session_days,
@@ -248,10 +249,12 @@ def run_evaluate(
     # are not stored (aggregated from the minutes)
     window = before[-s.history_days :]
     vol_days = before[-s.volume_days :]
-    need = sorted({*vol_days, *(d for d in window if daily.coverage(d) < len(keys))})
-    priors: dict[date, PriorSession] = {}
-    for bars in load_minute_bars(candles, keys, need, calendar=calendar):
-        priors[bars.day] = PriorSession.of(bars, keep_minutes=bars.day in vol_days)
+    priors: dict[date, PriorSession] = {
+        bars.day: PriorSession.of(bars)
+        for bars in load_minute_bars(candles, keys, vol_days, calendar=calendar)
+    }
+    rest = [d for d in window if d not in priors]
+    priors.update(day_candles_from_minutes(candles, keys, daily, rest, calendar=calendar))
     tally = _Tally(config.horizons)
     picks: list[Pick] = []
     empty: list[date] = []

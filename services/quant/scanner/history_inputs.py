@@ -16,7 +16,7 @@ At T, with ``m`` one-minute bars of the session complete (``ts_start + 60 s <= T
 * ``same_time_volume[:, l]`` the cumulative volume of the l-th previous session over its
   first ``m`` bars (minute-of-session aligned; NaN where the name had no bar that day);
 * the daily arrays the previous ``history_days`` sessions: stored day candles, a session
-  without a stored day candle aggregated from its one-minute bars when those are loaded;
+  without a stored day candle taken from its one-minute bars (read for those names only);
 * the index (NIFTY 50) row is built the same way and split off.
 
 Which days are sessions comes from the data: the days on which the index has stored
@@ -278,6 +278,12 @@ class DailyCandles:
         """How many names have a stored day candle for ``day``."""
         return int(np.count_nonzero(self._days == _day_number(day)))
 
+    def missing(self, day: date) -> I64:
+        """Rows of the names without a stored day candle for ``day``."""
+        have = self._rows[self._days == _day_number(day)]
+        out: I64 = np.setdiff1d(np.arange(self.names, dtype=np.int64), have)
+        return out
+
     def window(
         self, sessions: Sequence[date], priors: Mapping[date, PriorSession] | None = None
     ) -> DailyWindow:
@@ -305,6 +311,35 @@ class DailyCandles:
                 gap = np.isnan(mat[:, j])
                 mat[gap, j] = values[gap]
         return DailyWindow(*out)
+
+
+def day_candles_from_minutes(
+    reader: CandleReader,
+    keys: Sequence[str],
+    daily: DailyCandles,
+    days: Sequence[date],
+    *,
+    calendar: ExchangeCalendar,
+) -> dict[date, PriorSession]:
+    """For the ``days`` on which some names have no stored day candle: those names' day
+    candles aggregated from their one-minute bars (one read for them over the days; the
+    other rows NaN), to pass to :meth:`DailyCandles.window`."""
+    gaps = {d: daily.missing(d) for d in days}
+    gaps = {d: rows for d, rows in gaps.items() if rows.size}
+    if not gaps:
+        return {}
+    rows = np.unique(np.concatenate(list(gaps.values())))
+    n = len(keys)
+    out: dict[date, PriorSession] = {}
+    for bars in load_minute_bars(reader, [keys[i] for i in rows], sorted(gaps), calendar=calendar):
+        full = []
+        for values in bars.day_summary():
+            a = np.full(n, np.nan)
+            a[rows] = values
+            full.append(a)
+        o, h, low, c, v = full
+        out[bars.day] = PriorSession(bars.day, o, h, low, c, v, None)
+    return out
 
 
 def scan_inputs(
@@ -384,10 +419,11 @@ def build_scan_inputs(
     window = past[-history_days:] if history_days > 0 else []
     vol_days = past[-volume_days:] if volume_days > 0 else []
     daily = DailyCandles.load(reader, keys, window[0] if window else day, day)
-    missing = [d for d in window if d not in vol_days and daily.coverage(d) < len(keys)]
-    loaded = load_minute_bars(reader, keys, sorted({*vol_days, *missing, day}), calendar=calendar)
+    loaded = load_minute_bars(reader, keys, [*vol_days, day], calendar=calendar)
     today = loaded[-1]
-    priors = {b.day: PriorSession.of(b, keep_minutes=b.day in vol_days) for b in loaded[:-1]}
+    priors = {b.day: PriorSession.of(b) for b in loaded[:-1]}
+    rest = [d for d in window if d not in priors]
+    priors.update(day_candles_from_minutes(reader, keys, daily, rest, calendar=calendar))
     return scan_inputs(
         today,
         at_ns,
