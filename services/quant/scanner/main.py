@@ -1,11 +1,13 @@
 """The scanner's composition: ``build(settings, deps)`` -> the ``scanner`` service.
 
-Per run, :func:`rest_io` opens one rate-limited Upstox REST client at
-``settings.upstox`` with ``deps.token`` (``quant auth login``; in ``quant up`` the
-simulator's) for the quotes (:class:`~quant.scanner.adapters.UpstoxQuotes`) and the
-start-of-day history fill (:class:`~quant.scanner.adapters.BackfillHistory`, into
-``deps.tick_store``). The calendar is NSE's unless given (``quant up`` gives the
-simulator's). ``quant scanner`` (:mod:`quant.scanner.cli`) and ``quant up`` build it.
+Per run, :func:`rest_io` opens two rate-limited Upstox REST clients at ``settings.upstox``
+with ``deps.token`` (``quant auth login``; in ``quant up`` the simulator's): one for the
+quotes (:class:`~quant.scanner.adapters.UpstoxQuotes`) and one for the start-of-day
+history fill (:class:`~quant.scanner.adapters.BackfillHistory`, into ``deps.tick_store``),
+whose limiters split Upstox's standard limits between them (:data:`QUOTE_WINDOWS`,
+:data:`FILL_WINDOWS`), so that a cycle's quotes never queue behind a fill. The calendar
+is NSE's unless given (``quant up`` gives the simulator's). ``quant scanner``
+(:mod:`quant.scanner.cli`) and ``quant up`` build it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,17 @@ from quant.scanner.cycle import CycleResult
 from quant.scanner.service import OpenIO, ScannerIO, ScannerService
 from quant.scanner.settings import ScannerServiceSettings, ScannerSettings
 from quant.store.ports import TickStore
+from quant.upstox.ratelimit import STANDARD_WINDOWS, RateWindow
 from quant.upstox.settings import UpstoxSettings
+
+QUOTE_WINDOWS = (RateWindow(10, 1), RateWindow(50, 60), RateWindow(200, 1800))
+"""The quotes' share of Upstox's standard limits: 5 requests a cycle never wait behind a
+history fill (a fill can take a whole minute's budget)."""
+FILL_WINDOWS = tuple(
+    RateWindow(w.limit - q.limit, w.seconds)
+    for w, q in zip(STANDARD_WINDOWS, QUOTE_WINDOWS, strict=True)
+)
+"""The history fill's share: the rest (together never above Upstox's limits)."""
 
 
 def rest_io(
@@ -38,20 +50,27 @@ def rest_io(
     @contextlib.asynccontextmanager
     async def open_io() -> AsyncIterator[ScannerIO]:
         from quant.upstox.config import RestConfig
+        from quant.upstox.ratelimit import UpstoxRateLimits
         from quant.upstox.rest import UpstoxRestClient
 
         config = RestConfig(
             api_base=upstox.api_base, hft_base=upstox.hft_base, ca_file=upstox.ca_file
         )
-        async with UpstoxRestClient(token, config) as rest:
+        quotes = UpstoxRestClient(
+            token, config, limits=UpstoxRateLimits(standard_windows=QUOTE_WINDOWS)
+        )
+        history = UpstoxRestClient(
+            token, config, limits=UpstoxRateLimits(standard_windows=FILL_WINDOWS)
+        )
+        async with quotes, history:
             fill = BackfillHistory(
-                rest,
+                history,
                 store,
                 calendar=calendar,
                 clock=clock,
                 in_flight=scanner.backfill_in_flight,
             )
-            yield ScannerIO(UpstoxQuotes(rest), fill if scanner.backfill else None)
+            yield ScannerIO(UpstoxQuotes(quotes), fill if scanner.backfill else None)
 
     return open_io
 
