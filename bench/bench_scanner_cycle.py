@@ -4,18 +4,22 @@ Starts the simulator in a child process with ~2,200 NSE equities (``extra_equiti
 rate limits on, and in this process:
 
 * fills a temporary SQLite tick store with synthetic history anchored at the simulator's
-  prices: day candles of the previous ``--history-days`` sessions and one-minute bars of
-  the previous ``--volume-days`` sessions and of today up to the first cycle (NIFTY 50
-  too), as ``quant backfill`` and the feature engine leave them;
-* loads the start-of-day history once (``DayHistory.load``: timed, not part of a cycle);
-* runs ``--cycles`` cycles, each timed by stage against the < 3 s goal:
-  - quotes: full market quotes of every name through the rate-limited ``UpstoxRestClient``
-    (500 keys per request, its limiter and the simulator's),
-  - history: today's new one-minute bars from the store (5 per name and cycle, written
-    between cycles as the feature engine would) and the ``ScanInputs``, quotes overlaid,
-  - compute: liquidity filter, signals, composite score, top N and the picks' reasons,
-  - publish: the picks encoded and published on ``scanner.suggestions`` through the
-    in-process bus, flushed.
+  previous closes: day candles of the previous ``--history-days`` sessions and one-minute
+  bars of the previous ``--volume-days`` sessions and of today up to the first cycle
+  (NIFTY 50 too), as ``quant backfill`` and the feature engine leave them;
+* prepares the day with the scanner's own :class:`quant.scanner.cycle.ScanCycle`
+  (daily candles, liquidity filter, minute-volume profile: timed, once a day);
+* runs ``--cycles`` cycles of ``ScanCycle.run`` plus what the service does with the picks,
+  each timed by stage against the < 3 s goal:
+  - quotes: full market quotes of every scanned name and NIFTY 50 through the
+    rate-limited ``UpstoxRestClient`` (500 keys per request, its limiter and the
+    simulator's),
+  - history: today's one-minute bars stored since the previous cycle (5 per name,
+    written between cycles as the feature engine would; the first cycle reads the
+    morning's),
+  - compute: the rest of the cycle (``ScanInputs``, signals, score, top N, reasons),
+  - publish: the picks written to the ``scanner_suggestions`` table and published on
+    ``scanner.suggestions`` (the in-process bus, or ``--kafka BOOTSTRAP``), flushed.
 
     python bench/bench_scanner_cycle.py [--names 2200] [--cycles 6] [--volume-days 3]
 """
@@ -24,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import os
 import socket
@@ -178,35 +181,66 @@ def fill_store(store, keys, anchor, history_days, volume_days, today_minutes):  
     return syn, closes[:, -1], open_ns
 
 
-def quote_column(quotes, keys, name, scale=100.0):  # type: ignore[no-untyped-def]
-    """One field of the quotes as rupees (or ``scale=1`` for volume) per key, NaN if missing."""
-    return np.array(
-        [getattr(quotes[k], name) / scale if k in quotes else np.nan for k in keys], np.float64
-    )
-
-
 def at_ist(day: date, t: dtime) -> int:
     from quant.core.clock import IST, datetime_to_ns
 
     return datetime_to_ns(datetime.combine(day, t, tzinfo=IST))
 
 
-async def run(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, object]:
-    from quant.analytics.scanner_score import (
-        ScoreWeights,
-        composite_score,
-        liquid,
-        normalised,
-        reasons,
-        top_n,
-    )
-    from quant.analytics.scanner_signals import SignalParams, compute_signals
-    from quant.bus.codec_trading import encode_suggestion
-    from quant.bus.inprocess import InProcessBus
+class TimedQuotes:
+    """The scanner's ``QuoteSource`` with the time spent in it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.seconds = inner, 0.0
+
+    async def quotes(self, keys: Sequence[str]) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.quotes(keys)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+class TimedCandles:
+    """The scanner's ``CandleReader`` with the time spent in it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.seconds = inner, 0.0
+
+    def candle_batch(self, keys: Sequence[str], start: int, end: int, interval: int = 60) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self.inner.candle_batch(keys, start, end, interval)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+def make_bus(kafka: str | None) -> Any:
     from quant.bus.topics import SUGGESTIONS
-    from quant.core.calendar import NSE_CALENDAR
-    from quant.core.events import ScannerSuggestion
-    from quant.scanner.history_inputs import DayHistory
+
+    if kafka:
+        from quant.bus.kafka import KafkaBus
+        from quant.bus.settings import KafkaSettings
+
+        bus: Any = KafkaBus.from_settings(KafkaSettings(bootstrap_servers=kafka))
+    else:
+        from quant.bus.inprocess import InProcessBus
+
+        bus = InProcessBus()
+    bus.ensure_topics([SUGGESTIONS])
+    return bus
+
+
+async def run(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, object]:
+    from quant.bus.codecs import encode_suggestion
+    from quant.bus.topics import SUGGESTIONS
+    from quant.core.instruments import Instrument, InstrumentType
+    from quant.scanner.adapters import StoreCandles, UpstoxQuotes
+    from quant.scanner.cycle import ScanCycle
+    from quant.scanner.settings import ScannerSettings
+    from quant.scanner.universe import Candidates
+    from quant.sim.calendar import SIM_CALENDAR
+    from quant.store.columns import suggestion_batch
     from quant.store.sqlite_ticks import SqliteTickStore
     from quant.upstox.config import RestConfig
     from quant.upstox.rest import UpstoxRestClient
@@ -219,12 +253,7 @@ async def run(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, objec
         config = RestConfig(api_base=info["base_url"], hft_base=info["base_url"])
         async with UpstoxRestClient(lambda: info["token"], config) as rest:
             first = await rest.full_quotes(all_keys)
-            anchor = np.array(
-                [
-                    first[k].close / 100 if first[k].close else first[k].last_price / 100
-                    for k in all_keys
-                ]
-            )
+            anchor = np.array([(first[k].last_price - first[k].net_change) / 100 for k in all_keys])
             store = SqliteTickStore(Path(tmp.name) / "ticks.sqlite").open()
             t0 = time.perf_counter()
             today_minutes = (FIRST_CYCLE.hour * 60 + FIRST_CYCLE.minute) - (9 * 60 + 15)
@@ -232,24 +261,31 @@ async def run(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, objec
                 store, all_keys, anchor, args.history_days, args.volume_days, today_minutes
             )
             fill_s = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            history = DayHistory.load(
-                store,
-                keys,
-                DAY,
-                calendar=NSE_CALENDAR,
-                history_days=args.history_days,
-                volume_days=args.volume_days,
+            settings = ScannerSettings(
+                history_days=args.history_days, volume_days=args.volume_days, top_n=args.top
             )
+            instruments = [
+                Instrument(k, sym, sym, "NSE", "NSE_EQ", InstrumentType.EQUITY)
+                for k, sym in zip(keys, symbols, strict=True)
+            ]
+            quotes = TimedQuotes(UpstoxQuotes(rest))
+            candles = TimedCandles(StoreCandles(store))
+            cycle = ScanCycle(
+                settings,
+                candidates=Candidates(instruments, frozenset(), []),
+                quotes=quotes,
+                candles=candles,
+                calendar=SIM_CALENDAR,
+            )
+            t0 = time.perf_counter()
+            state = await cycle.prepare(DAY)
             load_s = time.perf_counter() - t0
-            bus = InProcessBus()
-            bus.ensure_topics([SUGGESTIONS])
+            bus = make_bus(args.kafka)
             publisher = bus.publisher()
-            params, weights = SignalParams(), ScoreWeights()
             stages: dict[str, list[float]] = {
                 k: [] for k in ("quotes", "history", "compute", "publish", "cycle")
             }
-            picks_seen: list[str] = []
+            top5: list[str] = []
             minutes_done = today_minutes
             for c in range(args.cycles):
                 at = at_ist(DAY, FIRST_CYCLE) + c * 300 * 1_000_000_000
@@ -258,72 +294,44 @@ async def run(args: argparse.Namespace, info: dict[str, Any]) -> dict[str, objec
                     last_close = closes[:, -1]
                     store.write(minute_batch(all_keys, open_ns, minutes_done, closes, vols))
                     minutes_done += 5
+                quotes.seconds = candles.seconds = 0.0
                 t_start = time.perf_counter()
-                quotes = await rest.full_quotes(all_keys)
-                t_quotes = time.perf_counter()
-                history.refresh(store, at)
-                base = history.inputs(at)
-
-                inputs = dataclasses.replace(
-                    base,
-                    last=quote_column(quotes, keys, "last_price"),
-                    vwap=quote_column(quotes, keys, "average_price"),
-                    day_open=quote_column(quotes, keys, "open"),
-                    volume=quote_column(quotes, keys, "volume", scale=1.0),
-                )
-                t_history = time.perf_counter()
-                ok = liquid(
-                    inputs.last,
-                    inputs.daily_close,
-                    inputs.daily_volume,
-                    min_price=20.0,
-                    min_turnover=1e7,
-                )
-                idx = np.flatnonzero(ok)
-                signals = compute_signals(inputs, params)
-                sub = {name: v[idx] for name, v in signals.items()}
-                z = normalised(sub)
-                score = composite_score(sub, weights, z=z)
-                chosen = top_n(score, args.top)
-                label = datetime.fromtimestamp(at / 1e9).strftime("%H:%M")
-                suggestions = [
-                    ScannerSuggestion(
-                        instrument_key=keys[idx[i]],
-                        trading_symbol=symbols[idx[i]],
-                        ts_event=at,
-                        rank=rank,
-                        score=float(score[i]),
-                        reasons=reasons(sub, int(i), minute_label=label, z=z),
-                        last_price=round(float(inputs.last[idx[i]]) * 100),
+                result = await cycle.run(at)
+                t_ran = time.perf_counter()
+                # what the service does with the picks (ScannerService._cycle)
+                await asyncio.to_thread(store.write, suggestion_batch(result.picks))
+                for pick in result.picks:
+                    publisher.publish(
+                        SUGGESTIONS.name, pick.instrument_key, encode_suggestion(pick)
                     )
-                    for rank, i in enumerate(chosen, start=1)
-                ]
-                t_compute = time.perf_counter()
-                for s in suggestions:
-                    publisher.publish(SUGGESTIONS.name, s.instrument_key, encode_suggestion(s))
-                publisher.flush()
+                await asyncio.to_thread(publisher.flush)
                 t_end = time.perf_counter()
-                picks_seen = [s.trading_symbol for s in suggestions[:5]]
+                top5 = [p.trading_symbol for p in result.picks[:5]]
+                run_s = t_ran - t_start
                 for name, dt in (
-                    ("quotes", t_quotes - t_start),
-                    ("history", t_history - t_quotes),
-                    ("compute", t_compute - t_history),
-                    ("publish", t_end - t_compute),
+                    ("quotes", quotes.seconds),
+                    ("history", candles.seconds),
+                    ("compute", run_s - quotes.seconds - candles.seconds),
+                    ("publish", t_end - t_ran),
                     ("cycle", t_end - t_start),
                 ):
                     stages[name].append(dt)
                 print(
-                    f"cycle {c + 1}: {len(quotes)} quotes, {idx.size} liquid, "
+                    f"cycle {c + 1}: {result.quoted} quoted of {result.universe} scanned, "
+                    f"{len(result.picks)} picks; "
                     + " ".join(f"{k} {v[-1] * 1000:.0f} ms" for k, v in stages.items()),
                     flush=True,
                 )
+            publisher.close()
             store.close()
         return {
             "names": len(keys),
+            "scanned": len(state.keys),
             "fill_s": fill_s,
             "load_s": load_s,
             "stages": stages,
-            "top5": picks_seen,
+            "top5": top5,
+            "bus": f"Kafka at {args.kafka}" if args.kafka else "the in-process bus",
         }
     finally:
         tmp.cleanup()
@@ -336,7 +344,20 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--history-days", type=int, default=20)
     parser.add_argument("--volume-days", type=int, default=3)
+    parser.add_argument(
+        "--kafka",
+        metavar="BOOTSTRAP|auto",
+        help="publish through this Kafka (auto: a private broker started here)",
+    )
     args = parser.parse_args()
+    kafka_dir = tempfile.TemporaryDirectory(prefix="bench-scanner-kafka-")
+    kafka: Any = None
+    if args.kafka == "auto":
+        from quant.devinfra.kafka import KafkaServer
+
+        kafka = KafkaServer(Path(kafka_dir.name), die_with_parent=True)
+        kafka.start()
+        args.kafka = kafka.bootstrap
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'services'}"}
     child = subprocess.Popen(
         [sys.executable, "-c", SERVER, str(free_port()), str(args.names)],
@@ -350,11 +371,15 @@ def main() -> int:
     finally:
         child.terminate()
         child.wait(10)
+        if kafka is not None:
+            kafka.stop()
+        kafka_dir.cleanup()
     stages: dict[str, list[float]] = out["stages"]  # type: ignore[assignment]
     print()
     print(
-        f"{out['names']} NSE EQ names; store filled in {out['fill_s']:.1f} s; "
-        f"start-of-day history load {out['load_s']:.2f} s (once a day, not in a cycle)"
+        f"{out['names']} NSE EQ names ({out['scanned']} pass the liquidity filter); store "
+        f"filled in {out['fill_s']:.1f} s; start of day (ScanCycle.prepare) "
+        f"{out['load_s']:.2f} s, once a day; picks published through {out['bus']}"
     )
     print(f"{'stage':<9} {'first ms':>9} {'median ms':>10} {'max ms':>8}   (steady = cycles 2..)")
     for name, values in stages.items():

@@ -1,18 +1,20 @@
 """``quant scanner evaluate``: replay stored history and judge the scanner's picks.
 
-For each session day in ``[start, end]`` and each cycle time (09:20, 09:25, ... by
-default), :func:`run_evaluate` rebuilds the scanner's inputs from stored candles only
-(:mod:`quant.scanner.history_inputs`), scores the liquid universe exactly as a live cycle
-does (``compute_signals`` -> ``composite_score`` -> ``top_n``) and measures each pick's
-forward return over 15, 30 and 60 minutes against the universe's average at the same
-time. A horizon that ends after the session's close is not counted. Returns are percent;
-the entry price is the last complete one-minute bar's close before the cycle time.
+For each session day in ``[start, end]`` and each cycle time (the scanner's: 09:20, 09:25,
+... by default), :func:`run_evaluate` rebuilds the scanner's inputs from stored candles
+only (:mod:`quant.scanner.history_inputs`: quotes replaced by the one-minute candles up to
+the cycle), keeps the names a live day scans (:func:`quant.scanner.universe.scanned`: the
+liquidity filter on the daily candles, plus names listed explicitly), ranks them with the
+live cycle's own :func:`quant.scanner.rank.rank` and measures each pick's forward return
+over 15, 30 and 60 minutes against the average of the scanned names at the same time. A
+horizon that ends after the session's close is not counted. Returns are percent; the
+entry price is the last complete one-minute bar's close before the cycle time.
 
-Per horizon the report gives the picks' mean, median, hit rate (share > 0) and count, the
-universe's (every liquid name at every cycle), the picks' mean excess over their cycle's
-universe average and the share of picks that beat it. :func:`format_report` prints it as
-a table; :func:`write_csv` / :func:`write_json` save it. The argparse part
-(:func:`add_evaluate_arguments`, :func:`main_evaluate`) is hooked under ``quant scanner``.
+Per horizon the report gives the picks' count, mean, median and hit rate (share > 0), the
+same for the scanned universe (every scanned name at every cycle), the picks' mean excess
+over their cycle's universe average and the share of picks that beat it.
+:func:`format_report` prints it as a table; :func:`write_csv` / :func:`write_json` save
+it. The command line is :mod:`quant.scanner.evaluate_cli`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import csv
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -29,23 +31,29 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from quant.analytics.scanner_score import ScoreWeights, composite_score, liquid, top_n
-from quant.analytics.scanner_signals import SignalParams, compute_signals
+from quant.analytics.scanner_signals import ScanInputs
 from quant.core.calendar import NSE_CALENDAR, ExchangeCalendar
 from quant.core.clock import IST, NS_PER_SECOND, datetime_to_ns, ns_to_datetime
+from quant.scanner.adapters import StoreCandles
+from quant.scanner.history import DailyHistory
 from quant.scanner.history_inputs import (
-    NIFTY_50,
     DailyCandles,
+    DailyWindow,
     MinuteBars,
     PriorSession,
+    day_candles_from_minutes,
     load_minute_bars,
     scan_inputs,
     session_days,
     session_times,
 )
+from quant.scanner.rank import rank
+from quant.scanner.settings import ScannerSettings
+from quant.scanner.universe import scanned
 from quant.store.ports import TickReader
 
 F = npt.NDArray[np.float64]
+NORMAL_OPEN = time(9, 15)
 
 
 class NoStoredCandles(ValueError):
@@ -59,33 +67,16 @@ class UniverseName(NamedTuple):
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """The replay's cycle times, scoring and horizons (defaults: the live scanner's)."""
+    """The scanner's settings the replay runs with, the forward-return horizons
+    (minutes) and optionally the last cycle time of a day (IST)."""
 
-    first_at: time = time(9, 20)
-    interval_seconds: int = 300
-    top_n: int = 20
-    or_minutes: int = 15
-    history_days: int = 20
-    volume_days: int = 10
+    scanner: ScannerSettings = field(default_factory=ScannerSettings)
     horizons: tuple[int, ...] = (15, 30, 60)
-    min_price: float = 20.0
-    min_turnover: float = 1e7
-    weights: ScoreWeights = field(default_factory=ScoreWeights)
-    params: SignalParams = field(default_factory=SignalParams)
-    index_key: str = NIFTY_50
+    until: time | None = None
 
     def __post_init__(self) -> None:
-        if self.interval_seconds < 60 or self.interval_seconds % 60:
-            raise ValueError(
-                f"interval_seconds must be a whole number of minutes >= 60, "
-                f"got {self.interval_seconds}"
-            )
-        if self.top_n < 1:
-            raise ValueError(f"top_n must be >= 1, got {self.top_n}")
         if not self.horizons or any(h < 1 for h in self.horizons):
             raise ValueError(f"horizons must be minutes >= 1, got {self.horizons}")
-        if self.first_at.tzinfo is not None:
-            raise ValueError("first_at is a wall-clock IST time without a timezone")
 
 
 class Pick(NamedTuple):
@@ -97,6 +88,7 @@ class Pick(NamedTuple):
     trading_symbol: str
     score: float
     last: float
+    reasons: tuple[str, ...]
     returns: tuple[float, ...]
     universe: tuple[float, ...]
 
@@ -127,22 +119,25 @@ class EvaluateReport(NamedTuple):
 
 
 ProgressFn = Callable[[date, int, int], None]
-"""Called after each replayed day with (day, cycles, liquid names at the last cycle)."""
+"""Called after each replayed day with (day, cycles, names scanned that day)."""
 
 
 def cycle_times(day: date, config: EvaluateConfig, calendar: ExchangeCalendar) -> list[int]:
-    """The day's cycle instants (UTC ns) from ``first_at`` every ``interval_seconds``,
-    inside the session and early enough for the shortest horizon to end by the close."""
+    """The day's cycle instants (UTC ns), as the live scanner's schedule has them
+    (``first_at`` every ``interval_seconds``; on a session opening at another time,
+    ``first_at`` keeps its distance from the open), up to ``until``, and early enough for
+    the shortest horizon to end by the close."""
+    s = config.scanner
     bounds = session_times(calendar, day).bounds_ns(day)
-    t = datetime_to_ns(datetime.combine(day, config.first_at, tzinfo=IST))
-    step = config.interval_seconds * NS_PER_SECOND
+
+    def at(t: time) -> int:
+        return datetime_to_ns(datetime.combine(day, t, tzinfo=IST))
+
+    first = bounds.open + max(at(s.first_at) - at(NORMAL_OPEN), 0)
     last = bounds.close - min(config.horizons) * 60 * NS_PER_SECOND
-    out: list[int] = []
-    while t <= last:
-        if t > bounds.open:
-            out.append(t)
-        t += step
-    return out
+    if config.until is not None:
+        last = min(last, bounds.open + at(config.until) - at(NORMAL_OPEN))
+    return list(range(first, last + 1, s.interval_seconds * NS_PER_SECOND))
 
 
 def _pct_return(later: F, entry: F) -> F:
@@ -202,14 +197,18 @@ def _share(mask: npt.NDArray[np.bool_], n: int) -> float:
 
 
 def _no_data_error(start: date, end: date, config: EvaluateConfig, names: int) -> NoStoredCandles:
-    before = start - timedelta(days=config.history_days * 2)
+    s = config.scanner
+    minutes_from = start - timedelta(days=s.volume_days * 7 // 5 + 4)
+    days_from = start - timedelta(days=s.history_days * 7 // 5 + 10)
     return NoStoredCandles(
         f"no one-minute candles are stored between {start} and {end} for the {names} names "
         "of the universe; fill the store first, e.g.\n"
-        f"  quant backfill --universe NSE_EQ --from {start} --to {end} --interval 1minute\n"
-        f"  quant backfill --symbols 'NIFTY 50' --from {start} --to {end} --interval 1minute\n"
-        f"and the day candles of the {config.history_days} sessions before {start} that the "
-        f"signals look back on (--from {before} --to {end} --interval day, for both)"
+        f"  quant backfill --universe NSE_EQ --from {minutes_from} --to {end} "
+        "--interval 1minute\n"
+        f"  quant backfill --universe NSE_EQ --from {days_from} --to {end} --interval day\n"
+        "and the same two for --symbols 'NIFTY 50' (the minutes cover the "
+        f"{s.volume_days} sessions of volume and the days the {s.history_days} sessions the "
+        f"signals look back on before {start})"
     )
 
 
@@ -220,52 +219,58 @@ def run_evaluate(
     end: date,
     *,
     config: EvaluateConfig = EvaluateConfig(),
+    explicit: frozenset[str] = frozenset(),
     calendar: ExchangeCalendar = NSE_CALENDAR,
     progress: ProgressFn | None = None,
 ) -> EvaluateReport:
     """Replay ``[start, end]`` at every cycle time and report the picks' forward returns.
 
-    Raises :class:`NoStoredCandles` when no day of the range has stored one-minute
-    candles for the universe, ``ValueError`` for an empty universe or ``start > end``.
+    ``explicit``: instrument keys scanned whatever their liquidity (named one by one, as
+    in the live scanner's universe). Raises :class:`NoStoredCandles` when no day of the
+    range has stored one-minute candles for the universe, ``ValueError`` for an empty
+    universe or ``start > end``.
     """
     if start > end:
         raise ValueError(f"--from {start} is after --to {end}")
     if not universe:
         raise ValueError("the universe is empty: nothing to evaluate")
-    keys = [u.instrument_key for u in universe] + [config.index_key]
+    s = config.scanner
+    candles = StoreCandles(reader)
+    keys = [u.instrument_key for u in universe] + [s.index_key]
     n = len(universe)
-    lookback = start - timedelta(days=max(config.history_days, config.volume_days) * 2 + 15)
-    sessions = session_days(reader, lookback, end, calendar=calendar, index_key=config.index_key)
+    lookback = start - timedelta(days=max(s.history_days, s.volume_days) * 2 + 15)
+    sessions = session_days(candles, lookback, end, calendar=calendar, index_key=s.index_key)
     eval_days = [d for d in sessions if d >= start]
     before = [d for d in sessions if d < start]
     if not eval_days:
         raise _no_data_error(start, end, config, n)
-    daily = DailyCandles.load(reader, keys, before[0] if before else start, end)
+    daily = DailyCandles.load(candles, keys, before[0] if before else start, end)
     # previous sessions: minute bars for the same-time volume, and for day candles that
     # are not stored (aggregated from the minutes)
-    window = before[-config.history_days :]
-    vol_days = before[-config.volume_days :] if config.volume_days > 0 else []
-    need = sorted({*vol_days, *(d for d in window if daily.coverage(d) < len(keys))})
-    priors: dict[date, PriorSession] = {}
-    for bars in load_minute_bars(reader, keys, need, calendar=calendar):
-        priors[bars.day] = PriorSession.of(bars, keep_minutes=bars.day in vol_days)
+    window = before[-s.history_days :]
+    vol_days = before[-s.volume_days :]
+    priors: dict[date, PriorSession] = {
+        bars.day: PriorSession.of(bars)
+        for bars in load_minute_bars(candles, keys, vol_days, calendar=calendar)
+    }
+    rest = [d for d in window if d not in priors]
+    priors.update(day_candles_from_minutes(candles, keys, daily, rest, calendar=calendar))
     tally = _Tally(config.horizons)
     picks: list[Pick] = []
     empty: list[date] = []
     cycles = 0
     for day in eval_days:
-        (today,) = load_minute_bars(reader, keys, [day], calendar=calendar)
+        (today,) = load_minute_bars(candles, keys, [day], calendar=calendar)
         past = [d for d in sessions if d < day]
         if not today.has_any[:n].any():
             empty.append(day)
         else:
-            done, liquid_names = _replay_day(
+            done, names = _replay_day(
                 today,
                 universe,
-                daily=daily,
-                priors=priors,
-                window=past[-config.history_days :],
-                vol_days=past[-config.volume_days :] if config.volume_days > 0 else [],
+                explicit,
+                history=daily.window(past[-s.history_days :], priors),
+                volume_priors=[priors[d] for d in past[-s.volume_days :] if d in priors],
                 config=config,
                 calendar=calendar,
                 tally=tally,
@@ -273,9 +278,9 @@ def run_evaluate(
             )
             cycles += done
             if progress is not None:
-                progress(day, done, liquid_names)
-        priors[day] = PriorSession.of(today, keep_minutes=config.volume_days > 0)
-        _trim(priors, [*past, day], config)
+                progress(day, done, names)
+        priors[day] = PriorSession.of(today)
+        _trim(priors, [*past, day], s)
     if len(empty) == len(eval_days):
         raise _no_data_error(start, end, config, n)
     return EvaluateReport(
@@ -290,13 +295,11 @@ def run_evaluate(
     )
 
 
-def _trim(
-    priors: dict[date, PriorSession], sessions: Sequence[date], config: EvaluateConfig
-) -> None:
-    """Keep the sessions the next day looks back on: day candles for ``history_days``,
-    minute bars for ``volume_days``."""
-    keep = set(sessions[-config.history_days :])
-    keep_minutes = set(sessions[-config.volume_days :]) if config.volume_days > 0 else set()
+def _trim(priors: dict[date, PriorSession], sessions: Sequence[date], s: ScannerSettings) -> None:
+    """Keep what the next day looks back on: day candles of ``history_days`` sessions,
+    minute bars of ``volume_days``."""
+    keep = set(sessions[-s.history_days :])
+    keep_minutes = set(sessions[-s.volume_days :])
     for d in list(priors):
         prior = priors[d]
         if d not in keep and d not in keep_minutes:
@@ -305,79 +308,108 @@ def _trim(
             priors[d] = PriorSession.of(prior.bars, keep_minutes=False)
 
 
+def _take(inputs: ScanInputs, rows: npt.NDArray[np.int64]) -> ScanInputs:
+    """The inputs of the names at ``rows`` only."""
+    i = inputs
+    return replace(
+        i,
+        last=i.last[rows],
+        prev_close=i.prev_close[rows],
+        day_open=i.day_open[rows],
+        vwap=i.vwap[rows],
+        volume=i.volume[rows],
+        or_high=i.or_high[rows],
+        or_low=i.or_low[rows],
+        daily_high=i.daily_high[rows],
+        daily_low=i.daily_low[rows],
+        daily_close=i.daily_close[rows],
+        daily_volume=i.daily_volume[rows],
+        same_time_volume=i.same_time_volume[rows],
+        minute_close=i.minute_close[rows],
+    )
+
+
 def _replay_day(
     today: MinuteBars,
     universe: Sequence[UniverseName],
+    explicit: frozenset[str],
     *,
-    daily: DailyCandles,
-    priors: dict[date, PriorSession],
-    window: Sequence[date],
-    vol_days: Sequence[date],
+    history: DailyWindow,
+    volume_priors: Sequence[PriorSession],
     config: EvaluateConfig,
     calendar: ExchangeCalendar,
     tally: _Tally,
     picks: list[Pick],
 ) -> tuple[int, int]:
-    """Every cycle of one day; returns (cycles, liquid names at the last cycle)."""
-    history = daily.window(window, priors)
-    volume_priors = [priors[d] for d in vol_days if d in priors]
+    """Every cycle of one day; returns (cycles, names scanned)."""
+    s = config.scanner
     n = len(universe)
-    cycles = liquid_names = 0
+    keys = [u.instrument_key for u in universe]
+    rows = np.asarray(
+        scanned(
+            keys,
+            DailyHistory(
+                (), history.high[:n], history.low[:n], history.close[:n], history.volume[:n]
+            ),
+            explicit,
+            min_price=s.min_price,
+            min_turnover=s.min_turnover,
+        ),
+        dtype=np.int64,
+    )
+    if rows.size == 0:
+        return 0, 0
+    sub_keys = [keys[i] for i in rows]
+    sub_symbols = [universe[i].trading_symbol for i in rows]
+    position = {k: j for j, k in enumerate(sub_keys)}
+    cycles = 0
     for t in cycle_times(today.day, config, calendar):
-        inputs = scan_inputs(
-            today, t, daily=history, volume_priors=volume_priors, or_minutes=config.or_minutes
+        inputs = _take(
+            scan_inputs(
+                today, t, daily=history, volume_priors=volume_priors, or_minutes=s.or_minutes
+            ),
+            rows,
         )
         m = today.complete(t)
-        ok = liquid(
-            inputs.last,
-            inputs.daily_close,
-            inputs.daily_volume,
-            min_price=config.min_price,
-            min_turnover=config.min_turnover,
+        last_paise = [0 if math.isnan(p) else round(p * 100) for p in inputs.last.tolist()]
+        ranked = rank(
+            inputs, keys=sub_keys, symbols=sub_symbols, last_paise=last_paise, now_ns=t, settings=s
         )
-        idx = np.flatnonzero(ok)
-        liquid_names = int(idx.size)
         cycles += 1
-        if idx.size == 0:
-            continue
-        signals = compute_signals(inputs, config.params)
-        score = composite_score({k: v[idx] for k, v in signals.items()}, config.weights)
-        chosen = idx[top_n(score, config.top_n)]
-        scores = np.full(n, np.nan)
-        scores[idx] = score
-        fwd = []
-        for h in config.horizons:
-            ret = _pct_return(today.close_at(m + h)[:n], inputs.last)
-            if m + h > today.minutes:
-                ret = np.full(n, np.nan)
-            fwd.append(ret)
+        fwd = [
+            _pct_return(today.close_at(m + h)[rows], inputs.last)
+            if m + h <= today.minutes
+            else np.full(rows.size, np.nan)
+            for h in config.horizons
+        ]
         avg = []
         for j, ret in enumerate(fwd):
-            u = ret[idx]
-            u = u[~np.isnan(u)]
+            u = ret[~np.isnan(ret)]
             mean = float(np.mean(u)) if u.size else math.nan
             avg.append(mean)
             if u.size:
                 tally.universe[j].append(u)
-            for i in chosen:
-                r = float(ret[i])
+            for pick in ranked.picks:
+                r = float(ret[position[pick.instrument_key]])
                 if not math.isnan(r):
                     tally.picks[j].append(r)
                     tally.excess[j].append(r - mean)
-        for rank, i in enumerate(chosen, start=1):
+        for pick in ranked.picks:
+            i = position[pick.instrument_key]
             picks.append(
                 Pick(
                     ts_event=t,
-                    rank=rank,
-                    instrument_key=universe[i].instrument_key,
-                    trading_symbol=universe[i].trading_symbol,
-                    score=float(scores[i]),
+                    rank=pick.rank,
+                    instrument_key=pick.instrument_key,
+                    trading_symbol=pick.trading_symbol,
+                    score=pick.score,
                     last=float(inputs.last[i]),
+                    reasons=pick.reasons,
                     returns=tuple(float(r[i]) for r in fwd),
                     universe=tuple(avg),
                 )
             )
-    return cycles, liquid_names
+    return cycles, int(rows.size)
 
 
 # -- presentation ---------------------------------------------------------------------------
@@ -431,12 +463,14 @@ def write_csv(report: EvaluateReport, path: Path, horizons: Sequence[int]) -> No
             ["ts", "rank", "instrument_key", "trading_symbol", "score", "last"]
             + [f"ret_{h}m" for h in horizons]
             + [f"universe_{h}m" for h in horizons]
+            + ["reasons"]
         )
         for p in report.picks:
             w.writerow(
                 [_iso(p.ts_event), p.rank, p.instrument_key, p.trading_symbol]
                 + [f"{p.score:.6f}", f"{p.last:.2f}"]
                 + ["" if math.isnan(r) else f"{r:.6f}" for r in (*p.returns, *p.universe)]
+                + ["; ".join(p.reasons)]
             )
 
 
@@ -465,6 +499,7 @@ def report_json(report: EvaluateReport) -> dict[str, object]:
                 "trading_symbol": p.trading_symbol,
                 "score": _num(p.score),
                 "last": p.last,
+                "reasons": list(p.reasons),
                 "returns": [_num(r) for r in p.returns],
                 "universe": [_num(r) for r in p.universe],
             }

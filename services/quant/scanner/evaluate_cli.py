@@ -9,8 +9,9 @@ another ``QUANT_QUESTDB__*``) is set, else ``ticks.sqlite`` in ``QUANT_DATA_DIR`
 store ``quant up`` uses). The universe (default ``NSE_EQ``: every NSE equity of the
 instrument master) is resolved through the master: PostgreSQL with
 ``QUANT_POSTGRES__DSN``, else the embedded store in ``QUANT_DATA_DIR``, else a download
-from ``QUANT_UPSTOX__ASSETS_BASE``. Exit status: 0 done, 1 no stored candles in the
-range (the message says what to backfill), 2 bad arguments.
+from ``QUANT_UPSTOX__ASSETS_BASE``. Exit status: 0 done, 1 nothing to replay (no tick
+store, no stored candles in the range: the message says what to backfill; or the store or
+the master cannot be read), 2 bad arguments (an unknown symbol, ``--from`` after ``--to``).
 
 ``quant scanner`` registers the sub-command with :func:`add_evaluate_arguments` and runs
 :func:`main_evaluate`.
@@ -25,9 +26,10 @@ from datetime import date, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
 from quant.runtime.settings import ServiceSettings
+from quant.scanner.settings import ScannerSettings
 from quant.store.settings import PostgresSettings, QuestDBSettings
 from quant.upstox.settings import UpstoxSettings
 from quant.users.settings import DEFAULT_DATA_DIR
@@ -38,7 +40,6 @@ if TYPE_CHECKING:
     from quant.store.ports import TickStore
 
 TICKS_FILE = "ticks.sqlite"
-ALL_EQUITIES = "NSE_EQ"
 
 
 class EvaluateSettings(ServiceSettings):
@@ -49,8 +50,8 @@ class EvaluateSettings(ServiceSettings):
     upstox: UpstoxSettings = UpstoxSettings()
     data_dir: Path = DEFAULT_DATA_DIR
     instrument_files: tuple[str, ...] = ("NSE", "BSE")
-    min_price: float = Field(default=20.0, ge=0)
-    min_turnover: float = Field(default=10_000_000.0, ge=0)
+    # the live scanner's section (QUANT_SCANNER__*): cadence, weights, universe, filter
+    scanner: ScannerSettings = ScannerSettings()
 
     @field_validator("data_dir")
     @classmethod
@@ -83,24 +84,58 @@ def _minutes(text: str) -> tuple[int, ...]:
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
-    """The arguments of ``quant scanner evaluate`` (the caller sets ``func``)."""
-    parser.add_argument("--from", dest="start", type=_date, required=True, metavar="DATE")
-    parser.add_argument("--to", dest="end", type=_date, required=True, metavar="DATE")
+    """The arguments of ``quant scanner evaluate`` (the caller sets ``func``). Those not
+    given take the scanner's settings (``QUANT_SCANNER__*``)."""
+    parser.add_argument(
+        "--from", dest="start", type=_date, required=True, metavar="DATE", help="first day"
+    )
+    parser.add_argument(
+        "--to", dest="end", type=_date, required=True, metavar="DATE", help="last day"
+    )
     parser.add_argument(
         "--universe",
-        default=ALL_EQUITIES,
-        help="NSE_EQ (every NSE equity of the master, default) or comma-separated symbols",
+        help="NSE_EQ (every NSE equity of the master) and/or comma-separated symbols",
     )
-    parser.add_argument("--first-at", type=_hhmm, default=time(9, 20), metavar="HH:MM")
-    parser.add_argument("--every", type=int, default=5, metavar="MIN", help="cycle cadence")
-    parser.add_argument("--top", type=int, default=20, metavar="N", help="picks per cycle")
-    parser.add_argument("--horizons", type=_minutes, default=(15, 30, 60), metavar="M,M,..")
-    parser.add_argument("--history-days", type=int, default=20, metavar="N")
-    parser.add_argument("--volume-days", type=int, default=10, metavar="N")
-    parser.add_argument("--min-price", type=float, metavar="RUPEES")
-    parser.add_argument("--min-turnover", type=float, metavar="RUPEES")
+    parser.add_argument("--first-at", type=_hhmm, metavar="HH:MM", help="first cycle (09:20)")
+    parser.add_argument("--until", type=_hhmm, metavar="HH:MM", help="last cycle of a day")
+    parser.add_argument("--every", type=int, metavar="MIN", help="cycle cadence (5)")
+    parser.add_argument("--top", type=int, metavar="N", help="picks per cycle (20)")
+    parser.add_argument(
+        "--horizons",
+        type=_minutes,
+        default=(15, 30, 60),
+        metavar="M,M,..",
+        help="forward-return horizons, minutes (15,30,60)",
+    )
+    parser.add_argument("--history-days", type=int, metavar="N", help="day candles (20)")
+    parser.add_argument("--volume-days", type=int, metavar="N", help="minute volume (10)")
+    parser.add_argument("--min-price", type=float, metavar="RUPEES", help="liquidity (20)")
+    parser.add_argument(
+        "--min-turnover", type=float, metavar="RUPEES", help="median daily turnover (1e7)"
+    )
     parser.add_argument("--csv", type=Path, metavar="FILE", help="one row per pick")
     parser.add_argument("--json", type=Path, metavar="FILE", help="the summary and the picks")
+
+
+def scanner_settings(base: ScannerSettings, args: argparse.Namespace) -> ScannerSettings:
+    """``base`` with the arguments given on the command line (validated again)."""
+    given = {
+        "first_at": args.first_at,
+        "interval_seconds": None if args.every is None else args.every * 60,
+        "top_n": args.top,
+        "history_days": args.history_days,
+        "volume_days": args.volume_days,
+        "min_price": args.min_price,
+        "min_turnover": args.min_turnover,
+        "universe": None if args.universe is None else tuple(args.universe.split(",")),
+    }
+    overrides = {k: v for k, v in given.items() if v is not None}
+    if args.history_days is not None:  # the lookbacks fit the history asked for
+        for name in ("high_days", "contraction_long"):
+            overrides.setdefault(name, min(getattr(base, name), args.history_days))
+        if overrides["contraction_long"] <= base.contraction_short:
+            overrides["contraction_short"] = max(overrides["contraction_long"] - 1, 1)
+    return ScannerSettings.model_validate({**base.model_dump(), **overrides})
 
 
 def load_master(settings: EvaluateSettings) -> list[Instrument]:
@@ -153,35 +188,20 @@ def open_tick_store(settings: EvaluateSettings) -> TickStore:
     return SqliteTickStore(path).open()
 
 
-def resolve_universe(master: Sequence[Instrument], entries: str) -> list[UniverseName]:
-    """``NSE_EQ`` and/or symbols or instrument keys -> names; ``ValueError`` naming any
-    entry the master does not know."""
-    from quant.core.instruments import InstrumentType
-    from quant.core.symbols import InstrumentIndex
+def resolve_universe(
+    master: Sequence[Instrument], entries: Sequence[str]
+) -> tuple[list[UniverseName], frozenset[str]]:
+    """The scanner's universe entries against the master (as the live scanner resolves
+    them): the names, and the keys named one by one (scanned whatever their liquidity).
+    ``ValueError`` naming any entry the master does not know as an equity."""
     from quant.scanner.evaluate import UniverseName
+    from quant.scanner.universe import candidates
 
-    chosen: dict[str, UniverseName] = {}
-    unknown: list[str] = []
-    index: InstrumentIndex | None = None
-    for entry in (e.strip() for e in entries.split(",")):
-        if not entry:
-            continue
-        if entry.upper() == ALL_EQUITIES:
-            for inst in master:
-                if inst.segment == "NSE_EQ" and inst.instrument_type is InstrumentType.EQUITY:
-                    chosen[inst.instrument_key] = UniverseName(
-                        inst.instrument_key, inst.trading_symbol
-                    )
-            continue
-        index = index or InstrumentIndex.build(master)
-        found = index.resolve(entry)
-        if found is None or found.is_index:
-            unknown.append(entry)
-            continue
-        chosen[found.instrument_key] = UniverseName(found.instrument_key, found.trading_symbol)
-    if unknown:
-        raise ValueError(f"not an equity of the instrument master: {', '.join(unknown)}")
-    return list(chosen.values())
+    found = candidates(master, entries)
+    if found.unresolved:
+        raise ValueError(f"not an equity of the instrument master: {', '.join(found.unresolved)}")
+    names = [UniverseName(i.instrument_key, i.trading_symbol) for i in found.instruments]
+    return names, found.explicit
 
 
 def main_evaluate(args: argparse.Namespace, settings: EvaluateSettings | None = None) -> int:
@@ -195,31 +215,41 @@ def main_evaluate(args: argparse.Namespace, settings: EvaluateSettings | None = 
         write_csv,
         write_json,
     )
+    from quant.store.ports import StoreError
+    from quant.upstox.errors import InstrumentMasterError
 
-    settings = settings or EvaluateSettings()
+    def fail(error: Exception, status: int) -> int:
+        print(f"quant scanner evaluate: {error}", file=sys.stderr)
+        return status
+
     try:
+        settings = settings or EvaluateSettings()
         config = EvaluateConfig(
-            first_at=args.first_at,
-            interval_seconds=args.every * 60,
-            top_n=args.top,
-            history_days=args.history_days,
-            volume_days=args.volume_days,
+            scanner=scanner_settings(settings.scanner, args),
             horizons=tuple(args.horizons),
-            min_price=settings.min_price if args.min_price is None else args.min_price,
-            min_turnover=settings.min_turnover if args.min_turnover is None else args.min_turnover,
+            until=args.until,
         )
         if args.start > args.end:
             raise ValueError(f"--from {args.start} is after --to {args.end}")
-        universe = resolve_universe(load_master(settings), args.universe)
-        if not universe:
-            raise ValueError(f"the universe {args.universe!r} has no NSE equity")
+    except ValueError as e:  # pydantic's ValidationError included
+        return fail(e, 2)
+    try:
         store = open_tick_store(settings)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"quant scanner evaluate: {e}", file=sys.stderr)
-        return 2
+    except (FileNotFoundError, StoreError) as e:
+        return fail(e, 1)
+    try:
+        universe, explicit = resolve_universe(load_master(settings), config.scanner.universe)
+        if not universe:
+            raise ValueError(f"the universe {config.scanner.universe} has no NSE equity")
+    except (InstrumentMasterError, StoreError) as e:
+        store.close()
+        return fail(e, 1)
+    except ValueError as e:
+        store.close()
+        return fail(e, 2)
 
     def progress(day: date, cycles: int, names: int) -> None:
-        print(f"  {day}: {cycles} cycles, {names} liquid names", file=sys.stderr, flush=True)
+        print(f"  {day}: {cycles} cycles, {names} names scanned", file=sys.stderr, flush=True)
 
     try:
         report = run_evaluate(
@@ -228,12 +258,12 @@ def main_evaluate(args: argparse.Namespace, settings: EvaluateSettings | None = 
             args.start,
             args.end,
             config=config,
+            explicit=explicit,
             calendar=NSE_CALENDAR,
             progress=progress,
         )
     except NoStoredCandles as e:
-        print(f"quant scanner evaluate: {e}", file=sys.stderr)
-        return 1
+        return fail(e, 1)
     finally:
         store.close()
     print(format_report(report))

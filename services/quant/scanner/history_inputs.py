@@ -1,10 +1,11 @@
 """Scanner inputs from stored candles: :class:`ScanInputs` at any time T of a session.
 
 ``quant scanner evaluate`` replays history with it (quotes replaced by the one-minute
-candles up to T) and the live scanner reuses its history part (daily arrays, same-time
-volume, today's minute closes). Everything comes from ``TickReader.candles``: daily
-candles (``interval_seconds=86400``, ``ts_start`` at 00:00 IST) and one-minute candles
-(``interval_seconds=60``), with ONE query per instrument per range, then numpy.
+candles up to T). Everything comes from stored candles through the
+scanner's :class:`~quant.scanner.ports.CandleReader` (the tick store's bulk
+``candle_batch``; :class:`~quant.scanner.adapters.StoreCandles` wraps any ``TickReader``):
+daily candles (``interval_seconds=86400``, ``ts_start`` at 00:00 IST) and one-minute
+candles (``interval_seconds=60``), one read per range for all names, then numpy.
 
 At T, with ``m`` one-minute bars of the session complete (``ts_start + 60 s <= T``):
 
@@ -15,7 +16,7 @@ At T, with ``m`` one-minute bars of the session complete (``ts_start + 60 s <= T
 * ``same_time_volume[:, l]`` the cumulative volume of the l-th previous session over its
   first ``m`` bars (minute-of-session aligned; NaN where the name had no bar that day);
 * the daily arrays the previous ``history_days`` sessions: stored day candles, a session
-  without a stored day candle aggregated from its one-minute bars when those are loaded;
+  without a stored day candle taken from its one-minute bars (read for those names only);
 * the index (NIFTY 50) row is built the same way and split off.
 
 Which days are sessions comes from the data: the days on which the index has stored
@@ -35,8 +36,8 @@ import numpy.typing as npt
 from quant.analytics.scanner_signals import ScanInputs
 from quant.core.calendar import ExchangeCalendar, SessionTimes
 from quant.core.clock import IST, NS_PER_SECOND, datetime_to_ns
-from quant.core.events import Candle
-from quant.store.ports import TickReader
+from quant.scanner.ports import CandleReader
+from quant.store.tables import CandleBatch
 
 F = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -71,7 +72,7 @@ def session_times(calendar: ExchangeCalendar, day: date) -> SessionTimes:
 
 
 def session_days(
-    reader: TickReader,
+    reader: CandleReader,
     start: date,
     end: date,
     *,
@@ -83,10 +84,9 @@ def session_days(
     lo, hi = ist_midnight_ns(start), ist_midnight_ns(end + timedelta(days=1))
     days: set[int] = set()
     for interval in (DAY_SECONDS, 60):
-        rows = reader.candles(index_key, lo, hi, interval)
-        if rows:
-            ts = np.fromiter((c.ts_start for c in rows), np.int64, len(rows))
-            days.update(int(d) for d in np.unique(_day_numbers(ts)))
+        batch = reader.candle_batch([index_key], lo, hi, interval)
+        if len(batch):
+            days.update(int(d) for d in np.unique(_day_numbers(batch.ts)))
     if days:
         return [_EPOCH + timedelta(days=d) for d in sorted(days)]
     out: list[date] = []
@@ -98,15 +98,21 @@ def session_days(
     return out
 
 
-def _columns(rows: Sequence[Candle]) -> tuple[I64, F, F, F, F, F]:
-    n = len(rows)
-    ts = np.fromiter((c.ts_start for c in rows), np.int64, n)
-    o = np.fromiter((c.open for c in rows), np.float64, n) / 100.0
-    h = np.fromiter((c.high for c in rows), np.float64, n) / 100.0
-    lo = np.fromiter((c.low for c in rows), np.float64, n) / 100.0
-    cl = np.fromiter((c.close for c in rows), np.float64, n) / 100.0
-    v = np.fromiter((c.volume for c in rows), np.float64, n)
-    return ts, o, h, lo, cl, v
+def _rows(batch: CandleBatch, keys: Sequence[str]) -> I64:
+    """Each candle's position in ``keys`` (-1 for a key not there)."""
+    where = {k: i for i, k in enumerate(keys)}
+    return np.fromiter((where.get(k, -1) for k in batch.instrument_key), np.int64, len(batch))
+
+
+def _prices(batch: CandleBatch) -> tuple[F, F, F, F, F]:
+    """open, high, low, close in rupees and volume, as float64."""
+    return (
+        batch.open / 100.0,
+        batch.high / 100.0,
+        batch.low / 100.0,
+        batch.close / 100.0,
+        batch.volume.astype(np.float64),
+    )
 
 
 def _ffill(a: F) -> F:
@@ -181,41 +187,36 @@ class MinuteBars:
 
 
 def load_minute_bars(
-    reader: TickReader,
+    reader: CandleReader,
     keys: Sequence[str],
     days: Sequence[date],
     *,
     calendar: ExchangeCalendar,
 ) -> list[MinuteBars]:
-    """One-minute bars of ``keys`` on each of ``days`` (ascending): one query per key
-    over the whole range, scattered into one :class:`MinuteBars` per day."""
+    """One-minute bars of ``keys`` on each of ``days`` (ascending): one read over the
+    whole range, scattered into one :class:`MinuteBars` per day."""
     if not days:
         return []
     bounds = [session_times(calendar, d).bounds_ns(d) for d in days]
     opens = np.array([b.open for b in bounds], dtype=np.int64)
-    widths = [max((b.close - b.open) // MINUTE_NS, 0) for b in bounds]
+    widths = np.array([max((b.close - b.open) // MINUTE_NS, 0) for b in bounds], np.int64)
     n = len(keys)
-    mats = [
-        [np.full((n, w), np.nan) for _ in range(5)]  # open, high, low, close, volume
-        for w in widths
-    ]
-    day_nums = np.array([_day_number(d) for d in days], dtype=np.int64)
-    lo, hi = bounds[0].open, bounds[-1].close
-    for i, key in enumerate(keys):
-        rows = reader.candles(key, lo, hi, 60)
-        if not rows:
-            continue
-        ts, o, h, low, c, v = _columns(rows)
-        pos = np.searchsorted(day_nums, _day_numbers(ts))
-        pos = np.minimum(pos, len(days) - 1)
-        on_day = day_nums[pos] == _day_numbers(ts)
-        for d in np.unique(pos[on_day]):
-            sel = on_day & (pos == d)
-            k = (ts[sel] - opens[d]) // MINUTE_NS
-            ok = (k >= 0) & (k < widths[d])
-            k = k[ok]
-            for mat, values in zip(mats[d], (o, h, low, c, v), strict=True):
-                mat[i, k] = values[sel][ok]
+    mats = [[np.full((n, int(w)), np.nan) for _ in range(5)] for w in widths]
+    batch = reader.candle_batch(keys, bounds[0].open, bounds[-1].close, 60)
+    if len(batch):
+        day_nums = np.array([_day_number(d) for d in days], dtype=np.int64)
+        ts = batch.ts
+        bar_days = _day_numbers(ts)
+        pos = np.minimum(np.searchsorted(day_nums, bar_days), len(days) - 1)
+        minute = (ts - opens[pos]) // MINUTE_NS
+        row = _rows(batch, keys)
+        ok = (day_nums[pos] == bar_days) & (row >= 0) & (minute >= 0) & (minute < widths[pos])
+        values = [v[ok] for v in _prices(batch)]
+        row, pos, minute = row[ok], pos[ok], minute[ok]
+        for d in np.unique(pos):
+            sel = pos == d
+            for mat, v in zip(mats[d], values, strict=True):
+                mat[row[sel], minute[sel]] = v[sel]
     return [MinuteBars(day, int(opens[j]), *mats[j]) for j, day in enumerate(days)]
 
 
@@ -262,24 +263,26 @@ class DailyCandles:
         self.names = n
 
     @classmethod
-    def load(cls, reader: TickReader, keys: Sequence[str], start: date, end: date) -> DailyCandles:
+    def load(
+        cls, reader: CandleReader, keys: Sequence[str], start: date, end: date
+    ) -> DailyCandles:
         """Day candles with ``start <= day <= end``."""
         lo, hi = ist_midnight_ns(start), ist_midnight_ns(end + timedelta(days=1))
-        parts: list[tuple[I64, I64, F, F, F, F]] = []
-        for i, key in enumerate(keys):
-            rows = reader.candles(key, lo, hi, DAY_SECONDS)
-            if rows:
-                ts, _o, h, low, c, v = _columns(rows)
-                parts.append((np.full(len(rows), i, np.int64), _day_numbers(ts), h, low, c, v))
-        if not parts:
-            empty_i, empty_f = np.empty(0, np.int64), np.empty(0)
-            return cls(empty_i, empty_i, empty_f, empty_f, empty_f, empty_f, len(keys))
-        cols = [np.concatenate(p) for p in zip(*parts, strict=True)]
-        return cls(cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], len(keys))
+        batch = reader.candle_batch(keys, lo, hi, DAY_SECONDS)
+        row = _rows(batch, keys)
+        ok = row >= 0
+        _o, h, low, c, v = (x[ok] for x in _prices(batch))
+        return cls(row[ok], _day_numbers(batch.ts[ok]), h, low, c, v, len(keys))
 
     def coverage(self, day: date) -> int:
         """How many names have a stored day candle for ``day``."""
         return int(np.count_nonzero(self._days == _day_number(day)))
+
+    def missing(self, day: date) -> I64:
+        """Rows of the names without a stored day candle for ``day``."""
+        have = self._rows[self._days == _day_number(day)]
+        out: I64 = np.setdiff1d(np.arange(self.names, dtype=np.int64), have)
+        return out
 
     def window(
         self, sessions: Sequence[date], priors: Mapping[date, PriorSession] | None = None
@@ -308,6 +311,35 @@ class DailyCandles:
                 gap = np.isnan(mat[:, j])
                 mat[gap, j] = values[gap]
         return DailyWindow(*out)
+
+
+def day_candles_from_minutes(
+    reader: CandleReader,
+    keys: Sequence[str],
+    daily: DailyCandles,
+    days: Sequence[date],
+    *,
+    calendar: ExchangeCalendar,
+) -> dict[date, PriorSession]:
+    """For the ``days`` on which some names have no stored day candle: those names' day
+    candles aggregated from their one-minute bars (one read for them over the days; the
+    other rows NaN), to pass to :meth:`DailyCandles.window`."""
+    gaps = {d: daily.missing(d) for d in days}
+    gaps = {d: rows for d, rows in gaps.items() if rows.size}
+    if not gaps:
+        return {}
+    rows = np.unique(np.concatenate(list(gaps.values())))
+    n = len(keys)
+    out: dict[date, PriorSession] = {}
+    for bars in load_minute_bars(reader, [keys[i] for i in rows], sorted(gaps), calendar=calendar):
+        full = []
+        for values in bars.day_summary():
+            a = np.full(n, np.nan)
+            a[rows] = values
+            full.append(a)
+        o, h, low, c, v = full
+        out[bars.day] = PriorSession(bars.day, o, h, low, c, v, None)
+    return out
 
 
 def scan_inputs(
@@ -364,101 +396,8 @@ def scan_inputs(
     )
 
 
-class DayHistory:
-    """What a live scanner keeps from the store for one session day: the previous
-    sessions (day candles, same-time volume) loaded once by :meth:`load`, and today's
-    complete one-minute bars fetched incrementally by :meth:`refresh` (one query per
-    name for the bars since the last refresh)."""
-
-    def __init__(
-        self,
-        keys: Sequence[str],
-        day: date,
-        *,
-        calendar: ExchangeCalendar,
-        daily: DailyWindow,
-        volume_priors: Sequence[PriorSession],
-    ) -> None:
-        self.keys = list(keys)  # the instruments, then the index
-        self.day = day
-        self.daily = daily
-        self.volume_priors = list(volume_priors)
-        bounds = session_times(calendar, day).bounds_ns(day)
-        self.open_ns = bounds.open
-        self.minutes = max((bounds.close - bounds.open) // MINUTE_NS, 0)
-        n = len(self.keys)
-        self._bars = [np.full((n, self.minutes), np.nan) for _ in range(5)]
-        self._loaded = 0  # bars 0 .. _loaded-1 are fetched
-
-    @classmethod
-    def load(
-        cls,
-        reader: TickReader,
-        instrument_keys: Sequence[str],
-        day: date,
-        *,
-        calendar: ExchangeCalendar,
-        index_key: str = NIFTY_50,
-        history_days: int = 20,
-        volume_days: int = 10,
-    ) -> DayHistory:
-        """The previous ``history_days`` sessions' day candles (a session without a stored
-        one aggregated from its minute bars) and ``volume_days`` sessions' minute bars."""
-        keys = [*instrument_keys, index_key]
-        lookback = day - timedelta(days=max(history_days, volume_days) * 2 + 15)
-        sessions = session_days(reader, lookback, day, calendar=calendar, index_key=index_key)
-        past = [d for d in sessions if d < day]
-        window = past[-history_days:] if history_days > 0 else []
-        vol_days = past[-volume_days:] if volume_days > 0 else []
-        daily = DailyCandles.load(reader, keys, window[0] if window else day, day)
-        missing = [d for d in window if d not in vol_days and daily.coverage(d) < len(keys)]
-        loaded = load_minute_bars(reader, keys, sorted({*vol_days, *missing}), calendar=calendar)
-        priors = {b.day: PriorSession.of(b, keep_minutes=b.day in vol_days) for b in loaded}
-        return cls(
-            keys,
-            day,
-            calendar=calendar,
-            daily=daily.window(window, priors),
-            volume_priors=[priors[d] for d in vol_days],
-        )
-
-    def refresh(self, reader: TickReader, at_ns: int) -> int:
-        """Fetch today's bars completed by ``at_ns`` not fetched yet; returns how many
-        bars per name are complete."""
-        m = int(min(max((at_ns - self.open_ns) // MINUTE_NS, 0), self.minutes))
-        if m <= self._loaded:
-            return m
-        lo = self.open_ns + self._loaded * MINUTE_NS
-        hi = self.open_ns + m * MINUTE_NS
-        for i, key in enumerate(self.keys):
-            rows = reader.candles(key, lo, hi, 60)
-            if not rows:
-                continue
-            ts, o, h, low, c, v = _columns(rows)
-            k = (ts - self.open_ns) // MINUTE_NS
-            for mat, values in zip(self._bars, (o, h, low, c, v), strict=True):
-                mat[i, k] = values
-        self._loaded = m
-        return m
-
-    def bars(self) -> MinuteBars:
-        """Today's bars fetched so far."""
-        return MinuteBars(self.day, self.open_ns, *self._bars)
-
-    def inputs(self, at_ns: int, *, or_minutes: int = 15) -> ScanInputs:
-        """:class:`ScanInputs` at ``at_ns`` from the stored candles (call :meth:`refresh`
-        first); a live cycle replaces last/vwap/volume/day_open with its quotes."""
-        return scan_inputs(
-            self.bars(),
-            at_ns,
-            daily=self.daily,
-            volume_priors=self.volume_priors,
-            or_minutes=or_minutes,
-        )
-
-
 def build_scan_inputs(
-    reader: TickReader,
+    reader: CandleReader,
     instrument_keys: Sequence[str],
     at_ns: int,
     *,
@@ -468,17 +407,27 @@ def build_scan_inputs(
     volume_days: int = 10,
     or_minutes: int = 15,
 ) -> ScanInputs:
-    """:class:`ScanInputs` of ``instrument_keys`` at ``at_ns`` from stored candles only
-    (one shot: :meth:`DayHistory.load`, :meth:`~DayHistory.refresh`, ...inputs)."""
+    """:class:`ScanInputs` of ``instrument_keys`` at ``at_ns`` from stored candles only:
+    the previous ``history_days`` sessions' day candles (a session without a stored one
+    aggregated from its minute bars), the previous ``volume_days`` sessions' minute bars,
+    and the day's bars completed by ``at_ns``."""
+    keys = [*instrument_keys, index_key]
     day = datetime.fromtimestamp(at_ns / NS_PER_SECOND, tz=IST).date()
-    history = DayHistory.load(
-        reader,
-        instrument_keys,
-        day,
-        calendar=calendar,
-        index_key=index_key,
-        history_days=history_days,
-        volume_days=volume_days,
+    lookback = day - timedelta(days=max(history_days, volume_days) * 2 + 15)
+    sessions = session_days(reader, lookback, day, calendar=calendar, index_key=index_key)
+    past = [d for d in sessions if d < day]
+    window = past[-history_days:] if history_days > 0 else []
+    vol_days = past[-volume_days:] if volume_days > 0 else []
+    daily = DailyCandles.load(reader, keys, window[0] if window else day, day)
+    loaded = load_minute_bars(reader, keys, [*vol_days, day], calendar=calendar)
+    today = loaded[-1]
+    priors = {b.day: PriorSession.of(b) for b in loaded[:-1]}
+    rest = [d for d in window if d not in priors]
+    priors.update(day_candles_from_minutes(reader, keys, daily, rest, calendar=calendar))
+    return scan_inputs(
+        today,
+        at_ns,
+        daily=daily.window(window, priors),
+        volume_priors=[priors[d] for d in vol_days],
+        or_minutes=or_minutes,
     )
-    history.refresh(reader, at_ns)
-    return history.inputs(at_ns, or_minutes=or_minutes)

@@ -8,9 +8,8 @@ from datetime import date, time
 from pathlib import Path
 
 import pytest
-from scanner_history_kit import BRK, DAY, FALL, KEYS, SYMBOLS, at, build_store, today_close
+from scanner_history_kit import BRK, DAY, FALL, ILLIQ, KEYS, SYMBOLS, at, build_store, today_close
 
-from quant.analytics.scanner_signals import SignalParams
 from quant.core.calendar import NSE_CALENDAR
 from quant.scanner.evaluate import (
     EvaluateConfig,
@@ -21,19 +20,22 @@ from quant.scanner.evaluate import (
     write_csv,
     write_json,
 )
+from quant.scanner.settings import ScannerSettings
 from quant.store.sqlite_ticks import SqliteTickStore
 
 UNIVERSE = [UniverseName(k, s) for k, s in zip(KEYS, SYMBOLS, strict=True)]
-ONE_CYCLE = EvaluateConfig(
+SCANNER = ScannerSettings(
     first_at=time(9, 35),
-    interval_seconds=6 * 3600,  # one cycle a day: 09:35
     top_n=1,
     history_days=3,
     volume_days=3,
-    params=SignalParams(high_days=3, contraction_short=1, contraction_long=3),
+    high_days=3,
+    contraction_short=1,
+    contraction_long=3,
     min_price=20.0,
     min_turnover=1e6,
 )
+ONE_CYCLE = EvaluateConfig(scanner=SCANNER, until=time(9, 35))  # one cycle a day: 09:35
 LIQUID = 13  # 10 flat names, BRK, FALL and AGG (ILLIQ trades too little, GHOST never)
 
 
@@ -67,9 +69,8 @@ def test_the_breakout_is_picked_and_its_forward_returns_are_exact() -> None:
 
 
 def test_a_horizon_past_the_close_is_not_counted() -> None:
-    config = EvaluateConfig(
-        **{**ONE_CYCLE.__dict__, "first_at": time(14, 45), "interval_seconds": 3600}
-    )
+    scanner = SCANNER.model_copy(update={"first_at": time(14, 45), "interval_seconds": 3600})
+    config = EvaluateConfig(scanner=scanner)
     report = run_evaluate(build_store(), UNIVERSE, DAY, DAY, config=config, calendar=NSE_CALENDAR)
     (pick,) = report.picks  # 14:45 only: 15:45 is past the close
     assert pick.instrument_key == BRK
@@ -117,7 +118,17 @@ def test_bad_ranges_are_refused() -> None:
 
 
 def test_without_the_liquidity_filter_the_illiquid_runner_wins() -> None:
-    config = EvaluateConfig(**{**ONE_CYCLE.__dict__, "min_turnover": 0.0})
+    config = EvaluateConfig(
+        scanner=SCANNER.model_copy(update={"min_turnover": 0.0}), until=time(9, 35)
+    )
     report = run_evaluate(build_store(), UNIVERSE, DAY, DAY, config=config, calendar=NSE_CALENDAR)
     assert [p.trading_symbol for p in report.picks] == ["ILLIQ"]
     assert report.horizons[0].universe_count == LIQUID + 1
+
+
+def test_a_name_listed_explicitly_is_scanned_whatever_its_liquidity() -> None:
+    report = run_evaluate(
+        build_store(), UNIVERSE, DAY, DAY, config=ONE_CYCLE, explicit=frozenset({ILLIQ})
+    )
+    assert [p.trading_symbol for p in report.picks] == ["ILLIQ"]
+    assert report.picks[0].reasons  # the live cycle's reasons come along

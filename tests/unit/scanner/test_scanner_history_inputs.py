@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import numpy as np
 import pytest
 from scanner_history_kit import AGG, BRK, DAY, GHOST, KEYS, PRIOR_DAYS, at, build_store
 
-from quant.analytics.scanner_signals import ScanInputs
 from quant.core.calendar import NSE_CALENDAR
-from quant.scanner.history_inputs import DayHistory, build_scan_inputs, session_days
+from quant.scanner.history_inputs import build_scan_inputs, session_days
 
 ROW = {k: i for i, k in enumerate(KEYS)}
 
@@ -80,18 +77,3 @@ def test_session_days_follow_the_index_data() -> None:
     store = build_store()
     days = session_days(store, PRIOR_DAYS[0], DAY, calendar=NSE_CALENDAR)
     assert days == [*PRIOR_DAYS, DAY]
-
-
-def test_refreshing_cycle_by_cycle_gives_the_one_shot_inputs() -> None:
-    store = build_store()
-    history = DayHistory.load(
-        store, KEYS, DAY, calendar=NSE_CALENDAR, history_days=3, volume_days=3
-    )
-    assert history.refresh(store, at(DAY, 9, 20)) == 5
-    assert history.refresh(store, at(DAY, 9, 35)) == 20
-    live = history.inputs(at(DAY, 9, 35))
-    once = build_scan_inputs(
-        store, KEYS, at(DAY, 9, 35), calendar=NSE_CALENDAR, history_days=3, volume_days=3
-    )
-    for f in fields(ScanInputs):
-        np.testing.assert_array_equal(getattr(live, f.name), getattr(once, f.name), f.name)
