@@ -46,7 +46,7 @@ MARKET_VOL = 0.0095  # daily sd of the market factor's log return (~15% a year)
 SETUP_SHARE = 0.06  # share of NSE equities whose history ends in a base (live breakout)
 NIFTY_KEY = "NSE_INDEX|Nifty 50"
 HIGH_DAYS = 20  # a breakout closes above the highs of this many previous days
-_PATHS_CACHED = 512
+_PATHS_CACHED = 256  # anchored daily paths kept per history (~110 KB each)
 
 
 # ---- deterministic per-row draws ----------------------------------------------------
@@ -148,7 +148,8 @@ class DailyPath(NamedTuple):
     ``close[k]`` closes day k (``close[0]`` is the session's previous close), ``open[k]``
     opens it; ``volume[k]`` multiplies the usual daily volume and ``ivol[k]`` the usual
     intraday volatility; ``rho`` is the intraday correlation with the factor and ``sigma``
-    the usual daily volatility (fraction).
+    the usual daily volatility (fraction); ``breakout[k]`` is the time of day (fraction of
+    the session) at which day k breaks out, NaN on other days (None: no breakout days).
     """
 
     close: FloatArray
@@ -157,6 +158,7 @@ class DailyPath(NamedTuple):
     ivol: FloatArray
     rho: float
     sigma: float
+    breakout: FloatArray | None = None
 
 
 def _bridge(rng: np.random.Generator, sd: float, length: int) -> FloatArray:
@@ -208,17 +210,17 @@ def _stock_path(seed: int, row: int, vol: float, setup: bool) -> tuple[FloatArra
     gap = beta * mkt.gap + 0.25 * idio * z + rng.normal(0.0, 0.002, n)
     vmult = np.exp(rng.normal(0.0, 0.25, n))
     ivol = mkt.vol.copy()
+    brk = np.full(n, np.nan)
     j = int(rng.integers(0, 30))
     while j < n:
         u = rng.random()
-        if u < 0.22:  # base then breakout
-            length = int(rng.integers(8, 26))
-            b = j + length
+        if u < 0.22:  # (an advance,) a base, then a breakout
+            advance = int(rng.integers(0, 12))
+            length = int(rng.integers(6, 20))
+            b = j + advance + length
             if b >= n:
                 break
-            _base(r, vmult, ivol, j, length, sigma, rng)
-            r[j:b] += _flat(0.6 * beta * mkt.ret[j:b])
-            gap[j:b] = 0.25 * r[j:b]
+            _advance_and_base(r, gap, vmult, ivol, j, advance, length, sigma, beta * mkt.ret, rng)
             x = np.cumsum(r[:b])
             prior = x[max(b - HIGH_DAYS, 0) : b].max() + 0.6 * sigma
             jump = float(np.clip(prior - x[b - 1], 2.5 * sigma, min(6 * sigma, 0.12)))
@@ -226,6 +228,7 @@ def _stock_path(seed: int, row: int, vol: float, setup: bool) -> tuple[FloatArra
             gap[b] = 0.4 * jump
             vmult[b] = rng.uniform(2.5, 4.5)
             ivol[b] = 1.4
+            brk[b] = rng.uniform(0.05, 0.6)
             follow = int(rng.integers(4, 15))
             drift = 0.35 * sigma if rng.random() < 0.7 else -0.4 * sigma
             end = min(b + 1 + follow, n)
@@ -240,12 +243,36 @@ def _stock_path(seed: int, row: int, vol: float, setup: bool) -> tuple[FloatArra
             j += length
         else:  # quiet
             j += int(rng.integers(5, 31))
-    if setup:  # end inside a base: the session breaks it out
-        length = int(rng.integers(16, 23))
-        _base(r, vmult, ivol, n - length, length, sigma, rng)
-        r[n - length :] += _flat(0.6 * beta * mkt.ret[n - length :])
-        gap[n - length :] = 0.25 * r[n - length :]
-    return r, gap, vmult, ivol
+    if setup:  # end inside a base after an advance: the session breaks it out
+        advance = int(rng.integers(8, 13))
+        length = int(rng.integers(10, 15))
+        start = n - advance - length
+        _advance_and_base(r, gap, vmult, ivol, start, advance, length, sigma, beta * mkt.ret, rng)
+        brk[start:] = np.nan
+    return r, gap, vmult, ivol, brk
+
+
+def _advance_and_base(
+    r: FloatArray,
+    gap: FloatArray,
+    vmult: FloatArray,
+    ivol: FloatArray,
+    start: int,
+    advance: int,
+    length: int,
+    sigma: float,
+    market: FloatArray,
+    rng: np.random.Generator,
+) -> None:
+    """Days [start, start+advance) climb ~0.45 sd a day on more volume; the next
+    ``length`` days are a base (:func:`_base`) that keeps 60% of the market's day-to-day
+    moves (``market``: the name's factor returns) but no net change."""
+    r[start : start + advance] += 0.45 * sigma
+    vmult[start : start + advance] *= 1.2
+    b0, b1 = start + advance, start + advance + length
+    _base(r, vmult, ivol, b0, length, sigma, rng)
+    r[b0:b1] += _flat(0.6 * market[b0:b1])
+    gap[b0:b1] = 0.25 * r[b0:b1]
 
 
 def _anchor(
@@ -309,11 +336,17 @@ class SyntheticHistory:
         days = len(self.days)
         if kind == Kind.EQ and und == row:
             vol = float(u.vol[row]) or 0.2
-            r, gap, vmult, ivol = stock_path(self.seed, row, vol, row in self.setups)
+            r, gap, vmult, ivol, brk = stock_path(self.seed, row, vol, row in self.setups)
             close, opens = _anchor(r, gap, self._cp(row), days)
             rho = float(correlation(betas(self.seed, np.asarray([row])), np.asarray([vol]))[0])
             return DailyPath(
-                close, opens, vmult[::-1][:days], ivol[::-1][:days], rho, vol / np.sqrt(252)
+                close,
+                opens,
+                vmult[::-1][:days],
+                ivol[::-1][:days],
+                rho,
+                vol / np.sqrt(252),
+                brk[::-1][:days],
             )
         members = self._members.get(row)
         if kind == Kind.INDEX and members is not None and len(members[0]) > 0:
@@ -391,6 +424,7 @@ class SyntheticHistory:
             p.rho,
             adv * p.volume[ks],
             int(self.tick[row]),
+            None if p.breakout is None else p.breakout[ks],
         )
 
     def day_bars(self, row: int, day: date) -> Bars | None:
@@ -424,6 +458,7 @@ def minute_bars(
     rho: float,
     volume: FloatArray,
     tick: int,
+    breakout: FloatArray | None = None,
 ) -> Bars:
     """(open, high, low, close, volume) of the 375 one-minute bars (paise) of each of
     ``days``: arrays of shape (len(days), 375).
@@ -431,6 +466,8 @@ def minute_bars(
     Day i is a bridge from ``open_[i]`` to ``close[i]`` (rupees) of daily sd
     ``sigma_day[i]`` whose noise is the factor's intraday path with weight ``rho`` plus
     the name's own; ``volume[i]`` is the day's expected total, spread on a U-shaped curve.
+    A day with a ``breakout[i]`` time (fraction of the session; NaN = none) makes its
+    open-to-close move in a few minutes around that time, on a burst of volume.
     Each day draws from its own (seed, row, day) stream, so a day's bars do not depend on
     which other days are asked for.
     """
@@ -447,7 +484,11 @@ def minute_bars(
         walk = sig * own
     lo_p = np.log(np.asarray(open_, dtype=np.float64))[:, None]
     hi_p = np.log(np.asarray(close, dtype=np.float64))[:, None]
-    logp = lo_p + _FRAC * (hi_p - lo_p) + walk - _FRAC * walk[:, -1:]
+    drift = np.broadcast_to(_FRAC, (n, MINUTES + 1))
+    weight = np.broadcast_to(_SHAPE, (n, MINUTES))
+    if breakout is not None and not np.isnan(breakout).all():
+        drift, weight = _breakout_shapes(np.asarray(breakout, dtype=np.float64))
+    logp = lo_p + drift * (hi_p - lo_p) + walk - _FRAC * walk[:, -1:]
     p = np.exp(logp) * 100.0
     wick_up = np.abs(z[:, MINUTES : 2 * MINUTES]) * (sig / (2 * np.sqrt(MINUTES))) + 1.0
     wick_dn = np.abs(z[:, 2 * MINUTES : 3 * MINUTES]) * (sig / (2 * np.sqrt(MINUTES))) + 1.0
@@ -459,8 +500,25 @@ def minute_bars(
     h = np.maximum(grid(np.maximum(p[:, :-1], p[:, 1:]) * wick_up), np.maximum(o, c))
     lo = np.minimum(grid(np.minimum(p[:, :-1], p[:, 1:]) / wick_dn), np.minimum(o, c))
     per = np.asarray(volume, dtype=np.float64)[:, None] / MINUTES
-    v = np.maximum(per * _SHAPE * np.exp(0.4 * z[:, 3 * MINUTES :]), 1.0)
+    v = np.maximum(per * weight * np.exp(0.4 * z[:, 3 * MINUTES :]), 1.0)
     return o, h, lo, c, v.astype(np.int64)
+
+
+def _breakout_shapes(at: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Per day: the share of the open-to-close move done by each minute (376 points, 0 to
+    1) and the volume weight of each minute (375, mean that of the U-shape). Days with a
+    breakout time move along a steep logistic step there, with volume up to 4x around
+    it; the others move linearly on the U-shape."""
+    drift = np.tile(_FRAC, (len(at), 1))
+    weight = np.tile(_SHAPE, (len(at), 1))
+    hit = ~np.isnan(at)
+    t = at[hit][:, None]
+    step = 1.0 / (1.0 + np.exp(-(_FRAC - t) / 0.015))
+    drift[hit] = (step - step[:, :1]) / (step[:, -1:] - step[:, :1])
+    mid = _FRAC[:-1] + 0.5 / MINUTES
+    bump = _SHAPE * (1.0 + 3.0 * np.exp(-(((mid - t) / 0.03) ** 2)))
+    weight[hit] = bump * (_SHAPE.mean() / bump.mean(axis=1, keepdims=True))
+    return drift, weight
 
 
 def _walk(z: FloatArray) -> FloatArray:

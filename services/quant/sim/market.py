@@ -302,7 +302,7 @@ class Market:
 
     def _breakout_returns(self, dt: float) -> npt.NDArray[np.float64]:
         """Log return of each planned breakout over the step ending now; sets the
-        names' trading activity (x1.6 in the half hour before, x3 during, x1.5 after)."""
+        names' trading activity (x2 in the half hour before, x4 during, x2 after)."""
         now = self.last_ns
         prev = now - int(dt * NS_PER_SECOND)
         lo = np.maximum(prev, self.bo_start)
@@ -310,7 +310,7 @@ class Market:
         overlap = np.maximum(hi - lo, 0) / NS_PER_SECOND
         before = (now >= self.bo_start - 30 * 60 * NS_PER_SECOND) & (now < self.bo_start)
         during = (now >= self.bo_start) & (now < self.bo_end)
-        act = np.where(before, 1.6, np.where(during, 3.0, np.where(now >= self.bo_end, 1.5, 1.0)))
+        act = np.where(before, 2.0, np.where(during, 4.0, np.where(now >= self.bo_end, 2.0, 1.0)))
         self.activity[self.bo_rows] = act
         out: npt.NDArray[np.float64] = self.bo_rate * overlap
         return out

@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from quant.analytics.scanner_score import composite_score, top_n
+from quant.analytics.scanner_signals import ScanInputs, compute_signals
 from quant.core.clock import IST, FakeClock, datetime_to_ns
 from quant.sim import cli as sim_cli
 from quant.sim import history
@@ -200,6 +202,27 @@ def test_breakouts_follow_contraction_and_rising_volume(state: SimState) -> None
     assert contracted >= 0.55 * total  # the other breakouts come out of trends
 
 
+def test_past_breakout_days_break_out_intraday_on_a_burst_of_volume(state: SimState) -> None:
+    hist = synthetic(state)
+    days_checked = moved = loud = 0
+    for row in _nse_names(state)[50:80]:
+        path = hist.path(row)
+        assert path.breakout is not None
+        for k in np.nonzero(~np.isnan(path.breakout[:250]))[0][:2]:
+            bars = hist.day_bars(row, hist.days[int(k)])
+            assert bars is not None
+            o, _, _, c, v = bars
+            minute = int(path.breakout[k] * history.MINUTES)
+            lo, hi = max(minute - 15, 0), minute + 15
+            days_checked += 1
+            moved += abs(int(c[hi]) - int(c[lo])) > 0.5 * abs(int(c[-1]) - int(o[0]))
+            busiest = int(np.argmax(np.convolve(v, np.ones(10), mode="valid")))
+            loud += lo - 10 <= busiest <= hi
+    assert days_checked >= 30
+    assert moved >= 0.8 * days_checked
+    assert loud >= 0.7 * days_checked
+
+
 def test_names_trend_and_move_with_the_index(state: SimState) -> None:
     u = state.universe
     names = _nse_names(state)
@@ -291,3 +314,52 @@ def test_quant_sim_equities_flag_and_bounds() -> None:
     assert sim_cli.config_from_args(parser.parse_args(["sim", *start])).extra_equities == 300
     with pytest.raises(ValueError, match="extra_equities must be 0-9000"):
         SimConfig(extra_equities=-1)
+
+
+def test_the_scanner_picks_the_live_breakouts() -> None:
+    """The platform's signals and default score, fed from the simulator at 11:30, rank
+    most of the setups that have broken out among the top 20 of 350 names."""
+    day = date(2026, 11, 24)
+    config = SimConfig(seed=7, extra_equities=300, fno_extra_underlyings=0)
+    uni = build_universe(config, day)
+    clock = FakeClock(datetime_to_ns(datetime.combine(day, time(9, 14), tzinfo=IST)))
+    m = Market(uni, clock, 7, config.calendar)
+    hist = history.SyntheticHistory(7, uni, m.close_prev, m.tick, day, config.calendar)
+    now = datetime_to_ns(datetime.combine(day, time(11, 30), tzinfo=IST))
+    while clock.now_ns() < now:
+        clock.advance(60.0)
+        m.step()
+    eq = np.nonzero(m.is_proc & (uni.kind == Kind.EQ))[0]
+    days = list(hist.days[:20])[::-1]
+    daily = [hist.day_candles(int(r), days) for r in eq]
+    bars = list(m.minute_bars)
+    pos = m.bar_pos[eq]
+    nifty = uni.index_of[NIFTY]
+
+    def col(i: int, scale: float = 100.0) -> F:
+        return np.asarray([d[i] for d in daily], dtype=np.float64) / scale
+
+    inputs = ScanInputs(
+        last=m.ltp[eq] / 100,
+        prev_close=m.close_prev[eq] / 100,
+        day_open=m.open[eq] / 100,
+        vwap=m.atp(eq) / 100,
+        volume=m.vtt[eq].astype(np.float64),
+        or_high=np.max(np.stack([b.high[pos] for b in bars[:15]]), axis=0) / 100,
+        or_low=np.min(np.stack([b.low[pos] for b in bars[:15]]), axis=0) / 100,
+        daily_high=col(1),
+        daily_low=col(2),
+        daily_close=col(3),
+        daily_volume=col(4, 1.0),
+        same_time_volume=np.asarray(
+            [hist.days_bars(int(r), days)[4][:, : len(bars)].sum(axis=1) for r in eq],
+            dtype=np.float64,
+        ),
+        minute_close=np.stack([b.close[pos] for b in bars], axis=1) / 100,
+        index_last=float(m.ltp[nifty]) / 100,
+        index_prev_close=float(m.close_prev[nifty]) / 100,
+    )
+    top = top_n(composite_score(compute_signals(inputs)), 20)
+    started = np.isin(eq, m.bo_rows[m.bo_start <= now])
+    assert started.sum() >= 5
+    assert started[top].sum() >= 0.7 * started.sum()
