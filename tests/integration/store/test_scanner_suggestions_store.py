@@ -1,6 +1,7 @@
 """The ``scanner_suggestions`` table on both tick stores: picks written as a batch read back
 unchanged (reasons, signals in order, NaN signals), a replayed cycle upserts, the latest
-cycle is every row with the newest ``ts`` by rank, and a time range returns cycles in order.
+cycle is every row with the newest ``ts`` by rank, and a time range returns cycles in order;
+and the scanner's bulk history read (``candle_batch``: many instruments, one interval).
 
 The SQLite case runs everywhere; the QuestDB case (``integration``) on the session's real
 server, whose tables every test shares: each test's cycles start after anything stored.
@@ -126,3 +127,38 @@ def test_an_empty_table_has_no_latest_cycle() -> None:
         assert s.suggestions_between(0, 2**62) == []
     finally:
         s.close()
+
+
+def test_candle_batch_reads_many_instruments_at_once(store: Any) -> None:
+    from quant.core.events import Candle
+    from quant.store.columns import candle_batch
+
+    run = uuid.uuid4().hex[:8]
+    keys = [f"NSE_EQ|C{run}{i}" for i in range(3)]
+    minute = 60_000_000_000
+    rows = [
+        Candle(k, 60, T0 + m * minute, 100 + i, 110 + i, 90 + i, 105 + i, 10 * m)
+        for i, k in enumerate(keys)
+        for m in range(5)
+    ]
+    rows.append(Candle(keys[0], 86_400, T0, 1, 2, 1, 2, 3))  # another interval: not read
+    store.write(candle_batch(rows))
+    store.wait_visible()
+    got = store.candle_batch([keys[2], keys[0], "NSE_EQ|NONE"], T0 + minute, T0 + 4 * minute)
+    assert sorted(zip(got.instrument_key, got.ts.tolist(), strict=True)) == sorted(
+        (k, T0 + m * minute) for k in (keys[0], keys[2]) for m in (1, 2, 3)
+    )
+    assert set(got.interval_seconds.tolist()) == {60}
+    by_row = {
+        (k, t): (c, v)
+        for k, t, c, v in zip(
+            got.instrument_key,
+            got.ts.tolist(),
+            got.close.tolist(),
+            got.volume.tolist(),
+            strict=True,
+        )
+    }
+    assert by_row[(keys[2], T0 + 2 * minute)] == (107, 20)
+    empty = store.candle_batch([keys[1]], T0 + 10 * minute, T0 + 20 * minute)
+    assert len(empty) == 0
