@@ -40,7 +40,8 @@ submit, broker-update handling, journal appends, Kafka flushes, garbage-collecto
 pauses) in the service rounds.
 
 Run: ``python bench/bench_intent_ack.py [--rates 100,50] [--seconds 30] [--rounds 2]
-[--store sqlite|postgres] [--append]``.
+[--store sqlite|postgres] [--gc-freeze-every 0,1] [--append]``; several
+``--gc-freeze-every`` values run one service round each per round (0: no periodic freeze).
 """
 
 from __future__ import annotations
@@ -357,6 +358,7 @@ async def service(
     limiter: str,
     started: Callable[[Any], None],
     stop: asyncio.Event,
+    gc_freeze_every_s: float = 1.0,
 ) -> None:
     """The real execution service, paper mode, until ``stop``."""
     from quant.execution.main import build
@@ -369,6 +371,7 @@ async def service(
         api_port=0,
         metrics_port=0,
         control_catchup_s=0.5,
+        gc_freeze_every_s=gc_freeze_every_s,
     )
     # the settings are frozen and validated (at most 50 orders/s); the bench's limiter is
     # put in by replacing the section with an object that makes it (see the module doc)
@@ -433,7 +436,12 @@ async def echo_round(common: dict[str, Any], name: str = "echo") -> Result:
 
 
 async def service_round(
-    common: dict[str, Any], args: argparse.Namespace, root: Path, dsn: str | None
+    common: dict[str, Any],
+    args: argparse.Namespace,
+    root: Path,
+    dsn: str | None,
+    gc_every: float = 1.0,
+    name: str = "service",
 ) -> Result:
     """One round of the service, on a fresh journal (its recovery has nothing to load)."""
     holder: list[Any] = []
@@ -442,12 +450,18 @@ async def service_round(
         async def run_service(strategy: str, stop: asyncio.Event) -> None:
             del strategy  # the service takes every intent
             await service(
-                common["bootstrap"], store, common["clock"], args.limiter, holder.append, stop
+                common["bootstrap"],
+                store,
+                common["clock"],
+                args.limiter,
+                holder.append,
+                stop,
+                gc_every,
             )
 
         drive_args = {**common, "intents_topic": INTENTS.name, "events_topic": ORDERS.name}
         return await measure(
-            "service",
+            name,
             run_service,
             lambda: bool(holder) and holder[0].ready()[0],
             drive_args,
@@ -478,18 +492,26 @@ async def rounds(args: argparse.Namespace, bootstrap: str, root: Path, dsn: str 
             print(f"- round {n + 1}, {rate:>4.0f}/s  {results[-1][1].line()}", flush=True)
             if args.echo_only:
                 continue
-            STEPS.clear()
-            results.append((rate, await service_round(at, args, root, dsn)))
-            print(f"- round {n + 1}, {rate:>4.0f}/s  {results[-1][1].line()}", flush=True)
-            if args.breakdown:
-                print_steps()
+            for every in args.gc_freeze_every:
+                STEPS.clear()
+                name = service_name(every, args.gc_freeze_every)
+                results.append((rate, await service_round(at, args, root, dsn, every, name)))
+                print(f"- round {n + 1}, {rate:>4.0f}/s  {results[-1][1].line()}", flush=True)
+                if args.breakdown:
+                    print_steps()
+    names = ["echo", *(service_name(e, args.gc_freeze_every) for e in args.gc_freeze_every)]
     for rate in args.rates:
-        for name in ("echo", "service"):
+        for name in names:
             mine = [sorted(r.latencies_ms) for at, r in results if r.name == name and at == rate]
             if mine:
                 p50 = " / ".join(f"{pct(lat, 0.5):.2f}" for lat in mine)
                 p99 = " / ".join(f"{pct(lat, 0.99):.2f}" for lat in mine)
                 print(f"- {rate:.0f}/s {name}: p50 {p50} ms, p99 {p99} ms", flush=True)
+
+
+def service_name(every: float, all_values: list[float]) -> str:
+    """``service``, or ``service gc=<every>`` when several freeze intervals are compared."""
+    return "service" if len(all_values) == 1 else f"service gc={every:g}"
 
 
 def main() -> None:
@@ -508,6 +530,12 @@ def main() -> None:
     parser.add_argument("--echo-only", action="store_true", help="the reference alone")
     parser.add_argument(
         "--breakdown", action="store_true", help="time the service's steps (adds a little)"
+    )
+    parser.add_argument(
+        "--gc-freeze-every",
+        type=lambda text: [float(v) for v in text.split(",")],
+        default=[1.0],
+        help="the service's QUANT_GC_FREEZE_EVERY_S; several (e.g. 0,1) alternate per round",
     )
     parser.add_argument("--kafka-warmup-s", type=float, default=20.0, help="echo, not counted")
     args = parser.parse_args()

@@ -9,8 +9,10 @@ run() { echo; echo "=== $*"; "$@"; }
 run python bench/bench_decode_native.py
 run python bench/bench_decode.py
 run python bench/bench_features.py
+run python bench/bench_scanner_compute.py
 run python bench/bench_snapshots.py
 run python bench/bench_sim_feed.py --seconds 10
+run python bench/bench_sim_history.py
 run python bench/bench_kafka.py
 run python bench/bench_kafka_hop.py
 run python bench/bench_questdb.py

@@ -1,4 +1,4 @@
-"""Pure feature math: VWAP, order-book imbalance, spread, aggressor side, IV and greeks, candles.
+"""Pure feature math: VWAP, imbalance, spread, aggressor, IV and greeks, candles, scanner signals.
 
 numpy and the standard library only: no I/O, no asyncio, no wall clock.
 
@@ -7,4 +7,6 @@ numpy and the standard library only: no I/O, no asyncio, no wall clock.
 * :mod:`quant.analytics.features` - microstructure features as numpy functions;
   :mod:`quant.analytics.candles` - IST-aligned OHLC candles.
 * :mod:`quant.analytics.engine` - the batched, snapshot-able feature engine.
+* :mod:`quant.analytics.scanner_signals` - the momentum scanner's signals over the universe;
+  :mod:`quant.analytics.scanner_score` - its composite score, top N, reasons, liquidity filter.
 """

@@ -20,6 +20,11 @@ user store does not answer; each refusal counted in
   echoed back);
 - ``DELETE /v1/orders/{client_order_id}``: 200 the order, 404 unknown, 409 not
   cancellable (final, or a cancel already pending);
+- ``PATCH /v1/orders/{client_order_id}`` ``{"quantity"?, "price"?, "trigger_price"?,
+  "order_type"?, "validity"?}`` (at least one): ``engine.modify``; 200 the order (now
+  MODIFY_PENDING, or working again with the new values), 404 unknown, 409 not
+  modifiable (final, not yet acknowledged, or a modify or cancel pending), 422
+  ``{"detail": {"code", "message"}}`` when the amended order breaks a rule;
 - ``POST /v1/killswitch`` ``{"action": "halt"|"flatten"|"resume", "strategy"?}``: 200 the
   trading states after it (``engine.request_kill``: applied, then published on
   ``control.commands``).
@@ -57,12 +62,14 @@ from quant.execution import views
 from quant.execution.engine import (
     EngineNotReady,
     ExecutionEngine,
+    ModifyRefused,
+    NotModifiable,
     UnknownOrder,
 )
 from quant.store.ports import StoreError
 from quant.trading.broker import BrokerError
 from quant.trading.errors import InvalidIntent, TradingError
-from quant.trading.intent import IntentMessage, OrderIntent, Product, Validity
+from quant.trading.intent import Amendment, IntentMessage, OrderIntent, Product, Validity
 from quant.users import access
 from quant.users.access import UNAVAILABLE, Denial, KeyVerifier
 from quant.users.directory import Caller
@@ -123,6 +130,29 @@ class OrderIn(BaseModel):
             trigger_price=decimal_to_paise(self.trigger_price) if self.trigger_price else 0,
             validity=Validity(self.validity),
             tag=tag[:64],
+        )
+
+
+class AmendmentIn(BaseModel):
+    """A modification of a working order: the fields to change (prices in rupees)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: int | None = Field(default=None, gt=0, le=100_000_000)
+    price: str | None = Field(default=None, pattern=PRICE_PATTERN)
+    trigger_price: str | None = Field(default=None, pattern=PRICE_PATTERN)
+    order_type: Literal["MARKET", "LIMIT", "SL", "SL-M"] | None = None
+    validity: Literal["DAY", "IOC"] | None = None
+
+    def amendment(self) -> Amendment:
+        return Amendment(
+            quantity=self.quantity,
+            price=decimal_to_paise(self.price) if self.price is not None else None,
+            trigger_price=(
+                decimal_to_paise(self.trigger_price) if self.trigger_price is not None else None
+            ),
+            order_type=_ORDER_TYPES[self.order_type] if self.order_type else None,
+            validity=Validity(self.validity) if self.validity else None,
         )
 
 
@@ -241,6 +271,28 @@ def _invalid_body(message: str) -> HTTPException:
     return HTTPException(422, [issue])
 
 
+async def _modify(
+    engine: ExecutionEngine, client_order_id: str, change: AmendmentIn, username: str
+) -> Any:
+    """``engine.modify``: the order's JSON, or the refusal as an HTTP answer (422 with the
+    reason code)."""
+    try:
+        amendment = change.amendment()
+        with _order_path("the modification"):
+            order = await engine.modify(client_order_id, amendment)
+    except UnknownOrder:
+        raise HTTPException(404, f"no order {client_order_id!r}") from None
+    except ModifyRefused as e:
+        detail = {"code": str(e.rejected.reason), "message": e.rejected.message}
+        return JSONResponse(status_code=422, content={"detail": detail})
+    except NotModifiable as e:  # final, not acknowledged yet, a request pending
+        raise HTTPException(409, str(e)[:MAX_MESSAGE]) from None
+    except (TradingError, ValueError) as e:  # InvalidIntent: a bad amendment
+        raise _invalid_body(str(e)) from None
+    log.info("modification of %s asked by %s", client_order_id, username)
+    return views.order_json(order, engine.order_info(client_order_id))
+
+
 def create_app(
     engine: ExecutionEngine,
     users: KeyVerifier | None,
@@ -342,6 +394,15 @@ def create_app(
             raise HTTPException(409, str(e)[:MAX_MESSAGE]) from None
         log.info("cancel of %s asked by %s", client_order_id, caller.username)
         return views.order_json(order, engine.order_info(client_order_id))
+
+    @app.patch("/v1/orders/{client_order_id}")
+    async def modify(
+        caller: TraderDep,
+        engine: EngineDep,
+        client_order_id: Annotated[str, Path(pattern=CLIENT_ORDER_ID_PATTERN)],
+        change: AmendmentIn,
+    ) -> Any:
+        return await _modify(engine, client_order_id, change, caller.username)
 
     @app.post("/v1/killswitch")
     async def killswitch(caller: TraderDep, engine: EngineDep, command: KillSwitchIn) -> Any:

@@ -15,6 +15,7 @@ instrument row, an untabulated segment) is booked with zero charges and a warnin
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections import deque
@@ -262,7 +263,8 @@ def apply_update(order: Order, u: BrokerOrder, ts: int) -> Order:
     value becomes ``u.average_price x u.filled_quantity`` exactly (the fill's value is the
     difference); a report with fewer fills than the order has adds none. A final order stays
     as it is; a REJECTED report for an order already working becomes CANCELLED (the table
-    has no such edge: the exchange removed it).
+    has no such edge: the exchange removed it). A MODIFY_PENDING order whose report shows
+    the amended quantity, price, trigger price and type is modified.
     """
     o = order
     if u.broker_order_id and not o.broker_order_id:
@@ -276,6 +278,16 @@ def apply_update(order: Order, u: BrokerOrder, ts: int) -> Order:
         return o.cancelled(ts, why)
     if o.status is S.PENDING_NEW and u.status is not S.PENDING_NEW and o.broker_order_id:
         o = o.accepted(o.broker_order_id, ts)
+    if o.status is S.MODIFY_PENDING and o.pending is not None:
+        want = o.pending.apply(o.intent)
+        if (u.quantity, u.price, u.trigger_price, u.order_type) == (
+            want.quantity,
+            want.price,
+            want.trigger_price,
+            want.order_type,
+        ):
+            with contextlib.suppress(TradingError):  # fills meanwhile left it too small
+                o = o.modified(ts)  # the broker reports the new values: the change is made
     if o.status is S.TRIGGER_PENDING and u.status is S.OPEN and not u.filled_quantity:
         o = o.triggered_at(ts)
     added = u.filled_quantity - o.filled_quantity

@@ -208,6 +208,8 @@ class Controls(OrderPath):
             _, kind, cid = self._queue.popleft()
             if kind == "place":
                 await self._send(cid)
+            elif kind == "modify":
+                await self._send_modify(cid)
             else:
                 await self._send_cancel(cid)
         self._metrics.queue_depth(len(self._queue))

@@ -33,7 +33,7 @@ fill updates the ``PositionBook`` and the day's charges (``quant.trading.charges
 kill switch, daily loss and MIS square-off are in ``on_kill_switch`` / ``request_kill`` and
 ``on_time``; ``recover`` rebuilds everything from the journal and reconciles with the
 broker. Modules: ``orderpath.py`` (``OrderPath``: submit, send queue, broker updates,
-journal, cancel), ``controls.py`` (``Controls(OrderPath)``: kill switch, daily loss,
+journal, cancel, modify), ``controls.py`` (``Controls(OrderPath)``: kill switch, daily loss,
 square-off, ``on_time``), this module (``ExecutionEngine(Controls)``: ``recover``),
 ``books.py`` (the in-memory orders, positions, trades, charges and quotes, and
 ``apply_update``), ``recovery.py`` (the journal's pure parts).
@@ -54,7 +54,9 @@ from quant.execution.books import OrderInfo, TradeRecord, apply_update
 from quant.execution.controls import Controls
 from quant.execution.orderpath import (
     EngineNotReady,
+    ModifyRefused,
     NotCancellable,
+    NotModifiable,
     R,
     RecoveryError,
     S,
@@ -70,7 +72,9 @@ from quant.trading.state import ACCOUNT
 __all__ = [
     "EngineNotReady",
     "ExecutionEngine",
+    "ModifyRefused",
     "NotCancellable",
+    "NotModifiable",
     "OrderInfo",
     "RecoveryError",
     "RecoveryReport",

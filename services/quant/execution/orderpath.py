@@ -47,7 +47,7 @@ from quant.trading.broker import (
 )
 from quant.trading.client_ids import client_order_id, strategy_prefix
 from quant.trading.errors import TradingError
-from quant.trading.intent import IntentMessage, OrderIntent
+from quant.trading.intent import Amendment, IntentMessage, OrderIntent
 from quant.trading.order import Order
 from quant.trading.positions import Position
 from quant.trading.ratelimit import Admitted, OrderRateLimiter
@@ -76,6 +76,20 @@ class UnknownOrder(TradingError):
 
 class NotCancellable(TradingError):
     """The order is final or a cancel is already pending (the API answers 409)."""
+
+
+class NotModifiable(TradingError):
+    """The order is final, not yet acknowledged by the broker, or has a modify or cancel
+    pending (the API answers 409)."""
+
+
+class ModifyRefused(TradingError):
+    """The amended order breaks a pre-trade rule, or the order-rate limit has no slot for
+    it (the API answers 422 with the reason)."""
+
+    def __init__(self, rejected: Rejected) -> None:
+        super().__init__(rejected.message)
+        self.rejected = rejected
 
 
 class RecoveryError(TradingError):
@@ -144,7 +158,7 @@ class OrderPath:
         self._prefix_owners: dict[tuple[str, date], str] = {}
         self._states = TradingStates()
         self._kills: dict[str, tuple[bool, bool, int]] = {}
-        #: (send at, "place" | "cancel", client order id), send times non-decreasing
+        #: (send at, "place" | "cancel" | "modify", client order id), send times non-decreasing
         self._queue: deque[tuple[int, str, str]] = deque()
         self._cancel_retry: set[str] = set()
         self._cancel_on_ack: set[str] = set()
@@ -631,6 +645,74 @@ class OrderPath:
             )
         except Exception:
             log.exception("cancel of %s failed; the broker's updates will tell", cid)
+
+    # --- modify -----------------------------------------------------------------------------
+
+    async def modify(self, client_order_id: str, amendment: Amendment) -> Order:
+        """Ask the broker to change a working order's quantity, price, trigger price, type
+        or validity; ``UnknownOrder``, ``NotModifiable``, ``InvalidIntent`` (a bad
+        amendment), ``ModifyRefused`` (a pre-trade rule, or no rate-limit slot).
+
+        The amended order passes the same pre-trade check as a new one (as an order next
+        to the one it changes: conservative on position limits), must stay one order (no
+        freeze-quantity split) and takes a slot of the order-rate limiter (Upstox counts
+        modifies with places and cancels). MODIFY_PENDING is journalled before the request
+        goes; the broker's report with the new values makes the order working again with
+        them (:func:`~quant.execution.books.apply_update`); a refusal restores it as it was.
+        """
+        cid = client_order_id
+        order = self._b.orders.get(cid)
+        if order is None:
+            raise UnknownOrder(f"no order {cid}")
+        if order.is_terminal or order.status in (S.MODIFY_PENDING, S.CANCEL_PENDING):
+            raise NotModifiable(f"order {cid} is {order.status.name}; it cannot be modified")
+        if not order.broker_order_id:
+            raise NotModifiable(
+                f"order {cid} is not acknowledged by the broker yet; modify it once it is "
+                f"{S.OPEN.name}"
+            )
+        amended = amendment.apply(order.intent)  # InvalidIntent for a bad result
+        async with self._submit_lock:
+            result = check(amended, self._snapshot(amended), self._limits)
+            if isinstance(result, Rejected):
+                raise ModifyRefused(result)
+            if len(result.children) != 1:
+                raise ModifyRefused(
+                    Rejected(
+                        R.FREEZE_QUANTITY,
+                        f"order {cid}: {amended.quantity} is above the freeze quantity; "
+                        "a modification cannot split an order (place another one)",
+                    )
+                )
+            now = self._clock.now_ns()
+            slot = self._limiter.admit(now)
+            if not isinstance(slot, Admitted):
+                raise ModifyRefused(Rejected(R.RATE_LIMIT, slot.message))
+            new = await self._update(cid, lambda o: o.modify_requested(amendment, now))
+        if new.status is not S.MODIFY_PENDING:
+            raise NotModifiable(f"order {cid} is {new.status.name}; it cannot be modified")
+        if slot.send_at_ns > now:
+            self._queue.append((slot.send_at_ns, "modify", cid))
+            self._metrics.queue_depth(len(self._queue))
+        else:
+            await self._send_modify(cid)
+        return self._b.orders[cid]
+
+    async def _send_modify(self, cid: str) -> None:
+        order = self._b.orders[cid]
+        if order.status is not S.MODIFY_PENDING or order.pending is None:
+            return  # cancelled meanwhile (a cancel overrides a modification)
+        try:
+            await self._broker.modify(order.broker_order_id, order.pending.apply(order.intent))
+        except BrokerError as e:
+            now, why = self._clock.now_ns(), str(e)
+            log.warning("modify of %s refused: %s", cid, why)
+            await self._update(
+                cid,
+                lambda o: o.request_refused(why, now) if o.status is S.MODIFY_PENDING else o,
+            )
+        except Exception:
+            log.exception("modify of %s failed; the broker's updates will tell", cid)
 
     async def _cancel_if_asked(self, cid: str) -> None:
         if cid in self._cancel_on_ack and self._b.orders[cid].broker_order_id:

@@ -162,7 +162,13 @@ def load(books: Books, journal: JournalState, fills: Iterable[Fill], mode: str) 
 
 
 def position_mismatches(book: PositionBook, broker: Iterable[BrokerPosition]) -> tuple[str, ...]:
-    """Where the journal's net units per (instrument, product) differ from the broker's."""
+    """Where the journal's net units per (instrument, product) differ from the broker's
+    net units *of the day* (its day buys minus day sells).
+
+    The journal holds today's orders only; a delivery position carried from an earlier
+    day is in the broker's ``quantity`` but in no order of today, so it is left out of the
+    comparison (and is not a mismatch).
+    """
     ours: dict[tuple[str, str], int] = {}
     for p in book:
         k = (p.key.instrument_key, p.key.product.value)
@@ -170,10 +176,10 @@ def position_mismatches(book: PositionBook, broker: Iterable[BrokerPosition]) ->
     theirs: dict[tuple[str, str], int] = {}
     for row in broker:
         k = (row.instrument_key, row.product)
-        theirs[k] = theirs.get(k, 0) + row.quantity
+        theirs[k] = theirs.get(k, 0) + row.buy_quantity - row.sell_quantity
     out = []
     for k in sorted(set(ours) | set(theirs)):
         a, b = ours.get(k, 0), theirs.get(k, 0)
         if a != b:
-            out.append(f"{k[0]} {k[1]}: journal {a} units, broker {b} units")
+            out.append(f"{k[0]} {k[1]}: journal {a} units, broker {b} units today")
     return tuple(out)

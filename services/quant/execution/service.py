@@ -24,7 +24,8 @@ Latency (``bench/bench_intent_ack.py``): each consumer polls in a thread of its 
 :class:`~quant.runtime.blocking.Lane`: a blocking poll never holds a worker the journal or
 the publisher needs), the journal and the order-event flushes have their own threads too
 (:mod:`quant.execution.adapters`), and the start-up heap is frozen out of the cyclic
-GC once recovered (:func:`~quant.runtime.heap.freeze_startup_heap`).
+GC once recovered (:func:`~quant.runtime.heap.freeze_startup_heap`), and the timer keeps
+freezing what survives (:class:`~quant.runtime.heap.HeapKeeper`).
 
 A message that cannot be decoded or that the engine refuses as invalid is logged, counted
 (``quant_execution_bad_messages_total{topic}``) and skipped (its offset committed): one
@@ -58,7 +59,7 @@ from quant.execution.ports import QuoteSource, ReferenceQuote
 from quant.execution.settings import ExecutionSettings
 from quant.runtime.blocking import Lane, run_blocking
 from quant.runtime.deps import Deps, load_instruments
-from quant.runtime.heap import freeze_startup_heap
+from quant.runtime.heap import HeapKeeper, freeze_startup_heap
 from quant.runtime.http_server import embedded_server, wait_started
 from quant.runtime.service import Readiness
 from quant.trading.broker import Broker, BrokerOrder
@@ -256,10 +257,15 @@ class ExecutionService:
                 )
                 log.info("kill switches in force at start: %d", applied)
                 freeze_startup_heap()  # recovered: what is alive now lives on
+                keeper = HeapKeeper(
+                    freeze_every_s=s.gc_freeze_every_s, full_every_s=s.gc_full_every_s
+                )
                 loops: list[asyncio.Task[None]] = [
                     http,
                     tg.create_task(
-                        consume_intents(engine, intents, self.metrics, stop, lane=lanes["intents"]),
+                        consume_intents(
+                            engine, intents, self.metrics, stop, lane=lanes["intents"], heap=keeper
+                        ),
                         name="execution-intents",
                     ),
                     tg.create_task(
@@ -274,7 +280,7 @@ class ExecutionService:
                         follow_broker(engine, broker.updates()), name="execution-broker"
                     ),
                     tg.create_task(
-                        run_timer(engine, market, s.timer_interval_s),
+                        run_timer(engine, market, s.timer_interval_s, heap=keeper),
                         name="execution-timer",
                     ),
                 ]
@@ -342,6 +348,7 @@ async def consume_intents(
     stop: asyncio.Event | None = None,
     *,
     lane: Lane | None = None,
+    heap: HeapKeeper | None = None,
 ) -> None:
     """Submit each intent of ``orders.intents``; commit a batch once the engine took it.
     Returns when ``stop`` is set, after committing what it submitted."""
@@ -350,6 +357,8 @@ async def consume_intents(
         messages = await blocking(consumer.poll, INTENT_BATCH, POLL_S)
         if not messages:
             continue
+        if heap is not None:
+            heap.touch()
         await engine.prefetch_quotes(_instrument_keys(messages))  # one request per batch
         for msg in messages:
             await submit_one(engine, msg, metrics)
@@ -500,11 +509,19 @@ async def follow_broker(engine: ExecutionEngine, updates: AsyncIterator[BrokerOr
     raise RuntimeError("the broker's order updates ended")
 
 
-async def run_timer(engine: ExecutionEngine, market: MarketFed | None, every_s: float) -> None:
+async def run_timer(
+    engine: ExecutionEngine,
+    market: MarketFed | None,
+    every_s: float,
+    *,
+    heap: HeapKeeper | None = None,
+) -> None:
     """Let time pass for the paper broker and the engine every ``every_s`` (the engine's
-    ``on_time`` also exports the day's P&L)."""
+    ``on_time`` also exports the day's P&L), and let ``heap`` freeze what survived."""
     while True:
         await asyncio.sleep(every_s)
+        if heap is not None:
+            heap.on_timer()
         if market is not None:
             await _maybe_await(market.on_time())
         await engine.on_time()

@@ -168,6 +168,11 @@ class ExecutionSettings(DataServiceSettings):
     control_catchup_s: float = Field(default=5.0, ge=0, le=120)
     # the engine's timer (MIS square-off, queued sends, unknown-order resolution, loss check)
     timer_interval_s: float = Field(default=0.1, gt=0, le=5)
+    # what survives is frozen out of the cyclic GC this often (0: never; then the day's
+    # order state is walked by every full pass, tens of ms while intents wait), and a full
+    # pass reclaims frozen cycles after this long, once no intent came for 2 s
+    gc_freeze_every_s: float = Field(default=1.0, ge=0, le=600)
+    gc_full_every_s: float = Field(default=900.0, gt=0)
     # circuit limits (and a first quote) per instrument from the Upstox REST full market
     # quote, once per instrument per IST day, with the token of `quant auth login` (paper
     # mode too; without a token file there: no circuit-limit check, a warning at start).

@@ -401,6 +401,25 @@ class PlaceOrderIn(BaseModel):
     )
 
 
+class ModifyOrderIn(BaseModel):
+    """A modification of a working order: only the fields to change (at least one)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"price": "2501.00"}, {"quantity": 20}]},
+    )
+
+    quantity: int | None = Field(default=None, gt=0, le=100_000_000, description="units")
+    price: str | None = Field(
+        default=None, pattern=PRICE_PATTERN, description='new limit price in rupees, e.g. "2501.00"'
+    )
+    trigger_price: str | None = Field(
+        default=None, pattern=PRICE_PATTERN, description="new trigger price in rupees"
+    )
+    order_type: OrderTypeName | None = None
+    validity: ValidityName | None = None
+
+
 class PlaceOrderOut(BaseModel):
     """The accepted order (several child orders when split at the freeze quantity)."""
 

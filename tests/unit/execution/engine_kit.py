@@ -137,6 +137,8 @@ class FakeBroker:
     placed: list[PlaceRequest] = field(default_factory=list)
     send_times: list[int] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    modified: list[tuple[str, OrderIntent]] = field(default_factory=list)
+    refuse_modify: int = 0
     book: dict[str, BrokerOrder] = field(default_factory=dict)
     positions_: list[BrokerPosition] = field(default_factory=list)
     unknown: int = 0
@@ -168,7 +170,22 @@ class FakeBroker:
         return (bid,)
 
     async def modify(self, broker_order_id: str, amended: OrderIntent) -> None:
-        raise NotImplementedError
+        """Applied to the book at once (the report of it is up to the test);
+        ``refuse_modify``: the next modifies raise ``BrokerRejected``."""
+        self.calls.log.append(("modify", broker_order_id))
+        if self.refuse_modify:
+            self.refuse_modify -= 1
+            raise BrokerRejected("UDAPI100", "order cannot be modified")
+        self.modified.append((broker_order_id, amended))
+        self.send_times.append(self.clock.now_ns())
+        row = self.book[broker_order_id]
+        self.book[broker_order_id] = _replace(
+            row,
+            quantity=amended.quantity,
+            price=amended.price,
+            trigger_price=amended.trigger_price,
+            order_type=amended.order_type,
+        )
 
     async def cancel(self, broker_order_id: str) -> None:
         self.calls.log.append(("cancel", broker_order_id))
@@ -246,7 +263,7 @@ def make_rig(
     **engine_kw: Any,
 ) -> Rig:
     clock = clock or FakeClock(now if now is not None else at(10, 0))
-    calls = broker.calls if broker else Calls()
+    calls = getattr(broker, "calls", None) or Calls()  # a PaperBroker has none
     broker = broker or FakeBroker(clock, calls)
     journal = journal or MemoryJournal(calls)
     publisher = MemoryPublisher(calls)

@@ -37,6 +37,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, Role]] = [
     ("GET", "/v1/pnl", None, Role.VIEWER),
     ("POST", "/v1/orders", ORDER, Role.TRADER),
     ("DELETE", "/v1/orders/orb-261207-1", None, Role.TRADER),
+    ("PATCH", "/v1/orders/orb-261207-1", {"price": "2501.00"}, Role.TRADER),
     ("POST", "/v1/killswitch", {"action": "halt"}, Role.TRADER),
 ]
 
@@ -105,7 +106,8 @@ async def test_every_route_needs_a_key_with_the_role_and_refusals_are_counted(
             assert low.json()["detail"] == "this needs the role trader (or higher); yours is viewer"
     assert registry.get_sample_value(AUTH_FAILURES, {"reason": "missing"}) == len(ROUTES)
     assert registry.get_sample_value(AUTH_FAILURES, {"reason": "unknown"}) == len(ROUTES)
-    assert registry.get_sample_value(AUTH_FAILURES, {"reason": "role"}) == 3
+    traders = sum(role is Role.TRADER for *_, role in ROUTES)
+    assert registry.get_sample_value(AUTH_FAILURES, {"reason": "role"}) == traders == 4
     assert rig.broker.placed == [] and rig.control.commands == []  # nothing got through
 
 
@@ -214,6 +216,33 @@ async def test_cancel_is_200_then_409_and_404_for_an_unknown_order(
     assert unknown.status_code == 404
     assert unknown.json()["detail"] == "no order 'manual-261207-99'"
     assert (await client.delete("/v1/orders/..%2Fx", headers=headers)).status_code in (404, 422)
+
+
+async def test_modify_is_200_pending_then_409_422_for_a_rule_and_404(
+    client: httpx.AsyncClient, keys: dict[str, str], rig: Rig
+) -> None:
+    headers = bearer(keys["trader"])
+    cid = (await client.post("/v1/orders", json=ORDER, headers=headers)).json()["client_order_id"]
+    off_tick = await client.patch(f"/v1/orders/{cid}", json={"price": "2500.05"}, headers=headers)
+    assert off_tick.status_code == 422, off_tick.text
+    assert off_tick.json()["detail"]["code"] == "TICK_SIZE"
+    empty = await client.patch(f"/v1/orders/{cid}", json={}, headers=headers)
+    assert empty.status_code == 422
+    r = await client.patch(f"/v1/orders/{cid}", json={"price": "2501.00"}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "MODIFY_PENDING"
+    assert [a.price for _, a in rig.broker.modified] == [250_100]
+    again = await client.patch(f"/v1/orders/{cid}", json={"quantity": 5}, headers=headers)
+    assert again.status_code == 409, again.text
+    assert "cannot be modified" in again.json()["detail"]
+    unknown = await client.patch(
+        "/v1/orders/manual-261207-99", json={"quantity": 5}, headers=headers
+    )
+    assert unknown.status_code == 404
+    viewer = await client.patch(
+        f"/v1/orders/{cid}", json={"quantity": 5}, headers=bearer(keys["viewer"])
+    )
+    assert viewer.status_code == 403
 
 
 async def test_the_kill_switch_halts_publishes_and_resumes(

@@ -4,10 +4,11 @@ LOST_BEFORE_SEND; position mismatches reported; the submit path waits for it."""
 
 from __future__ import annotations
 
-from engine_kit import EQ_KEY, FakeBroker, RecordingMetrics, intent, msg, quote, ready_rig
+from engine_kit import EQ_KEY, FO_KEY, FakeBroker, RecordingMetrics, intent, msg, quote, ready_rig
 
 from quant.core.orders import OrderStatus, Side
 from quant.trading.broker import BrokerPosition
+from quant.trading.intent import Product
 from quant.trading.risk_limits import RejectReason, RiskLimits
 
 
@@ -84,10 +85,27 @@ async def test_live_recovery_reports_position_mismatches() -> None:
     rig.broker.positions_ = [BrokerPosition(EQ_KEY, "I", 7, 7, 0, 7 * 250_000, 0)]
     again = rig.restart(mode="live", default_algo_name="A1")
     report = await again.engine.recover()
-    assert report.position_mismatches == (f"{EQ_KEY} I: journal 10 units, broker 7 units",)
+    assert report.position_mismatches == (f"{EQ_KEY} I: journal 10 units, broker 7 units today",)
     rig.broker.positions_ = [BrokerPosition(EQ_KEY, "I", 10, 10, 0, 10 * 250_000, 0)]
     third = rig.restart(mode="live", default_algo_name="A1")
     assert (await third.engine.recover()).position_mismatches == ()
+
+
+async def test_a_delivery_position_carried_from_an_earlier_day_is_not_a_mismatch() -> None:
+    rig = await ready_rig(mode="live", default_algo_name="A1")
+    a = await rig.engine.submit(msg(intent(qty=10, product=Product.DELIVERY)))
+    await rig.engine.on_broker_update(rig.broker.fill(a.client_order_id, 10, 250_000))
+    # the broker's net holds 25 units bought on earlier days besides today's 10
+    carried = BrokerPosition(EQ_KEY, "D", 35, 10, 0, 10 * 250_000, 0)
+    rig.broker.positions_ = [carried]
+    again = rig.restart(mode="live", default_algo_name="A1")
+    assert (await again.engine.recover()).position_mismatches == ()
+    # a carried position sold today: the day's net is -5 and the journal has no order
+    rig.broker.positions_ = [carried, BrokerPosition(FO_KEY, "D", 20, 0, 5, 0, 5 * 10_000)]
+    third = rig.restart(mode="live", default_algo_name="A1")
+    assert (await third.engine.recover()).position_mismatches == (
+        f"{FO_KEY} D: journal 0 units, broker -5 units today",
+    )
 
 
 async def test_paper_recovery_cancels_working_orders_the_new_paper_broker_lacks() -> None:

@@ -77,6 +77,9 @@ class FakeExecution:
             ("DELETE", "/v1/orders/manual-261207-1"): ExecutionReply(
                 200, ORDER_JSON | {"status": "CANCEL_PENDING"}
             ),
+            ("PATCH", "/v1/orders/manual-261207-1"): ExecutionReply(
+                200, ORDER_JSON | {"status": "MODIFY_PENDING"}
+            ),
             ("POST", "/v1/killswitch"): ExecutionReply(200, STATES),
         }
         self.down = ""
@@ -104,8 +107,10 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, Role, str]] = [
     ("GET", "/api/v1/pnl", None, Role.VIEWER, "/v1/pnl"),
     ("POST", "/api/v1/orders", PLACE, Role.TRADER, "/v1/orders"),
     ("DELETE", "/api/v1/orders/manual-261207-1", None, Role.TRADER, "/v1/orders/manual-261207-1"),
+    ("PATCH", "/api/v1/orders/manual-261207-1", {"price": "2501.00"}, Role.TRADER,
+     "/v1/orders/manual-261207-1"),
     ("POST", "/api/v1/killswitch", {"action": "halt"}, Role.TRADER, "/v1/killswitch"),
-]
+]  # fmt: skip
 
 
 @pytest.fixture
@@ -261,6 +266,23 @@ async def test_the_execution_services_refusals_are_passed_on(
     execution.replies[("DELETE", "/v1/orders/manual-261207-1")] = ExecutionReply(status, detail)
     r = await client.delete("/api/v1/orders/manual-261207-1", headers=bearer(keys["trader"]))
     assert (r.status_code, r.json()) == (status, detail)
+
+
+async def test_a_modification_goes_on_with_only_the_fields_given(
+    client: httpx.AsyncClient, execution: FakeExecution, keys: dict[str, str]
+) -> None:
+    path = "/api/v1/orders/manual-261207-1"
+    r = await client.patch(path, json={"price": "2501.00"}, headers=bearer(keys["trader"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "MODIFY_PENDING"
+    assert execution.calls[-1].body == {"price": "2501.00"}
+    empty = await client.patch(path, json={}, headers=bearer(keys["trader"]))
+    assert empty.status_code == 422
+    assert "at least one field" in empty.json()["detail"][0]["msg"]
+    rule = {"detail": {"code": "TICK_SIZE", "message": "off the tick"}}
+    execution.replies[("PATCH", "/v1/orders/manual-261207-1")] = ExecutionReply(422, rule)
+    refused = await client.patch(path, json={"price": "2500.05"}, headers=bearer(keys["trader"]))
+    assert (refused.status_code, refused.json()) == (422, rule)
 
 
 async def test_a_client_order_id_is_checked_before_it_goes_into_a_url(

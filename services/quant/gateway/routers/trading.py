@@ -15,6 +15,8 @@ passes its JSON on, checked against the models of :mod:`quant.gateway.schemas`.
   strategy's: 201 with the order(s), or 422 ``{"detail": {"code", "message"}}`` when the
   risk check refuses it (a malformed body is 422 in the validation shape);
 - ``DELETE /orders/{client_order_id}``: 200 the order, 404 unknown, 409 not cancellable;
+- ``PATCH /orders/{client_order_id}``: change a working order's quantity, price, trigger
+  price, type or validity: 200 the order, 404 unknown, 409 not modifiable, 422 refused;
 - ``POST /killswitch`` ``{"action": "halt"|"flatten"|"resume", "strategy"?}``: the states.
 
 When the execution service is not configured, down, slow or still recovering the answer
@@ -38,6 +40,7 @@ from quant.gateway.routers.market import find_instrument, unknown_symbol
 from quant.gateway.schemas import (
     CLIENT_ORDER_ID_PATTERN,
     KillSwitchIn,
+    ModifyOrderIn,
     OrderOut,
     PlaceOrderIn,
     PlaceOrderOut,
@@ -69,7 +72,8 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "No API key, or not a valid one",
         403: "User disabled, or role too low",
         404: "No such order",
-        409: "The order cannot be cancelled any more (filled, cancelled or rejected)",
+        409: "The order cannot be cancelled or modified now (filled, cancelled or "
+        "rejected; for a modification also: not acknowledged yet, or a request pending)",
         502: "The execution service answered something the gateway cannot read",
         503: "The user store or the execution service cannot be asked, or execution is "
         "still recovering (the message says which; retry after Retry-After seconds)",
@@ -242,6 +246,30 @@ async def cancel_order(
 ) -> OrderOut:
     """Cancel a working order; 409 when it is already filled, cancelled or rejected."""
     reply = await _ask(ports, request, "DELETE", f"/v1/orders/{client_order_id}")
+    return _answer(reply, _ORDER)
+
+
+@router.patch(
+    "/orders/{client_order_id}",
+    response_model=OrderOut,
+    responses={**_order_responses(), **_responses(404, 409)},
+    dependencies=TRADER,
+)
+async def modify_order(
+    client_order_id: Annotated[
+        str, Path(pattern=CLIENT_ORDER_ID_PATTERN, description="e.g. manual-261207-3")
+    ],
+    change: ModifyOrderIn,
+    ports: PortsDep,
+    request: Request,
+) -> OrderOut:
+    """Modify a working order (the broker confirms it: the order shows MODIFY_PENDING until
+    then); the amended order passes the same risk checks as a new one. 409 when it is
+    final, not yet acknowledged, or already has a modify or cancel pending."""
+    body = change.model_dump(exclude_none=True)
+    if not body:
+        raise errors.invalid("body", "", "give at least one field to change")
+    reply = await _ask(ports, request, "PATCH", f"/v1/orders/{client_order_id}", body=body)
     return _answer(reply, _ORDER)
 
 
