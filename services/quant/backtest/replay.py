@@ -201,7 +201,10 @@ class Backtest:
         self.clock = FakeClock()
         self.host = StrategyHost(self.clock)
         cfg = self.config
-        self.host.add(strategy, strategy_id=cfg.strategy_id, params=params, algo_name=cfg.algo_name)
+        self.strategy_id = cfg.strategy_id or type(strategy).__name__.lower()
+        self.host.add(
+            strategy, strategy_id=self.strategy_id, params=params, algo_name=cfg.algo_name
+        )
         self.ledger = Ledger(
             cfg.capital_paise,
             self._instruments.get,
@@ -567,7 +570,7 @@ class Backtest:
             limits=self._limits,
             limiter=cfg.rate.to_limiter(),
             mode="paper",
-            algo_names={cfg.strategy_id: cfg.algo_name},
+            algo_names={self.strategy_id: cfg.algo_name} if cfg.algo_name else {},
             default_algo_name=cfg.algo_name,
             square_off=MisSquareOff(at=cfg.square_off_at),
         )
