@@ -15,9 +15,10 @@ limiter, MIS square-off and charges; no REST quotes: circuit limits are not chec
   bars and timers, not ticks.
 - **ticks** (``ticks``): the raw ticks, in time order, through the same ``FeatureEngine``
   as the feature service (batched: its results do not depend on the batching), each tick
-  then to the engine, the paper broker and the host (``on_tick`` and ``on_enriched``). The
-  feature engine's 1-minute candles go to the host (``on_candle``) at their minute's end,
-  before any later tick, as the feature service publishes them.
+  then to the engine, the paper broker and the host (``on_tick`` and ``on_enriched``). Each
+  of the feature engine's 1-minute candles goes to the host (``on_candle``) right after
+  the tick of its instrument that closed it, as the feature service publishes it live
+  (the last ones of a day at the end of the day's data).
 
 Ticks of an instrument with no working paper order are held back and only its latest one
 is handed to the engine and the broker when something needs it (an order, the engine's
@@ -326,25 +327,18 @@ class Backtest:
         has_working = broker.matcher.has_working
         pending = self._pending
         on_tick, on_enriched, drain = host.on_tick, host.on_enriched, host.drain
-        queued: list[Candle] = []  # the feature engine's closed candles, by end time
-        next_end = _NEVER
+        # the feature engine's closed candles per instrument, oldest first: each goes to the
+        # host right after the tick of its instrument that closed it
+        closing: dict[str, list[Candle]] = {}
         batches = (c[b : b + TICK_BATCH] for c in chunks for b in range(0, len(c), TICK_BATCH))
         for batch in batches:
-            last = batch[-1].ts_event
-            fe_clock.set_ns(last)
+            fe_clock.set_ns(batch[-1].ts_event)
             enriched, closed = features.process(batch)
-            # candles that ended by the batch's last tick can take no more ticks
-            closed += features.close_candles_before(last)
-            if closed:
-                queued = sorted([*queued, *closed], key=lambda c: (c.ts_start, c.instrument_key))
-                next_end = queued[0].ts_start + NS_PER_MINUTE
+            for c in sorted(closed, key=lambda c: c.ts_start):
+                closing.setdefault(c.instrument_key, []).append(c)
             now = clock.now_ns()
             for tick, et in zip(batch, enriched, strict=True):
                 t = tick.ts_event
-                if t >= next_end:
-                    queued = await self._deliver_candles(queued, t)
-                    next_end = queued[0].ts_start + NS_PER_MINUTE if queued else _NEVER
-                    now = clock.now_ns()
                 if t >= self._due_cache:
                     await self._advance(t)
                     now = clock.now_ns()
@@ -360,38 +354,43 @@ class Backtest:
                     emitted = drain()
                     if emitted or broker.pending_updates:
                         await self._flow(emitted)
-                    continue
-                pending[key] = tick  # the book matters once an order is placed: handed over then
-                on_tick(tick)
-                on_enriched(et)
-                emitted = drain()
-                if emitted:
-                    await self._flow(emitted)
+                else:
+                    pending[key] = tick  # the book matters once an order is placed
+                    on_tick(tick)
+                    on_enriched(et)
+                    emitted = drain()
+                    if emitted:
+                        await self._flow(emitted)
+                if closing:
+                    done = closing.get(key)
+                    if done is not None and done[0].ts_start + NS_PER_MINUTE <= t:
+                        await self._deliver_candles(closing, key, t)
             self.events += len(batch)
-        rest = sorted([*queued, *features.flush()], key=lambda c: (c.ts_start, c.instrument_key))
-        await self._deliver_candles(rest, _NEVER)
+        for c in features.flush():  # the day's last candles: at the end of the data
+            closing.setdefault(c.instrument_key, []).append(c)
+        for key in sorted(closing):
+            await self._deliver_candles(closing, key, _NEVER)
 
-    async def _deliver_candles(self, queued: list[Candle], t: int) -> list[Candle]:
-        """Hand the host the queued 1-minute candles that ended by ``t``, each at its end
-        time (as the feature service publishes them); the rest is returned."""
-        keep, host, clock = self._keep_bars, self.host, self.clock
+    async def _deliver_candles(self, closing: dict[str, list[Candle]], key: str, t: int) -> None:
+        """Hand the host ``key``'s candles that ended by ``t`` (as the feature service
+        publishes a candle after the tick that closed it)."""
+        queue = closing[key]
+        keep, host = self._keep_bars, self.host
         i = 0
-        for c in queued:
-            end = c.ts_start + NS_PER_MINUTE
-            if end > t:
+        for c in queue:
+            if c.ts_start + NS_PER_MINUTE > t:
                 break
             i += 1
-            if end >= self._due_cache:
-                await self._advance(end)
-            if end > clock.now_ns():
-                clock.set_ns(end)
-            if c.instrument_key in keep:
+            if key in keep:
                 self._bars.append(c)
             host.on_candle(c)
             emitted = host.drain()
             if emitted:
                 await self._flow(emitted)
-        return queued[i:]
+        if i == len(queue):
+            del closing[key]
+        else:
+            closing[key] = queue[i:]
 
     # --- time -----------------------------------------------------------------------------
 

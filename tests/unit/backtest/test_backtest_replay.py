@@ -135,10 +135,11 @@ def test_ma_cross_on_ticks_through_the_feature_engine(tmp_path: Path) -> None:
     assert r.events == len(prices)
     assert len(r.trades) == 1
     t = r.trades[0]
-    # the feature engine's 1-minute candles reach the strategy at each minute's end, before
-    # the next minute's first tick: the orders fill at the last book of the minute, the
-    # recorded touch (ask = ltp + 5, bid = ltp - 5), as on bars
-    assert (t.entry_price, t.exit_price) == (100_505, 108_095)
+    # a minute's candle reaches the strategy right after the tick that closed it in the
+    # feature engine (the next minute's first), whose book the orders fill against, as
+    # live (each minute trades at one price here: the next close), at the recorded touch
+    # (ask = ltp + 5, bid = ltp - 5)
+    assert (t.entry_price, t.exit_price) == (CLOSES[11] + 5, CLOSES[31] - 5)
     assert t.entry_ts == minute_ns(DAY, 9, 26)
 
 
