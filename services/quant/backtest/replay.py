@@ -62,6 +62,7 @@ from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent, OrderStatus
 from quant.execution.engine import ExecutionEngine, NotCancellable, UnknownOrder
 from quant.execution.paper_broker import PaperBroker
+from quant.features.adapters import option_specs
 from quant.trading.risk_limits import RejectReason
 from quant.trading.squareoff import MisSquareOff
 from quant.trading.strategy import (
@@ -319,7 +320,9 @@ class Backtest:
 
     async def _replay_ticks(self, chunks: Iterable[list[Tick]]) -> None:
         fe_clock = FakeClock()
-        features = FeatureEngine(fe_clock)
+        # options are priced as the feature service prices them (their underlying's ticks
+        # must be replayed too, for the forward)
+        features = FeatureEngine(fe_clock, options=option_specs(self._instruments.values()))
         host, clock = self.host, self.clock
         engine, broker = self._engine, self._broker
         assert engine is not None and broker is not None

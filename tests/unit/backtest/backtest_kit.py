@@ -16,12 +16,18 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from quant.core.clock import IST, NS_PER_SECOND, datetime_to_ns
-from quant.core.events import Candle, DepthLevel, FeedMode, Tick
+from quant.core.events import Candle, DepthLevel, EnrichedTick, FeedMode, Tick
 from quant.core.instruments import Instrument, InstrumentType
 from quant.core.orders import Side
 from quant.store.columns import candle_batch
 from quant.store.sqlite_ticks import SqliteTickStore
-from quant.trading.strategy import Strategy, StrategyContext, StrategyParams, TimerEvent
+from quant.trading.strategy import (
+    NoParams,
+    Strategy,
+    StrategyContext,
+    StrategyParams,
+    TimerEvent,
+)
 
 RELIANCE = "NSE_EQ|INE002A01018"
 INFY = "NSE_EQ|INE009A01021"
@@ -171,3 +177,13 @@ class BuyAndHold(Strategy[HoldParams]):
             raise RuntimeError("boom")
         if self.bars == 1:
             ctx.market(self.params.instrument_key, Side.BUY, self.params.quantity)
+
+
+class Recorder(Strategy[NoParams]):
+    """Keeps every enriched tick it gets."""
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        self.seen: list[EnrichedTick] = []
+
+    def on_enriched(self, ctx: StrategyContext, tick: EnrichedTick) -> None:
+        self.seen.append(tick)

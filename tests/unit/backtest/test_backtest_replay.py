@@ -15,6 +15,7 @@ from backtest_kit import (
     BuyAndHold,
     Greedy,
     MaCross,
+    Recorder,
     candles_from_closes,
     minute_ns,
     next_day,
@@ -27,6 +28,7 @@ from quant.backtest.cli import orders_csv
 from quant.backtest.config import BacktestConfig
 from quant.backtest.replay import Backtest, BacktestResult, HistoryReader, NoData
 from quant.backtest.report import trades_csv
+from quant.core.instruments import Instrument, InstrumentType
 from quant.core.orders import Side
 from quant.execution.settings import PaperSettings, RiskSettings
 from quant.trading.strategy import Strategy
@@ -160,3 +162,23 @@ def test_a_strategy_that_raises_is_stopped_and_reported(tmp_path: Path) -> None:
     (f,) = r.failures
     assert (f.callback, f.error) == ("on_bar", "RuntimeError: boom")
     assert r.intents == 1  # its first bar's order went; nothing after it failed
+
+
+def test_options_get_iv_and_greeks_from_the_feature_engine(tmp_path: Path) -> None:
+    call = Instrument(
+        "NSE_FO|99001", "RELIANCE 1000 CE 29 OCT 26", "RELIANCE", "NSE", "NSE_FO",
+        InstrumentType.CALL, lot_size=500, expiry=date(2026, 10, 29), strike_paise=100_000,
+        underlying_key=RELIANCE,
+    )  # fmt: skip
+    store = store_with_candles(tmp_path, [])
+    ticks = ticks_from_prices(RELIANCE, DAY, [100_000] * 120) + ticks_from_prices(
+        call.instrument_key, DAY, [3_000] * 120
+    )
+    write_ticks(store, sorted(ticks, key=lambda t: (t.ts_event, t.instrument_key)))
+    recorder = Recorder()
+    bt = Backtest(recorder, {}, {**INSTRUMENTS, call.instrument_key: call},
+                  BacktestConfig(data="ticks"))  # fmt: skip
+    asyncio.run(bt.run(store, DAY, DAY))
+    option = [t for t in recorder.seen if t.instrument_key == call.instrument_key]
+    assert len(option) == 120
+    assert all(0.05 < t.iv < 1.0 and 0.3 < t.delta < 0.7 for t in option)
