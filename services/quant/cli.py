@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "features": "quant.features.cli",
     "gateway": "quant.gateway.cli",
     "execution": "quant.execution.cli",
+    "strategy": "quant.strategy.cli",
+    "scanner": "quant.scanner.cli",
     "users": "quant.users.cli",
 }
 

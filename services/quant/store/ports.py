@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from quant.core.events import Candle, OptionGreeks
+from quant.core.events import Candle, OptionGreeks, ScannerSuggestion
 from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent
 from quant.store.tables import ColumnBatch
@@ -74,6 +74,15 @@ class TickReader(Protocol):
         self, instrument_key: str, start_ns: int, end_ns: int, interval_seconds: int = 60
     ) -> list[Candle]:
         """Candles with ``start_ns <= ts_start < end_ns``, oldest first."""
+        ...
+
+    def latest_suggestions(self, limit: int = 20) -> list[ScannerSuggestion]:
+        """The newest scanner cycle's picks (every row with the greatest ``ts``), by rank,
+        at most ``limit``; empty when the scanner has written none."""
+        ...
+
+    def suggestions_between(self, start_ns: int, end_ns: int) -> list[ScannerSuggestion]:
+        """Every pick with ``start_ns <= ts_event < end_ns``, by cycle then rank."""
         ...
 
     def candle_days(

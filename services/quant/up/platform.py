@@ -29,12 +29,14 @@ What is particular to the one-process platform is chosen here, and nothing else:
   (mode 0600) by :func:`quant.users.admin.ensure_admin`; later starts say where the file is.
 
 Then the same services as the separate commands, each from its package's ``build``
-(instrument sync, ingestor, feature engine, gateway, execution), run and supervised by
+(instrument sync, ingestor, feature engine, scanner, gateway, the strategy runtime with the
+shipped example strategy unless ``strategy`` is off, execution), run and supervised by
 :func:`quant.runtime.supervisor.run_services`: a failed service is restarted while the
 others (the REST API included) keep running. On stop they are stopped in that order, so
 nothing accepted is lost: the ingestor flushes, the feature engine drains the bus,
-writes and checkpoints, then the gateway stops (no new manual orders), then the execution
-service; the stores close last.
+writes and checkpoints, then the gateway stops (no new manual orders), then the strategy
+runtime (its strategies' last orders still reach the execution service), then the
+execution service; the stores close last.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from datetime import datetime, time
 from pathlib import Path
 
 from quant.bus.inprocess import InProcessBus
+from quant.core.calendar import NSE_CALENDAR
 from quant.core.clock import IST, SystemClock, datetime_to_ns, ns_to_datetime
 from quant.execution import main as execution
 from quant.execution.settings import ExecutionSettings
@@ -60,9 +63,15 @@ from quant.ingestor.settings import IngestorSettings
 from quant.runtime.deps import Deps, FixedCatalog, new_registry_and_board
 from quant.runtime.service import Service
 from quant.runtime.supervisor import run_services
+from quant.scanner import main as scanner
+from quant.scanner.settings import ScannerServiceSettings
+from quant.sim.calendar import SIM_CALENDAR
 from quant.store.ports import OrderAudit
 from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.store.sqlite_ticks import SqliteTickStore
+from quant.strategy import main as strategy
+from quant.strategy.config import ConfiguredStrategy, StrategyEntry, load_strategies
+from quant.strategy.settings import StrategySettings
 from quant.sync import main as sync
 from quant.sync.settings import SyncSettings
 from quant.up.market import Market, open_market
@@ -162,6 +171,58 @@ def execution_settings(settings: UpSettings, market: Market, api_port: int) -> E
     )
 
 
+#: the strategy ``quant up`` runs: the moving-average cross of docs/strategies.md on
+#: 1-minute bars of RELIANCE, so that it trades within minutes of a simulated session
+EXAMPLE_STRATEGY = {
+    "id": "macross",
+    "class": "quant.strategy.examples.ma_cross:MaCross",
+    "params": {"bar_minutes": 1, "fast": 3, "slow": 10, "quantity": 1},
+    "mode": "paper",
+}
+
+
+def example_strategy(settings: UpSettings) -> list[ConfiguredStrategy]:
+    """The shipped example, in the mode of the platform's broker, with its algo name."""
+    entry = StrategyEntry.model_validate(
+        {
+            **EXAMPLE_STRATEGY,
+            "algo_name": settings.algo_name,
+            "mode": "live" if settings.broker == "upstox" else "paper",
+        }
+    )
+    return load_strategies([entry])
+
+
+def strategy_settings(settings: UpSettings) -> StrategySettings:
+    """The strategy runtime of ``quant up``: state files in the data directory."""
+    return StrategySettings.model_validate(
+        {
+            "log_level": settings.log_level,
+            "log_format": settings.log_format,
+            "data_dir": settings.data_dir,
+            "restore_quiet_s": 0.5,  # the in-process bus answers at once
+            "metrics_port": 0,
+        }
+    )
+
+
+def scanner_settings(settings: UpSettings, market: Market) -> ScannerServiceSettings:
+    """The scanner of ``quant up``: on the market's quotes, the embedded tick store; with
+    the simulator its cycles are in the simulator's time (``clock_speed`` = ``sim_speed``:
+    every 5 simulated minutes is 30 s of wall time at speed 10)."""
+    speed = settings.sim_speed if market.source == "sim" else 1.0
+    return ScannerServiceSettings.model_validate(
+        {
+            "log_level": settings.log_level,
+            "log_format": settings.log_format,
+            "upstox": market.upstox,
+            "tick_store": "sqlite",
+            "scanner": settings.scanner.model_copy(update={"clock_speed": speed}),
+            "metrics_port": 0,
+        }
+    )
+
+
 def _services(
     settings: UpSettings, deps: Deps, market: Market, announce: Callable[[str], None]
 ) -> list[Service]:
@@ -178,6 +239,11 @@ def _services(
     gateway_settings = settings.gateway.model_copy(
         update={"source": market.source, "execution_url": f"http://127.0.0.1:{api_port}"}
     )
+    strategies: list[Service] = []
+    if settings.strategy:
+        strategies.append(
+            strategy.build(strategy_settings(settings), deps, example_strategy(settings))
+        )
     return [
         sync.build(SyncSettings.model_validate(common), deps),
         ingestor.build(
@@ -210,6 +276,11 @@ def _services(
             ),
             deps,
         ),
+        scanner.build(
+            scanner_settings(settings, market),
+            deps,
+            calendar=SIM_CALENDAR if market.source == "sim" else NSE_CALENDAR,
+        ),
         gateway.build(
             GatewayServiceSettings.model_validate(
                 {
@@ -221,6 +292,7 @@ def _services(
             deps,
             on_serving=announce,
         ),
+        *strategies,
         execution.build(execution_settings(settings, market, api_port), deps),
     ]
 

@@ -2,7 +2,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -53,7 +53,7 @@ ORDER_STATUS_MODIFY_PENDING: OrderStatus
 ORDER_STATUS_CANCEL_PENDING: OrderStatus
 
 class ScannerSuggestion(_message.Message):
-    __slots__ = ("instrument_key", "trading_symbol", "ts_event", "rank", "score", "reasons", "last_price_paise", "feed_mode")
+    __slots__ = ("instrument_key", "trading_symbol", "ts_event", "rank", "score", "reasons", "last_price_paise", "feed_mode", "signals")
     INSTRUMENT_KEY_FIELD_NUMBER: _ClassVar[int]
     TRADING_SYMBOL_FIELD_NUMBER: _ClassVar[int]
     TS_EVENT_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +62,7 @@ class ScannerSuggestion(_message.Message):
     REASONS_FIELD_NUMBER: _ClassVar[int]
     LAST_PRICE_PAISE_FIELD_NUMBER: _ClassVar[int]
     FEED_MODE_FIELD_NUMBER: _ClassVar[int]
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
     instrument_key: str
     trading_symbol: str
     ts_event: int
@@ -70,7 +71,16 @@ class ScannerSuggestion(_message.Message):
     reasons: _containers.RepeatedScalarFieldContainer[str]
     last_price_paise: int
     feed_mode: str
-    def __init__(self, instrument_key: _Optional[str] = ..., trading_symbol: _Optional[str] = ..., ts_event: _Optional[int] = ..., rank: _Optional[int] = ..., score: _Optional[float] = ..., reasons: _Optional[_Iterable[str]] = ..., last_price_paise: _Optional[int] = ..., feed_mode: _Optional[str] = ...) -> None: ...
+    signals: _containers.RepeatedCompositeFieldContainer[SignalValue]
+    def __init__(self, instrument_key: _Optional[str] = ..., trading_symbol: _Optional[str] = ..., ts_event: _Optional[int] = ..., rank: _Optional[int] = ..., score: _Optional[float] = ..., reasons: _Optional[_Iterable[str]] = ..., last_price_paise: _Optional[int] = ..., feed_mode: _Optional[str] = ..., signals: _Optional[_Iterable[_Union[SignalValue, _Mapping]]] = ...) -> None: ...
+
+class SignalValue(_message.Message):
+    __slots__ = ("name", "value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: float
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
 
 class OrderEvent(_message.Message):
     __slots__ = ("client_order_id", "broker_order_id", "instrument_key", "side", "order_type", "product", "validity", "quantity", "price_paise", "trigger_price_paise", "status", "filled_quantity", "filled_value_paise", "message", "ts_event", "ts_init", "strategy", "mode", "reason", "algo_name")
@@ -117,7 +127,7 @@ class OrderEvent(_message.Message):
     def __init__(self, client_order_id: _Optional[str] = ..., broker_order_id: _Optional[str] = ..., instrument_key: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., product: _Optional[str] = ..., validity: _Optional[str] = ..., quantity: _Optional[int] = ..., price_paise: _Optional[int] = ..., trigger_price_paise: _Optional[int] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., filled_quantity: _Optional[int] = ..., filled_value_paise: _Optional[int] = ..., message: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., strategy: _Optional[str] = ..., mode: _Optional[str] = ..., reason: _Optional[str] = ..., algo_name: _Optional[str] = ...) -> None: ...
 
 class OrderIntent(_message.Message):
-    __slots__ = ("strategy", "instrument_key", "side", "quantity", "order_type", "product", "price_paise", "trigger_price_paise", "validity", "tag", "sequence", "ts_event")
+    __slots__ = ("strategy", "instrument_key", "side", "quantity", "order_type", "product", "price_paise", "trigger_price_paise", "validity", "tag", "sequence", "ts_event", "cancel_client_order_id")
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     INSTRUMENT_KEY_FIELD_NUMBER: _ClassVar[int]
     SIDE_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +140,7 @@ class OrderIntent(_message.Message):
     TAG_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TS_EVENT_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     strategy: str
     instrument_key: str
     side: Side
@@ -142,4 +153,5 @@ class OrderIntent(_message.Message):
     tag: str
     sequence: int
     ts_event: int
-    def __init__(self, strategy: _Optional[str] = ..., instrument_key: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., quantity: _Optional[int] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., product: _Optional[str] = ..., price_paise: _Optional[int] = ..., trigger_price_paise: _Optional[int] = ..., validity: _Optional[str] = ..., tag: _Optional[str] = ..., sequence: _Optional[int] = ..., ts_event: _Optional[int] = ...) -> None: ...
+    cancel_client_order_id: str
+    def __init__(self, strategy: _Optional[str] = ..., instrument_key: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., quantity: _Optional[int] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., product: _Optional[str] = ..., price_paise: _Optional[int] = ..., trigger_price_paise: _Optional[int] = ..., validity: _Optional[str] = ..., tag: _Optional[str] = ..., sequence: _Optional[int] = ..., ts_event: _Optional[int] = ..., cancel_client_order_id: _Optional[str] = ...) -> None: ...
