@@ -39,5 +39,8 @@ def test_rows_the_fast_path_refuses_go_the_careful_way() -> None:
     assert len(out) == 5 and out[-1].ts_start % 1_000_000_000 == 500_000_000
     with pytest.raises(UpstoxDecodeError, match=r"data.candles\[1\]: bad candle"):
         parse_candles(_body([ROWS[0], ["2026-11-02T09:17:00", 1, 1, 1, 1, 1]]), K, "minutes", 1)
+    infinite = _body([["2026-11-02T09:17:00+05:30", float("inf"), 1, 1, 1, 1]])  # Infinity
+    with pytest.raises(UpstoxDecodeError, match=r"data.candles\[0\]: bad candle"):
+        parse_candles(infinite, K, "minutes", 1)
     with pytest.raises(UpstoxDecodeError, match=r"data.candles\[0\]: expected"):
         parse_candles(_body([["2026-11-02T09:17:00+05:30", 1, 1]]), K, "minutes", 1)
