@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "features": "quant.features.cli",
     "gateway": "quant.gateway.cli",
     "execution": "quant.execution.cli",
+    "strategy": "quant.strategy.cli",
     "users": "quant.users.cli",
 }
 

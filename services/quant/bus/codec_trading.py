@@ -1,10 +1,17 @@
 """Trading and control events <-> protobuf bytes: ScannerSuggestion, OrderIntent,
 OrderEvent, control.
 
+``orders.intents`` carries two commands in one message type (``OrderIntent``): an order to
+place (``IntentMessage``) or, with ``cancel_client_order_id`` set, a ``CancelRequest``.
+``decode_command`` returns either; ``decode_intent`` only the first (a cancel is a
+``CodecError`` there), so every intent written before cancels existed still decodes.
+
 Use them through ``quant.bus.codecs``.
 """
 
 from __future__ import annotations
+
+import re
 
 from google.protobuf.message import DecodeError
 
@@ -16,6 +23,7 @@ from quant.pb.control.v1 import control_pb2
 from quant.pb.trading.v1 import trading_pb2
 from quant.trading.errors import InvalidIntent
 from quant.trading.intent import IntentMessage, OrderIntent, Product, Validity
+from quant.trading.strategy.commands import CancelRequest
 
 _PbSuggestion = trading_pb2.ScannerSuggestion
 _PbOrder = trading_pb2.OrderEvent
@@ -23,6 +31,10 @@ _PbIntent = trading_pb2.OrderIntent
 _PbControl = control_pb2.ControlEvent
 _PbSubscription = control_pb2.SubscriptionRequest
 _PbKill = control_pb2.KillSwitch
+
+#: a strategy name (as ``OrderIntent`` accepts it) and a client order id (children included)
+_STRATEGY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_CLIENT_ORDER_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 _SIDES: tuple[Side, ...] = enum_table(Side)
 _ORDER_TYPES: tuple[OrderType, ...] = enum_table(OrderType)
@@ -85,12 +97,41 @@ def encode_intent(m: IntentMessage) -> bytes:
     ).SerializeToString()
 
 
+def encode_cancel(c: CancelRequest) -> bytes:
+    """A cancel request as an ``orders.intents`` message."""
+    return _PbIntent(
+        strategy=c.strategy, cancel_client_order_id=c.client_order_id, ts_event=c.ts_event
+    ).SerializeToString()
+
+
+def encode_command(command: IntentMessage | CancelRequest) -> bytes:
+    """An intent or a cancel request as an ``orders.intents`` message."""
+    if isinstance(command, CancelRequest):
+        return encode_cancel(command)
+    return encode_intent(command)
+
+
 def decode_intent(data: bytes) -> IntentMessage:
-    """Bytes -> a validated intent; ``CodecError`` says what is wrong with a bad one."""
+    """Bytes -> a validated intent; ``CodecError`` says what is wrong with a bad one (a
+    cancel request included: read ``orders.intents`` with ``decode_command``)."""
+    command = decode_command(data)
+    if isinstance(command, CancelRequest):
+        raise CodecError(
+            f"a cancel request of {command.client_order_id!r}, not an OrderIntent "
+            "(decode orders.intents with decode_command)"
+        )
+    return command
+
+
+def decode_command(data: bytes) -> IntentMessage | CancelRequest:
+    """Bytes of ``orders.intents`` -> a validated intent or cancel request; ``CodecError``
+    says what is wrong with a bad one."""
     try:
         m = _PbIntent.FromString(data)
     except DecodeError as e:
         raise CodecError(f"undecodable OrderIntent: {e}") from e
+    if m.cancel_client_order_id:
+        return _cancel(m)
     try:
         intent = OrderIntent(
             strategy=m.strategy,
@@ -109,6 +150,22 @@ def decode_intent(data: bytes) -> IntentMessage:
     if m.sequence < 0:
         raise CodecError(f"invalid OrderIntent: sequence {m.sequence} is negative")
     return IntentMessage(intent, m.sequence, m.ts_event)
+
+
+def _cancel(m: trading_pb2.OrderIntent) -> CancelRequest:
+    cid = m.cancel_client_order_id
+    if not _STRATEGY.fullmatch(m.strategy):
+        raise CodecError(
+            f"invalid cancel request of {cid!r}: strategy {m.strategy!r} is not a name"
+        )
+    if not _CLIENT_ORDER_ID.fullmatch(cid):
+        raise CodecError(f"invalid cancel request: {cid!r} is not a client order id")
+    if m.instrument_key or m.quantity or m.sequence:
+        raise CodecError(
+            f"invalid cancel request of {cid!r}: it also carries an order "
+            f"({m.instrument_key!r}, quantity {m.quantity}, sequence {m.sequence})"
+        )
+    return CancelRequest(m.strategy, cid, m.ts_event)
 
 
 # --- OrderEvent ------------------------------------------------------------------------

@@ -31,10 +31,13 @@ from quant.bus.codec_marketdata import (
     encode_ticks,
 )
 from quant.bus.codec_trading import (
+    decode_command,
     decode_control,
     decode_intent,
     decode_order,
     decode_suggestion,
+    encode_cancel,
+    encode_command,
     encode_control,
     encode_intent,
     encode_order,
@@ -44,10 +47,12 @@ from quant.core.control import ControlEvent
 from quant.core.events import Candle, EnrichedTick, OptionGreeks, ScannerSuggestion, Tick
 from quant.core.orders import OrderEvent
 from quant.trading.intent import IntentMessage
+from quant.trading.strategy.commands import CancelRequest
 
 __all__ = [
     "CANDLE_CODEC",
     "CODEC_FOR_TOPIC",
+    "COMMAND_CODEC",
     "CONTROL_CODEC",
     "ENRICHED_CODEC",
     "GREEKS_CODEC",
@@ -58,6 +63,7 @@ __all__ = [
     "Codec",
     "CodecError",
     "decode_candle",
+    "decode_command",
     "decode_control",
     "decode_enriched",
     "decode_greeks",
@@ -65,7 +71,9 @@ __all__ = [
     "decode_order",
     "decode_suggestion",
     "decode_tick",
+    "encode_cancel",
     "encode_candle",
+    "encode_command",
     "encode_control",
     "encode_enriched",
     "encode_greeks",
@@ -83,6 +91,8 @@ CANDLE_CODEC: Codec[Candle] = Codec(encode_candle, decode_candle)
 SUGGESTION_CODEC: Codec[ScannerSuggestion] = Codec(encode_suggestion, decode_suggestion)
 ORDER_CODEC: Codec[OrderEvent] = Codec(encode_order, decode_order)
 INTENT_CODEC: Codec[IntentMessage] = Codec(encode_intent, decode_intent)
+#: what ``orders.intents`` carries: intents and cancel requests
+COMMAND_CODEC: Codec[IntentMessage | CancelRequest] = Codec(encode_command, decode_command)
 CONTROL_CODEC: Codec[ControlEvent] = Codec(encode_control, decode_control)
 
 CODEC_FOR_TOPIC: Mapping[str, Codec[Any]] = MappingProxyType(
@@ -92,7 +102,7 @@ CODEC_FOR_TOPIC: Mapping[str, Codec[Any]] = MappingProxyType(
         topics.ENRICHED.name: ENRICHED_CODEC,
         topics.CANDLES.name: CANDLE_CODEC,
         topics.SUGGESTIONS.name: SUGGESTION_CODEC,
-        topics.INTENTS.name: INTENT_CODEC,
+        topics.INTENTS.name: COMMAND_CODEC,
         topics.ORDERS.name: ORDER_CODEC,
         topics.CONTROL.name: CONTROL_CODEC,
     }

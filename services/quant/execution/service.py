@@ -27,6 +27,10 @@ the publisher needs), the journal and the order-event flushes have their own thr
 GC once recovered (:func:`~quant.runtime.heap.freeze_startup_heap`), and the timer keeps
 freezing what survives (:class:`~quant.runtime.heap.HeapKeeper`).
 
+``orders.intents`` also carries cancel requests (a strategy's ``ctx.cancel``): the order
+they name is cancelled if it belongs to that strategy and is still working
+(:func:`cancel_one`); otherwise the request is logged and skipped.
+
 A message that cannot be decoded or that the engine refuses as invalid is logged, counted
 (``quant_execution_bad_messages_total{topic}``) and skipped (its offset committed): one
 bad message never stops the service. A failure of the journal, the bus or the broker ends
@@ -65,6 +69,7 @@ from quant.runtime.service import Readiness
 from quant.trading.broker import Broker, BrokerOrder
 from quant.trading.errors import TradingError
 from quant.trading.squareoff import MisSquareOff
+from quant.trading.strategy.commands import CancelRequest
 from quant.users.directory import UserDirectory
 from quant.users.hashing import Argon2Hasher
 
@@ -378,13 +383,17 @@ def _instrument_keys(messages: Sequence[Received]) -> list[str]:
 
 
 async def submit_one(engine: ExecutionEngine, msg: Received, metrics: ServiceMetrics) -> None:
-    """Decode and submit one intent; a bad one is logged and counted, never raised."""
+    """Decode and submit one intent, or cancel the order a cancel request names; a bad one
+    is logged and counted, never raised."""
     where = f"{msg.topic()}[{msg.partition()}]@{msg.offset()}"
     try:
-        message = codecs.decode_intent(msg.value())
+        message = codecs.decode_command(msg.value())
     except codecs.CodecError as e:
         metrics.bad_messages_total.labels(topics.INTENTS.name).inc()
         log.error("orders.intents: skipped the message at %s: %s", where, e)
+        return
+    if isinstance(message, CancelRequest):
+        await cancel_one(engine, message, where)
         return
     try:
         submission = await engine.submit(message)
@@ -400,6 +409,37 @@ async def submit_one(engine: ExecutionEngine, msg: Received, metrics: ServiceMet
             submission.rejected.reason,
             submission.rejected.message,
         )
+
+
+async def cancel_one(engine: ExecutionEngine, request: CancelRequest, where: str) -> None:
+    """Cancel the order ``request`` names, if it is that strategy's and still working.
+
+    An unknown order, another strategy's, or one already final (filled, cancelled: the
+    cancel crossed its last event) is logged and skipped: the strategy hears of the
+    order's real state on ``orders.events``, as it would of any refused cancel.
+    """
+    cid = request.client_order_id
+    order = engine.order(cid)
+    if order is None:
+        log.warning(
+            "orders.intents: cancel of %s by %s at %s: no such order", cid, request.strategy, where
+        )
+        return
+    if order.intent.strategy != request.strategy:
+        log.error(
+            "orders.intents: cancel of %s by %s at %s refused: the order is %s's",
+            cid,
+            request.strategy,
+            where,
+            order.intent.strategy,
+        )
+        return
+    try:
+        await engine.cancel(cid)
+    except TradingError as e:  # final, or a cancel already pending
+        log.info("orders.intents: cancel of %s by %s not done: %s", cid, request.strategy, e)
+        return
+    log.info("order %s: cancel asked by strategy %s", cid, request.strategy)
 
 
 def _kill_switches(messages: Sequence[Received], metrics: ServiceMetrics) -> list[KillSwitch]:

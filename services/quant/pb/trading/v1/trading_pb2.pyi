@@ -117,7 +117,7 @@ class OrderEvent(_message.Message):
     def __init__(self, client_order_id: _Optional[str] = ..., broker_order_id: _Optional[str] = ..., instrument_key: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., product: _Optional[str] = ..., validity: _Optional[str] = ..., quantity: _Optional[int] = ..., price_paise: _Optional[int] = ..., trigger_price_paise: _Optional[int] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., filled_quantity: _Optional[int] = ..., filled_value_paise: _Optional[int] = ..., message: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., strategy: _Optional[str] = ..., mode: _Optional[str] = ..., reason: _Optional[str] = ..., algo_name: _Optional[str] = ...) -> None: ...
 
 class OrderIntent(_message.Message):
-    __slots__ = ("strategy", "instrument_key", "side", "quantity", "order_type", "product", "price_paise", "trigger_price_paise", "validity", "tag", "sequence", "ts_event")
+    __slots__ = ("strategy", "instrument_key", "side", "quantity", "order_type", "product", "price_paise", "trigger_price_paise", "validity", "tag", "sequence", "ts_event", "cancel_client_order_id")
     STRATEGY_FIELD_NUMBER: _ClassVar[int]
     INSTRUMENT_KEY_FIELD_NUMBER: _ClassVar[int]
     SIDE_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +130,7 @@ class OrderIntent(_message.Message):
     TAG_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TS_EVENT_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     strategy: str
     instrument_key: str
     side: Side
@@ -142,4 +143,5 @@ class OrderIntent(_message.Message):
     tag: str
     sequence: int
     ts_event: int
-    def __init__(self, strategy: _Optional[str] = ..., instrument_key: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., quantity: _Optional[int] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., product: _Optional[str] = ..., price_paise: _Optional[int] = ..., trigger_price_paise: _Optional[int] = ..., validity: _Optional[str] = ..., tag: _Optional[str] = ..., sequence: _Optional[int] = ..., ts_event: _Optional[int] = ...) -> None: ...
+    cancel_client_order_id: str
+    def __init__(self, strategy: _Optional[str] = ..., instrument_key: _Optional[str] = ..., side: _Optional[_Union[Side, str]] = ..., quantity: _Optional[int] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., product: _Optional[str] = ..., price_paise: _Optional[int] = ..., trigger_price_paise: _Optional[int] = ..., validity: _Optional[str] = ..., tag: _Optional[str] = ..., sequence: _Optional[int] = ..., ts_event: _Optional[int] = ..., cancel_client_order_id: _Optional[str] = ...) -> None: ...
