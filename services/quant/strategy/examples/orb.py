@@ -52,7 +52,13 @@ from pydantic import Field, field_validator, model_validator
 from quant.core.clock import IST, ns_to_datetime
 from quant.core.events import Candle, ScannerSuggestion
 from quant.core.orders import OrderEvent, OrderStatus, Side
-from quant.trading.strategy import Strategy, StrategyContext, StrategyParams, TimerEvent
+from quant.trading.strategy import (
+    JsonValue,
+    Strategy,
+    StrategyContext,
+    StrategyParams,
+    TimerEvent,
+)
 
 SESSION_OPEN = time(9, 15)
 MIS_SQUARE_OFF = time(15, 15)  # the execution service's MIS square-off
@@ -156,17 +162,18 @@ class OpeningRangeBreakout(Strategy[OrbParams]):
         self.picks.clear()
         self.trades.clear()
         self.squared_off = False
+        self.traded = set()
         saved = ctx.state.get("orb")
-        traded = saved.get("traded") if isinstance(saved, dict) else None
         if isinstance(saved, dict) and saved.get("day") == self.day.isoformat():
-            self.traded = {k for k in traded or () if isinstance(k, str)}  # a restart
-        else:
-            self.traded = set()
+            traded = saved.get("traded")  # a restart during the day
+            if isinstance(traded, list):
+                self.traded = {k for k in traded if isinstance(k, str)}
         self._save(ctx)
 
     def _save(self, ctx: StrategyContext) -> None:
         assert self.day is not None
-        ctx.state["orb"] = {"day": self.day.isoformat(), "traded": sorted(self.traded)}
+        traded: list[JsonValue] = [k for k in sorted(self.traded)]
+        ctx.state["orb"] = {"day": self.day.isoformat(), "traded": traded}
 
     # --- market data ----------------------------------------------------------------------
 
