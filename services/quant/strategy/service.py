@@ -100,6 +100,7 @@ class StrategyService:
             _overrides(c.cls, "on_tick") for c in strategies
         )
         self.host: StrategyHost | None = None
+        self.started = False  # this run's strategies were started (ready, or some failed)
         self._phase = "not started"
         self._ready = False
         self._failed: dict[str, str] = {}
@@ -169,6 +170,7 @@ class StrategyService:
     async def run(self, stop: asyncio.Event) -> None:
         s, bus = self._settings, self._deps.bus
         self._ready = False
+        self.started = False
         self._failed = {}
         self._phase = "creating the topics"
         await run_blocking(bus.ensure_topics, topics.ALL_TOPICS)
@@ -195,7 +197,7 @@ class StrategyService:
             self.log_algo_names()
             self._phase = "starting the strategies"
             await lane.run(self._start, host, publisher)
-            self._ready = True
+            self._ready = self.started = True
             log.info("strategy runtime ready: reading %s", ", ".join(self.market_topics()))
             step = _Stepper(self, host, market, orders, publisher)
             while not stop.is_set():

@@ -37,6 +37,12 @@ def add_parser(subparsers: Any) -> None:
         help="where orders go: the paper broker, filled against the market's ticks (default; "
         "QUANT_BROKER), or the live Upstox adapter sending them to the simulator",
     )
+    parser.add_argument(
+        "--no-strategy",
+        action="store_true",
+        help="do not run the example strategy (a moving-average cross on RELIANCE, paper "
+        "orders; QUANT_STRATEGY=false)",
+    )
     parser.add_argument("--port", type=int, help="gateway port (default 8080)")
     parser.add_argument("--host", help="gateway bind address (default 127.0.0.1)")
     parser.set_defaults(func=_run)
@@ -66,6 +72,8 @@ def _run(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"source": args.source})
     if args.broker is not None:
         settings = settings.model_copy(update={"broker": args.broker})
+    if args.no_strategy:
+        settings = settings.model_copy(update={"strategy": False})
     setup_logging(settings.log_level, json_format=settings.log_format == "json")
     for noisy in ("httpx", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -75,6 +83,7 @@ def _run(args: argparse.Namespace) -> int:
             f"quant-platform is up: {url}\n"
             f"  source: {market.description}\n"
             f"  broker: {broker_line(settings.broker)}\n"
+            f"  strategy: {strategy_line(settings.strategy)}\n"
             f"  data:   {settings.data_dir}   (QUANT_DATA_DIR)\n"
             f"  quote:  {url}/api/v1/market/quote/RELIANCE\n"
             f"  greeks: {url}/api/v1/market/greeks/NIFTY%2050\n"
@@ -101,6 +110,13 @@ def _run(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         return 1
     return 0
+
+
+def strategy_line(enabled: bool) -> str:
+    """The banner's description of the example strategy."""
+    if not enabled:
+        return "none (QUANT_STRATEGY=false / --no-strategy)"
+    return "macross (moving-average cross on RELIANCE 1-minute bars; --no-strategy: off)"
 
 
 def broker_line(broker: str) -> str:

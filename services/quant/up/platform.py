@@ -29,12 +29,14 @@ What is particular to the one-process platform is chosen here, and nothing else:
   (mode 0600) by :func:`quant.users.admin.ensure_admin`; later starts say where the file is.
 
 Then the same services as the separate commands, each from its package's ``build``
-(instrument sync, ingestor, feature engine, gateway, execution), run and supervised by
+(instrument sync, ingestor, feature engine, gateway, the strategy runtime with the shipped
+example strategy unless ``strategy`` is off, execution), run and supervised by
 :func:`quant.runtime.supervisor.run_services`: a failed service is restarted while the
 others (the REST API included) keep running. On stop they are stopped in that order, so
 nothing accepted is lost: the ingestor flushes, the feature engine drains the bus,
-writes and checkpoints, then the gateway stops (no new manual orders), then the execution
-service; the stores close last.
+writes and checkpoints, then the gateway stops (no new manual orders), then the strategy
+runtime (its strategies' last orders still reach the execution service), then the
+execution service; the stores close last.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ from quant.runtime.supervisor import run_services
 from quant.store.ports import OrderAudit
 from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.store.sqlite_ticks import SqliteTickStore
+from quant.strategy import main as strategy
+from quant.strategy.config import ConfiguredStrategy, StrategyEntry, load_strategies
+from quant.strategy.settings import StrategySettings
 from quant.sync import main as sync
 from quant.sync.settings import SyncSettings
 from quant.up.market import Market, open_market
@@ -162,6 +167,41 @@ def execution_settings(settings: UpSettings, market: Market, api_port: int) -> E
     )
 
 
+#: the strategy ``quant up`` runs: the moving-average cross of docs/strategies.md on
+#: 1-minute bars of RELIANCE, so that it trades within minutes of a simulated session
+EXAMPLE_STRATEGY = {
+    "id": "macross",
+    "class": "quant.strategy.examples.ma_cross:MaCross",
+    "params": {"bar_minutes": 1, "fast": 3, "slow": 10, "quantity": 1},
+    "mode": "paper",
+}
+
+
+def example_strategy(settings: UpSettings) -> list[ConfiguredStrategy]:
+    """The shipped example, in the mode of the platform's broker, with its algo name."""
+    entry = StrategyEntry.model_validate(
+        {
+            **EXAMPLE_STRATEGY,
+            "algo_name": settings.algo_name,
+            "mode": "live" if settings.broker == "upstox" else "paper",
+        }
+    )
+    return load_strategies([entry])
+
+
+def strategy_settings(settings: UpSettings) -> StrategySettings:
+    """The strategy runtime of ``quant up``: state files in the data directory."""
+    return StrategySettings.model_validate(
+        {
+            "log_level": settings.log_level,
+            "log_format": settings.log_format,
+            "data_dir": settings.data_dir,
+            "restore_quiet_s": 0.5,  # the in-process bus answers at once
+            "metrics_port": 0,
+        }
+    )
+
+
 def _services(
     settings: UpSettings, deps: Deps, market: Market, announce: Callable[[str], None]
 ) -> list[Service]:
@@ -178,6 +218,11 @@ def _services(
     gateway_settings = settings.gateway.model_copy(
         update={"source": market.source, "execution_url": f"http://127.0.0.1:{api_port}"}
     )
+    strategies: list[Service] = []
+    if settings.strategy:
+        strategies.append(
+            strategy.build(strategy_settings(settings), deps, example_strategy(settings))
+        )
     return [
         sync.build(SyncSettings.model_validate(common), deps),
         ingestor.build(
@@ -221,6 +266,7 @@ def _services(
             deps,
             on_serving=announce,
         ),
+        *strategies,
         execution.build(execution_settings(settings, market, api_port), deps),
     ]
 

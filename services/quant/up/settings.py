@@ -60,6 +60,9 @@ class UpSettings(ServiceSettings):
     risk: RiskSettings = RiskSettings()
     rate: RateSettings = RateSettings()
     paper: PaperSettings = PaperSettings()
+    # QUANT_STRATEGY / --no-strategy: run the shipped example strategy (a moving-average
+    # cross on 1-minute bars of RELIANCE, paper orders through the execution service)
+    strategy: bool = True
     sim_seed: int = 7
     sim_speed: float = 1.0
     sim_start_minutes_after_open: float = 1.0
