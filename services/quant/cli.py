@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "gateway": "quant.gateway.cli",
     "execution": "quant.execution.cli",
     "strategy": "quant.strategy.cli",
+    "backtest": "quant.backtest.cli",
     "users": "quant.users.cli",
 }
 

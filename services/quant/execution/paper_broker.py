@@ -159,6 +159,13 @@ class PaperBroker:
         """Order updates queued and not yet read from :meth:`updates`."""
         return self._updates.qsize()
 
+    def take_updates(self) -> list[BrokerOrder]:
+        """Every queued order update, in order, without waiting (a backtest's driver)."""
+        out: list[BrokerOrder] = []
+        while not self._updates.empty():
+            out.append(self._updates.get_nowait())
+        return out
+
     # --- market data and time ----------------------------------------------------------------
 
     def on_tick(self, tick: Tick) -> None:

@@ -20,11 +20,12 @@ import numpy as np
 
 from quant.analytics.columns import AGGRESSOR_VALUES, EnrichedColumns, TickColumns
 from quant.analytics.segments import IntArray
-from quant.core.events import Candle, OptionGreeks
+from quant.core.events import Candle, DepthLevel, FeedMode, OptionGreeks, Tick
 from quant.store.batch import KEY, ColumnSet
 from quant.store.ports import Quote
 from quant.store.tables import (
     EVENT_FIELD,
+    RAW_TICK_COLUMNS,
     CandleBatch,
     GreeksBatch,
     TickBatch,
@@ -178,3 +179,32 @@ greeks_from_row = _reader(OptionGreeks, GREEKS_FIELDS, GreeksBatch.FLOATS)
 """A row selected with ``GREEKS_FIELDS`` -> ``OptionGreeks``."""
 candle_from_row = _reader(Candle, OHLC_FIELDS, frozenset())
 """A row selected with ``OHLC_FIELDS`` -> ``Candle``."""
+
+#: the ``ticks`` columns a stored tick is read back from (best level only: the store keeps
+#: depth level 1), in this order; :func:`tick_from_row` turns such a row into a ``Tick``
+TICK_FIELDS: tuple[str, ...] = RAW_TICK_COLUMNS
+
+
+def tick_from_row(row: Sequence[Any]) -> Tick:
+    """A row selected with ``TICK_FIELDS`` -> ``Tick`` (one depth level when the row has a
+    bid or an ask; feed mode FULL when none was stored)."""
+    (ts, key, mode, ltp, ltt, ltq, close, volume, atp, oi, tbq, tsq, bp, bq, ap, aq, ts_init) = (
+        0 if v is None else v for v in row
+    )
+    depth = (DepthLevel(int(bp), int(bq), int(ap), int(aq)),) if (bp or ap) else ()
+    return Tick(
+        str(key),
+        FeedMode(int(mode)) if mode else FeedMode.FULL,
+        int(ts),
+        int(ts_init),
+        int(ltp),
+        int(ltt),
+        int(ltq),
+        int(close),
+        int(volume),
+        int(atp),
+        int(oi),
+        int(tbq),
+        int(tsq),
+        depth,
+    )

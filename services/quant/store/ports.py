@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from quant.core.events import Candle, OptionGreeks
+from quant.core.events import Candle, OptionGreeks, Tick
 from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent
 from quant.store.tables import ColumnBatch
@@ -70,6 +70,18 @@ class TickReader(Protocol):
         self, instrument_key: str, start_ns: int, end_ns: int, interval_seconds: int = 60
     ) -> list[Candle]:
         """Candles with ``start_ns <= ts_start < end_ns``, oldest first."""
+        ...
+
+
+class TickHistory(Protocol):
+    """Stored ticks read back in time order (the backtest's tick replay)."""
+
+    def ticks_between(
+        self, instrument_keys: Sequence[str], start_ns: int, end_ns: int
+    ) -> list[Tick]:
+        """The raw ticks of ``instrument_keys`` with ``start_ns <= ts_event < end_ns``,
+        ordered by ``ts_event`` then instrument key (best bid/ask as the one depth level
+        the store keeps)."""
         ...
 
 

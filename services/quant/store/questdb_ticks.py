@@ -33,7 +33,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 from questdb import QuestDBError, Sender
 
-from quant.core.events import Candle, OptionGreeks
+from quant.core.events import Candle, OptionGreeks, Tick
 from quant.store import columns as C
 from quant.store import tables as T
 from quant.store.batch import KEY, Keys
@@ -46,6 +46,7 @@ _ARROW_STR = pd.StringDtype("pyarrow")
 _QUOTE = C.select_list(C.QUOTE_FIELDS, _TS)
 _GREEKS = C.select_list(C.GREEKS_FIELDS, _TS)
 _OHLC = C.select_list(C.OHLC_FIELDS, _TS)
+_TICK = C.select_list(C.TICK_FIELDS, _TS)
 
 
 def _col_type(c: str) -> str:
@@ -213,6 +214,21 @@ class QuestDBTickStore:
             (instrument_key, interval_seconds, start_ns, end_ns),
         )
         return [C.candle_from_row(r) for r in rows]
+
+    def ticks_between(
+        self, instrument_keys: Sequence[str], start_ns: int, end_ns: int
+    ) -> list[Tick]:
+        """See ``TickHistory.ticks_between``."""
+        keys = sorted(set(instrument_keys))
+        if not keys:
+            return []
+        marks = ", ".join("%s" for _ in keys)
+        rows = self._fetch(
+            f"SELECT {_TICK} FROM ticks WHERE instrument_key IN ({marks}) "  # noqa: S608
+            "AND ts >= %s::timestamp_ns AND ts < %s::timestamp_ns ORDER BY ts, instrument_key",
+            (*keys, start_ns, end_ns),
+        )
+        return [C.tick_from_row(r) for r in rows]
 
     def count(self, table: str, instrument_key: str | None = None) -> int:
         """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""

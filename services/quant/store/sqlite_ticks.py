@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from quant.core.events import Candle, OptionGreeks
+from quant.core.events import Candle, OptionGreeks, Tick
 from quant.store import columns as C
 from quant.store.batch import Column
 from quant.store.ports import Quote, StoreError
@@ -25,6 +25,7 @@ T = TypeVar("T")
 _QUOTE = C.select_list(C.QUOTE_FIELDS)
 _GREEKS = C.select_list(C.GREEKS_FIELDS)
 _OHLC = C.select_list(C.OHLC_FIELDS)
+_TICK = C.select_list(C.TICK_FIELDS)
 
 
 def as_list(values: Column) -> list[Any]:
@@ -145,6 +146,21 @@ class SqliteTickStore:
             ).fetchall()
         )
         return [C.candle_from_row(r) for r in rows]
+
+    def ticks_between(
+        self, instrument_keys: Sequence[str], start_ns: int, end_ns: int
+    ) -> list[Tick]:
+        """See ``TickHistory.ticks_between``."""
+        keys = sorted(set(instrument_keys))
+        if not keys:
+            return []
+        marks = ", ".join("?" for _ in keys)
+        sql = (
+            f"SELECT {_TICK} FROM ticks WHERE instrument_key IN ({marks}) "  # noqa: S608
+            "AND ts >= ? AND ts < ? ORDER BY ts, instrument_key"
+        )
+        rows = self._run(lambda conn: conn.execute(sql, (*keys, start_ns, end_ns)).fetchall())
+        return [C.tick_from_row(r) for r in rows]
 
     def count(self, table: str, instrument_key: str | None = None) -> int:
         """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""

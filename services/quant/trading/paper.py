@@ -169,6 +169,12 @@ class PaperMatcher:
         w = self._working.get(client_order_id)
         return w.order if w else None
 
+    def next_eligible_ns(self, after_ns: int) -> int | None:
+        """When the next working order becomes eligible after ``after_ns`` (its latency
+        elapses), or None: a simulated clock steps there."""
+        later = [w.eligible_ns for w in self._working.values() if w.eligible_ns > after_ns]
+        return min(later, default=None)
+
     def book(self, instrument_key: str) -> BookSnapshot | None:
         """The last book held for an instrument."""
         m = self._markets.get(instrument_key)

@@ -1,0 +1,150 @@
+"""A tiny tick store and strategies for the backtest tests (imported by bare module name).
+
+``store_with_candles`` / ``store_with_ticks`` build an embedded SQLite tick store in a temp
+directory from constructed price paths; ``MaCross`` is the docs/strategies.md example
+(moving-average cross on N-minute bars, square-off timer); ``Greedy`` buys every bar (to
+hit a position limit).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from quant.core.clock import IST, NS_PER_SECOND, datetime_to_ns
+from quant.core.events import Candle, DepthLevel, FeedMode, Tick
+from quant.core.instruments import Instrument, InstrumentType
+from quant.core.orders import Side
+from quant.store.columns import candle_batch
+from quant.store.sqlite_ticks import SqliteTickStore
+from quant.trading.strategy import Strategy, StrategyContext, StrategyParams, TimerEvent
+
+RELIANCE = "NSE_EQ|INE002A01018"
+INFY = "NSE_EQ|INE009A01021"
+DAY = date(2026, 10, 5)  # a Monday, an NSE trading day
+INSTRUMENTS = {
+    RELIANCE: Instrument(RELIANCE, "RELIANCE", "RELIANCE INDUSTRIES", "NSE", "NSE_EQ",
+                         InstrumentType.EQUITY, tick_size_paise=5, isin="INE002A01018"),
+    INFY: Instrument(INFY, "INFY", "INFOSYS", "NSE", "NSE_EQ", InstrumentType.EQUITY,
+                     tick_size_paise=5, isin="INE009A01021"),
+}  # fmt: skip
+
+
+def minute_ns(day: date, hh: int, mm: int) -> int:
+    return datetime_to_ns(datetime.combine(day, time(hh, mm), IST))
+
+
+def candles_from_closes(
+    key: str, day: date, closes: Sequence[int], start: time = time(9, 15)
+) -> list[Candle]:
+    """1-minute candles from 09:15 IST with these closes (open = high = low = close)."""
+    t0 = datetime_to_ns(datetime.combine(day, start, IST))
+    return [
+        Candle(key, 60, t0 + i * 60 * NS_PER_SECOND, c, c, c, c, 100, 0, 1)
+        for i, c in enumerate(closes)
+    ]
+
+
+def store_with_candles(path: Path, candles: Sequence[Candle]) -> SqliteTickStore:
+    store = SqliteTickStore(path / "ticks.sqlite").open()
+    store.write(candle_batch(list(candles)))
+    return store
+
+
+def ticks_from_prices(
+    key: str, day: date, prices: Sequence[int], every_s: float = 1.0, start: time = time(9, 15)
+) -> list[Tick]:
+    """One FULL tick per ``every_s`` from ``start`` with these LTPs, a 5-paise spread."""
+    t0 = datetime_to_ns(datetime.combine(day, start, IST))
+    out = []
+    volume = 0
+    for i, p in enumerate(prices):
+        ts = t0 + round(i * every_s * NS_PER_SECOND)
+        volume += 10
+        out.append(
+            Tick(key, FeedMode.FULL, ts, ts, p, ts, 10, 0, volume, p, 0, 500, 500,
+                 (DepthLevel(p - 5, 100, p + 5, 100),))
+        )  # fmt: skip
+    return out
+
+
+def write_ticks(store: SqliteTickStore, ticks: Sequence[Tick]) -> None:
+    from quant.analytics.columns import from_ticks
+    from quant.store.columns import tick_batch
+
+    store.write(tick_batch(from_ticks(list(ticks))))
+
+
+class MaCrossParams(StrategyParams):
+    instrument_key: str = RELIANCE
+    bar_minutes: int = Field(5, ge=1, le=375)
+    fast: int = Field(10, ge=1)
+    slow: int = Field(30, ge=2)
+    quantity: int = Field(1, ge=1)
+    square_off_at: str = "15:10"
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> MaCrossParams:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be below slow ({self.slow})")
+        return self
+
+
+class MaCross(Strategy[MaCrossParams]):
+    """The docs/strategies.md example."""
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        p = self.params
+        ctx.subscribe(p.instrument_key)
+        ctx.subscribe_bars(p.bar_minutes)
+        ctx.at("square_off", p.square_off_at)
+        self.closes: deque[int] = deque(maxlen=p.slow)
+        self.was_above: bool | None = None
+
+    def on_bar(self, ctx: StrategyContext, bar: Candle) -> None:
+        p = self.params
+        self.closes.append(bar.close)
+        if len(self.closes) < p.slow:
+            return
+        fast = sum(list(self.closes)[-p.fast :]) / p.fast
+        slow = sum(self.closes) / p.slow
+        above = fast > slow
+        crossed = self.was_above is not None and above != self.was_above
+        self.was_above = above
+        if not crossed or ctx.open_orders(p.instrument_key):
+            return
+        held = ctx.position(p.instrument_key).net_quantity
+        if above and held == 0 and ctx.state.get("squared_off") != ctx.today.isoformat():
+            ctx.market(p.instrument_key, Side.BUY, p.quantity, tag="ma-cross entry")
+        elif not above and held > 0:
+            ctx.close_position(p.instrument_key, tag="ma-cross exit")
+
+    def on_timer(self, ctx: StrategyContext, timer: TimerEvent) -> None:
+        if timer.name == "square_off":
+            ctx.cancel_all()
+            ctx.close_position(self.params.instrument_key, tag="square-off")
+            ctx.state["squared_off"] = ctx.today.isoformat()
+
+
+class GreedyParams(StrategyParams):
+    instrument_key: str = RELIANCE
+    quantity: int = 10
+
+
+class Greedy(Strategy[GreedyParams]):
+    """Buys ``quantity`` on every 1-minute bar (to run into a position limit)."""
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        ctx.subscribe(self.params.instrument_key)
+        ctx.subscribe_bars(1)
+
+    def on_bar(self, ctx: StrategyContext, bar: Candle) -> None:
+        ctx.market(self.params.instrument_key, Side.BUY, self.params.quantity)
+
+
+def next_day(day: date) -> date:
+    return day + timedelta(days=1)
