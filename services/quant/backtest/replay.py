@@ -18,6 +18,9 @@ limiter, MIS square-off and charges; no REST quotes: circuit limits are not chec
   then to the engine, the paper broker and the host (``on_tick`` and ``on_enriched``; the
   host builds the 1-minute bars from the ticks).
 
+The strategies' instrument master (``ctx.instrument_master``) holds the run's instruments
+(those of ``--symbols``: an options strategy needs its chain's strikes listed there).
+
 The clock is a ``FakeClock`` set to each event's time (``ts_event``); before an event,
 time steps to whatever falls due earlier: a strategy timer or bar close
 (``host.next_due_ns()``), a paper order's latency, an order waiting for its rate-limit
@@ -51,6 +54,7 @@ from quant.core.control import KillSwitch
 from quant.core.events import Candle, DepthLevel, FeedMode, Tick
 from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent, OrderStatus
+from quant.core.symbols import InstrumentIndex
 from quant.execution.engine import ExecutionEngine, NotCancellable, UnknownOrder
 from quant.execution.paper_broker import PaperBroker
 from quant.trading.risk_limits import RejectReason
@@ -180,7 +184,11 @@ class Backtest:
         self._instruments = dict(sorted(instruments.items()))
         self._keys = list(self._instruments)
         self.clock = FakeClock()
-        self.host = StrategyHost(self.clock, minute_bars_from_ticks=self.config.data == "ticks")
+        self.host = StrategyHost(
+            self.clock,
+            minute_bars_from_ticks=self.config.data == "ticks",
+            instruments=InstrumentIndex.build(self._instruments.values()),  # the run's symbols
+        )
         cfg = self.config
         self.host.add(strategy, strategy_id=cfg.strategy_id, params=params, algo_name=cfg.algo_name)
         self.ledger = Ledger(

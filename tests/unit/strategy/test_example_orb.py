@@ -99,6 +99,13 @@ def test_a_watchlist_name_trades_without_the_scanner() -> None:
     assert d.sent() == [(KEY, "BUY", 45, "MARKET", 0, 0, "I")]
 
 
+def test_trade_all_trades_every_instrument_fed() -> None:
+    d = Driver(OpeningRangeBreakout(), {**BASE, "use_scanner": False, "trade_all": True})
+    opening_range(d, KEY2)
+    long_break(d, KEY2)
+    assert d.sent() == [(KEY2, "BUY", 45, "MARKET", 0, 0, "I")]
+
+
 def test_a_pick_after_the_range_trades_on_the_range_seen_before() -> None:
     d = Driver(OpeningRangeBreakout(), BASE)
     opening_range(d)

@@ -15,7 +15,8 @@ How it trades, one IST day at a time:
   once on its own range.
 - **Candidates.** The scanner's picks of the day ranked ``max_rank`` or better
   (``on_suggestion``), plus the instruments of ``watchlist`` (traded with or without a
-  pick; useful in a backtest without the scanner).
+  pick), or with ``trade_all`` every instrument fed to the host (a backtest over the
+  symbols it is given, where there is no scanner).
 - **Entry.** The first 1-minute bar of a candidate that closes above the range high
   (long) or below the range low (short), after the range is complete and before
   ``last_entry_at``: a MARKET order, product MIS (intraday, ``I``).
@@ -74,6 +75,7 @@ class OrbParams(StrategyParams):
     use_scanner: bool = True  # trade the scanner's picks
     max_rank: int = Field(5, ge=1)  # ... ranked this or better
     watchlist: list[str] = Field(default_factory=list)  # instrument keys traded without a pick
+    trade_all: bool = False  # every instrument fed (a backtest over chosen symbols)
     allow_short: bool = True  # trade breaks below the range too
     stop: StopRule = StopRule.RANGE
     stop_pct: float = Field(1.0, gt=0, le=20)  # with stop="percent"
@@ -106,8 +108,10 @@ class OrbParams(StrategyParams):
                 f"square_off_at ({self.square_off_at:%H:%M}) must be before the execution "
                 f"service's MIS square-off at {MIS_SQUARE_OFF:%H:%M}"
             )
-        if not self.use_scanner and not self.watchlist:
-            raise ValueError("nothing to trade: use_scanner is false and watchlist is empty")
+        if not (self.use_scanner or self.watchlist or self.trade_all):
+            raise ValueError(
+                "nothing to trade: use_scanner and trade_all are false and watchlist is empty"
+            )
         return self
 
 
@@ -203,7 +207,7 @@ class OpeningRangeBreakout(Strategy[OrbParams]):
         end = _plus_minutes(start, bar.interval_seconds // 60)
         if self.squared_off or end > p.last_entry_at:
             return
-        if key not in self.picks and key not in p.watchlist:
+        if not (p.trade_all or key in self.picks or key in p.watchlist):
             return
         self._maybe_enter(ctx, key, bar)
 
