@@ -14,7 +14,8 @@ limiter, MIS square-off and charges; no REST quotes: circuit limits are not chec
   (``on_candle``; N-minute bars are built by the host's ``BarBuilder``). Strategies get
   bars and timers, not ticks.
 - **ticks** (``ticks``): the raw ticks, in time order, through the same ``FeatureEngine``
-  as the feature service (batched: its results do not depend on the batching), each tick
+  as the feature service (batched: its results do not depend on the batching; the run's
+  options registered, so their enriched ticks carry IV and greeks), each tick
   then to the engine, the paper broker and the host (``on_tick`` and ``on_enriched``; the
   host builds the 1-minute bars from the ticks).
 
@@ -57,6 +58,7 @@ from quant.core.orders import OrderEvent, OrderStatus
 from quant.core.symbols import InstrumentIndex
 from quant.execution.engine import ExecutionEngine, NotCancellable, UnknownOrder
 from quant.execution.paper_broker import PaperBroker
+from quant.features.adapters import option_specs
 from quant.trading.risk_limits import RejectReason
 from quant.trading.squareoff import MisSquareOff
 from quant.trading.strategy import CancelRequest, Strategy, StrategyFailure, StrategyHost
@@ -282,7 +284,8 @@ class Backtest:
             return
         yield None
         fe_clock = FakeClock()
-        features = FeatureEngine(fe_clock)
+        # the options of the run priced as the feature service prices them (IV, greeks)
+        features = FeatureEngine(fe_clock, options=option_specs(self._instruments.values()))
         keep = self._keep_bars
         host, clock = self.host, self.clock
         for b in range(0, len(ticks), TICK_BATCH):
