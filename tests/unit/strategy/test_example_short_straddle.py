@@ -146,6 +146,16 @@ def test_delta_drift_with_adjust_rolls_to_the_new_atm_strike_once() -> None:
     ]
 
 
+def test_adjust_exits_instead_of_rolling_to_the_same_strike() -> None:
+    d = sold({"on_delta": "adjust"})
+    legs(d, 1, 14_000, 8_000, 0.62, -0.35)  # +0.27, the index still nearest 26000
+    assert d.sent() == BUY_BACK
+    for cid in d.last_ids(2):
+        d.fill(cid, 10_000)
+    assert d.sent() == []
+    assert d.ctx.state["straddle"] == {"day": "2026-12-07", "adjustments": 0}
+
+
 def test_square_off_at_1510_buys_both_legs_back() -> None:
     d = sold()
     legs(d, 1, 11_000, 9_000)

@@ -27,7 +27,10 @@ How it trades, once a day:
   straddle loses on the move. When it passes ``max_net_delta`` (per unit, either sign):
   with ``on_delta="adjust"`` the strategy rolls (buys both legs back and, once flat,
   sells the new at-the-money straddle of the same expiry), at most ``max_adjustments``
-  times and not after ``roll_until``; otherwise, or once those are used, it exits.
+  times, not after ``roll_until`` and only if the at-the-money strike has changed (the
+  same strike would not bring the delta back); otherwise it exits. On an expiry day the
+  options' gamma is high and the delta drifts within minutes: widen ``max_net_delta`` or
+  set ``min_days_to_expiry`` to trade a later expiry.
 - **Both legs or none**: if one leg's entry is rejected or cancelled, the other is bought
   back at once; a naked short option is not what this strategy is for.
 - **Square-off** at ``exit_at`` (default 15:10 IST, before the execution service's 15:15
@@ -163,20 +166,25 @@ class ShortStraddle(Strategy[ShortStraddleParams]):
             self.roll = False
             self._exit(ctx, "square-off")
 
-    def _enter(self, ctx: StrategyContext) -> None:
+    def _atm(self, ctx: StrategyContext) -> tuple[Instrument, Instrument] | None:
+        """The at-the-money (call, put) at the underlying's last price, or None."""
         p = self.params
         price = ctx.last_price(p.underlying_key)
         if price <= 0:
-            ctx.log.warning("no price for %s yet: no straddle today", p.underlying_key)
-            return
+            return None
         chain = ctx.instrument_master.option_chain(p.underlying_key)
-        earliest = ctx.today + timedelta(days=p.min_days_to_expiry)
-        picked = atm_straddle(chain, price, earliest)
+        return atm_straddle(chain, price, ctx.today + timedelta(days=p.min_days_to_expiry))
+
+    def _enter(self, ctx: StrategyContext) -> None:
+        p = self.params
+        price = ctx.last_price(p.underlying_key)
+        picked = self._atm(ctx)
         if picked is None:
             ctx.log.warning(
-                "no option chain of %s expiring on or after %s in the instrument master",
+                "no straddle: no price for %s yet, or no option chain of it expiring %d or "
+                "more days from now in the instrument master",
                 p.underlying_key,
-                earliest,
+                p.min_days_to_expiry,
             )
             return
         call, put = picked
@@ -210,10 +218,17 @@ class ShortStraddle(Strategy[ShortStraddleParams]):
             p.on_delta is OnDelta.ADJUST
             and self.adjustments < p.max_adjustments
             and ctx.now_ist().time() < p.roll_until
+            and self._moved(ctx)
         )
         self.roll = can_roll
         action = "roll" if can_roll else "exit"
-        self._exit(ctx, f"delta {net_delta:+.2f} beyond {p.max_net_delta}: {action}")
+        self._exit(ctx, f"delta {net_delta:+.3f} beyond {p.max_net_delta}: {action}")
+
+    def _moved(self, ctx: StrategyContext) -> bool:
+        """Whether the at-the-money strike is another one now (rolling to the same strike
+        would not bring the delta back)."""
+        atm = self._atm(ctx)
+        return atm is not None and (atm[0].instrument_key, atm[1].instrument_key) != self.legs
 
     @staticmethod
     def _delta(ctx: StrategyContext, key: str) -> float:
