@@ -37,7 +37,9 @@ How it trades, once a day:
   MIS square-off): working orders cancelled, both legs bought back at market.
 
 Spec: ``quant.strategy.examples.short_straddle:ShortStraddle``. Needs a host built with the
-instrument master (``StrategyHost(..., instruments=InstrumentIndex.build(rows))``).
+instrument master (``StrategyHost(..., instruments=InstrumentIndex.build(rows))``; a backtest
+gives it the instruments of its ``--symbols``: list the index and the strikes around the
+money).
 """
 
 from __future__ import annotations
