@@ -124,7 +124,8 @@ async def walk_with_operator(
         name = f"day-{day:%Y%m%d}"
         await set_clock(kube, ns, ist(day, 7, 0))
         t0 = time.perf_counter()
-        apply(plane, trading_day(name, ns, day))
+        # no end-of-day backfill Job: "->Closed" stays one reconcile, not a kwok Job run
+        apply(plane, trading_day(name, ns, day, backfill={"enabled": False}))
         await wait_for(lambda n=name: phase_is(kube, ns, n, "Pending"))
         samples["create->Pending"].append(time.perf_counter() - t0)
         for (hh, mm), phase in STEPS:
@@ -172,7 +173,8 @@ async def walk_in_process(
     for i, day in enumerate(days):
         name = f"day-{day:%Y%m%d}"
         await set_clock(kube, ns, ist(day, 7, 0))
-        apply(plane, trading_day(name, ns, day))
+        # no end-of-day backfill Job: "->Closed" stays one reconcile, not a kwok Job run
+        apply(plane, trading_day(name, ns, day, backfill={"enabled": False}))
         t0 = time.perf_counter()
         await reconcile(ports, ns, name, _NoEvents())
         samples["create->Pending"].append(time.perf_counter() - t0)

@@ -20,9 +20,10 @@ instruments, not flushed: the producer's 1 ms linger sends them) with the tick's
 in its ``volume``; it stamps ``perf_counter_ns`` just before publishing each marked tick.
 Another thread reads the intents, takes the tick number from the intent's tag and
 records the latency. The first ``--warmup-s`` of each round are not counted (the
-consumers of a new group join meanwhile). Reported per round: n, lost (no intent within
-the round), p50 / p90 / p99 / max in ms, and at the end the runtime's p99 over the
-echo's.
+consumers of a new group join meanwhile), nor a first echo round of ``--kafka-warmup-s``
+(a fresh broker's JIT); the runtime and the echo alternate which goes first. Reported
+per round: n, lost (no intent within the round), p50 / p90 / p99 / max in ms, and at the
+end the runtime's p99 over the echo's.
 
 Run: ``python bench/bench_strategy_hop.py [--rate 10000] [--every 100] [--seconds 20]
 [--rounds 2] [--bootstrap HOST:PORT]`` (without ``--bootstrap`` a private broker is
@@ -277,20 +278,23 @@ async def runtime_round(args: argparse.Namespace, bootstrap: str, root: Path) ->
 
 async def rounds(args: argparse.Namespace, bootstrap: str, root: Path) -> None:
     KafkaBus(bootstrap).ensure_topics([ENRICHED, INTENTS, ECHO_ENRICHED, ECHO_INTENTS])
+    if args.kafka_warmup_s:
+        warm = argparse.Namespace(**{**vars(args), "seconds": args.kafka_warmup_s})
+        print(f"- Kafka warm-up (not counted): {(await echo_round(warm, bootstrap)).line()}")
     results: list[Result] = []
     for n in range(args.rounds):
-        results.append(await echo_round(args, bootstrap))
-        print(f"- round {n + 1}  {results[-1].line()}", flush=True)
-        results.append(await runtime_round(args, bootstrap, root))
-        print(f"- round {n + 1}  {results[-1].line()}", flush=True)
+        pair = [echo_round(args, bootstrap), runtime_round(args, bootstrap, root)]
+        for coroutine in pair if n % 2 == 0 else pair[::-1]:  # alternate which goes first
+            results.append(await coroutine)
+            print(f"- round {n + 1}  {results[-1].line()}", flush=True)
     for name in ("echo", "runtime"):
         mine = [r for r in results if r.name == name]
         p50 = " / ".join(f"{pct(sorted(r.latencies_ms), 0.5):.2f}" for r in mine)
         p99 = " / ".join(f"{r.p99():.2f}" for r in mine)
         print(f"- {name}: p50 {p50} ms, p99 {p99} ms", flush=True)
-    ratios = [
-        r.p99() / e.p99() for e, r in zip(results[::2], results[1::2], strict=True) if e.p99() > 0
-    ]
+    echoes = [r for r in results if r.name == "echo"]
+    runtimes = [r for r in results if r.name == "runtime"]
+    ratios = [r.p99() / e.p99() for e, r in zip(echoes, runtimes, strict=True) if e.p99() > 0]
     print(f"- runtime p99 / echo p99 per round: {' / '.join(f'{x:.2f}' for x in ratios)}")
 
 
@@ -301,6 +305,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured, per round")
     parser.add_argument("--warmup-s", type=float, default=5.0, help="not counted, per round")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--kafka-warmup-s", type=float, default=10.0, help="echo, not counted")
     parser.add_argument("--bootstrap", help="an existing Kafka (default: a private one)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-hop-"))

@@ -12,6 +12,7 @@ run python bench/bench_features.py
 run python bench/bench_scanner_compute.py
 run python bench/bench_snapshots.py
 run python bench/bench_sim_feed.py --seconds 10
+run python bench/bench_sim_history.py
 run python bench/bench_kafka.py
 run python bench/bench_kafka_hop.py
 run python bench/bench_questdb.py
@@ -22,6 +23,7 @@ run python bench/bench_devinfra.py --skip-cold
 run python bench/bench_operator.py
 run python bench/bench_intent_ack.py
 run python bench/bench_exec_trials.py
+run python bench/bench_strategy_hop.py
 bench_venv="${QUANT_CACHE_DIR:-$HOME/.cache/quant-platform}/bench-venv"
 bash bench/setup_bench_env.sh "$bench_venv"
 run "$bench_venv/bin/python" bench/bench_greeks.py

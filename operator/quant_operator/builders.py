@@ -14,7 +14,7 @@ from typing import Any
 
 from quant.core.clock import ns_to_datetime
 from quant.core.control import KillSwitch
-from quant_operator.phases import Condition, Decision
+from quant_operator.phases import BackfillResult, Condition, Decision
 from quant_operator.spec import DaySpec
 
 GROUP = "trading.quant-platform.io"
@@ -59,17 +59,22 @@ def owner_reference(day: DayRef) -> dict[str, Any]:
     }
 
 
-def sync_job_name(day: DayRef, spec: DaySpec, attempt: int) -> str:
-    """Deterministic Job name per day and attempt, so a restart never duplicates a Job.
+def job_name(day: DayRef, kind: str, spec: DaySpec, attempt: int) -> str:
+    """Deterministic Job name per day, kind and attempt, so a restart never duplicates a Job.
 
     Names longer than a label value allows (63) keep a stable hash of the full name.
     """
-    name = f"{day.name}-sync-{spec.date:%Y%m%d}-{attempt}"
+    name = f"{day.name}-{kind}-{spec.date:%Y%m%d}-{attempt}"
     if len(name) <= _MAX_NAME:
         return name
     digest = hashlib.sha256(name.encode()).hexdigest()[:10]
-    suffix = f"-sync-{spec.date:%Y%m%d}-{attempt}-{digest}"
+    suffix = f"-{kind}-{spec.date:%Y%m%d}-{attempt}-{digest}"
     return day.name[: _MAX_NAME - len(suffix)].rstrip("-.") + suffix
+
+
+def sync_job_name(day: DayRef, spec: DaySpec, attempt: int) -> str:
+    """``<day>-sync-<yyyymmdd>-<attempt>`` (see :func:`job_name`)."""
+    return job_name(day, "sync", spec, attempt)
 
 
 def sync_job_selector(day: DayRef, spec: DaySpec) -> str:
@@ -258,11 +263,43 @@ def status_patch(
     }
     if status["phaseSince"] is None:
         status["phaseSince"] = iso(now_ns)
+    if decision.backfill is not None:
+        status["backfill"] = backfill_status(
+            decision.backfill, previous_status.get("backfill") or {}, now_ns
+        )
     if decision.token_expiry_ns is not None:
         status["tokenExpiry"] = iso(decision.token_expiry_ns)
     if kill_switch_applied is not None:
         status["killSwitch"] = kill_switch_applied
     return {"status": status}
+
+
+def backfill_status(
+    result: BackfillResult, previous: Mapping[str, Any], now_ns: int
+) -> dict[str, Any]:
+    """``status.backfill``: the Job, its state, when it finished and what it reported.
+
+    Every key is written (``None`` removes it in the merge patch), so a retry's block
+    never keeps the previous attempt's summary. ``finishedAt`` is the Job's own finish
+    time when the clock can date it, else the first reconcile that saw it finished.
+    """
+    finished_at: str | None = None
+    if result.finished:
+        same = previous.get("state") == result.state.value and previous.get("jobName") == result.job
+        finished_at = previous.get("finishedAt") if same else None
+        if finished_at is None:
+            finished_at = iso(result.finished_ns if result.finished_ns is not None else now_ns)
+    counts: dict[str, int | None] = dict.fromkeys(previous.get("counts") or {})
+    counts.update(result.counts)
+    return {
+        "jobName": result.job,
+        "state": result.state.value,
+        "attempts": result.attempts,
+        "finishedAt": finished_at,
+        "summary": result.summary[:4096] or None,
+        "counts": counts if result.counts else None,
+        "message": result.message[:4096],
+    }
 
 
 def kill_switch_event(

@@ -100,6 +100,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         sync_service_account=config.operator.sync_service_account,
         sync_env_configmap=config.operator.sync_env_configmap,
         real_time=config.clock.mode == "real",
+        backfill_universe=config.operator.backfill_universe,
+        job_secret_env=config.operator.job_secret_env,
+        token_secret=config.operator.token_secret,
+        token_key=config.operator.token_key,
     )
     log.info(
         "quant-operator configured: clock=%s kafka=%s token-request=%s interval=%.1fs",

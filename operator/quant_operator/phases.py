@@ -8,7 +8,14 @@ observations the handlers gathered (token secret, sync Jobs, Deployments) and re
 alone), the actions to take, the conditions to report and when to look again.
 ``quant_operator.reconciler`` applies it; no kopf, no I/O and no wall clock here.
 
-Scaling rule: 0 while preparing and after the day; the spec's replicas during PreOpen
+End of day: in Closing the machine asks for the day's ``quant backfill`` Job
+(``spec.backfill.startDelayMinutes`` after the close), retries a failed one up to
+``maxAttempts`` and keeps the day in Closing after the closing session until the Job
+has finished or ``waitMinutes`` have passed; the outcome is :class:`BackfillResult`
+and the ``BackfillSucceeded`` condition.
+
+Scaling rule: 0 while preparing and after the day (also while a finished session waits
+for its backfill); the spec's replicas during PreOpen
 and Trading; strategy 0 while the kill switch is engaged and during Closing. The
 gateway is never scaled; the execution Deployment is not scaled per phase either
 (:mod:`quant_operator.execution` keeps it at one replica). A day in Pending, Holiday, or
@@ -34,6 +41,8 @@ TOKEN_MARGIN_NS = 5 * NS_PER_MINUTE
 TOKEN_REQUEST_RETRY_NS = 10 * NS_PER_MINUTE
 #: First retry delay after a failed sync Job; doubles per attempt.
 SYNC_RETRY_BASE_NS = 30 * NS_PER_SECOND
+#: How often (seconds of day time) a running backfill Job is looked at.
+BACKFILL_POLL_S = 10.0
 #: Upper bound on the requeue delay (seconds of day time).
 MAX_REQUEUE_S = 60.0
 
@@ -86,6 +95,9 @@ class JobObservation:
     state: JobState
     finished_ns: int | None = None
     message: str = ""
+    #: What the Job's pods reported (the backfill's termination-log summary), if anything.
+    summary: str = ""
+    counts: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +115,9 @@ class Observations:
     sync_jobs: tuple[JobObservation, ...] = ()
     deployments: tuple[DeploymentObservation, ...] = ()
     token_request_configured: bool = False
+    backfill_jobs: tuple[JobObservation, ...] = ()
+    #: A universe to backfill exists (spec.universe, or the operator's default).
+    backfill_universe: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +143,11 @@ class CreateSyncJob:
 
 
 @dataclass(frozen=True, slots=True)
+class CreateBackfillJob:
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
 class RequestToken:
     pass
 
@@ -145,7 +165,7 @@ class RollDeployment:
     checksum: str
 
 
-Action = CreateSyncJob | RequestToken | PublishKillSwitch | RollDeployment
+Action = CreateSyncJob | CreateBackfillJob | RequestToken | PublishKillSwitch | RollDeployment
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +174,32 @@ class SyncResult:
     attempts: int
     job: str | None
     message: str
+
+
+class BackfillState(StrEnum):
+    """``status.backfill.state``."""
+
+    PENDING = "Pending"  # not started yet, or waiting to retry
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    SKIPPED = "Skipped"  # disabled, or no universe to backfill
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillResult:
+    state: BackfillState
+    attempts: int
+    job: str | None
+    message: str
+    #: When the Job finished (UTC ns on the day's clock), when the Job says so.
+    finished_ns: int | None = None
+    summary: str = ""
+    counts: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (BackfillState.SUCCEEDED, BackfillState.FAILED, BackfillState.SKIPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +216,24 @@ class Decision:
     token_requested_ns: int | None = None
     #: A finished day: keep the recorded message and conditions, change nothing.
     hold: bool = False
+    #: The end-of-day backfill, once the day has reached Closing (else ``None``).
+    backfill: BackfillResult | None = None
+
+
+def _name(job: JobObservation | None) -> str:
+    return job.name if job is not None else "(none)"
+
+
+def _attempt(job: JobObservation | None) -> int:
+    return job.attempt if job is not None else 0
+
+
+def _why(job: JobObservation | None) -> str:
+    return (job.message or "no reason given") if job is not None else "no Job"
+
+
+def _with_summary(result: BackfillResult) -> str:
+    return f"{result.message}: {result.summary}" if result.summary else result.message
 
 
 def _ist(ns: int) -> str:
@@ -218,6 +282,33 @@ def _sync_retry_due(latest: JobObservation, now_ns: int) -> int:
     return finished + SYNC_RETRY_BASE_NS * (1 << max(0, latest.attempt - 1))
 
 
+def _backfill_state(
+    spec: DaySpec, jobs: tuple[JobObservation, ...]
+) -> tuple[str, JobObservation | None]:
+    """(NotStarted | Running | Succeeded | Retrying | Failed, the Job that says so)."""
+    if not jobs:
+        return "NotStarted", None
+    done = [j for j in jobs if j.state is JobState.SUCCEEDED]
+    if done:
+        return "Succeeded", done[0]
+    latest = max(jobs, key=lambda j: j.attempt)
+    if latest.state is JobState.ACTIVE:
+        return "Running", latest
+    if latest.attempt >= spec.backfill.max_attempts:
+        return "Failed", latest
+    return "Retrying", latest
+
+
+def _backfill_result(
+    state: BackfillState, job: JobObservation | None, message: str
+) -> BackfillResult:
+    if job is None:
+        return BackfillResult(state, 0, None, message)
+    return BackfillResult(
+        state, job.attempt, job.name, message, job.finished_ns, job.summary, job.counts
+    )
+
+
 class _Draft:
     """Accumulates one decision's actions and conditions while the gates run."""
 
@@ -229,6 +320,7 @@ class _Draft:
         self.conditions: list[Condition] = []
         self.requeue = MAX_REQUEUE_S
         self.token_requested = status.token_requested_ns
+        self.backfill: BackfillResult | None = None
 
     def cond(self, type_: str, ok: bool, reason: str, message: str) -> None:
         self.conditions.append(Condition(type_, ok, reason, message))
@@ -253,6 +345,7 @@ class _Draft:
             token_expiry_ns=self.obs.token.expiry_ns,
             kill_switch_engaged=self.spec.kill_switch,
             token_requested_ns=self.token_requested,
+            backfill=self.backfill,
         )
 
     def standing_actions(self) -> None:
@@ -331,6 +424,84 @@ class _Draft:
         self.cond("InstrumentsSynced", False, sync.state, msg)
         return self.done(Phase.SYNCING, msg, _replicas_for(Phase.SYNCING, self.spec))
 
+    def backfill_step(self, bounds: SessionBounds) -> bool:
+        """Run the end-of-day backfill (with retries); True while the day must wait for it.
+
+        Called once the day is in Closing. The Job starts ``startDelayMinutes`` after the
+        close; after the closing session the day waits for it until the deadline
+        (``waitMinutes`` after the later of the session's end and the Job's start).
+        """
+        spec, now, bf = self.spec, self.now, self.spec.backfill
+        if not bf.enabled or not self.obs.backfill_universe:
+            why = (
+                "spec.backfill.enabled is false"
+                if not bf.enabled
+                else "no universe: spec.universe is empty and the operator has no default"
+            )
+            self.backfill = BackfillResult(BackfillState.SKIPPED, 0, None, why)
+            return False
+        start = bounds.close + bf.start_delay_minutes * NS_PER_MINUTE
+        deadline = max(start, bounds.closing_end) + bf.wait_minutes * NS_PER_MINUTE
+        state, job = _backfill_state(spec, self.obs.backfill_jobs)
+        waiting = True
+        if state == "Succeeded":
+            result = _backfill_result(BackfillState.SUCCEEDED, job, f"Job {_name(job)} succeeded")
+            self.cond("BackfillSucceeded", True, "Succeeded", _with_summary(result))
+            waiting = False
+        elif state == "Failed":
+            msg = f"end-of-day backfill failed after {_attempt(job)} attempt(s): {_why(job)}"
+            result = _backfill_result(BackfillState.FAILED, job, msg)
+            self.cond("BackfillSucceeded", False, "Failed", msg)
+            waiting = False
+        elif now >= deadline:
+            where = {
+                "Running": f"Job {_name(job)} still running",
+                "Retrying": f"Job {_name(job)} failed, no retry in time",
+            }.get(state, "never started")
+            msg = f"end-of-day backfill timed out at {_ist(deadline)} ({where})"
+            result = _backfill_result(BackfillState.FAILED, job, msg)
+            self.cond("BackfillSucceeded", False, "TimedOut", msg)
+            waiting = False
+        elif now < start:
+            msg = f"end-of-day backfill starts at {_ist(start)}"
+            result = BackfillResult(BackfillState.PENDING, 0, None, msg)
+            self.requeue = (start - now) / NS_PER_SECOND
+            self.cond("BackfillSucceeded", False, "Pending", msg)
+        elif state == "Running":
+            msg = f"Job {_name(job)} running (attempt {_attempt(job)})"
+            result = _backfill_result(BackfillState.RUNNING, job, msg)
+            self.requeue = BACKFILL_POLL_S
+            self.cond("BackfillSucceeded", False, "Running", msg)
+        else:  # NotStarted or Retrying
+            attempt = 1 if job is None else job.attempt + 1
+            due = now if job is None else _sync_retry_due(job, now)
+            if now >= due:
+                self.actions.append(CreateBackfillJob(attempt))
+                msg = f"starting the end-of-day backfill (attempt {attempt})"
+                self.requeue = BACKFILL_POLL_S
+            else:
+                msg = f"Job {_name(job)} failed ({_why(job)}); retry at {_ist(due)}"
+                self.requeue = (due - now) / NS_PER_SECOND
+            result = _backfill_result(BackfillState.PENDING, job, msg)
+            self.cond("BackfillSucceeded", False, "Pending", msg)
+        self.backfill = result
+        return waiting and now >= bounds.closing_end
+
+    def after_session(self, phase: Phase, bounds: SessionBounds) -> Decision | None:
+        """Past the closing session: wait in Closing for the backfill, if it still runs."""
+        if phase not in (Phase.PRE_OPEN, Phase.TRADING, Phase.CLOSING):
+            return None
+        if not self.backfill_step(bounds):
+            return None
+        assert self.backfill is not None
+        self.cond("MarketOpen", False, "SessionEnded", "the session is over")
+        msg = (
+            f"session ended at {_ist(bounds.closing_end)}; waiting for the end-of-day "
+            f"backfill: {self.backfill.message}"
+        )
+        self.requeue = min(self.requeue, BACKFILL_POLL_S)
+        return self.done(Phase.CLOSING, msg, _replicas_for(Phase.CLOSED, self.spec))
+
     def by_clock(self, phase: Phase, bounds: SessionBounds) -> Decision:
         """Ready: the session's timings decide the phase (never moving backwards)."""
         now = self.now
@@ -344,6 +515,9 @@ class _Draft:
             target, nxt, what = Phase.CLOSING, bounds.closing_end, "end of the closing session"
         target = _later(phase, target)
         self.requeue = (nxt - now) / NS_PER_SECOND
+        if target is Phase.CLOSING:
+            self.backfill_step(bounds)
+            self.requeue = min(self.requeue, (nxt - now) / NS_PER_SECOND)
         open_now = target in (Phase.PRE_OPEN, Phase.TRADING, Phase.CLOSING)
         until = f"{target.value} until {what} at {_ist(nxt)}"
         self.cond("MarketOpen", open_now, target.value, until)
@@ -386,6 +560,9 @@ def next_phase(
             msg = f"the session ended at {_ist(bounds.closing_end)} while still {current.value}"
             draft.cond("Ready", False, reason, msg)
             return draft.done(Phase.FAILED, msg, _replicas_for(Phase.FAILED, spec))
+        waiting = draft.after_session(current or Phase.PENDING, bounds)
+        if waiting is not None:
+            return waiting
         draft.cond("MarketOpen", False, "SessionEnded", "the session is over")
         msg = f"session ended at {_ist(bounds.closing_end)}"
         down = _replicas_for(Phase.CLOSED, spec) if current in ACTIVE else None

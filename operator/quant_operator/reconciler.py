@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from quant_operator import builders, execution
+from quant_operator import backfill, builders, execution
 from quant_operator.builders import DayRef
 from quant_operator.control import ControlPublisher
 from quant_operator.kube import (
@@ -32,7 +32,9 @@ from quant_operator.kube import (
 from quant_operator.observe import observe, phase_of, ts_ns
 from quant_operator.phases import (
     ACTIVE,
+    TERMINAL,
     Condition,
+    CreateBackfillJob,
     CreateSyncJob,
     DayStatus,
     Decision,
@@ -78,6 +80,14 @@ class Ports:
     sync_env_configmap: str | None = None
     #: Job finish times are wall-clock; they are comparable to "now" only on a real clock.
     real_time: bool = True
+    #: ``--universe`` of the end-of-day backfill for a day without ``spec.universe``
+    #: ("" = no default: such a day skips the backfill).
+    backfill_universe: str = ""
+    #: Secret-backed env of the backfill Job (names and keys only, from the chart).
+    job_secret_env: tuple[Mapping[str, Any], ...] = ()
+    #: The token Secret a day without ``spec.tokenSecretRef`` mounts into the Job.
+    token_secret: str | None = None
+    token_key: str = "access_token"  # noqa: S105 - a key name
 
 
 @dataclass(frozen=True)
@@ -213,6 +223,21 @@ async def _apply_actions(
             created = await ports.kube.create(jobs_path(day.namespace), job)
             if created is not None:
                 events.info("SyncJobCreated", f"created Job {job['metadata']['name']}")
+        elif isinstance(action, CreateBackfillJob):
+            job = backfill.build_backfill_job(
+                day,
+                spec,
+                action.attempt,
+                image=ports.sync_image,
+                default_universe=ports.backfill_universe,
+                token_secret=ports.token_secret,
+                token_key=ports.token_key,
+                env_from_configmap=ports.sync_env_configmap,
+                secret_env=ports.job_secret_env,
+            )
+            created = await ports.kube.create(jobs_path(day.namespace), job)
+            if created is not None:
+                events.info("BackfillJobCreated", f"created Job {job['metadata']['name']}")
         elif isinstance(action, RollDeployment):
             await ports.kube.patch(
                 deployments_path(day.namespace, action.name),
@@ -280,10 +305,17 @@ async def reconcile(ports: Ports, namespace: str, name: str, events: EventSink) 
     except SpecError as e:
         await _record_invalid(ports, day, previous, generation, now, str(e), events)
         raise
+    status = _day_status(body, True)
     obs, deployments = await observe(
-        ports.kube, day, spec, real_time=ports.real_time, token_request=ports.tokens is not None
+        ports.kube,
+        day,
+        spec,
+        real_time=ports.real_time,
+        token_request=ports.tokens is not None,
+        backfill_universe=bool(ports.backfill_universe) or bool(spec.universe.entries()),
+        day_over=status.phase in TERMINAL,
     )
-    decision = next_phase(spec, _day_status(body, True), now, obs)
+    decision = next_phase(spec, status, now, obs)
     valid = Condition("SpecValid", True, "Valid", "spec is valid")
     decision = replace(decision, conditions=(*decision.conditions, valid))
     # Scale first: a kill switch halts the strategy even if the control topic is down.

@@ -93,13 +93,13 @@ class SecretRef(_Model):
 class Replicas(_Model):
     """Replicas of each scaled service while the market is open (the CRD's defaults).
 
-    The scanner and strategy services are not built yet: their Deployments are
-    placeholders, so they default to 0 and start nothing that would crash-loop.
+    The strategy service is not built yet: its Deployment is a placeholder, so it
+    defaults to 0 and starts nothing that would crash-loop.
     """
 
     ingestor: int = Field(default=1, ge=0, le=50)
     features: int = Field(default=1, ge=0, le=50)
-    scanner: int = Field(default=0, ge=0, le=50)
+    scanner: int = Field(default=1, ge=0, le=50)
     strategy: int = Field(default=0, ge=0, le=50)
 
     def as_mapping(self) -> Mapping[str, int]:
@@ -197,6 +197,57 @@ class InstrumentSync(_Model):
     image: str | None = None
 
 
+class UniverseList(_Model):
+    name: str
+    symbols: tuple[str, ...] = ()
+    instrument_keys: tuple[str, ...] = ()
+
+
+#: Longest ``--symbols`` argument the backfill Job gets (Linux caps one argument at 128 KiB).
+MAX_UNIVERSE_CHARS = 100_000
+
+
+class Universe(_Model):
+    """The instruments the day trades and streams: symbols, keys and named lists."""
+
+    symbols: tuple[str, ...] = ()
+    instrument_keys: tuple[str, ...] = ()
+    lists: tuple[UniverseList, ...] = ()
+
+    def entries(self) -> tuple[str, ...]:
+        """Every symbol and instrument key, lists included, once each, in order."""
+        found = [*self.symbols, *self.instrument_keys]
+        for named in self.lists:
+            found += [*named.symbols, *named.instrument_keys]
+        return tuple(dict.fromkeys(found))
+
+    @model_validator(mode="after")
+    def _fits_one_argument(self) -> Universe:
+        size = len(",".join(self.entries()))
+        if size > MAX_UNIVERSE_CHARS:
+            raise ValueError(
+                f"the universe joined is {size} characters, over {MAX_UNIVERSE_CHARS} "
+                "(the backfill Job passes it as one --symbols argument); leave "
+                "spec.universe out to backfill the operator's default universe"
+            )
+        return self
+
+
+class Backfill(_Model):
+    """The end-of-day ``quant backfill`` Job the operator runs in the Closing phase."""
+
+    enabled: bool = True
+    #: Minutes after the market close at which the Job starts.
+    start_delay_minutes: int = Field(default=10, ge=0, le=240)
+    max_attempts: int = Field(default=2, ge=1, le=10)
+    backoff_limit: int = Field(default=1, ge=0, le=10)
+    active_deadline_seconds: int = Field(default=3600, ge=60, le=21600)
+    #: How long after the closing session (or the Job's start, if later) the day waits
+    #: in Closing for the Job before it closes anyway.
+    wait_minutes: int = Field(default=90, ge=0, le=720)
+    image: str | None = None
+
+
 class DaySpec(_Model):
     """A validated TradingDay spec."""
 
@@ -209,6 +260,8 @@ class DaySpec(_Model):
     kill_switch: bool = False
     kill_switch_action: Literal["halt", "flatten"] = "halt"
     instrument_sync: InstrumentSync = InstrumentSync()
+    universe: Universe = Universe()
+    backfill: Backfill = Backfill()
     risk_limits: RiskLimitsSpec = RiskLimitsSpec()
 
     @field_validator("exchange")

@@ -163,6 +163,7 @@ def test_operator_service_account_has_least_privilege(
         ("patch", "deployments.apps"),
         ("create", "jobs.batch"),
         ("delete", "jobs.batch"),
+        ("list", "pods"),
         ("get", "secrets/upstox-token"),
         ("update", "secrets/upstox-token"),
         ("create", "events"),
@@ -178,6 +179,8 @@ def test_operator_service_account_has_least_privilege(
         ("list", "secrets"),
         ("create", "secrets"),
         ("create", "pods"),
+        ("get", "pods/log"),
+        ("delete", "pods"),
         ("delete", "kafkatopics.kafka.strimzi.io"),
     ]
     answers = _allowed(k8s_cluster, chart_ns, allowed + denied)

@@ -78,7 +78,7 @@ def test_valid_paper_day_is_accepted_with_defaults(
     assert spec["mode"] == "paper"
     assert spec["killSwitch"] is False
     assert spec["killSwitchAction"] == "halt"
-    assert spec["replicas"] == {"ingestor": 1, "features": 1, "scanner": 0, "strategy": 0}
+    assert spec["replicas"] == {"ingestor": 1, "features": 1, "scanner": 1, "strategy": 0}
     assert spec["riskLimits"]["maxDailyLoss"] == "5000"
     assert "maxOrdersPerSecond" not in spec["riskLimits"]  # deprecated: no default any more
     assert spec["tokenSecretRef"] == {"name": "upstox-token", "key": "access_token"}
@@ -86,6 +86,14 @@ def test_valid_paper_day_is_accepted_with_defaults(
         "maxAttempts": 3,
         "backoffLimit": 2,
         "activeDeadlineSeconds": 900,
+    }
+    assert spec["backfill"] == {
+        "enabled": True,
+        "startDelayMinutes": 10,
+        "maxAttempts": 2,
+        "backoffLimit": 1,
+        "activeDeadlineSeconds": 3600,
+        "waitMinutes": 90,
     }
     assert spec["universe"]["symbols"] == ["RELIANCE", "M&M", "BAJAJ-AUTO"]
 

@@ -6,8 +6,8 @@ enforces the "restricted" Pod Security Standard. The operator then runs in-proce
 chart's ServiceAccount identity (client certificate) on an accelerated clock, so this
 checks three agreements at once: the chart's labels are the ones the operator scales,
 the Role grants everything the operator does (including the strategic merge patch that
-puts the day's mode and limits on the execution container), and the sync Job's pod is
-admitted.
+puts the day's mode and limits on the execution container, and reading the backfill Job's
+pods), and the sync and end-of-day backfill Jobs' pods are admitted.
 """
 
 from __future__ import annotations
@@ -138,3 +138,66 @@ def test_the_chart_workloads_run_a_day_under_the_operator_role(
     assert forbidden == []
     denied = [r.getMessage() for r in caplog.records if "forbidden" in r.getMessage().lower()]
     assert denied == []  # neither kopf nor the reconciler was refused anything
+
+
+def test_a_short_day_runs_the_backfill_job_under_the_operator_role(
+    k8s_cluster: Any, k8s_namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A day whose session ends at 09:35 (schedule overrides): the backfill Job the
+    operator builds from the chart's settings is admitted under restricted PSA, runs, and
+    the day closes with its status; nothing the operator did was forbidden."""
+    ns, cluster = k8s_namespace, k8s_cluster
+    cluster.kubectl("label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted")
+    objects = _chart_objects(cluster, ns)
+    cluster.kubectl(
+        "apply", "--server-side", "--field-manager=quant-tests", "-n", ns, "-f", "-",
+        input=yaml.safe_dump_all(objects),
+    )  # fmt: skip
+    apply(cluster, token_secret(ns, token_for(DAY)))
+    user = f"system:serviceaccount:{ns}:{RELEASE}-quant-platform-operator"
+    operator = next(
+        o
+        for o in yaml.safe_load_all(
+            cluster.helm("template", RELEASE, str(CHART_DIR), "--namespace", ns).stdout
+        )
+        if o and o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-operator")
+    )
+    chart_env = {
+        e["name"]: e["value"]
+        for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]
+        if e["name"].startswith("QUANT_OPERATOR__") and "value" in e
+    }
+    env = {
+        **chart_env,  # the backfill universe, the secret env, the token Secret, the ConfigMap
+        "KUBECONFIG": str(cluster.user_kubeconfig(user, ["system:serviceaccounts"])),
+        "QUANT_OPERATOR__NAMESPACE": ns,
+        "QUANT_OPERATOR__RECONCILE_INTERVAL": "0.25",
+        "QUANT_OPERATOR__SYNC_IMAGE": "quant-platform:test",
+        "QUANT_CLOCK__MODE": "accelerated",
+        "QUANT_CLOCK__START": ist(DAY, 8, 14).isoformat(),
+        "QUANT_CLOCK__SPEED": "300",
+    }
+    schedule = {"marketClose": "09:30", "closingStart": "09:31", "closingEnd": "09:35"}
+    with _env(env), run_operator(ns):
+        apply(
+            cluster,
+            trading_day("short", ns, DAY, schedule=schedule, backfill={"startDelayMinutes": 0}),
+        )
+        body = wait_phase(cluster, ns, "short", "Closed", timeout=120)
+    (job,) = items(cluster, ns, "jobs", "quant-platform.io/component=eod-backfill")
+    assert (job.get("status") or {}).get("succeeded") == 1  # restricted PSA admitted it
+    pod = job["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"][:2] == ["--universe", "NSE_EQ"]  # the chart's default universe
+    assert container["envFrom"] == [
+        {"configMapRef": {"name": f"{RELEASE}-quant-platform-settings", "optional": True}}
+    ]
+    secret_env = {e["name"] for e in container["env"] if "valueFrom" in e}
+    assert {"QUANT_QUESTDB__USER", "QUANT_QUESTDB__PASSWORD"} <= secret_env
+    assert body["status"]["backfill"]["state"] == "Succeeded"
+    conditions = {c["type"]: c for c in body["status"]["conditions"]}
+    assert conditions["BackfillSucceeded"]["status"] == "True"
+    forbidden = [e for e in items(cluster, ns, "events") if "forbidden" in json.dumps(e).lower()]
+    assert forbidden == []
+    denied = [r.getMessage() for r in caplog.records if "forbidden" in r.getMessage().lower()]
+    assert denied == []

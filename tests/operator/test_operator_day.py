@@ -126,17 +126,21 @@ def test_a_whole_day_phases_scaling_sync_token_and_kill_switch(
         )
         assert len(set(after.values())) == 1
 
-        # 15:35 closing session: strategy 0, data services stay; 16:05 closed: all down.
+        # 15:35 closing session: strategy 0, data services stay; 16:05 the end-of-day
+        # backfill Job runs (kwok completes it), then closed: all down.
         set_clock(cluster, ns, ist(DAY, 15, 35))
         wait_phase(cluster, ns, "day", "Closing")
         wait_until("strategy 0 in closing", lambda: replicas(cluster, ns)["strategy"] == 0)
         assert replicas(cluster, ns)["ingestor"] == 2
         set_clock(cluster, ns, ist(DAY, 16, 5))
-        wait_phase(cluster, ns, "day", "Closed")
+        closed = wait_phase(cluster, ns, "day", "Closed", timeout=60)
         down = {c: 0 for c in COMPONENTS} | {"gateway": 1}
         wait_until("all scaled down", lambda: replicas(cluster, ns) == down)
 
     assert len(items(cluster, ns, "jobs", SYNC_SELECTOR)) == 1
+    assert closed["status"]["backfill"]["state"] == "Succeeded"
+    assert closed["status"]["backfill"]["jobName"] == "day-backfill-20261125-1"
+    assert _conditions(closed)["BackfillSucceeded"]["status"] == "True"
     order = [m.split(":")[0] for m in phase_events(cluster, ns, "day")]
     assert order == [
         "(new) -> Pending",
@@ -265,7 +269,7 @@ def test_an_expired_token_holds_the_day_until_a_fresh_one_is_written(
     assert len(items(cluster, ns, "jobs", SYNC_SELECTOR)) == 1
 
 
-def test_a_day_with_default_replicas_leaves_the_unbuilt_services_at_zero(
+def test_a_day_with_default_replicas_leaves_the_unbuilt_strategy_at_zero(
     k8s_cluster: Any, k8s_namespace: str
 ) -> None:
     ns, cluster = k8s_namespace, k8s_cluster
@@ -277,11 +281,11 @@ def test_a_day_with_default_replicas_leaves_the_unbuilt_services_at_zero(
         wait_until("sync Job to complete (kwok)", lambda: _job_complete(cluster, ns), 60)
         set_clock(cluster, ns, ist(DAY, 10, 0))
         wait_phase(cluster, ns, "day", "Trading")
-        wanted = {"ingestor": 1, "features": 1, "scanner": 0, "strategy": 0, "gateway": 1}
+        wanted = {"ingestor": 1, "features": 1, "scanner": 1, "strategy": 0, "gateway": 1}
         wait_until("default trading replicas", lambda: replicas(cluster, ns) == wanted)
     assert get(cluster, ns, "tradingday", "day")["spec"]["replicas"] == {
         "ingestor": 1,
         "features": 1,
-        "scanner": 0,
+        "scanner": 1,
         "strategy": 0,
     }

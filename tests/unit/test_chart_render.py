@@ -119,6 +119,7 @@ def test_operator_rbac_grants_exactly_the_needed_verbs(objects: list[Obj]) -> No
         (("trading.quant-platform.io",), ("tradingdays/status",), ()): {"get", "patch"},
         (("apps",), ("deployments",), ()): {"get", "list", "watch", "patch"},
         (("batch",), ("jobs",), ()): {"create", "get", "list", "watch", "delete"},
+        (("",), ("pods",), ()): {"list"},
         (("",), ("secrets",), ("upstox-token",)): {"get", "watch", "patch", "update"},
         (("",), ("events",), ()): {"create"},
         (("kafka.strimzi.io",), ("kafkatopics",), ()): {"get"},
@@ -271,6 +272,15 @@ def test_services_health_server_listens_on_the_probed_port(objects: list[Obj]) -
     assert "QUANT_HEALTH_PORT" not in settings
 
 
+def _scanner_settings() -> type[Any] | None:
+    try:
+        from quant.scanner import settings  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return None
+    found: type[Any] = settings.ScannerServiceSettings
+    return found
+
+
 def _execution_settings() -> type[Any]:
     from quant.execution.settings import ExecutionSettings
 
@@ -291,6 +301,9 @@ def test_each_service_settings_object_accepts_the_pods_env(
         "features": FeaturesSettings,
         "execution": _execution_settings(),
     }
+    scanner = _scanner_settings()
+    if scanner is not None:  # the scanner service's settings, once its package is in
+        classes["scanner"] = scanner
     settings = _named(objects, "ConfigMap", "-settings")["data"]
     maps = {o["metadata"]["name"]: o["data"] for o in by_kind(objects, "ConfigMap")}
     built: dict[str, Any] = {}
@@ -314,7 +327,7 @@ def test_each_service_settings_object_accepts_the_pods_env(
     assert (gateway.gateway.host, gateway.gateway.port) == ("0.0.0.0", 8080)  # noqa: S104
     assert gateway.postgres.dsn.get_secret_value().startswith("postgresql://quant:")
     assert gateway.kafka.bootstrap_servers == settings["QUANT_KAFKA__BOOTSTRAP_SERVERS"]
-    for command in ("ingestor", "features", "execution"):
+    for command in ("ingestor", "features", "execution", *(("scanner",) if scanner else ())):
         assert built[command].metrics_port == int(settings["QUANT_METRICS_PORT"])
     execution = built["execution"]
     assert execution.mode == "paper" and execution.api_port == 8081
@@ -492,3 +505,69 @@ def test_execution_api_cannot_share_the_health_port(helm_home: Path) -> None:
     done = render(helm_home, {"execution.apiPort": "9100"})
     assert done.returncode != 0
     assert "execution.apiPort must differ from services.healthPort" in done.stderr
+
+
+def test_the_scanner_deployment_runs_the_scanner_with_its_own_settings(helm_home: Path) -> None:
+    objects = render_objects(
+        helm_home,
+        {
+            "services.scanner.env.QUANT_SCANNER__TOP_N": "10",
+            "services.scanner.env.QUANT_SCANNER__INTERVAL_SECONDS": "300",
+        },
+    )
+    scanner = _container(_named(objects, "Deployment", "-scanner"))
+    assert scanner["args"] == ["scanner"]
+    assert scanner["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "health"}
+    assert scanner["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    env = {e["name"]: e.get("value") for e in scanner["env"]}
+    assert env["QUANT_SCANNER__TOP_N"] == "10" and env["QUANT_SCANNER__INTERVAL_SECONDS"] == "300"
+    ingestor = {e["name"] for e in _container(_named(objects, "Deployment", "-ingestor"))["env"]}
+    assert not any(name.startswith("QUANT_SCANNER__") for name in ingestor)
+
+
+def test_scanner_env_takes_only_scanner_settings(helm_home: Path) -> None:
+    done = render(helm_home, {"services.scanner.env.QUANT_GATEWAY__PORT": "1"})
+    assert done.returncode != 0 and "QUANT_GATEWAY__PORT" in done.stderr
+
+
+def _operator_settings(objects: list[Obj], monkeypatch: pytest.MonkeyPatch) -> Any:
+    from quant_operator.settings import OperatorSettings
+
+    container = _container(_named(objects, "Deployment", "-operator"))
+    maps = {o["metadata"]["name"]: o["data"] for o in by_kind(objects, "ConfigMap")}
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(maps[source["configMapRef"]["name"]])
+    env.update({e["name"]: e.get("value", "from-a-secret") for e in container.get("env", [])})
+    with monkeypatch.context() as m:
+        for key in [k for k in os.environ if k.startswith("QUANT_")]:
+            m.delenv(key)
+        for key, value in env.items():
+            m.setenv(key, str(value))
+        return OperatorSettings()
+
+
+def test_the_operator_hands_the_backfill_job_the_services_secret_env(
+    objects: list[Obj], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backfill Job gets the same Secret-backed env as the services (names, keys only)."""
+    config = _operator_settings(objects, monkeypatch)
+    ingestor = _container(_named(objects, "Deployment", "-ingestor"))
+    assert list(config.operator.job_secret_env) == ingestor["env"]
+    assert config.operator.backfill_universe == "NSE_EQ"
+    assert (config.operator.token_secret, config.operator.token_key) == (
+        "upstox-token",
+        "access_token",
+    )
+    assert config.operator.sync_env_configmap.endswith("-settings")
+    refs = [
+        e["valueFrom"]["secretKeyRef"] for e in config.operator.job_secret_env if "valueFrom" in e
+    ]
+    assert refs and all(set(r) <= {"name", "key", "optional"} for r in refs)
+
+
+def test_the_backfill_universe_is_a_chart_value(
+    helm_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = render_objects(helm_home, {"operator.backfillJob.universe": "NIFTY500"})
+    assert _operator_settings(objects, monkeypatch).operator.backfill_universe == "NIFTY500"

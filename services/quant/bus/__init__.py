@@ -6,7 +6,8 @@ Public API (see each module's docstring for semantics):
   ``SUGGESTIONS``, ``ORDERS``, ``CONTROL``, ``ALL_TOPICS``, ``topic_named``.
 * ``quant.bus.codecs``: ``encode_*``/``decode_*`` and ``Codec`` pairs (``TICK_CODEC``, ...,
   ``CODEC_FOR_TOPIC``) for Tick, OptionGreeks, EnrichedTick, Candle, ScannerSuggestion,
-  OrderEvent and ControlEvent; ``CodecError``.
+  OrderEvent and ControlEvent, and the ``orders.intents`` commands (``encode_command`` /
+  ``decode_command``: an IntentMessage or a strategy's CancelRequest); ``CodecError``.
 * ``quant.bus.port``: ``Bus``, ``Publisher``, ``Consumer``, ``Received`` protocols, and
   ``RetainedLog`` (where an in-process bus keeps its compacted topics across restarts).
 * ``quant.bus.errors``: ``BusError``, ``DeliveryError``/``DeliveryFailure``,

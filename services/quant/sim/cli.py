@@ -13,6 +13,10 @@ import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from quant.sim.config import SimConfig
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--notifier-url", default=None, help="webhook for the token-request flow")
     p.add_argument("--no-rate-limits", action="store_true")
     p.add_argument(
+        "--equities",
+        type=int,
+        default=None,
+        help="synthetic equities besides the NIFTY 50 (default 300; 2150 gives ~2,200 "
+        "NSE EQ names, the size of the real list)",
+    )
+    p.add_argument(
         "--token-file",
         type=Path,
         default=None,
@@ -47,12 +58,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def config_from_args(args: argparse.Namespace) -> SimConfig:
+    """The simulator's configuration from the parsed ``quant sim`` arguments."""
     from quant.sim.config import SimConfig, live_start
-    from quant.sim.server import SimServer
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    config = SimConfig(
+    return SimConfig(
         seed=args.seed,
         speed=args.speed,
         start=args.start if args.start is not None else live_start(datetime.now(UTC)),
@@ -63,7 +73,15 @@ def run(args: argparse.Namespace) -> int:
         step_interval=args.step_interval,
         notifier_url=args.notifier_url,
         rate_limits=not args.no_rate_limits,
+        **({} if args.equities is None else {"extra_equities": args.equities}),
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    from quant.sim.server import SimServer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = config_from_args(args)
 
     async def main() -> None:
         async with SimServer(config) as sim:

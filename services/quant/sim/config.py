@@ -17,6 +17,8 @@ from quant.core.freshness import trading_since
 from quant.sim import calendar
 from quant.sim.calendar import SIM_CALENDAR
 
+MAX_EXTRA_EQUITIES = 9000  # synthetic symbols are drawn from ~9,200 syllable combinations
+
 
 def default_start(today: date, cal: ExchangeCalendar = SIM_CALENDAR) -> datetime:
     """09:14 IST on ``today`` or, if that is not a full trading day, on the next one."""
@@ -50,7 +52,7 @@ class SimConfig:
     redirect_status: int = 302
     step_interval: float = 0.5
     ping_interval: float | None = 10.0
-    extra_equities: int = 300
+    extra_equities: int = 300  # synthetic names besides the NIFTY 50 (2150: NSE EQ size)
     fno_extra_underlyings: int = 100
     client_id: str = "sim-client"
     client_secret: str = "sim-secret"  # noqa: S105 - the simulator's own fake app secret
@@ -70,3 +72,9 @@ class SimConfig:
                 raise ValueError("SimConfig.start must be timezone-aware")
             return self.start
         return default_start(today, self.calendar)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.extra_equities <= MAX_EXTRA_EQUITIES:
+            raise ValueError(
+                f"extra_equities must be 0-{MAX_EXTRA_EQUITIES}, got {self.extra_equities}"
+            )

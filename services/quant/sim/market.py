@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from quant.core.calendar import ExchangeCalendar
 from quant.core.clock import IST, NS_PER_MS, NS_PER_SECOND, Clock, ns_to_datetime
-from quant.sim import calendar, circuit, pricing
+from quant.sim import calendar, circuit, history, pricing
 from quant.sim.calendar import Phase
 from quant.sim.depth import Book, build_book
 from quant.sim.master import Kind, Universe
@@ -30,6 +30,8 @@ from quant.sim.pricing import GreeksArray, smile_vol
 
 TRADING_SECONDS_PER_YEAR = 252.0 * calendar.SESSION_SECONDS
 TAPE_LEN = 50_000
+BREAKOUT_WINDOW_MIN = (20, 240)  # a setup breaks out this many minutes after the open
+BREAKOUT_MINUTES = (30, 90)  # and climbs for this long
 
 
 class SimTrade(NamedTuple):
@@ -101,6 +103,15 @@ class Market:
         self.last_ns = now
         self.priced_ns = now
         self.trend = np.zeros(n)
+        # a market factor shared by the NSE equities (by each name's correlation, from
+        # the history model's betas) and a separate stream for it, so the other draws
+        # stay what they were
+        self._factor_rng = np.random.default_rng([seed, 0xFAC7])
+        self.rho = np.zeros(n)
+        eq_proc = np.nonzero(self.is_proc & (k == Kind.EQ))[0]
+        self.rho[eq_proc] = history.correlation(history.betas(seed, eq_proc), universe.vol[eq_proc])
+        self.rho[self.is_proc & self.is_index & (universe.vol > 0.5)] = -0.6  # India VIX
+        self.activity = np.ones(n)
         self.fair = universe.ref_price * np.exp(self.rng.normal(0.0, 0.01, n))
         self.fair[self.is_index] = universe.ref_price[self.is_index]
         self._derive()
@@ -123,6 +134,7 @@ class Market:
         self.iep = np.zeros(n, dtype=np.int64)
         self.updated = np.zeros(n, dtype=np.int64)
         self.phase = calendar.phase_at(now, cal)
+        self._plan_breakouts()
         self.minute_bars: deque[MinuteBars] = deque(maxlen=400)
         self._bar_start = -1
         self._bar = np.zeros((5, len(self.bar_rows)), dtype=np.int64)
@@ -255,16 +267,53 @@ class Market:
         new_trend = np.where(self.rng.random(m) < 0.15, self.rng.normal(0, 0.012, m), 0.0)
         self.trend[proc] = np.where(switch, new_trend, self.trend[proc])
         jumps = (self.rng.random(m) < dt / 20_000.0) * self.rng.normal(0, 0.015, m)
+        rho = self.rho[proc]
+        shock = rho * self._factor_rng.standard_normal() + np.sqrt(
+            1.0 - rho * rho
+        ) * self.rng.standard_normal(m)
         ret = (
             -0.5 * vol * vol * dt_y
-            + vol * np.sqrt(dt_y) * self.rng.standard_normal(m)
+            + vol * np.sqrt(dt_y) * shock
             + self.trend[proc] * dt / 3600.0
             + jumps
         )
         vix = self.is_index[proc] & (self.u.vol[proc] > 0.5)
         ret = np.where(vix, ret + 0.02 * dt / 3600.0 * np.log(13.0 / self.fair[proc]), ret)
+        ret[self.bo_pos] += self._breakout_returns(dt)
         self.fair[proc] *= np.exp(ret)
         self._hold_in_band(proc)
+
+    def _plan_breakouts(self) -> None:
+        """Today's breakouts: the NSE equities whose synthetic history ends in a base
+        (:func:`quant.sim.history.setup_rows`) climb a few daily sds for 30-90 minutes
+        from a time between 09:35 and 13:15, on rising then heavy volume."""
+        rows = history.setup_rows(self.seed, self.u, self.trade_date)
+        rng = np.random.default_rng([self.seed, self.trade_date.toordinal(), 0xB4EA])
+        minute = 60 * NS_PER_SECOND
+        start = self.open_ns() + rng.integers(*BREAKOUT_WINDOW_MIN, len(rows)) * minute
+        length = rng.integers(*BREAKOUT_MINUTES, len(rows))
+        sigma = self.u.vol[rows] / np.sqrt(252.0)
+        self.bo_rows = rows
+        self.bo_pos = np.searchsorted(self.proc_rows, rows)
+        self.bo_start = start
+        self.bo_end = start + length * minute
+        self.bo_rate = rng.uniform(2.5, 4.5, len(rows)) * sigma / (length * 60.0)  # per s
+        self.activity[:] = 1.0
+
+    def _breakout_returns(self, dt: float) -> npt.NDArray[np.float64]:
+        """Log return of each planned breakout over the step ending now; sets the
+        names' trading activity (x2 in the half hour before, x4 during, x2 after)."""
+        now = self.last_ns
+        prev = now - int(dt * NS_PER_SECOND)
+        lo = np.maximum(prev, self.bo_start)
+        hi = np.minimum(now, self.bo_end)
+        overlap = np.maximum(hi - lo, 0) / NS_PER_SECOND
+        before = (now >= self.bo_start - 30 * 60 * NS_PER_SECOND) & (now < self.bo_start)
+        during = (now >= self.bo_start) & (now < self.bo_end)
+        act = np.where(before, 2.0, np.where(during, 4.0, np.where(now >= self.bo_end, 2.0, 1.0)))
+        self.activity[self.bo_rows] = act
+        out: npt.NDArray[np.float64] = self.bo_rate * overlap
+        return out
 
     def _derive(self) -> None:
         u = self.u
@@ -305,7 +354,7 @@ class Market:
     def _trade(self, dt: float, frac: float, now: int) -> npt.NDArray[np.int64]:
         u = self.u
         # names in a trend regime trade more (relative volume for the momentum scanner)
-        hot = 1.0 + 60.0 * np.abs(self.trend[u.underlying])
+        hot = (1.0 + 60.0 * np.abs(self.trend[u.underlying])) * self.activity[u.underlying]
         lam = u.adv * hot * u_shape(frac) * dt / calendar.SESSION_SECONDS / np.maximum(u.lot, 1)
         prints = self.rng.random(len(u)) < 1.0 - np.exp(-np.minimum(lam, 50.0) / 4.0)
         per_print = np.maximum(np.ceil(lam / 4.0), 1.0).astype(np.int64)
@@ -444,3 +493,4 @@ class Market:
         self.minute_bars.clear()
         self._bar_start = -1
         self.trade_date = day
+        self._plan_breakouts()

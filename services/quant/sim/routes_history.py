@@ -9,7 +9,9 @@ session only. Candles are newest first: ``[ts(+05:30), open, high, low, close, v
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from starlette.requests import Request
@@ -19,14 +21,11 @@ from starlette.routing import Route
 from quant.core.clock import IST, NS_PER_SECOND, ns_to_datetime
 from quant.sim import history
 from quant.sim.errors import INVALID_DATE_RANGE, SimApiError, bad_input
-from quant.sim.market import MinuteBars
+from quant.sim.market import Market, MinuteBars
 from quant.sim.state import SimState
 from quant.sim.web import ok, public, sim_state
 
 UNITS = {"minutes": (1, 300), "hours": (1, 5), "days": (1, 1), "weeks": (1, 1), "months": (1, 1)}
-Bars = tuple[
-    history.IntArray, history.IntArray, history.IntArray, history.IntArray, history.IntArray
-]
 
 
 def _add_months(day: date, months: int) -> date:
@@ -64,53 +63,47 @@ def _range_ok(unit: str, n: int, start: date, end: date) -> bool:
     return start >= earliest and end <= _add_months(start, span)
 
 
-def _ts(day: date, minute: int) -> str:
-    dt = datetime.combine(day, time(9, 15), tzinfo=IST) + timedelta(minutes=minute)
-    return dt.isoformat()
+@lru_cache(maxsize=8)
+def _clock_labels(size: int) -> tuple[str, ...]:
+    """``THH:MM:00+05:30`` of each ``size``-minute bar of a normal session."""
+    first = 9 * 60 + 15
+    return tuple(
+        f"T{(first + m) // 60:02d}:{(first + m) % 60:02d}:00+05:30"
+        for m in range(0, history.MINUTES, size)
+    )
 
 
-def _candles(day: date, bars: Bars, minutes_per_bar: int, oi: float) -> list[list[Any]]:
+def _candles(day: date, bars: history.Bars, minutes_per_bar: int, oi: float) -> list[list[Any]]:
     o, h, lo, c, v = bars
+    stamp = day.isoformat()
+    labels = _clock_labels(minutes_per_bar)
     return [
-        [
-            _ts(day, i * minutes_per_bar),
-            o[i] / 100,
-            h[i] / 100,
-            lo[i] / 100,
-            c[i] / 100,
-            int(v[i]),
-            oi,
-        ]
-        for i in range(len(o))
+        [stamp + t, *ohlc, vol, oi]
+        for t, *ohlc, vol in zip(
+            labels,
+            (o / 100).tolist(),
+            (h / 100).tolist(),
+            (lo / 100).tolist(),
+            (c / 100).tolist(),
+            v.tolist(),
+            strict=True,
+        )
     ]
 
 
-def _past_day_bars(state: SimState, row: int, day: date) -> Bars | None:
+_HISTORIES: WeakKeyDictionary[Market, history.SyntheticHistory] = WeakKeyDictionary()
+
+
+def synthetic(state: SimState) -> history.SyntheticHistory:
+    """The market's synthetic history for its current trading day (rebuilt on a day roll)."""
     m = state.market
-    days = history.trading_days_before(m.trade_date, state.config.calendar)
-    try:
-        k = days.index(day)
-    except ValueError:
-        return None
-    closes = history.daily_closes(
-        state.config.seed,
-        row,
-        int(m.close_prev[row]) / 100,
-        float(m.u.vol[m.u.underlying[row]]) or 0.2,
-        len(days) + 1,
-    )
-    close, prev = closes[k], closes[k + 1]
-    open_ = prev * float(np.exp(np.random.default_rng([row, day.toordinal()]).normal(0, 0.004)))
-    return history.minute_bars(
-        state.config.seed,
-        row,
-        day,
-        open_,
-        close,
-        float(m.u.vol[m.u.underlying[row]]) or 0.2,
-        float(m.u.adv[row]) or 1e5,
-        int(m.tick[row]),
-    )
+    got = _HISTORIES.get(m)
+    if got is None or got.trade_date != m.trade_date:
+        got = history.SyntheticHistory(
+            state.config.seed, m.u, m.close_prev, m.tick, m.trade_date, state.config.calendar
+        )
+        _HISTORIES[m] = got
+    return got
 
 
 def _session_candles(state: SimState, row: int, size: int) -> list[list[Any]]:
@@ -151,7 +144,7 @@ def _day_candles(state: SimState, row: int, day: date, unit: str, n: int) -> lis
     size = n if unit == "minutes" else 60 * n
     if day == state.market.trade_date:
         return _session_candles(state, row, size)
-    past = _past_day_bars(state, row, day)
+    past = synthetic(state).day_bars(row, day)
     if past is None:
         return []
     return _candles(day, history.aggregate(past, size), size, float(state.market.oi[row]))
@@ -177,22 +170,20 @@ def _daily(state: SimState, row: int, start: date, end: date) -> list[list[Any]]
                 float(m.oi[row]),
             ]
         )
-    for d in days:
-        bars = _past_day_bars(state, row, d)
-        if bars is None:
-            continue
-        o, h, lo, c, v = history.aggregate(bars, history.MINUTES)
-        out.append(
-            [
-                datetime.combine(d, time(0), tzinfo=IST).isoformat(),
-                o[0] / 100,
-                h[0] / 100,
-                lo[0] / 100,
-                c[0] / 100,
-                int(v[0]),
-                float(m.oi[row]),
-            ]
+    o, h, lo, c, v = synthetic(state).day_candles(row, days)
+    oi = float(m.oi[row])
+    out.extend(
+        [d.isoformat() + "T00:00:00+05:30", *ohlc, vol, oi]
+        for d, *ohlc, vol in zip(
+            days,
+            (o / 100).tolist(),
+            (h / 100).tolist(),
+            (lo / 100).tolist(),
+            (c / 100).tolist(),
+            v.tolist(),
+            strict=True,
         )
+    )
     return out
 
 

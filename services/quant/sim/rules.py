@@ -123,6 +123,20 @@ def lot_for(price: float) -> int:
     return 12000
 
 
+_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _issuer_code(i: int) -> str:
+    """Three characters of a synthetic ISIN: ``000``-``999``, then ``A00``, ``A01``, ...
+    (a letter first, so the two ranges never meet; 33,696 more codes)."""
+    if i < 1000:
+        return f"{i:03d}"
+    j = i - 1000
+    if j >= 26 * 36 * 36:
+        raise ValueError(f"at most {1000 + 26 * 36 * 36} synthetic companies, got index {i}")
+    return _BASE36[10 + j // 1296] + _BASE36[j // 36 % 36] + _BASE36[j % 36]
+
+
 def synthetic_companies(count: int, rng: random.Random) -> list[Company]:
     names: list[str] = []
     seen: set[str] = set()
@@ -133,7 +147,7 @@ def synthetic_companies(count: int, rng: random.Random) -> list[Company]:
             names.append(sym)
     out = []
     for i, sym in enumerate(names):
-        body = f"INE{i:03d}Z0101"
+        body = f"INE{_issuer_code(i)}Z0101"
         isin = body + str(isin_check_digit(body))
         price = round(float(np.exp(rng.uniform(np.log(40), np.log(6000)))), 1)
         out.append(Company(sym, f"{sym} LIMITED", isin, price, 0.0, 590000 + i))

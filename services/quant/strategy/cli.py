@@ -41,7 +41,7 @@ def add_parser(subparsers: Any) -> None:
         "--config",
         type=Path,
         help="YAML: the parameters of the one SPEC, or a 'strategies:' list (id, class, "
-        "params, algo_name, mode)",
+        "params, algo_name, mode); with no SPEC and no --config: QUANT_STRATEGY_CONFIG",
     )
     run.add_argument("--id", dest="strategy_id", help="the strategy id of the one SPEC")
     run.add_argument("--algo-name", help="the algo name of the one SPEC's orders")
@@ -57,6 +57,8 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from quant.runtime.command import run_command, with_metrics_port
     from quant.strategy.config import load_strategies, strategy_entries
     from quant.strategy.main import build, open_strategy_deps
@@ -64,9 +66,17 @@ def _run(args: argparse.Namespace) -> int:
     from quant.trading.strategy import StrategyError
 
     try:
+        settings = with_metrics_port(StrategySettings(), args)
+    except ValidationError as e:
+        sys.stderr.write(f"quant strategy run: invalid settings: {e}\n")
+        return EXIT_CONFIG
+    config = args.config
+    if config is None and not args.specs:
+        config = settings.strategy_config  # QUANT_STRATEGY_CONFIG
+    try:
         entries = strategy_entries(
             args.specs,
-            args.config,
+            config,
             strategy_id=args.strategy_id,
             algo_name=args.algo_name,
             mode=args.mode,
@@ -75,7 +85,6 @@ def _run(args: argparse.Namespace) -> int:
     except StrategyError as e:
         sys.stderr.write(f"quant strategy run: {e}\n")
         return EXIT_CONFIG
-    settings = with_metrics_port(StrategySettings(), args)
     return run_command(
         settings,
         lambda: open_strategy_deps(settings),

@@ -65,8 +65,6 @@ from quant.trading.strategy.stats import RunState
 
 log = logging.getLogger(__name__)
 
-STOP_TIMEOUT_S = 10.0
-
 
 def day_start_ns(now_ns: int) -> int:
     """00:00 IST of the day of ``now_ns``."""

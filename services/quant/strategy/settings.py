@@ -4,7 +4,9 @@ The strategies themselves come from the command line and its config file
 (:mod:`quant.strategy.config`); these are the runtime's own knobs. E.g.
 ``QUANT_METRICS_PORT=9105``, ``QUANT_DATA_DIR=/var/lib/quant`` (state files under
 ``strategies/``), ``QUANT_STRATEGY_GROUP=strategy-a`` (consumer group prefix),
-``QUANT_BARS_FROM_TICKS=true`` (no feature engine: 1-minute bars from the raw ticks).
+``QUANT_BARS_FROM_TICKS=true`` (no feature engine: 1-minute bars from the raw ticks),
+``QUANT_STRATEGY_CONFIG=/etc/quant/strategies.yaml`` (the strategies, when the command
+line names none).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ class StrategySettings(DataServiceSettings):
 
     # /healthz /readyz /metrics (9101 ingestor, 9102 features, 9103 execution, 9104 scanner)
     metrics_port: int = Field(default=9105, ge=0, le=65535)
+    # QUANT_STRATEGY_CONFIG: the strategies YAML (a 'strategies:' list) that
+    # `quant strategy run` reads when given no SPEC and no --config (e.g. a mounted ConfigMap)
+    strategy_config: Path | None = None
     # QUANT_DATA_DIR: each strategy's persistent state is data_dir/strategies/<id>.json
     data_dir: Path = DEFAULT_DATA_DIR
     # consumer groups are "<strategy_group>-market-<run>" and "-orders-<run>": each start

@@ -9,6 +9,7 @@ import pytest
 
 from quant.core.clock import IST, NS_PER_SECOND, datetime_to_ns
 from quant_operator.phases import (
+    CreateBackfillJob,
     CreateSyncJob,
     DayStatus,
     Decision,
@@ -54,6 +55,7 @@ class World:
         self.spec = spec
         self.token = token
         self.jobs: list[JobObservation] = []
+        self.backfill_jobs: list[JobObservation] = []
         self.status = DayStatus()
         self.replicas: dict[str, int] = {"ingestor": 0, "features": 0, "scanner": 0, "strategy": 0}
         self.phases: list[Phase] = []
@@ -62,13 +64,19 @@ class World:
 
     def step(self, now_ns: int) -> Decision:
         obs = Observations(
-            token=self.token, sync_jobs=tuple(self.jobs), token_request_configured=True
+            token=self.token,
+            sync_jobs=tuple(self.jobs),
+            token_request_configured=True,
+            backfill_jobs=tuple(self.backfill_jobs),
         )
         d = next_phase(self.spec, self.status, now_ns, obs)
         for a in d.actions:
             self.actions.append(a)
             if isinstance(a, CreateSyncJob):
                 self.jobs.append(JobObservation(f"job-{a.attempt}", a.attempt, JobState.ACTIVE))
+            if isinstance(a, CreateBackfillJob):
+                name = f"backfill-{a.attempt}"
+                self.backfill_jobs.append(JobObservation(name, a.attempt, JobState.ACTIVE))
         published = self.status.kill_switch_published
         for a in d.actions:
             if isinstance(a, PublishKillSwitch):
@@ -80,13 +88,18 @@ class World:
         self.status = DayStatus(d.phase, published, d.token_requested_ns)
         return d
 
-    def finish_jobs(self, now_ns: int) -> None:
-        self.jobs = [
-            JobObservation(j.name, j.attempt, self.job_outcome, now_ns, "boom")
-            if j.state is JobState.ACTIVE
-            else j
-            for j in self.jobs
-        ]
+    def finish_jobs(self, now_ns: int, outcome: JobState | None = None) -> None:
+        def done(jobs: list[JobObservation]) -> list[JobObservation]:
+            state = outcome or self.job_outcome
+            return [
+                JobObservation(j.name, j.attempt, state, now_ns, "boom")
+                if j.state is JobState.ACTIVE
+                else j
+                for j in jobs
+            ]
+
+        self.jobs = done(self.jobs)
+        self.backfill_jobs = done(self.backfill_jobs)
 
     def walk(self, start: int, end: int, step_s: int = 60) -> None:
         now = start
@@ -112,6 +125,9 @@ def test_a_normal_day_walks_every_phase_in_order_and_scales_per_phase() -> None:
     w.step(ist(DAY, 15, 31))
     assert w.phases[-1] is Phase.CLOSING
     assert w.replicas["strategy"] == 0 and w.replicas["ingestor"] == 2
+    w.step(ist(DAY, 15, 40))  # close + spec.backfill.startDelayMinutes: the backfill Job
+    assert [a for a in w.actions if isinstance(a, CreateBackfillJob)] == [CreateBackfillJob(1)]
+    w.finish_jobs(ist(DAY, 15, 55))
     w.step(ist(DAY, 16, 0))
     assert w.phases == [
         Phase.PENDING,
@@ -216,7 +232,10 @@ def test_muhurat_special_session_trades_in_the_evening() -> None:
     assert w.phases[-1] is Phase.TRADING
     w.step(ist(day, 14, 50))
     assert w.phases[-1] is Phase.CLOSING
-    w.step(ist(day, 15, 6))
+    w.step(ist(day, 15, 6))  # the backfill Job starts; the day waits for it
+    assert w.phases[-1] is Phase.CLOSING
+    w.finish_jobs(ist(day, 15, 6))
+    w.step(ist(day, 15, 7))
     assert w.phases[-1] is Phase.CLOSED
 
 

@@ -55,6 +55,7 @@ async def test_ltp_requires_a_valid_token(sim: SimServer) -> None:
             params={"instrument_key": RELIANCE},
             headers={"Authorization": "Bearer nope"},
         )
+        sim.clock.set_speed(1e-9)  # all but stop the market: the LTP read below is the answer's
         good = await client.get(
             "/v3/market-quote/ltp",
             params={"instrument_key": RELIANCE},

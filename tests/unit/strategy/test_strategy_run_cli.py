@@ -81,7 +81,7 @@ def test_a_config_file_lists_strategies_and_specs_add_to_it(tmp_path: Path) -> N
         ("macross", "", "paper"),
     ]
     loaded = load_strategies(entries)
-    assert loaded[0].params.model_dump()["slow"] == 5  # type: ignore[attr-defined]
+    assert loaded[0].params.model_dump()["slow"] == 5
     config.write_text(
         f"strategies:\n  - {{id: fast, class: {SPEC}, params: {{fast: 9, slow: 5}}}}\n"
     )
@@ -95,3 +95,17 @@ def test_flags_for_one_spec_only(capsys: pytest.CaptureFixture[str]) -> None:
     code, err = _run(capsys, "quant.strategy.examples.ma_cross:Nope")
     assert code == 2
     assert "has no class 'Nope'; strategies there: MaCross" in err
+
+
+def test_with_no_spec_the_strategies_come_from_quant_strategy_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "strategies.yaml"
+    config.write_text(f"strategies:\n  - {{id: a, class: {SPEC}, params: {{fast: 9, slow: 5}}}}\n")
+    monkeypatch.setenv("QUANT_STRATEGY_CONFIG", str(config))
+    code, err = _run(capsys)
+    assert code == 2
+    assert "strategy a: invalid parameters" in err  # the file was read
+    monkeypatch.setenv("QUANT_STRATEGY_CONFIG", str(tmp_path / "missing.yaml"))
+    code, err = _run(capsys)
+    assert (code, "cannot read the config" in err) == (2, True)
