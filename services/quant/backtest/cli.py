@@ -219,7 +219,10 @@ def _sweep(
     ]
     print(f"sweep: {len(jobs)} combinations", file=sys.stderr)
     if args.dask:
-        rows = run_dask(jobs, args.dask)
+        try:
+            rows = run_dask(jobs, args.dask)
+        except (OSError, TimeoutError) as e:
+            return _fail(f"cannot run the sweep on the Dask scheduler at {args.dask}: {e}")
     else:
         rows = run_local(jobs, args.workers or os.cpu_count() or 1)
     try:
@@ -249,7 +252,10 @@ def summary(result: BacktestResult) -> str:
         initial_capital=result.initial_capital,
         risk_rejections=result.risk_rejections,
     )
-    ratio = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
+
+    def ratio(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.2f}"
+
     rejected = ", ".join(f"{k} {v}" for k, v in result.rejections.items()) or "none"
     return "\n".join(
         [

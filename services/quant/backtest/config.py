@@ -41,8 +41,10 @@ class BacktestConfig(BaseModel):
     half_spread_ticks: int = Field(default=1, ge=0, le=100)
     #: bar data: the quantity shown at that bid and ask
     bar_depth_quantity: int = Field(default=1_000_000, ge=1)
-    strategy_id: str = "bt"
-    algo_name: str = "backtest"
+    #: the strategy's id (it names its orders); "" = its class name in lower case, as
+    #: ``quant strategy run`` names it, so a backtest's order ids match a paper run's
+    strategy_id: str = ""
+    algo_name: str = ""
 
     @property
     def capital_paise(self) -> int:

@@ -127,9 +127,26 @@ class Ledger:
         elif not self.equity or self.equity[-1].day < day:
             self.equity.append(point)
 
+    def held_instruments(self) -> set[str]:
+        """Instruments with a position that is not flat."""
+        return {key for (_, key, _), quantity in self.positions.items() if quantity}
+
     def open_trades(self) -> int:
         """Round trips still open (positions not flat)."""
         return len(self._open)
+
+    def close_open(self, ts: int) -> list[TradeRecord]:
+        """The round trips still open, closed at ``ts`` at their instrument's last price
+        (no charges: nothing was sold), for the report at the end of a run."""
+        out = []
+        for (_, key, _), rt in sorted(self._open.items()):
+            mark = self.marks.get(key, _div_round(rt.entry_value, rt.entry_quantity))
+            rt.exit_value += mark * rt.open_quantity
+            rt.exit_quantity += rt.open_quantity
+            rt.exit_ts = ts
+            rt.open_quantity = 0
+            out.append(self._round_trip(key, rt))
+        return out
 
     # --- internals ------------------------------------------------------------------------
 

@@ -16,8 +16,16 @@ limiter, MIS square-off and charges; no REST quotes: circuit limits are not chec
 - **ticks** (``ticks``): the raw ticks, in time order, through the same ``FeatureEngine``
   as the feature service (batched: its results do not depend on the batching; the run's
   options registered, so their enriched ticks carry IV and greeks), each tick
-  then to the engine, the paper broker and the host (``on_tick`` and ``on_enriched``; the
-  host builds the 1-minute bars from the ticks).
+  then to the engine, the paper broker and the host (``on_tick`` and ``on_enriched``). Each
+  of the feature engine's 1-minute candles goes to the host (``on_candle``) right after
+  the tick of its instrument that closed it, as the feature service publishes it live
+  (the last ones of a day at the end of the day's data).
+
+Ticks of an instrument with no working paper order are held back and only its latest one
+is handed to the engine and the broker when something needs it (an order, the engine's
+timer, the end of the day): a book only replaces the one held when nothing can fill on it,
+so the marks, risk quotes and fills are the same as if every tick had gone, for a fraction
+of the work. Bar books are made the same way, when needed.
 
 The strategies' instrument master (``ctx.instrument_master``) holds the run's instruments
 (those of ``--symbols``: an options strategy needs its chain's strikes listed there).
@@ -38,8 +46,9 @@ journal and publisher), so the whole run is one asyncio task.
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -61,17 +70,28 @@ from quant.execution.paper_broker import PaperBroker
 from quant.features.adapters import option_specs
 from quant.trading.risk_limits import RejectReason
 from quant.trading.squareoff import MisSquareOff
-from quant.trading.strategy import CancelRequest, Strategy, StrategyFailure, StrategyHost
+from quant.trading.strategy import (
+    CancelRequest,
+    Emission,
+    Strategy,
+    StrategyFailure,
+    StrategyHost,
+)
 
 log = logging.getLogger(__name__)
 
 NS_PER_MINUTE = 60 * NS_PER_SECOND
-#: how often (simulated) the engine's timer runs while events flow, like the service's
-ENGINE_TIMER_NS = NS_PER_SECOND // 10
+#: how often (simulated) the engine's timer runs besides its due points (queued sends, the
+#: square-off): its daily-loss check (the service runs it every 100 ms; here once a minute,
+#: as the timer's other work costs more than a tick's whole replay)
+ENGINE_TIMER_NS = 60 * NS_PER_SECOND
 #: ticks per feature-engine batch
 TICK_BATCH = 4096
+#: stored ticks are read this much time at a time
+TICK_WINDOW_NS = 3600 * NS_PER_SECOND
 #: order-event rounds in one settle before the run is declared runaway
 MAX_SETTLE_ROUNDS = 100_000
+_NEVER = 2**63 - 1
 #: rejections that are the broker's or the process's, not the pre-trade risk checks'
 _NOT_RISK = frozenset({RejectReason.BROKER_REJECTED.value, RejectReason.LOST_BEFORE_SEND.value})
 
@@ -188,11 +208,13 @@ class Backtest:
         self.clock = FakeClock()
         self.host = StrategyHost(
             self.clock,
-            minute_bars_from_ticks=self.config.data == "ticks",
             instruments=InstrumentIndex.build(self._instruments.values()),  # the run's symbols
         )
         cfg = self.config
-        self.host.add(strategy, strategy_id=cfg.strategy_id, params=params, algo_name=cfg.algo_name)
+        self.strategy_id = cfg.strategy_id or type(strategy).__name__.lower()
+        self.host.add(
+            strategy, strategy_id=self.strategy_id, params=params, algo_name=cfg.algo_name
+        )
         self.ledger = Ledger(
             cfg.capital_paise,
             self._instruments.get,
@@ -206,6 +228,9 @@ class Backtest:
         self._broker: PaperBroker | None = None
         self._engine_next = 0
         self._square_off_ns = 0
+        self._due_cache = 0
+        self._pending: dict[str, Tick] = {}
+        self._held_bars: dict[str, tuple[Candle, int]] = {}
         self._keep_bars = set(self._keys[:keep_bars])
         self._bars: list[Candle] = []
         self._progress = progress
@@ -233,31 +258,32 @@ class Backtest:
     async def _run_day(self, reader: HistoryReader, day: date) -> bool:
         lo, hi = ist_day_bounds(day)
         if self.config.data == "bars":
-            stream: Iterator[None] = self._bar_steps(reader, lo, hi)
+            candles: list[Candle] = []
+            for key in self._keys:
+                candles.extend(
+                    c for c in reader.candles(key, lo, hi, 60) if c.interval_seconds == 60
+                )
+            if not candles:
+                return False
+            candles.sort(key=lambda c: (c.ts_start, c.instrument_key))
+            await self._open_day(day)
+            await self._replay_bars(candles)
         else:
-            stream = self._tick_steps(reader, lo, hi)
-        started = False
-        for _ in stream:  # each step: the day's data is not empty
-            if not started:
-                started = True
-                await self._open_day(day)
-            await self._settle()
-        if not started:
-            return False
+            chunks = self._tick_chunks(reader, lo, hi)
+            first = next(chunks, None)
+            if first is None:
+                return False
+            await self._open_day(day)
+            await self._replay_ticks(itertools.chain([first], chunks))
         await self._advance(hi - 1)
         self.clock.set_ns(max(self.clock.now_ns(), hi - 1))
         await self._close_day(day)
         return True
 
-    def _bar_steps(self, reader: HistoryReader, lo: int, hi: int) -> Iterator[None]:
-        candles: list[Candle] = []
-        for key in self._keys:
-            candles.extend(c for c in reader.candles(key, lo, hi, 60) if c.interval_seconds == 60)
-        if not candles:
-            return
-        candles.sort(key=lambda c: (c.ts_start, c.instrument_key))
-        yield None  # the day has data: the engine is opened before any event
-        keep = self._keep_bars
+    async def _replay_bars(self, candles: list[Candle]) -> None:
+        keep, host, clock = self._keep_bars, self.host, self.clock
+        held = self._held_bars
+        on_candle, drain = host.on_candle, host.drain
         i, n = 0, len(candles)
         while i < n:
             start = candles[i].ts_start
@@ -267,65 +293,116 @@ class Backtest:
             group = candles[i:j]
             i = j
             t = start + NS_PER_MINUTE
-            yield from self._step_to(t)
+            if t >= self._due_cache:
+                await self._advance(t)
+            if t > clock.now_ns():
+                clock.set_ns(t)
+            broker = self._broker
+            assert broker is not None
+            working = broker.matcher.has_working
+            fills = False
             for c in group:
-                self._market_tick(self._bar_tick(c, t))
-            yield None  # fills of working orders against the new books
+                key = c.instrument_key
+                if working(key):  # the new book can fill it now
+                    self._market_tick(self._bar_tick(c, t))
+                    fills = True
+                else:  # its synthetic tick is made when an order needs it
+                    held[key] = (c, t)
+            if fills:
+                await self._flow()
             for c in group:
-                self.events += 1
                 if c.instrument_key in keep:
                     self._bars.append(c)
-                self.host.on_candle(c)
-                yield None
+                on_candle(c)
+                emitted = drain()
+                if emitted:
+                    await self._flow(emitted)
+            self.events += len(group)
 
-    def _tick_steps(self, reader: HistoryReader, lo: int, hi: int) -> Iterator[None]:
-        ticks = reader.ticks_between(self._keys, lo, hi)
-        if not ticks:
-            return
-        yield None
+    def _tick_chunks(self, reader: HistoryReader, lo: int, hi: int) -> Iterator[list[Tick]]:
+        """The day's ticks an hour at a time (a day of many instruments is not held whole)."""
+        for start in range(lo, hi, TICK_WINDOW_NS):
+            ticks = reader.ticks_between(self._keys, start, min(start + TICK_WINDOW_NS, hi))
+            if ticks:
+                yield ticks
+
+    async def _replay_ticks(self, chunks: Iterable[list[Tick]]) -> None:
         fe_clock = FakeClock()
         # the options of the run priced as the feature service prices them (IV, greeks)
         features = FeatureEngine(fe_clock, options=option_specs(self._instruments.values()))
-        keep = self._keep_bars
         host, clock = self.host, self.clock
-        for b in range(0, len(ticks), TICK_BATCH):
-            batch = ticks[b : b + TICK_BATCH]
+        engine, broker = self._engine, self._broker
+        assert engine is not None and broker is not None
+        engine_tick, broker_tick = engine.on_tick, broker.on_tick
+        has_working = broker.matcher.has_working
+        pending = self._pending
+        on_tick, on_enriched, drain = host.on_tick, host.on_enriched, host.drain
+        # the feature engine's closed candles per instrument, oldest first: each goes to the
+        # host right after the tick of its instrument that closed it
+        closing: dict[str, list[Candle]] = {}
+        batches = (c[b : b + TICK_BATCH] for c in chunks for b in range(0, len(c), TICK_BATCH))
+        for batch in batches:
             fe_clock.set_ns(batch[-1].ts_event)
-            enriched, candles = features.process(batch)
-            if keep:
-                self._bars.extend(c for c in candles if c.instrument_key in keep)
+            enriched, closed = features.process(batch)
+            for c in sorted(closed, key=lambda c: c.ts_start):
+                closing.setdefault(c.instrument_key, []).append(c)
+            now = clock.now_ns()
             for tick, et in zip(batch, enriched, strict=True):
                 t = tick.ts_event
                 if t >= self._due_cache:
-                    yield from self._step_to(t)
-                if t > clock.now_ns():
+                    await self._advance(t)
+                    now = clock.now_ns()
+                if t > now:
                     clock.set_ns(t)
-                self.events += 1
-                self._market_tick(tick)
-                host.on_tick(tick)
-                host.on_enriched(et)
-                yield None
-        if keep:
-            self._bars.extend(c for c in features.flush() if c.instrument_key in keep)
+                    now = t
+                key = tick.instrument_key
+                if has_working(key):  # the new book can fill it
+                    engine_tick(tick)
+                    broker_tick(tick)
+                    on_tick(tick)
+                    on_enriched(et)
+                    emitted = drain()
+                    if emitted or broker.pending_updates:
+                        await self._flow(emitted)
+                else:
+                    pending[key] = tick  # the book matters once an order is placed
+                    on_tick(tick)
+                    on_enriched(et)
+                    emitted = drain()
+                    if emitted:
+                        await self._flow(emitted)
+                if closing:
+                    done = closing.get(key)
+                    if done is not None and done[0].ts_start + NS_PER_MINUTE <= t:
+                        await self._deliver_candles(closing, key, t)
+            self.events += len(batch)
+        for c in features.flush():  # the day's last candles: at the end of the data
+            closing.setdefault(c.instrument_key, []).append(c)
+        for key in sorted(closing):
+            await self._deliver_candles(closing, key, _NEVER)
+
+    async def _deliver_candles(self, closing: dict[str, list[Candle]], key: str, t: int) -> None:
+        """Hand the host ``key``'s candles that ended by ``t`` (as the feature service
+        publishes a candle after the tick that closed it)."""
+        queue = closing[key]
+        keep, host = self._keep_bars, self.host
+        i = 0
+        for c in queue:
+            if c.ts_start + NS_PER_MINUTE > t:
+                break
+            i += 1
+            if key in keep:
+                self._bars.append(c)
+            host.on_candle(c)
+            emitted = host.drain()
+            if emitted:
+                await self._flow(emitted)
+        if i == len(queue):
+            del closing[key]
+        else:
+            closing[key] = queue[i:]
 
     # --- time -----------------------------------------------------------------------------
-
-    _due_cache = 0
-
-    def _step_to(self, t: int) -> Iterator[None]:
-        """Mark that time must step to ``t`` (the caller's generator yields to ``_advance``)."""
-        self._target = t
-        yield None
-
-    async def _settle(self) -> None:
-        """After a step of the data: step time if asked, then let orders and events flow."""
-        target = getattr(self, "_target", None)
-        if target is not None:
-            self._target = None
-            await self._advance(target)
-            if target > self.clock.now_ns():
-                self.clock.set_ns(target)
-        await self._flow()
 
     def _next_due(self, now: int) -> int | None:
         """The earliest thing due after ``now``: timers and bars, paper latency, queued
@@ -341,7 +418,7 @@ class Backtest:
                 due.append(eligible)
         if engine is not None and engine.queue_depth():
             due.append(max(self._engine_next, now + 1))
-        if self._square_off_ns > now:
+        if self._square_off_ns and self._square_off_ns >= now:
             due.append(self._square_off_ns)
         return min(due) if due else None
 
@@ -352,21 +429,57 @@ class Backtest:
             now = clock.now_ns()
             due = self._next_due(now)
             if due is None or due >= t:
-                self._due_cache = t if due is None else due
-                if self._engine is not None and t >= self._engine_next:
-                    self._due_cache = min(self._due_cache, self._engine_next)
                 break
             if due > now:
                 clock.set_ns(due)
             self.host.on_time()
             await self._timers()
             await self._flow()
-        if self._engine is not None and t >= self._engine_next and t > clock.now_ns():
-            clock.set_ns(t)
+        if self._engine is not None and self._engine_next < t:  # the engine's own timer
+            if self._engine_next > clock.now_ns():
+                clock.set_ns(self._engine_next)
             await self._timers()
             await self._flow()
+        # the tick loop calls again only from here on: what is due (a timer set later by a
+        # callback that emitted nothing is seen at the next of these points)
+        due = self._next_due(clock.now_ns())
+        self._due_cache = min(_NEVER if due is None else due, self._engine_next)
+
+    def _hand_over(self, only: set[str] | None = None) -> None:
+        """The latest tick of each instrument whose ticks were held back (no order of its
+        was working) to the engine and the paper broker: their marks, risk quotes and
+        books are then what they would be had every tick gone to them (a book without
+        working orders only replaces the one held)."""
+        engine, broker = self._engine, self._broker
+        assert engine is not None and broker is not None
+        held, pending = self._held_bars, self._pending
+        if only is not None:
+            for key in sorted(only):
+                bar = held.pop(key, None)
+                tick = self._bar_tick(*bar) if bar is not None else pending.pop(key, None)
+                if tick is not None:
+                    engine.on_tick(tick)
+                    broker.on_tick(tick)
+            return
+        for c, t in held.values():
+            tick = self._bar_tick(c, t)
+            engine.on_tick(tick)
+            broker.on_tick(tick)
+        held.clear()
+        for tick in pending.values():
+            engine.on_tick(tick)
+            broker.on_tick(tick)
+        pending.clear()
+
+    def _working_instruments(self) -> set[str]:
+        broker = self._broker
+        return (
+            set() if broker is None else {o.intent.instrument_key for o in broker.matcher.working()}
+        )
 
     async def _timers(self) -> None:
+        if self._pending or self._held_bars:  # marks and quotes of what is held or working
+            self._hand_over(self.ledger.held_instruments() | self._working_instruments())
         now = self.clock.now_ns()
         if self._broker is not None:
             self._broker.on_time()
@@ -381,14 +494,19 @@ class Backtest:
 
     # --- orders -----------------------------------------------------------------------------
 
-    async def _flow(self) -> None:
+    async def _flow(self, emitted: list[Emission] | None = None) -> None:
         """Intents to the engine, broker updates to the engine, order events to the host,
-        until nothing moves."""
+        until nothing moves (``emitted``: what the caller already drained from the host)."""
         engine, broker, host = self._engine, self._broker, self.host
         assert engine is not None and broker is not None
+        if self._pending or self._held_bars:
+            self._hand_over()
         for _ in range(MAX_SETTLE_ROUNDS):
             moved = False
-            for emission in host.drain():
+            emissions = host.drain()
+            if emitted:
+                emissions, emitted = emitted + emissions, None
+            for emission in emissions:
                 moved = True
                 command = emission.command
                 if isinstance(command, CancelRequest):
@@ -412,6 +530,7 @@ class Backtest:
                     host.on_order_event(event)
             if not moved:
                 return
+            self._due_cache = 0  # orders and callbacks may have set something due
         raise RunawayStrategy(
             f"orders and order events kept coming for {MAX_SETTLE_ROUNDS} rounds at "
             f"{self.clock.now_ns()} without time passing"
@@ -460,7 +579,7 @@ class Backtest:
             limits=self._limits,
             limiter=cfg.rate.to_limiter(),
             mode="paper",
-            algo_names={cfg.strategy_id: cfg.algo_name},
+            algo_names={self.strategy_id: cfg.algo_name} if cfg.algo_name else {},
             default_algo_name=cfg.algo_name,
             square_off=MisSquareOff(at=cfg.square_off_at),
         )
@@ -475,6 +594,7 @@ class Backtest:
     async def _close_day(self, day: date) -> None:
         engine = self._engine
         assert engine is not None
+        self._hand_over()
         for order in list(engine.orders(limit=1_000_000)):
             if not order.is_terminal and order.status is not OrderStatus.CANCEL_PENDING:
                 try:
@@ -498,7 +618,8 @@ class Backtest:
                 rejections[reason] = rejections.get(reason, 0) + 1
         risk = sum(n for r, n in rejections.items() if r not in _NOT_RISK)
         return BacktestResult(
-            trades=list(self.ledger.trades),
+            # what is still held is closed at its last price, so every position is a trade
+            trades=[*self.ledger.trades, *self.ledger.close_open(self.clock.now_ns())],
             equity=list(self.ledger.equity),
             fills=list(self.ledger.fills),
             order_events=list(events),

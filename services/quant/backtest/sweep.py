@@ -50,7 +50,7 @@ class GridError(ValueError):
 class Job(NamedTuple):
     """One backtest of a sweep (picklable)."""
 
-    index: int
+    number: int
     spec: str
     params: dict[str, Any]
     config: BacktestConfig
@@ -63,7 +63,7 @@ class Job(NamedTuple):
 class SweepRow(NamedTuple):
     """The figures of one combination (money in paise; ``error`` when it failed)."""
 
-    index: int
+    number: int
     params: dict[str, Any]
     net_pnl: int = 0
     return_pct: float = 0.0
@@ -125,9 +125,12 @@ def run_job(job: Job) -> SweepRow:
         finally:
             store.close()  # type: ignore[attr-defined]
     except NoData as e:
-        return SweepRow(job.index, job.params, error=f"no data: {e}")
+        return SweepRow(job.number, job.params, error=f"no data: {e}")
     except Exception as e:  # one combination's failure is reported in its row
-        return SweepRow(job.index, job.params, error=f"{type(e).__name__}: {e}")
+        return SweepRow(job.number, job.params, error=f"{type(e).__name__}: {e}")
+    if result.failures:
+        f = result.failures[0]
+        return SweepRow(job.number, job.params, error=f"strategy failed in {f.callback}: {f.error}")
     p = compute_performance(
         result.equity,
         result.trades,
@@ -135,7 +138,7 @@ def run_job(job: Job) -> SweepRow:
         risk_rejections=result.risk_rejections,
     )
     return SweepRow(
-        job.index,
+        job.number,
         job.params,
         net_pnl=p.net_pnl,
         return_pct=p.return_pct,
@@ -165,8 +168,8 @@ def run_dask(jobs: Sequence[Job], scheduler: Any) -> list[SweepRow]:
 
     if isinstance(scheduler, Client):
         futures = scheduler.map(run_job, list(jobs), pure=False)
-        return list(scheduler.gather(futures))
-    with Client(scheduler) as client:
+        return list(scheduler.gather(futures))  # type: ignore[no-untyped-call]
+    with Client(scheduler) as client:  # type: ignore[no-untyped-call]
         futures = client.map(run_job, list(jobs), pure=False)
         return list(client.gather(futures))
 
@@ -180,8 +183,8 @@ def rank(rows: Iterable[SweepRow], by: str = "net_pnl") -> list[SweepRow]:
     def key(row: SweepRow) -> tuple[int, float, int]:
         value = getattr(row, by)
         if row.error or value is None:
-            return (1, 0.0, row.index)
+            return (1, 0.0, row.number)
         v = float(value)
-        return (0, v if lower_better else -v, row.index)
+        return (0, v if lower_better else -v, row.number)
 
     return sorted(rows, key=key)

@@ -169,6 +169,10 @@ class PaperMatcher:
         w = self._working.get(client_order_id)
         return w.order if w else None
 
+    def has_working(self, instrument_key: str) -> bool:
+        """Whether an order of this instrument is working (a new book can fill it)."""
+        return instrument_key in self._by_instrument
+
     def next_eligible_ns(self, after_ns: int) -> int | None:
         """When the next working order becomes eligible after ``after_ns`` (its latency
         elapses), or None: a simulated clock steps there."""

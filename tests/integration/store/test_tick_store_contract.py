@@ -23,7 +23,7 @@ from quant.analytics.columns import EnrichedColumns, from_ticks
 from quant.core.events import AggressorSide, Candle, DepthLevel, FeedMode, OptionGreeks, Tick
 from quant.store.batching import BatchingWriter
 from quant.store.columns import candle_batch, greeks_batch, tick_batch
-from quant.store.ports import TickStore
+from quant.store.ports import TickHistory, TickStore
 from quant.store.sqlite_ticks import SqliteTickStore
 from quant.store.tables import TABLES, ColumnBatch
 
@@ -32,7 +32,7 @@ MINUTE = 60_000_000_000
 TS_ENRICHED = T0 + 5 * MINUTE
 
 
-class CountingStore(TickStore, Protocol):
+class CountingStore(TickStore, TickHistory, Protocol):
     def count(self, table: str, instrument_key: str | None = None) -> int: ...
 
 
@@ -122,6 +122,23 @@ def test_a_replayed_batch_of_ten_thousand_ticks_lands_exactly_once(store: Counti
     assert sum(store.count("ticks", k) for k in keys) == 10_000
     quote = store.latest_quote(ticks[-1].instrument_key)
     assert quote is not None and quote.ltp == ticks[-1].ltp + 1
+
+
+def test_ticks_between_reads_the_raw_ticks_back_in_time_order(store: CountingStore) -> None:
+    keys = _keys(3)
+    ticks = [_tick(keys[i % 3], i) for i in range(30)]
+    store.write(_ticks(ticks[15:] + ticks[:15]))
+    store.write(_ticks([Tick(keys[0], FeedMode.LTPC, T0 + 31 * 1_000_003, T0, 1_234)]))
+    store.wait_visible()
+    got = store.ticks_between([keys[1], keys[0]], T0 + 3 * 1_000_003, T0 + 40 * 1_000_003)
+    want = [t for t in ticks[3:] if t.instrument_key in keys[:2]]
+    # the store keeps the best level only
+    assert got[: len(want)] == [t._replace(depth=t.depth[:1]) for t in want]
+    last = got[-1]  # no depth stored: none read back
+    assert (last.mode, last.ltp, last.depth) == (FeedMode.LTPC, 1_234, ())
+    assert len(got) == len(want) + 1
+    assert store.ticks_between([], T0, T0 + MINUTE) == []
+    assert store.ticks_between(keys, T0 + MINUTE, T0 + 2 * MINUTE) == []
 
 
 def test_latest_quote_is_the_newest_tick_with_best_bid_and_ask(store: CountingStore) -> None:

@@ -148,3 +148,26 @@ class Greedy(Strategy[GreedyParams]):
 
 def next_day(day: date) -> date:
     return day + timedelta(days=1)
+
+
+class HoldParams(StrategyParams):
+    instrument_key: str = RELIANCE
+    quantity: int = 5
+    fail_after: int = 0  # raise in the n-th bar (0: never)
+
+
+class BuyAndHold(Strategy[HoldParams]):
+    """Buys once on the first bar and keeps it (MIS): the engine squares it off; with
+    ``fail_after`` it raises in that bar."""
+
+    def on_start(self, ctx: StrategyContext) -> None:
+        ctx.subscribe(self.params.instrument_key)
+        ctx.subscribe_bars(1)
+        self.bars = 0
+
+    def on_bar(self, ctx: StrategyContext, bar: Candle) -> None:
+        self.bars += 1
+        if self.bars == self.params.fail_after:
+            raise RuntimeError("boom")
+        if self.bars == 1:
+            ctx.market(self.params.instrument_key, Side.BUY, self.params.quantity)

@@ -44,10 +44,11 @@ def test_a_run_prints_figures_and_writes_the_report(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = data_dir / "out"
-    assert (
-        main(_args(data_dir, "--from", "2026-10-05", "--to", "2026-10-05", "--out", str(out))) == 0
-    )
-    text = capsys.readouterr().out
+    args = _args(data_dir, "--from", "2026-10-05", "--to", "2026-10-06", "--out", str(out))
+    assert main([*args, "--progress"]) == 0
+    captured = capsys.readouterr()
+    text = captured.out
+    assert "day 2/2" in captured.err  # the progress bar, asked for (stderr is no TTY here)
     assert "trades 1" in text and "net P&L" in text
     for name in ("trades.csv", "equity.csv", "orders.csv", "report.html"):
         assert (out / name).stat().st_size > 0
@@ -64,6 +65,21 @@ def test_no_data_says_how_to_backfill(data_dir: Path, capsys: pytest.CaptureFixt
     assert (
         "quant backfill --symbols RELIANCE --from 2026-11-02 --to 2026-11-03 --interval 1minute"
         in err
+    )
+
+
+def test_an_unreachable_dask_scheduler_is_a_clear_error(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _args(data_dir, "--from", "2026-10-05", "--to", "2026-10-05", "--grid", "fast=2,3",
+                 "--dask", "tcp://127.0.0.1:1")  # fmt: skip
+    import distributed  # noqa: F401 - loads its config defaults
+    from dask import config
+
+    with config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert main(args) == 1
+    assert "cannot run the sweep on the Dask scheduler at tcp://127.0.0.1:1" in (
+        capsys.readouterr().err
     )
 
 

@@ -12,6 +12,7 @@ from backtest_kit import (
     DAY,
     INSTRUMENTS,
     RELIANCE,
+    BuyAndHold,
     Greedy,
     MaCross,
     candles_from_closes,
@@ -97,9 +98,13 @@ def test_risk_rejections_are_counted(tmp_path: Path) -> None:
     assert r.intents == 10
     assert sum(f.quantity for f in r.fills if f.side is Side.BUY) == 30
     assert r.rejections["POSITION_QUANTITY"] == 7
-    # and the engine's own MIS square-off at 15:15 is refused: the last quote is 09:25's
-    assert r.rejections["NO_QUOTE"] == 1
-    assert r.risk_rejections == 8
+    # and the engine's own MIS square-off from 15:15 is refused (its sweeps too, once a
+    # simulated minute): the last quote is 09:25's
+    assert r.rejections["NO_QUOTE"] >= 1
+    assert r.risk_rejections == 7 + r.rejections["NO_QUOTE"]
+    # still held at the end: in the trades at the last price (the 09:24 close)
+    (t,) = r.trades
+    assert (t.quantity, t.entry_price, t.exit_price) == (30, 100_005, 100_000)
 
 
 def test_no_data_in_the_range(tmp_path: Path) -> None:
@@ -130,8 +135,28 @@ def test_ma_cross_on_ticks_through_the_feature_engine(tmp_path: Path) -> None:
     assert r.events == len(prices)
     assert len(r.trades) == 1
     t = r.trades[0]
-    # a minute's bar closes on the next minute's first tick, which the book already has:
-    # the orders fill there (each minute trades at one price: the next close), at the
-    # recorded touch (ask = ltp + 5, bid = ltp - 5)
+    # a minute's candle reaches the strategy right after the tick that closed it in the
+    # feature engine (the next minute's first), whose book the orders fill against, as
+    # live (each minute trades at one price here: the next close), at the recorded touch
+    # (ask = ltp + 5, bid = ltp - 5)
     assert (t.entry_price, t.exit_price) == (CLOSES[11] + 5, CLOSES[31] - 5)
     assert t.entry_ts == minute_ns(DAY, 9, 26)
+
+
+def test_the_engine_squares_off_an_intraday_position_at_15_15(tmp_path: Path) -> None:
+    closes = [100_000 + 5 * i for i in range(375)]  # the whole session, 09:15-15:30
+    store = store_with_candles(tmp_path, candles_from_closes(RELIANCE, DAY, closes))
+    r = run(store, {}, strategy=BuyAndHold())
+    (t,) = r.trades
+    assert t.exit_ts == minute_ns(DAY, 15, 15)
+    assert t.exit_price == closes[359] - 5  # the 15:14 candle's close, at the bid
+    square_off = [e for e in r.order_events if e.reason == "SQUARE_OFF"]
+    assert square_off and square_off[-1].status.name == "FILLED"
+
+
+def test_a_strategy_that_raises_is_stopped_and_reported(tmp_path: Path) -> None:
+    store = store_with_candles(tmp_path, candles_from_closes(RELIANCE, DAY, CLOSES))
+    r = run(store, {"fail_after": 3}, strategy=BuyAndHold())
+    (f,) = r.failures
+    assert (f.callback, f.error) == ("on_bar", "RuntimeError: boom")
+    assert r.intents == 1  # its first bar's order went; nothing after it failed

@@ -48,8 +48,8 @@ def test_rank_best_first_failures_last() -> None:
         SweepRow(2, {}, net_pnl=9),
         SweepRow(3, {}, net_pnl=9),
     ]
-    assert [r.index for r in rank(rows)] == [2, 3, 0, 1]
-    assert [r.index for r in rank(rows, "charges")][:1] == [0]
+    assert [r.number for r in rank(rows)] == [2, 3, 0, 1]
+    assert [r.number for r in rank(rows, "charges")][:1] == [0]
     with pytest.raises(GridError, match="rank-by"):
         rank(rows, "luck")
 
