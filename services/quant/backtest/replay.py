@@ -14,7 +14,8 @@ limiter, MIS square-off and charges; no REST quotes: circuit limits are not chec
   (``on_candle``; N-minute bars are built by the host's ``BarBuilder``). Strategies get
   bars and timers, not ticks.
 - **ticks** (``ticks``): the raw ticks, in time order, through the same ``FeatureEngine``
-  as the feature service (batched: its results do not depend on the batching), each tick
+  as the feature service (batched: its results do not depend on the batching; the run's
+  options registered, so their enriched ticks carry IV and greeks), each tick
   then to the engine, the paper broker and the host (``on_tick`` and ``on_enriched``). Each
   of the feature engine's 1-minute candles goes to the host (``on_candle``) right after
   the tick of its instrument that closed it, as the feature service publishes it live
@@ -25,6 +26,9 @@ is handed to the engine and the broker when something needs it (an order, the en
 timer, the end of the day): a book only replaces the one held when nothing can fill on it,
 so the marks, risk quotes and fills are the same as if every tick had gone, for a fraction
 of the work. Bar books are made the same way, when needed.
+
+The strategies' instrument master (``ctx.instrument_master``) holds the run's instruments
+(those of ``--symbols``: an options strategy needs its chain's strikes listed there).
 
 The clock is a ``FakeClock`` set to each event's time (``ts_event``); before an event,
 time steps to whatever falls due earlier: a strategy timer or bar close
@@ -60,6 +64,7 @@ from quant.core.control import KillSwitch
 from quant.core.events import Candle, DepthLevel, FeedMode, Tick
 from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent, OrderStatus
+from quant.core.symbols import InstrumentIndex
 from quant.execution.engine import ExecutionEngine, NotCancellable, UnknownOrder
 from quant.execution.paper_broker import PaperBroker
 from quant.features.adapters import option_specs
@@ -201,7 +206,10 @@ class Backtest:
         self._instruments = dict(sorted(instruments.items()))
         self._keys = list(self._instruments)
         self.clock = FakeClock()
-        self.host = StrategyHost(self.clock)
+        self.host = StrategyHost(
+            self.clock,
+            instruments=InstrumentIndex.build(self._instruments.values()),  # the run's symbols
+        )
         cfg = self.config
         self.strategy_id = cfg.strategy_id or type(strategy).__name__.lower()
         self.host.add(

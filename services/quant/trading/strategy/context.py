@@ -6,6 +6,8 @@ One context per strategy, made by the host and passed to every callback. It give
   ``now_ns``, ``now_ist()``, ``today``; timers ``at`` (IST time of day) and ``every``;
 - market state: ``instrument(key)`` (last tick, enriched tick, bars, last price) and
   ``last_price(key)``; what to receive: ``subscribe`` (instruments) and ``subscribe_bars``;
+- reference data: ``instrument_master`` (the host's ``InstrumentIndex``: an instrument's
+  lot and tick size, option chains with their expiries and strikes);
 - its own orders and positions: ``open_orders``, ``position``, ``positions``, ``pnl``;
 - ``params`` (the validated ``Params`` model), ``state`` (a small persistent dict of JSON
   values), ``log`` (a logger named ``quant.strategies.<id>``);
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from quant.core.clock import IST, Clock, ns_to_datetime
 from quant.core.orders import OrderType, Side
+from quant.core.symbols import InstrumentIndex
 from quant.trading.client_ids import MAX_SEQUENCE, client_order_id
 from quant.trading.errors import InvalidIntent
 from quant.trading.intent import IntentMessage, OrderIntent, Product, Validity
@@ -154,6 +157,13 @@ class StrategyContext:
         """The instrument's last price in paise; 0 if none seen yet."""
         s = self._market.get(instrument_key)
         return s.last_price if s is not None else 0
+
+    @property
+    def instrument_master(self) -> InstrumentIndex:
+        """The instrument master the host was given (empty if none): ``get(key)`` for an
+        instrument's lot size, tick size, expiry and strike, ``resolve(symbol)``,
+        ``option_chain(underlying_key)`` (nearest expiry first, then strike, CE before PE)."""
+        return self._host.instruments
 
     # --- own orders and positions ----------------------------------------------------------
 

@@ -27,7 +27,9 @@ logged, ``on_stop`` is called best effort (its commands dropped too: the strateg
 positions are left to the execution service's rules) and its state saved if it can be; the
 other strategies keep running. Per-strategy counters (``status()``) are plain data for the
 runtime's metrics. ``restore(events)`` rebuilds the strategies' orders, positions and order
-sequence numbers from the day's order events before ``start`` (a restart).
+sequence numbers from the day's order events before ``start`` (a restart). ``instruments``
+(a ``quant.core.symbols.InstrumentIndex``, empty by default) is the instrument master the
+strategies read through ``ctx.instrument_master`` (lot sizes, option chains, expiries).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from pydantic import BaseModel
 from quant.core.clock import NS_PER_SECOND, Clock
 from quant.core.events import Candle, EnrichedTick, ScannerSuggestion, Tick
 from quant.core.orders import OrderEvent
+from quant.core.symbols import InstrumentIndex
 from quant.trading.client_ids import (
     client_order_id,
     ensure_distinct_prefixes,
@@ -106,11 +109,14 @@ class StrategyHost:
         stopwatch: Callable[[], int] | None = None,
         minute_bars_from_ticks: bool = False,
         bar_close_delay_s: float = 2.0,
+        instruments: InstrumentIndex | None = None,
     ) -> None:
         if bar_close_delay_s < 0:
             raise ValueError(f"bar_close_delay_s must be >= 0, got {bar_close_delay_s}")
         self._clock = clock
         self._store = state_store
+        #: the instrument master the strategies look contracts up in (``ctx.instrument_master``)
+        self.instruments = instruments if instruments is not None else InstrumentIndex()
         self._stopwatch = stopwatch
         self._market = MarketState()
         self._timers = Timers()
