@@ -15,6 +15,7 @@ from execution_kit import until
 from quant.bus import codecs, topics
 from quant.bus.port import Bus, Consumer
 from quant.core.clock import Clock
+from quant.core.instruments import Instrument
 from quant.runtime.deps import Deps, FixedCatalog
 from quant.runtime.status import StatusBoard
 from quant.store.ports import RelationalStore
@@ -65,6 +66,7 @@ async def running(
     *,
     relational: RelationalStore | None = None,
     ready_timeout_s: float = 10.0,
+    instruments: list[Instrument] | None = None,
 ) -> AsyncIterator[tuple[StrategyService, CollectorRegistry]]:
     """The runtime, run until the block ends; entered once it has started its strategies."""
     registry = CollectorRegistry()
@@ -73,7 +75,7 @@ async def running(
         registry=registry,
         board=StatusBoard(registry),
         bus=bus,
-        instruments=FixedCatalog([], "the test"),
+        instruments=FixedCatalog(instruments or [], "the test"),
         relational=relational,
     )
     service = StrategyService(config, deps, strategies)

@@ -52,8 +52,9 @@ from quant.bus import codecs, topics
 from quant.bus.port import Consumer, Publisher, Received
 from quant.core.clock import IST, datetime_to_ns, ns_to_datetime
 from quant.core.orders import OrderEvent
+from quant.core.symbols import InstrumentIndex
 from quant.runtime.blocking import Lane, run_blocking
-from quant.runtime.deps import Deps
+from quant.runtime.deps import Deps, load_instruments
 from quant.runtime.service import Readiness
 from quant.strategy.config import ConfiguredStrategy, algo_name_mapping
 from quant.strategy.metrics import RuntimeMetrics
@@ -147,10 +148,11 @@ class StrategyService:
 
     # --- the run ------------------------------------------------------------------------------
 
-    def _new_host(self) -> StrategyHost:
+    def _new_host(self, instruments: InstrumentIndex | None = None) -> StrategyHost:
         s = self._settings
         host = StrategyHost(
             self._deps.clock,
+            instruments=instruments,
             state_store=JsonFileStateStore(s.state_dir),
             stopwatch=self._stopwatch,
             minute_bars_from_ticks=s.bars_from_ticks,
@@ -175,8 +177,12 @@ class StrategyService:
         run_id = uuid.uuid4().hex[:12]
         lane = Lane("strategy")
         consumers: list[Consumer] = []
+        self._phase = "loading the instrument master"
+        master = await load_instruments(self._deps, stop, "strategy runtime")
+        if master is None:  # stopped first
+            return
         publisher = bus.publisher()
-        host = self._new_host()
+        host = self._new_host(InstrumentIndex.build(master))
         self.host = host
         try:
             market = bus.consumer(

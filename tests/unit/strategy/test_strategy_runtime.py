@@ -15,6 +15,7 @@ from execution_kit import until
 from quant.bus import codecs, topics
 from quant.bus.inprocess import InProcessBus
 from quant.core.events import Candle, EnrichedTick, ScannerSuggestion
+from quant.core.instruments import Instrument, InstrumentType
 from quant.core.orders import OrderEvent, OrderStatus, Side
 from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.trading.client_ids import client_order_id
@@ -226,6 +227,18 @@ async def test_the_days_orders_are_restored_from_the_journal_and_the_topic(tmp_p
         assert CALLS["echo"][-1] == ("start", 1)
     commands.close()
     store.close()
+
+
+async def test_the_strategies_get_the_instrument_master(tmp_path: Path) -> None:
+    nifty = Instrument(
+        "NSE_INDEX|Nifty 50", "NIFTY 50", "Nifty 50", "NSE", "NSE_INDEX", InstrumentType.INDEX
+    )
+    strategies = [configured(Watcher, "watch")]
+    async with running(
+        InProcessBus(), clock_at(10, 0), strategies, settings(tmp_path), instruments=[nifty]
+    ) as (service, _):
+        assert service.host is not None
+        assert service.host.instruments.get("NSE_INDEX|Nifty 50") == nifty
 
 
 async def test_an_undecodable_message_is_counted_and_skipped(tmp_path: Path) -> None:
