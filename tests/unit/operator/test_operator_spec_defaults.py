@@ -33,7 +33,7 @@ def test_a_day_without_replicas_runs_the_built_services() -> None:
         "ingestor": 1,
         "features": 1,
         "scanner": 1,
-        "strategy": 0,
+        "strategy": 1,
     }
 
 
