@@ -10,6 +10,7 @@ run python bench/bench_decode_native.py
 run python bench/bench_decode.py
 run python bench/bench_features.py
 run python bench/bench_scanner_compute.py
+run python bench/bench_scanner_cycle.py
 run python bench/bench_snapshots.py
 run python bench/bench_sim_feed.py --seconds 10
 run python bench/bench_sim_history.py

@@ -39,6 +39,9 @@ TABLES_PY = ROOT / "services" / "quant" / "store" / "tables.py"
 NATIVE_SRC = ROOT / "native" / "quant_wire" / "src"
 NATIVE_FILES = ("marketdata.rs", "lib.rs", "encode.rs", "columns.rs")
 EVENTS = ("Tick", "DepthLevel", "FeedOhlc", "OptionGreeks", "EnrichedTick", "Candle")
+# events with a table but no marketdata message (ScannerSuggestion's proto lives in
+# trading.proto; its codec round-trip test guards that mapping)
+TABLE_ONLY_EVENTS = ("ScannerSuggestion",)
 
 # --- the proto and the events --------------------------------------------------------
 
@@ -55,7 +58,7 @@ def event_name(proto_name: str) -> str:
 def load_events() -> dict[str, type]:
     from quant.core import events
 
-    return {name: getattr(events, name) for name in EVENTS}
+    return {name: getattr(events, name) for name in (*EVENTS, *TABLE_ONLY_EVENTS)}
 
 
 def load_messages() -> dict[str, Any]:
@@ -97,6 +100,8 @@ def schema_problems(messages: Mapping[str, Any], events: Mapping[str, type]) -> 
     """Where an event and its proto message disagree (names, order, numbering, types)."""
     problems = []
     for name, cls in events.items():
+        if name in TABLE_ONLY_EVENTS:
+            continue
         message = messages.get(name)
         if message is None:
             problems.append(f"{name}: marketdata.proto has no message {name}")
@@ -139,6 +144,7 @@ class TableSpec:
     renames: Mapping[str, str] = field(default_factory=dict)  # event field -> column
     skip: tuple[str, ...] = ()  # event fields with no column
     best_level: str | None = None  # a repeated field whose first element has columns
+    json: tuple[str, ...] = ()  # tuple fields stored as one JSON text column each
     features: tuple[str, str, str] | None = None  # (event, group class, constant)
 
 
@@ -156,6 +162,11 @@ TABLE_SPECS = (
         "ohlc", "Candle", "CandleBatch", "``Candle`` rows", "OHLC_COLUMNS", time="ts_start",
         extra_keys=("interval_seconds",),
     ),
+    TableSpec(
+        "scanner_suggestions", "ScannerSuggestion", "SuggestionBatch",
+        "scanner picks, reasons and signals as JSON",
+        "SUGGESTION_COLUMNS", time="ts_event", json=("reasons", "signals"),
+    ),
 )  # fmt: skip
 
 
@@ -163,12 +174,14 @@ TABLE_SPECS = (
 class Col:
     name: str
     source: str  # the event field (``depth[0].bid_price`` for the best level)
-    kind: str  # "int", "float" or "key"
+    kind: str  # "int", "float", "key" or "text"
 
 
 def _kind(where: str, hint: Any) -> str:
     if hint is float:
         return "float"
+    if hint is str:
+        return "text"
     if hint is int or (isinstance(hint, type) and issubclass(hint, IntEnum)):
         return "int"
     raise ValueError(f"{where}: no column type for {hint}; give it one in scripts/gen_columns.py")
@@ -188,6 +201,8 @@ def columns(spec: TableSpec, events: Mapping[str, type]) -> list[Col]:
         where = f"{spec.event}.{name}"
         if name == "ts_init":
             last.append(Col(name, name, _kind(where, hint)))
+        elif name in spec.json:
+            out.append(Col(spec.renames.get(name, name), name, "text"))
         elif typing.get_origin(hint) is tuple:
             if name != spec.best_level:
                 raise ValueError(
@@ -222,8 +237,9 @@ Written by ``scripts/gen_columns.py`` from ``quant.core.events`` (which it check
 ``proto/quant/pb/marketdata/v1/marketdata.proto``): after changing an event, run
 ``make columns``; ``scripts/test.sh`` fails while this file is stale. A table's columns
 are ``ts`` (the event time, UTC ns) and ``instrument_key``, then the event's other fields
-in order (``ticks``: the best depth level in place of ``depth``, no ``ohlc``), ``ts_init``
-last. Read by both tick-store adapters, ``BatchingWriter`` and ``quant.store.columns``.
+in order (``ticks``: the best depth level in place of ``depth``, no ``ohlc``;
+``scanner_suggestions``: ``reasons`` and ``signals`` as JSON text), ``ts_init`` last.
+Read by both tick-store adapters, ``BatchingWriter`` and ``quant.store.columns``.
 """
 
 from __future__ import annotations
@@ -231,9 +247,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, TypeAlias
 
-from quant.store.batch import ColumnSet, FloatColumn, IntColumn, Keys
+from quant.store.batch import ColumnSet, FloatColumn, IntColumn, Keys, TextColumn
 '''
-_TYPES = {"int": "IntColumn", "float": "FloatColumn", "key": "Keys"}
+_TYPES = {"int": "IntColumn", "float": "FloatColumn", "key": "Keys", "text": "TextColumn"}
 
 
 def _tuple(name: str, items: Sequence[str]) -> list[str]:
@@ -256,6 +272,8 @@ def _class(
         lines.append(
             f"    FLOATS: ClassVar[frozenset[str]] = FLOAT_COLUMNS & frozenset({constant})"
         )
+    if any(c.kind == "text" for c in cols):
+        lines.append(f"    TEXTS: ClassVar[frozenset[str]] = TEXT_COLUMNS & frozenset({constant})")
     if group:
         lines.append('    GROUPS: ClassVar[tuple[str, ...]] = ("features",)')
     lines.append("")
@@ -268,6 +286,7 @@ def generate(events: Mapping[str, type]) -> str:
     lines = _HEADER.splitlines()
     tables: dict[str, list[Col]] = {}
     floats: set[str] = set()
+    texts: set[str] = set()
     for spec in TABLE_SPECS:
         cols = columns(spec, events)
         lines += _tuple(spec.constant, [c.name for c in cols])
@@ -279,6 +298,7 @@ def generate(events: Mapping[str, type]) -> str:
             all_cols += group
         tables[spec.table] = all_cols
         floats |= {c.name for c in all_cols if c.kind == "float"}
+        texts |= {c.name for c in all_cols if c.kind == "text"}
     names = {s.table: "TICK_COLUMNS" if s.features else s.constant for s in TABLE_SPECS}
     lines += _dict("TABLES", "dict[str, tuple[str, ...]]", names)
     keys = {
@@ -288,6 +308,9 @@ def generate(events: Mapping[str, type]) -> str:
     lines += _dict("DEDUP_KEYS", "dict[str, tuple[str, ...]]", keys)
     lines += ["", "FLOAT_COLUMNS: frozenset[str] = frozenset(", "    {"]
     lines += [f'        "{c}",' for c in sorted(floats)] + ["    }", ")"]
+    lines += ["", "TEXT_COLUMNS: frozenset[str] = frozenset(", "    {"]
+    lines += [f'        "{c}",' for c in sorted(texts)] + ["    }", ")"]
+    lines += ['"""Text columns besides ``instrument_key`` (VARCHAR / TEXT)."""']
     sources = {}
     for spec in TABLE_SPECS:
         renamed = {c.name: c.source for c in tables[spec.table] if c.source != c.name}

@@ -20,12 +20,14 @@ COMMANDS: dict[str, str] = {
     "sim": "quant.sim.cli",
     "operator": "quant_operator.cli",
     "sync-instruments": "quant.sync.cli",
+    "backfill": "quant.backfill.cli",
     "up": "quant.up.cli",
     "ingestor": "quant.ingestor.cli",
     "features": "quant.features.cli",
     "gateway": "quant.gateway.cli",
     "execution": "quant.execution.cli",
     "strategy": "quant.strategy.cli",
+    "scanner": "quant.scanner.cli",
     "users": "quant.users.cli",
 }
 

@@ -3,9 +3,10 @@ accepted without a key.
 
 The gateway and the execution API behind it are real, served by uvicorn on free ports of
 127.0.0.1 in a thread of their own: a real engine (paper broker, journal in SQLite, the
-in-process bus for its events), the user store with an ``admin`` key. schemathesis reads
-``/openapi.json`` from the running gateway and sends what it generates from it (valid and
-invalid requests) to every operation over HTTP:
+in-process bus for its events), the user store with an ``admin`` key, and an embedded
+tick store with a day of candles and a scanner cycle (the candles and scanner endpoints).
+schemathesis reads ``/openapi.json`` from the running gateway and sends what it generates
+from it (valid and invalid requests) to every operation over HTTP:
 
 - without a key (any ``Authorization`` it generated is taken out): no 5xx; no write
   (POST/PUT/PATCH/DELETE) answers 2xx, and the engine has no order and no kill switch;
@@ -37,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 from quant.bus.inprocess import InProcessBus
 from quant.core.clock import IST, FakeClock, datetime_to_ns
 from quant.core.control import KillSwitch
+from quant.core.events import Candle, ScannerSuggestion
 from quant.core.instruments import Instrument, InstrumentType
 from quant.core.symbols import InstrumentIndex
 from quant.execution.adapters import BusEventPublisher, StoreJournal
@@ -49,7 +51,9 @@ from quant.gateway.execution_client import ExecutionClient
 from quant.gateway.readmodel import LiveMarketState
 from quant.gateway.settings import GatewaySettings
 from quant.runtime.http_server import EmbeddedServer, embedded_server, wait_started
+from quant.store.columns import candle_batch, suggestion_batch
 from quant.store.sqlite_relational import SqliteRelationalStore
+from quant.store.sqlite_ticks import SqliteTickStore
 from quant.trading.paper import PaperConfig
 from quant.trading.ratelimit import OrderRateLimiter, RateMode
 from quant.trading.risk_limits import RiskLimits
@@ -63,6 +67,24 @@ REL = Instrument(
     "NSE_EQ|INE002A01018", "RELIANCE", "RELIANCE INDUSTRIES LTD", "NSE", "NSE_EQ",
     InstrumentType.EQUITY, tick_size_paise=10,
 )  # fmt: skip
+
+
+def _tick_store() -> SqliteTickStore:
+    """Minutes of RELIANCE's session of NOW and one scanner cycle."""
+    ticks = SqliteTickStore(":memory:").open()
+    open_ns = datetime_to_ns(datetime(2026, 12, 9, 9, 15, tzinfo=IST))
+    minutes = [
+        Candle(REL.instrument_key, 60, open_ns + i * 60 * 10**9, 250_000 + i, 250_100 + i,
+               249_900 + i, 250_050 + i, 100 + i)
+        for i in range(45)
+    ]  # fmt: skip
+    ticks.write(candle_batch(minutes))
+    pick = ScannerSuggestion(
+        REL.instrument_key, "RELIANCE", NOW, 1, 1.5, ("+1.8% vs NIFTY",), 250_000,
+        signals=(("orb", 1.0), ("gap", float("nan"))),
+    )  # fmt: skip
+    ticks.write(suggestion_batch([pick]))
+    return ticks
 
 
 class RecordedControl:
@@ -80,6 +102,7 @@ class Platform:
 
     def __init__(self) -> None:
         self.store = SqliteRelationalStore(":memory:").open()
+        self.ticks = _tick_store()
         self.users = directory_on(self.store)
         self.admin = self.users.create_user("admin", Role.ADMIN).text
         self.control = RecordedControl()
@@ -121,7 +144,12 @@ class Platform:
         port = await self._serve(execution_app(self.engine, self.users, clock=clock))
         self.client = ExecutionClient(f"http://127.0.0.1:{port}", timeout_s=10.0)
         ports = GatewayPorts(
-            LiveMarketState(), InstrumentIndex.build([REL]), users=self.users, execution=self.client
+            LiveMarketState(),
+            InstrumentIndex.build([REL]),
+            clock=clock,
+            users=self.users,
+            execution=self.client,
+            history=self.ticks,
         )
         self.url = f"http://127.0.0.1:{await self._serve(gateway_app(GatewaySettings(), ports))}"
 
@@ -142,6 +170,7 @@ class Platform:
         self.thread.join(timeout=10)
         self.loop.close()
         self.store.close()
+        self.ticks.close()
 
     def written(self) -> tuple[int, int]:
         """Orders the engine holds and kill switches it published."""

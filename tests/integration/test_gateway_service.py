@@ -1,10 +1,13 @@
-"""``quant gateway`` as a subprocess on real Kafka and PostgreSQL.
+"""``quant gateway`` as a subprocess on real Kafka, PostgreSQL and QuestDB.
 
-Seeds one instrument into PostgreSQL, starts the command on a free port, publishes a Tick
-for it on ``market.equity.ticks`` and polls the quote endpoint until the price shows; then
-checks ``/healthz``/``/readyz``/``/metrics``, that an API key made by ``quant users add``
-on the same PostgreSQL is accepted by ``/api/v1/me`` (and a missing one refused and
-counted), and that SIGINT stops it within 5 s.
+Seeds one instrument into PostgreSQL and its candles (a stored day candle, a session's
+minutes) into QuestDB, starts the command on a free port, publishes a Tick for it on
+``market.equity.ticks`` and polls the quote endpoint until the price shows; then checks
+the candles endpoint (1m as stored, 5m aggregated, 1d from the stored day and the
+minutes) and the scanner endpoint's shape, ``/healthz``/``/readyz``/``/metrics``, that
+an API key made by ``quant users add`` on the same PostgreSQL is accepted by
+``/api/v1/me`` (and a missing one refused and counted), and that SIGINT stops it within
+5 s.
 """
 
 from __future__ import annotations
@@ -16,15 +19,20 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
 
 from quant.bus import codecs, topics
 from quant.bus.kafka import KafkaBus
-from quant.core.events import FeedMode, Tick
+from quant.core.clock import IST, datetime_to_ns
+from quant.core.events import Candle, FeedMode, Tick
 from quant.core.instruments import Instrument, InstrumentType
+from quant.store.columns import candle_batch
 from quant.store.postgres import PostgresStore
+from quant.store.questdb_ticks import QuestDBTickStore
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +47,53 @@ INST = Instrument(
 )
 
 
+def _ist(day: int, hh: int = 0, mm: int = 0) -> int:
+    return datetime_to_ns(datetime(2026, 11, day, hh, mm, tzinfo=IST))
+
+
+def _seed_candles(questdb: Any) -> None:
+    """Thursday 2026-11-19's day candle and Friday 2026-11-20's first ten minutes."""
+    key = INST.instrument_key
+    minutes = [
+        Candle(key, 60, _ist(20, 9, 15 + i), 10_000 + 5 * i, 10_050 + 5 * i, 9_990 + 5 * i,
+               10_020 + 5 * i, 100 * (i + 1))
+        for i in range(10)
+    ]  # fmt: skip
+    day = Candle(key, 86_400, _ist(19), 9_800, 10_100, 9_700, 9_950, 123_456)
+    store = QuestDBTickStore(ilp_conf=questdb.ilp_conf, pg_dsn=questdb.pg_dsn).open()
+    try:
+        store.write(candle_batch([*minutes, day]))
+        store.wait_visible()
+    finally:
+        store.close()
+
+
+def _check_candles(client: httpx.Client) -> None:
+    url = "/api/v1/market/candles/GWTESTCO"
+    one = client.get(url, params={"from": "2026-11-20", "to": "2026-11-20"})
+    assert one.status_code == 200, one.text
+    bars = one.json()["candles"]
+    assert len(bars) == 10
+    assert bars[0] == {"ts": "2026-11-20T09:15:00+05:30", "open": "100.00", "high": "100.50",
+                       "low": "99.90", "close": "100.20", "volume": 100, "oi": 0}  # fmt: skip
+    five = client.get(url, params={"interval": "5m", "from": "2026-11-20", "to": "2026-11-20"})
+    assert [(b["ts"][11:16], b["open"], b["high"], b["low"], b["close"], b["volume"])
+            for b in five.json()["candles"]] == [
+        ("09:15", "100.00", "100.70", "99.90", "100.40", 1500),
+        ("09:20", "100.25", "100.95", "100.15", "100.65", 4000),
+    ]  # fmt: skip
+    days = client.get(url, params={"interval": "1d", "from": "2026-11-19", "to": "2026-11-20"})
+    assert [(b["ts"], b["open"], b["close"], b["volume"]) for b in days.json()["candles"]] == [
+        ("2026-11-19T00:00:00+05:30", "98.00", "99.50", 123_456),  # stored
+        ("2026-11-20T00:00:00+05:30", "100.00", "100.65", 5500),  # from the minutes
+    ]
+    too_long = client.get(url, params={"from": "2026-01-01", "to": "2026-11-20"})
+    assert too_long.status_code == 400, too_long.text
+    picks = client.get("/api/v1/scanner/suggestions", params={"limit": 5})
+    assert picks.status_code == 200, picks.text
+    assert set(picks.json()) == {"ts", "suggestions"}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -46,13 +101,14 @@ def _free_port() -> int:
 
 
 def test_gateway_serves_quotes_from_kafka_and_postgres(
-    kafka_bootstrap: str, fresh_postgres_dsn: str
+    kafka_bootstrap: str, fresh_postgres_dsn: str, questdb: Any
 ) -> None:
     store = PostgresStore(fresh_postgres_dsn).open()
     try:
         store.upsert_instruments([INST])
     finally:
         store.close()
+    _seed_candles(questdb)
     bus = KafkaBus(kafka_bootstrap, client_id="test-gateway-service")
     bus.ensure_topics(topics.ALL_TOPICS)
 
@@ -63,6 +119,9 @@ def test_gateway_serves_quotes_from_kafka_and_postgres(
         "QUANT_POSTGRES__DSN": fresh_postgres_dsn,
         "QUANT_GATEWAY__HOST": "127.0.0.1",
         "QUANT_GATEWAY__PORT": str(port),
+        "QUANT_QUESTDB__HOST": questdb.host,
+        "QUANT_QUESTDB__HTTP_PORT": str(questdb.http_port),
+        "QUANT_QUESTDB__PG_PORT": str(questdb.pg_port),
         "QUANT_GROUP_ID": f"gateway-test-{uuid.uuid4().hex[:8]}",
     }
     added = subprocess.run(
@@ -110,6 +169,7 @@ def test_gateway_serves_quotes_from_kafka_and_postgres(
             ready = client.get("/readyz")
             assert ready.status_code == 200, ready.text
             assert client.get("/api/v1/market/quote/NOSUCHSYMBOL").status_code == 404
+            _check_candles(client)
             me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})
             assert me.status_code == 200, me.text
             assert me.json() == {"user": "asha", "role": "trader"}

@@ -162,7 +162,7 @@ def test_ingestor_and_features_commands_run_on_the_synced_master(
         assert dead not in logs[name]
 
 
-@pytest.mark.parametrize("command", ["ingestor", "features", "gateway", "execution"])
+@pytest.mark.parametrize("command", ["ingestor", "features", "gateway", "execution", "scanner"])
 def test_a_missing_kafka_is_one_clear_line_and_exit_code_1(command: str, tmp_path: Path) -> None:
     dead = f"127.0.0.1:{_free_port()}"
     env = {
@@ -170,7 +170,7 @@ def test_a_missing_kafka_is_one_clear_line_and_exit_code_1(command: str, tmp_pat
         "QUANT_KAFKA__BOOTSTRAP_SERVERS": dead,
         "QUANT_METRICS_PORT": "0",
         "QUANT_SQLITE_PATH": str(tmp_path / "ticks.sqlite"),
-        "QUANT_TICK_STORE": "sqlite" if command == "features" else "",
+        "QUANT_TICK_STORE": "sqlite" if command in ("features", "scanner") else "",
     }
     env = {k: v for k, v in env.items() if v}
     started = time.monotonic()

@@ -26,6 +26,7 @@ from quant.trading.intent import IntentMessage, OrderIntent, Product, Validity
 from quant.trading.strategy.commands import CancelRequest
 
 _PbSuggestion = trading_pb2.ScannerSuggestion
+_PbSignal = trading_pb2.SignalValue
 _PbOrder = trading_pb2.OrderEvent
 _PbIntent = trading_pb2.OrderIntent
 _PbControl = control_pb2.ControlEvent
@@ -55,6 +56,7 @@ def encode_suggestion(s: ScannerSuggestion) -> bytes:
         reasons=s.reasons,
         last_price_paise=s.last_price,
         feed_mode=s.feed_mode.wire_name,
+        signals=[_PbSignal(name=name, value=value) for name, value in s.signals],
     ).SerializeToString()
 
 
@@ -73,6 +75,7 @@ def decode_suggestion(data: bytes) -> ScannerSuggestion:
         tuple(m.reasons),
         m.last_price_paise,
         mode,
+        tuple((v.name, v.value) for v in m.signals),
     )
 
 

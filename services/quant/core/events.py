@@ -155,7 +155,13 @@ class Candle(NamedTuple):
 
 
 class ScannerSuggestion(NamedTuple):
-    """A ranked pick from the momentum scanner, with its reasons."""
+    """A ranked pick from the momentum scanner, with its reasons.
+
+    ``ts_event`` is the cycle's time (UTC ns, the same for every pick of a cycle);
+    ``rank`` 1 is the best; ``last_price`` is in paise; ``signals`` holds each signal's
+    value as ``(name, value)`` pairs in ``quant.analytics.scanner_signals.SIGNAL_NAMES``
+    order (NaN when a signal was unknown for the instrument).
+    """
 
     instrument_key: str
     trading_symbol: str
@@ -165,3 +171,4 @@ class ScannerSuggestion(NamedTuple):
     reasons: tuple[str, ...]
     last_price: int
     feed_mode: FeedMode = FeedMode.FULL
+    signals: tuple[tuple[str, float], ...] = ()

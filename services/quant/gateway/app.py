@@ -1,6 +1,7 @@
 """``create_app(settings, ports)``: the FastAPI application of the REST API.
 
-One router per resource (market, instruments, account, trading, health), the error shapes of
+One router per resource (market quotes and candles, scanner picks, instruments, account,
+trading, health), the error shapes of
 :mod:`quant.gateway.errors` and the offline ``/docs`` of :mod:`quant.gateway.docs`. The
 composition root (``quant up``, or a standalone gateway process) builds the ports and
 passes them in; nothing here reads the environment or opens connections. Endpoints that
@@ -13,7 +14,15 @@ from fastapi import FastAPI
 
 from quant.gateway import auth, docs, errors
 from quant.gateway.deps import GatewayPorts
-from quant.gateway.routers import account, health, instruments, market, trading
+from quant.gateway.routers import (
+    account,
+    candles,
+    health,
+    instruments,
+    market,
+    scanner,
+    trading,
+)
 from quant.gateway.settings import GatewaySettings
 
 
@@ -21,7 +30,8 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
     app = FastAPI(
         title=settings.title,
         version="1",
-        description="REST API of quant-platform: quotes, greeks, instruments; orders, trades, "
+        description="REST API of quant-platform: quotes, greeks, candles, scanner picks, "
+        "instruments; orders, trades, "
         "positions, P&L and the kill switch (API key: Authorization: Bearer <key>).",
         docs_url=None,  # served from the package by docs.install, not from a CDN
         redoc_url=None,
@@ -34,6 +44,8 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
     docs.install(app)
     app.include_router(health.router)
     app.include_router(market.router)
+    app.include_router(candles.router)
+    app.include_router(scanner.router)
     app.include_router(instruments.router)
     app.include_router(account.router)
     app.include_router(trading.router)

@@ -2,8 +2,9 @@
 
 ``create_app`` stores a :class:`GatewayPorts` on ``app.state.ports``; routers declare
 ``market: MarketDep`` / ``instruments: InstrumentsDep`` and never build adapters;
-``source: SourceDep`` is the market source the quotes are labelled with; the trading
-endpoints forward to ``ports.execution``; endpoints that
+``source: SourceDep`` is the market source the quotes are labelled with; ``history:
+HistoryDep`` is the tick store's candles and scanner picks (503 when the gateway has
+none); the trading endpoints forward to ``ports.execution``; endpoints that
 need an API key take ``caller: Annotated[Caller, Depends(require_role(...))]``
 (:mod:`quant.gateway.auth`).
 """
@@ -13,12 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from prometheus_client import CollectorRegistry, Counter
 
 from quant.core.clock import Clock, SystemClock
 from quant.core.freshness import DEFAULT_STALE_AFTER_S
-from quant.gateway.ports import ExecutionPort, InstrumentLookup, MarketReadModel, Readiness
+from quant.gateway.ports import (
+    ExecutionPort,
+    HistoryReader,
+    InstrumentLookup,
+    MarketReadModel,
+    Readiness,
+)
 from quant.gateway.settings import MarketSource
 from quant.users.access import KeyVerifier
 
@@ -44,6 +51,8 @@ class GatewayPorts:
     auth_failures: Counter | None = None
     # the execution service the trading endpoints forward to (None: they answer 503)
     execution: ExecutionPort | None = None
+    # stored candles and scanner picks (the tick store); None: those endpoints answer 503
+    history: HistoryReader | None = None
 
 
 def get_ports(request: Request) -> GatewayPorts:
@@ -65,7 +74,22 @@ def get_source(request: Request) -> MarketSource:
     return source
 
 
+NO_HISTORY = (
+    "this gateway has no tick store (QUANT_TICK_STORE=none): stored candles and scanner "
+    "picks are not available"
+)
+
+
+def get_history(request: Request) -> HistoryReader:
+    """The tick store's candles and scanner picks; 503 when the gateway has none."""
+    history = get_ports(request).history
+    if history is None:
+        raise HTTPException(status_code=503, detail=NO_HISTORY)
+    return history
+
+
 PortsDep = Annotated[GatewayPorts, Depends(get_ports)]
 MarketDep = Annotated[MarketReadModel, Depends(get_market)]
 InstrumentsDep = Annotated[InstrumentLookup, Depends(get_instruments)]
 SourceDep = Annotated[MarketSource, Depends(get_source)]
+HistoryDep = Annotated[HistoryReader, Depends(get_history)]

@@ -52,9 +52,10 @@ class ValidationErrorOut(BaseModel):
 
 
 _DESCRIPTIONS = {
+    400: "Bad request (the message says why: a reversed or too long range, ...)",
     404: "Not found (the message says what: symbol, market data, greeks)",
     422: "Malformed parameter",
-    503: "Not ready",
+    503: "Not ready, or a store it needs does not answer",
 }
 
 

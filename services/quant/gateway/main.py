@@ -11,7 +11,12 @@ against the users of the relational store (``deps.relational``: PostgreSQL, or S
 ``quant up``) by a :class:`~quant.users.directory.UserDirectory`; without a relational
 store, keyed endpoints answer 503. The trading endpoints forward to the execution service
 at ``settings.gateway.execution_url`` (:class:`~quant.gateway.execution_client.ExecutionClient`,
-one connection pool per run). Its ``/readyz`` is the process's (``deps.board``):
+one connection pool per run). Stored candles and scanner picks come from the tick store:
+``deps.tick_store`` when the process has one (``quant up``'s SQLite), else QuestDB
+(``settings.questdb``) opened on the first request that needs it
+(:class:`~quant.gateway.history.OpenOnUse`: a QuestDB that does not answer costs those
+endpoints a 503, never the gateway's start or readiness), or none
+(``tick_store="none"``). Its ``/readyz`` is the process's (``deps.board``):
 every service of the process runs, and market data has arrived. ``quant gateway`` and
 ``quant up`` both build it.
 """
@@ -29,8 +34,9 @@ from quant.gateway.auth import failures_counter
 from quant.gateway.deps import GatewayPorts
 from quant.gateway.execution_client import ExecutionClient
 from quant.gateway.feeder import FEED_TOPICS, feed_read_model
+from quant.gateway.history import OpenOnUse
 from quant.gateway.instrument_store import StoreInstrumentLookup
-from quant.gateway.ports import InstrumentLookup
+from quant.gateway.ports import HistoryReader, InstrumentLookup
 from quant.gateway.readmodel import LiveMarketState
 from quant.gateway.service_settings import GatewayServiceSettings
 from quant.runtime.blocking import run_blocking
@@ -112,19 +118,39 @@ class GatewayService:
             return None
         return ExecutionClient(gateway.execution_url, gateway.execution_timeout_s)
 
+    def _history(self) -> tuple[HistoryReader | None, OpenOnUse | None]:
+        """The tick store the candles and scanner endpoints read, and the one to close
+        (a QuestDB store of its own, opened on use)."""
+        if self._deps.tick_store is not None:
+            return self._deps.tick_store, None
+        if self._settings.tick_store == "none":
+            log.warning("no tick store: the candles and scanner endpoints answer 503")
+            return None, None
+        from quant.store.questdb_ticks import QuestDBTickStore
+
+        own = OpenOnUse(QuestDBTickStore.from_settings(self._settings.questdb), self._deps.clock)
+        return own, own
+
     async def run(self, stop: asyncio.Event) -> None:
         lookup = await self._lookup(stop)
         if lookup is None:  # stopped while loading the instruments
             return
         execution = self._execution()
+        history, own = self._history()
         try:
-            await self._serve(stop, lookup, execution)
+            await self._serve(stop, lookup, execution, history)
         finally:
             if execution is not None:
                 await execution.aclose()
+            if own is not None:
+                await run_blocking(own.close)
 
     async def _serve(
-        self, stop: asyncio.Event, lookup: InstrumentLookup, execution: ExecutionClient | None
+        self,
+        stop: asyncio.Event,
+        lookup: InstrumentLookup,
+        execution: ExecutionClient | None,
+        history: HistoryReader | None,
     ) -> None:
         settings, deps = self._settings, self._deps
         ports = GatewayPorts(
@@ -137,6 +163,7 @@ class GatewayService:
             users=self._users(),
             auth_failures=self._auth_failures,
             execution=execution,
+            history=history,
         )
         server = embedded_server(
             create_app(settings.gateway, ports), settings.gateway.host, settings.gateway.port

@@ -4,7 +4,9 @@ Routers never touch SQL or the bus: they call a :class:`MarketReadModel` (latest
 enriched tick and greeks per instrument, fed by the bus or the tick store) and an
 :class:`InstrumentLookup` (symbol resolution and search over the instrument master).
 ``quant.gateway.readmodel`` and ``quant.core.symbols`` provide the in-memory
-implementations that ``quant up`` and the tests use. The trading endpoints forward to the
+implementations that ``quant up`` and the tests use. The candles and scanner endpoints read
+stored history through a :class:`HistoryReader` (the tick store: QuestDB, or SQLite in
+``quant up``). The trading endpoints forward to the
 execution service through an :class:`ExecutionPort` (``quant.gateway.execution_client``).
 API keys are checked through :class:`quant.users.access.KeyVerifier` (the
 :class:`~quant.users.directory.UserDirectory`).
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from quant.core.events import EnrichedTick, OptionGreeks, Tick
+from quant.core.events import Candle, EnrichedTick, OptionGreeks, ScannerSuggestion, Tick
 from quant.core.instruments import Instrument
 
 
@@ -39,6 +41,24 @@ class InstrumentLookup(Protocol):
     def option_chain(self, underlying_key: str) -> list[Instrument]: ...
 
     def get(self, instrument_key: str) -> Instrument | None: ...
+
+
+class HistoryReader(Protocol):
+    """Stored candles and scanner picks (what the tick store's ``TickReader`` offers).
+
+    Calls block (run them in a worker thread) and raise
+    :class:`quant.store.ports.StoreError` when the store does not answer.
+    """
+
+    def candles(
+        self, instrument_key: str, start_ns: int, end_ns: int, interval_seconds: int = 60
+    ) -> list[Candle]:
+        """Candles with ``start_ns <= ts_start < end_ns``, oldest first."""
+        ...
+
+    def latest_suggestions(self, limit: int = 20) -> list[ScannerSuggestion]:
+        """The newest scanner cycle's picks, by rank (at most ``limit``)."""
+        ...
 
 
 class Readiness(Protocol):

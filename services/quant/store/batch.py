@@ -3,7 +3,8 @@
 A batch is the rows of one tick-store table as columns: a frozen dataclass per table
 (``TickBatch``, ``GreeksBatch``, ``CandleBatch``, generated into :mod:`quant.store.tables`
 from the domain events) whose fields are the table's columns: ``IntColumn`` /
-``FloatColumn`` numpy arrays and ``instrument_key`` a sequence of str. A group of columns
+``FloatColumn`` numpy arrays, ``instrument_key`` and any other text column (``TEXTS``,
+e.g. a scanner pick's symbol and reasons) a sequence of str. A group of columns
 a batch may carry or not (the feature columns of ``ticks``) is a nested batch, or ``None``.
 
 :class:`ColumnSet` is their common base: a batch is checked when it is made (every column
@@ -25,9 +26,10 @@ import numpy.typing as npt
 IntColumn: TypeAlias = npt.NDArray[np.int64]
 FloatColumn: TypeAlias = npt.NDArray[np.float64]
 Keys: TypeAlias = Sequence[str]
+TextColumn: TypeAlias = Sequence[str]
 Column: TypeAlias = IntColumn | FloatColumn | Keys
 KEY = "instrument_key"
-"""The one text column of every table; all the others are numeric arrays."""
+"""The text column of every table; the others are numeric arrays unless in ``TEXTS``."""
 
 _INT = np.dtype(np.int64)
 _FLOAT = np.dtype(np.float64)
@@ -47,7 +49,9 @@ class ColumnSet:
     COLUMNS: ClassVar[tuple[str, ...]]
     """Its own columns, in table order (a nested group's come after them)."""
     FLOATS: ClassVar[frozenset[str]] = frozenset()
-    """Those of ``COLUMNS`` that are float64; the others are int64 (``instrument_key``: str)."""
+    """Those of ``COLUMNS`` that are float64; the others are int64 (text: see ``TEXTS``)."""
+    TEXTS: ClassVar[frozenset[str]] = frozenset()
+    """Those of ``COLUMNS`` besides ``instrument_key`` that are sequences of str."""
     GROUPS: ClassVar[tuple[str, ...]] = ()
     """Fields holding an optional group of further columns (a ``ColumnSet`` or ``None``)."""
 
@@ -56,7 +60,7 @@ class ColumnSet:
         size = -1
         for column in self.COLUMNS:
             values = getattr(self, column)
-            if column == KEY:
+            if column == KEY or column in self.TEXTS:
                 if isinstance(values, str | bytes | np.ndarray):
                     raise TypeError(f"{name}.{column}: expected a sequence of str, got {values!r}")
                 n = len(values)
@@ -111,7 +115,7 @@ def _rebuild(batch: S, arrays: Callable[[Any], Any], keys: Callable[[Keys], Keys
     values: dict[str, Any] = {}
     for column in batch.COLUMNS:
         v = getattr(batch, column)
-        values[column] = keys(v) if column == KEY else arrays(v)
+        values[column] = keys(v) if column == KEY or column in batch.TEXTS else arrays(v)
     for group in batch.GROUPS:
         part = getattr(batch, group)
         values[group] = None if part is None else _rebuild(part, arrays, keys)
@@ -131,7 +135,8 @@ def concat(parts: Sequence[S]) -> S:
     values: dict[str, Any] = {}
     for column in first.COLUMNS:
         cols = [getattr(p, column) for p in parts]
-        values[column] = list(chain.from_iterable(cols)) if column == KEY else np.concatenate(cols)
+        text = column == KEY or column in first.TEXTS
+        values[column] = list(chain.from_iterable(cols)) if text else np.concatenate(cols)
     for group in first.GROUPS:
         groups = [getattr(p, group) for p in parts]
         values[group] = None if groups[0] is None else concat(groups)

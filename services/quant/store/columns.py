@@ -4,13 +4,16 @@ Writes: :func:`tick_batch` turns the feature engine's ``TickColumns`` (and its f
 into a :class:`~quant.store.tables.TickBatch` (best bid/ask from depth level 1);
 :func:`greeks_batch` and :func:`candle_batch` turn ``OptionGreeks`` / ``Candle`` tuples into
 their batches. The feature service's sink (``quant.features.adapters.StoreSink``) writes
-through all three. Reads: the SELECT lists of ``Quote``, ``OptionGreeks`` and ``Candle``
-and the row -> domain conversions both tick-store adapters use. Table layouts and which
+through all three; :func:`suggestion_batch` turns the scanner's ``ScannerSuggestion`` picks
+into theirs (reasons and signals as JSON text). Reads: the SELECT lists of ``Quote``,
+``OptionGreeks``, ``Candle`` and ``ScannerSuggestion`` and the row -> domain conversions
+both tick-store adapters use. Table layouts and which
 event field each column holds come from the generated :mod:`quant.store.tables`.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from operator import itemgetter
@@ -20,13 +23,15 @@ import numpy as np
 
 from quant.analytics.columns import AGGRESSOR_VALUES, EnrichedColumns, TickColumns
 from quant.analytics.segments import IntArray
-from quant.core.events import Candle, OptionGreeks
+from quant.core.events import Candle, FeedMode, OptionGreeks, ScannerSuggestion
 from quant.store.batch import KEY, ColumnSet
 from quant.store.ports import Quote
 from quant.store.tables import (
     EVENT_FIELD,
+    OHLC_COLUMNS,
     CandleBatch,
     GreeksBatch,
+    SuggestionBatch,
     TickBatch,
     TickFeatures,
 )
@@ -134,6 +139,27 @@ candle_batch: Callable[[Sequence[Candle]], CandleBatch] = _from_events(
 """``Candle`` -> their ``ohlc`` batch (the feature engine's closed candles, a backfill)."""
 
 
+def _signals_json(signals: tuple[tuple[str, float], ...]) -> str:
+    """``{"orb": 1.5, "gap": null}``: in order; a non-finite value (unknown) as null."""
+    return json.dumps({k: v if math.isfinite(v) else None for k, v in signals}, allow_nan=False)
+
+
+def suggestion_batch(picks: Sequence[ScannerSuggestion]) -> SuggestionBatch:
+    """The scanner's picks -> their ``scanner_suggestions`` batch."""
+    n = len(picks)
+    return SuggestionBatch(
+        ts=np.fromiter((p.ts_event for p in picks), dtype=np.int64, count=n),
+        instrument_key=[p.instrument_key for p in picks],
+        trading_symbol=[p.trading_symbol for p in picks],
+        rank=np.fromiter((p.rank for p in picks), dtype=np.int64, count=n),
+        score=np.fromiter((p.score for p in picks), dtype=np.float64, count=n),
+        reasons=[json.dumps(list(p.reasons), ensure_ascii=False) for p in picks],
+        last_price=np.fromiter((p.last_price for p in picks), dtype=np.int64, count=n),
+        feed_mode=np.fromiter((int(p.feed_mode) for p in picks), dtype=np.int64, count=n),
+        signals=[_signals_json(p.signals) for p in picks],
+    )
+
+
 # --- reads -------------------------------------------------------------------------------
 
 
@@ -145,6 +171,7 @@ def _select_fields(event: type[Any], table: str) -> tuple[str, ...]:
 QUOTE_FIELDS = _select_fields(Quote, "ticks")
 GREEKS_FIELDS = _select_fields(OptionGreeks, "option_greeks")
 OHLC_FIELDS = _select_fields(Candle, "ohlc")
+SUGGESTION_FIELDS = _select_fields(ScannerSuggestion, "scanner_suggestions")
 
 
 def select_list(fields: Sequence[str], ts_expr: str = "ts") -> str:
@@ -178,3 +205,39 @@ greeks_from_row = _reader(OptionGreeks, GREEKS_FIELDS, GreeksBatch.FLOATS)
 """A row selected with ``GREEKS_FIELDS`` -> ``OptionGreeks``."""
 candle_from_row = _reader(Candle, OHLC_FIELDS, frozenset())
 """A row selected with ``OHLC_FIELDS`` -> ``Candle``."""
+
+
+def suggestion_from_row(row: Sequence[Any]) -> ScannerSuggestion:
+    """A row selected with ``SUGGESTION_FIELDS`` -> ``ScannerSuggestion`` (null signals
+    as NaN)."""
+    key, symbol, ts, rank, score, reasons, last, mode, signals = row
+    values = json.loads(signals) if signals else {}
+    return ScannerSuggestion(
+        instrument_key=str(key),
+        trading_symbol=str(symbol or ""),
+        ts_event=_i(ts),
+        rank=_i(rank),
+        score=_f(score),
+        reasons=tuple(str(r) for r in json.loads(reasons)) if reasons else (),
+        last_price=_i(last),
+        feed_mode=FeedMode(_i(mode)) if mode else FeedMode.FULL,
+        signals=tuple((str(k), _f(v)) for k, v in values.items()),
+    )
+
+
+def candle_batch_from_rows(rows: Sequence[Sequence[Any]]) -> CandleBatch:
+    """Rows selected with ``OHLC_COLUMNS`` (``ts`` as integer ns) -> one ``ohlc`` batch
+    (NULL numbers as 0)."""
+    if not rows:
+        empty: dict[str, Any] = {
+            c: [] if c == KEY else np.zeros(0, dtype=np.int64) for c in OHLC_COLUMNS
+        }
+        return CandleBatch(**empty)
+    cols = list(zip(*rows, strict=True))
+    values: dict[str, Any] = {}
+    for c, col in zip(OHLC_COLUMNS, cols, strict=True):
+        if c == KEY:
+            values[c] = [str(k) for k in col]
+        else:
+            values[c] = np.fromiter((0 if v is None else v for v in col), np.int64, len(col))
+    return CandleBatch(**values)

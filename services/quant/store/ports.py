@@ -27,10 +27,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from quant.core.events import Candle, OptionGreeks
+from quant.core.events import Candle, OptionGreeks, ScannerSuggestion
 from quant.core.instruments import Instrument
 from quant.core.orders import OrderEvent
 from quant.store.tables import ColumnBatch
+
+NS_PER_DAY = 86_400 * 1_000_000_000
+IST_OFFSET_NS = 19_800 * 1_000_000_000  # +05:30: UTC ns + this, // a day = the IST day
+EPOCH = date(1970, 1, 1)
 
 
 class Quote(NamedTuple):
@@ -70,6 +74,22 @@ class TickReader(Protocol):
         self, instrument_key: str, start_ns: int, end_ns: int, interval_seconds: int = 60
     ) -> list[Candle]:
         """Candles with ``start_ns <= ts_start < end_ns``, oldest first."""
+        ...
+
+    def latest_suggestions(self, limit: int = 20) -> list[ScannerSuggestion]:
+        """The newest scanner cycle's picks (every row with the greatest ``ts``), by rank,
+        at most ``limit``; empty when the scanner has written none."""
+        ...
+
+    def suggestions_between(self, start_ns: int, end_ns: int) -> list[ScannerSuggestion]:
+        """Every pick with ``start_ns <= ts_event < end_ns``, by cycle then rank."""
+        ...
+
+    def candle_days(
+        self, instrument_key: str, interval_seconds: int, start_ns: int, end_ns: int
+    ) -> dict[date, int]:
+        """Number of stored candles per IST calendar day in [start_ns, end_ns)
+        (days without a candle are absent): what a backfill already has."""
         ...
 
 

@@ -4,10 +4,11 @@ Built by the feature engine / backfiller / gateway composition roots:
 ``QuestDBTickStore(ilp_conf="http::addr=HOST:9000;", pg_dsn="postgresql://admin:quest@HOST:8812/qdb")``
 (or ``QuestDBTickStore.from_settings(QuestDBSettings)``), then ``open()``.
 
-* ``open()`` creates ``ticks`` (each tick with its features), ``option_greeks`` and ``ohlc``
-  as WAL tables partitioned by day with ``DEDUP UPSERT KEYS`` (``ts, instrument_key``; plus
-  ``interval_seconds`` for ``ohlc``), ``ts`` a ``TIMESTAMP_NS``: replays write no
-  duplicates. A table created by an earlier version gets the columns it lacks.
+* ``open()`` creates ``ticks`` (each tick with its features), ``option_greeks``, ``ohlc``
+  and ``scanner_suggestions`` (the scanner's picks) as WAL tables partitioned by day with
+  ``DEDUP UPSERT KEYS`` (``ts, instrument_key``; plus ``interval_seconds`` for ``ohlc``),
+  ``ts`` a ``TIMESTAMP_NS``: replays write no duplicates. A table created by an earlier
+  version gets the columns it lacks.
 * ``write`` turns its column batch into one DataFrame over the same arrays (``frame``),
   sends it with the ``questdb`` client's ``Sender.dataframe`` (chunked to
   ``max_rows_per_request``) and flushes: when it returns the server has committed the rows
@@ -25,6 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,19 +35,21 @@ import psycopg
 from psycopg_pool import ConnectionPool
 from questdb import QuestDBError, Sender
 
-from quant.core.events import Candle, OptionGreeks
+from quant.core.events import Candle, OptionGreeks, ScannerSuggestion
 from quant.store import columns as C
 from quant.store import tables as T
 from quant.store.batch import KEY, Keys
-from quant.store.ports import Quote, StoreError
+from quant.store.ports import EPOCH, IST_OFFSET_NS, NS_PER_DAY, Quote, StoreError
 from quant.store.settings import QuestDBSettings
-from quant.store.tables import ColumnBatch
+from quant.store.tables import CandleBatch, ColumnBatch
 
 _TS = "cast(ts AS long)"
 _ARROW_STR = pd.StringDtype("pyarrow")
 _QUOTE = C.select_list(C.QUOTE_FIELDS, _TS)
 _GREEKS = C.select_list(C.GREEKS_FIELDS, _TS)
 _OHLC = C.select_list(C.OHLC_FIELDS, _TS)
+_SUGGESTION = C.select_list(C.SUGGESTION_FIELDS, _TS)
+_BATCH = C.select_list(T.OHLC_COLUMNS, _TS)
 
 
 def _col_type(c: str) -> str:
@@ -53,6 +57,8 @@ def _col_type(c: str) -> str:
         return "TIMESTAMP_NS"
     if c == "instrument_key":
         return "SYMBOL CAPACITY 65536 CACHE"
+    if c in T.TEXT_COLUMNS:
+        return "VARCHAR"
     return "DOUBLE" if c in T.FLOAT_COLUMNS else "LONG"
 
 
@@ -77,8 +83,8 @@ def frame(batch: ColumnBatch) -> pd.DataFrame:
     (what the client needs; a contiguous int64/float64 column is used without a copy)."""
     data: dict[str, Any] = {}
     for c, values in batch.columns().items():
-        if c == KEY:
-            data[c] = _symbols(batch.instrument_key)
+        if c == KEY or c in batch.TEXTS:
+            data[c] = _symbols(values)  # type: ignore[arg-type]  # text columns are Keys
         else:
             array = np.ascontiguousarray(values)
             data[c] = array.view("datetime64[ns]") if c == "ts" else array
@@ -213,6 +219,61 @@ class QuestDBTickStore:
             (instrument_key, interval_seconds, start_ns, end_ns),
         )
         return [C.candle_from_row(r) for r in rows]
+
+    def candle_batch(
+        self,
+        instrument_keys: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+        interval_seconds: int = 60,
+    ) -> CandleBatch:
+        """The candles of many instruments at once (``start_ns <= ts_start < end_ns``), as one
+        ``ohlc`` batch ordered by instrument then time (one query per 500 instruments)."""
+        rows: list[tuple[Any, ...]] = []
+        keys = list(dict.fromkeys(instrument_keys))
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ", ".join("%s" for _ in chunk)
+            rows += self._fetch(
+                f"SELECT {_BATCH} FROM ohlc WHERE interval_seconds = %s "  # noqa: S608
+                f"AND ts >= %s::timestamp_ns AND ts < %s::timestamp_ns "
+                f"AND instrument_key IN ({marks}) ORDER BY instrument_key, ts",
+                (interval_seconds, start_ns, end_ns, *chunk),
+            )
+        return C.candle_batch_from_rows(rows)
+
+    def latest_suggestions(self, limit: int = 20) -> list[ScannerSuggestion]:
+        newest = self._fetch(
+            f"SELECT {_TS} FROM scanner_suggestions ORDER BY ts DESC LIMIT 1",  # noqa: S608
+            (),
+        )
+        if not newest or newest[0][0] is None:
+            return []
+        rows = self._fetch(
+            f"SELECT {_SUGGESTION} FROM scanner_suggestions "  # noqa: S608 - constant
+            "WHERE ts = %s::timestamp_ns ORDER BY rank LIMIT %s",
+            (int(newest[0][0]), limit),
+        )
+        return [C.suggestion_from_row(r) for r in rows]
+
+    def suggestions_between(self, start_ns: int, end_ns: int) -> list[ScannerSuggestion]:
+        rows = self._fetch(
+            f"SELECT {_SUGGESTION} FROM scanner_suggestions "  # noqa: S608 - constant
+            "WHERE ts >= %s::timestamp_ns AND ts < %s::timestamp_ns ORDER BY ts, rank",
+            (start_ns, end_ns),
+        )
+        return [C.suggestion_from_row(r) for r in rows]
+
+    def candle_days(
+        self, instrument_key: str, interval_seconds: int, start_ns: int, end_ns: int
+    ) -> dict[date, int]:
+        rows = self._fetch(
+            f"SELECT ({_TS} + {IST_OFFSET_NS}L) / {NS_PER_DAY}L AS d, count() AS n "  # noqa: S608
+            "FROM ohlc WHERE instrument_key = %s AND interval_seconds = %s "
+            "AND ts >= %s::timestamp_ns AND ts < %s::timestamp_ns",
+            (instrument_key, interval_seconds, start_ns, end_ns),
+        )
+        return {EPOCH + timedelta(days=int(d)): int(n) for d, n in rows}
 
     def count(self, table: str, instrument_key: str | None = None) -> int:
         """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""

@@ -12,19 +12,30 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from quant.core.events import Candle, OptionGreeks
+from quant.core.events import Candle, OptionGreeks, ScannerSuggestion
 from quant.store import columns as C
 from quant.store.batch import Column
-from quant.store.ports import Quote, StoreError
-from quant.store.tables import DEDUP_KEYS, FLOAT_COLUMNS, TABLES, ColumnBatch
+from quant.store.ports import EPOCH, IST_OFFSET_NS, NS_PER_DAY, Quote, StoreError
+from quant.store.tables import (
+    DEDUP_KEYS,
+    FLOAT_COLUMNS,
+    OHLC_COLUMNS,
+    TABLES,
+    TEXT_COLUMNS,
+    CandleBatch,
+    ColumnBatch,
+)
 
 T = TypeVar("T")
 _QUOTE = C.select_list(C.QUOTE_FIELDS)
 _GREEKS = C.select_list(C.GREEKS_FIELDS)
 _OHLC = C.select_list(C.OHLC_FIELDS)
+_SUGGESTION = C.select_list(C.SUGGESTION_FIELDS)
+_BATCH = ", ".join(OHLC_COLUMNS)
 
 
 def as_list(values: Column) -> list[Any]:
@@ -34,7 +45,9 @@ def as_list(values: Column) -> list[Any]:
 
 
 def _col_type(c: str) -> str:
-    return "REAL" if c in FLOAT_COLUMNS else "TEXT" if c == "instrument_key" else "INTEGER"
+    if c in FLOAT_COLUMNS:
+        return "REAL"
+    return "TEXT" if c == "instrument_key" or c in TEXT_COLUMNS else "INTEGER"
 
 
 def _ddl(table: str) -> str:
@@ -145,6 +158,58 @@ class SqliteTickStore:
             ).fetchall()
         )
         return [C.candle_from_row(r) for r in rows]
+
+    def candle_batch(
+        self,
+        instrument_keys: Sequence[str],
+        start_ns: int,
+        end_ns: int,
+        interval_seconds: int = 60,
+    ) -> CandleBatch:
+        """The candles of many instruments at once (``start_ns <= ts_start < end_ns``), as one
+        ``ohlc`` batch ordered by instrument then time (the scanner's history reads: one
+        primary-key range scan per instrument, the lock taken for each, so that writers
+        are not held up by a long read)."""
+        sql = (
+            f"SELECT {_BATCH} FROM ohlc WHERE instrument_key = ? "  # noqa: S608 - constant
+            "AND interval_seconds = ? AND ts >= ? AND ts < ? ORDER BY ts"
+        )
+        rows: list[Any] = []
+        for key in instrument_keys:
+            args = (key, interval_seconds, start_ns, end_ns)
+            rows += self._run(lambda conn, a=args: conn.execute(sql, a).fetchall())  # type: ignore[misc]
+        return C.candle_batch_from_rows(rows)
+
+    def latest_suggestions(self, limit: int = 20) -> list[ScannerSuggestion]:
+        sql = (
+            f"SELECT {_SUGGESTION} FROM scanner_suggestions "  # noqa: S608 - constant
+            "WHERE ts = (SELECT max(ts) FROM scanner_suggestions) ORDER BY rank LIMIT ?"
+        )
+        rows = self._run(lambda conn: conn.execute(sql, (limit,)).fetchall())
+        return [C.suggestion_from_row(r) for r in rows]
+
+    def suggestions_between(self, start_ns: int, end_ns: int) -> list[ScannerSuggestion]:
+        sql = (
+            f"SELECT {_SUGGESTION} FROM scanner_suggestions "  # noqa: S608 - constant
+            "WHERE ts >= ? AND ts < ? ORDER BY ts, rank"
+        )
+        rows = self._run(lambda conn: conn.execute(sql, (start_ns, end_ns)).fetchall())
+        return [C.suggestion_from_row(r) for r in rows]
+
+    def candle_days(
+        self, instrument_key: str, interval_seconds: int, start_ns: int, end_ns: int
+    ) -> dict[date, int]:
+        sql = (
+            f"SELECT (ts + {IST_OFFSET_NS}) / {NS_PER_DAY} AS d, count(*) FROM ohlc "  # noqa: S608
+            "WHERE instrument_key = ? AND interval_seconds = ? AND ts >= ? AND ts < ? "
+            "GROUP BY d"
+        )
+        rows = self._run(
+            lambda conn: conn.execute(
+                sql, (instrument_key, interval_seconds, start_ns, end_ns)
+            ).fetchall()
+        )
+        return {EPOCH + timedelta(days=int(d)): int(n) for d, n in rows}
 
     def count(self, table: str, instrument_key: str | None = None) -> int:
         """Rows in ``table``, optionally of one instrument (for tests and diagnostics)."""

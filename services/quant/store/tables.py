@@ -4,8 +4,9 @@ Written by ``scripts/gen_columns.py`` from ``quant.core.events`` (which it check
 ``proto/quant/pb/marketdata/v1/marketdata.proto``): after changing an event, run
 ``make columns``; ``scripts/test.sh`` fails while this file is stale. A table's columns
 are ``ts`` (the event time, UTC ns) and ``instrument_key``, then the event's other fields
-in order (``ticks``: the best depth level in place of ``depth``, no ``ohlc``), ``ts_init``
-last. Read by both tick-store adapters, ``BatchingWriter`` and ``quant.store.columns``.
+in order (``ticks``: the best depth level in place of ``depth``, no ``ohlc``;
+``scanner_suggestions``: ``reasons`` and ``signals`` as JSON text), ``ts_init`` last.
+Read by both tick-store adapters, ``BatchingWriter`` and ``quant.store.columns``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, TypeAlias
 
-from quant.store.batch import ColumnSet, FloatColumn, IntColumn, Keys
+from quant.store.batch import ColumnSet, FloatColumn, IntColumn, Keys, TextColumn
 
 RAW_TICK_COLUMNS: tuple[str, ...] = (
     "ts",
@@ -87,16 +88,30 @@ OHLC_COLUMNS: tuple[str, ...] = (
     "trade_count",
 )
 
+SUGGESTION_COLUMNS: tuple[str, ...] = (
+    "ts",
+    "instrument_key",
+    "trading_symbol",
+    "rank",
+    "score",
+    "reasons",
+    "last_price",
+    "feed_mode",
+    "signals",
+)
+
 TABLES: dict[str, tuple[str, ...]] = {
     "ticks": TICK_COLUMNS,
     "option_greeks": GREEKS_COLUMNS,
     "ohlc": OHLC_COLUMNS,
+    "scanner_suggestions": SUGGESTION_COLUMNS,
 }
 
 DEDUP_KEYS: dict[str, tuple[str, ...]] = {
     "ticks": ("ts", "instrument_key"),
     "option_greeks": ("ts", "instrument_key"),
     "ohlc": ("ts", "instrument_key", "interval_seconds"),
+    "scanner_suggestions": ("ts", "instrument_key"),
 }
 
 FLOAT_COLUMNS: frozenset[str] = frozenset(
@@ -110,6 +125,7 @@ FLOAT_COLUMNS: frozenset[str] = frozenset(
         "microprice",
         "rho",
         "rolling_vwap",
+        "score",
         "session_vwap",
         "spread_bps",
         "theta",
@@ -118,11 +134,21 @@ FLOAT_COLUMNS: frozenset[str] = frozenset(
     }
 )
 
+TEXT_COLUMNS: frozenset[str] = frozenset(
+    {
+        "reasons",
+        "signals",
+        "trading_symbol",
+    }
+)
+"""Text columns besides ``instrument_key`` (VARCHAR / TEXT)."""
+
 # the event field a column holds, where the names differ
 EVENT_FIELD: dict[str, dict[str, str]] = {
     "ticks": {"ts": "ts_event", "ltt": "ltt_ns"},
     "option_greeks": {"ts": "ts_event"},
     "ohlc": {"ts": "ts_start"},
+    "scanner_suggestions": {"ts": "ts_event"},
 }
 
 
@@ -223,5 +249,25 @@ class CandleBatch(ColumnSet):
     trade_count: IntColumn
 
 
-ColumnBatch: TypeAlias = TickBatch | GreeksBatch | CandleBatch
+@dataclass(frozen=True, slots=True, eq=False)
+class SuggestionBatch(ColumnSet):
+    """A batch of ``scanner_suggestions``: scanner picks, reasons and signals as JSON."""
+
+    TABLE: ClassVar[str] = "scanner_suggestions"
+    COLUMNS: ClassVar[tuple[str, ...]] = SUGGESTION_COLUMNS
+    FLOATS: ClassVar[frozenset[str]] = FLOAT_COLUMNS & frozenset(SUGGESTION_COLUMNS)
+    TEXTS: ClassVar[frozenset[str]] = TEXT_COLUMNS & frozenset(SUGGESTION_COLUMNS)
+
+    ts: IntColumn
+    instrument_key: Keys
+    trading_symbol: TextColumn
+    rank: IntColumn
+    score: FloatColumn
+    reasons: TextColumn
+    last_price: IntColumn
+    feed_mode: IntColumn
+    signals: TextColumn
+
+
+ColumnBatch: TypeAlias = TickBatch | GreeksBatch | CandleBatch | SuggestionBatch
 """A batch of any tick-store table."""

@@ -29,8 +29,8 @@ What is particular to the one-process platform is chosen here, and nothing else:
   (mode 0600) by :func:`quant.users.admin.ensure_admin`; later starts say where the file is.
 
 Then the same services as the separate commands, each from its package's ``build``
-(instrument sync, ingestor, feature engine, gateway, the strategy runtime with the shipped
-example strategy unless ``strategy`` is off, execution), run and supervised by
+(instrument sync, ingestor, feature engine, scanner, gateway, the strategy runtime with the
+shipped example strategy unless ``strategy`` is off, execution), run and supervised by
 :func:`quant.runtime.supervisor.run_services`: a failed service is restarted while the
 others (the REST API included) keep running. On stop they are stopped in that order, so
 nothing accepted is lost: the ingestor flushes, the feature engine drains the bus,
@@ -50,6 +50,7 @@ from datetime import datetime, time
 from pathlib import Path
 
 from quant.bus.inprocess import InProcessBus
+from quant.core.calendar import NSE_CALENDAR
 from quant.core.clock import IST, SystemClock, datetime_to_ns, ns_to_datetime
 from quant.execution import main as execution
 from quant.execution.settings import ExecutionSettings
@@ -62,6 +63,9 @@ from quant.ingestor.settings import IngestorSettings
 from quant.runtime.deps import Deps, FixedCatalog, new_registry_and_board
 from quant.runtime.service import Service
 from quant.runtime.supervisor import run_services
+from quant.scanner import main as scanner
+from quant.scanner.settings import ScannerServiceSettings
+from quant.sim.calendar import SIM_CALENDAR
 from quant.store.ports import OrderAudit
 from quant.store.sqlite_relational import SqliteRelationalStore
 from quant.store.sqlite_ticks import SqliteTickStore
@@ -202,6 +206,23 @@ def strategy_settings(settings: UpSettings) -> StrategySettings:
     )
 
 
+def scanner_settings(settings: UpSettings, market: Market) -> ScannerServiceSettings:
+    """The scanner of ``quant up``: on the market's quotes, the embedded tick store; with
+    the simulator its cycles are in the simulator's time (``clock_speed`` = ``sim_speed``:
+    every 5 simulated minutes is 30 s of wall time at speed 10)."""
+    speed = settings.sim_speed if market.source == "sim" else 1.0
+    return ScannerServiceSettings.model_validate(
+        {
+            "log_level": settings.log_level,
+            "log_format": settings.log_format,
+            "upstox": market.upstox,
+            "tick_store": "sqlite",
+            "scanner": settings.scanner.model_copy(update={"clock_speed": speed}),
+            "metrics_port": 0,
+        }
+    )
+
+
 def _services(
     settings: UpSettings, deps: Deps, market: Market, announce: Callable[[str], None]
 ) -> list[Service]:
@@ -254,6 +275,11 @@ def _services(
                 }
             ),
             deps,
+        ),
+        scanner.build(
+            scanner_settings(settings, market),
+            deps,
+            calendar=SIM_CALENDAR if market.source == "sim" else NSE_CALENDAR,
         ),
         gateway.build(
             GatewayServiceSettings.model_validate(

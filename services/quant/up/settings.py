@@ -11,6 +11,7 @@ from quant.execution.settings import PaperSettings, RateSettings, RiskSettings
 from quant.gateway.settings import GatewaySettings, MarketSource
 from quant.ingestor.freshness import FreshnessSettings
 from quant.runtime.settings import ServiceSettings
+from quant.scanner.settings import ScannerSettings
 from quant.upstox.settings import UpstoxSettings
 from quant.users.settings import DEFAULT_DATA_DIR
 
@@ -63,6 +64,9 @@ class UpSettings(ServiceSettings):
     # QUANT_STRATEGY / --no-strategy: run the shipped example strategy (a moving-average
     # cross on 1-minute bars of RELIANCE, paper orders through the execution service)
     strategy: bool = True
+    # the scanner (QUANT_SCANNER__*): its cadence is in the market's time (the
+    # simulator's clock_speed is set from sim_speed)
+    scanner: ScannerSettings = ScannerSettings()
     sim_seed: int = 7
     sim_speed: float = 1.0
     sim_start_minutes_after_open: float = 1.0

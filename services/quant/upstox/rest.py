@@ -128,7 +128,8 @@ class UpstoxRestClient:
     ) -> bytes:
         if self._http is None:
             raise RuntimeError("UpstoxRestClient used before start() / async with")
-        request_headers = {"Authorization": f"Bearer {self._token()}", **headers}
+        token = self._token()  # "" = none: public APIs (historical candles) need none
+        request_headers = {"Authorization": f"Bearer {token}", **headers} if token else headers
         try:
             async with limiter.slot():
                 response = await self._http.request(

@@ -93,6 +93,7 @@ suggestions = st.builds(
     st.lists(text, max_size=4).map(tuple),
     i64,
     st.sampled_from(FeedMode),
+    st.lists(st.tuples(text, floats), max_size=8).map(tuple),
 )
 orders = st.builds(
     OrderEvent,
@@ -161,6 +162,16 @@ def test_enriched_tick_keeps_nan_greeks_for_equities() -> None:
     out = codecs.decode_enriched(codecs.encode_enriched(e))
     assert math.isnan(out.iv) and math.isnan(out.vega)
     assert out.aggressor is AggressorSide.BUY
+
+
+def test_suggestion_keeps_signal_order_and_nan_values() -> None:
+    signals = (("orb", 1.5), ("high_dist", -0.004), ("rel_volume", math.nan), ("gap", 0.0))
+    s = ScannerSuggestion("NSE_EQ|X", "X", 5, 1, 2.25, ("r1", "r2"), 12345, FeedMode.FULL, signals)
+    out = codecs.decode_suggestion(codecs.encode_suggestion(s))
+    assert [name for name, _ in out.signals] == ["orb", "high_dist", "rel_volume", "gap"]
+    assert out.signals[0] == ("orb", 1.5) and out.signals[1] == ("high_dist", -0.004)
+    assert math.isnan(out.signals[2][1])
+    assert out._replace(signals=()) == s._replace(signals=())
 
 
 def test_decoded_enums_are_domain_enums() -> None:

@@ -2,7 +2,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -53,7 +53,7 @@ ORDER_STATUS_MODIFY_PENDING: OrderStatus
 ORDER_STATUS_CANCEL_PENDING: OrderStatus
 
 class ScannerSuggestion(_message.Message):
-    __slots__ = ("instrument_key", "trading_symbol", "ts_event", "rank", "score", "reasons", "last_price_paise", "feed_mode")
+    __slots__ = ("instrument_key", "trading_symbol", "ts_event", "rank", "score", "reasons", "last_price_paise", "feed_mode", "signals")
     INSTRUMENT_KEY_FIELD_NUMBER: _ClassVar[int]
     TRADING_SYMBOL_FIELD_NUMBER: _ClassVar[int]
     TS_EVENT_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +62,7 @@ class ScannerSuggestion(_message.Message):
     REASONS_FIELD_NUMBER: _ClassVar[int]
     LAST_PRICE_PAISE_FIELD_NUMBER: _ClassVar[int]
     FEED_MODE_FIELD_NUMBER: _ClassVar[int]
+    SIGNALS_FIELD_NUMBER: _ClassVar[int]
     instrument_key: str
     trading_symbol: str
     ts_event: int
@@ -70,7 +71,16 @@ class ScannerSuggestion(_message.Message):
     reasons: _containers.RepeatedScalarFieldContainer[str]
     last_price_paise: int
     feed_mode: str
-    def __init__(self, instrument_key: _Optional[str] = ..., trading_symbol: _Optional[str] = ..., ts_event: _Optional[int] = ..., rank: _Optional[int] = ..., score: _Optional[float] = ..., reasons: _Optional[_Iterable[str]] = ..., last_price_paise: _Optional[int] = ..., feed_mode: _Optional[str] = ...) -> None: ...
+    signals: _containers.RepeatedCompositeFieldContainer[SignalValue]
+    def __init__(self, instrument_key: _Optional[str] = ..., trading_symbol: _Optional[str] = ..., ts_event: _Optional[int] = ..., rank: _Optional[int] = ..., score: _Optional[float] = ..., reasons: _Optional[_Iterable[str]] = ..., last_price_paise: _Optional[int] = ..., feed_mode: _Optional[str] = ..., signals: _Optional[_Iterable[_Union[SignalValue, _Mapping]]] = ...) -> None: ...
+
+class SignalValue(_message.Message):
+    __slots__ = ("name", "value")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: float
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
 
 class OrderEvent(_message.Message):
     __slots__ = ("client_order_id", "broker_order_id", "instrument_key", "side", "order_type", "product", "validity", "quantity", "price_paise", "trigger_price_paise", "status", "filled_quantity", "filled_value_paise", "message", "ts_event", "ts_init", "strategy", "mode", "reason", "algo_name")
