@@ -29,6 +29,7 @@ from quant.strategy.config import load_strategies, strategy_entries
 from quant.trading.client_ids import strategy_prefix
 from quant_operator import execution, strategies
 from quant_operator.builders import DayRef
+from quant_operator.kube import KubeError
 from quant_operator.reconciler import reconcile
 from quant_operator.spec import SpecError, parse_spec
 
@@ -238,3 +239,21 @@ async def test_execution_gets_the_algo_names_and_limits_while_active(world: Any)
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["QUANT_ALGO_NAMES"] == '{"macross":"MAC-1"}'
     assert json.loads(env["QUANT_RISK__STRATEGIES"])["macross"]["max_position_quantity"] == 100
+
+
+async def test_a_refused_configmap_write_holds_the_strategy_and_says_so(world: Any) -> None:
+    kube, *_ = world
+    create = kube.create
+
+    async def forbidden(path: str, body: Any) -> Any:
+        if "/configmaps" in path:
+            raise KubeError(403, "configmaps is forbidden: cannot create")
+        return await create(path, body)
+
+    kube.create = forbidden
+    kube, events = await _run_to_trading(world)
+    assert replicas(kube)["strategy"] == 0 and replicas(kube)["ingestor"] == 2
+    cond = _condition(kube, "StrategiesConfigured")
+    assert (cond["status"], cond["reason"]) == ("False", "PatchFailed")
+    assert "forbidden" in cond["message"]
+    assert any(r == "StrategiesNotConfigured" for _, r, _ in events.seen)
