@@ -9,11 +9,13 @@ by a phase boundary. The operator only
 * holds it at one replica while the day is active (Authenticating .. Closing: a pod
   scaled to 0 by hand comes back, so MIS square-off still happens) and brings any count
   above one back to one at every reconcile, whatever the phase;
-* sets the day's ``spec.mode`` and ``spec.riskLimits`` on its container as environment
-  variables (the names of ``quant.execution.settings``), only while the day is active, so a
-  TradingDay created in advance cannot change today's limits. A limit the day leaves out
-  is removed from the container and the chart's value (the ``<release>-execution``
-  ConfigMap, read with ``envFrom``) applies again; explicit ``env`` wins over ``envFrom``.
+* sets the day's ``spec.mode`` and ``spec.riskLimits``, and the algo names and limits of
+  ``spec.strategies`` (``QUANT_ALGO_NAMES``, ``QUANT_RISK__STRATEGIES``, JSON; a day that
+  sets none leaves the chart's), on its container as environment variables (the names
+  of ``quant.execution.settings``), only while the day is active, so a TradingDay
+  created in advance cannot change today's limits. A limit the day leaves out is removed
+  from the container and the chart's value (the ``<release>-execution`` ConfigMap, read
+  with ``envFrom``) applies again; explicit ``env`` wins over ``envFrom``.
   A changed pod template restarts execution (Recreate), which recovers before it accepts
   an intent.
 
@@ -23,6 +25,7 @@ observed Deployment and sends the results as patches.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -44,6 +47,10 @@ MAX_OPEN_ORDERS = "QUANT_RISK__MAX_OPEN_ORDERS"
 ORDERS_PER_SECOND = "QUANT_RATE__ORDERS_PER_SECOND"
 RATE_MODE = "QUANT_RATE__MODE"
 SQUARE_OFF_AT = "QUANT_SQUARE_OFF_AT"
+#: strategy id -> X-Algo-Name, JSON (from ``spec.strategies[].algoName``)
+ALGO_NAMES = "QUANT_ALGO_NAMES"
+#: strategy id -> its limits, JSON (from ``spec.strategies[].limits``)
+RISK_STRATEGIES = "QUANT_RISK__STRATEGIES"
 #: Every variable the operator owns on the execution container (nothing else is touched).
 OWNED: tuple[str, ...] = (
     MODE,
@@ -55,6 +62,8 @@ OWNED: tuple[str, ...] = (
     ORDERS_PER_SECOND,
     RATE_MODE,
     SQUARE_OFF_AT,
+    ALGO_NAMES,
+    RISK_STRATEGIES,
 )
 _CENTS = Decimal("0.01")
 
@@ -86,6 +95,29 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def algo_names(spec: DaySpec) -> str | None:
+    """``QUANT_ALGO_NAMES`` of the day's strategies; ``None`` when none names one."""
+    names = {s.id: s.algo_name for s in spec.strategies if s.algo_name}
+    return json.dumps(names, sort_keys=True, separators=(",", ":")) if names else None
+
+
+def strategy_limits(spec: DaySpec) -> str | None:
+    """``QUANT_RISK__STRATEGIES`` of the day's strategies; ``None`` when none sets a limit."""
+    out: dict[str, dict[str, int | str]] = {}
+    for s in spec.strategies:
+        limits = s.limits
+        entry: dict[str, int | str] = {}
+        if limits.max_position_quantity is not None:
+            entry["max_position_quantity"] = limits.max_position_quantity
+        if limits.max_exposure is not None:
+            entry["max_exposure"] = str(limits.max_exposure.quantize(_CENTS))
+        if limits.max_daily_loss is not None:
+            entry["max_daily_loss"] = str(limits.max_daily_loss.quantize(_CENTS))
+        if entry:
+            out[s.id] = entry
+    return json.dumps(out, sort_keys=True, separators=(",", ":")) if out else None
+
+
 def day_env(spec: DaySpec) -> dict[str, str | None]:
     """The owned variables for ``spec``; ``None`` = not set by the day (chart value)."""
     limits = spec.risk_limits.effective()
@@ -100,6 +132,8 @@ def day_env(spec: DaySpec) -> dict[str, str | None]:
         ORDERS_PER_SECOND: _text(limits.orders_per_second),
         RATE_MODE: limits.rate_mode,
         SQUARE_OFF_AT: None if square_off is None else square_off.strftime("%H:%M"),
+        ALGO_NAMES: algo_names(spec),
+        RISK_STRATEGIES: strategy_limits(spec),
     }
 
 

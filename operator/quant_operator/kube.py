@@ -71,8 +71,9 @@ def secret_path(namespace: str, name: str) -> str:
     return f"/api/v1/namespaces/{namespace}/secrets/{name}"
 
 
-def configmap_path(namespace: str, name: str) -> str:
-    return f"/api/v1/namespaces/{namespace}/configmaps/{name}"
+def configmap_path(namespace: str, name: str | None = None) -> str:
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    return f"{base}/{name}" if name else base
 
 
 def tradingday_path(namespace: str, name: str, *, status: bool = False) -> str:

@@ -16,7 +16,8 @@ and the ``BackfillSucceeded`` condition.
 
 Scaling rule: 0 while preparing and after the day (also while a finished session waits
 for its backfill); the spec's replicas during PreOpen
-and Trading; strategy 0 while the kill switch is engaged and during Closing. The
+and Trading; strategy 0 while the kill switch is engaged, during Closing and while
+``spec.strategies`` is empty, and never above 1 (each strategy pod runs every strategy). The
 gateway is never scaled; the execution Deployment is not scaled per phase either
 (:mod:`quant_operator.execution` keeps it at one replica). A day in Pending, Holiday, or
 one that ended before it started never touches replicas, so a TradingDay created in
@@ -35,6 +36,8 @@ from quant.core.clock import IST, NS_PER_SECOND, ns_to_datetime
 from quant_operator.spec import SCALED_COMPONENTS, DaySpec
 
 NS_PER_MINUTE = 60 * NS_PER_SECOND
+#: Each strategy pod runs every listed strategy: a second one would send each order twice.
+MAX_STRATEGY_REPLICAS = 1
 #: A token that dies within this margin is treated as expired.
 TOKEN_MARGIN_NS = 5 * NS_PER_MINUTE
 #: Wait this long between two token requests (the user must approve each in the app).
@@ -248,7 +251,9 @@ def _replicas_for(phase: Phase, spec: DaySpec) -> dict[str, int]:
     if phase not in (Phase.PRE_OPEN, Phase.TRADING, Phase.CLOSING):
         return dict.fromkeys(SCALED_COMPONENTS, 0)
     wanted = dict(spec.replicas.as_mapping())
-    if phase is Phase.CLOSING or spec.kill_switch:
+    # every strategy pod runs every strategy: one at most, none without strategies
+    wanted["strategy"] = min(wanted["strategy"], MAX_STRATEGY_REPLICAS)
+    if phase is Phase.CLOSING or spec.kill_switch or not spec.strategies:
         wanted["strategy"] = 0
     return wanted
 

@@ -8,7 +8,9 @@ restart simply reconciles again. Errors propagate as :class:`ReconcileError` (or
 port's own exceptions); the handlers decide retry versus failure. The execution
 Deployment is tended apart from the scaled services (:mod:`quant_operator.execution`):
 never above one replica, and the active day's mode and risk limits on its container,
-reported as the ``ExecutionConfigured`` condition.
+reported as the ``ExecutionConfigured`` condition. The strategy Deployment gets the day's
+``spec.strategies`` (:mod:`quant_operator.strategies`) before it is scaled up, reported as
+the ``StrategiesConfigured`` condition.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from quant_operator import backfill, builders, execution
+from quant_operator import backfill, builders, execution, strategies
 from quant_operator.builders import DayRef
 from quant_operator.control import ControlPublisher
 from quant_operator.kube import (
     KubeApi,
     KubeError,
+    configmap_path,
     deployments_path,
     jobs_path,
     tradingday_path,
@@ -200,6 +203,106 @@ async def _tend_one(
     return f"{name}: {replicas} replica, {execution.describe(spec)}"
 
 
+def _strategy_wanted(decision: Decision) -> bool:
+    """Whether this decision runs the strategy Deployment (so its config must be written)."""
+    if not execution.applies(decision.phase, decision.hold):
+        return False
+    return decision.replicas is None or decision.replicas.get(strategies.COMPONENT, 0) > 0
+
+
+async def tend_strategies(
+    kube: KubeApi,
+    day: DayRef,
+    deployments: list[dict[str, Any]],
+    spec: DaySpec,
+    decision: Decision,
+    events: EventSink,
+) -> Condition | None:
+    """Write the day's strategies where the strategy Deployment reads them.
+
+    Runs before the scale-up, so the strategy pods start with the day's strategies. Only
+    while the day is active: with no strategies the condition says why the Deployment
+    stays at 0; with the strategy held at 0 (kill switch, Closing) nothing is written.
+    Returns ``StrategiesConfigured`` (``None``: nothing to report); a failure is reported,
+    not raised (``reason`` ``PatchFailed``/``NoConfigVolume``/``NotFound``: the scale-up
+    waits, see :func:`hold_strategy`).
+    """
+    cond = "StrategiesConfigured"
+    if not execution.applies(decision.phase, decision.hold):
+        return None
+    if not spec.strategies:
+        msg = "spec.strategies is empty: the strategy Deployment stays at 0 replicas"
+        return Condition(cond, False, "NoStrategies", msg)
+    if not _strategy_wanted(decision):
+        return None
+    found = [
+        d
+        for d in deployments
+        if strategies.is_strategy(d)
+        and (d["metadata"].get("labels") or {}).get(builders.LABEL_MANAGED) == "true"
+    ]
+    if not found:
+        msg = f"no Deployment labelled {builders.LABEL_COMPONENT}={strategies.COMPONENT}"
+        return Condition(cond, False, "NotFound", msg)
+    text = strategies.config_yaml(spec)
+    digest = strategies.checksum(text)
+    done: list[str] = []
+    try:
+        for d in found:
+            name = d["metadata"]["name"]
+            cm = strategies.configmap_name(d)
+            if cm is None:
+                msg = (
+                    f"Deployment {name} mounts no ConfigMap volume {strategies.VOLUME!r}: "
+                    "it cannot read spec.strategies (install it with the chart)"
+                )
+                events.warn("StrategiesNotConfigured", msg)
+                return Condition(cond, False, "NoConfigVolume", msg)
+            await _write_configmap(kube, day, cm, text, events)
+            if strategies.config_checksum(d) != digest:
+                path = deployments_path(day.namespace, name)
+                await kube.patch(path, strategies.checksum_patch(digest))
+                events.info(
+                    "StrategiesConfigured", f"{name} restarts with {strategies.describe(spec)}"
+                )
+            done.append(f"{name} reads ConfigMap {cm}")
+    except KubeError as e:
+        events.warn("StrategiesNotConfigured", str(e))
+        return Condition(cond, False, "PatchFailed", str(e))
+    return Condition(cond, True, "Applied", f"{'; '.join(done)}: {strategies.describe(spec)}")
+
+
+async def _write_configmap(
+    kube: KubeApi, day: DayRef, name: str, text: str, events: EventSink
+) -> None:
+    path = configmap_path(day.namespace, name)
+    current = await kube.get(path)
+    if current is None:
+        created = await kube.create(
+            configmap_path(day.namespace),
+            strategies.build_configmap(day, name, text),
+        )
+        if created is not None:
+            events.info("StrategiesConfigured", f"created ConfigMap {name}")
+            return
+        current = await kube.get(path)  # created meanwhile: patch it
+        if current is None:
+            raise KubeError(409, f"ConfigMap {name} exists but cannot be read")
+    patch = strategies.configmap_patch(current, day, text)
+    if patch is not None:
+        await kube.patch(path, patch)
+        events.info("StrategiesConfigured", f"wrote ConfigMap {name}")
+
+
+def hold_strategy(wanted: Mapping[str, int], tended: Condition | None) -> dict[str, int]:
+    """``wanted`` without a scale-up of the strategy when its config could not be written."""
+    out = dict(wanted)
+    failed = tended is not None and not tended.status and tended.reason != "NoStrategies"
+    if failed and out.get(strategies.COMPONENT, 0) > 0:
+        del out[strategies.COMPONENT]  # leave it as it is; the next reconcile tries again
+    return out
+
+
 async def _apply_actions(
     ports: Ports,
     day: DayRef,
@@ -318,9 +421,15 @@ async def reconcile(ports: Ports, namespace: str, name: str, events: EventSink) 
     decision = next_phase(spec, status, now, obs)
     valid = Condition("SpecValid", True, "Valid", "spec is valid")
     decision = replace(decision, conditions=(*decision.conditions, valid))
-    # Scale first: a kill switch halts the strategy even if the control topic is down.
+    # The strategies are written before the strategy scales up (nothing when it is held at
+    # 0); then scale, before the control topic: a kill switch halts the strategy even if
+    # the control topic is down.
+    configured = await tend_strategies(ports.kube, day, deployments, spec, decision, events)
+    if configured is not None:
+        decision = replace(decision, conditions=(*decision.conditions, configured))
     if decision.replicas is not None:
-        changed = await scale(ports.kube, namespace, deployments, decision.replicas)
+        wanted = hold_strategy(decision.replicas, configured)
+        changed = await scale(ports.kube, namespace, deployments, wanted)
         if changed:
             events.info("Scaled", f"{decision.phase.value}: " + ", ".join(changed))
     tended = await tend_execution(ports.kube, namespace, deployments, spec, decision, events)

@@ -28,6 +28,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from quant.core.calendar import CALENDARS, NORMAL_SESSION, SessionTimes, calendar_for
+from quant.trading.client_ids import ensure_distinct_prefixes
+from quant.trading.errors import InvalidIntent
 
 #: Components whose Deployments the operator scales (the gateway is never scaled).
 SCALED_COMPONENTS: tuple[str, ...] = ("ingestor", "features", "scanner", "strategy")
@@ -93,14 +95,14 @@ class SecretRef(_Model):
 class Replicas(_Model):
     """Replicas of each scaled service while the market is open (the CRD's defaults).
 
-    The strategy service is not built yet: its Deployment is a placeholder, so it
-    defaults to 0 and starts nothing that would crash-loop.
+    The strategy runtime runs every listed strategy in each replica, so the phase machine
+    runs at most one (and none while ``spec.strategies`` is empty).
     """
 
     ingestor: int = Field(default=1, ge=0, le=50)
     features: int = Field(default=1, ge=0, le=50)
     scanner: int = Field(default=1, ge=0, le=50)
-    strategy: int = Field(default=0, ge=0, le=50)
+    strategy: int = Field(default=1, ge=0, le=50)
 
     def as_mapping(self) -> Mapping[str, int]:
         return MappingProxyType({c: int(getattr(self, c)) for c in SCALED_COMPONENTS})
@@ -190,6 +192,49 @@ class RiskLimitsSpec(_Model):
         )
 
 
+#: A strategy id as the runtime takes it (``quant.strategy.config``).
+STRATEGY_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: ``package.module:ClassName``; the cluster has no file paths to load from.
+STRATEGY_CLASS = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+MAX_STRATEGIES = 32
+
+
+class StrategyLimitsSpec(_Model):
+    """One strategy's limits in the execution service; ``None`` = no limit."""
+
+    max_position_quantity: int | None = Field(default=None, ge=0)
+    max_exposure: Rupees | None = None
+    max_daily_loss: Rupees | None = None
+
+
+class StrategySpec(_Model):
+    """One entry of ``spec.strategies``: what the strategy Deployment runs."""
+
+    id: str = Field(pattern=STRATEGY_ID)
+    cls: str = Field(alias="class", pattern=STRATEGY_CLASS, max_length=256)
+    params: Mapping[str, Any] = Field(default_factory=dict)
+    mode: Literal["paper", "live"] | None = None
+    algo_name: str | None = Field(default=None, min_length=1, max_length=64)
+    limits: StrategyLimitsSpec = StrategyLimitsSpec()
+
+    @field_validator("cls")
+    @classmethod
+    def _no_file(cls, value: str) -> str:
+        if ".py:" in value:
+            raise ValueError(
+                f"{value!r} is a file path: in the cluster give package.module:ClassName "
+                "importable from the image"
+            )
+        return value
+
+    @field_validator("algo_name")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and value != value.strip():
+            raise ValueError("algoName must not start or end with a space")
+        return value
+
+
 class InstrumentSync(_Model):
     max_attempts: int = Field(default=3, ge=1, le=10)
     backoff_limit: int = Field(default=2, ge=0, le=10)
@@ -263,6 +308,7 @@ class DaySpec(_Model):
     universe: Universe = Universe()
     backfill: Backfill = Backfill()
     risk_limits: RiskLimitsSpec = RiskLimitsSpec()
+    strategies: tuple[StrategySpec, ...] = Field(default=(), max_length=MAX_STRATEGIES)
 
     @field_validator("exchange")
     @classmethod
@@ -275,6 +321,24 @@ class DaySpec(_Model):
     def _live_needs_token(self) -> DaySpec:
         if self.mode == "live" and self.token_secret_ref is None:
             raise ValueError("mode=live requires spec.tokenSecretRef")
+        return self
+
+    @model_validator(mode="after")
+    def _strategies_fit(self) -> DaySpec:
+        ids = [s.id for s in self.strategies]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"strategies: ids must be unique; used twice: {twice}")
+        try:
+            ensure_distinct_prefixes(ids)
+        except InvalidIntent as e:
+            raise ValueError(f"strategies: {e}") from e
+        other = [s.id for s in self.strategies if s.mode not in (None, self.mode)]
+        if other:
+            raise ValueError(
+                f"strategies {other}: mode must be the day's mode {self.mode!r} "
+                "(one execution service runs in one mode)"
+            )
         return self
 
     @model_validator(mode="after")

@@ -168,8 +168,15 @@ def test_operator_service_account_has_least_privilege(
         ("update", "secrets/upstox-token"),
         ("create", "events"),
         ("get", "kafkatopics.kafka.strimzi.io"),
+        ("create", "configmaps"),
+        ("get", f"configmaps/{RELEASE}-quant-platform-strategies"),
+        ("patch", f"configmaps/{RELEASE}-quant-platform-strategies"),
     ]
     denied = [
+        ("get", f"configmaps/{RELEASE}-quant-platform-settings"),
+        ("patch", f"configmaps/{RELEASE}-quant-platform-execution"),
+        ("list", "configmaps"),
+        ("delete", f"configmaps/{RELEASE}-quant-platform-strategies"),
         ("delete", "tradingdays.trading.quant-platform.io"),
         ("create", "tradingdays.trading.quant-platform.io"),
         ("delete", "deployments.apps"),

@@ -42,6 +42,15 @@ VALID: dict[str, Any] = {
 }
 
 
+STRATEGY: dict[str, Any] = {
+    "id": "macross",
+    "class": "quant.strategy.examples.ma_cross:MaCross",
+    "params": {"fast": 5, "slow": 20, "nested": {"any": ["thing", 1]}},
+    "algoName": "MAC-1",
+    "limits": {"maxPositionQuantity": 100, "maxExposure": "150000", "maxDailyLoss": "2000.50"},
+}
+
+
 def _day(name: str, **spec: Any) -> dict[str, Any]:
     day = copy.deepcopy(VALID)
     day["metadata"]["name"] = name
@@ -78,7 +87,7 @@ def test_valid_paper_day_is_accepted_with_defaults(
     assert spec["mode"] == "paper"
     assert spec["killSwitch"] is False
     assert spec["killSwitchAction"] == "halt"
-    assert spec["replicas"] == {"ingestor": 1, "features": 1, "scanner": 1, "strategy": 0}
+    assert spec["replicas"] == {"ingestor": 1, "features": 1, "scanner": 1, "strategy": 1}
     assert spec["riskLimits"]["maxDailyLoss"] == "5000"
     assert "maxOrdersPerSecond" not in spec["riskLimits"]  # deprecated: no default any more
     assert spec["tokenSecretRef"] == {"name": "upstox-token", "key": "access_token"}
@@ -167,6 +176,53 @@ def test_live_special_session_with_schedule_is_accepted(
         ("live-no-token", {"mode": "live", "tokenSecretRef": None}, "requires spec.tokenSecretRef"),
         ("bad-key", {"universe": {"instrumentKeys": ["RELIANCE"]}}, "spec.universe.instrumentKeys"),
         ("unknown-field", {"tradeEverything": True}, "tradeEverything"),
+        (
+            "strat-mode",
+            {"strategies": [{**STRATEGY, "mode": "backtest"}]},
+            'spec.strategies[0].mode: Unsupported value: "backtest"',
+        ),
+        (
+            "strat-live-on-paper",
+            {"strategies": [{**STRATEGY, "mode": "live"}]},
+            "spec.strategies[].mode must be the day's spec.mode",
+        ),
+        (
+            "strat-dup",
+            {"strategies": [STRATEGY, {**STRATEGY, "params": {}}]},
+            'spec.strategies[1]: Duplicate value: {"id":"macross"}',
+        ),
+        (
+            "strat-file",
+            {"strategies": [{**STRATEGY, "class": "strategies/orb.py:Orb"}]},
+            "spec.strategies[0].class",
+        ),
+        (
+            "strat-py-module",
+            {"strategies": [{**STRATEGY, "class": "orb.py:Orb"}]},
+            "not a file path",
+        ),
+        ("strat-id", {"strategies": [{**STRATEGY, "id": "-x"}]}, "spec.strategies[0].id"),
+        ("strat-no-class", {"strategies": [{"id": "x"}]}, "spec.strategies[0].class: Required"),
+        (
+            "strat-exposure",
+            {"strategies": [{**STRATEGY, "limits": {"maxExposure": "1.234"}}]},
+            "spec.strategies[0].limits.maxExposure",
+        ),
+        (
+            "strat-qty",
+            {"strategies": [{**STRATEGY, "limits": {"maxPositionQuantity": -1}}]},
+            "spec.strategies[0].limits.maxPositionQuantity",
+        ),
+        (
+            "strat-algo",
+            {"strategies": [{**STRATEGY, "algoName": ""}]},
+            "spec.strategies[0].algoName",
+        ),
+        (
+            "strat-many",
+            {"strategies": [{**STRATEGY, "id": f"s{i}"} for i in range(33)]},
+            "spec.strategies: Too many",
+        ),
     ],
 )
 def test_invalid_day_is_rejected_with_a_clear_message(
@@ -175,6 +231,18 @@ def test_invalid_day_is_rejected_with_a_clear_message(
     ok, err = _create(k8s_cluster, k8s_namespace, _day(case, **spec))
     assert not ok, f"{case} was accepted"
     assert message in err, err
+
+
+def test_strategies_are_accepted_with_their_free_form_params(
+    k8s_cluster: ControlPlane, k8s_namespace: str
+) -> None:
+    live = {**STRATEGY, "id": "orb", "mode": "live"}
+    ok, err = _create(
+        k8s_cluster, k8s_namespace, _day("strategies", mode="live", strategies=[STRATEGY, live])
+    )
+    assert ok, err
+    spec = _get(k8s_cluster, k8s_namespace, "strategies")["spec"]
+    assert spec["strategies"] == [STRATEGY, live]  # params kept as given, nested ones too
 
 
 def test_date_is_immutable(k8s_cluster: ControlPlane, k8s_namespace: str) -> None:

@@ -125,6 +125,12 @@ def test_the_chart_workloads_run_a_day_under_the_operator_role(
         )
     assert env_now["QUANT_RISK__MAX_DAILY_LOSS"] == "5000.00"
     assert env_now["QUANT_RATE__ORDERS_PER_SECOND"] == "20"
+    assert json.loads(env_now["QUANT_ALGO_NAMES"]) == {"macross": "MAC-1"}
+    # The day's strategies in the ConfigMap the chart's strategy Deployment mounts, created
+    # and written under the operator's Role (create, and get/patch of that one name).
+    cm = get(cluster, ns, "configmap", f"{RELEASE}-quant-platform-strategies")
+    assert "quant.strategy.examples.ma_cross:MaCross" in cm["data"]["strategies.yaml"]
+    assert cm["metadata"]["ownerReferences"][0]["name"] == "chart-day"
     assert env_now["QUANT_POSTGRES_PASSWORD"] == "*"  # the chart's secret ref is untouched
     strategy = get(cluster, ns, "deployment", execution)["spec"]["strategy"]
     assert strategy["type"] == "Recreate"

@@ -92,7 +92,8 @@ def test_a_whole_day_phases_scaling_sync_token_and_kill_switch(
         # 09:01 pre-open: the spec's replicas; 09:20 trading.
         set_clock(cluster, ns, ist(DAY, 9, 1))
         wait_phase(cluster, ns, "day", "PreOpen")
-        wanted = {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 2, "gateway": 1}
+        # spec.replicas.strategy is 2: each strategy pod runs every strategy, so never above 1
+        wanted = {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 1, "gateway": 1}
         wait_until("pre-open replicas", lambda: replicas(cluster, ns) == wanted)
         set_clock(cluster, ns, ist(DAY, 9, 20))
         wait_phase(cluster, ns, "day", "Trading")
@@ -113,7 +114,7 @@ def test_a_whole_day_phases_scaling_sync_token_and_kill_switch(
             "patch", "-n", ns, "tradingday", "day", "--type=merge", "-p",
             json.dumps({"spec": {"killSwitch": False}}),
         )  # fmt: skip
-        wait_until("strategy back to 2", lambda: replicas(cluster, ns)["strategy"] == 2)
+        wait_until("strategy back to 1", lambda: replicas(cluster, ns)["strategy"] == 1)
 
         # A new token in the Secret rolls every Deployment that reads it.
         before = wait_until(
@@ -222,7 +223,7 @@ def test_an_operator_restart_mid_day_resumes_without_a_duplicate_job(
         set_clock(cluster, ns, ist(DAY, 10, 0))
         with run_operator(ns):
             wait_phase(cluster, ns, "day", "Trading")
-            wait_until("trading replicas", lambda: replicas(cluster, ns)["strategy"] == 2)
+            wait_until("trading replicas", lambda: replicas(cluster, ns)["strategy"] == 1)
     jobs = items(cluster, ns, "jobs", SYNC_SELECTOR)
     assert [j["metadata"]["name"] for j in jobs] == ["day-sync-20261125-1"]
     order = [m.split(":")[0] for m in phase_events(cluster, ns, "day")]
@@ -269,13 +270,14 @@ def test_an_expired_token_holds_the_day_until_a_fresh_one_is_written(
     assert len(items(cluster, ns, "jobs", SYNC_SELECTOR)) == 1
 
 
-def test_a_day_with_default_replicas_leaves_the_unbuilt_strategy_at_zero(
+def test_a_day_without_strategies_leaves_the_strategy_at_zero_and_says_why(
     k8s_cluster: Any, k8s_namespace: str
 ) -> None:
     ns, cluster = k8s_namespace, k8s_cluster
     prepare_namespace(cluster, ns, DAY, ist(DAY, 8, 20))
     day = trading_day("day", ns, DAY)
-    del day["spec"]["replicas"]  # the CRD's defaults apply
+    del day["spec"]["replicas"]  # the CRD's defaults apply: strategy 1 ...
+    del day["spec"]["strategies"]  # ... but there is nothing to run
     with operator_env(str(cluster.kubeconfig), ns), run_operator(ns):
         apply(cluster, day)
         wait_until("sync Job to complete (kwok)", lambda: _job_complete(cluster, ns), 60)
@@ -283,9 +285,20 @@ def test_a_day_with_default_replicas_leaves_the_unbuilt_strategy_at_zero(
         wait_phase(cluster, ns, "day", "Trading")
         wanted = {"ingestor": 1, "features": 1, "scanner": 1, "strategy": 0, "gateway": 1}
         wait_until("default trading replicas", lambda: replicas(cluster, ns) == wanted)
+        body = wait_until(
+            "StrategiesConfigured",
+            lambda: (
+                (b := get(cluster, ns, "tradingday", "day"))
+                and "StrategiesConfigured" in _conditions(b)
+                and b
+            ),
+        )
+    cond = _conditions(body)["StrategiesConfigured"]
+    assert (cond["status"], cond["reason"]) == ("False", "NoStrategies")
+    assert "stays at 0 replicas" in cond["message"]
     assert get(cluster, ns, "tradingday", "day")["spec"]["replicas"] == {
         "ingestor": 1,
         "features": 1,
         "scanner": 1,
-        "strategy": 0,
+        "strategy": 1,
     }

@@ -47,7 +47,10 @@ LIMITS = {
 
 def _owned(env: dict[str, str]) -> dict[str, str]:
     return {
-        k: v for k, v in env.items() if k.startswith(("QUANT_MODE", "QUANT_RISK", "QUANT_RATE"))
+        k: v
+        for k, v in env.items()
+        if k.startswith(("QUANT_MODE", "QUANT_RISK", "QUANT_RATE"))
+        and k != "QUANT_RISK__STRATEGIES"  # the strategies' (test_operator_day_strategies)
     }
 
 

@@ -25,6 +25,15 @@ from kopf.testing import KopfRunner
 from quant.core.clock import IST
 
 COMPONENTS = ("ingestor", "features", "scanner", "strategy")
+STRATEGIES_CONFIGMAP = "quant-strategies"
+#: The one strategy of :func:`trading_day` (the strategy Deployment runs at most 1 pod).
+STRATEGY: dict[str, Any] = {
+    "id": "macross",
+    "class": "quant.strategy.examples.ma_cross:MaCross",
+    "params": {"fast": 5, "slow": 20},
+    "algoName": "MAC-1",
+    "limits": {"maxPositionQuantity": 100, "maxExposure": "150000", "maxDailyLoss": "2000"},
+}
 CLOCK_CONFIGMAP = "quant-operator-clock"
 TOKEN_SECRET = "upstox-token"
 
@@ -65,6 +74,16 @@ def deployment(component: str, namespace: str, *, managed: bool = True) -> dict[
             "valueFrom": {"secretKeyRef": {"name": TOKEN_SECRET, "key": "access_token"}},
         }
     ]
+    pod: dict[str, Any] = {
+        "containers": [{"name": component, "image": "quant-platform:test", "env": env}],
+    }
+    if component == "strategy":  # as the chart: the strategies file from the operator's ConfigMap
+        pod["volumes"] = [
+            {"name": "strategies", "configMap": {"name": STRATEGIES_CONFIGMAP, "optional": True}}
+        ]
+        pod["containers"][0]["volumeMounts"] = [
+            {"name": "strategies", "mountPath": "/etc/quant-platform/strategies", "readOnly": True}
+        ]
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -72,12 +91,7 @@ def deployment(component: str, namespace: str, *, managed: bool = True) -> dict[
         "spec": {
             "replicas": 0 if managed else 1,
             "selector": {"matchLabels": {"app.kubernetes.io/name": f"quant-{component}"}},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "containers": [{"name": component, "image": "quant-platform:test", "env": env}],
-                },
-            },
+            "template": {"metadata": {"labels": labels}, "spec": pod},
         },
     }
 
@@ -125,6 +139,7 @@ def trading_day(name: str, namespace: str, day: date, **spec: Any) -> dict[str, 
         "date": day.isoformat(),
         "tokenSecretRef": {"name": TOKEN_SECRET},
         "replicas": {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 2},
+        "strategies": [STRATEGY],
     }
     body.update(spec)
     return {

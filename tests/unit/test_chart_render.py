@@ -121,6 +121,8 @@ def test_operator_rbac_grants_exactly_the_needed_verbs(objects: list[Obj]) -> No
         (("batch",), ("jobs",), ()): {"create", "get", "list", "watch", "delete"},
         (("",), ("pods",), ()): {"list"},
         (("",), ("secrets",), ("upstox-token",)): {"get", "watch", "patch", "update"},
+        (("",), ("configmaps",), ()): {"create"},
+        (("",), ("configmaps",), (f"{RELEASE}-quant-platform-strategies",)): {"get", "patch"},
         (("",), ("events",), ()): {"create"},
         (("kafka.strimzi.io",), ("kafkatopics",), ()): {"get"},
     }
@@ -150,7 +152,11 @@ def test_configmap_clock_adds_only_a_get_on_that_configmap(helm_home: Path) -> N
         helm_home, {"operator.clock.mode": "configmap", "operator.clock.configMap": "clk"}
     )
     extra = [
-        r for r in _named(objs, "Role", "-operator")["rules"] if "configmaps" in r["resources"]
+        r
+        for r in _named(objs, "Role", "-operator")["rules"]
+        if "configmaps" in r["resources"]
+        and f"{RELEASE}-quant-platform-strategies" not in r.get("resourceNames", ())
+        and r["verbs"] != ["create"]
     ]
     assert extra == [
         {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["clk"], "verbs": ["get"]}
@@ -294,12 +300,14 @@ def test_each_service_settings_object_accepts_the_pods_env(
     from quant.features.settings import FeaturesSettings
     from quant.gateway.service_settings import GatewayServiceSettings
     from quant.ingestor.settings import IngestorSettings
+    from quant.strategy.settings import StrategySettings
 
     classes: dict[str, type[Any]] = {
         "gateway": GatewayServiceSettings,
         "ingestor": IngestorSettings,
         "features": FeaturesSettings,
         "execution": _execution_settings(),
+        "strategy": StrategySettings,
     }
     scanner = _scanner_settings()
     if scanner is not None:  # the scanner service's settings, once its package is in
@@ -327,7 +335,16 @@ def test_each_service_settings_object_accepts_the_pods_env(
     assert (gateway.gateway.host, gateway.gateway.port) == ("0.0.0.0", 8080)  # noqa: S104
     assert gateway.postgres.dsn.get_secret_value().startswith("postgresql://quant:")
     assert gateway.kafka.bootstrap_servers == settings["QUANT_KAFKA__BOOTSTRAP_SERVERS"]
-    for command in ("ingestor", "features", "execution", *(("scanner",) if scanner else ())):
+    strategy = built["strategy"]
+    assert str(strategy.strategy_config) == STRATEGIES_FILE
+    assert str(strategy.state_dir).startswith("/var/lib/quant-platform/")
+    for command in (
+        "ingestor",
+        "features",
+        "execution",
+        "strategy",
+        *(("scanner",) if scanner else ()),
+    ):
         assert built[command].metrics_port == int(settings["QUANT_METRICS_PORT"])
     execution = built["execution"]
     assert execution.mode == "paper" and execution.api_port == 8081
@@ -523,6 +540,54 @@ def test_the_scanner_deployment_runs_the_scanner_with_its_own_settings(helm_home
     assert env["QUANT_SCANNER__TOP_N"] == "10" and env["QUANT_SCANNER__INTERVAL_SECONDS"] == "300"
     ingestor = {e["name"] for e in _container(_named(objects, "Deployment", "-ingestor"))["env"]}
     assert not any(name.startswith("QUANT_SCANNER__") for name in ingestor)
+
+
+STRATEGIES_FILE = "/etc/quant-platform/strategies/strategies.yaml"
+
+
+def test_the_strategy_deployment_runs_the_operators_strategies_file(objects: list[Obj]) -> None:
+    deployment = _named(objects, "Deployment", "-strategy")
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}  # never two at once
+    pod = deployment["spec"]["template"]["spec"]
+    container = _container(deployment)
+    assert container["args"] == ["strategy", "run"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["QUANT_STRATEGY_CONFIG"] == STRATEGIES_FILE
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert STRATEGIES_FILE.startswith(mounts["strategies"]["mountPath"] + "/")
+    assert mounts["strategies"]["readOnly"] is True
+    assert env["QUANT_DATA_DIR"] == mounts["state"]["mountPath"]  # writable: the state files
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    # the ConfigMap the operator writes (quant_operator.strategies: the volume names it),
+    # the one its Role may read and patch
+    assert volumes["strategies"]["configMap"] == {
+        "name": f"{RELEASE}-quant-platform-strategies",
+        "optional": True,
+    }
+    assert "emptyDir" in volumes["state"]
+    assert not any(
+        o["metadata"]["name"].endswith("-strategies") for o in by_kind(objects, "ConfigMap")
+    )
+
+
+def test_the_strategy_state_can_live_on_a_claim(helm_home: Path) -> None:
+    objects = render_objects(
+        helm_home,
+        {
+            "services.strategy.state.existingClaim": "strategy-state",
+            "services.strategy.env.QUANT_BARS_FROM_TICKS": "true",
+        },
+    )
+    deployment = _named(objects, "Deployment", "-strategy")
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["state"] == {
+        "name": "state",
+        "persistentVolumeClaim": {"claimName": "strategy-state"},
+    }
+    env = {e["name"]: e.get("value") for e in _container(deployment)["env"]}
+    assert env["QUANT_BARS_FROM_TICKS"] == "true"
+    done = render(helm_home, {"services.strategy.env.QUANT_STRATEGY_CONFIG": "/x.yaml"})
+    assert done.returncode != 0 and "QUANT_STRATEGY_CONFIG" in done.stderr
 
 
 def test_scanner_env_takes_only_scanner_settings(helm_home: Path) -> None:

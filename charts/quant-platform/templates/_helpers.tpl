@@ -153,6 +153,11 @@ server, else the password composed into the in-cluster server's DSN. */}}
 {{- printf "http://%s:%d" (include "qp.componentName" (dict "root" . "component" "execution")) (int .Values.execution.service.port) -}}
 {{- end -}}
 
+{{/* The ConfigMap the strategy Deployment reads its strategies from (the operator writes it). */}}
+{{- define "qp.strategiesConfigMap" -}}
+{{- include "qp.componentName" (dict "root" . "component" "strategies") -}}
+{{- end -}}
+
 {{/* Volumes every platform pod mounts: a writable /tmp and the Upstox token Secret. */}}
 {{- define "qp.platformVolumes" -}}
 - name: tmp

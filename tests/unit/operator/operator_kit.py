@@ -145,6 +145,16 @@ def ist(hh: int, mm: int) -> int:
 DEPLOY = f"/apis/apps/v1/namespaces/{NS}/deployments"
 JOBS = f"/apis/batch/v1/namespaces/{NS}/jobs"
 SECRET = f"/api/v1/namespaces/{NS}/secrets/upstox-token"
+STRATEGIES_CM = "quant-strategies"
+CONFIGMAPS = f"/api/v1/namespaces/{NS}/configmaps"
+#: The day's one strategy (``world``'s TradingDay).
+MACROSS = {
+    "id": "macross",
+    "class": "quant.strategy.examples.ma_cross:MaCross",
+    "params": {"fast": 5, "slow": 20},
+    "algoName": "MAC-1",
+    "limits": {"maxPositionQuantity": 100, "maxExposure": "150000", "maxDailyLoss": "2000.5"},
+}
 
 
 def deployment(component: str, *, uses_token: bool = True, managed: bool = True) -> dict[str, Any]:
@@ -157,12 +167,14 @@ def deployment(component: str, *, uses_token: bool = True, managed: bool = True)
     labels = {builders.LABEL_COMPONENT: component}
     if managed:
         labels[builders.LABEL_MANAGED] = "true"
+    pod: dict[str, Any] = {"containers": [{"name": "c", "env": env if uses_token else []}]}
+    if component == "strategy":  # the chart's: the strategies file from a ConfigMap
+        pod["volumes"] = [
+            {"name": "strategies", "configMap": {"name": STRATEGIES_CM, "optional": True}}
+        ]
     return {
         "metadata": {"name": f"quant-{component}", "labels": labels},
-        "spec": {
-            "replicas": 1,
-            "template": {"spec": {"containers": [{"name": "c", "env": env if uses_token else []}]}},
-        },
+        "spec": {"replicas": 1, "template": {"spec": pod}},
     }
 
 
@@ -186,6 +198,7 @@ def world() -> tuple[FakeKube, FakeClock, RecordingControlPublisher, Ports, Even
             "date": DAY.isoformat(),
             "tokenSecretRef": {"name": "upstox-token"},
             "replicas": {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 2},
+            "strategies": [MACROSS],
         },
     }
     clock = FakeClock(ist(7, 0))

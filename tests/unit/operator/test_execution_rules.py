@@ -85,6 +85,8 @@ def test_day_env_maps_every_limit_to_the_execution_settings_names() -> None:
         "QUANT_RATE__ORDERS_PER_SECOND": "8",
         "QUANT_RATE__MODE": "reject",
         "QUANT_SQUARE_OFF_AT": "15:10",
+        "QUANT_ALGO_NAMES": None,
+        "QUANT_RISK__STRATEGIES": None,
     }
     assert set(env) == set(execution.OWNED)
     unset = execution.day_env(_spec())

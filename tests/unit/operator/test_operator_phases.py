@@ -39,6 +39,7 @@ def spec_for(day: date = DAY, **extra: Any) -> DaySpec:
         "date": day.isoformat(),
         "tokenSecretRef": {"name": "upstox-token"},
         "replicas": {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 3},
+        "strategies": [{"id": "macross", "class": "quant.strategy.examples.ma_cross:MaCross"}],
     }
     raw.update(extra)
     return parse_spec(raw)
@@ -119,7 +120,8 @@ def test_a_normal_day_walks_every_phase_in_order_and_scales_per_phase() -> None:
     assert [a for a in w.actions if isinstance(a, CreateSyncJob)] == [CreateSyncJob(1)]
     w.step(ist(DAY, 9, 1))
     assert w.phases[-1] is Phase.PRE_OPEN
-    assert w.replicas == {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 3}
+    # spec.replicas.strategy is 3, but each strategy pod runs every strategy: one at most
+    assert w.replicas == {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 1}
     w.step(ist(DAY, 9, 15))
     assert w.phases[-1] is Phase.TRADING
     w.step(ist(DAY, 15, 31))
@@ -302,7 +304,7 @@ def test_a_day_still_authenticating_at_the_end_fails_clearly() -> None:
 def test_kill_switch_scales_strategy_to_zero_and_publishes_once() -> None:
     w = World(spec_for(), token_valid_until(DAY))
     w.walk(ist(DAY, 8, 15), ist(DAY, 9, 20))
-    assert w.replicas["strategy"] == 3
+    assert w.replicas["strategy"] == 1
     w.spec = spec_for(killSwitch=True, killSwitchAction="flatten")
     w.step(ist(DAY, 9, 21))
     w.step(ist(DAY, 9, 22))
@@ -315,7 +317,14 @@ def test_kill_switch_scales_strategy_to_zero_and_publishes_once() -> None:
     w.step(ist(DAY, 9, 30))
     pubs = [a for a in w.actions if isinstance(a, PublishKillSwitch)]
     assert [p.engaged for p in pubs] == [True, False]
-    assert w.replicas["strategy"] == 3
+    assert w.replicas["strategy"] == 1
+
+
+def test_a_day_without_strategies_keeps_the_strategy_at_zero() -> None:
+    w = World(spec_for(strategies=[]), token_valid_until(DAY))
+    w.walk(ist(DAY, 8, 15), ist(DAY, 9, 20))
+    assert w.phases[-1] is Phase.TRADING
+    assert w.replicas == {"ingestor": 2, "features": 1, "scanner": 1, "strategy": 0}
 
 
 def test_a_changed_token_rolls_the_deployments_that_use_it() -> None:

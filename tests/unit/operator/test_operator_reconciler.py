@@ -43,7 +43,7 @@ async def test_a_day_through_the_reconciler_scales_and_records_status(world: Any
                 "ingestor": 2,
                 "features": 1,
                 "scanner": 1,
-                "strategy": 2,
+                "strategy": 1,  # spec.replicas.strategy is 2: never more than one
                 "gateway": 1,
             }
         if (hh, mm) == (15, 35):

@@ -1,8 +1,8 @@
-"""The TradingDay defaults start only services that exist, and the CRD agrees with spec.py.
+"""The TradingDay defaults run one pod of each service, and the CRD agrees with spec.py.
 
-The strategy service is not built yet (its chart Deployment is a placeholder whose pods
-would crash-loop), so a TradingDay that leaves ``spec.replicas`` out runs the ingestor,
-the feature engine and the scanner. The end-of-day backfill's defaults agree too.
+A TradingDay that leaves ``spec.replicas`` out runs one ingestor, feature engine, scanner
+and strategy runtime (the strategy only when ``spec.strategies`` lists some: the phase
+machine's rule). The end-of-day backfill's defaults agree too.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ def _defaults(section: str) -> dict[str, Any]:
     return {name: props[name].get("default") for name in props}
 
 
-def test_a_day_without_replicas_runs_the_built_services() -> None:
+def test_a_day_without_replicas_runs_one_pod_of_each_service() -> None:
     spec = parse_spec({"date": "2026-11-25"})
     assert dict(spec.replicas.as_mapping()) == {
         "ingestor": 1,
         "features": 1,
         "scanner": 1,
-        "strategy": 0,
+        "strategy": 1,
     }
 
 
@@ -49,7 +49,7 @@ def test_the_crd_backfill_defaults_match_the_operator_defaults() -> None:
     assert defaults == ours
 
 
-def test_explicit_replicas_still_scale_the_placeholders() -> None:
-    spec = parse_spec({"date": "2026-11-25", "replicas": {"scanner": 2, "strategy": 1}})
-    assert spec.replicas.scanner == 2 and spec.replicas.strategy == 1
+def test_explicit_replicas_are_kept() -> None:
+    spec = parse_spec({"date": "2026-11-25", "replicas": {"scanner": 2, "strategy": 0}})
+    assert spec.replicas.scanner == 2 and spec.replicas.strategy == 0
     assert spec.replicas.ingestor == 1
