@@ -16,6 +16,8 @@ from itertools import repeat
 from operator import itemgetter
 from typing import Any, TypeVar, cast
 
+import orjson
+
 from quant.core.clock import NS_PER_MS, NS_PER_SECOND, datetime_to_ns
 from quant.core.events import Candle, DepthLevel, FeedOhlc
 from quant.core.money import to_paise
@@ -107,10 +109,19 @@ class Obj:
 _MISSING = object()
 
 
+def loads(body: bytes | str) -> Any:
+    """JSON with orjson (~4x faster on a month of candles); what it refuses and the
+    standard library takes (``NaN``, integers beyond 64 bits) falls back to ``json``."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
 def success_data(body: bytes, what: str) -> object:
     """Parse ``{"status":"success","data":...}`` and return ``data``."""
     try:
-        doc = json.loads(body)
+        doc = loads(body)
     except ValueError as e:
         raise UpstoxDecodeError(f"{what}: response is not JSON ({len(body)} bytes)") from e
     root = Obj(doc, what)
@@ -155,12 +166,24 @@ def _candle(row: object, i: int, instrument_key: str, seconds: int) -> Candle:
     return Candle(instrument_key, seconds, ts, o, h, lo, c, volume, oi)
 
 
+#: timestamp text -> UTC ns: every instrument's candles carry the same minutes
+_TS_SEEN: dict[str, int] = {}
+_TS_SEEN_MAX = 200_000
+
+
 def _ts_ns(text: str) -> int:
     """UTC ns of an ISO-8601 timestamp with an offset and whole seconds (else raises)."""
+    ns = _TS_SEEN.get(text)
+    if ns is not None:
+        return ns
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None or dt.microsecond:
         raise ValueError("naive or sub-second timestamp")
-    return int(dt.timestamp()) * NS_PER_SECOND
+    ns = int(dt.timestamp()) * NS_PER_SECOND
+    if len(_TS_SEEN) >= _TS_SEEN_MAX:
+        _TS_SEEN.clear()
+    _TS_SEEN[text] = ns
+    return ns
 
 
 def _candles_fast(rows: list[object], instrument_key: str, seconds: int) -> list[Candle]:

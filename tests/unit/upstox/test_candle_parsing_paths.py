@@ -8,7 +8,7 @@ import json
 import pytest
 
 from quant.upstox.errors import UpstoxDecodeError
-from quant.upstox.rest_parsing import _candle, parse_candles
+from quant.upstox.rest_parsing import _candle, loads, parse_candles
 
 K = "NSE_EQ|INE002A01018"
 
@@ -44,3 +44,19 @@ def test_rows_the_fast_path_refuses_go_the_careful_way() -> None:
         parse_candles(infinite, K, "minutes", 1)
     with pytest.raises(UpstoxDecodeError, match=r"data.candles\[0\]: expected"):
         parse_candles(_body([["2026-11-02T09:17:00+05:30", 1, 1]]), K, "minutes", 1)
+
+
+def test_json_the_fast_parser_refuses_is_read_by_the_standard_one() -> None:
+    assert loads(b'{"a": [1.5, 2]}') == {"a": [1.5, 2]}
+    nan = loads(b'{"iv": NaN, "big": 123456789012345678901234567890}')
+    assert nan["iv"] != nan["iv"] and nan["big"] == 123456789012345678901234567890
+    with pytest.raises(ValueError):
+        loads(b"{not json")
+
+
+def test_a_timestamp_seen_before_gives_the_same_instant() -> None:
+    once = parse_candles(_body(ROWS), K, "minutes", 1)
+    again = parse_candles(_body(ROWS), K, "minutes", 1)  # from the cache of seen texts
+    assert once == again
+    with pytest.raises(UpstoxDecodeError):  # a naive one is refused every time
+        parse_candles(_body([["2026-11-02T09:17:00", 1, 1, 1, 1, 1]]), K, "minutes", 1)
