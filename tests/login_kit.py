@@ -81,9 +81,7 @@ def gateway_client(
         execution=execution,
     )
     settings = GatewaySettings(login=login or LoginSettings())
-    transport = httpx.ASGITransport(
-        app=create_app(settings, ports), client=(client_address, 40000)
-    )
+    transport = httpx.ASGITransport(app=create_app(settings, ports), client=(client_address, 40000))
     return httpx.AsyncClient(transport=transport, base_url=base_url)
 
 

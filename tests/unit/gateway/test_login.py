@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from login_kit import PASSWORD, add_users, csrf_of, form_token, gateway_client, login
-from users_kit import memory_directory
 
+from login_kit import PASSWORD, add_users, csrf_of, form_token, gateway_client, login
 from quant.core.clock import FakeClock
 from quant.gateway.settings import LoginSettings
 from quant.users.directory import UserDirectory
+from users_kit import memory_directory
 
 T0 = 1_765_000_000 * 1_000_000_000
 

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from login_kit import RecordingExecution, add_users, csrf_of, gateway_client, login
-from users_kit import memory_directory
 
+from login_kit import RecordingExecution, add_users, csrf_of, gateway_client, login
 from quant.core.clock import FakeClock
 from quant.users.directory import Caller, UserDirectory
 from quant.users.roles import Role
+from users_kit import memory_directory
 
 ORDER = {"symbol": "RELIANCE", "side": "BUY", "quantity": 1, "order_type": "MARKET",
          "product": "I"}  # fmt: skip
