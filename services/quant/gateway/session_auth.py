@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import anyio
 from fastapi import Request, Response
+from starlette.requests import HTTPConnection
 
 from quant.gateway.deps import GatewayPorts
 from quant.gateway.sessions import Session, SessionStore
@@ -41,22 +42,22 @@ EXPIRED = Denial(401, Refusal.UNKNOWN.value, "your session has ended: log in aga
 NO_CSRF = Denial(
     403,
     CSRF_REASON,
-    f"a request made with a session cookie needs the session's CSRF token "
-    f"(the {CSRF_HEADER} header, or the {CSRF_FIELD} form field)",
+    f"a state-changing request made with a session cookie needs the session's CSRF token "
+    f"in the {CSRF_HEADER} header (the pages' forms: the {CSRF_FIELD} field)",
 )
 
 
-def login_settings(request: Request) -> LoginSettings:
-    settings: LoginSettings = request.app.state.login_settings
+def login_settings(conn: HTTPConnection) -> LoginSettings:
+    settings: LoginSettings = conn.app.state.login_settings
     return settings
 
 
-def session_store(request: Request) -> SessionStore:
-    store: SessionStore = request.app.state.sessions
+def session_store(conn: HTTPConnection) -> SessionStore:
+    store: SessionStore = conn.app.state.sessions
     return store
 
 
-def is_tls(request: Request) -> bool:
+def is_tls(request: HTTPConnection) -> bool:
     """Whether the session cookie must be ``Secure`` for this request."""
     return request.url.scheme in ("https", "wss") or login_settings(request).secure_cookie
 
@@ -76,12 +77,13 @@ def clear_cookie(response: Response, request: Request, name: str, *, path: str =
     )
 
 
-def current_session(request: Request) -> tuple[str, Session] | None:
-    """The live session the request's cookie names (its idle time restarted), or None."""
-    session_id = request.cookies.get(SESSION_COOKIE)
+def current_session(conn: HTTPConnection) -> tuple[str, Session] | None:
+    """The live session the request's (or WebSocket's) cookie names (its idle time
+    restarted), or None."""
+    session_id = conn.cookies.get(SESSION_COOKIE)
     if not session_id:
         return None
-    session = session_store(request).get(session_id)
+    session = session_store(conn).get(session_id)
     return None if session is None else (session_id, session)
 
 
@@ -90,7 +92,7 @@ def csrf_ok(session: Session, token: str | None) -> bool:
 
 
 async def session_caller(
-    request: Request,
+    request: HTTPConnection,
     ports: GatewayPorts,
     needed: Role,
     limiter: anyio.CapacityLimiter,
@@ -100,13 +102,15 @@ async def session_caller(
     """The caller of the request's session with at least the role ``needed``, or why not.
 
     A state-changing request must carry the session's CSRF token (``csrf`` reads it; the
-    ``X-CSRF-Token`` header by default).
+    ``X-CSRF-Token`` header by default). A WebSocket (an ``HTTPConnection`` that is not a
+    ``Request``) is checked like a GET: its handshake changes nothing, and the
+    SameSite=Strict cookie is not sent on another site's handshake.
     """
     found = current_session(request)
     if found is None:
         return EXPIRED
     _, session = found
-    if request.method not in SAFE_METHODS:
+    if isinstance(request, Request) and request.method not in SAFE_METHODS:
         token = csrf() if csrf is not None else request.headers.get(CSRF_HEADER)
         if not csrf_ok(session, token):
             return NO_CSRF
