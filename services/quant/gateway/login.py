@@ -128,7 +128,7 @@ def _login_page(
         csrf_token=token,
         username=username,
     )
-    set_cookie(page, request, LOGIN_CSRF_COOKIE, token, path=LOGIN_PATH)
+    set_cookie(page, request, LOGIN_CSRF_COOKIE, token, path=_root(request) + LOGIN_PATH)
     return page
 
 
@@ -214,8 +214,8 @@ async def _start_session(request: Request, ports: GatewayPorts, caller: Caller) 
     store.put(session_id, session)
     log.info("user %s logged in (role %s)", caller.username, caller.role.label)
     response = _redirect(request, "/")
-    set_cookie(response, request, SESSION_COOKIE, session_id)
-    clear_cookie(response, request, LOGIN_CSRF_COOKIE, path=LOGIN_PATH)
+    set_cookie(response, request, SESSION_COOKIE, session_id, path=_root(request) + "/")
+    clear_cookie(response, request, LOGIN_CSRF_COOKIE, path=_root(request) + LOGIN_PATH)
     return response
 
 
@@ -232,7 +232,7 @@ async def logout(request: Request) -> Response:
         session_store(request).delete(session_id)
         log.info("user %s logged out", session.username)
     response = _redirect(request, LOGIN_PATH)
-    clear_cookie(response, request, SESSION_COOKIE)
+    clear_cookie(response, request, SESSION_COOKIE, path=_root(request) + "/")
     return response
 
 

@@ -5,6 +5,7 @@ repeated failures, logout, and pages that redirect to /login without a session."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -243,3 +244,35 @@ async def test_without_a_user_store_login_answers_503(clock: FakeClock) -> None:
     async with gateway_client(None, clock) as client:
         r = await login(client, "tara")
         assert r.status_code == 503 and "no user store" in r.text
+
+
+async def test_pages_use_only_local_assets_and_honour_a_proxy_root_path(
+    directory: UserDirectory, clock: FakeClock
+) -> None:
+    async with gateway_client(directory, clock) as client:
+        app = client._transport.app  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=app, root_path="/gw")
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        page = await client.get("/login")
+        assert "http" not in page.text  # no CDN, no absolute URL
+        assert 'href="/gw/static/css/app.css"' in page.text
+        assert 'action="/gw/login"' in page.text
+        assert "path=/gw/login" in page.headers["set-cookie"].lower()
+        token = form_token(page.text)
+        # the proxy strips /gw: the transport here does not, so send the cookie as a browser
+        # at /gw/login would
+        client.cookies.clear()
+        client.cookies.set("quant_login_csrf", token, domain="gateway.local", path="/")
+        data = {"username": "tara", "password": PASSWORD, "csrf_token": token}
+        r = await client.post("/login", data=data)
+        assert r.status_code == 303 and r.headers["location"] == "/gw/"
+        assert "path=/gw/" in _set_cookie(r, "quant_session").lower()
+
+
+def test_templates_and_styles_ship_in_the_package() -> None:
+    root = Path(__file__).resolve().parents[3]
+    gateway = root / "services/quant/gateway"
+    for name in ("templates/login.html", "templates/home.html", "static/css/app.css"):
+        assert (gateway / name).is_file(), name
+    pyproject = (root / "pyproject.toml").read_text()
+    assert '"templates/*"' in pyproject and '"static/**/*"' in pyproject
