@@ -76,6 +76,7 @@ def gateway_client(
         LiveMarketState(),
         InstrumentIndex.build([REL]),
         clock=clock,
+        session_clock=clock,
         users=directory,
         accounts=directory,
         execution=execution,

@@ -8,13 +8,15 @@ passes them in; nothing here reads the environment or opens connections. Endpoin
 need an API key (or a logged-in browser's session) use
 :func:`quant.gateway.auth.require_role`; the login pages (``/login``, ``/logout``, ``/``)
 are :mod:`quant.gateway.login`. Browser sessions live in ``ports.sessions``, or in this
-app's memory when the ports bring none.
+app's memory when the ports bring none; they and the login lockout count time on
+``ports.session_clock`` (the wall clock unless given).
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from quant.core.clock import SystemClock
 from quant.gateway import auth, docs, errors, login
 from quant.gateway.deps import GatewayPorts
 from quant.gateway.lockout import LoginLockout
@@ -50,11 +52,12 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
     app.state.login_metrics = login_metrics(None)
     config = settings.login
     app.state.login_settings = config
-    app.state.clock = ports.clock
+    clock = ports.session_clock or SystemClock()
+    app.state.session_clock = clock
     app.state.sessions = ports.sessions or MemorySessionStore(
-        ports.clock, config.idle_s, config.max_s, config.max_sessions
+        clock, config.idle_s, config.max_s, config.max_sessions
     )
-    app.state.lockout = LoginLockout(ports.clock, config.max_failures, config.window_s)
+    app.state.lockout = LoginLockout(clock, config.max_failures, config.window_s)
     app.state.forward_keys = {}  # user name -> the API key forwarded for their sessions
     errors.install(app)
     docs.install(app)

@@ -60,6 +60,9 @@ class GatewayPorts:
     accounts: AccountDirectory | None = None
     # browser sessions; None: create_app keeps them in memory (one gateway process)
     sessions: SessionStore | None = None
+    # the time sessions and the login lockout count in: the wall clock unless given (not
+    # ``clock``, which is the market's and may be a replay's)
+    session_clock: Clock | None = None
     # gateway_login_failures_total / _lockouts_total, made once per process
     login_metrics: LoginMetrics | None = None
 

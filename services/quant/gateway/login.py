@@ -210,7 +210,8 @@ async def _start_session(request: Request, ports: GatewayPorts, caller: Caller) 
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         store.delete(old)  # whatever session the browser had ends here: no fixation
-    session_id, session = new_session(caller.username, key, request.app.state.clock.now_ns())
+    now_ns = request.app.state.session_clock.now_ns()
+    session_id, session = new_session(caller.username, key, now_ns)
     store.put(session_id, session)
     log.info("user %s logged in (role %s)", caller.username, caller.role.label)
     response = _redirect(request, "/")
