@@ -100,8 +100,8 @@ def forward_authorization(request: Request) -> str:
 
 
 def limiter_of(request: Request) -> anyio.CapacityLimiter:
-    state = request.app.state
     """The app's small pool of worker threads for argon2id and user-store calls."""
+    state = request.app.state
     limiter: anyio.CapacityLimiter | None = getattr(state, "auth_limiter", None)
     if limiter is None:
         limiter = state.auth_limiter = access.new_limiter()
