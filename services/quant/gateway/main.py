@@ -8,11 +8,13 @@ symbols in an index of the relational store's master, reloaded when the table ch
 ``settings.gateway.host``/``port``. With PostgreSQL down at start-up it serves anyway,
 not ready, and loads the master as soon as the database answers. API keys are checked
 against the users of the relational store (``deps.relational``: PostgreSQL, or SQLite in
-``quant up``) by a :class:`~quant.users.directory.UserDirectory`; without a relational
-store, keyed endpoints answer 503. The trading endpoints forward to the execution service
-at ``settings.gateway.execution_url`` (:class:`~quant.gateway.execution_client.ExecutionClient`,
-one connection pool per run). Stored candles and scanner picks come from the tick store:
-``deps.tick_store`` when the process has one (``quant up``'s SQLite), else QuestDB
+``quant up``) by a :class:`~quant.users.directory.UserDirectory`, which also checks the
+login page's passwords (browser sessions are kept in the process's memory); without a
+relational store, keyed endpoints and the login answer 503. The trading endpoints
+forward to the execution service at ``settings.gateway.execution_url``
+(:class:`~quant.gateway.execution_client.ExecutionClient`, one connection pool per run).
+Stored candles and scanner picks come from the tick store: ``deps.tick_store`` when the
+process has one (``quant up``'s SQLite), else QuestDB
 (``settings.questdb``) opened on the first request that needs it
 (:class:`~quant.gateway.history.OpenOnUse`: a QuestDB that does not answer costs those
 endpoints a 503, never the gateway's start or readiness), or none
@@ -36,6 +38,7 @@ from quant.gateway.execution_client import ExecutionClient
 from quant.gateway.feeder import FEED_TOPICS, feed_read_model
 from quant.gateway.history import OpenOnUse
 from quant.gateway.instrument_store import StoreInstrumentLookup
+from quant.gateway.login_metrics import login_metrics
 from quant.gateway.ports import HistoryReader, InstrumentLookup
 from quant.gateway.readmodel import LiveMarketState
 from quant.gateway.service_settings import GatewayServiceSettings
@@ -75,6 +78,7 @@ class GatewayService:
         self._store_lookup: StoreInstrumentLookup | None = None
         self.state = LiveMarketState()
         self._auth_failures = failures_counter(deps.registry)  # once: runs may restart
+        self._login_metrics = login_metrics(deps.registry)
         if settings.instrument_lookup == "store":
             deps.need_relational("the gateway")
 
@@ -153,6 +157,7 @@ class GatewayService:
         history: HistoryReader | None,
     ) -> None:
         settings, deps = self._settings, self._deps
+        users = self._users()
         ports = GatewayPorts(
             self.state,
             lookup,
@@ -160,8 +165,10 @@ class GatewayService:
             deps.registry,
             clock=deps.clock,
             stale_after_s=settings.gateway.stale_after_s,
-            users=self._users(),
+            users=users,
             auth_failures=self._auth_failures,
+            accounts=users,
+            login_metrics=self._login_metrics,
             execution=execution,
             history=history,
         )

@@ -1,5 +1,5 @@
-"""The gateway's settings section (host, port, source, API-key cache, execution service);
-``QUANT_GATEWAY__*``."""
+"""The gateway's settings section (host, port, source, API-key cache, execution service,
+browser sessions and login lockout); ``QUANT_GATEWAY__*``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,23 @@ from quant.core.freshness import DEFAULT_STALE_AFTER_S
 from quant.runtime.settings import Section
 
 MarketSource = Literal["sim", "upstox"]
+
+
+class LoginSettings(Section):
+    """Browser sessions and the login lockout (``QUANT_GATEWAY__LOGIN__*``)."""
+
+    # a session ends after this long without a request, and after max_s whatever happens
+    idle_s: float = Field(default=2 * 3600.0, gt=0)
+    max_s: float = Field(default=12 * 3600.0, gt=0)
+    # at most this many sessions in one gateway process (the oldest is dropped past it)
+    max_sessions: int = Field(default=10_000, ge=1)
+    # always mark the session cookie Secure (it is anyway when the request came over TLS);
+    # set it when a TLS proxy in front of the gateway does not say so in X-Forwarded-Proto
+    secure_cookie: bool = False
+    # this many failed logins within window_s lock out the user name, and the client
+    # address, until the oldest failure leaves the window
+    max_failures: int = Field(default=5, ge=1)
+    window_s: float = Field(default=900.0, gt=0)
 
 
 class GatewaySettings(Section):
@@ -31,3 +48,5 @@ class GatewaySettings(Section):
     # how long a forwarded request may take (a POST /orders waits for its rate-limit slot
     # in queue mode); connecting gives up after at most 2 s: the service is down
     execution_timeout_s: float = Field(default=30.0, gt=0)
+    # browser sessions (the login page) and the lockout after failed logins
+    login: LoginSettings = LoginSettings()
