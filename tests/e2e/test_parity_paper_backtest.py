@@ -43,10 +43,11 @@ SPEED = 30.0
 WANT_FILLED = 6
 RUN_WALL_S = 90.0
 RELIANCE = "NSE_EQ|INE002A01018"
-#: the paper broker of both runs: latency and staleness on event time (docs/strategies.md,
-#: "Paper and backtest parity"), so the hop from a tick to the order reaching the service,
-#: SPEED times longer in simulated time, does not change the fill
-PAPER = {"event_time": True}
+#: the paper broker of both runs (QUANT_PAPER__* and the backtest's ``paper:``): a latency
+#: with seeded jitter, counted on event time (docs/strategies.md, "Paper and backtest
+#: parity"), so the hop from a tick to the order reaching the service, SPEED times longer
+#: in simulated time, does not change the fill
+PAPER = {"event_time": True, "latency_ms": 250, "jitter_ms": 100, "seed": 3}
 _FILL = frozenset({OrderStatus.PARTIALLY_FILLED.name, OrderStatus.FILLED.name})
 
 
@@ -191,7 +192,8 @@ def test_a_tick_backtest_of_a_paper_session_emits_the_same_intents_and_gets_the_
     print(
         f"parity: {len(paper)} paper orders, {len(backtest)} backtest orders; "
         f"{sum(len(t.fills) for t in paper.values())} paper fills, "
-        f"{sum(len(t.fills) for t in backtest.values())} backtest fills"
+        f"{sum(len(t.fills) for t in backtest.values())} backtest fills; "
+        f"{len(recorded)} RELIANCE ticks recorded"
     )
     for t in paper.values():
         print(f"  {t.client_order_id} {t.intent} fills {t.fills}")
