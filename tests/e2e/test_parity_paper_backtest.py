@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SPEED = 30.0
 #: stop once the strategy has this many filled orders (or after RUN_WALL_S)
 WANT_FILLED = 6
-RUN_WALL_S = 90.0
+RUN_WALL_S = 80.0
 RELIANCE = "NSE_EQ|INE002A01018"
 #: the paper broker of both runs (QUANT_PAPER__* and the backtest's ``paper:``): a latency
 #: with seeded jitter, counted on event time (docs/strategies.md, "Paper and backtest
@@ -109,7 +109,7 @@ def _run_quant_up(data: Path, log: Path) -> None:
         )
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10.0) as http:
-                deadline = time.monotonic() + stretched(RUN_WALL_S + 30)
+                deadline = time.monotonic() + stretched(RUN_WALL_S)
                 key = ""
                 while time.monotonic() < deadline:
                     assert proc.poll() is None, f"quant up exited:\n{log.read_text()[-6000:]}"
