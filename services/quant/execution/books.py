@@ -71,6 +71,9 @@ class OrderInfo:
     protection_price: int = 0
     #: when the intent arrived (UTC ns), for the intent-to-ack time
     received_ns: int = 0
+    #: when the strategy decided (the intent's ``ts_event``, plus any wait for a rate-limit
+    #: slot), 0 unknown: the paper broker's event-time latency counts from it
+    decided_ns: int = 0
 
 
 class Books:

@@ -299,7 +299,7 @@ class OrderPath:
         event = self._in_flight[base] = asyncio.Event()
         try:
             await self.prefetch_quotes((intent.instrument_key,))
-            return await self._submit(intent, base, received)
+            return await self._submit(intent, base, received, decided=message.ts_event)
         finally:
             del self._in_flight[base]
             event.set()
@@ -333,7 +333,7 @@ class OrderPath:
         return dataclasses.replace(sub, orders=orders)
 
     async def _submit(
-        self, intent: OrderIntent, base: str, received: int, reason: str = ""
+        self, intent: OrderIntent, base: str, received: int, reason: str = "", decided: int = 0
     ) -> Submission:
         """Risk-check, record and send ``intent`` as the orders of ``base``; a ``reason``
         (``FLATTEN``, ``SQUARE_OFF``) marks an order the engine makes itself: it bypasses
@@ -341,10 +341,13 @@ class OrderPath:
 
         The check and the recording of its orders hold the submit lock, so the next
         intent's check sees them (open orders, worst-case positions); the sends do not.
+        ``decided``: when the strategy decided (the intent's ``ts_event``; 0 unknown).
         """
         try:
             async with self._submit_lock:
-                sub, send_now = await self._check_and_record(intent, base, received, reason)
+                sub, send_now = await self._check_and_record(
+                    intent, base, received, reason, decided
+                )
             for cid in send_now:
                 await self._send(cid)
         finally:
@@ -352,7 +355,7 @@ class OrderPath:
         return self._current(sub)
 
     async def _check_and_record(
-        self, intent: OrderIntent, base: str, received: int, reason: str
+        self, intent: OrderIntent, base: str, received: int, reason: str, decided: int = 0
     ) -> tuple[Submission, list[str]]:
         algo = ""
         if self._mode == "live":
@@ -383,6 +386,7 @@ class OrderPath:
                 market_protection=child.market_protection_pct or None,
                 protection_price=child.protection_price,
                 received_ns=received,
+                decided_ns=decided,
             )
             order = Order.new(child.intent, cid, now)
             slot = self._limiter.admit(now)
@@ -395,6 +399,8 @@ class OrderPath:
             created.append((order, info))
             if slot.send_at_ns > now:
                 queued.append((slot.send_at_ns, "place", cid))
+                if decided:  # it is sent later: so much later than decided
+                    info.decided_ns = decided + slot.send_at_ns - now
             else:
                 send_now.append(cid)
         await self._create_all(created)  # one journal write for all the children
@@ -445,6 +451,7 @@ class OrderPath:
             info.algo_name or None,
             market_protection=info.market_protection,
             protection_price=info.protection_price,
+            ts_decided=info.decided_ns,
         )
         try:
             broker_ids = await self._broker.place(request)

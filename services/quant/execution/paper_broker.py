@@ -197,7 +197,7 @@ class PaperBroker:
         now = self._clock.now_ns()
         try:
             order = Order.new(_matched_intent(intent, protection), cid, now)
-            updates = self.matcher.submit(order, now)
+            updates = self.matcher.submit(order, now, request.ts_decided)
         except TradingError as e:  # InvalidIntent, PaperError
             raise BrokerRejected(BAD_REQUEST, f"place {cid} refused: {e}") from e
         broker_id = updates[0].order.broker_order_id

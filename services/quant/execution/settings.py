@@ -126,6 +126,10 @@ class PaperSettings(Section):
     seed: int = 0
     # no fill against a book older than this
     stale_after_s: float = Field(default=2.0, ge=0)
+    # latency and staleness on event time (the ticks' exchange time and the strategy's
+    # decision time), not on when an order or a tick reaches the service: a paper run
+    # then fills as a tick backtest of its recorded ticks does (docs/strategies.md)
+    event_time: bool = False
 
     def to_config(self) -> PaperConfig:
         return PaperConfig(
@@ -133,6 +137,7 @@ class PaperSettings(Section):
             jitter_ns=self.jitter_ms * NS_PER_MS,
             seed=self.seed,
             stale_after_ns=round(self.stale_after_s * NS_PER_SECOND),
+            event_time=self.event_time,
         )
 
 

@@ -71,6 +71,9 @@ class PlaceRequest:
     protection_price: int = 0
     #: let the broker split the order at the exchange freeze quantity
     slice: bool = False
+    #: when the strategy decided to place it (UTC ns, the intent's ``ts_event``; 0 unknown):
+    #: the paper broker with ``event_time`` matches it as of then, not of its arrival
+    ts_decided: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,16 @@ SL and SL-M
     that triggered them are not theirs to fill against. An IOC stop is decided on the book
     that triggers it.
 
+Event time (``event_time``, off by default)
+    Latency and staleness are counted on the market's time instead of on arrival: a book
+    is taken at its own exchange time, an order submitted with ``decided_ns`` (when the
+    strategy decided) becomes eligible ``latency`` after that, and is matched against the
+    book held at that instant, taken from the last ``HISTORY`` books of its instrument when
+    newer ones came in before the order did; an order that becomes eligible before a new
+    book is matched against the old one first, at its eligible time. This is how a
+    backtest's simulated clock sees it, so a paper run fills as a backtest over its
+    recorded ticks does, however late its orders and ticks reach the service.
+
 Liquidity
     Within one snapshot the displayed quantity at each level, and the quantity of the new
     trade, are shared by all paper orders (first submitted, first served), so the paper
@@ -59,6 +69,7 @@ Liquidity
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -72,6 +83,8 @@ from quant.trading.intent import Amendment, Validity
 from quant.trading.order import Fill, Order
 
 DEFAULT_STALE_AFTER_NS = 2_000 * NS_PER_MS
+#: books kept per instrument with ``event_time`` (for orders that arrive after newer books)
+HISTORY = 64
 IOC_REMAINDER = "IOC: the unfilled remainder was cancelled"
 
 
@@ -88,12 +101,14 @@ class Liquidity(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PaperConfig:
-    """Latency (ns, with optional seeded jitter) and the stale-quote threshold (ns)."""
+    """Latency (ns, with optional seeded jitter), the stale-quote threshold (ns), and
+    whether both count on event time (module docstring)."""
 
     latency_ns: int = 0
     jitter_ns: int = 0
     seed: int = 0
     stale_after_ns: int = DEFAULT_STALE_AFTER_NS
+    event_time: bool = False
 
     def __post_init__(self) -> None:
         for name in ("latency_ns", "jitter_ns", "stale_after_ns"):
@@ -154,6 +169,8 @@ class PaperMatcher:
         #: working orders per instrument, in submission order (a book touches only its own)
         self._by_instrument: dict[str, dict[str, _Working]] = {}
         self._markets: dict[str, _Market] = {}
+        #: the last books per instrument, oldest first (``event_time`` only)
+        self._history: dict[str, deque[BookSnapshot]] = {}
         self._sequence = 0
         self.stale_skips = 0
         self.out_of_order_books = 0
@@ -186,8 +203,9 @@ class PaperMatcher:
 
     # --- commands -----------------------------------------------------------------------------
 
-    def submit(self, order: Order, now_ns: int) -> list[OrderUpdate]:
-        """Acknowledge a PENDING_NEW order, and match it now if it is already eligible."""
+    def submit(self, order: Order, now_ns: int, decided_ns: int = 0) -> list[OrderUpdate]:
+        """Acknowledge a PENDING_NEW order, and match it now if it is already eligible
+        (``decided_ns``: when its strategy decided, for ``event_time``; 0 unknown)."""
         cid = order.client_order_id
         if order.status is not OrderStatus.PENDING_NEW:
             raise PaperError(f"order {cid} is {order.status.name}; only a new order can be sent")
@@ -196,9 +214,13 @@ class PaperMatcher:
         self._sequence += 1
         jitter = self._rng.randint(0, self.config.jitter_ns) if self.config.jitter_ns else 0
         accepted = order.accepted(f"PAPER-{self._sequence}", now_ns)
-        w = _Working(accepted, now_ns + self.config.latency_ns + jitter)
+        event_time = self.config.event_time and decided_ns > 0
+        start = decided_ns if event_time else now_ns
+        w = _Working(accepted, start + self.config.latency_ns + jitter)
         self._working[cid] = w
         self._by_instrument.setdefault(order.intent.instrument_key, {})[cid] = w
+        if event_time:
+            return [OrderUpdate(accepted), *self._catch_up(w, decided_ns)]
         return [OrderUpdate(accepted), *self._match(order.intent.instrument_key, now_ns)]
 
     def cancel(
@@ -227,19 +249,65 @@ class PaperMatcher:
 
     def on_book(self, book: BookSnapshot, now_ns: int) -> list[OrderUpdate]:
         """Take a new book for its instrument and match the eligible orders against it."""
-        held = self._markets.get(book.instrument_key)
+        key = book.instrument_key
+        held = self._markets.get(key)
         if held is not None and book.ts_event < held.book.ts_event:
             self.out_of_order_books += 1
             return []
-        self._markets[book.instrument_key] = _Market.of(book)
-        return self._match(book.instrument_key, now_ns)
+        if not self.config.event_time:
+            self._markets[key] = _Market.of(book)
+            return self._match(key, now_ns)
+        # event time: what fell due before this book is matched against the one held first
+        updates = self._match_due(key, book.ts_event - 1)
+        self._markets[key] = _Market.of(book)
+        self._history.setdefault(key, deque(maxlen=HISTORY)).append(book)
+        return [*updates, *self._match(key, book.ts_event)]
 
     def on_time(self, now_ns: int) -> list[OrderUpdate]:
         """Match orders that became eligible since the last book against the books held."""
         keys = sorted(self._by_instrument)
+        if self.config.event_time:
+            return [u for key in keys for u in self._match_due(key, now_ns)]
         return [u for key in keys for u in self._match(key, now_ns)]
 
     # --- matching -----------------------------------------------------------------------------
+
+    def _match_due(self, key: str, until_ns: int) -> list[OrderUpdate]:
+        """Event time: each order of ``key`` that became eligible between the held book's
+        time and ``until_ns`` matched against that book at its eligible time."""
+        market = self._markets.get(key)
+        working = self._by_instrument.get(key)
+        if market is None or not working:
+            return []
+        since = market.book.ts_event
+        due = sorted(
+            {w.eligible_ns for w in working.values() if since <= w.eligible_ns <= until_ns}
+        )
+        return [u for t in due for u in self._match(key, t)]
+
+    def _catch_up(self, w: _Working, decided_ns: int) -> list[OrderUpdate]:
+        """Event time: match a new order as of its eligible time against the books of its
+        instrument from then on (kept in the history), up to the book held now."""
+        key = w.order.intent.instrument_key
+        market = self._markets.get(key)
+        if market is None:
+            return []
+        at = w.eligible_ns
+        if market.book.ts_event <= at:  # nothing newer: it is matched when its time comes
+            return self._match(key, at) if at <= decided_ns else []
+        books = list(self._history.get(key, ()))
+        first = max((i for i, b in enumerate(books) if b.ts_event <= at), default=0)
+        updates: list[OrderUpdate] = []
+        for book in books[first:-1]:  # the older books, each a market of its own
+            now = max(book.ts_event, at)
+            if age_ns(book.ts_event, now) > self.config.stale_after_ns:
+                self.stale_skips += 1
+                continue
+            updates.extend(self._match_one(w, _Market.of(book), now))
+            if w.order.is_terminal:
+                self._forget(w)
+                return updates
+        return [*updates, *self._match(key, market.book.ts_event)]
 
     def _match(self, instrument_key: str, now_ns: int) -> list[OrderUpdate]:
         market = self._markets.get(instrument_key)

@@ -355,3 +355,15 @@ def test_the_paper_broker_implements_every_method_of_the_broker_port(clock: Fake
             inspect.signature(theirs).parameters.keys() - {"self"}
         )
         assert inspect.iscoroutinefunction(mine) == inspect.iscoroutinefunction(theirs)
+
+
+async def test_with_event_time_an_order_fills_on_the_book_of_its_decision_not_of_its_arrival(
+    clock: FakeClock,
+) -> None:
+    broker = PaperBroker(clock, PaperConfig(event_time=True))
+    it = broker.updates()
+    broker.on_tick(tick([(9_995, 10)], [(10_000, 10)], ts=T0))
+    broker.on_tick(tick([(10_095, 10)], [(10_100, 10)], ts=T0 + 5 * 10**9))
+    clock.advance(6.0)  # the order arrives 6 s after the first book, decided 1 s after it
+    await broker.place(replace(request(Side.BUY, 4), ts_decided=T0 + 10**9))
+    assert fills(await updates(broker, it)) == [(S.OPEN, 0, 0), (S.FILLED, 4, 10_000)]
