@@ -5,7 +5,9 @@ trading, health), the error shapes of
 :mod:`quant.gateway.errors` and the offline ``/docs`` of :mod:`quant.gateway.docs`. The
 composition root (``quant up``, or a standalone gateway process) builds the ports and
 passes them in; nothing here reads the environment or opens connections. Endpoints that
-need an API key use :func:`quant.gateway.auth.require_role`.
+need an API key use :func:`quant.gateway.auth.require_role`. The WebSocket stream API
+(:mod:`quant.gateway.routers.stream`) fans out through ``ports.stream`` (a
+:class:`~quant.gateway.stream_hub.StreamHub`; one is made here when the ports bring none).
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from quant.gateway.routers import (
     instruments,
     market,
     scanner,
+    stream,
     trading,
 )
 from quant.gateway.settings import GatewaySettings
+from quant.gateway.stream_hub import StreamHub
 
 
 def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
@@ -32,12 +36,28 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
         version="1",
         description="REST API of quant-platform: quotes, greeks, candles, scanner picks, "
         "instruments; orders, trades, "
-        "positions, P&L and the kill switch (API key: Authorization: Bearer <key>).",
+        "positions, P&L and the kill switch (API key: Authorization: Bearer <key>).\n\n"
+        "Live data: the WebSocket stream API at `/api/v1/stream` (not in this OpenAPI "
+        "document: WebSockets are not part of OpenAPI). Send "
+        '`{"op": "subscribe", "channel": "quotes", "symbols": ["RELIANCE"]}`; channels '
+        "quotes, enriched, candles, scanner, and with an API key orders, fills, positions "
+        "and pnl. Messages and a Python client: docs/api.md.",
         docs_url=None,  # served from the package by docs.install, not from a CDN
         redoc_url=None,
     )
     app.state.ports = ports
     app.state.source = settings.source
+    app.state.settings = settings
+    if ports.stream is None:
+        ports.stream = StreamHub(
+            ports.market,
+            ports.instruments,
+            ports.clock,
+            source=settings.source,
+            stale_after_s=ports.stale_after_s,
+            limits=settings.stream_limits(),
+        )
+    app.state.stream = ports.stream
     # used when the ports bring no counter (a registered one is made once per process)
     app.state.auth_failures = auth.failures_counter(None)
     errors.install(app)
@@ -49,4 +69,5 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
     app.include_router(instruments.router)
     app.include_router(account.router)
     app.include_router(trading.router)
+    app.include_router(stream.router)
     return app
