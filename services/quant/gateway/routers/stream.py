@@ -23,8 +23,10 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from quant.core.instruments import Instrument
@@ -103,31 +105,40 @@ class StreamSession:
                 "user": None if self.caller is None else self.caller.username,
             }
         )
-        tasks = {
-            asyncio.create_task(self._read(), name="stream-read"),
-            asyncio.create_task(self._write(), name="stream-write"),
-            asyncio.create_task(self._heartbeat(), name="stream-heartbeat"),
-            asyncio.create_task(self._account(), name="stream-account"),
-            asyncio.create_task(self.sub.outbox.dropped.wait(), name="stream-dropped"),
-        }
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for task in done:
-            if task.cancelled():
-                continue
-            e = task.exception()
-            if isinstance(e, _Closing):
-                await self._close(e.text, e.code)
-                return
-            if e is not None and not isinstance(e, WebSocketDisconnect):
-                log.warning("stream connection ended: %r", e)
-        if self.sub.outbox.dropped.is_set():
+        closing = await self._run_tasks()
+        if closing is not None:
+            await self._close(closing.text, closing.code)
+        elif self.sub.outbox.dropped.is_set():
             log.info("stream client %d dropped: %s", self.sub.id, self.sub.outbox.drop_reason)
             await self._close(error("slow_consumer", self.sub.outbox.drop_reason), CLOSE_POLICY)
+
+    async def _run_tasks(self) -> _Closing | None:
+        """Run the reader, writer, heartbeat and account tasks until one ends (the client
+        left, was dropped, or must be closed: returned)."""
+        closing: list[_Closing] = []
+        async with anyio.create_task_group() as tg:
+
+            async def guard(task: Callable[[], Awaitable[object]]) -> None:
+                try:
+                    await task()
+                except WebSocketDisconnect:
+                    pass
+                except _Closing as e:
+                    closing.append(e)
+                except Exception:
+                    log.exception("stream connection %d failed", self.sub.id)
+                finally:
+                    tg.cancel_scope.cancel()
+
+            for task in (
+                self._read,
+                self._write,
+                self._heartbeat,
+                self._account,
+                self.sub.outbox.dropped.wait,
+            ):
+                tg.start_soon(guard, task)
+        return closing[0] if closing else None
 
     async def _close(self, text: str, code: int) -> None:
         with contextlib.suppress(Exception):
