@@ -133,9 +133,11 @@ def _check_stream(port: int, key: str, publisher: Any) -> None:
         while price != "1235.00" or order is None:  # two topics: either may come first
             assert time.monotonic() < deadline, (price, order)
             message = json.loads(ws.recv(timeout=30))
-            if message.get("channel") == "quotes":
+            if message["type"] != "data":  # "subscribed" names its channel too
+                continue
+            if message["channel"] == "quotes":
                 price = message["data"]["last_price"]
-            elif message.get("channel") == "orders":
+            elif message["channel"] == "orders":
                 order = message["data"]
         assert (order["client_order_id"], order["status"]) == ("gw-stream-1", "OPEN")
 

@@ -72,12 +72,14 @@ class Outbox:
         self._ready.set()
         return True
 
-    def put_latest(self, key: tuple[str, str], text: str) -> None:
-        """Offer ``text`` as the newest message for ``key``, replacing one not yet sent."""
-        if key in self._latest:
-            self.conflated += 1
+    def put_latest(self, key: tuple[str, str], text: str) -> bool:
+        """Offer ``text`` as the newest message for ``key``, replacing one not yet sent
+        (then True: one message conflated away)."""
+        replaced = key in self._latest
+        self.conflated += replaced
         self._latest[key] = text
         self._ready.set()
+        return replaced
 
     def discard(self, channel: str, instrument_key: str) -> None:
         self._latest.pop((channel, instrument_key), None)
@@ -145,6 +147,7 @@ class StreamHub:
         self._filled: dict[str, tuple[int, int]] = {}  # client_order_id -> (qty, value)
         self._cycle: list[ScannerSuggestion] = []
         self.messages_out = 0  # data messages offered to outboxes
+        self.conflated = 0  # quotes replaced by a newer one before a client took them
 
     # -- connections -------------------------------------------------------------------
 
@@ -281,7 +284,7 @@ class StreamHub:
             return
         key = (channel, instrument_key)
         for sub_id in ids:
-            self._subscribers[sub_id].outbox.put_latest(key, text)
+            self.conflated += self._subscribers[sub_id].outbox.put_latest(key, text)
         self.messages_out += len(ids)
 
     def _candle(self, candle: Candle) -> None:
