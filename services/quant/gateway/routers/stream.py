@@ -159,7 +159,8 @@ class StreamSession:
         while True:
             for text in await outbox.next_batch():
                 try:
-                    await asyncio.wait_for(self.ws.send_text(text), timeout)
+                    async with asyncio.timeout(timeout):  # no task per send, unlike wait_for
+                        await self.ws.send_text(text)
                 except TimeoutError:
                     outbox.drop_reason = (
                         f"this client did not take a message within {timeout:g} s; "
