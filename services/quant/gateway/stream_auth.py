@@ -3,15 +3,21 @@
 A client proves who it is with an API key, either as ``Authorization: Bearer <key>`` on
 the WebSocket upgrade request or in a first ``{"op": "auth", "key": "..."}`` message; the
 decision is :func:`quant.users.access.authorize`'s (the REST API's rules), at the role
-:data:`ACCOUNT_ROLE` (a viewer may watch the account channels). Another credential (a
-session cookie of the dashboard's login) plugs in here: :func:`authenticate` receives the
-WebSocket (headers and cookies) as well as the key of an ``auth`` message. Refusals are
-counted in ``gateway_auth_failures_total{reason}``; keys are never logged or echoed.
+:data:`ACCOUNT_ROLE` (a viewer may watch the account channels).
+
+Another credential (the dashboard's session cookie) plugs in as a :data:`SessionCheck` on
+``app.state.stream_session_check``: asked when the upgrade request carries no
+``Authorization`` header, it returns the caller with the ``Authorization`` value to forward
+to the execution service for that caller (positions, P&L), a :class:`Denial`, or None (no
+session). Refusals are counted in ``gateway_auth_failures_total{reason}``; keys are never
+logged or echoed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 import anyio
 from fastapi import WebSocket
@@ -25,6 +31,16 @@ from quant.users.roles import Role
 log = logging.getLogger(__name__)
 
 ACCOUNT_ROLE = Role.VIEWER
+
+
+class Authenticated(NamedTuple):
+    """A stream client's caller and the ``Authorization`` header to forward for it."""
+
+    caller: Caller
+    authorization: str
+
+
+SessionCheck = Callable[[WebSocket], Awaitable["Authenticated | Denial | None"]]
 
 
 def bearer_key(websocket: WebSocket) -> tuple[str | None, bool]:
@@ -48,22 +64,34 @@ def _limiter(websocket: WebSocket) -> anyio.CapacityLimiter:
     return limiter
 
 
-async def authenticate(websocket: WebSocket, key: str | None = None) -> Caller | Denial | None:
+async def authenticate(
+    websocket: WebSocket, key: str | None = None
+) -> Authenticated | Denial | None:
     """The caller of ``websocket``: from ``key`` (an ``auth`` message's) when given, else
-    from the upgrade request's ``Authorization`` header; None when the client brought no
-    credential (it may still send an ``auth`` message), or the :class:`Denial`."""
+    from the upgrade request's ``Authorization`` header, else from its session (the
+    :data:`SessionCheck`, when the app has one); None when the client brought no credential
+    (it may still send an ``auth`` message), or the :class:`Denial`."""
+    ports: GatewayPorts = websocket.app.state.ports
     header_present = False
     if key is None:
         key, header_present = bearer_key(websocket)
         if key is None and not header_present:
-            return None
-    ports: GatewayPorts = websocket.app.state.ports
-    verdict = await access.authorize(
+            check: SessionCheck | None = getattr(websocket.app.state, "stream_session_check", None)
+            verdict = None if check is None else await check(websocket)
+            if isinstance(verdict, Denial):
+                _count(websocket, ports, verdict)
+            return verdict
+    found = await access.authorize(
         ports.users, key, ACCOUNT_ROLE, _limiter(websocket), header_present=header_present
     )
-    if isinstance(verdict, Denial):
-        counter = ports.auth_failures or websocket.app.state.auth_failures
-        counter.labels(reason=verdict.reason).inc()
-        if verdict.reason == UNAVAILABLE:
-            log.warning("stream API key not checked: %s", verdict.detail)
-    return verdict
+    if isinstance(found, Denial):
+        _count(websocket, ports, found)
+        return found
+    return Authenticated(found, f"Bearer {key}")
+
+
+def _count(websocket: WebSocket, ports: GatewayPorts, denial: Denial) -> None:
+    counter = ports.auth_failures or websocket.app.state.auth_failures
+    counter.labels(reason=denial.reason).inc()
+    if denial.reason == UNAVAILABLE:
+        log.warning("stream credential not checked: %s", denial.detail)

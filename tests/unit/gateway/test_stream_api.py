@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from test_stream_hub import REL, T0, TCS, order, tick
 from test_trading_api import POSITION_JSON, FakeExecution
 
@@ -25,8 +25,11 @@ from quant.gateway.deps import GatewayPorts
 from quant.gateway.feeder import apply_messages
 from quant.gateway.readmodel import LiveMarketState
 from quant.gateway.settings import GatewaySettings
+from quant.gateway.stream_auth import Authenticated
 from quant.gateway.stream_hub import StreamHub
-from quant.users.directory import UserDirectory
+from quant.users.access import Denial
+from quant.users.directory import Caller, UserDirectory
+from quant.users.roles import Role
 from users_kit import memory_directory, viewer_and_trader_keys
 
 with warnings.catch_warnings():  # it would rather have httpx2; httpx works the same here
@@ -249,3 +252,30 @@ def test_a_client_that_falls_behind_is_told_and_dropped(gw: Gateway) -> None:
             ws.receive_json()
         assert closed.value.code == 1008
     assert gw.hub.connections() == 0
+
+
+def test_a_session_check_plugged_into_the_app_authenticates_a_cookie(gw: Gateway) -> None:
+    async def session_check(websocket: WebSocket) -> Authenticated | Denial | None:
+        cookie = websocket.cookies.get("quant_session")
+        if cookie is None:
+            return None
+        if cookie != "good":
+            return Denial(401, "unknown", "your session has ended: log in again at /login")
+        return Authenticated(Caller("sam", Role.VIEWER), "Bearer held-for-sam")
+
+    gw.client.app.state.stream_session_check = session_check  # type: ignore[attr-defined]
+    with gw.client.websocket_connect(PATH) as ws:
+        assert welcome(ws)["user"] is None  # no cookie: anonymous
+    gw.client.cookies.set("quant_session", "good")
+    with gw.client.websocket_connect(PATH) as ws:
+        assert welcome(ws)["user"] == "sam"
+        ws.send_json({"op": "subscribe", "channel": "pnl"})
+        assert ws.receive_json()["type"] == "subscribed"
+        assert ws.receive_json()["channel"] == "pnl"
+        execution: FakeExecution = gw.client.app.state.ports.execution  # type: ignore[attr-defined]
+        assert execution.calls[-1].authorization == "Bearer held-for-sam"
+    gw.client.cookies.set("quant_session", "stale")
+    with gw.client.websocket_connect(PATH) as ws:
+        assert ws.receive_json()["code"] == "auth_failed"
+        with pytest.raises(WebSocketDisconnect):
+            ws.receive_json()

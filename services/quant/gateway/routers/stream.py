@@ -35,7 +35,7 @@ from quant.gateway.deps import GatewayPorts
 from quant.gateway.ports import ExecutionUnavailable
 from quant.gateway.routers.market import find_instrument
 from quant.gateway.settings import GatewaySettings
-from quant.gateway.stream_auth import authenticate
+from quant.gateway.stream_auth import Authenticated, authenticate
 from quant.gateway.stream_hub import (
     ACCOUNT_CHANNELS,
     CHANNELS,
@@ -93,8 +93,7 @@ class StreamSession:
             await self._close(error("auth_failed", verdict.detail), CLOSE_POLICY)
             return
         if verdict is not None:
-            key = self.ws.headers.get("authorization", "")
-            self._authenticated(verdict, key)
+            self._authenticated(verdict)
         self.send(
             {
                 "type": "welcome",
@@ -146,9 +145,9 @@ class StreamSession:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.ws.close(code), 1.0)
 
-    def _authenticated(self, caller: Caller, authorization: str) -> None:
-        self.caller = caller
-        self.authorization = authorization
+    def _authenticated(self, found: Authenticated) -> None:
+        self.caller = found.caller
+        self.authorization = found.authorization
         self.sub.authenticated = True
 
     # -- tasks -------------------------------------------------------------------------
@@ -269,11 +268,12 @@ class StreamSession:
             )
             return
         verdict = await authenticate(self.ws, key)
-        if not isinstance(verdict, Caller):
+        if not isinstance(verdict, Authenticated):
             detail = "unknown API key" if verdict is None else verdict.detail
             raise _Closing(error("auth_failed", detail, op="auth"), CLOSE_POLICY)
-        self._authenticated(verdict, f"Bearer {key}")
-        self.send({"type": "authenticated", "user": verdict.username, "role": verdict.role.label})
+        self._authenticated(verdict)
+        caller = verdict.caller
+        self.send({"type": "authenticated", "user": caller.username, "role": caller.role.label})
 
     def _subscription(self, op: str, message: dict[str, Any]) -> None:
         channel = message.get("channel")
