@@ -113,6 +113,8 @@ def test_bad_requests_unknown_symbols_and_limits_are_answered_in_words(gw: Gatew
         welcome(ws)
         ws.send_text("not json")
         assert ws.receive_json()["code"] == "bad_request"
+        ws.send_bytes(b'{"op": "ping"}')
+        assert ws.receive_json()["message"] == "send JSON text"
         ws.send_json({"op": "subscribe", "channel": "news", "symbols": ["RELIANCE"]})
         bad = ws.receive_json()
         assert bad["code"] == "bad_request" and "unknown channel 'news'" in bad["message"]

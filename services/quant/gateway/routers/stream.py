@@ -178,7 +178,13 @@ class StreamSession:
 
     async def _read(self) -> None:
         while True:
-            text = await self.ws.receive_text()
+            frame = await self.ws.receive()
+            if frame["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(frame.get("code", 1000))
+            text = frame.get("text")
+            if text is None:
+                self.send({"type": "error", "code": "bad_request", "message": "send JSON text"})
+                continue
             try:
                 message = json.loads(text)
             except json.JSONDecodeError:
