@@ -31,7 +31,7 @@ from websockets.sync.client import ClientConnection, connect
 from quant.bus import codecs, topics
 from quant.bus.kafka import KafkaBus
 from quant.core.clock import IST, datetime_to_ns
-from quant.core.events import Candle, FeedMode, Tick
+from quant.core.events import Candle, FeedMode, ScannerSuggestion, Tick
 from quant.core.instruments import Instrument, InstrumentType
 from quant.core.orders import OrderEvent, OrderStatus, OrderType, Side
 from quant.store.columns import candle_batch
@@ -121,17 +121,24 @@ def _check_stream(port: int, key: str, publisher: Any) -> None:
         ws.send(json.dumps({"op": "subscribe", "channel": "quotes", "symbols": ["GWTESTCO"]}))
         ws.send(json.dumps({"op": "subscribe", "channel": "orders"}))
         _next(ws, "quotes")  # the current quote first
+        ws.send(json.dumps({"op": "subscribe", "channel": "candles", "symbols": ["GWTESTCO"]}))
+        ws.send(json.dumps({"op": "subscribe", "channel": "scanner"}))
         now = time.time_ns()
         tick = Tick(INST.instrument_key, FeedMode.LTPC, now, now, 123_500, close_price=120_000)
         event = OrderEvent("gw-stream-1", INST.instrument_key, Side.BUY, OrderType.LIMIT, 5,
                            OrderStatus.OPEN, now, now, price=123_500)  # fmt: skip
         publisher.publish(topics.TICKS.name, INST.instrument_key, codecs.encode_tick(tick))
         publisher.publish(topics.ORDERS.name, event.client_order_id, codecs.encode_order(event))
+        bar = Candle(INST.instrument_key, 60, _ist(20, 9, 30), 12_300, 12_360, 12_290, 12_350, 42)
+        pick = ScannerSuggestion(INST.instrument_key, "GWTESTCO", now, 1, 1.5, ("a test",), 12_350)
+        publisher.publish(topics.CANDLES.name, INST.instrument_key, codecs.encode_candle(bar))
+        publisher.publish(topics.SUGGESTIONS.name, "", codecs.encode_suggestion(pick))
         publisher.flush(10)
-        price, order = "", None
+        price, order, got = "", None, {}
         deadline = time.monotonic() + 30
-        while price != "1235.00" or order is None:  # two topics: either may come first
-            assert time.monotonic() < deadline, (price, order)
+        # four topics: any may come first
+        while price != "1235.00" or order is None or len(got) < 2:
+            assert time.monotonic() < deadline, (price, order, got)
             message = json.loads(ws.recv(timeout=30))
             if message["type"] != "data":  # "subscribed" names its channel too
                 continue
@@ -139,7 +146,11 @@ def _check_stream(port: int, key: str, publisher: Any) -> None:
                 price = message["data"]["last_price"]
             elif message["channel"] == "orders":
                 order = message["data"]
+            else:
+                got[message["channel"]] = message["data"]
         assert (order["client_order_id"], order["status"]) == ("gw-stream-1", "OPEN")
+        assert got["candles"]["close"] == "123.50" and got["candles"]["volume"] == 42, got
+        assert [s["trading_symbol"] for s in got["scanner"]["suggestions"]] == ["GWTESTCO"]
 
 
 def _free_port() -> int:
