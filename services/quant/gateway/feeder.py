@@ -6,8 +6,9 @@ Ticks, greeks and enriched ticks update the read model
 as quotes, closed 1-minute candles, each poll's scanner picks as one message, and order
 events (with the fills they carry). A composition root runs :func:`feed_read_model` in its
 TaskGroup with a consumer in a group of its own (every gateway replica needs every
-message). Blocking polls run in a worker thread; decoding, applying and fanning out happen
-on the event loop (the hub's clients live there), in poll-sized batches.
+message). Polling, decoding and applying to the read model run in a worker thread, in
+poll-sized batches; the fan-out to the stream's clients runs on the event loop (where the
+hub and its clients live), one batch at a time.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from quant.bus import codecs, topics
 from quant.bus.port import Consumer, Received
 from quant.gateway.readmodel import LiveMarketState
-from quant.gateway.stream_hub import StreamHub
+from quant.gateway.stream_hub import StreamHub, StreamItem
 from quant.runtime.blocking import run_blocking
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,12 @@ FEED_TOPICS = (
 )
 
 
-def apply_messages(
-    state: LiveMarketState, messages: Sequence[Received], hub: StreamHub | None = None
-) -> int:
-    """Apply ``messages`` to ``state`` and offer them to ``hub``; returns how many there were."""
+def decode_apply(
+    state: LiveMarketState, messages: Sequence[Received], keep: bool = False
+) -> list[StreamItem]:
+    """Decode ``messages`` and apply the market data to ``state``; returns the events for
+    the stream (none unless ``keep``). Runs in the feed's worker thread."""
+    out: list[StreamItem] = []
     for msg in messages:
         value = msg.value()
         if not isinstance(value, bytes):
@@ -46,27 +49,36 @@ def apply_messages(
             if topic == topics.TICKS.name:
                 tick = codecs.decode_tick(value)
                 state.apply(tick)
-                if hub is not None:
-                    hub.publish(tick)
+                if keep:
+                    out.append(tick)
             elif topic == topics.ENRICHED.name:
                 enriched = codecs.decode_enriched(value)
                 state.apply(enriched)
-                if hub is not None:
-                    hub.publish(enriched)
+                if keep:
+                    out.append(enriched)
             elif topic == topics.GREEKS.name:
                 state.apply(codecs.decode_greeks(value))
-            elif hub is None:
+            elif not keep:
                 continue
             elif topic == topics.CANDLES.name:
-                hub.publish(codecs.decode_candle(value))
+                out.append(codecs.decode_candle(value))
             elif topic == topics.ORDERS.name:
-                hub.publish(codecs.decode_order(value))
+                out.append(codecs.decode_order(value))
             elif topic == topics.SUGGESTIONS.name:
-                hub.add_suggestion(codecs.decode_suggestion(value))
+                out.append(codecs.decode_suggestion(value))
         except codecs.CodecError:
             log.exception("undecodable message on %s; skipped", topic)
+    return out
+
+
+def apply_messages(
+    state: LiveMarketState, messages: Sequence[Received], hub: StreamHub | None = None
+) -> int:
+    """Apply ``messages`` to ``state`` and hand them to ``hub`` (on the event loop);
+    returns how many there were."""
+    events = decode_apply(state, messages, keep=hub is not None)
     if hub is not None:
-        hub.flush_scanner()
+        hub.publish_batch(events)
     return len(messages)
 
 
@@ -75,10 +87,10 @@ def apply_batch(
     consumer: Consumer,
     max_messages: int,
     timeout: float,
-    hub: StreamHub | None = None,
-) -> int:
-    """Poll once (blocking) and apply what arrived; returns the number of messages."""
-    return apply_messages(state, consumer.poll(max_messages, timeout), hub)
+    keep: bool = False,
+) -> list[StreamItem]:
+    """Poll once (blocking), decode and apply what arrived; the stream's events if ``keep``."""
+    return decode_apply(state, consumer.poll(max_messages, timeout), keep)
 
 
 async def feed_read_model(
@@ -90,9 +102,11 @@ async def feed_read_model(
     hub: StreamHub | None = None,
 ) -> None:
     """Apply bus messages to ``state`` (and ``hub``) until cancelled (not committed)."""
+    keep = hub is not None
     try:
         while True:
-            messages = await run_blocking(consumer.poll, max_messages, poll_s)
-            apply_messages(state, messages, hub)
+            events = await run_blocking(apply_batch, state, consumer, max_messages, poll_s, keep)
+            if hub is not None and events:
+                hub.publish_batch(events)
     finally:
         await run_blocking(consumer.close)

@@ -1,7 +1,7 @@
 """The stream API's fan-out: who is subscribed to what, and a bounded outbox per client.
 
-The gateway's bus feeder (:mod:`quant.gateway.feeder`) hands every event to
-:meth:`StreamHub.publish` after the read model applied it; the hub renders each message
+The gateway's bus feeder (:mod:`quant.gateway.feeder`) hands each poll's events to
+:meth:`StreamHub.publish_batch` after the read model applied them; the hub renders each message
 once (:mod:`quant.gateway.stream_render`) and offers the same text to every subscribed
 :class:`Outbox`. Publishing never waits on a client:
 
@@ -40,9 +40,10 @@ CHANNELS = (*SYMBOL_CHANNELS, "scanner", *ACCOUNT_CHANNELS)
 #: per-symbol channels whose messages are conflated (newest wins)
 CONFLATED = frozenset({"quotes", "enriched"})
 
-__all__ = ["Outbox", "StreamHub", "StreamLimits", "Subscriber"]
+__all__ = ["Outbox", "StreamHub", "StreamItem", "StreamLimits", "Subscriber"]
 
 StreamEvent = Tick | EnrichedTick | OptionGreeks | Candle | OrderEvent
+StreamItem = StreamEvent | ScannerSuggestion  # what the feeder hands over
 
 
 class Outbox:
@@ -257,6 +258,15 @@ class StreamHub:
         elif isinstance(event, OrderEvent):
             self._order(event)
 
+    def publish_batch(self, events: Iterable[StreamItem]) -> None:
+        """Offer a poll's events in order (scanner picks: one message per cycle)."""
+        for event in events:
+            if isinstance(event, ScannerSuggestion):
+                self.add_suggestion(event)
+            else:
+                self.publish(event)
+        self.flush_scanner()
+
     def add_suggestion(self, pick: ScannerSuggestion) -> None:
         """Collect a scanner pick; :meth:`flush_scanner` sends the cycle's picks."""
         if self._cycle and self._cycle[0].ts_event != pick.ts_event:
@@ -264,9 +274,8 @@ class StreamHub:
         self._cycle.append(pick)
 
     def flush_scanner(self) -> None:
-        """Send the picks collected so far as one ``scanner`` message (the feeder calls
-        this after each poll; a cycle split over two polls arrives as two messages with
-        the same ``ts``)."""
+        """Send the picks collected so far as one ``scanner`` message (after each poll's
+        batch; a cycle split over two polls arrives as two messages with the same ``ts``)."""
         picks, self._cycle = self._cycle, []
         if picks and self._by_channel["scanner"]:
             self._queue("scanner", self._by_channel["scanner"], render.scanner_json(picks))
