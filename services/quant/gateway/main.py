@@ -41,6 +41,7 @@ from quant.gateway.ports import HistoryReader, InstrumentLookup
 from quant.gateway.readmodel import LiveMarketState
 from quant.gateway.service_settings import GatewayServiceSettings
 from quant.gateway.stream_hub import StreamHub
+from quant.gateway.stream_metrics import StreamMetrics
 from quant.runtime.blocking import run_blocking
 from quant.runtime.deps import Deps, load_instruments
 from quant.runtime.http_server import embedded_server, wait_started
@@ -77,6 +78,7 @@ class GatewayService:
         self._store_lookup: StoreInstrumentLookup | None = None
         self.state = LiveMarketState()
         self._auth_failures = failures_counter(deps.registry)  # once: runs may restart
+        self._stream_metrics = StreamMetrics(deps.registry)  # reads each run's hub
         if settings.instrument_lookup == "store":
             deps.need_relational("the gateway")
 
@@ -163,6 +165,7 @@ class GatewayService:
             stale_after_s=settings.gateway.stale_after_s,
             limits=settings.gateway.stream_limits(),
         )
+        self._stream_metrics.hub = hub
         ports = GatewayPorts(
             self.state,
             lookup,

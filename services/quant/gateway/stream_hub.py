@@ -37,6 +37,8 @@ SYMBOL_CHANNELS = ("quotes", "enriched", "candles")
 #: channels of the account: need an API key (or a session)
 ACCOUNT_CHANNELS = ("orders", "fills", "positions", "pnl")
 CHANNELS = (*SYMBOL_CHANNELS, "scanner", *ACCOUNT_CHANNELS)
+#: why the gateway disconnects a client (the ``gateway_stream_dropped_total`` reasons)
+DROP_REASONS = ("slow_consumer", "too_many_connections")
 #: per-symbol channels whose messages are conflated (newest wins)
 CONFLATED = frozenset({"quotes", "enriched"})
 
@@ -149,6 +151,7 @@ class StreamHub:
         self._cycle: list[ScannerSuggestion] = []
         self.messages_out = 0  # data messages offered to outboxes
         self.conflated = 0  # quotes replaced by a newer one before a client took them
+        self.dropped = dict.fromkeys(DROP_REASONS, 0)  # clients disconnected, by reason
 
     # -- connections -------------------------------------------------------------------
 
@@ -158,6 +161,7 @@ class StreamHub:
     def connect(self) -> Subscriber | None:
         """A new subscriber, or None when the gateway already has ``max_connections``."""
         if len(self._subscribers) >= self.limits.max_connections:
+            self.dropped["too_many_connections"] += 1
             return None
         sub = Subscriber(self.limits.queue_size)
         self._subscribers[sub.id] = sub

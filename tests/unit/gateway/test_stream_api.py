@@ -254,6 +254,7 @@ def test_a_client_that_falls_behind_is_told_and_dropped(gw: Gateway) -> None:
             ws.receive_json()
         assert closed.value.code == 1008
     assert gw.hub.connections() == 0
+    assert gw.hub.dropped["slow_consumer"] == 1
 
 
 def test_a_session_check_plugged_into_the_app_authenticates_a_cookie(gw: Gateway) -> None:

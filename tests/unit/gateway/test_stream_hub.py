@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from quant.bus import codecs, topics
 from quant.bus.inprocess import InProcessMessage
@@ -22,6 +23,7 @@ from quant.gateway.feeder import apply_messages
 from quant.gateway.readmodel import LiveMarketState
 from quant.gateway.settings import StreamLimits
 from quant.gateway.stream_hub import Outbox, StreamHub
+from quant.gateway.stream_metrics import StreamMetrics
 
 REL = Instrument(
     "NSE_EQ|INE002A01018", "RELIANCE", "RELIANCE INDUSTRIES LTD", "NSE", "NSE_EQ",
@@ -207,3 +209,23 @@ async def test_candles_and_scanner_cycles_reach_their_subscribers() -> None:
     assert bar["data"]["trading_symbol"] == "RELIANCE" and bar["data"]["interval_seconds"] == 60
     assert cycle["channel"] == "scanner"
     assert [s["trading_symbol"] for s in cycle["data"]["suggestions"]] == ["RELIANCE", "TCS"]
+
+
+async def test_metrics_read_the_current_hub_on_scrape() -> None:
+    registry = CollectorRegistry()
+    metrics = StreamMetrics(registry)
+    assert registry.get_sample_value("gateway_stream_connections") == 0
+    hub, state = hub_on(StreamLimits(max_connections=1))
+    metrics.hub = hub
+    sub = hub.connect()
+    assert sub is not None and hub.connect() is None
+    hub.subscribe_symbols(sub, "quotes", [REL.instrument_key])
+    for i in range(3):
+        state.apply(tick(REL, 250_000 + i, T0 + i))
+        hub.publish(tick(REL, 250_000 + i, T0 + i))
+    assert registry.get_sample_value("gateway_stream_connections") == 1
+    assert registry.get_sample_value("gateway_stream_messages_total") == 3
+    assert registry.get_sample_value("gateway_stream_conflated_total") == 2
+    dropped = "gateway_stream_dropped_total"
+    assert registry.get_sample_value(dropped, {"reason": "too_many_connections"}) == 1
+    assert registry.get_sample_value(dropped, {"reason": "slow_consumer"}) == 0

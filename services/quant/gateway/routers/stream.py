@@ -109,6 +109,7 @@ class StreamSession:
             await self._close(closing.text, closing.code)
         elif self.sub.outbox.dropped.is_set():
             log.info("stream client %d dropped: %s", self.sub.id, self.sub.outbox.drop_reason)
+            self.hub.dropped["slow_consumer"] += 1
             await self._close(error("slow_consumer", self.sub.outbox.drop_reason), CLOSE_POLICY)
 
     async def _run_tasks(self) -> _Closing | None:
