@@ -143,4 +143,6 @@ def test_a_manual_order_fills_and_shows_in_trades_with_charges(tmp_path: Path, b
     banner = log.read_text()
     assert f"broker: {broker}" in banner, banner
     assert f"  key:    {data / 'admin.key'}" in banner, banner
+    assert f"  login:  http://127.0.0.1:{port}/login   as admin, password in " in banner, banner
+    assert str(data / "admin.password") in banner, banner
     assert f"pnl: http://127.0.0.1:{port}/api/v1/pnl" in banner, banner

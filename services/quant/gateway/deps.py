@@ -19,13 +19,16 @@ from prometheus_client import CollectorRegistry, Counter
 
 from quant.core.clock import Clock, SystemClock
 from quant.core.freshness import DEFAULT_STALE_AFTER_S
+from quant.gateway.login_metrics import LoginMetrics
 from quant.gateway.ports import (
+    AccountDirectory,
     ExecutionPort,
     HistoryReader,
     InstrumentLookup,
     MarketReadModel,
     Readiness,
 )
+from quant.gateway.sessions import SessionStore
 from quant.gateway.settings import MarketSource
 from quant.users.access import KeyVerifier
 
@@ -59,6 +62,15 @@ class GatewayPorts:
     # the stream API's fan-out, fed by the bus feeder (None: create_app makes one; then
     # nothing feeds it but a test)
     stream: StreamHub | None = None
+    # passwords and session users (the login page); None: login answers 503
+    accounts: AccountDirectory | None = None
+    # browser sessions; None: create_app keeps them in memory (one gateway process)
+    sessions: SessionStore | None = None
+    # the time sessions and the login lockout count in: the wall clock unless given (not
+    # ``clock``, which is the market's and may be a replay's)
+    session_clock: Clock | None = None
+    # gateway_login_failures_total / _lockouts_total, made once per process
+    login_metrics: LoginMetrics | None = None
 
 
 def get_ports(request: Request) -> GatewayPorts:

@@ -9,9 +9,10 @@ reloaded when the table changes (or, in ``quant up``, of the master it was hande
 serves ``create_app`` on ``settings.gateway.host``/``port``. With PostgreSQL down at
 start-up it serves anyway, not ready, and loads the master as soon as the database answers.
 API keys are checked against the users of the relational store (``deps.relational``:
-PostgreSQL, or SQLite in ``quant up``) by a :class:`~quant.users.directory.UserDirectory`;
-without a relational store, keyed endpoints answer 503. The trading endpoints forward to the
-execution service at ``settings.gateway.execution_url``
+PostgreSQL, or SQLite in ``quant up``) by a :class:`~quant.users.directory.UserDirectory`,
+which also checks the login page's passwords (browser sessions are kept in the process's
+memory); without a relational store, keyed endpoints and the login answer 503. The trading
+endpoints forward to the execution service at ``settings.gateway.execution_url``
 (:class:`~quant.gateway.execution_client.ExecutionClient`, one connection pool per run).
 Stored candles and scanner picks come from the tick store: ``deps.tick_store`` when the
 process has one (``quant up``'s SQLite), else QuestDB (``settings.questdb``) opened on the
@@ -37,6 +38,7 @@ from quant.gateway.execution_client import ExecutionClient
 from quant.gateway.feeder import FEED_TOPICS, feed_read_model
 from quant.gateway.history import OpenOnUse
 from quant.gateway.instrument_store import StoreInstrumentLookup
+from quant.gateway.login_metrics import login_metrics
 from quant.gateway.ports import HistoryReader, InstrumentLookup
 from quant.gateway.readmodel import LiveMarketState
 from quant.gateway.service_settings import GatewayServiceSettings
@@ -79,6 +81,7 @@ class GatewayService:
         self.state = LiveMarketState()
         self._auth_failures = failures_counter(deps.registry)  # once: runs may restart
         self._stream_metrics = StreamMetrics(deps.registry)  # reads each run's hub
+        self._login_metrics = login_metrics(deps.registry)
         if settings.instrument_lookup == "store":
             deps.need_relational("the gateway")
 
@@ -166,6 +169,7 @@ class GatewayService:
             limits=settings.gateway.stream_limits(),
         )
         self._stream_metrics.hub = hub
+        users = self._users()
         ports = GatewayPorts(
             self.state,
             lookup,
@@ -173,8 +177,10 @@ class GatewayService:
             deps.registry,
             clock=deps.clock,
             stale_after_s=settings.gateway.stale_after_s,
-            users=self._users(),
+            users=users,
             auth_failures=self._auth_failures,
+            accounts=users,
+            login_metrics=self._login_metrics,
             execution=execution,
             history=history,
             stream=hub,

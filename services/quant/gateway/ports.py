@@ -9,7 +9,9 @@ stored history through a :class:`HistoryReader` (the tick store: QuestDB, or SQL
 ``quant up``). The trading endpoints forward to the
 execution service through an :class:`ExecutionPort` (``quant.gateway.execution_client``).
 API keys are checked through :class:`quant.users.access.KeyVerifier` (the
-:class:`~quant.users.directory.UserDirectory`).
+:class:`~quant.users.directory.UserDirectory`), passwords and session users through an
+:class:`AccountDirectory` (the same directory); browser sessions live in a
+:class:`quant.gateway.sessions.SessionStore`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any, NamedTuple, Protocol
 
 from quant.core.events import Candle, EnrichedTick, OptionGreeks, ScannerSuggestion, Tick
 from quant.core.instruments import Instrument
+from quant.users.directory import Caller, Refusal, UserInfo
+from quant.users.keys import ApiKey
 
 
 class MarketReadModel(Protocol):
@@ -94,4 +98,22 @@ class ExecutionPort(Protocol):
     ) -> ExecutionReply:
         """Send ``method path`` with the caller's ``Authorization`` header (and ``params``,
         a JSON ``body``); :class:`ExecutionUnavailable` when there is no answer."""
+        ...
+
+
+class AccountDirectory(Protocol):
+    """The users as the login page and browser sessions need them (blocking: call in a
+    worker thread; :class:`quant.store.ports.StoreError` when the store does not answer).
+    The :class:`~quant.users.directory.UserDirectory` is one."""
+
+    def verify_password(self, username: str, password: str) -> Caller | Refusal:
+        """The caller if ``password`` is ``username``'s, else why not."""
+        ...
+
+    def get(self, username: str) -> UserInfo | None:
+        """The user now (role, disabled), or None when there is no such user."""
+        ...
+
+    def issue_key(self, username: str) -> ApiKey:
+        """A new API key of ``username`` (what the gateway forwards for its sessions)."""
         ...

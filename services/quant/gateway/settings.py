@@ -1,6 +1,5 @@
 """The gateway's settings section (host, port, source, API-key cache, execution service,
-the stream API's limits);
-``QUANT_GATEWAY__*``."""
+browser sessions and login lockout, the stream API's limits); ``QUANT_GATEWAY__*``."""
 
 from __future__ import annotations
 
@@ -22,6 +21,23 @@ class StreamLimits:
     max_connections: int = 1000
     max_symbols: int = 200  # per channel per connection
     queue_size: int = 1000  # ordered (non-conflated) messages waiting per connection
+
+
+class LoginSettings(Section):
+    """Browser sessions and the login lockout (``QUANT_GATEWAY__LOGIN__*``)."""
+
+    # a session ends after this long without a request, and after max_s whatever happens
+    idle_s: float = Field(default=2 * 3600.0, gt=0)
+    max_s: float = Field(default=12 * 3600.0, gt=0)
+    # at most this many sessions in one gateway process (the oldest is dropped past it)
+    max_sessions: int = Field(default=10_000, ge=1)
+    # always mark the session cookie Secure (it is anyway when the request came over TLS);
+    # set it when a TLS proxy in front of the gateway does not say so in X-Forwarded-Proto
+    secure_cookie: bool = False
+    # this many failed logins within window_s lock out the user name, and the client
+    # address, until the oldest failure leaves the window
+    max_failures: int = Field(default=5, ge=1)
+    window_s: float = Field(default=900.0, gt=0)
 
 
 class GatewaySettings(Section):
@@ -55,3 +71,6 @@ class GatewaySettings(Section):
         return StreamLimits(
             self.stream_max_connections, self.stream_max_symbols, self.stream_queue_size
         )
+
+    # browser sessions (the login page) and the lockout after failed logins
+    login: LoginSettings = LoginSettings()

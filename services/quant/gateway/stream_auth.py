@@ -5,12 +5,14 @@ the WebSocket upgrade request or in a first ``{"op": "auth", "key": "..."}`` mes
 decision is :func:`quant.users.access.authorize`'s (the REST API's rules), at the role
 :data:`ACCOUNT_ROLE` (a viewer may watch the account channels).
 
-Another credential (the dashboard's session cookie) plugs in as a :data:`SessionCheck` on
-``app.state.stream_session_check``: asked when the upgrade request carries no
-``Authorization`` header, it returns the caller with the ``Authorization`` value to forward
-to the execution service for that caller (positions, P&L), a :class:`Denial`, or None (no
-session). Refusals are counted in ``gateway_auth_failures_total{reason}``; keys are never
-logged or echoed.
+A browser that logged in (:mod:`quant.gateway.login`) is let in by its session cookie on
+the upgrade request, when there is no ``Authorization`` header: :func:`session_check`
+(:func:`~quant.gateway.session_auth.session_caller`, checked like a GET), which also says
+the ``Authorization`` to forward to the execution service for that caller (positions,
+P&L: the key the gateway holds for the session's user). The check is a
+:data:`SessionCheck`; ``app.state.stream_session_check`` replaces it (tests). Refusals are
+counted in ``gateway_auth_failures_total{reason}``; keys and session ids are never logged
+or echoed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import anyio
 from fastapi import WebSocket
 
 from quant.gateway.deps import GatewayPorts
+from quant.gateway.session_auth import SESSION_COOKIE, session_caller
 from quant.users import access
 from quant.users.access import UNAVAILABLE, Denial
 from quant.users.directory import Caller
@@ -76,8 +79,10 @@ async def authenticate(
     if key is None:
         key, header_present = bearer_key(websocket)
         if key is None and not header_present:
-            check: SessionCheck | None = getattr(websocket.app.state, "stream_session_check", None)
-            verdict = None if check is None else await check(websocket)
+            check: SessionCheck = getattr(
+                websocket.app.state, "stream_session_check", session_check
+            )
+            verdict = await check(websocket)
             if isinstance(verdict, Denial):
                 _count(websocket, ports, verdict)
             return verdict
@@ -88,6 +93,18 @@ async def authenticate(
         _count(websocket, ports, found)
         return found
     return Authenticated(found, f"Bearer {key}")
+
+
+async def session_check(websocket: WebSocket) -> Authenticated | Denial | None:
+    """The caller of the upgrade request's session cookie (None: no cookie)."""
+    if SESSION_COOKIE not in websocket.cookies:
+        return None
+    ports: GatewayPorts = websocket.app.state.ports
+    found = await session_caller(websocket, ports, ACCOUNT_ROLE, _limiter(websocket))
+    if isinstance(found, Denial):
+        return found
+    caller, session = found
+    return Authenticated(caller, f"Bearer {session.forward_key}")
 
 
 def _count(websocket: WebSocket, ports: GatewayPorts, denial: Denial) -> None:

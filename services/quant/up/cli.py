@@ -3,8 +3,9 @@ platform in one process.
 
 Builds :class:`~quant.up.settings.UpSettings` (``--source`` overrides ``QUANT_SOURCE``,
 ``--broker`` ``QUANT_BROKER``, ``--port`` ``QUANT_GATEWAY__PORT``), sets up logging and
-runs :func:`quant.up.platform.run_platform`, printing the URL, the market source, the
-broker and the data directory once the gateway serves. SIGINT/SIGTERM stop every
+runs :func:`quant.up.platform.run_platform`, printing the URL, how to log in as the
+``admin`` it created (the login page, and the file with the initial password), the market
+source, the broker and the data directory once the gateway serves. SIGINT/SIGTERM stop every
 component in order. When the market cannot be used (``--source upstox`` without a valid
 token) or the broker not with it (``--broker upstox`` is for the simulator only) it says
 why on stderr and exits 1 before starting anything.
@@ -56,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     from quant.up.market import MarketUnavailable
     from quant.up.platform import BrokerUnavailable, run_platform
     from quant.up.settings import UpSettings
-    from quant.users.settings import ADMIN_KEY_FILE
+    from quant.users.settings import ADMIN_KEY_FILE, ADMIN_PASSWORD_FILE
 
     settings = UpSettings()
     overrides: dict[str, Any] = {}
@@ -81,6 +82,9 @@ def _run(args: argparse.Namespace) -> int:
     def announce(url: str, market: Market) -> None:
         sys.stdout.write(
             f"quant-platform is up: {url}\n"
+            f"  login:  {url}/login   as admin, password in "
+            f"{settings.data_dir / ADMIN_PASSWORD_FILE} "
+            "(`quant users passwd admin` sets a new one)\n"
             f"  source: {market.description}\n"
             f"  broker: {broker_line(settings.broker)}\n"
             f"  strategy: {strategy_line(settings.strategy)}\n"

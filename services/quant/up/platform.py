@@ -25,8 +25,10 @@ What is particular to the one-process platform is chosen here, and nothing else:
   ``/trades``, ``/positions``, ``/pnl`` and ``/killswitch`` to it; orders are journalled
   in the same SQLite file as the users;
 - the first user: on the first start (no ``admin`` in the relational store) the user
-  ``admin`` is created, its API key printed once and written to ``data_dir/admin.key``
-  (mode 0600) by :func:`quant.users.admin.ensure_admin`; later starts say where the file is.
+  ``admin`` is created with a random password for the login page, its API key and the
+  password printed once and written to ``data_dir/admin.key`` and
+  ``data_dir/admin.password`` (mode 0600) by :func:`quant.users.admin.ensure_admin`;
+  later starts say where the files are.
 
 Then the same services as the separate commands, each from its package's ``build``
 (instrument sync, ingestor, feature engine, scanner, gateway, the strategy runtime with the

@@ -1,9 +1,10 @@
-"""``quant users add|list|disable|enable|key|password``: manage the platform's users.
+"""``quant users add|list|disable|enable|key|passwd``: manage the platform's users.
 
 Works on PostgreSQL when ``QUANT_POSTGRES__DSN`` is set, else on the embedded store of
 ``quant up`` in ``QUANT_DATA_DIR`` (:mod:`quant.users.settings`). ``add`` and ``key``
 print the new API key once, alone on the last line of their output (only its argon2id
-hash is stored); ``password`` reads the password from stdin (without echo on a terminal).
+hash is stored); ``passwd NAME`` (alias ``password``) sets the password the dashboard's
+login checks, read from stdin (on a terminal: without echo, asked twice).
 """
 
 from __future__ import annotations
@@ -38,10 +39,15 @@ def add_parser(subparsers: Any) -> None:
         ("disable", "refuse every key of a user from the next request on"),
         ("enable", "accept a disabled user's keys again"),
         ("key", "issue another API key for a user; prints it once"),
-        ("password", "set a user's password (read from stdin)"),
     ):
         sub = commands.add_parser(action, help=text)
         sub.add_argument("name")
+    passwd = commands.add_parser(
+        "passwd",
+        aliases=["password"],
+        help="set a user's password for the dashboard's login (read from stdin)",
+    )
+    passwd.add_argument("name")
     parser.set_defaults(func=_run)
 
 
@@ -68,10 +74,17 @@ def open_store(settings: UsersSettings, *, create: bool) -> RelationalStore:
 
 
 def _read_password() -> str:
+    """The password from stdin: on a terminal without echo and asked twice (a mismatch is a
+    :class:`~quant.users.directory.UserError`), else its first line."""
     if sys.stdin.isatty():
         import getpass
 
-        return getpass.getpass("password: ")
+        from quant.users.directory import UserError
+
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise UserError("the two passwords differ; nothing changed")
+        return password
     return sys.stdin.readline().rstrip("\r\n")
 
 
@@ -93,7 +106,7 @@ def _act(args: argparse.Namespace, directory: UserDirectory) -> str:
         return (
             f"new API key of {args.name!r}, shown once (its other keys stay valid):\n{key.text}\n"
         )
-    if action == "password":
+    if action in ("passwd", "password"):
         directory.set_password(args.name, _read_password())
         return f"password of {args.name!r} set\n"
     if action in ("disable", "enable"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 import threading
 from enum import StrEnum
 from typing import NamedTuple
@@ -101,6 +102,7 @@ class UserDirectory:
         self._cache_ns = int(cache_s * 1e9)
         self._verified: dict[str, tuple[bytes, int]] = {}  # key id -> (sha256, expiry)
         self._lock = threading.Lock()
+        self._decoy_hash: str | None = None
 
     # --- management ---------------------------------------------------------------------
 
@@ -160,15 +162,27 @@ class UserDirectory:
         return self._caller(user)
 
     def verify_password(self, username: str, password: str) -> Caller | Refusal:
-        """The caller if ``password`` is ``username``'s (the dashboard's login)."""
+        """The caller if ``password`` is ``username``'s (the dashboard's login).
+
+        An unknown user, or one without a password, costs one argon2id verification too
+        (against a hash of nothing), so the time taken does not tell which names exist.
+        """
         user = self._repo.get_user(username)
-        if user is None:
-            return Refusal.UNKNOWN
-        if not user.secret_hash or not self._hasher.verify(user.secret_hash, password):
+        if user is None or not user.secret_hash:
+            self._hasher.verify(self._decoy(), password)
+            return Refusal.UNKNOWN if user is None else Refusal.BAD_SECRET
+        if not self._hasher.verify(user.secret_hash, password):
             return Refusal.BAD_SECRET
         return self._caller(user)
 
     # --- internals ----------------------------------------------------------------------
+
+    def _decoy(self) -> str:
+        """A hash no password matches, made once (what unknown users are checked against)."""
+        with self._lock:
+            if self._decoy_hash is None:
+                self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(32))
+            return self._decoy_hash
 
     def _user(self, username: str) -> UserRecord:
         user = self._repo.get_user(username)

@@ -2,7 +2,8 @@
 
 ``quant up`` keeps its stores in a data directory (``QUANT_DATA_DIR``, default
 :data:`DEFAULT_DATA_DIR`): the relational store :data:`RELATIONAL_FILE` (users and keys
-among its tables) and, after its first start, :data:`ADMIN_KEY_FILE`. ``quant users``
+among its tables) and, after its first start, :data:`ADMIN_KEY_FILE` and
+:data:`ADMIN_PASSWORD_FILE`. ``quant users``
 works on that store, or on PostgreSQL when ``QUANT_POSTGRES__DSN`` is set (a cluster).
 """
 
@@ -18,6 +19,7 @@ from quant.store.settings import PostgresSettings
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "quant-platform" / "up"
 RELATIONAL_FILE = "relational.sqlite"
 ADMIN_KEY_FILE = "admin.key"
+ADMIN_PASSWORD_FILE = "admin.password"  # noqa: S105 - a file name: the initial password
 
 
 class Argon2Settings(Section):

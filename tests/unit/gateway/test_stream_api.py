@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from test_stream_hub import REL, T0, TCS, order, tick
 from test_trading_api import POSITION_JSON, FakeExecution
 
+from login_kit import PASSWORD, form_token
 from quant.bus import codecs, topics
 from quant.bus.inprocess import InProcessMessage
 from quant.core.orders import OrderStatus
@@ -56,7 +57,11 @@ class Gateway:
 def _gateway(directory: UserDirectory, **settings: Any) -> Iterator[Gateway]:
     state = LiveMarketState()
     ports = GatewayPorts(
-        state, InstrumentIndex.build([REL, TCS]), users=directory, execution=FakeExecution()
+        state,
+        InstrumentIndex.build([REL, TCS]),
+        users=directory,
+        accounts=directory,
+        execution=FakeExecution(),
     )
     app = create_app(GatewaySettings(source="sim", **settings), ports)
     with TestClient(app) as client:
@@ -282,3 +287,24 @@ def test_a_session_check_plugged_into_the_app_authenticates_a_cookie(gw: Gateway
         assert ws.receive_json()["code"] == "auth_failed"
         with pytest.raises(WebSocketDisconnect):
             ws.receive_json()
+
+
+def test_a_browser_session_from_the_login_page_opens_the_account_channels() -> None:
+    with memory_directory() as directory:
+        directory.create_user("sam", Role.VIEWER, PASSWORD)
+        for g in _gateway(directory):
+            page = g.client.get("/login")
+            form = {"username": "sam", "password": PASSWORD, "csrf_token": form_token(page.text)}
+            assert g.client.post("/login", data=form, follow_redirects=False).status_code == 303
+            with g.client.websocket_connect(PATH) as ws:
+                assert welcome(ws)["user"] == "sam"
+                ws.send_json({"op": "subscribe", "channel": "positions"})
+                assert ws.receive_json()["type"] == "subscribed"
+                assert ws.receive_json()["channel"] == "positions"
+            execution: FakeExecution = g.client.app.state.ports.execution  # type: ignore[attr-defined]
+            # the key the gateway holds for the session's user, never the cookie
+            assert execution.calls[-1].authorization.startswith("Bearer qk_")
+            g.client.cookies.set("quant_session", "not-a-session")
+            with g.client.websocket_connect(PATH) as ws:
+                refused = ws.receive_json()
+                assert refused["code"] == "auth_failed" and "log in again" in refused["message"]

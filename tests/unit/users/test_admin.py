@@ -73,3 +73,30 @@ def test_an_unwritable_data_dir_still_shows_the_key_once(
     assert start.key is not None and start.file_error
     lines = admin_notice(start).splitlines()
     assert lines[-1] == start.key.text and "could not be saved" in lines[0]
+
+
+def test_the_first_admin_gets_a_random_login_password_shown_once_and_saved(
+    directory: UserDirectory, tmp_path: Path
+) -> None:
+    start = ensure_admin(directory, tmp_path)
+    assert start.password is not None and len(start.password) >= 16
+    path = tmp_path / "admin.password"
+    assert start.password_file == path and _mode(path) == 0o600
+    assert path.read_text() == start.password + "\n"
+    assert directory.verify_password("admin", start.password) == Caller("admin", Role.ADMIN)
+    notice = admin_notice(start)
+    assert notice.count(start.password) == 1 and "quant users passwd admin" in notice
+    assert start.password not in repr(start)
+    later = admin_notice(ensure_admin(directory, tmp_path))
+    assert str(path) in later and start.password not in later
+    assert ensure_admin(directory, tmp_path).password is None
+
+
+def test_an_admin_without_a_password_is_told_how_to_set_one(
+    directory: UserDirectory, tmp_path: Path
+) -> None:
+    directory.create_user("admin", Role.ADMIN)  # made before logins existed
+    start = ensure_admin(directory, tmp_path)
+    assert not start.has_password
+    assert "no password" in admin_notice(start)
+    assert "`quant users passwd admin`" in admin_notice(start)

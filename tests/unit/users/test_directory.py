@@ -171,3 +171,15 @@ def test_role_check() -> None:
     assert check_role(Caller("a", Role.TRADER), Role.VIEWER) is None
     assert check_role(Caller("a", Role.TRADER), Role.TRADER) is None
     assert check_role(Caller("a", Role.TRADER), Role.ADMIN) is Refusal.ROLE
+
+
+def test_an_unknown_user_costs_a_password_check_too(
+    directory: UserDirectory, hasher: CountingHasher
+) -> None:
+    """The login takes as long for a name that does not exist (no user enumeration)."""
+    directory.create_user("asha", Role.TRADER, "correct horse")
+    directory.create_user("ravi", Role.VIEWER)  # no password
+    for name in ("asha", "nobody", "ravi", "nobody"):
+        before = hasher.verifications
+        assert isinstance(directory.verify_password(name, "correct horsE"), Refusal)
+        assert hasher.verifications == before + 1, name

@@ -109,8 +109,27 @@ def test_password_from_stdin(env: dict[str, str], tmp_path: Path) -> None:
         assert directory.verify_password("asha", "correct horse") == Caller("asha", Role.VIEWER)
     finally:
         store.close()
-    short = quant_users("password", "asha", env=env, stdin="short\n")
+    short = quant_users("passwd", "asha", env=env, stdin="short\n")
     assert short.returncode == 1 and "at least 8" in short.stderr
+
+
+def test_passwd_sets_the_login_password_and_password_is_its_alias(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert quant_users("add", "ravi", "--role", "trader", env=env).returncode == 0
+    for command, password in (("passwd", "first password"), ("password", "second password")):
+        done = quant_users(command, "ravi", env=env, stdin=password + "\n")
+        assert done.returncode == 0 and "password of 'ravi' set" in done.stdout
+        assert password not in done.stdout + done.stderr
+        store = SqliteRelationalStore(tmp_path / "data" / "relational.sqlite").open()
+        try:
+            directory = UserDirectory(store, CountingHasher())
+            assert directory.verify_password("ravi", password) == Caller("ravi", Role.TRADER)
+        finally:
+            store.close()
+    assert "passwd" in quant_users("--help", env=env).stdout
+    unknown = quant_users("passwd", "nobody", env=env, stdin="long enough\n")
+    assert unknown.returncode == 1 and "no user 'nobody'" in unknown.stderr
 
 
 def test_mistakes_get_a_message_and_exit_1(env: dict[str, str]) -> None:

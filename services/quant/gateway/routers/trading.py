@@ -1,8 +1,10 @@
 """``/api/v1`` trading: orders, trades, positions, P&L and the kill switch, for API keys.
 
 The gateway holds no order state: each endpoint checks the caller's role itself
-(``require_role``: viewer to read, trader to place or cancel orders and to use the kill
-switch), then forwards the request with the caller's ``Authorization`` header to the
+(``require_role``, an API key or a logged-in browser's session with its CSRF token:
+viewer to read, trader to place or cancel orders and to use the kill switch), then
+forwards the request with the caller's ``Authorization`` header (for a session: the key
+the gateway holds for that user, :func:`~quant.gateway.auth.forward_authorization`) to the
 execution service's own API (:class:`~quant.gateway.ports.ExecutionPort`, ``/v1/...``) and
 passes its JSON on, checked against the models of :mod:`quant.gateway.schemas`.
 
@@ -33,7 +35,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import TypeAdapter, ValidationError
 
 from quant.gateway import errors
-from quant.gateway.auth import require_role
+from quant.gateway.auth import forward_authorization, require_role
 from quant.gateway.deps import InstrumentsDep, PortsDep
 from quant.gateway.ports import ExecutionReply, ExecutionUnavailable
 from quant.gateway.routers.market import find_instrument, unknown_symbol
@@ -115,7 +117,7 @@ async def _ask(
         return await execution.request(
             method,
             path,
-            authorization=request.headers.get("authorization", ""),
+            authorization=forward_authorization(request),
             params=params,
             body=body,
         )
