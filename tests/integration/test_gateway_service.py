@@ -6,12 +6,14 @@ minutes) into QuestDB, starts the command on a free port, publishes a Tick for i
 the candles endpoint (1m as stored, 5m aggregated, 1d from the stored day and the
 minutes) and the scanner endpoint's shape, ``/healthz``/``/readyz``/``/metrics``, that
 an API key made by ``quant users add`` on the same PostgreSQL is accepted by
-``/api/v1/me`` (and a missing one refused and counted), and that SIGINT stops it within
-5 s.
+``/api/v1/me`` (and a missing one refused and counted), that the WebSocket stream
+delivers a tick published on Kafka as a quote and an order event to the keyed client
+(refusing the account channel without a key), and that SIGINT stops it within 5 s.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -24,12 +26,14 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import ClientConnection, connect
 
 from quant.bus import codecs, topics
 from quant.bus.kafka import KafkaBus
 from quant.core.clock import IST, datetime_to_ns
-from quant.core.events import Candle, FeedMode, Tick
+from quant.core.events import Candle, FeedMode, ScannerSuggestion, Tick
 from quant.core.instruments import Instrument, InstrumentType
+from quant.core.orders import OrderEvent, OrderStatus, OrderType, Side
 from quant.store.columns import candle_batch
 from quant.store.postgres import PostgresStore
 from quant.store.questdb_ticks import QuestDBTickStore
@@ -92,6 +96,61 @@ def _check_candles(client: httpx.Client) -> None:
     picks = client.get("/api/v1/scanner/suggestions", params={"limit": 5})
     assert picks.status_code == 200, picks.text
     assert set(picks.json()) == {"ts", "suggestions"}
+
+
+def _next(ws: ClientConnection, wanted: str) -> dict[str, Any]:
+    """The next message of type or channel ``wanted`` (heartbeats and others skipped)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        message: dict[str, Any] = json.loads(ws.recv(timeout=30))
+        if wanted in (message["type"], message.get("channel")):
+            return message
+    raise AssertionError(f"no {wanted} message within 30 s")
+
+
+def _check_stream(port: int, key: str, publisher: Any) -> None:
+    url = f"ws://127.0.0.1:{port}/api/v1/stream"
+    with connect(url, open_timeout=10) as anonymous:
+        _next(anonymous, "welcome")
+        anonymous.send(json.dumps({"op": "subscribe", "channel": "orders"}))
+        refused = _next(anonymous, "error")
+        assert refused["code"] == "auth_required", refused
+    headers = {"Authorization": f"Bearer {key}"}
+    with connect(url, additional_headers=headers, open_timeout=10) as ws:
+        assert _next(ws, "welcome")["user"] == "asha"
+        ws.send(json.dumps({"op": "subscribe", "channel": "quotes", "symbols": ["GWTESTCO"]}))
+        ws.send(json.dumps({"op": "subscribe", "channel": "orders"}))
+        _next(ws, "quotes")  # the current quote first
+        ws.send(json.dumps({"op": "subscribe", "channel": "candles", "symbols": ["GWTESTCO"]}))
+        ws.send(json.dumps({"op": "subscribe", "channel": "scanner"}))
+        now = time.time_ns()
+        tick = Tick(INST.instrument_key, FeedMode.LTPC, now, now, 123_500, close_price=120_000)
+        event = OrderEvent("gw-stream-1", INST.instrument_key, Side.BUY, OrderType.LIMIT, 5,
+                           OrderStatus.OPEN, now, now, price=123_500)  # fmt: skip
+        publisher.publish(topics.TICKS.name, INST.instrument_key, codecs.encode_tick(tick))
+        publisher.publish(topics.ORDERS.name, event.client_order_id, codecs.encode_order(event))
+        bar = Candle(INST.instrument_key, 60, _ist(20, 9, 30), 12_300, 12_360, 12_290, 12_350, 42)
+        pick = ScannerSuggestion(INST.instrument_key, "GWTESTCO", now, 1, 1.5, ("a test",), 12_350)
+        publisher.publish(topics.CANDLES.name, INST.instrument_key, codecs.encode_candle(bar))
+        publisher.publish(topics.SUGGESTIONS.name, "", codecs.encode_suggestion(pick))
+        publisher.flush(10)
+        price, order, got = "", None, {}
+        deadline = time.monotonic() + 30
+        # four topics: any may come first
+        while price != "1235.00" or order is None or len(got) < 2:
+            assert time.monotonic() < deadline, (price, order, got)
+            message = json.loads(ws.recv(timeout=30))
+            if message["type"] != "data":  # "subscribed" names its channel too
+                continue
+            if message["channel"] == "quotes":
+                price = message["data"]["last_price"]
+            elif message["channel"] == "orders":
+                order = message["data"]
+            else:
+                got[message["channel"]] = message["data"]
+        assert (order["client_order_id"], order["status"]) == ("gw-stream-1", "OPEN")
+        assert got["candles"]["close"] == "123.50" and got["candles"]["volume"] == 42, got
+        assert [s["trading_symbol"] for s in got["scanner"]["suggestions"]] == ["GWTESTCO"]
 
 
 def _free_port() -> int:
@@ -176,6 +235,7 @@ def test_gateway_serves_quotes_from_kafka_and_postgres(
             assert client.get("/api/v1/me").status_code == 401
             metrics = client.get("/metrics").text
             assert 'gateway_auth_failures_total{reason="missing"} 1.0' in metrics
+        _check_stream(port, key, publisher)
         publisher.close()
 
         proc.send_signal(signal.SIGINT)

@@ -9,7 +9,9 @@ need an API key (or a logged-in browser's session) use
 :func:`quant.gateway.auth.require_role`; the login pages (``/login``, ``/logout``, ``/``)
 are :mod:`quant.gateway.login`. Browser sessions live in ``ports.sessions``, or in this
 app's memory when the ports bring none; they and the login lockout count time on
-``ports.session_clock`` (the wall clock unless given).
+``ports.session_clock`` (the wall clock unless given). The WebSocket stream API
+(:mod:`quant.gateway.routers.stream`) fans out through ``ports.stream`` (a
+:class:`~quant.gateway.stream_hub.StreamHub`; one is made here when the ports bring none).
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from quant.gateway.routers import (
     instruments,
     market,
     scanner,
+    stream,
     trading,
 )
 from quant.gateway.sessions import MemorySessionStore
 from quant.gateway.settings import GatewaySettings
+from quant.gateway.stream_hub import StreamHub
 
 
 def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
@@ -41,12 +45,28 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
         description="REST API of quant-platform: quotes, greeks, candles, scanner picks, "
         "instruments; orders, trades, "
         "positions, P&L and the kill switch (API key: Authorization: Bearer <key>; or the "
-        "session cookie of a browser logged in at /login, with X-CSRF-Token on changes).",
+        "session cookie of a browser logged in at /login, with X-CSRF-Token on changes).\n\n"
+        "Live data: the WebSocket stream API at `/api/v1/stream` (not in this OpenAPI "
+        "document: WebSockets are not part of OpenAPI). Send "
+        '`{"op": "subscribe", "channel": "quotes", "symbols": ["RELIANCE"]}`; channels '
+        "quotes, enriched, candles, scanner, and with an API key or a session orders, fills, "
+        "positions and pnl. Messages and a Python client: docs/api.md.",
         docs_url=None,  # served from the package by docs.install, not from a CDN
         redoc_url=None,
     )
     app.state.ports = ports
     app.state.source = settings.source
+    app.state.settings = settings
+    if ports.stream is None:
+        ports.stream = StreamHub(
+            ports.market,
+            ports.instruments,
+            ports.clock,
+            source=settings.source,
+            stale_after_s=ports.stale_after_s,
+            limits=settings.stream_limits(),
+        )
+    app.state.stream = ports.stream
     # used when the ports bring no counter (a registered one is made once per process)
     app.state.auth_failures = auth.failures_counter(None)
     app.state.login_metrics = login_metrics(None)
@@ -68,5 +88,6 @@ def create_app(settings: GatewaySettings, ports: GatewayPorts) -> FastAPI:
     app.include_router(instruments.router)
     app.include_router(account.router)
     app.include_router(trading.router)
+    app.include_router(stream.router)
     app.include_router(login.router)
     return app

@@ -12,7 +12,7 @@ need an API key take ``caller: Annotated[Caller, Depends(require_role(...))]``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Request
 from prometheus_client import CollectorRegistry, Counter
@@ -31,6 +31,9 @@ from quant.gateway.ports import (
 from quant.gateway.sessions import SessionStore
 from quant.gateway.settings import MarketSource
 from quant.users.access import KeyVerifier
+
+if TYPE_CHECKING:  # the hub renders with the routers' models, which import this module
+    from quant.gateway.stream_hub import StreamHub
 
 
 class _AlwaysReady:
@@ -56,6 +59,9 @@ class GatewayPorts:
     execution: ExecutionPort | None = None
     # stored candles and scanner picks (the tick store); None: those endpoints answer 503
     history: HistoryReader | None = None
+    # the stream API's fan-out, fed by the bus feeder (None: create_app makes one; then
+    # nothing feeds it but a test)
+    stream: StreamHub | None = None
     # passwords and session users (the login page); None: login answers 503
     accounts: AccountDirectory | None = None
     # browser sessions; None: create_app keeps them in memory (one gateway process)

@@ -1,26 +1,26 @@
 """The gateway's composition: ``build(settings, deps)`` -> the ``gateway`` service.
 
 :class:`GatewayService` keeps a read model (latest tick, enriched tick, greeks per
-instrument) fed from ``deps.bus`` by a consumer group of its own (``gateway-<hostname>``
-unless ``QUANT_GROUP_ID``: every replica needs every message), resolves and searches
-symbols in an index of the relational store's master, reloaded when the table changes
-(or, in ``quant up``, of the master it was handed) and serves ``create_app`` on
-``settings.gateway.host``/``port``. With PostgreSQL down at start-up it serves anyway,
-not ready, and loads the master as soon as the database answers. API keys are checked
-against the users of the relational store (``deps.relational``: PostgreSQL, or SQLite in
-``quant up``) by a :class:`~quant.users.directory.UserDirectory`, which also checks the
-login page's passwords (browser sessions are kept in the process's memory); without a
-relational store, keyed endpoints and the login answer 503. The trading endpoints
-forward to the execution service at ``settings.gateway.execution_url``
+instrument) and the stream API's fan-out (:class:`~quant.gateway.stream_hub.StreamHub`:
+quotes, candles, scanner picks, order events) fed from ``deps.bus`` by a consumer group of
+its own (``gateway-<hostname>`` unless ``QUANT_GROUP_ID``: every replica needs every
+message), resolves and searches symbols in an index of the relational store's master,
+reloaded when the table changes (or, in ``quant up``, of the master it was handed) and
+serves ``create_app`` on ``settings.gateway.host``/``port``. With PostgreSQL down at
+start-up it serves anyway, not ready, and loads the master as soon as the database answers.
+API keys are checked against the users of the relational store (``deps.relational``:
+PostgreSQL, or SQLite in ``quant up``) by a :class:`~quant.users.directory.UserDirectory`,
+which also checks the login page's passwords (browser sessions are kept in the process's
+memory); without a relational store, keyed endpoints and the login answer 503. The trading
+endpoints forward to the execution service at ``settings.gateway.execution_url``
 (:class:`~quant.gateway.execution_client.ExecutionClient`, one connection pool per run).
 Stored candles and scanner picks come from the tick store: ``deps.tick_store`` when the
-process has one (``quant up``'s SQLite), else QuestDB
-(``settings.questdb``) opened on the first request that needs it
-(:class:`~quant.gateway.history.OpenOnUse`: a QuestDB that does not answer costs those
-endpoints a 503, never the gateway's start or readiness), or none
-(``tick_store="none"``). Its ``/readyz`` is the process's (``deps.board``):
-every service of the process runs, and market data has arrived. ``quant gateway`` and
-``quant up`` both build it.
+process has one (``quant up``'s SQLite), else QuestDB (``settings.questdb``) opened on the
+first request that needs it (:class:`~quant.gateway.history.OpenOnUse`: a QuestDB that does
+not answer costs those endpoints a 503, never the gateway's start or readiness), or none
+(``tick_store="none"``). Its ``/readyz`` is the process's (``deps.board``): every service of
+the process runs, and market data has arrived. ``quant gateway`` and ``quant up`` both build
+it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ from quant.gateway.login_metrics import login_metrics
 from quant.gateway.ports import HistoryReader, InstrumentLookup
 from quant.gateway.readmodel import LiveMarketState
 from quant.gateway.service_settings import GatewayServiceSettings
+from quant.gateway.stream_hub import StreamHub
+from quant.gateway.stream_metrics import StreamMetrics
 from quant.runtime.blocking import run_blocking
 from quant.runtime.deps import Deps, load_instruments
 from quant.runtime.http_server import embedded_server, wait_started
@@ -78,6 +80,7 @@ class GatewayService:
         self._store_lookup: StoreInstrumentLookup | None = None
         self.state = LiveMarketState()
         self._auth_failures = failures_counter(deps.registry)  # once: runs may restart
+        self._stream_metrics = StreamMetrics(deps.registry)  # reads each run's hub
         self._login_metrics = login_metrics(deps.registry)
         if settings.instrument_lookup == "store":
             deps.need_relational("the gateway")
@@ -157,6 +160,15 @@ class GatewayService:
         history: HistoryReader | None,
     ) -> None:
         settings, deps = self._settings, self._deps
+        hub = StreamHub(
+            self.state,
+            lookup,
+            deps.clock,
+            source=settings.gateway.source,
+            stale_after_s=settings.gateway.stale_after_s,
+            limits=settings.gateway.stream_limits(),
+        )
+        self._stream_metrics.hub = hub
         users = self._users()
         ports = GatewayPorts(
             self.state,
@@ -171,6 +183,7 @@ class GatewayService:
             login_metrics=self._login_metrics,
             execution=execution,
             history=history,
+            stream=hub,
         )
         server = embedded_server(
             create_app(settings.gateway, ports), settings.gateway.host, settings.gateway.port
@@ -184,6 +197,7 @@ class GatewayService:
                     consumer,
                     max_messages=settings.feed_max_messages,
                     poll_s=settings.feed_poll_s,
+                    hub=hub,
                 ),
                 name="gateway-feed",
             )

@@ -1,8 +1,9 @@
 """The gateway's settings section (host, port, source, API-key cache, execution service,
-browser sessions and login lockout); ``QUANT_GATEWAY__*``."""
+browser sessions and login lockout, the stream API's limits); ``QUANT_GATEWAY__*``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field
@@ -11,6 +12,15 @@ from quant.core.freshness import DEFAULT_STALE_AFTER_S
 from quant.runtime.settings import Section
 
 MarketSource = Literal["sim", "upstox"]
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """The stream API's limits (:mod:`quant.gateway.stream_hub`)."""
+
+    max_connections: int = 1000
+    max_symbols: int = 200  # per channel per connection
+    queue_size: int = 1000  # ordered (non-conflated) messages waiting per connection
 
 
 class LoginSettings(Section):
@@ -48,5 +58,19 @@ class GatewaySettings(Section):
     # how long a forwarded request may take (a POST /orders waits for its rate-limit slot
     # in queue mode); connecting gives up after at most 2 s: the service is down
     execution_timeout_s: float = Field(default=30.0, gt=0)
+    # the stream API (/api/v1/stream): clients per gateway, symbols per channel per client,
+    # ordered messages waiting per client before it is dropped as too slow, the heartbeat
+    # period, and how long one send may wait on a client before it is dropped
+    stream_max_connections: int = Field(default=1000, ge=1)
+    stream_max_symbols: int = Field(default=200, ge=1)
+    stream_queue_size: int = Field(default=1000, ge=1)
+    stream_heartbeat_s: float = Field(default=15.0, gt=0)
+    stream_send_timeout_s: float = Field(default=10.0, gt=0)
+
+    def stream_limits(self) -> StreamLimits:
+        return StreamLimits(
+            self.stream_max_connections, self.stream_max_symbols, self.stream_queue_size
+        )
+
     # browser sessions (the login page) and the lockout after failed logins
     login: LoginSettings = LoginSettings()

@@ -31,7 +31,15 @@ class EmbeddedServer(uvicorn.Server):
 
 def embedded_server(app: FastAPI, host: str, port: int) -> EmbeddedServer:
     config = uvicorn.Config(
-        app, host=host, port=port, lifespan="off", log_level="warning", access_log=False
+        app,
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        # WebSocket messages (the gateway's stream) go out uncompressed: deflating the
+        # same small JSON once per client costs more CPU than the bytes it saves
+        ws_per_message_deflate=False,
     )
     return EmbeddedServer(config)
 
