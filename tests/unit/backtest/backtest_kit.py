@@ -1,19 +1,16 @@
 """A tiny tick store and strategies for the backtest tests (imported by bare module name).
 
 ``store_with_candles`` / ``store_with_ticks`` build an embedded SQLite tick store in a temp
-directory from constructed price paths; ``MaCross`` is the docs/strategies.md example
+directory from constructed price paths; ``MaCross`` is the shipped example
 (moving-average cross on N-minute bars, square-off timer); ``Greedy`` buys every bar (to
 hit a position limit).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-
-from pydantic import Field, model_validator
 
 from quant.core.clock import IST, NS_PER_SECOND, datetime_to_ns
 from quant.core.events import Candle, DepthLevel, EnrichedTick, FeedMode, Tick
@@ -21,12 +18,13 @@ from quant.core.instruments import Instrument, InstrumentType
 from quant.core.orders import Side
 from quant.store.columns import candle_batch
 from quant.store.sqlite_ticks import SqliteTickStore
+from quant.strategy.examples.ma_cross import MaCross as MaCross
+from quant.strategy.examples.ma_cross import MaCrossParams as MaCrossParams
 from quant.trading.strategy import (
     NoParams,
     Strategy,
     StrategyContext,
     StrategyParams,
-    TimerEvent,
 )
 
 RELIANCE = "NSE_EQ|INE002A01018"
@@ -83,57 +81,6 @@ def write_ticks(store: SqliteTickStore, ticks: Sequence[Tick]) -> None:
     from quant.store.columns import tick_batch
 
     store.write(tick_batch(from_ticks(list(ticks))))
-
-
-class MaCrossParams(StrategyParams):
-    instrument_key: str = RELIANCE
-    bar_minutes: int = Field(5, ge=1, le=375)
-    fast: int = Field(10, ge=1)
-    slow: int = Field(30, ge=2)
-    quantity: int = Field(1, ge=1)
-    square_off_at: str = "15:10"
-
-    @model_validator(mode="after")
-    def _fast_below_slow(self) -> MaCrossParams:
-        if self.fast >= self.slow:
-            raise ValueError(f"fast ({self.fast}) must be below slow ({self.slow})")
-        return self
-
-
-class MaCross(Strategy[MaCrossParams]):
-    """The docs/strategies.md example."""
-
-    def on_start(self, ctx: StrategyContext) -> None:
-        p = self.params
-        ctx.subscribe(p.instrument_key)
-        ctx.subscribe_bars(p.bar_minutes)
-        ctx.at("square_off", p.square_off_at)
-        self.closes: deque[int] = deque(maxlen=p.slow)
-        self.was_above: bool | None = None
-
-    def on_bar(self, ctx: StrategyContext, bar: Candle) -> None:
-        p = self.params
-        self.closes.append(bar.close)
-        if len(self.closes) < p.slow:
-            return
-        fast = sum(list(self.closes)[-p.fast :]) / p.fast
-        slow = sum(self.closes) / p.slow
-        above = fast > slow
-        crossed = self.was_above is not None and above != self.was_above
-        self.was_above = above
-        if not crossed or ctx.open_orders(p.instrument_key):
-            return
-        held = ctx.position(p.instrument_key).net_quantity
-        if above and held == 0 and ctx.state.get("squared_off") != ctx.today.isoformat():
-            ctx.market(p.instrument_key, Side.BUY, p.quantity, tag="ma-cross entry")
-        elif not above and held > 0:
-            ctx.close_position(p.instrument_key, tag="ma-cross exit")
-
-    def on_timer(self, ctx: StrategyContext, timer: TimerEvent) -> None:
-        if timer.name == "square_off":
-            ctx.cancel_all()
-            ctx.close_position(self.params.instrument_key, tag="square-off")
-            ctx.state["squared_off"] = ctx.today.isoformat()
 
 
 class GreedyParams(StrategyParams):
