@@ -76,27 +76,11 @@ def add_parser(subparsers: Any) -> None:
 
 def load_master(settings: BackfillSettings) -> tuple[list[Instrument], str]:
     """The instrument master and where it came from (see the module docstring)."""
-    from quant.users.settings import RELATIONAL_FILE
+    from quant.backfill.master import stored_master
 
-    if settings.postgres is not None:
-        from quant.store.postgres import PostgresStore
-
-        pg = PostgresStore.from_settings(settings.postgres).open(timeout=10.0)
-        try:
-            return pg.list_instruments(), "PostgreSQL"
-        finally:
-            pg.close()
-    path = settings.data_dir / RELATIONAL_FILE
-    if path.exists():
-        from quant.store.sqlite_relational import SqliteRelationalStore
-
-        sq = SqliteRelationalStore(path).open()
-        try:
-            found = sq.list_instruments()
-        finally:
-            sq.close()
-        if found:
-            return found, str(path)
+    stored = stored_master(settings.postgres, settings.data_dir)
+    if stored is not None:
+        return stored
     from quant.upstox.instruments import UpstoxInstrumentSource
 
     source = UpstoxInstrumentSource(

@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from quant.backfill.master import stored_master
 from quant.core.instruments import Instrument
 from quant.core.symbols import InstrumentIndex
 from quant.runtime.settings import ServiceSettings
@@ -83,25 +84,10 @@ class StoreLocation(BaseModel):
 
 def load_master(settings: BacktestSettings) -> tuple[list[Instrument], str]:
     """The instrument master and where it came from; ``SourceError`` when there is none."""
-    if settings.postgres is not None:
-        from quant.store.postgres import PostgresStore
-
-        pg = PostgresStore.from_settings(settings.postgres).open(timeout=10.0)
-        try:
-            return pg.list_instruments(), "PostgreSQL"
-        finally:
-            pg.close()
+    stored = stored_master(settings.postgres, settings.data_dir)
+    if stored is not None:
+        return stored
     path = settings.data_dir / RELATIONAL_FILE
-    if path.exists():
-        from quant.store.sqlite_relational import SqliteRelationalStore
-
-        sq = SqliteRelationalStore(path).open()
-        try:
-            found = sq.list_instruments()
-        finally:
-            sq.close()
-        if found:
-            return found, str(path)
     raise SourceError(
         f"no instrument master: {path} has none and QUANT_POSTGRES__DSN is not set "
         "(run `quant sync-instruments`, or `quant up` once, to store it)"
